@@ -1,0 +1,27 @@
+# Needs only python3 (with venv and pip) and GNU make: every target that runs code
+# first makes .venv and installs the project into it, again when pyproject.toml changes.
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/stamp
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gpux demo
+
+test: $(STAMP)
+	$(PYTHON) -m pytest -q
+	NUMBA_DISABLE_JIT=1 $(PYTHON) -m pytest -q -m nojit
+
+bench: $(STAMP)
+	$(PYTHON) bench/engine.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,121 @@
+"""Dense engine instrument ids, assigned in listing order, and the rolling listing rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from exchange.catalog.model import NS_PER_HOUR, Catalog, Instrument, format_symbol
+from exchange.engine.schema import CommandKind, command, commands
+
+
+_LIST_FIELDS = ("instrument", "gpu_class", "region", "slot_ts")
+
+
+class Listing:
+    """Which instruments are listed, under which engine id (0, 1, 2, ... in listing order).
+
+    The listing is the one place ids come from: :meth:`add` gives the next id and
+    returns the ``LIST_INSTRUMENT`` command for it, so the commands must reach the
+    engine in the order they were made. Ids are never reused.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._instruments: list[Instrument] = []
+        self._ids: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._instruments)
+
+    def __iter__(self) -> Iterator[Instrument]:
+        """Listed instruments in id order."""
+        return iter(self._instruments)
+
+    def __contains__(self, item: object) -> bool:
+        """Whether a symbol or an :class:`Instrument` is listed."""
+        return self._symbol(item) in self._ids
+
+    def _symbol(self, item: object) -> object:
+        """The canonical symbol of an instrument (slot in market time), or item as is."""
+        if isinstance(item, Instrument):
+            slot = item.slot.astimezone(self.catalog.market.tz)
+            return format_symbol(item.gpu_class, item.region, slot)
+        return item
+
+    @property
+    def next_id(self) -> int:
+        """The id the next listed instrument gets."""
+        return len(self._instruments)
+
+    def id_of(self, item: str | Instrument) -> int:
+        """Engine id of a listed symbol or instrument; ``KeyError`` if not listed."""
+        symbol = self._symbol(item)
+        try:
+            return self._ids[symbol]
+        except KeyError:
+            raise KeyError(f"{symbol!r} is not listed") from None
+
+    def instrument(self, instrument_id: int) -> Instrument:
+        """The instrument listed under an engine id; ``KeyError`` if none."""
+        if not 0 <= instrument_id < len(self._instruments):
+            raise KeyError(f"no instrument listed with id {instrument_id}")
+        return self._instruments[instrument_id]
+
+    def symbol(self, instrument_id: int) -> str:
+        """The symbol listed under an engine id."""
+        return self.instrument(instrument_id).symbol
+
+    def due(self, now_ns: int) -> list[Instrument]:
+        """Instruments that must be listed at ``now_ns`` and are not yet.
+
+        Every slot starting after ``now_ns`` (from the next full hour) up to and
+        including ``now_ns + listing_horizon``, for every class and region; ordered by
+        slot, then class order, then region order.
+        """
+        first = (now_ns // NS_PER_HOUR + 1) * NS_PER_HOUR
+        last = now_ns + self.catalog.market.listing_horizon_ns
+        due = []
+        for slot_ns in range(first, last + 1, NS_PER_HOUR):
+            for cls in self.catalog.classes:
+                for region in self.catalog.regions:
+                    inst = self.catalog.instrument_at(cls.name, region.name, slot_ns)
+                    if inst.symbol not in self._ids:
+                        due.append(inst)
+        return due
+
+    def add(self, item: str | Instrument) -> np.ndarray:
+        """List one instrument (or symbol) under the next id; returns its command batch.
+
+        ``ValueError`` if it is already listed; ``SymbolError``/``KeyError`` if the
+        catalog does not know it. ``seq`` and ``ts`` are left 0 for the sequencer.
+        """
+        return command(CommandKind.LIST_INSTRUMENT, **self._register(item))
+
+    def list_due(self, now_ns: int) -> np.ndarray:
+        """:meth:`add` every instrument :meth:`due` at ``now_ns``; one command batch."""
+        rows = [self._register(inst) for inst in self.due(now_ns)]
+        batch = commands(len(rows))
+        batch["kind"] = int(CommandKind.LIST_INSTRUMENT)
+        for name in _LIST_FIELDS:
+            batch[name] = [row[name] for row in rows]
+        return batch
+
+    def _register(self, item: str | Instrument) -> dict[str, int]:
+        """Give ``item`` the next id; the ``LIST_INSTRUMENT`` fields for it."""
+        if isinstance(item, str):
+            inst = self.catalog.instrument(item)
+        else:  # canonical form: known names, slot in market time
+            inst = self.catalog.instrument_at(item.gpu_class, item.region, item.slot_ts_ns)
+        if inst.symbol in self._ids:
+            raise ValueError(f"{inst.symbol} is already listed as id {self._ids[inst.symbol]}")
+        row = {
+            "instrument": self.next_id,
+            "gpu_class": self.catalog.class_index(inst.gpu_class),
+            "region": self.catalog.region_index(inst.region),
+            "slot_ts": inst.slot_ts_ns,
+        }
+        self._ids[inst.symbol] = row["instrument"]
+        self._instruments.append(inst)
+        return row
