@@ -1,0 +1,952 @@
+"""Numba kernels of the matching engine: plain functions over int64 arrays.
+
+The rules are those of :mod:`exchange.engine.schema`; :class:`exchange.engine.book.Engine`
+is the typed wrapper in front. State is a tuple of arrays (``_State`` below names its
+parts) so every kernel takes the same first argument:
+
+* ``orders``  (cap, O_FIELDS) order pool; free slots are chained through O_NEXT.
+* ``levels``  (cap, L_FIELDS) price levels; each book side is a doubly linked list of
+  levels sorted best first, each level a FIFO of orders (O_NEXT/O_PREV).
+* ``insts``   (cap, I_FIELDS) instruments: state, limits, best level of each side.
+* ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved.
+* ``pos``     (cap, P_FIELDS) positions of (account, instrument).
+* three open-addressing hash tables (keys, values), linear probing, power-of-two size:
+  (clord, account) → order slot (or DONE for finished orders), (instrument, account) →
+  position row, (instrument, side, price) → level.
+* ``ctr``     counters (next ids, free-list heads, table counts).
+
+Capacity: :func:`process` only starts a command when every pool and table has room
+for what one command can add (one order, one level, one position, one listing) and the
+event buffer has room for the most events one command can emit (8 + 3 per live order);
+else it returns ``NEED_ROOM`` and the index to resume at, and the wrapper grows the
+arrays (the event buffer with ``np.empty``, so unused room costs no memory).
+
+Speed: the kernels on the order path are compiled without numba's reference counting
+(``_kernel``: they never allocate), which makes a call between them as cheap as in C;
+only the rare commands that collect orders (mass cancel, gate closure, TIMER) allocate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from exchange.engine.schema import (
+    ACCOUNT_BITS,
+    CLORD_LIMIT,
+    C,
+    E,
+    CommandKind as K,
+    EventKind as EV,
+    InstrumentState as IS,
+    OrderFlag,
+    OrderType,
+    Reason as R,
+    Side,
+    StpMode,
+    TimeInForce as TIF,
+)
+
+# Plain ints for the kernels (numba treats them as compile-time constants).
+(O_ID, O_ACCOUNT, O_INSTRUMENT, O_SIDE, O_PRICE, O_QTY, O_LEAVES, O_FILLED, O_REMOVED,
+ O_TIF, O_FLAGS, O_STP, O_EXPIRE, O_CLORD, O_NEXT, O_PREV, O_LEVEL) = range(17)
+O_FIELDS = 17
+(L_PRICE, L_QTY, L_COUNT, L_HEAD, L_TAIL, L_NEXT, L_PREV, L_INSTRUMENT, L_SIDE) = range(9)
+L_FIELDS = 9
+(I_STATE, I_CLASS, I_REGION, I_SLOT, I_GATE, I_TICK, I_LO, I_HI, I_MIN_QTY, I_MAX_QTY,
+ I_BEST_BID, I_BEST_ASK) = range(12)
+I_FIELDS = 12
+A_CASH, A_CREDIT, A_RESERVED = range(3)
+A_FIELDS = 3
+P_CAPACITY, P_BOUGHT, P_SOLD, P_ASK_OPEN, P_ACCOUNT, P_INSTRUMENT = range(6)
+P_FIELDS = 6
+(CT_INSTRUMENTS, CT_NEXT_ORDER_ID, CT_NEXT_TRADE_ID, CT_ORDER_FREE, CT_LEVEL_FREE,
+ CT_POSITIONS, CT_CLORD_N, CT_POS_N, CT_LEVEL_N, CT_LIVE) = range(10)
+CT_FIELDS = 10
+
+EMPTY = -1  # an empty hash slot (all keys are >= 0) and "not found"
+DONE = -2  # clord hash value of an order that is no longer live
+
+OK = 0
+NEED_ROOM = 1
+
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_LIMIT, _MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
+_GTC, _GTD, _IOC, _FOK = int(TIF.GTC), int(TIF.GTD), int(TIF.IOC), int(TIF.FOK)
+_NEWEST, _OLDEST = int(StpMode.CANCEL_NEWEST), int(StpMode.CANCEL_OLDEST)
+_BOTH, _DECREMENT = int(StpMode.CANCEL_BOTH), int(StpMode.DECREMENT)
+_POST_ONLY = int(OrderFlag.POST_ONLY)
+_UNLISTED, _OPEN, _HALTED, _CLOSED = int(IS.UNLISTED), int(IS.OPEN), int(IS.HALTED), int(IS.CLOSED)
+_CLORD_LIMIT = CLORD_LIMIT
+_ACCOUNT_BITS = ACCOUNT_BITS
+_C_SEQ, _C_TS, _C_KIND, _C_ACCOUNT, _C_INSTRUMENT = int(C.SEQ), int(C.TS), int(C.KIND), int(C.ACCOUNT), int(C.INSTRUMENT)
+_C_SIDE, _C_TYPE, _C_TIF, _C_FLAGS, _C_STP = int(C.SIDE), int(C.ORDER_TYPE), int(C.TIF), int(C.FLAGS), int(C.STP)
+_C_PRICE, _C_QTY, _C_CLORD, _C_ORIG, _C_EXPIRE = int(C.PRICE), int(C.QTY), int(C.CLORD), int(C.ORIG_CLORD), int(C.EXPIRE_TS)
+_C_AMOUNT, _C_CLASS, _C_REGION, _C_SLOT = int(C.AMOUNT), int(C.GPU_CLASS), int(C.REGION), int(C.SLOT_TS)
+_E_FIELDS = len(E)
+
+_kernel = njit(cache=True, _nrt=False)
+"""Decorator of the kernels that never allocate: compiled without reference counting."""
+
+
+def events_bound(live_orders: int) -> int:
+    """Most events one command can emit when ``live_orders`` orders are live."""
+    return 8 + 3 * live_orders
+
+
+# ---------------------------------------------------------------- hash tables
+
+@_kernel
+def _slot_of(key, mask):
+    """Start slot for a key: a multiply-xorshift mix that cannot overflow int64."""
+    x = key ^ (key >> 31)
+    h = (x & 0xFFFFFF) * 0x9E3779 + ((x >> 24) & 0xFFFFFF) * 0x85EBCB + (x >> 48) * 0xC2B2AF
+    h ^= h >> 17
+    return h & mask
+
+
+@_kernel
+def _hfind(keys, vals, key):
+    """Value stored for key, or EMPTY. O(1) expected."""
+    mask = keys.shape[0] - 1
+    i = _slot_of(key, mask)
+    while True:
+        k = keys[i]
+        if k == key:
+            return vals[i]
+        if k == EMPTY:
+            return EMPTY
+        i = (i + 1) & mask
+
+
+@_kernel
+def _hput(keys, vals, key, val):
+    """Set key to val; return 1 if the key is new, 0 if it was updated. O(1) expected."""
+    mask = keys.shape[0] - 1
+    i = _slot_of(key, mask)
+    while True:
+        k = keys[i]
+        if k == key:
+            vals[i] = val
+            return 0
+        if k == EMPTY:
+            keys[i] = key
+            vals[i] = val
+            return 1
+        i = (i + 1) & mask
+
+
+@_kernel
+def _hdel(keys, vals, key):
+    """Remove key (which must be present) by backward-shift deletion. O(1) expected."""
+    mask = keys.shape[0] - 1
+    i = _slot_of(key, mask)
+    while keys[i] != key:
+        i = (i + 1) & mask
+    j = i
+    while True:
+        j = (j + 1) & mask
+        if keys[j] == EMPTY:
+            break
+        home = _slot_of(keys[j], mask)
+        # keys[j] may move to the hole at i unless its home lies cyclically in (i, j].
+        if (j > i and (home <= i or home > j)) or (j < i and (home <= i and home > j)):
+            keys[i] = keys[j]
+            vals[i] = vals[j]
+            i = j
+    keys[i] = EMPTY
+    vals[i] = EMPTY
+
+
+@njit(cache=True)
+def rehash(keys, vals, new_size):
+    """A copy of a table with ``new_size`` (a power of two) slots."""
+    nk = np.full(new_size, EMPTY, np.int64)
+    nv = np.full(new_size, EMPTY, np.int64)
+    for i in range(keys.shape[0]):
+        if keys[i] != EMPTY:
+            _hput(nk, nv, keys[i], vals[i])
+    return nk, nv
+
+
+@_kernel
+def _clord_key(clord, account):
+    return (clord << _ACCOUNT_BITS) | account
+
+
+@_kernel
+def _pos_key(instrument, account):
+    return (instrument << _ACCOUNT_BITS) | account
+
+
+@_kernel
+def _level_key(instrument, side, price):
+    return ((instrument * 2 + side - 1) << 32) | price
+
+
+# ---------------------------------------------------------------- events
+
+@_kernel
+def _emit(ev, n, seq, ts, kind, reason, account, instrument, order_id, clord, side,
+          price, qty, leaves, filled):
+    """Write event number n (the buffer has room); return n + 1."""
+    row = ev[n]
+    row[0] = seq
+    row[1] = ts
+    row[2] = kind
+    row[3] = reason
+    row[4] = account
+    row[5] = instrument
+    row[6] = order_id
+    row[7] = clord
+    row[8] = side
+    row[9] = price
+    row[10] = qty
+    row[11] = leaves
+    row[12] = filled
+    for f in range(13, _E_FIELDS):
+        row[f] = 0
+    return n + 1
+
+
+@_kernel
+def _emit_order(ev, n, orders, slot, seq, ts, kind, reason, qty):
+    """Write an event about an order, with its identity, limit, leaves and filled."""
+    o = orders[slot]
+    return _emit(ev, n, seq, ts, kind, reason, o[O_ACCOUNT], o[O_INSTRUMENT], o[O_ID],
+                 o[O_CLORD], o[O_SIDE], o[O_PRICE], qty, o[O_LEAVES], o[O_FILLED])
+
+
+@_kernel
+def _reject(ev, n, cmd, reason):
+    """Write a REJECTED event echoing the command; its clord is the one the command is
+    about (a CANCEL's orig_clord, else the command's clord)."""
+    clord = cmd[_C_ORIG] if cmd[_C_KIND] == K.CANCEL else cmd[_C_CLORD]
+    return _emit(ev, n, cmd[_C_SEQ], cmd[_C_TS], EV.REJECTED, reason, cmd[_C_ACCOUNT],
+                 cmd[_C_INSTRUMENT], 0, clord, cmd[_C_SIDE], cmd[_C_PRICE], cmd[_C_QTY], 0, 0)
+
+
+@_kernel
+def _ack(ev, n, cmd, qty):
+    """Append the ACK that ends a successful non-order command."""
+    return _emit(ev, n, cmd[_C_SEQ], cmd[_C_TS], EV.ACK, 0, cmd[_C_ACCOUNT],
+                 cmd[_C_INSTRUMENT], 0, 0, 0, 0, qty, 0, 0)
+
+
+# ---------------------------------------------------------------- positions
+
+@_kernel
+def _position(st, account, instrument, create):
+    """Row of (account, instrument) in the position table, or EMPTY; creates it if asked."""
+    pos, pk, pv, ctr = st[4], st[7], st[8], st[11]
+    key = _pos_key(instrument, account)
+    row = _hfind(pk, pv, key)
+    if row == EMPTY and create:
+        row = ctr[CT_POSITIONS]
+        ctr[CT_POSITIONS] += 1
+        pos[row, :] = 0
+        pos[row, P_ACCOUNT] = account
+        pos[row, P_INSTRUMENT] = instrument
+        ctr[CT_POS_N] += _hput(pk, pv, key, row)
+    return row
+
+
+@_kernel
+def _free_capacity(st, account, instrument):
+    """GPUs the account may still offer in the instrument."""
+    row = _position(st, account, instrument, False)
+    if row == EMPTY:
+        return 0
+    p = st[4][row]
+    return p[P_CAPACITY] + p[P_BOUGHT] - p[P_SOLD] - p[P_ASK_OPEN]
+
+
+@_kernel
+def _available_funds(st, account):
+    a = st[3][account]
+    return a[A_CASH] + a[A_CREDIT] - a[A_RESERVED]
+
+
+# ---------------------------------------------------------------- book structure
+
+@_kernel
+def _best(st, instrument, side):
+    """Best level of a side, or EMPTY."""
+    return st[2][instrument, I_BEST_BID if side == _BUY else I_BEST_ASK]
+
+
+@_kernel
+def _crosses(side, limit, level_price):
+    """Whether an order of ``side`` at ``limit`` trades with a level of the other side."""
+    return level_price <= limit if side == _BUY else level_price >= limit
+
+
+@_kernel
+def _rest(st, slot):
+    """Append a live order at the tail of its price level, creating the level if needed."""
+    orders, levels, insts, lk, lv, ctr = st[0], st[1], st[2], st[9], st[10], st[11]
+    o = orders[slot]
+    inst, side, price = o[O_INSTRUMENT], o[O_SIDE], o[O_PRICE]
+    key = _level_key(inst, side, price)
+    lvl = _hfind(lk, lv, key)
+    if lvl == EMPTY:
+        lvl = ctr[CT_LEVEL_FREE]
+        ctr[CT_LEVEL_FREE] = levels[lvl, L_NEXT]
+        ctr[CT_LEVEL_N] += _hput(lk, lv, key, lvl)
+        levels[lvl, :] = EMPTY
+        levels[lvl, L_PRICE] = price
+        levels[lvl, L_QTY] = 0
+        levels[lvl, L_COUNT] = 0
+        levels[lvl, L_INSTRUMENT] = inst
+        levels[lvl, L_SIDE] = side
+        # Walk from the best level to the first one that is worse than price.
+        best_col = I_BEST_BID if side == _BUY else I_BEST_ASK
+        prev = EMPTY
+        cur = insts[inst, best_col]
+        while cur != EMPTY and (levels[cur, L_PRICE] > price if side == _BUY else levels[cur, L_PRICE] < price):
+            prev = cur
+            cur = levels[cur, L_NEXT]
+        levels[lvl, L_PREV] = prev
+        levels[lvl, L_NEXT] = cur
+        if prev == EMPTY:
+            insts[inst, best_col] = lvl
+        else:
+            levels[prev, L_NEXT] = lvl
+        if cur != EMPTY:
+            levels[cur, L_PREV] = lvl
+    tail = levels[lvl, L_TAIL]
+    o[O_PREV] = tail
+    o[O_NEXT] = EMPTY
+    if tail == EMPTY:
+        levels[lvl, L_HEAD] = slot
+    else:
+        orders[tail, O_NEXT] = slot
+    levels[lvl, L_TAIL] = slot
+    levels[lvl, L_QTY] += o[O_LEAVES]
+    levels[lvl, L_COUNT] += 1
+    o[O_LEVEL] = lvl
+
+
+@_kernel
+def _unlink(st, slot):
+    """Take a resting order out of its level; drop the level when it becomes empty."""
+    orders, levels, insts, lk, lv, ctr = st[0], st[1], st[2], st[9], st[10], st[11]
+    o = orders[slot]
+    lvl = o[O_LEVEL]
+    nxt, prv = o[O_NEXT], o[O_PREV]
+    if prv == EMPTY:
+        levels[lvl, L_HEAD] = nxt
+    else:
+        orders[prv, O_NEXT] = nxt
+    if nxt == EMPTY:
+        levels[lvl, L_TAIL] = prv
+    else:
+        orders[nxt, O_PREV] = prv
+    levels[lvl, L_QTY] -= o[O_LEAVES]
+    levels[lvl, L_COUNT] -= 1
+    o[O_LEVEL] = EMPTY
+    o[O_NEXT] = EMPTY
+    o[O_PREV] = EMPTY
+    if levels[lvl, L_COUNT] == 0:
+        inst, side = levels[lvl, L_INSTRUMENT], levels[lvl, L_SIDE]
+        lnext, lprev = levels[lvl, L_NEXT], levels[lvl, L_PREV]
+        if lprev == EMPTY:
+            insts[inst, I_BEST_BID if side == _BUY else I_BEST_ASK] = lnext
+        else:
+            levels[lprev, L_NEXT] = lnext
+        if lnext != EMPTY:
+            levels[lnext, L_PREV] = lprev
+        ctr[CT_LEVEL_N] -= 1
+        _hdel(lk, lv, _level_key(inst, side, levels[lvl, L_PRICE]))
+        levels[lvl, :] = EMPTY
+        levels[lvl, L_NEXT] = ctr[CT_LEVEL_FREE]
+        ctr[CT_LEVEL_FREE] = lvl
+
+
+@_kernel
+def _finish(st, ev, n, slot, seq, ts):
+    """Emit DONE for an order whose leaves are 0 and free its slot."""
+    orders, ck, cv, ctr = st[0], st[5], st[6], st[11]
+    o = orders[slot]
+    n = _emit_order(ev, n, orders, slot, seq, ts, EV.DONE, 0, o[O_QTY])
+    _hput(ck, cv, _clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
+    ctr[CT_LIVE] -= 1
+    o[:] = 0
+    o[O_LEVEL] = EMPTY
+    o[O_NEXT] = ctr[CT_ORDER_FREE]
+    ctr[CT_ORDER_FREE] = slot
+    return n
+
+
+@_kernel
+def _release(st, slot, q):
+    """Release the risk held by q GPUs of an order that will not trade."""
+    o = st[0][slot]
+    if o[O_SIDE] == _BUY:
+        st[3][o[O_ACCOUNT], A_RESERVED] -= o[O_PRICE] * q
+    else:
+        row = _position(st, o[O_ACCOUNT], o[O_INSTRUMENT], False)
+        st[4][row, P_ASK_OPEN] -= q
+
+
+@_kernel
+def _remove(st, ev, n, slot, q, kind, reason, seq, ts):
+    """Cancel or expire q of an order's leaves; finish it when nothing is left."""
+    orders, levels = st[0], st[1]
+    o = orders[slot]
+    _release(st, slot, q)
+    o[O_LEAVES] -= q
+    o[O_REMOVED] += q
+    if o[O_LEVEL] != EMPTY:
+        levels[o[O_LEVEL], L_QTY] -= q
+    n = _emit_order(ev, n, orders, slot, seq, ts, kind, reason, q)
+    if o[O_LEAVES] == 0:
+        if o[O_LEVEL] != EMPTY:
+            _unlink(st, slot)
+        n = _finish(st, ev, n, slot, seq, ts)
+    return n
+
+
+@_kernel
+def _trade(st, ev, n, taker, maker, q, seq, ts):
+    """Trade q between a taker and a resting maker at the maker's price."""
+    orders, levels, accts, pos, ctr = st[0], st[1], st[3], st[4], st[11]
+    t, m = orders[taker], orders[maker]
+    price = m[O_PRICE]
+    inst = m[O_INSTRUMENT]
+    buyer, seller = (taker, maker) if t[O_SIDE] == _BUY else (maker, taker)
+    b, s = orders[buyer], orders[seller]
+    accts[b[O_ACCOUNT], A_RESERVED] -= b[O_PRICE] * q
+    accts[b[O_ACCOUNT], A_CASH] -= price * q
+    accts[s[O_ACCOUNT], A_CASH] += price * q
+    pos[_position(st, b[O_ACCOUNT], inst, False), P_BOUGHT] += q
+    srow = _position(st, s[O_ACCOUNT], inst, False)
+    pos[srow, P_SOLD] += q
+    pos[srow, P_ASK_OPEN] -= q
+    for o in (t, m):
+        o[O_LEAVES] -= q
+        o[O_FILLED] += q
+    levels[m[O_LEVEL], L_QTY] -= q
+    trade_id = ctr[CT_NEXT_TRADE_ID]
+    ctr[CT_NEXT_TRADE_ID] += 1
+    n = _emit(ev, n, seq, ts, EV.TRADE, 0, t[O_ACCOUNT], inst, t[O_ID], t[O_CLORD],
+                  t[O_SIDE], price, q, t[O_LEAVES], t[O_FILLED])
+    row = ev[n - 1]
+    row[13] = m[O_ID]
+    row[14] = m[O_ACCOUNT]
+    row[15] = m[O_CLORD]
+    row[16] = m[O_LEAVES]
+    row[17] = trade_id
+    if m[O_LEAVES] == 0:
+        _unlink(st, maker)
+        n = _finish(st, ev, n, maker, seq, ts)
+    return n
+
+
+@_kernel
+def _expired(o, ts):
+    return o[O_TIF] == _GTD and o[O_EXPIRE] <= ts
+
+
+@_kernel
+def _fillable(st, slot, ts, need):
+    """Whether other accounts' live, unexpired crossing orders hold ``need`` GPUs."""
+    orders, levels = st[0], st[1]
+    t = orders[slot]
+    side = t[O_SIDE]
+    lvl = _best(st, t[O_INSTRUMENT], _SELL if side == _BUY else _BUY)
+    total = 0
+    while lvl != EMPTY and _crosses(side, t[O_PRICE], levels[lvl, L_PRICE]):
+        m = levels[lvl, L_HEAD]
+        while m != EMPTY:
+            o = orders[m]
+            if o[O_ACCOUNT] != t[O_ACCOUNT] and not _expired(o, ts):
+                total += o[O_LEAVES]
+                if total >= need:
+                    return True
+            m = o[O_NEXT]
+        lvl = levels[lvl, L_NEXT]
+    return False
+
+
+@_kernel
+def _match(st, ev, n, taker, seq, ts):
+    """Match an order against the book, then rest, cancel or finish it."""
+    orders, levels = st[0], st[1]
+    t = orders[taker]
+    side, limit, inst = t[O_SIDE], t[O_PRICE], t[O_INSTRUMENT]
+    stp = _OLDEST if t[O_TIF] == _FOK else t[O_STP]
+    if t[O_TIF] == _FOK and not _fillable(st, taker, ts, t[O_LEAVES]):
+        return _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.FOK_UNFILLABLE, seq, ts)
+    other = _SELL if side == _BUY else _BUY
+    while t[O_LEAVES] > 0:
+        lvl = _best(st, inst, other)
+        if lvl == EMPTY or not _crosses(side, limit, levels[lvl, L_PRICE]):
+            break
+        maker = levels[lvl, L_HEAD]
+        m = orders[maker]
+        if _expired(m, ts):
+            n = _remove(st, ev, n, maker, m[O_LEAVES], EV.EXPIRED, R.GTD_EXPIRY, seq, ts)
+        elif m[O_ACCOUNT] == t[O_ACCOUNT]:
+            if stp == _NEWEST:
+                n = _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.SELF_TRADE, seq, ts)
+                return n
+            if stp == _OLDEST:
+                n = _remove(st, ev, n, maker, m[O_LEAVES], EV.CANCELLED, R.SELF_TRADE, seq, ts)
+            elif stp == _BOTH:
+                n = _remove(st, ev, n, maker, m[O_LEAVES], EV.CANCELLED, R.SELF_TRADE, seq, ts)
+                n = _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.SELF_TRADE, seq, ts)
+                return n
+            else:
+                d = min(t[O_LEAVES], m[O_LEAVES])
+                n = _remove(st, ev, n, maker, d, EV.CANCELLED, R.SELF_TRADE, seq, ts)
+                n = _remove(st, ev, n, taker, d, EV.CANCELLED, R.SELF_TRADE, seq, ts)
+                if t[O_ID] == 0:  # the taker was finished by the decrement
+                    return n
+        else:
+            n = _trade(st, ev, n, taker, maker, min(t[O_LEAVES], m[O_LEAVES]), seq, ts)
+    if t[O_LEAVES] > 0:
+        if t[O_TIF] == _GTC or t[O_TIF] == _GTD:
+            _rest(st, taker)
+            return n
+        return _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.IOC_REMAINDER, seq, ts)
+    return _finish(st, ev, n, taker, seq, ts)
+
+
+# ---------------------------------------------------------------- commands
+
+@_kernel
+def _instrument_reason(st, instrument):
+    """NONE if the instrument id is listed, else UNKNOWN_INSTRUMENT."""
+    if instrument < 0 or instrument >= st[11][CT_INSTRUMENTS]:
+        return R.UNKNOWN_INSTRUMENT
+    return R.NONE
+
+
+@_kernel
+def _trading_reason(st, instrument, ts):
+    """Why new orders or replaces cannot enter an instrument now (NONE if they can)."""
+    i = st[2][instrument]
+    if i[I_STATE] == _CLOSED or ts >= i[I_GATE]:
+        return R.GATE_CLOSED
+    if i[I_STATE] == _HALTED:
+        return R.INSTRUMENT_HALTED
+    return R.NONE
+
+
+@_kernel
+def _price_reason(i, price):
+    """Why a limit price is not acceptable for an instrument (NONE if it is)."""
+    if price % i[I_TICK] != 0:
+        return R.PRICE_NOT_ON_TICK
+    if price < i[I_LO] or price > i[I_HI]:
+        return R.PRICE_OUT_OF_BAND
+    return R.NONE
+
+
+@_kernel
+def _would_cross(st, instrument, side, price):
+    lvl = _best(st, instrument, _SELL if side == _BUY else _BUY)
+    return lvl != EMPTY and _crosses(side, price, st[1][lvl, L_PRICE])
+
+
+@_kernel
+def _new_order(st, ev, n, cmd):
+    orders, insts, ck, cv, ctr = st[0], st[2], st[5], st[6], st[11]
+    seq, ts = cmd[_C_SEQ], cmd[_C_TS]
+    account, inst, side = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT], cmd[_C_SIDE]
+    otype, tif, flags, stp = cmd[_C_TYPE], cmd[_C_TIF], cmd[_C_FLAGS], cmd[_C_STP]
+    price, qty, clord, expire = cmd[_C_PRICE], cmd[_C_QTY], cmd[_C_CLORD], cmd[_C_EXPIRE]
+    reason = R.NONE
+    if account < 0 or account >= st[3].shape[0]:
+        reason = R.UNKNOWN_ACCOUNT
+    else:
+        reason = _instrument_reason(st, inst)
+    if reason == R.NONE:
+        i = insts[inst]
+        if side != _BUY and side != _SELL:
+            reason = R.BAD_SIDE
+        elif otype != _LIMIT and otype != _MARKET:
+            reason = R.BAD_ORDER_TYPE
+        elif tif < _GTC or tif > _FOK or (otype == _MARKET and tif != _IOC and tif != _FOK):
+            reason = R.BAD_TIME_IN_FORCE
+        elif stp < _NEWEST or stp > _DECREMENT:
+            reason = R.BAD_STP_MODE
+        elif (flags & ~_POST_ONLY) != 0 or (
+                flags == _POST_ONLY and (otype != _LIMIT or (tif != _GTC and tif != _GTD))):
+            reason = R.BAD_FLAGS
+        elif clord <= 0 or clord >= _CLORD_LIMIT:
+            reason = R.BAD_CLIENT_ORDER_ID
+        elif qty < i[I_MIN_QTY] or qty > i[I_MAX_QTY]:
+            reason = R.QUANTITY_OUT_OF_LIMITS
+        elif otype == _LIMIT and _price_reason(i, price) != R.NONE:
+            reason = _price_reason(i, price)
+        elif otype == _MARKET and price != 0:
+            reason = R.MARKET_ORDER_HAS_PRICE
+        elif (expire <= ts) if tif == _GTD else (expire != 0):
+            reason = R.BAD_EXPIRY
+        elif _hfind(ck, cv, _clord_key(clord, account)) != EMPTY:
+            reason = R.DUPLICATE_CLIENT_ORDER_ID
+        else:
+            reason = _trading_reason(st, inst, ts)
+        if reason == R.NONE:
+            if otype == _MARKET:
+                price = i[I_HI] if side == _BUY else i[I_LO]
+            if flags == _POST_ONLY and _would_cross(st, inst, side, price):
+                reason = R.POST_ONLY_WOULD_CROSS
+            elif side == _BUY and price * qty > _available_funds(st, account):
+                reason = R.INSUFFICIENT_FUNDS
+            elif side == _SELL and qty > _free_capacity(st, account, inst):
+                reason = R.INSUFFICIENT_CAPACITY
+    if reason != R.NONE:
+        return _reject(ev, n, cmd, reason)
+    slot = ctr[CT_ORDER_FREE]
+    o = orders[slot]
+    ctr[CT_ORDER_FREE] = o[O_NEXT]
+    o[O_ID] = ctr[CT_NEXT_ORDER_ID]
+    ctr[CT_NEXT_ORDER_ID] += 1
+    ctr[CT_LIVE] += 1
+    o[O_ACCOUNT] = account
+    o[O_INSTRUMENT] = inst
+    o[O_SIDE] = side
+    o[O_PRICE] = price
+    o[O_QTY] = qty
+    o[O_LEAVES] = qty
+    o[O_FILLED] = 0
+    o[O_REMOVED] = 0
+    o[O_TIF] = tif
+    o[O_FLAGS] = flags
+    o[O_STP] = stp
+    o[O_EXPIRE] = expire
+    o[O_CLORD] = clord
+    o[O_NEXT] = EMPTY
+    o[O_PREV] = EMPTY
+    o[O_LEVEL] = EMPTY
+    ctr[CT_CLORD_N] += _hput(ck, cv, _clord_key(clord, account), slot)
+    if side == _BUY:
+        st[3][account, A_RESERVED] += price * qty
+        _position(st, account, inst, True)
+    else:
+        st[4][_position(st, account, inst, False), P_ASK_OPEN] += qty
+    n = _emit_order(ev, n, orders, slot, seq, ts, EV.ACCEPTED, 0, qty)
+    return _match(st, ev, n, slot, seq, ts)
+
+
+@_kernel
+def _live_slot(st, account, clord):
+    """(slot, reason): the live order of (account, clord), or UNKNOWN_ORDER / ORDER_DONE."""
+    if clord <= 0 or clord >= _CLORD_LIMIT:
+        return EMPTY, R.UNKNOWN_ORDER
+    slot = _hfind(st[5], st[6], _clord_key(clord, account))
+    if slot == EMPTY:
+        return EMPTY, R.UNKNOWN_ORDER
+    if slot == DONE:
+        return EMPTY, R.ORDER_DONE
+    return slot, R.NONE
+
+
+@_kernel
+def _cancel(st, ev, n, cmd):
+    account, orig = cmd[_C_ACCOUNT], cmd[_C_ORIG]
+    if account < 0 or account >= st[3].shape[0]:
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    slot, reason = _live_slot(st, account, orig)
+    if reason != R.NONE:
+        return _reject(ev, n, cmd, reason)
+    return _remove(st, ev, n, slot, st[0][slot, O_LEAVES], EV.CANCELLED, R.USER_CANCEL,
+                   cmd[_C_SEQ], cmd[_C_TS])
+
+
+@_kernel
+def _replace(st, ev, n, cmd):
+    orders, levels, insts, ck, cv = st[0], st[1], st[2], st[5], st[6]
+    seq, ts = cmd[_C_SEQ], cmd[_C_TS]
+    account, orig, clord = cmd[_C_ACCOUNT], cmd[_C_ORIG], cmd[_C_CLORD]
+    price, qty = cmd[_C_PRICE], cmd[_C_QTY]
+    slot = EMPTY
+    if account < 0 or account >= st[3].shape[0]:
+        reason = R.UNKNOWN_ACCOUNT
+    elif clord <= 0 or clord >= _CLORD_LIMIT:
+        reason = R.BAD_CLIENT_ORDER_ID
+    else:
+        slot, reason = _live_slot(st, account, orig)
+    if reason == R.NONE:
+        o = orders[slot]
+        i = insts[o[O_INSTRUMENT]]
+        side = o[O_SIDE]
+        new_leaves = qty - o[O_FILLED] - o[O_REMOVED]
+        if qty < i[I_MIN_QTY] or qty > i[I_MAX_QTY]:
+            reason = R.QUANTITY_OUT_OF_LIMITS
+        elif _price_reason(i, price) != R.NONE:
+            reason = _price_reason(i, price)
+        elif _hfind(ck, cv, _clord_key(clord, account)) != EMPTY:
+            reason = R.DUPLICATE_CLIENT_ORDER_ID
+        elif _trading_reason(st, o[O_INSTRUMENT], ts) != R.NONE:
+            reason = _trading_reason(st, o[O_INSTRUMENT], ts)
+        elif new_leaves <= 0:
+            reason = R.REPLACE_BELOW_FILLED
+        elif o[O_FLAGS] == _POST_ONLY and _would_cross(st, o[O_INSTRUMENT], side, price):
+            reason = R.POST_ONLY_WOULD_CROSS
+        elif side == _BUY and price * new_leaves - o[O_PRICE] * o[O_LEAVES] > _available_funds(st, account):
+            reason = R.INSUFFICIENT_FUNDS
+        elif side == _SELL and new_leaves - o[O_LEAVES] > _free_capacity(st, account, o[O_INSTRUMENT]):
+            reason = R.INSUFFICIENT_CAPACITY
+    if reason != R.NONE:
+        return _reject(ev, n, cmd, reason)
+    o = orders[slot]
+    keep = price == o[O_PRICE] and qty <= o[O_QTY]
+    _release(st, slot, o[O_LEAVES])
+    if keep:
+        levels[o[O_LEVEL], L_QTY] += new_leaves - o[O_LEAVES]
+    else:
+        _unlink(st, slot)
+    _hput(ck, cv, _clord_key(o[O_CLORD], account), DONE)
+    st[11][CT_CLORD_N] += _hput(ck, cv, _clord_key(clord, account), slot)
+    o[O_CLORD] = clord
+    o[O_PRICE] = price
+    o[O_QTY] = qty
+    o[O_LEAVES] = new_leaves
+    if o[O_SIDE] == _BUY:
+        st[3][account, A_RESERVED] += price * new_leaves
+    else:
+        st[4][_position(st, account, o[O_INSTRUMENT], False), P_ASK_OPEN] += new_leaves
+    n = _emit_order(ev, n, orders, slot, seq, ts, EV.REPLACED,
+                        R.PRIORITY_KEPT if keep else R.PRIORITY_LOST, qty)
+    ev[n - 1, 15] = orig
+    if keep:
+        return n
+    return _match(st, ev, n, slot, seq, ts)
+
+
+@njit(cache=True)
+def _instrument_slots(st, instrument, account):
+    """Slots of the live orders of an instrument (of one account unless -1), by order id."""
+    orders, levels, insts = st[0], st[1], st[2]
+    count = 0
+    for col in (I_BEST_BID, I_BEST_ASK):
+        lvl = insts[instrument, col]
+        while lvl != EMPTY:
+            count += levels[lvl, L_COUNT]
+            lvl = levels[lvl, L_NEXT]
+    found = np.empty(count, np.int64)
+    k = 0
+    for col in (I_BEST_BID, I_BEST_ASK):
+        lvl = insts[instrument, col]
+        while lvl != EMPTY:
+            s = levels[lvl, L_HEAD]
+            while s != EMPTY:
+                if account == EMPTY or orders[s, O_ACCOUNT] == account:
+                    found[k] = s
+                    k += 1
+                s = orders[s, O_NEXT]
+            lvl = levels[lvl, L_NEXT]
+    return _by_order_id(orders, found[:k])
+
+
+@njit(cache=True)
+def _by_order_id(orders, slots):
+    ids = np.empty(slots.shape[0], np.int64)
+    for k in range(slots.shape[0]):
+        ids[k] = orders[slots[k], O_ID]
+    return slots[np.argsort(ids)]
+
+
+@njit(cache=True)
+def _pool_slots(st, account, gtd_before):
+    """Slots of all live orders (of one account unless -1; only GTD ones expiring at or
+    before ``gtd_before`` unless -1), by order id. O(pool)."""
+    orders = st[0]
+    found = np.empty(orders.shape[0], np.int64)
+    k = 0
+    for s in range(orders.shape[0]):
+        o = orders[s]
+        if o[O_ID] == 0 or o[O_LEVEL] == EMPTY:
+            continue
+        if account != EMPTY and o[O_ACCOUNT] != account:
+            continue
+        if gtd_before != EMPTY and not _expired(o, gtd_before):
+            continue
+        found[k] = s
+        k += 1
+    return _by_order_id(orders, found[:k])
+
+
+@_kernel
+def _remove_all(st, ev, n, slots, kind, reason, seq, ts):
+    for s in slots:
+        n = _remove(st, ev, n, s, st[0][s, O_LEAVES], kind, reason, seq, ts)
+    return n
+
+
+@njit(cache=True)
+def _mass_cancel(st, ev, n, cmd):
+    account, inst = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT]
+    if account != EMPTY and (account < 0 or account >= st[3].shape[0]):
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    if inst != EMPTY and _instrument_reason(st, inst) != R.NONE:
+        return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
+    if account == EMPTY and inst == EMPTY:
+        return _reject(ev, n, cmd, R.BAD_MASS_CANCEL_FILTER)
+    if inst == EMPTY:
+        slots = _pool_slots(st, account, EMPTY)
+    else:
+        slots = _instrument_slots(st, inst, account)
+    n = _remove_all(st, ev, n, slots, EV.CANCELLED, R.MASS_CANCEL, cmd[_C_SEQ], cmd[_C_TS])
+    return _ack(ev, n, cmd, slots.shape[0])
+
+
+@njit(cache=True)
+def _close(st, ev, n, inst, seq, ts):
+    """Expire every live order of an instrument and close it for good; return the count."""
+    slots = _instrument_slots(st, inst, EMPTY)
+    n = _remove_all(st, ev, n, slots, EV.EXPIRED, R.GATE_CLOSURE, seq, ts)
+    st[2][inst, I_STATE] = _CLOSED
+    return n, slots.shape[0]
+
+
+@njit(cache=True)
+def _timer(st, ev, n, cmd):
+    seq, ts = cmd[_C_SEQ], cmd[_C_TS]
+    total = 0
+    insts = st[2]
+    for inst in range(st[11][CT_INSTRUMENTS]):
+        if insts[inst, I_STATE] != _CLOSED and insts[inst, I_GATE] <= ts:
+            n, count = _close(st, ev, n, inst, seq, ts)
+            total += count
+    slots = _pool_slots(st, EMPTY, ts)
+    n = _remove_all(st, ev, n, slots, EV.EXPIRED, R.GTD_EXPIRY, seq, ts)
+    return _ack(ev, n, cmd, total + slots.shape[0])
+
+
+@njit(cache=True)
+def _market_command(st, ev, n, cmd, classes):
+    """LIST_INSTRUMENT, HALT, RESUME and CLOSE_GATE."""
+    kind, inst = cmd[_C_KIND], cmd[_C_INSTRUMENT]
+    insts, ctr = st[2], st[11]
+    if kind == K.LIST_INSTRUMENT:
+        c = cmd[_C_CLASS]
+        if inst != ctr[CT_INSTRUMENTS]:
+            return _reject(ev, n, cmd, R.BAD_INSTRUMENT_ID)
+        if c < 0 or c >= classes.shape[0]:
+            return _reject(ev, n, cmd, R.UNKNOWN_GPU_CLASS)
+        i = insts[inst]
+        i[I_STATE] = _OPEN
+        i[I_CLASS] = c
+        i[I_REGION] = cmd[_C_REGION]
+        i[I_SLOT] = cmd[_C_SLOT]
+        i[I_GATE] = cmd[_C_SLOT] - classes[c, 5]
+        i[I_TICK] = classes[c, 0]
+        i[I_LO] = classes[c, 1]
+        i[I_HI] = classes[c, 2]
+        i[I_MIN_QTY] = classes[c, 3]
+        i[I_MAX_QTY] = classes[c, 4]
+        i[I_BEST_BID] = EMPTY
+        i[I_BEST_ASK] = EMPTY
+        ctr[CT_INSTRUMENTS] += 1
+        return _ack(ev, n, cmd, 0)
+    if _instrument_reason(st, inst) != R.NONE:
+        return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
+    state = insts[inst, I_STATE]
+    if state == _CLOSED:
+        return _reject(ev, n, cmd, R.GATE_CLOSED)
+    if kind == K.HALT:
+        if state == _HALTED:
+            return _reject(ev, n, cmd, R.INSTRUMENT_HALTED)
+        insts[inst, I_STATE] = _HALTED
+        return _ack(ev, n, cmd, 0)
+    if kind == K.RESUME:
+        if state != _HALTED:
+            return _reject(ev, n, cmd, R.INSTRUMENT_NOT_HALTED)
+        insts[inst, I_STATE] = _OPEN
+        return _ack(ev, n, cmd, 0)
+    n, count = _close(st, ev, n, inst, cmd[_C_SEQ], cmd[_C_TS])
+    return _ack(ev, n, cmd, count)
+
+
+@_kernel
+def _capacity_command(st, ev, n, cmd):
+    """DEPOSIT_CAPACITY and WITHDRAW_CAPACITY."""
+    account, inst, qty = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT], cmd[_C_QTY]
+    if account < 0 or account >= st[3].shape[0]:
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    if _instrument_reason(st, inst) != R.NONE:
+        return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
+    if qty <= 0:
+        return _reject(ev, n, cmd, R.QUANTITY_OUT_OF_LIMITS)
+    if st[2][inst, I_STATE] == _CLOSED:
+        return _reject(ev, n, cmd, R.GATE_CLOSED)
+    if cmd[_C_KIND] == K.DEPOSIT_CAPACITY:
+        st[4][_position(st, account, inst, True), P_CAPACITY] += qty
+        return _ack(ev, n, cmd, qty)
+    row = _position(st, account, inst, False)
+    if row == EMPTY or qty > st[4][row, P_CAPACITY] or qty > _free_capacity(st, account, inst):
+        return _reject(ev, n, cmd, R.INSUFFICIENT_CAPACITY)
+    st[4][row, P_CAPACITY] -= qty
+    return _ack(ev, n, cmd, qty)
+
+
+@_kernel
+def _funds_command(st, ev, n, cmd):
+    """DEPOSIT_FUNDS, WITHDRAW_FUNDS and SET_CREDIT."""
+    kind, account, amount = cmd[_C_KIND], cmd[_C_ACCOUNT], cmd[_C_AMOUNT]
+    if account < 0 or account >= st[3].shape[0]:
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    if amount < 0 or (amount == 0 and kind != K.SET_CREDIT):
+        return _reject(ev, n, cmd, R.BAD_AMOUNT)
+    a = st[3][account]
+    if kind == K.DEPOSIT_FUNDS:
+        a[A_CASH] += amount
+    elif kind == K.WITHDRAW_FUNDS:
+        if amount > a[A_CASH] or a[A_CASH] - amount + a[A_CREDIT] < a[A_RESERVED]:
+            return _reject(ev, n, cmd, R.INSUFFICIENT_FUNDS)
+        a[A_CASH] -= amount
+    else:
+        if a[A_CASH] + amount < a[A_RESERVED]:
+            return _reject(ev, n, cmd, R.INSUFFICIENT_FUNDS)
+        a[A_CREDIT] = amount
+    return _ack(ev, n, cmd, amount)
+
+
+@_kernel
+def _room(st):
+    """Whether every pool and table has room for what one command can add."""
+    orders, levels, insts, pos, ck, pk, lk, ctr = st[0], st[1], st[2], st[4], st[5], st[7], st[9], st[11]
+    return (ctr[CT_ORDER_FREE] != EMPTY and ctr[CT_LEVEL_FREE] != EMPTY
+            and ctr[CT_INSTRUMENTS] < insts.shape[0] and ctr[CT_POSITIONS] < pos.shape[0]
+            and 2 * (ctr[CT_CLORD_N] + 1) <= ck.shape[0]
+            and 2 * (ctr[CT_POS_N] + 1) <= pk.shape[0]
+            and 2 * (ctr[CT_LEVEL_N] + 1) <= lk.shape[0])
+
+
+@njit(cache=True)
+def process(st, classes, cmds, start, ev, n):
+    """Apply commands ``cmds[start:]`` (rows of COMMAND fields) to the state.
+
+    Returns ``(status, next_index, n_events)``: status OK when all were applied,
+    NEED_ROOM when the pools must grow before ``cmds[next_index]`` can run.
+    ``classes`` rows are (tick, band_lo, band_hi, min_qty, max_qty, gate_closure_ns).
+    """
+    for k in range(start, cmds.shape[0]):
+        if not _room(st) or n + 8 + 3 * st[11][CT_LIVE] > ev.shape[0]:
+            return NEED_ROOM, k, n
+        cmd = cmds[k]
+        kind = cmd[_C_KIND]
+        if kind == K.NEW_ORDER:
+            n = _new_order(st, ev, n, cmd)
+        elif kind == K.CANCEL:
+            n = _cancel(st, ev, n, cmd)
+        elif kind == K.REPLACE:
+            n = _replace(st, ev, n, cmd)
+        elif kind == K.MASS_CANCEL:
+            n = _mass_cancel(st, ev, n, cmd)
+        elif kind == K.DEPOSIT_CAPACITY or kind == K.WITHDRAW_CAPACITY:
+            n = _capacity_command(st, ev, n, cmd)
+        elif kind == K.DEPOSIT_FUNDS or kind == K.WITHDRAW_FUNDS or kind == K.SET_CREDIT:
+            n = _funds_command(st, ev, n, cmd)
+        elif kind >= K.LIST_INSTRUMENT and kind <= K.CLOSE_GATE:
+            n = _market_command(st, ev, n, cmd, classes)
+        elif kind == K.TIMER:
+            n = _timer(st, ev, n, cmd)
+        else:
+            n = _reject(ev, n, cmd, R.UNKNOWN_COMMAND)
+    return OK, cmds.shape[0], n

@@ -1,0 +1,114 @@
+"""The one interface both matching engines implement, and the read-only views they return.
+
+An engine is a pure function of its command sequence: :meth:`MatchingEngine.process`
+takes a batch of commands (``COMMAND_DTYPE``) and returns the events (``EVENT_DTYPE``)
+they caused, following the rules in :mod:`exchange.engine.schema`. The views are for
+tests, the demo and market data; they never change state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from exchange.engine.schema import CommandKind, InstrumentState
+
+
+class EngineStateError(AssertionError):
+    """An internal invariant of an engine does not hold (raised by ``check()``)."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """One price level of a book side: price (fen), total open qty, number of orders."""
+
+    price: int
+    qty: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class BookView:
+    """Both sides of an instrument's book, best first."""
+
+    instrument: int
+    state: InstrumentState
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """Money of an account, in fen: cash may go below zero down to -credit."""
+
+    cash: int
+    credit: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        """What new bids may still reserve: ``cash + credit - reserved``."""
+        return self.cash + self.credit - self.reserved
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """An account's GPUs in one instrument (slot): deposited, bought, sold, offered."""
+
+    capacity: int
+    bought: int
+    sold: int
+    ask_open: int
+
+    @property
+    def free(self) -> int:
+        """GPUs that may still be offered: ``capacity + bought - sold - ask_open``."""
+        return self.capacity + self.bought - self.sold - self.ask_open
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """A live order as it rests in the book."""
+
+    order_id: int
+    account: int
+    instrument: int
+    clord: int
+    side: int
+    price: int
+    qty: int
+    leaves: int
+    filled: int
+    tif: int
+    expire_ts: int
+
+
+class MatchingEngine(Protocol):
+    """What every engine offers; see :mod:`exchange.engine.schema` for the rules."""
+
+    def process(self, batch: np.ndarray) -> np.ndarray:
+        """Apply a batch of commands in order; return the events they caused."""
+
+    def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Apply one command given by its fields (others 0); return its events."""
+
+    def check(self) -> None:
+        """Verify every internal invariant; raise :class:`EngineStateError` if one fails."""
+
+    def book(self, instrument: int, depth: int | None = None) -> BookView:
+        """Aggregated levels of an instrument's book, best first, up to ``depth`` each."""
+
+    def account(self, account: int) -> AccountView:
+        """Money of an account."""
+
+    def position(self, account: int, instrument: int) -> PositionView:
+        """Capacity and holdings of an account in an instrument (zeros if none)."""
+
+    def live_orders(self, account: int | None = None) -> list[OrderView]:
+        """Live orders, of one account or all, ascending order id."""
+
+    @property
+    def n_instruments(self) -> int:
+        """Instruments listed so far (ids ``0 .. n_instruments - 1``)."""

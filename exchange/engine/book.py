@@ -1,0 +1,299 @@
+"""The numba matching engine: typed wrapper over the kernels in ``_matching``.
+
+Rules: :mod:`exchange.engine.schema`. The engine holds its state in numpy arrays that
+only the jitted kernels mutate, one batch at a time; this class only allocates, grows
+and reads them. It is deterministic: no clock, no randomness, no dict iteration.
+
+Cost: ``process`` is O(commands + events) for orders that rest near the top of the book
+(inserting a new price level walks from the best level); mass cancel by account and
+TIMER scan the order pool, O(pool).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exchange.engine import _matching as k
+from exchange.engine.api import (
+    AccountView,
+    BookView,
+    EngineStateError,
+    Level,
+    OrderView,
+    PositionView,
+)
+from exchange.engine.schema import (
+    COMMAND_DTYPE,
+    EVENT_DTYPE,
+    E,
+    CommandKind,
+    EngineConfig,
+    InstrumentState,
+    Side,
+    command,
+)
+
+_EMPTY = k.EMPTY
+_COMMAND_WIDTH = len(COMMAND_DTYPE.names)
+
+
+def _process(*args):
+    """The process kernel, called through its compiled entry point once there is one.
+
+    Numba's dispatcher type-checks every argument on every call, which costs about a
+    microsecond for the state tuple; the kernel has one signature, so after the first
+    call this skips straight to the compiled code (O(1) per call, same results).
+    """
+    global _process
+    result = k.process(*args)
+    signatures = getattr(k.process, "signatures", ())
+    if len(signatures) == 1:  # absent when NUMBA_DISABLE_JIT=1
+        _process = k.process.overloads[signatures[0]].entry_point
+    return result
+
+
+def _chained(rows: int, fields: int, next_col: int, start: int, fill: int) -> np.ndarray:
+    """A block of free rows whose ``next_col`` links each to the next (last: EMPTY)."""
+    block = np.full((rows, fields), fill, np.int64)
+    block[:, next_col] = np.arange(start + 1, start + rows + 1)
+    block[-1, next_col] = _EMPTY
+    return block
+
+
+def _table(entries: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty hash table (keys, values) with a power-of-two size >= 2 * entries."""
+    size = 1 << max(4, (2 * entries - 1).bit_length())
+    return np.full(size, _EMPTY, np.int64), np.full(size, _EMPTY, np.int64)
+
+
+class Engine:
+    """Numba matching engine implementing :class:`exchange.engine.api.MatchingEngine`."""
+
+    def __init__(self, config: EngineConfig, initial_orders: int = 1024) -> None:
+        self.config = config
+        self._classes = np.array(
+            [[config.tick[c], config.band_lo[c], config.band_hi[c], config.min_qty[c],
+              config.max_qty[c], config.gate_closure_ns] for c in range(config.n_classes)],
+            dtype=np.int64,
+        )
+        n = max(16, initial_orders)
+        orders = _chained(n, k.O_FIELDS, k.O_NEXT, 0, 0)
+        orders[:, k.O_LEVEL] = _EMPTY
+        levels = _chained(n, k.L_FIELDS, k.L_NEXT, 0, _EMPTY)
+        insts = np.zeros((64, k.I_FIELDS), np.int64)
+        accts = np.zeros((config.max_accounts, k.A_FIELDS), np.int64)
+        pos = np.zeros((n, k.P_FIELDS), np.int64)
+        ctr = np.zeros(k.CT_FIELDS, np.int64)
+        ctr[k.CT_NEXT_ORDER_ID] = 1
+        ctr[k.CT_NEXT_TRADE_ID] = 1
+        self._st = (orders, levels, insts, accts, pos, *_table(n), *_table(n), *_table(n), ctr)
+        self._events = np.empty((0, len(E)), np.int64)
+
+    # ------------------------------------------------------------------ commands
+
+    def process(self, batch: np.ndarray) -> np.ndarray:
+        """Apply a batch of commands (``COMMAND_DTYPE``) in order; return their events.
+
+        O(commands + events) amortised; pools grow by doubling when full.
+        """
+        if batch.dtype != COMMAND_DTYPE:
+            raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
+        rows = np.ascontiguousarray(batch).view(np.int64).reshape(len(batch), _COMMAND_WIDTH)
+        ctr = self._st[11]
+        if len(self._events) < 4 * len(batch) + k.events_bound(ctr[k.CT_LIVE]):
+            self._reserve_events(0, 4 * len(batch))
+        start, n = 0, 0
+        while True:
+            status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
+            if status == k.OK:
+                return self._events[:n].copy().view(EVENT_DTYPE)[:, 0]
+            self._reserve_events(n, 0)
+            self._grow()
+
+    def _reserve_events(self, written: int, extra: int) -> None:
+        """Make the reused event buffer keep its first ``written`` rows and have room for
+        ``extra`` more plus one command's worst case.
+
+        The buffer comes from ``np.empty``: room that is never written costs no memory.
+        """
+        need = written + extra + k.events_bound(self._live)
+        if need > len(self._events):
+            grown = np.empty((max(need, 2 * len(self._events)), len(E)), np.int64)
+            grown[:written] = self._events[:written]
+            self._events = grown
+
+    @property
+    def _live(self) -> int:
+        return int(self._st[11][k.CT_LIVE])
+
+    def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Apply one command given by its fields (others 0); return its events."""
+        return self.process(command(kind, **fields))
+
+    def _grow(self) -> None:
+        """Double every pool or table that may not have room for one more command."""
+        (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr) = self._st
+        if ctr[k.CT_ORDER_FREE] == _EMPTY:
+            n = len(orders)
+            grown = _chained(n, k.O_FIELDS, k.O_NEXT, n, 0)
+            grown[:, k.O_LEVEL] = _EMPTY
+            orders = np.concatenate([orders, grown])
+            ctr[k.CT_ORDER_FREE] = n
+        if ctr[k.CT_LEVEL_FREE] == _EMPTY:
+            n = len(levels)
+            levels = np.concatenate([levels, _chained(n, k.L_FIELDS, k.L_NEXT, n, _EMPTY)])
+            ctr[k.CT_LEVEL_FREE] = n
+        if ctr[k.CT_INSTRUMENTS] >= len(insts):
+            insts = np.concatenate([insts, np.zeros_like(insts)])
+        if ctr[k.CT_POSITIONS] >= len(pos):
+            pos = np.concatenate([pos, np.zeros_like(pos)])
+        if 2 * (ctr[k.CT_CLORD_N] + 1) > len(ck):
+            ck, cv = k.rehash(ck, cv, 2 * len(ck))
+        if 2 * (ctr[k.CT_POS_N] + 1) > len(pk):
+            pk, pv = k.rehash(pk, pv, 2 * len(pk))
+        if 2 * (ctr[k.CT_LEVEL_N] + 1) > len(lk):
+            lk, lv = k.rehash(lk, lv, 2 * len(lk))
+        self._st = (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr)
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def n_instruments(self) -> int:
+        """Instruments listed so far."""
+        return int(self._st[11][k.CT_INSTRUMENTS])
+
+    def _side_levels(self, instrument: int, side: Side) -> list[int]:
+        levels, insts = self._st[1], self._st[2]
+        out = []
+        lvl = insts[instrument, k.I_BEST_BID if side == Side.BUY else k.I_BEST_ASK]
+        while lvl != _EMPTY:
+            out.append(int(lvl))
+            lvl = levels[lvl, k.L_NEXT]
+        return out
+
+    def book(self, instrument: int, depth: int | None = None) -> BookView:
+        """Aggregated levels of an instrument, best first. O(levels shown)."""
+        if not 0 <= instrument < self.n_instruments:
+            raise KeyError(f"instrument {instrument} is not listed")
+        levels = self._st[1]
+
+        def side(s: Side) -> tuple[Level, ...]:
+            ids = self._side_levels(instrument, s)[:depth]
+            return tuple(Level(int(levels[i, k.L_PRICE]), int(levels[i, k.L_QTY]),
+                               int(levels[i, k.L_COUNT])) for i in ids)
+
+        state = InstrumentState(int(self._st[2][instrument, k.I_STATE]))
+        return BookView(instrument, state, side(Side.BUY), side(Side.SELL))
+
+    def account(self, account: int) -> AccountView:
+        """Money of an account. O(1)."""
+        a = self._st[3][account]
+        return AccountView(int(a[k.A_CASH]), int(a[k.A_CREDIT]), int(a[k.A_RESERVED]))
+
+    def position(self, account: int, instrument: int) -> PositionView:
+        """Capacity and holdings of an account in an instrument. O(1)."""
+        row = k._position(self._st, account, instrument, False)
+        if row == _EMPTY:
+            return PositionView(0, 0, 0, 0)
+        p = self._st[4][row]
+        return PositionView(int(p[k.P_CAPACITY]), int(p[k.P_BOUGHT]), int(p[k.P_SOLD]),
+                            int(p[k.P_ASK_OPEN]))
+
+    def live_orders(self, account: int | None = None) -> list[OrderView]:
+        """Live orders (of one account or all), ascending order id. O(pool)."""
+        orders = self._st[0]
+        live = orders[(orders[:, k.O_ID] != 0) & (orders[:, k.O_LEVEL] != _EMPTY)]
+        if account is not None:
+            live = live[live[:, k.O_ACCOUNT] == account]
+        live = live[np.argsort(live[:, k.O_ID])]
+        return [OrderView(*(int(o[c]) for c in (
+            k.O_ID, k.O_ACCOUNT, k.O_INSTRUMENT, k.O_CLORD, k.O_SIDE, k.O_PRICE, k.O_QTY,
+            k.O_LEAVES, k.O_FILLED, k.O_TIF, k.O_EXPIRE))) for o in live]
+
+    # ------------------------------------------------------------------ invariants
+
+    def check(self) -> None:
+        """Verify every invariant of the arrays; raise EngineStateError if one fails.
+
+        O(pool + levels + positions); for tests.
+        """
+        (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr) = self._st
+
+        def fail(msg: str) -> None:
+            raise EngineStateError(msg)
+
+        in_queue: set[int] = set()
+        reserved = np.zeros(len(accts), np.int64)
+        ask_open: dict[tuple[int, int], int] = {}
+        n_levels = 0
+        for inst in range(self.n_instruments):
+            best = {}
+            for side in (Side.BUY, Side.SELL):
+                prev_lvl, prev_price = _EMPTY, None
+                for lvl in self._side_levels(inst, side):
+                    n_levels += 1
+                    price = int(levels[lvl, k.L_PRICE])
+                    if levels[lvl, k.L_PREV] != prev_lvl:
+                        fail(f"level {lvl} of instrument {inst}: broken back link")
+                    if prev_price is not None and (price >= prev_price if side == Side.BUY else price <= prev_price):
+                        fail(f"instrument {inst} side {side.name}: levels not sorted at {price}")
+                    if k._hfind(lk, lv, k._level_key(inst, int(side), price)) != lvl:
+                        fail(f"level index does not point at level {lvl} ({price})")
+                    qty, count, prev_slot = 0, 0, _EMPTY
+                    slot = levels[lvl, k.L_HEAD]
+                    while slot != _EMPTY:
+                        o = orders[slot]
+                        if o[k.O_LEVEL] != lvl or o[k.O_PREV] != prev_slot or o[k.O_PRICE] != price:
+                            fail(f"order slot {slot} misplaced in level {lvl}")
+                        if o[k.O_LEAVES] <= 0 or o[k.O_INSTRUMENT] != inst or o[k.O_SIDE] != side:
+                            fail(f"order {o[k.O_ID]} in level {lvl} has bad leaves/instrument/side")
+                        in_queue.add(int(slot))
+                        qty += int(o[k.O_LEAVES])
+                        count += 1
+                        prev_slot = slot
+                        slot = o[k.O_NEXT]
+                    if levels[lvl, k.L_TAIL] != prev_slot or count == 0:
+                        fail(f"level {lvl} of instrument {inst}: bad tail or empty")
+                    if qty != levels[lvl, k.L_QTY] or count != levels[lvl, k.L_COUNT]:
+                        fail(f"level {lvl} at {price}: qty/count {levels[lvl, k.L_QTY]}/"
+                             f"{levels[lvl, k.L_COUNT]} but queue holds {qty}/{count}")
+                    prev_lvl, prev_price = lvl, price
+                    best.setdefault(side, price)
+            if Side.BUY in best and Side.SELL in best and best[Side.BUY] >= best[Side.SELL]:
+                fail(f"instrument {inst} crossed: bid {best[Side.BUY]} >= ask {best[Side.SELL]}")
+        if n_levels != ctr[k.CT_LEVEL_N]:
+            fail(f"{ctr[k.CT_LEVEL_N]} levels counted, {n_levels} linked")
+        used = np.flatnonzero(orders[:, k.O_ID] != 0)
+        if set(used.tolist()) != in_queue:
+            fail("live orders and queued orders differ")
+        for slot in used:
+            o = orders[slot]
+            if o[k.O_QTY] != o[k.O_FILLED] + o[k.O_LEAVES] + o[k.O_REMOVED]:
+                fail(f"order {o[k.O_ID]}: qty {o[k.O_QTY]} != filled + leaves + removed")
+            if k._hfind(ck, cv, k._clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
+                fail(f"order {o[k.O_ID]}: client order id index does not point at it")
+            if o[k.O_SIDE] == Side.BUY:
+                reserved[o[k.O_ACCOUNT]] += o[k.O_PRICE] * o[k.O_LEAVES]
+            else:
+                key = (int(o[k.O_ACCOUNT]), int(o[k.O_INSTRUMENT]))
+                ask_open[key] = ask_open.get(key, 0) + int(o[k.O_LEAVES])
+        if not np.array_equal(reserved, accts[:, k.A_RESERVED]):
+            bad = int(np.flatnonzero(reserved != accts[:, k.A_RESERVED])[0])
+            fail(f"account {bad}: reserved {accts[bad, k.A_RESERVED]} != open bids {reserved[bad]}")
+        if np.any(accts[:, k.A_CASH] + accts[:, k.A_CREDIT] < accts[:, k.A_RESERVED]):
+            fail("an account has reserved more than cash + credit")
+        if np.any(accts[:, k.A_CREDIT] < 0):
+            fail("negative credit")
+        for row in range(int(ctr[k.CT_POSITIONS])):
+            p = pos[row]
+            key = (int(p[k.P_ACCOUNT]), int(p[k.P_INSTRUMENT]))
+            if k._hfind(pk, pv, k._pos_key(key[1], key[0])) != row:
+                fail(f"position index does not point at row {row}")
+            if p[k.P_ASK_OPEN] != ask_open.pop(key, 0):
+                fail(f"position {key}: ask_open {p[k.P_ASK_OPEN]} != open asks")
+            if min(p[k.P_CAPACITY], p[k.P_BOUGHT], p[k.P_SOLD]) < 0:
+                fail(f"position {key}: negative capacity/bought/sold")
+            if p[k.P_SOLD] + p[k.P_ASK_OPEN] > p[k.P_CAPACITY] + p[k.P_BOUGHT]:
+                fail(f"position {key}: sold + offered exceeds capacity + bought")
+        if ask_open:
+            fail(f"open asks without a position row: {sorted(ask_open)}")

@@ -1,0 +1,1000 @@
+"""The reference matching engine: plain Python, following :mod:`exchange.engine.schema`
+to the letter. It is the oracle for the property tests and the baseline of the benchmark.
+
+State is kept in small dataclasses; each book side is a ``SortedDict`` price -> level, a
+level holds its orders in an insertion-ordered ``OrderedDict`` (order id -> order), so
+time priority is insertion order and removing any order is O(1). Nothing that affects
+events depends on hash order: whenever several orders or instruments are processed
+together they are sorted by order id or instrument id first.
+
+Field and rule choices that schema.py leaves open
+-------------------------------------------------
+The numba engine must make the same choices; each is numbered for reference.
+
+Events in general
+
+E1. Every event carries the command's ``seq`` and ``ts``. Every field that does not
+    apply is 0: ``contra_*`` and ``trade_id`` are 0 except on TRADE, and except
+    ``contra_clord`` on REPLACED, which carries the previous client order id (the
+    command's ``orig_clord``, like FIX OrigClOrdID; the other ``contra_*`` fields and
+    ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, TRADE, DONE and ACK.
+E2. Order events (ACCEPTED, CANCELLED, EXPIRED, REPLACED, DONE, TRADE for the taker) carry
+    the order's ``account, instrument, order_id, clord`` (its *current* clord, i.e. the
+    newest one after a replace), ``side`` and ``price`` = its limit (a MARKET order's
+    limit is the band edge: BUY band_hi, SELL band_lo), and ``leaves``/``filled`` after
+    the event.
+E3. ``qty``: ACCEPTED = order qty; REPLACED = the new total qty; DONE = the order's total
+    qty (the replaced qty if it was replaced); CANCELLED / EXPIRED = the qty removed by
+    this event; TRADE = the traded qty.
+E4. TRADE: first party = the taker (``side`` = taker side, ``price`` = trade price = the
+    maker's limit, ``leaves``/``filled`` = the taker's after the trade); ``contra_order_id,
+    contra_account, contra_clord, contra_leaves`` = the maker's, leaves after the trade;
+    ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match.
+E5. REJECTED echoes verbatim from the command: ``account, instrument, side, price, qty``
+    and ``clord`` -- except CANCEL, whose ``clord`` is the command's ``orig_clord``
+    (REPLACE echoes its new ``clord``; every other kind, non-order commands and
+    UNKNOWN_COMMAND included, its ``clord`` field verbatim, normally 0). ``order_id,
+    leaves, filled`` are 0 even when the order is known. ``qty`` is the command's
+    ``qty`` field for every kind, so a rejected funds command has ``qty`` = its ``qty``
+    field (normally 0), not its amount.
+E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 for
+    MASS_CANCEL, whatever the fields hold for LIST/HALT/RESUME/CLOSE_GATE/TIMER); its
+    ``qty`` is: MASS_CANCEL -> number of orders cancelled; CLOSE_GATE -> number of orders
+    expired; TIMER -> number of orders expired (gate closures + GTD expiries);
+    DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
+    WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; LIST_INSTRUMENT, HALT,
+    RESUME -> 0. All other ACK fields are 0.
+E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
+    Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
+    included (even when it did nothing). A ``kind`` outside 1..14 -> REJECTED
+    (UNKNOWN_COMMAND).
+
+Orders
+
+O1. Taker event order for a NEW_ORDER: ACCEPTED; [FOK: CANCELLED(FOK_UNFILLABLE) + DONE
+    and stop]; matching events in loop order (maker EXPIRED+DONE / STP cancels / TRADE
+    + maker DONE); then CANCELLED(IOC_REMAINDER) if an IOC/FOK/MARKET order has leaves;
+    then the taker's DONE if its leaves are 0 (else it rests, no further event).
+O2. STP CANCEL_BOTH and DECREMENT cancel the taker with reason SELF_TRADE as well. Under
+    DECREMENT a partly decremented maker keeps its place at the head of its level.
+O3. POST_ONLY_WOULD_CROSS (NEW_ORDER and REPLACE) compares with the best opposite level
+    as it stands in the book, including own orders and GTD orders whose expire_ts has
+    passed but which have not been expired yet (lazy expiry only happens inside a
+    matching loop and on TIMER). Crossing includes equality (BUY price >= best ask,
+    SELL price <= best bid). For REPLACE the check applies only if the order has the
+    POST_ONLY flag.
+O4. "Live" means resting in the book. A GTD order whose expire_ts <= ts but which has
+    not been expired by a matching loop or TIMER is still live: CANCEL cancels it
+    (USER_CANCEL), REPLACE replaces it (it keeps its expire_ts), MASS_CANCEL cancels it
+    (MASS_CANCEL), CLOSE_GATE expires it with GATE_CLOSURE, and views show it.
+O5. Client order ids: every clord accepted for an account -- by NEW_ORDER, or as the
+    new clord of a successful REPLACE -- is used for good (also after the order is done);
+    clords of rejected commands are not. A REPLACE whose new clord equals orig_clord is
+    therefore DUPLICATE_CLIENT_ORDER_ID. CANCEL/REPLACE look orig_clord up among the
+    account's used clords: never used -> UNKNOWN_ORDER; used but the order is no longer
+    live, *or the clord is an older clord of an order since replaced* (the order is now
+    known only by its new clord) -> ORDER_DONE. orig_clord is not range-checked
+    (out-of-range values simply are UNKNOWN_ORDER).
+O6. Quantity bookkeeping: an order has ``qty`` (total), ``filled``, ``leaves`` and
+    ``removed`` (qty cancelled or expired, e.g. by a DECREMENT self-trade while the
+    order goes on living) with ``qty == filled + leaves + removed``. A REPLACE to total
+    qty Q sets ``leaves = Q - filled - removed``; REPLACE_BELOW_FILLED is raised when
+    that is <= 0, i.e. ``Q <= filled + removed`` (identical to the spec's ``Q <= filled``
+    unless the order was partly cancelled by a DECREMENT self-trade). The risk delta uses
+    these new leaves.
+O7. REPLACE priority: PRIORITY_KEPT iff new price == old price and new qty <= old qty
+    (a replace that changes only the clord keeps priority); the order stays in place,
+    its leaves shrink. PRIORITY_LOST: the order leaves its level, REPLACED is emitted,
+    then, if the new price crosses, it matches as a taker (with its tif, stp; expired
+    makers are expired; a FOK fillability check never applies, as resting orders are
+    GTC/GTD), then rests at the tail of its new level if leaves > 0, else DONE.
+    REPLACE quantity/tick/band/gate/halt checks use the order's instrument; the
+    command's ``instrument`` and ``side`` fields are ignored (only echoed on reject).
+O8. Gate check for orders and replaces: GATE_CLOSED if the instrument's state is CLOSED
+    or ts >= gate_ts, whether or not a TIMER has closed it yet. An instrument past its
+    gate_ts but not yet closed keeps its resting orders until CLOSE_GATE/TIMER; they
+    can still be cancelled (CANCEL and MASS_CANCEL check no gate).
+
+Account and market commands
+
+A1. Check order, first failing wins:
+    DEPOSIT_CAPACITY: UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS
+        (qty <= 0; the class lot limits do not apply), GATE_CLOSED (state CLOSED only:
+        unlike orders, ts >= gate_ts alone does not count). Allowed while halted.
+    WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
+        QUANTITY_OUT_OF_LIMITS, GATE_CLOSED (so positions are frozen once the instrument
+        is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
+    DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0).
+    WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0), INSUFFICIENT_FUNDS.
+    SET_CREDIT: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount < 0), INSUFFICIENT_FUNDS; sets
+        credit to amount (not adds).
+    MASS_CANCEL: UNKNOWN_ACCOUNT (account not -1 and out of range), UNKNOWN_INSTRUMENT
+        (instrument not -1 and not listed), BAD_MASS_CANCEL_FILTER (both -1). Allowed
+        while halted or closed (cancelling nothing gives ACK qty 0).
+    LIST_INSTRUMENT: BAD_INSTRUMENT_ID (instrument != n_instruments), UNKNOWN_GPU_CLASS
+        (gpu_class outside 0..n_classes-1). account, region, slot_ts are not checked;
+        a new instrument is OPEN (even if its gate_ts is already past).
+    HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
+        CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN -> INSTRUMENT_NOT_HALTED,
+        CLOSED -> GATE_CLOSED. Only the state counts, not ts vs gate_ts.
+    CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
+        Works on OPEN and HALTED instruments.
+    TIMER: never rejected.
+    The ``account`` field is not checked for LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE
+    and TIMER.
+A2. TIMER closes due instruments (state not CLOSED, gate_ts <= ts; HALTED ones too) in
+    ascending instrument id, each as CLOSE_GATE but without its ACK, then expires the
+    GTD orders still live with expire_ts <= ts in ascending order id (all
+    instruments, halted ones too), then emits one ACK.
+
+Views and API
+
+V1. ``book(i)`` of an id that is not listed returns an empty view with state UNLISTED;
+    ``account(a)`` and ``position(a, i)`` return zeros for anything never touched
+    (no range check). Book levels and ``live_orders`` include GTD orders whose
+    expire_ts has passed but that have not been expired yet (O4). ``OrderView.qty`` is
+    the total qty (filled + leaves + removed, O6), ``price`` the limit.
+V2. ``process`` needs a batch whose dtype has exactly the ``COMMAND_FIELDS`` names
+    (TypeError otherwise); an empty batch returns an empty EVENT_DTYPE array.
+
+Integers are Python ints here; the spec assumes every amount fits in int64 (nothing
+checks for overflow, e.g. of cash after huge deposits).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from sortedcontainers import SortedDict, SortedList
+
+from exchange.engine.api import (
+    AccountView,
+    BookView,
+    EngineStateError,
+    Level,
+    OrderView,
+    PositionView,
+)
+from exchange.engine.schema import (
+    CLORD_LIMIT,
+    COMMAND_DTYPE,
+    COMMAND_FIELDS,
+    EVENT_DTYPE,
+    CommandKind,
+    EngineConfig,
+    EventKind,
+    InstrumentState,
+    OrderFlag,
+    OrderType,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+    command,
+)
+
+# Plain ints for the hot path (IntEnum members compare equal, but plain ints are faster).
+BUY, SELL = int(Side.BUY), int(Side.SELL)
+LIMIT, MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
+GTC, GTD, IOC, FOK = (int(t) for t in TimeInForce)
+CANCEL_NEWEST, CANCEL_OLDEST, CANCEL_BOTH, DECREMENT = (int(s) for s in StpMode)
+POST_ONLY = int(OrderFlag.POST_ONLY)
+OPEN, HALTED, CLOSED = int(InstrumentState.OPEN), int(InstrumentState.HALTED), int(InstrumentState.CLOSED)
+
+EV_ACCEPTED, EV_REJECTED, EV_TRADE, EV_CANCELLED, EV_EXPIRED, EV_REPLACED, EV_DONE, EV_ACK = (
+    int(k) for k in EventKind
+)
+R = Reason
+
+
+class Cmd(NamedTuple):
+    """One command record as Python ints (fields of ``COMMAND_FIELDS``)."""
+
+    seq: int
+    ts: int
+    kind: int
+    account: int
+    instrument: int
+    side: int
+    order_type: int
+    tif: int
+    flags: int
+    stp: int
+    price: int
+    qty: int
+    clord: int
+    orig_clord: int
+    expire_ts: int
+    amount: int
+    gpu_class: int
+    region: int
+    slot_ts: int
+
+
+assert Cmd._fields == COMMAND_FIELDS
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    order_id: int
+    account: int
+    instrument: int
+    clord: int
+    side: int
+    order_type: int
+    tif: int
+    flags: int
+    stp: int
+    price: int  # the effective limit (band edge for MARKET orders)
+    qty: int  # total qty == filled + leaves + removed
+    leaves: int
+    expire_ts: int
+    filled: int = 0
+    removed: int = 0  # cancelled or expired qty
+
+
+@dataclass(slots=True, eq=False)
+class PriceLevel:
+    price: int
+    qty: int = 0  # sum of the leaves of its orders
+    orders: OrderedDict[int, Order] = field(default_factory=OrderedDict)  # time priority
+
+
+@dataclass(slots=True, eq=False)
+class Instrument:
+    id: int
+    gpu_class: int
+    region: int
+    slot_ts: int
+    gate_ts: int
+    tick: int
+    band_lo: int
+    band_hi: int
+    min_qty: int
+    max_qty: int
+    state: int = OPEN
+    bids: SortedDict = field(default_factory=SortedDict)  # price -> PriceLevel, best = last
+    asks: SortedDict = field(default_factory=SortedDict)  # price -> PriceLevel, best = first
+    live: dict[int, Order] = field(default_factory=dict)  # order id -> live order
+
+    def side_book(self, side: int) -> SortedDict:
+        return self.bids if side == BUY else self.asks
+
+    def best_opposite(self, side: int) -> PriceLevel | None:
+        """Best level of the side opposite to ``side`` (asks for a buy), or None."""
+        if side == BUY:
+            return self.asks.peekitem(0)[1] if self.asks else None
+        return self.bids.peekitem(-1)[1] if self.bids else None
+
+
+@dataclass(slots=True, eq=False)
+class Account:
+    cash: int = 0
+    credit: int = 0
+    reserved: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Position:
+    capacity: int = 0
+    bought: int = 0
+    sold: int = 0
+    ask_open: int = 0
+
+    @property
+    def free(self) -> int:
+        return self.capacity + self.bought - self.sold - self.ask_open
+
+
+def _crosses(side: int, limit: int, opposite_price: int) -> bool:
+    """Does an order of ``side`` with ``limit`` trade against a level at ``opposite_price``?"""
+    return opposite_price <= limit if side == BUY else opposite_price >= limit
+
+
+class ReferenceEngine:
+    """Plain-Python implementation of :class:`exchange.engine.api.MatchingEngine`."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._instruments: list[Instrument] = []
+        self._accounts: dict[int, Account] = {}
+        self._positions: dict[tuple[int, int], Position] = {}
+        self._orders: dict[int, Order] = {}  # live orders by id
+        self._clords: dict[tuple[int, int], int] = {}  # (account, clord) -> order id, ever
+        self._gtd = SortedList()  # (expire_ts, order id) of live GTD orders
+        self._gates = SortedList()  # (gate_ts, instrument id) of instruments not closed
+        self._next_order_id = 1
+        self._next_trade_id = 1
+        self._funds_net = 0  # deposits - withdrawals; equals the sum of cash
+        self._out: list[tuple[int, ...]] = []
+        self._seq = 0
+        self._ts = 0
+        self._handlers = {
+            int(CommandKind.NEW_ORDER): self._new_order,
+            int(CommandKind.CANCEL): self._cancel,
+            int(CommandKind.REPLACE): self._replace,
+            int(CommandKind.MASS_CANCEL): self._mass_cancel,
+            int(CommandKind.DEPOSIT_CAPACITY): self._deposit_capacity,
+            int(CommandKind.WITHDRAW_CAPACITY): self._withdraw_capacity,
+            int(CommandKind.DEPOSIT_FUNDS): self._deposit_funds,
+            int(CommandKind.WITHDRAW_FUNDS): self._withdraw_funds,
+            int(CommandKind.SET_CREDIT): self._set_credit,
+            int(CommandKind.LIST_INSTRUMENT): self._list_instrument,
+            int(CommandKind.HALT): self._halt,
+            int(CommandKind.RESUME): self._resume,
+            int(CommandKind.CLOSE_GATE): self._close_gate,
+            int(CommandKind.TIMER): self._timer,
+        }
+
+    # ------------------------------------------------------------------ the interface
+
+    def process(self, batch: np.ndarray) -> np.ndarray:
+        """Apply a batch of commands in order; return the events they caused."""
+        batch = np.asarray(batch)
+        if batch.dtype.names != COMMAND_FIELDS:
+            raise TypeError(f"process() needs a COMMAND_DTYPE batch, got {batch.dtype}")
+        self._out = out = []
+        for row in batch.astype(COMMAND_DTYPE, copy=False).reshape(-1).tolist():
+            c = Cmd._make(row)
+            self._seq, self._ts = c.seq, c.ts
+            handler = self._handlers.get(c.kind)
+            if handler is None:
+                self._reject(c, R.UNKNOWN_COMMAND)
+            else:
+                handler(c)
+        self._out = []
+        if not out:
+            return np.zeros(0, dtype=EVENT_DTYPE)
+        return np.array(out, dtype=EVENT_DTYPE)
+
+    def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Apply one command given by its fields (others 0); return its events."""
+        return self.process(command(kind, **fields))
+
+    @property
+    def n_instruments(self) -> int:
+        return len(self._instruments)
+
+    def book(self, instrument: int, depth: int | None = None) -> BookView:
+        """Aggregated levels, best first; an unlisted id gives an empty UNLISTED view."""
+        if not 0 <= instrument < len(self._instruments):
+            return BookView(instrument, InstrumentState.UNLISTED, (), ())
+        inst = self._instruments[instrument]
+
+        def levels(side_levels: Iterable[PriceLevel]) -> tuple[Level, ...]:
+            result = []
+            for lv in side_levels:
+                if depth is not None and len(result) >= depth:
+                    break
+                result.append(Level(lv.price, lv.qty, len(lv.orders)))
+            return tuple(result)
+
+        return BookView(
+            instrument,
+            InstrumentState(inst.state),
+            levels(reversed(inst.bids.values())),
+            levels(inst.asks.values()),
+        )
+
+    def account(self, account: int) -> AccountView:
+        a = self._accounts.get(account)
+        return AccountView(0, 0, 0) if a is None else AccountView(a.cash, a.credit, a.reserved)
+
+    def position(self, account: int, instrument: int) -> PositionView:
+        p = self._positions.get((account, instrument))
+        if p is None:
+            return PositionView(0, 0, 0, 0)
+        return PositionView(p.capacity, p.bought, p.sold, p.ask_open)
+
+    def live_orders(self, account: int | None = None) -> list[OrderView]:
+        return [
+            OrderView(o.order_id, o.account, o.instrument, o.clord, o.side, o.price, o.qty,
+                      o.leaves, o.filled, o.tif, o.expire_ts)
+            for oid, o in sorted(self._orders.items())
+            if account is None or o.account == account
+        ]
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, kind: int, reason: int = 0, account: int = 0, instrument: int = 0,
+              order_id: int = 0, clord: int = 0, side: int = 0, price: int = 0, qty: int = 0,
+              leaves: int = 0, filled: int = 0) -> None:
+        self._out.append((self._seq, self._ts, kind, int(reason), account, instrument,
+                          order_id, clord, side, price, qty, leaves, filled, 0, 0, 0, 0, 0))
+
+    def _order_event(self, kind: int, o: Order, qty: int, reason: int = 0,
+                     contra_clord: int = 0) -> None:
+        """An event about order ``o``; ``contra_clord`` is only set on REPLACED (E1)."""
+        self._out.append((self._seq, self._ts, kind, int(reason), o.account, o.instrument,
+                          o.order_id, o.clord, o.side, o.price, qty, o.leaves, o.filled,
+                          0, 0, contra_clord, 0, 0))
+
+    def _reject(self, c: Cmd, reason: Reason) -> None:
+        clord = c.orig_clord if c.kind == CommandKind.CANCEL else c.clord
+        self._emit(EV_REJECTED, reason, c.account, c.instrument, 0, clord, c.side, c.price, c.qty)
+
+    def _ack(self, c: Cmd, qty: int) -> None:
+        self._emit(EV_ACK, 0, c.account, c.instrument, qty=qty)
+
+    # ------------------------------------------------------------------ state helpers
+
+    def _acct(self, account: int) -> Account:
+        a = self._accounts.get(account)
+        if a is None:
+            a = self._accounts[account] = Account()
+        return a
+
+    def _pos(self, account: int, instrument: int) -> Position:
+        p = self._positions.get((account, instrument))
+        if p is None:
+            p = self._positions[(account, instrument)] = Position()
+        return p
+
+    def _account_ok(self, account: int) -> bool:
+        return 0 <= account < self.config.max_accounts
+
+    def _listed(self, instrument: int) -> bool:
+        return 0 <= instrument < len(self._instruments)
+
+    def _available_funds(self, account: int) -> int:
+        a = self._accounts.get(account)
+        return 0 if a is None else a.cash + a.credit - a.reserved
+
+    def _free_capacity(self, account: int, instrument: int) -> int:
+        p = self._positions.get((account, instrument))
+        return 0 if p is None else p.free
+
+    def _gate_closed(self, inst: Instrument) -> bool:
+        return inst.state == CLOSED or self._ts >= inst.gate_ts
+
+    def _post_only_crosses(self, inst: Instrument, side: int, price: int) -> bool:
+        best = inst.best_opposite(side)
+        return best is not None and _crosses(side, price, best.price)
+
+    def _remove_qty(self, o: Order, q: int, resting: bool) -> None:
+        """Cancel or expire ``q`` of an order's leaves and release their risk."""
+        o.leaves -= q
+        o.removed += q
+        if o.side == BUY:
+            self._accounts[o.account].reserved -= o.price * q
+        else:
+            self._positions[(o.account, o.instrument)].ask_open -= q
+        if resting:
+            self._instruments[o.instrument].side_book(o.side)[o.price].qty -= q
+
+    def _rest(self, o: Order) -> None:
+        """Put a live order at the tail of its price level."""
+        inst = self._instruments[o.instrument]
+        book = inst.side_book(o.side)
+        level = book.get(o.price)
+        if level is None:
+            level = book[o.price] = PriceLevel(o.price)
+        level.orders[o.order_id] = o
+        level.qty += o.leaves
+        self._orders[o.order_id] = o
+        inst.live[o.order_id] = o
+        if o.tif == GTD:
+            self._gtd.add((o.expire_ts, o.order_id))
+
+    def _unlink(self, o: Order) -> None:
+        """Take a live order out of the book and the indexes (its risk is not touched)."""
+        inst = self._instruments[o.instrument]
+        book = inst.side_book(o.side)
+        level = book[o.price]
+        del level.orders[o.order_id]
+        level.qty -= o.leaves
+        if not level.orders:
+            del book[o.price]
+        del self._orders[o.order_id]
+        del inst.live[o.order_id]
+        if o.tif == GTD:
+            self._gtd.remove((o.expire_ts, o.order_id))
+
+    def _kill(self, o: Order, kind: int, reason: Reason) -> None:
+        """Cancel or expire all leaves of a resting order: event, then DONE."""
+        q = o.leaves
+        self._remove_qty(o, q, resting=True)
+        self._order_event(kind, o, q, reason)
+        self._unlink(o)
+        self._order_event(EV_DONE, o, o.qty)
+
+    def _live_by_clord(self, account: int, clord: int) -> tuple[Reason, Order | None]:
+        """The live order an (account, orig_clord) names, or the reject reason."""
+        oid = self._clords.get((account, clord))
+        if oid is None:
+            return R.UNKNOWN_ORDER, None
+        o = self._orders.get(oid)
+        if o is None or o.clord != clord:
+            return R.ORDER_DONE, None
+        return R.NONE, o
+
+    # ------------------------------------------------------------------ matching
+
+    def _match(self, inst: Instrument, t: Order, stp: int) -> None:
+        """Match taker ``t`` (not in the book) against the opposite side of ``inst``."""
+        ts = self._ts
+        opposite = inst.asks if t.side == BUY else inst.bids
+        while t.leaves > 0 and opposite:
+            level: PriceLevel = opposite.peekitem(0 if t.side == BUY else -1)[1]
+            if not _crosses(t.side, t.price, level.price):
+                break
+            m: Order = next(iter(level.orders.values()))
+            if m.tif == GTD and m.expire_ts <= ts:
+                self._kill(m, EV_EXPIRED, R.GTD_EXPIRY)
+                continue
+            if m.account == t.account:
+                if stp == CANCEL_NEWEST:
+                    q = t.leaves
+                    self._remove_qty(t, q, resting=False)
+                    self._order_event(EV_CANCELLED, t, q, R.SELF_TRADE)
+                    break
+                if stp == CANCEL_OLDEST:
+                    self._kill(m, EV_CANCELLED, R.SELF_TRADE)
+                    continue
+                if stp == CANCEL_BOTH:
+                    self._kill(m, EV_CANCELLED, R.SELF_TRADE)
+                    q = t.leaves
+                    self._remove_qty(t, q, resting=False)
+                    self._order_event(EV_CANCELLED, t, q, R.SELF_TRADE)
+                    break
+                # DECREMENT
+                d = min(t.leaves, m.leaves)
+                self._remove_qty(m, d, resting=True)
+                self._order_event(EV_CANCELLED, m, d, R.SELF_TRADE)
+                if m.leaves == 0:
+                    self._unlink(m)
+                    self._order_event(EV_DONE, m, m.qty)
+                self._remove_qty(t, d, resting=False)
+                self._order_event(EV_CANCELLED, t, d, R.SELF_TRADE)
+                continue
+            self._trade(t, m, level)
+
+    def _trade(self, t: Order, m: Order, level: PriceLevel) -> None:
+        q = min(t.leaves, m.leaves)
+        p = m.price
+        t.leaves -= q
+        t.filled += q
+        m.leaves -= q
+        m.filled += q
+        level.qty -= q
+        buyer, seller = (t, m) if t.side == BUY else (m, t)
+        ba = self._accounts[buyer.account]
+        ba.reserved -= buyer.price * q
+        ba.cash -= p * q
+        self._pos(buyer.account, buyer.instrument).bought += q
+        sp = self._positions[(seller.account, seller.instrument)]
+        sp.ask_open -= q
+        sp.sold += q
+        self._acct(seller.account).cash += p * q
+        trade_id = self._next_trade_id
+        self._next_trade_id += 1
+        self._out.append((self._seq, self._ts, EV_TRADE, 0, t.account, t.instrument, t.order_id,
+                          t.clord, t.side, p, q, t.leaves, t.filled, m.order_id, m.account,
+                          m.clord, m.leaves, trade_id))
+        if m.leaves == 0:
+            self._unlink(m)
+            self._order_event(EV_DONE, m, m.qty)
+
+    def _fok_fillable(self, inst: Instrument, t: Order) -> bool:
+        """Opposite leaves crossing t's limit, of other accounts, not expired, reach t.qty?"""
+        ts = self._ts
+        levels = inst.asks.values() if t.side == BUY else reversed(inst.bids.values())
+        total = 0
+        for level in levels:
+            if not _crosses(t.side, t.price, level.price):
+                break
+            for m in level.orders.values():
+                if m.account != t.account and not (m.tif == GTD and m.expire_ts <= ts):
+                    total += m.leaves
+                    if total >= t.qty:
+                        return True
+        return False
+
+    def _finish_taker(self, t: Order) -> None:
+        """After matching: cancel an IOC/FOK/MARKET remainder or rest; DONE if leaves 0."""
+        if t.leaves > 0:
+            if t.tif == IOC or t.tif == FOK or t.order_type == MARKET:
+                q = t.leaves
+                self._remove_qty(t, q, resting=False)
+                self._order_event(EV_CANCELLED, t, q, R.IOC_REMAINDER)
+            else:
+                self._rest(t)
+        if t.leaves == 0:
+            self._order_event(EV_DONE, t, t.qty)
+
+    # ------------------------------------------------------------------ order commands
+
+    def _new_order(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        inst = self._instruments[c.instrument]
+        if c.side != BUY and c.side != SELL:
+            return self._reject(c, R.BAD_SIDE)
+        if c.order_type != LIMIT and c.order_type != MARKET:
+            return self._reject(c, R.BAD_ORDER_TYPE)
+        if not GTC <= c.tif <= FOK or (c.order_type == MARKET and c.tif not in (IOC, FOK)):
+            return self._reject(c, R.BAD_TIME_IN_FORCE)
+        if not CANCEL_NEWEST <= c.stp <= DECREMENT:
+            return self._reject(c, R.BAD_STP_MODE)
+        if c.flags not in (0, POST_ONLY) or (
+            c.flags == POST_ONLY and not (c.order_type == LIMIT and c.tif in (GTC, GTD))
+        ):
+            return self._reject(c, R.BAD_FLAGS)
+        if not 0 < c.clord < CLORD_LIMIT:
+            return self._reject(c, R.BAD_CLIENT_ORDER_ID)
+        if not inst.min_qty <= c.qty <= inst.max_qty:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if c.order_type == LIMIT:
+            if c.price % inst.tick != 0:
+                return self._reject(c, R.PRICE_NOT_ON_TICK)
+            if not inst.band_lo <= c.price <= inst.band_hi:
+                return self._reject(c, R.PRICE_OUT_OF_BAND)
+            limit = c.price
+        else:
+            if c.price != 0:
+                return self._reject(c, R.MARKET_ORDER_HAS_PRICE)
+            limit = inst.band_hi if c.side == BUY else inst.band_lo
+        if (c.expire_ts <= c.ts) if c.tif == GTD else (c.expire_ts != 0):
+            return self._reject(c, R.BAD_EXPIRY)
+        if (c.account, c.clord) in self._clords:
+            return self._reject(c, R.DUPLICATE_CLIENT_ORDER_ID)
+        if self._gate_closed(inst):
+            return self._reject(c, R.GATE_CLOSED)
+        if inst.state == HALTED:
+            return self._reject(c, R.INSTRUMENT_HALTED)
+        if c.flags == POST_ONLY and self._post_only_crosses(inst, c.side, limit):
+            return self._reject(c, R.POST_ONLY_WOULD_CROSS)
+        if c.side == BUY:
+            if limit * c.qty > self._available_funds(c.account):
+                return self._reject(c, R.INSUFFICIENT_FUNDS)
+        elif c.qty > self._free_capacity(c.account, c.instrument):
+            return self._reject(c, R.INSUFFICIENT_CAPACITY)
+
+        # accepted
+        t = Order(self._next_order_id, c.account, c.instrument, c.clord, c.side, c.order_type,
+                  c.tif, c.flags, c.stp, limit, c.qty, c.qty, c.expire_ts)
+        self._next_order_id += 1
+        self._clords[(c.account, c.clord)] = t.order_id
+        self._order_event(EV_ACCEPTED, t, t.qty)
+        if c.side == BUY:
+            self._acct(c.account).reserved += limit * c.qty
+        else:
+            self._positions[(c.account, c.instrument)].ask_open += c.qty
+
+        stp = c.stp
+        if c.tif == FOK:
+            if not self._fok_fillable(inst, t):
+                q = t.leaves
+                self._remove_qty(t, q, resting=False)
+                self._order_event(EV_CANCELLED, t, q, R.FOK_UNFILLABLE)
+                self._order_event(EV_DONE, t, t.qty)
+                return None
+            stp = CANCEL_OLDEST
+        self._match(inst, t, stp)
+        self._finish_taker(t)
+        return None
+
+    def _cancel(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        reason, o = self._live_by_clord(c.account, c.orig_clord)
+        if o is None:
+            return self._reject(c, reason)
+        self._kill(o, EV_CANCELLED, R.USER_CANCEL)
+        return None
+
+    def _replace(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not 0 < c.clord < CLORD_LIMIT:
+            return self._reject(c, R.BAD_CLIENT_ORDER_ID)
+        reason, o = self._live_by_clord(c.account, c.orig_clord)
+        if o is None:
+            return self._reject(c, reason)
+        inst = self._instruments[o.instrument]
+        if not inst.min_qty <= c.qty <= inst.max_qty:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if c.price % inst.tick != 0:
+            return self._reject(c, R.PRICE_NOT_ON_TICK)
+        if not inst.band_lo <= c.price <= inst.band_hi:
+            return self._reject(c, R.PRICE_OUT_OF_BAND)
+        if (c.account, c.clord) in self._clords:
+            return self._reject(c, R.DUPLICATE_CLIENT_ORDER_ID)
+        if self._gate_closed(inst):
+            return self._reject(c, R.GATE_CLOSED)
+        if inst.state == HALTED:
+            return self._reject(c, R.INSTRUMENT_HALTED)
+        new_leaves = c.qty - o.filled - o.removed
+        if new_leaves <= 0:
+            return self._reject(c, R.REPLACE_BELOW_FILLED)
+        if o.flags & POST_ONLY and self._post_only_crosses(inst, o.side, c.price):
+            return self._reject(c, R.POST_ONLY_WOULD_CROSS)
+        if o.side == BUY:
+            delta = c.price * new_leaves - o.price * o.leaves
+            if delta > self._available_funds(c.account):
+                return self._reject(c, R.INSUFFICIENT_FUNDS)
+        else:
+            delta = new_leaves - o.leaves
+            if delta > self._free_capacity(c.account, o.instrument):
+                return self._reject(c, R.INSUFFICIENT_CAPACITY)
+
+        # accepted: move the risk, take the new clord
+        if o.side == BUY:
+            self._accounts[o.account].reserved += delta
+        else:
+            self._positions[(o.account, o.instrument)].ask_open += delta
+        self._clords[(c.account, c.clord)] = o.order_id
+        orig = o.clord  # == c.orig_clord (_live_by_clord only finds the current clord)
+        if c.price == o.price and c.qty <= o.qty:
+            o.clord = c.clord
+            inst.side_book(o.side)[o.price].qty += new_leaves - o.leaves
+            o.leaves = new_leaves
+            o.qty = c.qty
+            self._order_event(EV_REPLACED, o, o.qty, R.PRIORITY_KEPT, contra_clord=orig)
+            return None
+        self._unlink(o)
+        o.clord = c.clord
+        o.price = c.price
+        o.qty = c.qty
+        o.leaves = new_leaves
+        self._order_event(EV_REPLACED, o, o.qty, R.PRIORITY_LOST, contra_clord=orig)
+        self._match(inst, o, o.stp)
+        self._finish_taker(o)
+        return None
+
+    def _mass_cancel(self, c: Cmd) -> None:
+        if c.account != -1 and not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if c.instrument != -1 and not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        if c.account == -1 and c.instrument == -1:
+            return self._reject(c, R.BAD_MASS_CANCEL_FILTER)
+        pool = self._orders if c.instrument == -1 else self._instruments[c.instrument].live
+        victims = sorted(oid for oid, o in pool.items() if c.account == -1 or o.account == c.account)
+        for oid in victims:
+            self._kill(self._orders[oid], EV_CANCELLED, R.MASS_CANCEL)
+        self._ack(c, len(victims))
+        return None
+
+    # ------------------------------------------------------------------ account commands
+
+    def _deposit_capacity(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        if c.qty <= 0:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if self._instruments[c.instrument].state == CLOSED:
+            return self._reject(c, R.GATE_CLOSED)
+        self._pos(c.account, c.instrument).capacity += c.qty
+        self._ack(c, c.qty)
+        return None
+
+    def _withdraw_capacity(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        if c.qty <= 0:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if self._instruments[c.instrument].state == CLOSED:
+            return self._reject(c, R.GATE_CLOSED)
+        p = self._positions.get((c.account, c.instrument))
+        if p is None or c.qty > p.capacity or c.qty > p.free:
+            return self._reject(c, R.INSUFFICIENT_CAPACITY)
+        p.capacity -= c.qty
+        self._ack(c, c.qty)
+        return None
+
+    def _deposit_funds(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if c.amount <= 0:
+            return self._reject(c, R.BAD_AMOUNT)
+        self._acct(c.account).cash += c.amount
+        self._funds_net += c.amount
+        self._ack(c, c.amount)
+        return None
+
+    def _withdraw_funds(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if c.amount <= 0:
+            return self._reject(c, R.BAD_AMOUNT)
+        a = self._acct(c.account)
+        if c.amount > a.cash or a.cash - c.amount + a.credit < a.reserved:
+            return self._reject(c, R.INSUFFICIENT_FUNDS)
+        a.cash -= c.amount
+        self._funds_net -= c.amount
+        self._ack(c, c.amount)
+        return None
+
+    def _set_credit(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if c.amount < 0:
+            return self._reject(c, R.BAD_AMOUNT)
+        a = self._acct(c.account)
+        if a.cash + c.amount < a.reserved:
+            return self._reject(c, R.INSUFFICIENT_FUNDS)
+        a.credit = c.amount
+        self._ack(c, c.amount)
+        return None
+
+    # ------------------------------------------------------------------ market commands
+
+    def _list_instrument(self, c: Cmd) -> None:
+        if c.instrument != len(self._instruments):
+            return self._reject(c, R.BAD_INSTRUMENT_ID)
+        k = c.gpu_class
+        cfg = self.config
+        if not 0 <= k < cfg.n_classes:
+            return self._reject(c, R.UNKNOWN_GPU_CLASS)
+        gate_ts = c.slot_ts - cfg.gate_closure_ns
+        self._instruments.append(Instrument(
+            c.instrument, k, c.region, c.slot_ts, gate_ts, cfg.tick[k], cfg.band_lo[k],
+            cfg.band_hi[k], cfg.min_qty[k], cfg.max_qty[k],
+        ))
+        self._gates.add((gate_ts, c.instrument))
+        self._ack(c, 0)
+        return None
+
+    def _halt(self, c: Cmd) -> None:
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        inst = self._instruments[c.instrument]
+        if inst.state == HALTED:
+            return self._reject(c, R.INSTRUMENT_HALTED)
+        if inst.state == CLOSED:
+            return self._reject(c, R.GATE_CLOSED)
+        inst.state = HALTED
+        self._ack(c, 0)
+        return None
+
+    def _resume(self, c: Cmd) -> None:
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        inst = self._instruments[c.instrument]
+        if inst.state == OPEN:
+            return self._reject(c, R.INSTRUMENT_NOT_HALTED)
+        if inst.state == CLOSED:
+            return self._reject(c, R.GATE_CLOSED)
+        inst.state = OPEN
+        self._ack(c, 0)
+        return None
+
+    def _close(self, inst: Instrument) -> int:
+        """Expire every live order of the instrument, close it; return how many expired."""
+        victims = sorted(inst.live)
+        for oid in victims:
+            self._kill(inst.live[oid], EV_EXPIRED, R.GATE_CLOSURE)
+        inst.state = CLOSED
+        self._gates.remove((inst.gate_ts, inst.id))
+        return len(victims)
+
+    def _close_gate(self, c: Cmd) -> None:
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        inst = self._instruments[c.instrument]
+        if inst.state == CLOSED:
+            return self._reject(c, R.GATE_CLOSED)
+        self._ack(c, self._close(inst))
+        return None
+
+    def _timer(self, c: Cmd) -> None:
+        ts = c.ts
+        due = sorted(i for gate_ts, i in self._gates.irange(maximum=(ts, float("inf"))))
+        count = 0
+        for i in due:
+            count += self._close(self._instruments[i])
+        expired = sorted(oid for _, oid in self._gtd.irange(maximum=(ts, float("inf"))))
+        for oid in expired:
+            self._kill(self._orders[oid], EV_EXPIRED, R.GTD_EXPIRY)
+        self._ack(c, count + len(expired))
+
+    # ------------------------------------------------------------------ invariants
+
+    def check(self) -> None:
+        """Verify every internal invariant; raise EngineStateError on the first broken one."""
+
+        def fail(msg: str) -> None:
+            raise EngineStateError(msg)
+
+        seen: dict[int, Order] = {}
+        reserved: dict[int, int] = {}
+        ask_open: dict[tuple[int, int], int] = {}
+        for inst in self._instruments:
+            if inst.state not in (OPEN, HALTED, CLOSED):
+                fail(f"instrument {inst.id}: bad state {inst.state}")
+            if inst.state == CLOSED and (inst.bids or inst.asks or inst.live):
+                fail(f"instrument {inst.id}: closed but has orders")
+            if (inst.state != CLOSED) != ((inst.gate_ts, inst.id) in self._gates):
+                fail(f"instrument {inst.id}: gate index inconsistent")
+            if inst.bids and inst.asks and inst.bids.peekitem(-1)[0] >= inst.asks.peekitem(0)[0]:
+                fail(f"instrument {inst.id}: book crossed")
+            for side, book in ((BUY, inst.bids), (SELL, inst.asks)):
+                for price, level in book.items():
+                    if level.price != price:
+                        fail(f"instrument {inst.id}: level key {price} != price {level.price}")
+                    if not level.orders:
+                        fail(f"instrument {inst.id}: empty level {price} kept")
+                    if price % inst.tick or not inst.band_lo <= price <= inst.band_hi:
+                        fail(f"instrument {inst.id}: level {price} off tick or band")
+                    total = 0
+                    for oid, o in level.orders.items():
+                        if oid != o.order_id or oid in seen:
+                            fail(f"order {oid}: listed twice or under a wrong id")
+                        seen[oid] = o
+                        if self._orders.get(oid) is not o or inst.live.get(oid) is not o:
+                            fail(f"order {oid}: in a queue but not indexed as live")
+                        if (o.instrument, o.side, o.price) != (inst.id, side, price):
+                            fail(f"order {oid}: in the wrong queue")
+                        if o.leaves <= 0:
+                            fail(f"order {oid}: live with leaves {o.leaves}")
+                        if min(o.filled, o.removed) < 0 or o.qty != o.filled + o.leaves + o.removed:
+                            fail(f"order {oid}: qty {o.qty} != filled {o.filled} + leaves "
+                                 f"{o.leaves} + removed {o.removed}")
+                        if o.tif not in (GTC, GTD) or o.order_type != LIMIT:
+                            fail(f"order {oid}: resting with tif {o.tif} type {o.order_type}")
+                        if (o.tif == GTD) != ((o.expire_ts, oid) in self._gtd):
+                            fail(f"order {oid}: GTD index inconsistent")
+                        if not 0 < oid < self._next_order_id:
+                            fail(f"order {oid}: id never assigned")
+                        total += o.leaves
+                        if side == BUY:
+                            reserved[o.account] = reserved.get(o.account, 0) + o.price * o.leaves
+                        else:
+                            key = (o.account, o.instrument)
+                            ask_open[key] = ask_open.get(key, 0) + o.leaves
+                    if total != level.qty:
+                        fail(f"instrument {inst.id}: level {price} qty {level.qty} != {total}")
+            if len(inst.live) != sum(1 for o in seen.values() if o.instrument == inst.id):
+                fail(f"instrument {inst.id}: live index has orders not in its book")
+        if len(seen) != len(self._orders):
+            fail("live orders not in any queue")
+        if len(self._gtd) != sum(1 for o in seen.values() if o.tif == GTD):
+            fail("GTD index has orders that are not live")
+        for o in seen.values():
+            if self._clords.get((o.account, o.clord)) != o.order_id:
+                fail(f"order {o.order_id}: clord index does not map {o.clord} to it")
+        for (a, _clord), oid in self._clords.items():
+            if not 0 < oid < self._next_order_id or not self._account_ok(a):
+                fail(f"clord index: bad entry for account {a} -> order {oid}")
+
+        total_cash = 0
+        for a, acct in self._accounts.items():
+            total_cash += acct.cash
+            if acct.reserved != reserved.get(a, 0):
+                fail(f"account {a}: reserved {acct.reserved} != {reserved.get(a, 0)}")
+            if acct.credit < 0 or acct.reserved < 0:
+                fail(f"account {a}: negative credit or reserved")
+            if acct.cash + acct.credit < acct.reserved:
+                fail(f"account {a}: cash + credit < reserved")
+        for a in reserved:
+            if a not in self._accounts:
+                fail(f"account {a}: reserves without an account")
+        if total_cash != self._funds_net:
+            fail(f"money not conserved: cash {total_cash} != deposits - withdrawals {self._funds_net}")
+        bought: dict[int, int] = {}
+        sold: dict[int, int] = {}
+        for (a, i), p in self._positions.items():
+            if p.ask_open != ask_open.get((a, i), 0):
+                fail(f"position {a}/{i}: ask_open {p.ask_open} != {ask_open.get((a, i), 0)}")
+            if min(p.capacity, p.bought, p.sold, p.ask_open) < 0:
+                fail(f"position {a}/{i}: negative field")
+            if p.sold + p.ask_open > p.capacity + p.bought:
+                fail(f"position {a}/{i}: sold + ask_open > capacity + bought")
+            bought[i] = bought.get(i, 0) + p.bought
+            sold[i] = sold.get(i, 0) + p.sold
+        for key in ask_open:
+            if key not in self._positions:
+                fail(f"position {key}: asks without a position")
+        if bought != sold:
+            fail(f"GPU-hours not conserved: bought {bought} != sold {sold}")
