@@ -10,7 +10,8 @@ parts) so every kernel takes the same first argument:
 * ``insts``   (cap, I_FIELDS) instruments: state, limits, best level of each side.
 * ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved.
 * ``pos``     (cap, P_FIELDS) positions of (account, instrument).
-* three open-addressing hash tables (keys, values), linear probing, power-of-two size:
+* three open-addressing hash tables, rows of (key, value) so one probe touches one cache
+  line, linear probing, power-of-two size:
   (clord, account) → order slot (or DONE for finished orders), (instrument, account) →
   position row, (instrument, side, price) → level.
 * ``ctr``     counters (next ids, free-list heads, table counts).
@@ -106,67 +107,66 @@ def _slot_of(key, mask):
 
 
 @_kernel
-def _hfind(keys, vals, key):
+def _hfind(table, key):
     """Value stored for key, or EMPTY. O(1) expected."""
-    mask = keys.shape[0] - 1
+    mask = table.shape[0] - 1
     i = _slot_of(key, mask)
     while True:
-        k = keys[i]
+        k = table[i, 0]
         if k == key:
-            return vals[i]
+            return table[i, 1]
         if k == EMPTY:
             return EMPTY
         i = (i + 1) & mask
 
 
 @_kernel
-def _hput(keys, vals, key, val):
+def _hput(table, key, val):
     """Set key to val; return 1 if the key is new, 0 if it was updated. O(1) expected."""
-    mask = keys.shape[0] - 1
+    mask = table.shape[0] - 1
     i = _slot_of(key, mask)
     while True:
-        k = keys[i]
+        k = table[i, 0]
         if k == key:
-            vals[i] = val
+            table[i, 1] = val
             return 0
         if k == EMPTY:
-            keys[i] = key
-            vals[i] = val
+            table[i, 0] = key
+            table[i, 1] = val
             return 1
         i = (i + 1) & mask
 
 
 @_kernel
-def _hdel(keys, vals, key):
+def _hdel(table, key):
     """Remove key (which must be present) by backward-shift deletion. O(1) expected."""
-    mask = keys.shape[0] - 1
+    mask = table.shape[0] - 1
     i = _slot_of(key, mask)
-    while keys[i] != key:
+    while table[i, 0] != key:
         i = (i + 1) & mask
     j = i
     while True:
         j = (j + 1) & mask
-        if keys[j] == EMPTY:
+        if table[j, 0] == EMPTY:
             break
-        home = _slot_of(keys[j], mask)
-        # keys[j] may move to the hole at i unless its home lies cyclically in (i, j].
+        home = _slot_of(table[j, 0], mask)
+        # The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
         if (j > i and (home <= i or home > j)) or (j < i and (home <= i and home > j)):
-            keys[i] = keys[j]
-            vals[i] = vals[j]
+            table[i, 0] = table[j, 0]
+            table[i, 1] = table[j, 1]
             i = j
-    keys[i] = EMPTY
-    vals[i] = EMPTY
+    table[i, 0] = EMPTY
+    table[i, 1] = EMPTY
 
 
 @njit(cache=True)
-def rehash(keys, vals, new_size):
+def rehash(table, new_size):
     """A copy of a table with ``new_size`` (a power of two) slots."""
-    nk = np.full(new_size, EMPTY, np.int64)
-    nv = np.full(new_size, EMPTY, np.int64)
-    for i in range(keys.shape[0]):
-        if keys[i] != EMPTY:
-            _hput(nk, nv, keys[i], vals[i])
-    return nk, nv
+    grown = np.full((new_size, 2), EMPTY, np.int64)
+    for i in range(table.shape[0]):
+        if table[i, 0] != EMPTY:
+            _hput(grown, table[i, 0], table[i, 1])
+    return grown
 
 
 @_kernel
@@ -238,16 +238,16 @@ def _ack(ev, n, cmd, qty):
 @_kernel
 def _position(st, account, instrument, create):
     """Row of (account, instrument) in the position table, or EMPTY; creates it if asked."""
-    pos, pk, pv, ctr = st[4], st[7], st[8], st[11]
+    pos, pt, ctr = st[4], st[6], st[8]
     key = _pos_key(instrument, account)
-    row = _hfind(pk, pv, key)
+    row = _hfind(pt, key)
     if row == EMPTY and create:
         row = ctr[CT_POSITIONS]
         ctr[CT_POSITIONS] += 1
         pos[row, :] = 0
         pos[row, P_ACCOUNT] = account
         pos[row, P_INSTRUMENT] = instrument
-        ctr[CT_POS_N] += _hput(pk, pv, key, row)
+        ctr[CT_POS_N] += _hput(pt, key, row)
     return row
 
 
@@ -284,15 +284,15 @@ def _crosses(side, limit, level_price):
 @_kernel
 def _rest(st, slot):
     """Append a live order at the tail of its price level, creating the level if needed."""
-    orders, levels, insts, lk, lv, ctr = st[0], st[1], st[2], st[9], st[10], st[11]
+    orders, levels, insts, lt, ctr = st[0], st[1], st[2], st[7], st[8]
     o = orders[slot]
     inst, side, price = o[O_INSTRUMENT], o[O_SIDE], o[O_PRICE]
     key = _level_key(inst, side, price)
-    lvl = _hfind(lk, lv, key)
+    lvl = _hfind(lt, key)
     if lvl == EMPTY:
         lvl = ctr[CT_LEVEL_FREE]
         ctr[CT_LEVEL_FREE] = levels[lvl, L_NEXT]
-        ctr[CT_LEVEL_N] += _hput(lk, lv, key, lvl)
+        ctr[CT_LEVEL_N] += _hput(lt, key, lvl)
         levels[lvl, :] = EMPTY
         levels[lvl, L_PRICE] = price
         levels[lvl, L_QTY] = 0
@@ -330,7 +330,7 @@ def _rest(st, slot):
 @_kernel
 def _unlink(st, slot):
     """Take a resting order out of its level; drop the level when it becomes empty."""
-    orders, levels, insts, lk, lv, ctr = st[0], st[1], st[2], st[9], st[10], st[11]
+    orders, levels, insts, lt, ctr = st[0], st[1], st[2], st[7], st[8]
     o = orders[slot]
     lvl = o[O_LEVEL]
     nxt, prv = o[O_NEXT], o[O_PREV]
@@ -357,7 +357,7 @@ def _unlink(st, slot):
         if lnext != EMPTY:
             levels[lnext, L_PREV] = lprev
         ctr[CT_LEVEL_N] -= 1
-        _hdel(lk, lv, _level_key(inst, side, levels[lvl, L_PRICE]))
+        _hdel(lt, _level_key(inst, side, levels[lvl, L_PRICE]))
         levels[lvl, :] = EMPTY
         levels[lvl, L_NEXT] = ctr[CT_LEVEL_FREE]
         ctr[CT_LEVEL_FREE] = lvl
@@ -366,10 +366,10 @@ def _unlink(st, slot):
 @_kernel
 def _finish(st, ev, n, slot, seq, ts):
     """Emit DONE for an order whose leaves are 0 and free its slot."""
-    orders, ck, cv, ctr = st[0], st[5], st[6], st[11]
+    orders, ct, ctr = st[0], st[5], st[8]
     o = orders[slot]
     n = _emit_order(ev, n, orders, slot, seq, ts, EV.DONE, 0, o[O_QTY])
-    _hput(ck, cv, _clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
+    _hput(ct, _clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
     ctr[CT_LIVE] -= 1
     o[:] = 0
     o[O_LEVEL] = EMPTY
@@ -410,7 +410,7 @@ def _remove(st, ev, n, slot, q, kind, reason, seq, ts):
 @_kernel
 def _trade(st, ev, n, taker, maker, q, seq, ts):
     """Trade q between a taker and a resting maker at the maker's price."""
-    orders, levels, accts, pos, ctr = st[0], st[1], st[3], st[4], st[11]
+    orders, levels, accts, pos, ctr = st[0], st[1], st[3], st[4], st[8]
     t, m = orders[taker], orders[maker]
     price = m[O_PRICE]
     inst = m[O_INSTRUMENT]
@@ -518,7 +518,7 @@ def _match(st, ev, n, taker, seq, ts):
 @_kernel
 def _instrument_reason(st, instrument):
     """NONE if the instrument id is listed, else UNKNOWN_INSTRUMENT."""
-    if instrument < 0 or instrument >= st[11][CT_INSTRUMENTS]:
+    if instrument < 0 or instrument >= st[8][CT_INSTRUMENTS]:
         return R.UNKNOWN_INSTRUMENT
     return R.NONE
 
@@ -552,7 +552,7 @@ def _would_cross(st, instrument, side, price):
 
 @_kernel
 def _new_order(st, ev, n, cmd):
-    orders, insts, ck, cv, ctr = st[0], st[2], st[5], st[6], st[11]
+    orders, insts, ct, ctr = st[0], st[2], st[5], st[8]
     seq, ts = cmd[_C_SEQ], cmd[_C_TS]
     account, inst, side = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT], cmd[_C_SIDE]
     otype, tif, flags, stp = cmd[_C_TYPE], cmd[_C_TIF], cmd[_C_FLAGS], cmd[_C_STP]
@@ -585,7 +585,7 @@ def _new_order(st, ev, n, cmd):
             reason = R.MARKET_ORDER_HAS_PRICE
         elif (expire <= ts) if tif == _GTD else (expire != 0):
             reason = R.BAD_EXPIRY
-        elif _hfind(ck, cv, _clord_key(clord, account)) != EMPTY:
+        elif _hfind(ct, _clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         else:
             reason = _trading_reason(st, inst, ts)
@@ -622,7 +622,7 @@ def _new_order(st, ev, n, cmd):
     o[O_NEXT] = EMPTY
     o[O_PREV] = EMPTY
     o[O_LEVEL] = EMPTY
-    ctr[CT_CLORD_N] += _hput(ck, cv, _clord_key(clord, account), slot)
+    ctr[CT_CLORD_N] += _hput(ct, _clord_key(clord, account), slot)
     if side == _BUY:
         st[3][account, A_RESERVED] += price * qty
         _position(st, account, inst, True)
@@ -637,7 +637,7 @@ def _live_slot(st, account, clord):
     """(slot, reason): the live order of (account, clord), or UNKNOWN_ORDER / ORDER_DONE."""
     if clord <= 0 or clord >= _CLORD_LIMIT:
         return EMPTY, R.UNKNOWN_ORDER
-    slot = _hfind(st[5], st[6], _clord_key(clord, account))
+    slot = _hfind(st[5], _clord_key(clord, account))
     if slot == EMPTY:
         return EMPTY, R.UNKNOWN_ORDER
     if slot == DONE:
@@ -659,7 +659,7 @@ def _cancel(st, ev, n, cmd):
 
 @_kernel
 def _replace(st, ev, n, cmd):
-    orders, levels, insts, ck, cv = st[0], st[1], st[2], st[5], st[6]
+    orders, levels, insts, ct = st[0], st[1], st[2], st[5]
     seq, ts = cmd[_C_SEQ], cmd[_C_TS]
     account, orig, clord = cmd[_C_ACCOUNT], cmd[_C_ORIG], cmd[_C_CLORD]
     price, qty = cmd[_C_PRICE], cmd[_C_QTY]
@@ -679,7 +679,7 @@ def _replace(st, ev, n, cmd):
             reason = R.QUANTITY_OUT_OF_LIMITS
         elif _price_reason(i, price) != R.NONE:
             reason = _price_reason(i, price)
-        elif _hfind(ck, cv, _clord_key(clord, account)) != EMPTY:
+        elif _hfind(ct, _clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         elif _trading_reason(st, o[O_INSTRUMENT], ts) != R.NONE:
             reason = _trading_reason(st, o[O_INSTRUMENT], ts)
@@ -700,8 +700,8 @@ def _replace(st, ev, n, cmd):
         levels[o[O_LEVEL], L_QTY] += new_leaves - o[O_LEAVES]
     else:
         _unlink(st, slot)
-    _hput(ck, cv, _clord_key(o[O_CLORD], account), DONE)
-    st[11][CT_CLORD_N] += _hput(ck, cv, _clord_key(clord, account), slot)
+    _hput(ct, _clord_key(o[O_CLORD], account), DONE)
+    st[8][CT_CLORD_N] += _hput(ct, _clord_key(clord, account), slot)
     o[O_CLORD] = clord
     o[O_PRICE] = price
     o[O_QTY] = qty
@@ -809,7 +809,7 @@ def _timer(st, ev, n, cmd):
     seq, ts = cmd[_C_SEQ], cmd[_C_TS]
     total = 0
     insts = st[2]
-    for inst in range(st[11][CT_INSTRUMENTS]):
+    for inst in range(st[8][CT_INSTRUMENTS]):
         if insts[inst, I_STATE] != _CLOSED and insts[inst, I_GATE] <= ts:
             n, count = _close(st, ev, n, inst, seq, ts)
             total += count
@@ -822,7 +822,7 @@ def _timer(st, ev, n, cmd):
 def _market_command(st, ev, n, cmd, classes):
     """LIST_INSTRUMENT, HALT, RESUME and CLOSE_GATE."""
     kind, inst = cmd[_C_KIND], cmd[_C_INSTRUMENT]
-    insts, ctr = st[2], st[11]
+    insts, ctr = st[2], st[8]
     if kind == K.LIST_INSTRUMENT:
         c = cmd[_C_CLASS]
         if inst != ctr[CT_INSTRUMENTS]:
@@ -910,12 +910,12 @@ def _funds_command(st, ev, n, cmd):
 @_kernel
 def _room(st):
     """Whether every pool and table has room for what one command can add."""
-    orders, levels, insts, pos, ck, pk, lk, ctr = st[0], st[1], st[2], st[4], st[5], st[7], st[9], st[11]
+    insts, pos, ct, pt, lt, ctr = st[2], st[4], st[5], st[6], st[7], st[8]
     return (ctr[CT_ORDER_FREE] != EMPTY and ctr[CT_LEVEL_FREE] != EMPTY
             and ctr[CT_INSTRUMENTS] < insts.shape[0] and ctr[CT_POSITIONS] < pos.shape[0]
-            and 2 * (ctr[CT_CLORD_N] + 1) <= ck.shape[0]
-            and 2 * (ctr[CT_POS_N] + 1) <= pk.shape[0]
-            and 2 * (ctr[CT_LEVEL_N] + 1) <= lk.shape[0])
+            and 2 * (ctr[CT_CLORD_N] + 1) <= ct.shape[0]
+            and 2 * (ctr[CT_POS_N] + 1) <= pt.shape[0]
+            and 2 * (ctr[CT_LEVEL_N] + 1) <= lt.shape[0])
 
 
 @njit(cache=True)
@@ -927,7 +927,7 @@ def process(st, classes, cmds, start, ev, n):
     ``classes`` rows are (tick, band_lo, band_hi, min_qty, max_qty, gate_closure_ns).
     """
     for k in range(start, cmds.shape[0]):
-        if not _room(st) or n + 8 + 3 * st[11][CT_LIVE] > ev.shape[0]:
+        if not _room(st) or n + 8 + 3 * st[8][CT_LIVE] > ev.shape[0]:
             return NEED_ROOM, k, n
         cmd = cmds[k]
         kind = cmd[_C_KIND]

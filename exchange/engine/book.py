@@ -60,10 +60,9 @@ def _chained(rows: int, fields: int, next_col: int, start: int, fill: int) -> np
     return block
 
 
-def _table(entries: int) -> tuple[np.ndarray, np.ndarray]:
-    """An empty hash table (keys, values) with a power-of-two size >= 2 * entries."""
-    size = 1 << max(4, (2 * entries - 1).bit_length())
-    return np.full(size, _EMPTY, np.int64), np.full(size, _EMPTY, np.int64)
+def _table(entries: int) -> np.ndarray:
+    """An empty hash table of (key, value) rows, a power-of-two size >= 2 * entries."""
+    return np.full((1 << max(4, (2 * entries - 1).bit_length()), 2), _EMPTY, np.int64)
 
 
 class Engine:
@@ -86,7 +85,7 @@ class Engine:
         ctr = np.zeros(k.CT_FIELDS, np.int64)
         ctr[k.CT_NEXT_ORDER_ID] = 1
         ctr[k.CT_NEXT_TRADE_ID] = 1
-        self._st = (orders, levels, insts, accts, pos, *_table(n), *_table(n), *_table(n), ctr)
+        self._st = (orders, levels, insts, accts, pos, _table(n), _table(n), _table(n), ctr)
         self._events = np.empty((0, len(E)), np.int64)
 
     # ------------------------------------------------------------------ commands
@@ -99,7 +98,7 @@ class Engine:
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
         rows = np.ascontiguousarray(batch).view(np.int64).reshape(len(batch), _COMMAND_WIDTH)
-        ctr = self._st[11]
+        ctr = self._st[8]
         if len(self._events) < 4 * len(batch) + k.events_bound(ctr[k.CT_LIVE]):
             self._reserve_events(0, 4 * len(batch))
         start, n = 0, 0
@@ -124,7 +123,7 @@ class Engine:
 
     @property
     def _live(self) -> int:
-        return int(self._st[11][k.CT_LIVE])
+        return int(self._st[8][k.CT_LIVE])
 
     def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Apply one command given by its fields (others 0); return its events."""
@@ -132,7 +131,7 @@ class Engine:
 
     def _grow(self) -> None:
         """Double every pool or table that may not have room for one more command."""
-        (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr) = self._st
+        (orders, levels, insts, accts, pos, ct, pt, lt, ctr) = self._st
         if ctr[k.CT_ORDER_FREE] == _EMPTY:
             n = len(orders)
             grown = _chained(n, k.O_FIELDS, k.O_NEXT, n, 0)
@@ -147,20 +146,20 @@ class Engine:
             insts = np.concatenate([insts, np.zeros_like(insts)])
         if ctr[k.CT_POSITIONS] >= len(pos):
             pos = np.concatenate([pos, np.zeros_like(pos)])
-        if 2 * (ctr[k.CT_CLORD_N] + 1) > len(ck):
-            ck, cv = k.rehash(ck, cv, 2 * len(ck))
-        if 2 * (ctr[k.CT_POS_N] + 1) > len(pk):
-            pk, pv = k.rehash(pk, pv, 2 * len(pk))
-        if 2 * (ctr[k.CT_LEVEL_N] + 1) > len(lk):
-            lk, lv = k.rehash(lk, lv, 2 * len(lk))
-        self._st = (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr)
+        if 2 * (ctr[k.CT_CLORD_N] + 1) > len(ct):
+            ct = k.rehash(ct, 2 * len(ct))
+        if 2 * (ctr[k.CT_POS_N] + 1) > len(pt):
+            pt = k.rehash(pt, 2 * len(pt))
+        if 2 * (ctr[k.CT_LEVEL_N] + 1) > len(lt):
+            lt = k.rehash(lt, 2 * len(lt))
+        self._st = (orders, levels, insts, accts, pos, ct, pt, lt, ctr)
 
     # ------------------------------------------------------------------ views
 
     @property
     def n_instruments(self) -> int:
         """Instruments listed so far."""
-        return int(self._st[11][k.CT_INSTRUMENTS])
+        return int(self._st[8][k.CT_INSTRUMENTS])
 
     def _side_levels(self, instrument: int, side: Side) -> list[int]:
         levels, insts = self._st[1], self._st[2]
@@ -217,7 +216,7 @@ class Engine:
 
         O(pool + levels + positions); for tests.
         """
-        (orders, levels, insts, accts, pos, ck, cv, pk, pv, lk, lv, ctr) = self._st
+        (orders, levels, insts, accts, pos, ct, pt, lt, ctr) = self._st
 
         def fail(msg: str) -> None:
             raise EngineStateError(msg)
@@ -237,7 +236,7 @@ class Engine:
                         fail(f"level {lvl} of instrument {inst}: broken back link")
                     if prev_price is not None and (price >= prev_price if side == Side.BUY else price <= prev_price):
                         fail(f"instrument {inst} side {side.name}: levels not sorted at {price}")
-                    if k._hfind(lk, lv, k._level_key(inst, int(side), price)) != lvl:
+                    if k._hfind(lt, k._level_key(inst, int(side), price)) != lvl:
                         fail(f"level index does not point at level {lvl} ({price})")
                     qty, count, prev_slot = 0, 0, _EMPTY
                     slot = levels[lvl, k.L_HEAD]
@@ -270,7 +269,7 @@ class Engine:
             o = orders[slot]
             if o[k.O_QTY] != o[k.O_FILLED] + o[k.O_LEAVES] + o[k.O_REMOVED]:
                 fail(f"order {o[k.O_ID]}: qty {o[k.O_QTY]} != filled + leaves + removed")
-            if k._hfind(ck, cv, k._clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
+            if k._hfind(ct, k._clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
                 fail(f"order {o[k.O_ID]}: client order id index does not point at it")
             if o[k.O_SIDE] == Side.BUY:
                 reserved[o[k.O_ACCOUNT]] += o[k.O_PRICE] * o[k.O_LEAVES]
@@ -287,7 +286,7 @@ class Engine:
         for row in range(int(ctr[k.CT_POSITIONS])):
             p = pos[row]
             key = (int(p[k.P_ACCOUNT]), int(p[k.P_INSTRUMENT]))
-            if k._hfind(pk, pv, k._pos_key(key[1], key[0])) != row:
+            if k._hfind(pt, k._pos_key(key[1], key[0])) != row:
                 fail(f"position index does not point at row {row}")
             if p[k.P_ASK_OPEN] != ask_open.pop(key, 0):
                 fail(f"position {key}: ask_open {p[k.P_ASK_OPEN]} != open asks")
