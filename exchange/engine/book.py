@@ -52,12 +52,30 @@ def _process(*args):
     return result
 
 
-def _chained(rows: int, fields: int, next_col: int, start: int, fill: int) -> np.ndarray:
-    """A block of free rows whose ``next_col`` links each to the next (last: EMPTY)."""
-    block = np.full((rows, fields), fill, np.int64)
-    block[:, next_col] = np.arange(start + 1, start + rows + 1)
-    block[-1, next_col] = _EMPTY
-    return block
+def _free_pool(rows: int, fields: int, next_col: int) -> np.ndarray:
+    """A pool of free rows (all EMPTY) chained through ``next_col`` from row 0."""
+    pool = np.full((rows, fields), _EMPTY, np.int64)
+    _chain(pool, 0, next_col)
+    return pool
+
+
+def _chain(pool: np.ndarray, start: int, next_col: int) -> None:
+    """Link rows ``start..`` of a pool into a free list through ``next_col``."""
+    pool[start:, next_col] = np.arange(start + 1, len(pool) + 1)
+    pool[-1, next_col] = _EMPTY
+
+
+def _double(pool: np.ndarray, fill: int) -> int:
+    """Double a pool in place, new rows set to ``fill``; return the first new row.
+
+    ``ndarray.resize`` reallocates (large blocks are moved by mremap, not copied), so the
+    old and the new pool are never both alive: peak memory stays at the new size. The
+    pool must own its data and no view of it may be alive (the state holds no views).
+    """
+    n = len(pool)
+    pool.resize((2 * n, pool.shape[1]), refcheck=False)
+    pool[n:] = fill
+    return n
 
 
 def _table(entries: int) -> np.ndarray:
@@ -76,9 +94,9 @@ class Engine:
             dtype=np.int64,
         )
         n = max(16, initial_orders)
-        orders = _chained(n, k.O_FIELDS, k.O_NEXT, 0, 0)
-        orders[:, k.O_LEVEL] = _EMPTY
-        levels = _chained(n, k.L_FIELDS, k.L_NEXT, 0, _EMPTY)
+        orders = _free_pool(n, k.O_FIELDS, k.O_NEXT)
+        orders[:, k.O_ID] = 0  # a free order slot has id 0
+        levels = _free_pool(n, k.L_FIELDS, k.L_NEXT)
         insts = np.zeros((64, k.I_FIELDS), np.int64)
         accts = np.zeros((config.max_accounts, k.A_FIELDS), np.int64)
         pos = np.zeros((n, k.P_FIELDS), np.int64)
@@ -133,19 +151,18 @@ class Engine:
         """Double every pool or table that may not have room for one more command."""
         (orders, levels, insts, accts, pos, ct, pt, lt, ctr) = self._st
         if ctr[k.CT_ORDER_FREE] == _EMPTY:
-            n = len(orders)
-            grown = _chained(n, k.O_FIELDS, k.O_NEXT, n, 0)
-            grown[:, k.O_LEVEL] = _EMPTY
-            orders = np.concatenate([orders, grown])
-            ctr[k.CT_ORDER_FREE] = n
+            start = _double(orders, _EMPTY)
+            orders[start:, k.O_ID] = 0
+            _chain(orders, start, k.O_NEXT)
+            ctr[k.CT_ORDER_FREE] = start
         if ctr[k.CT_LEVEL_FREE] == _EMPTY:
-            n = len(levels)
-            levels = np.concatenate([levels, _chained(n, k.L_FIELDS, k.L_NEXT, n, _EMPTY)])
-            ctr[k.CT_LEVEL_FREE] = n
+            start = _double(levels, _EMPTY)
+            _chain(levels, start, k.L_NEXT)
+            ctr[k.CT_LEVEL_FREE] = start
         if ctr[k.CT_INSTRUMENTS] >= len(insts):
-            insts = np.concatenate([insts, np.zeros_like(insts)])
+            _double(insts, 0)
         if ctr[k.CT_POSITIONS] >= len(pos):
-            pos = np.concatenate([pos, np.zeros_like(pos)])
+            _double(pos, 0)
         if 2 * (ctr[k.CT_CLORD_N] + 1) > len(ct):
             ct = k.rehash(ct, 2 * len(ct))
         if 2 * (ctr[k.CT_POS_N] + 1) > len(pt):
