@@ -49,9 +49,12 @@ from exchange.engine.schema import (
 )
 
 # Plain ints for the kernels (numba treats them as compile-time constants).
-(O_ID, O_ACCOUNT, O_INSTRUMENT, O_SIDE, O_PRICE, O_QTY, O_LEAVES, O_FILLED, O_REMOVED,
- O_TIF, O_FLAGS, O_STP, O_EXPIRE, O_CLORD, O_NEXT, O_PREV, O_LEVEL) = range(17)
-O_FIELDS = 17
+(O_ID, O_ACCOUNT, O_INSTRUMENT, O_TERMS, O_PRICE, O_QTY, O_LEAVES, O_FILLED, O_REMOVED,
+ O_EXPIRE, O_CLORD, O_NEXT, O_PREV, O_LEVEL) = range(14)
+O_FIELDS = 14
+SIDE_SHIFT, TIF_SHIFT, STP_SHIFT, FLAGS_SHIFT = 0, 4, 8, 12
+"""An order's side, time in force, stp mode and flags share the O_TERMS field, 4 bits
+each, at these shifts (it keeps an order row at 112 bytes)."""
 (L_PRICE, L_QTY, L_COUNT, L_HEAD, L_TAIL, L_NEXT, L_PREV, L_INSTRUMENT, L_SIDE) = range(9)
 L_FIELDS = 9
 (I_STATE, I_CLASS, I_REGION, I_SLOT, I_GATE, I_TICK, I_LO, I_HI, I_MIN_QTY, I_MAX_QTY,
@@ -93,6 +96,28 @@ _kernel = njit(cache=True, _nrt=False)
 def events_bound(live_orders: int) -> int:
     """Most events one command can emit when ``live_orders`` orders are live."""
     return 8 + 3 * live_orders
+
+
+# ---------------------------------------------------------------- order terms
+
+@_kernel
+def _side(o):
+    return (o[O_TERMS] >> SIDE_SHIFT) & 15
+
+
+@_kernel
+def _tif(o):
+    return (o[O_TERMS] >> TIF_SHIFT) & 15
+
+
+@_kernel
+def _stp(o):
+    return (o[O_TERMS] >> STP_SHIFT) & 15
+
+
+@_kernel
+def _flags(o):
+    return (o[O_TERMS] >> FLAGS_SHIFT) & 15
 
 
 # ---------------------------------------------------------------- hash tables
@@ -214,7 +239,7 @@ def _emit_order(ev, n, orders, slot, seq, ts, kind, reason, qty):
     """Write an event about an order, with its identity, limit, leaves and filled."""
     o = orders[slot]
     return _emit(ev, n, seq, ts, kind, reason, o[O_ACCOUNT], o[O_INSTRUMENT], o[O_ID],
-                 o[O_CLORD], o[O_SIDE], o[O_PRICE], qty, o[O_LEAVES], o[O_FILLED])
+                 o[O_CLORD], _side(o), o[O_PRICE], qty, o[O_LEAVES], o[O_FILLED])
 
 
 @_kernel
@@ -286,7 +311,7 @@ def _rest(st, slot):
     """Append a live order at the tail of its price level, creating the level if needed."""
     orders, levels, insts, lt, ctr = st[0], st[1], st[2], st[7], st[8]
     o = orders[slot]
-    inst, side, price = o[O_INSTRUMENT], o[O_SIDE], o[O_PRICE]
+    inst, side, price = o[O_INSTRUMENT], _side(o), o[O_PRICE]
     key = _level_key(inst, side, price)
     lvl = _hfind(lt, key)
     if lvl == EMPTY:
@@ -382,7 +407,7 @@ def _finish(st, ev, n, slot, seq, ts):
 def _release(st, slot, q):
     """Release the risk held by q GPUs of an order that will not trade."""
     o = st[0][slot]
-    if o[O_SIDE] == _BUY:
+    if _side(o) == _BUY:
         st[3][o[O_ACCOUNT], A_RESERVED] -= o[O_PRICE] * q
     else:
         row = _position(st, o[O_ACCOUNT], o[O_INSTRUMENT], False)
@@ -414,7 +439,7 @@ def _trade(st, ev, n, taker, maker, q, seq, ts):
     t, m = orders[taker], orders[maker]
     price = m[O_PRICE]
     inst = m[O_INSTRUMENT]
-    buyer, seller = (taker, maker) if t[O_SIDE] == _BUY else (maker, taker)
+    buyer, seller = (taker, maker) if _side(t) == _BUY else (maker, taker)
     b, s = orders[buyer], orders[seller]
     accts[b[O_ACCOUNT], A_RESERVED] -= b[O_PRICE] * q
     accts[b[O_ACCOUNT], A_CASH] -= price * q
@@ -430,7 +455,7 @@ def _trade(st, ev, n, taker, maker, q, seq, ts):
     trade_id = ctr[CT_NEXT_TRADE_ID]
     ctr[CT_NEXT_TRADE_ID] += 1
     n = _emit(ev, n, seq, ts, EV.TRADE, 0, t[O_ACCOUNT], inst, t[O_ID], t[O_CLORD],
-                  t[O_SIDE], price, q, t[O_LEAVES], t[O_FILLED])
+                  _side(t), price, q, t[O_LEAVES], t[O_FILLED])
     row = ev[n - 1]
     row[13] = m[O_ID]
     row[14] = m[O_ACCOUNT]
@@ -445,7 +470,7 @@ def _trade(st, ev, n, taker, maker, q, seq, ts):
 
 @_kernel
 def _expired(o, ts):
-    return o[O_TIF] == _GTD and o[O_EXPIRE] <= ts
+    return _tif(o) == _GTD and o[O_EXPIRE] <= ts
 
 
 @_kernel
@@ -453,7 +478,7 @@ def _fillable(st, slot, ts, need):
     """Whether other accounts' live, unexpired crossing orders hold ``need`` GPUs."""
     orders, levels = st[0], st[1]
     t = orders[slot]
-    side = t[O_SIDE]
+    side = _side(t)
     lvl = _best(st, t[O_INSTRUMENT], _SELL if side == _BUY else _BUY)
     total = 0
     while lvl != EMPTY and _crosses(side, t[O_PRICE], levels[lvl, L_PRICE]):
@@ -474,9 +499,9 @@ def _match(st, ev, n, taker, seq, ts):
     """Match an order against the book, then rest, cancel or finish it."""
     orders, levels = st[0], st[1]
     t = orders[taker]
-    side, limit, inst = t[O_SIDE], t[O_PRICE], t[O_INSTRUMENT]
-    stp = _OLDEST if t[O_TIF] == _FOK else t[O_STP]
-    if t[O_TIF] == _FOK and not _fillable(st, taker, ts, t[O_LEAVES]):
+    side, limit, inst, tif = _side(t), t[O_PRICE], t[O_INSTRUMENT], _tif(t)
+    stp = _OLDEST if tif == _FOK else _stp(t)
+    if tif == _FOK and not _fillable(st, taker, ts, t[O_LEAVES]):
         return _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.FOK_UNFILLABLE, seq, ts)
     other = _SELL if side == _BUY else _BUY
     while t[O_LEAVES] > 0:
@@ -506,7 +531,7 @@ def _match(st, ev, n, taker, seq, ts):
         else:
             n = _trade(st, ev, n, taker, maker, min(t[O_LEAVES], m[O_LEAVES]), seq, ts)
     if t[O_LEAVES] > 0:
-        if t[O_TIF] == _GTC or t[O_TIF] == _GTD:
+        if tif == _GTC or tif == _GTD:
             _rest(st, taker)
             return n
         return _remove(st, ev, n, taker, t[O_LEAVES], EV.CANCELLED, R.IOC_REMAINDER, seq, ts)
@@ -608,15 +633,12 @@ def _new_order(st, ev, n, cmd):
     ctr[CT_LIVE] += 1
     o[O_ACCOUNT] = account
     o[O_INSTRUMENT] = inst
-    o[O_SIDE] = side
+    o[O_TERMS] = (side << SIDE_SHIFT) | (tif << TIF_SHIFT) | (stp << STP_SHIFT) | (flags << FLAGS_SHIFT)
     o[O_PRICE] = price
     o[O_QTY] = qty
     o[O_LEAVES] = qty
     o[O_FILLED] = 0
     o[O_REMOVED] = 0
-    o[O_TIF] = tif
-    o[O_FLAGS] = flags
-    o[O_STP] = stp
     o[O_EXPIRE] = expire
     o[O_CLORD] = clord
     o[O_NEXT] = EMPTY
@@ -673,7 +695,7 @@ def _replace(st, ev, n, cmd):
     if reason == R.NONE:
         o = orders[slot]
         i = insts[o[O_INSTRUMENT]]
-        side = o[O_SIDE]
+        side = _side(o)
         new_leaves = qty - o[O_FILLED] - o[O_REMOVED]
         if qty < i[I_MIN_QTY] or qty > i[I_MAX_QTY]:
             reason = R.QUANTITY_OUT_OF_LIMITS
@@ -685,7 +707,7 @@ def _replace(st, ev, n, cmd):
             reason = _trading_reason(st, o[O_INSTRUMENT], ts)
         elif new_leaves <= 0:
             reason = R.REPLACE_BELOW_FILLED
-        elif o[O_FLAGS] == _POST_ONLY and _would_cross(st, o[O_INSTRUMENT], side, price):
+        elif _flags(o) == _POST_ONLY and _would_cross(st, o[O_INSTRUMENT], side, price):
             reason = R.POST_ONLY_WOULD_CROSS
         elif side == _BUY and price * new_leaves - o[O_PRICE] * o[O_LEAVES] > _available_funds(st, account):
             reason = R.INSUFFICIENT_FUNDS
@@ -706,7 +728,7 @@ def _replace(st, ev, n, cmd):
     o[O_PRICE] = price
     o[O_QTY] = qty
     o[O_LEAVES] = new_leaves
-    if o[O_SIDE] == _BUY:
+    if _side(o) == _BUY:
         st[3][account, A_RESERVED] += price * new_leaves
     else:
         st[4][_position(st, account, o[O_INSTRUMENT], False), P_ASK_OPEN] += new_leaves

@@ -52,6 +52,11 @@ def _process(*args):
     return result
 
 
+def _term(order: np.ndarray, shift: int) -> int:
+    """One of the 4-bit terms (side, tif, stp, flags) packed in an order row."""
+    return (int(order[k.O_TERMS]) >> shift) & 15
+
+
 def _free_pool(rows: int, fields: int, next_col: int) -> np.ndarray:
     """A pool of free rows (all EMPTY) chained through ``next_col`` from row 0."""
     pool = np.full((rows, fields), _EMPTY, np.int64)
@@ -222,9 +227,10 @@ class Engine:
         if account is not None:
             live = live[live[:, k.O_ACCOUNT] == account]
         live = live[np.argsort(live[:, k.O_ID])]
-        return [OrderView(*(int(o[c]) for c in (
-            k.O_ID, k.O_ACCOUNT, k.O_INSTRUMENT, k.O_CLORD, k.O_SIDE, k.O_PRICE, k.O_QTY,
-            k.O_LEAVES, k.O_FILLED, k.O_TIF, k.O_EXPIRE))) for o in live]
+        return [OrderView(
+            int(o[k.O_ID]), int(o[k.O_ACCOUNT]), int(o[k.O_INSTRUMENT]), int(o[k.O_CLORD]),
+            _term(o, k.SIDE_SHIFT), int(o[k.O_PRICE]), int(o[k.O_QTY]), int(o[k.O_LEAVES]),
+            int(o[k.O_FILLED]), _term(o, k.TIF_SHIFT), int(o[k.O_EXPIRE])) for o in live]
 
     # ------------------------------------------------------------------ invariants
 
@@ -261,7 +267,7 @@ class Engine:
                         o = orders[slot]
                         if o[k.O_LEVEL] != lvl or o[k.O_PREV] != prev_slot or o[k.O_PRICE] != price:
                             fail(f"order slot {slot} misplaced in level {lvl}")
-                        if o[k.O_LEAVES] <= 0 or o[k.O_INSTRUMENT] != inst or o[k.O_SIDE] != side:
+                        if o[k.O_LEAVES] <= 0 or o[k.O_INSTRUMENT] != inst or _term(o, k.SIDE_SHIFT) != side:
                             fail(f"order {o[k.O_ID]} in level {lvl} has bad leaves/instrument/side")
                         in_queue.add(int(slot))
                         qty += int(o[k.O_LEAVES])
@@ -288,7 +294,7 @@ class Engine:
                 fail(f"order {o[k.O_ID]}: qty {o[k.O_QTY]} != filled + leaves + removed")
             if k._hfind(ct, k._clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
                 fail(f"order {o[k.O_ID]}: client order id index does not point at it")
-            if o[k.O_SIDE] == Side.BUY:
+            if _term(o, k.SIDE_SHIFT) == Side.BUY:
                 reserved[o[k.O_ACCOUNT]] += o[k.O_PRICE] * o[k.O_LEAVES]
             else:
                 key = (int(o[k.O_ACCOUNT]), int(o[k.O_INSTRUMENT]))
