@@ -541,6 +541,12 @@ def _match(st, ev, n, taker, seq, ts):
 # ---------------------------------------------------------------- commands
 
 @_kernel
+def _account_ok(st, account):
+    """Whether an account id is in range."""
+    return 0 <= account < st[3].shape[0]
+
+
+@_kernel
 def _instrument_reason(st, instrument):
     """NONE if the instrument id is listed, else UNKNOWN_INSTRUMENT."""
     if instrument < 0 or instrument >= st[8][CT_INSTRUMENTS]:
@@ -583,7 +589,7 @@ def _new_order(st, ev, n, cmd):
     otype, tif, flags, stp = cmd[_C_TYPE], cmd[_C_TIF], cmd[_C_FLAGS], cmd[_C_STP]
     price, qty, clord, expire = cmd[_C_PRICE], cmd[_C_QTY], cmd[_C_CLORD], cmd[_C_EXPIRE]
     reason = R.NONE
-    if account < 0 or account >= st[3].shape[0]:
+    if not _account_ok(st, account):
         reason = R.UNKNOWN_ACCOUNT
     else:
         reason = _instrument_reason(st, inst)
@@ -670,7 +676,7 @@ def _live_slot(st, account, clord):
 @_kernel
 def _cancel(st, ev, n, cmd):
     account, orig = cmd[_C_ACCOUNT], cmd[_C_ORIG]
-    if account < 0 or account >= st[3].shape[0]:
+    if not _account_ok(st, account):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
     slot, reason = _live_slot(st, account, orig)
     if reason != R.NONE:
@@ -686,7 +692,7 @@ def _replace(st, ev, n, cmd):
     account, orig, clord = cmd[_C_ACCOUNT], cmd[_C_ORIG], cmd[_C_CLORD]
     price, qty = cmd[_C_PRICE], cmd[_C_QTY]
     slot = EMPTY
-    if account < 0 or account >= st[3].shape[0]:
+    if not _account_ok(st, account):
         reason = R.UNKNOWN_ACCOUNT
     elif clord <= 0 or clord >= _CLORD_LIMIT:
         reason = R.BAD_CLIENT_ORDER_ID
@@ -803,7 +809,7 @@ def _remove_all(st, ev, n, slots, kind, reason, seq, ts):
 @njit(cache=True)
 def _mass_cancel(st, ev, n, cmd):
     account, inst = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT]
-    if account != EMPTY and (account < 0 or account >= st[3].shape[0]):
+    if account != EMPTY and not _account_ok(st, account):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
     if inst != EMPTY and _instrument_reason(st, inst) != R.NONE:
         return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
@@ -889,7 +895,7 @@ def _market_command(st, ev, n, cmd, classes):
 def _capacity_command(st, ev, n, cmd):
     """DEPOSIT_CAPACITY and WITHDRAW_CAPACITY."""
     account, inst, qty = cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT], cmd[_C_QTY]
-    if account < 0 or account >= st[3].shape[0]:
+    if not _account_ok(st, account):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
     if _instrument_reason(st, inst) != R.NONE:
         return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
@@ -911,7 +917,7 @@ def _capacity_command(st, ev, n, cmd):
 def _funds_command(st, ev, n, cmd):
     """DEPOSIT_FUNDS, WITHDRAW_FUNDS and SET_CREDIT."""
     kind, account, amount = cmd[_C_KIND], cmd[_C_ACCOUNT], cmd[_C_AMOUNT]
-    if account < 0 or account >= st[3].shape[0]:
+    if not _account_ok(st, account):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
     if amount < 0 or (amount == 0 and kind != K.SET_CREDIT):
         return _reject(ev, n, cmd, R.BAD_AMOUNT)
