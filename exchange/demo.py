@@ -9,6 +9,7 @@ expire. Everything is deterministic: fixed market times, no randomness, no clock
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from exchange.engine import (
     Engine,
     EventKind as EV,
     OrderType,
+    MatchingEngine,
     Reason,
     Side,
     StpMode,
@@ -47,7 +49,8 @@ class DemoMarket:
     """A market driven by the demo: its engine, listing and every command and event."""
 
     catalog: Catalog
-    engine: Engine = field(init=False)
+    engine_cls: type[MatchingEngine] = Engine
+    engine: MatchingEngine = field(init=False)
     listing: Listing = field(init=False)
     commands: list[np.ndarray] = field(default_factory=list)
     events: list[np.ndarray] = field(default_factory=list)
@@ -55,7 +58,7 @@ class DemoMarket:
     _clords: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.catalog.engine_config(max_accounts=len(ACCOUNTS)))
+        self.engine = self.engine_cls(self.catalog.engine_config(max_accounts=len(ACCOUNTS)))
         self.listing = Listing(self.catalog)
 
     def send(self, *batch: np.ndarray) -> np.ndarray:
@@ -100,9 +103,10 @@ def _ask_ladder(m: DemoMarket, account: int, instrument: int, gpu_class: str,
     return [m.order(account, instrument, Side.SELL, q, ref + 25 * i) for i, q in enumerate(qtys)]
 
 
-def run_market(catalog: Catalog | None = None) -> DemoMarket:
-    """Drive the whole demo scenario and return the market in its final state."""
-    m = DemoMarket(catalog or default_catalog())
+def run_market(catalog: Catalog | None = None,
+               engine_cls: type[MatchingEngine] = Engine) -> DemoMarket:
+    """Drive the whole demo scenario on an engine and return the market in its final state."""
+    m = DemoMarket(catalog or default_catalog(), engine_cls)
     m.send(*(m.listing.add(f"{c}.{r}.{DAY}T{h}") for h in HOURS for c, r in PRODUCTS))
     h100_jx, h100_nx, a800_gz, ascend_nx = (m.symbol_id(c, r, "14") for c, r in PRODUCTS)
     h100_jx15, h100_nx15, a800_gz15, ascend_nx15 = (m.symbol_id(c, r, "15") for c, r in PRODUCTS)
@@ -241,5 +245,6 @@ def main(console: Console | None = None) -> int:
     """Run the demo market and print it; returns the process exit code."""
     market = run_market()
     market.engine.check()
-    render(market, console or Console())
+    # Piped output gets a width that fits the tables instead of rich's 80 columns.
+    render(market, console or Console(width=None if sys.stdout.isatty() else 150))
     return 0

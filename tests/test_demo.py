@@ -6,7 +6,7 @@ import numpy as np
 from rich.console import Console
 
 from exchange import demo
-from exchange.engine import CommandKind, EventKind as EV, Reason, Side
+from exchange.engine import CommandKind, EventKind as EV, Reason, ReferenceEngine, Side
 
 
 def test_demo_market_trades_rejects_expires_and_conserves_money():
@@ -40,3 +40,11 @@ def test_demo_prints_books_trades_outcomes_and_accounts():
     for expected in ("Order books", "Trades", "INSUFFICIENT_CAPACITY", "GATE_CLOSURE",
                      "render-farm", "H100-80G.jiaxing.20261125T15", "¥17.75", "8 trades"):
         assert expected in text
+
+
+def test_demo_is_deterministic_and_the_reference_engine_agrees():
+    first, again = demo.run_market(), demo.run_market()
+    reference = demo.run_market(engine_cls=ReferenceEngine)
+    reference.engine.check()
+    assert np.array_equal(first.all_events(), again.all_events())
+    assert np.array_equal(first.all_events(), reference.all_events())
