@@ -109,7 +109,7 @@ class Engine:
         ctr[k.CT_NEXT_ORDER_ID] = 1
         ctr[k.CT_NEXT_TRADE_ID] = 1
         self._st = (orders, levels, insts, accts, pos, _table(n), _table(n), _table(n), ctr)
-        self._events = np.empty((0, len(E)), np.int64)
+        self._events = np.empty((4096, len(E)), np.int64)
 
     # ------------------------------------------------------------------ commands
 
@@ -120,25 +120,24 @@ class Engine:
         """
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
-        rows = np.ascontiguousarray(batch).view(np.int64).reshape(len(batch), _COMMAND_WIDTH)
-        ctr = self._st[8]
-        if len(self._events) < 4 * len(batch) + k.events_bound(ctr[k.CT_LIVE]):
-            self._reserve_events(0, 4 * len(batch))
+        if not batch.flags.c_contiguous:
+            batch = np.ascontiguousarray(batch)
+        rows = np.ndarray((len(batch), _COMMAND_WIDTH), np.int64, batch)
         start, n = 0, 0
         while True:
             status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
             if status == k.OK:
-                return self._events[:n].copy().view(EVENT_DTYPE)[:, 0]
-            self._reserve_events(n, 0)
+                return np.ndarray((n,), EVENT_DTYPE, self._events[:n].copy())
+            self._reserve_events(n)
             self._grow()
 
-    def _reserve_events(self, written: int, extra: int) -> None:
-        """Make the reused event buffer keep its first ``written`` rows and have room for
-        ``extra`` more plus one command's worst case.
+    def _reserve_events(self, written: int) -> None:
+        """Keep the first ``written`` rows of the reused event buffer and make room for
+        at least as many again plus one command's worst case. O(written).
 
         The buffer comes from ``np.empty``: room that is never written costs no memory.
         """
-        need = written + extra + k.events_bound(self._live)
+        need = 2 * written + k.events_bound(self._live)
         if need > len(self._events):
             grown = np.empty((max(need, 2 * len(self._events)), len(E)), np.int64)
             grown[:written] = self._events[:written]
