@@ -847,26 +847,21 @@ class ReferenceEngine:
         return None
 
     def _halt(self, c: Cmd) -> None:
-        if not self._listed(c.instrument):
-            return self._reject(c, R.UNKNOWN_INSTRUMENT)
-        inst = self._instruments[c.instrument]
-        if inst.state == HALTED:
-            return self._reject(c, R.INSTRUMENT_HALTED)
-        if inst.state == CLOSED:
-            return self._reject(c, R.GATE_CLOSED)
-        inst.state = HALTED
-        self._ack(c, 0)
-        return None
+        self._set_state(c, HALTED, OPEN, R.INSTRUMENT_HALTED)
 
     def _resume(self, c: Cmd) -> None:
+        self._set_state(c, OPEN, HALTED, R.INSTRUMENT_NOT_HALTED)
+
+    def _set_state(self, c: Cmd, state: int, needed: int, wrong_state: Reason) -> None:
+        """HALT / RESUME: move a listed, unclosed instrument from ``needed`` to ``state``."""
         if not self._listed(c.instrument):
             return self._reject(c, R.UNKNOWN_INSTRUMENT)
         inst = self._instruments[c.instrument]
-        if inst.state == OPEN:
-            return self._reject(c, R.INSTRUMENT_NOT_HALTED)
         if inst.state == CLOSED:
             return self._reject(c, R.GATE_CLOSED)
-        inst.state = OPEN
+        if inst.state != needed:
+            return self._reject(c, wrong_state)
+        inst.state = state
         self._ack(c, 0)
         return None
 
