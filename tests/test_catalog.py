@@ -477,3 +477,14 @@ def test_default_listing_size(cat: Catalog) -> None:
     batch = Listing(cat).list_due(utc_ns(2026, 11, 25, 2, 30))
     assert len(batch) == 7 * 24 * len(CLASSES) * len(REGIONS)
     assert batch["instrument"].tolist() == list(range(len(batch)))
+
+
+def test_band_above_the_engine_price_limit_is_rejected_naming_the_key(tmp_path):
+    from exchange.engine.schema import PRICE_LIMIT
+
+    text = DEFAULT_TEXT.replace("band_hi_fen = 6000", f"band_hi_fen = {PRICE_LIMIT}", 1)
+    assert text != DEFAULT_TEXT
+    path = tmp_path / "big.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match="band_hi_fen"):
+        load_catalog(path)

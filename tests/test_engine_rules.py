@@ -1630,3 +1630,11 @@ def test_reference_check_detects_broken_state() -> None:
         x.price = 495
     with pytest.raises(EngineStateError, match="crossed"):
         e.check()
+
+
+def test_config_refuses_prices_that_do_not_fit_a_level_key() -> None:
+    from exchange.engine.schema import PRICE_LIMIT, EngineConfig
+
+    with pytest.raises(ValueError, match="band_hi"):
+        EngineConfig(tick=(1,), band_lo=(1,), band_hi=(PRICE_LIMIT,), min_qty=(1,), max_qty=(1,))
+    EngineConfig(tick=(1,), band_lo=(1,), band_hi=(PRICE_LIMIT - 1,), min_qty=(1,), max_qty=(1,))

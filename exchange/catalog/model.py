@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from exchange.engine.schema import EngineConfig
+from exchange.engine.schema import PRICE_LIMIT, EngineConfig
 
 NS_PER_SECOND = 10**9
 NS_PER_HOUR = 3600 * NS_PER_SECOND
@@ -367,7 +367,7 @@ _CLASS_KEYS = (
     "band_hi_fen", "reference_fen", "min_qty", "max_qty", "maker_fee_bps", "taker_fee_bps",
 )
 _REGION_KEYS = ("name", "display_name")
-_MAX_FEN = 10**10  # ¥100M per GPU-hour: far above any band, far below int64 trouble
+_MAX_FEN = PRICE_LIMIT - 1  # the engine packs prices into 32 bits (¥21 M per GPU-hour)
 _MAX_QTY = 10**6
 
 

@@ -143,6 +143,9 @@ import numpy as np
 
 CLORD_LIMIT = 1 << 43
 """Client order ids are in ``(0, CLORD_LIMIT)`` so (clord, account) packs into one int64."""
+PRICE_LIMIT = 1 << 31
+"""Prices are below ``PRICE_LIMIT`` fen (¥21 M per GPU-hour) so a price packs into 32 bits
+of a price-level key and ``price * qty`` stays far inside int64."""
 ACCOUNT_BITS = 20
 """Accounts are below ``2**ACCOUNT_BITS``; the limit of ``EngineConfig.max_accounts``."""
 
@@ -310,6 +313,8 @@ class EngineConfig:
         for c in range(n):
             if self.tick[c] <= 0 or self.band_lo[c] <= 0 or self.band_lo[c] > self.band_hi[c]:
                 raise ValueError(f"EngineConfig: class {c} needs tick > 0 and 0 < band_lo <= band_hi")
+            if self.band_hi[c] >= PRICE_LIMIT:
+                raise ValueError(f"EngineConfig: class {c} band_hi must be below {PRICE_LIMIT} fen")
             if self.band_lo[c] % self.tick[c] or self.band_hi[c] % self.tick[c]:
                 raise ValueError(f"EngineConfig: class {c} band edges must lie on the tick")
             if not 1 <= self.min_qty[c] <= self.max_qty[c]:
