@@ -1638,3 +1638,19 @@ def test_config_refuses_prices_that_do_not_fit_a_level_key() -> None:
     with pytest.raises(ValueError, match="band_hi"):
         EngineConfig(tick=(1,), band_lo=(1,), band_hi=(PRICE_LIMIT,), min_qty=(1,), max_qty=(1,))
     EngineConfig(tick=(1,), band_lo=(1,), band_hi=(PRICE_LIMIT - 1,), min_qty=(1,), max_qty=(1,))
+
+
+@nojit
+def test_money_limit_keeps_balances_inside_int64(market: Market) -> None:
+    from exchange.engine.schema import MONEY_LIMIT
+
+    m = market
+    assert_events(m.deposit_funds(1, MONEY_LIMIT + 1), [rejected(R.BAD_AMOUNT, account=1)])
+    assert_events(m.withdraw_funds(1, MONEY_LIMIT + 1), [rejected(R.BAD_AMOUNT, account=1)])
+    assert_events(m.set_credit(1, MONEY_LIMIT + 1), [rejected(R.BAD_AMOUNT, account=1)])
+    assert_events(m.deposit_funds(1, MONEY_LIMIT - 5), [ack(1, 0, MONEY_LIMIT - 5)])
+    # a deposit that would take cash past the limit changes nothing
+    assert_events(m.deposit_funds(1, 6), [rejected(R.BAD_AMOUNT, account=1)])
+    assert_events(m.deposit_funds(1, 5), [ack(1, 0, 5)])
+    assert m.money(1) == (MONEY_LIMIT, 0, 0)
+    assert_events(m.set_credit(1, MONEY_LIMIT), [ack(1, 0, MONEY_LIMIT)])

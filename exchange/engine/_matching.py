@@ -38,6 +38,7 @@ from numba.extending import intrinsic
 from exchange.engine.schema import (
     ACCOUNT_BITS,
     CLORD_LIMIT,
+    MONEY_LIMIT,
     C,
     E,
     CommandKind as K,
@@ -85,6 +86,7 @@ _BOTH, _DECREMENT = int(StpMode.CANCEL_BOTH), int(StpMode.DECREMENT)
 _POST_ONLY = int(OrderFlag.POST_ONLY)
 _UNLISTED, _OPEN, _HALTED, _CLOSED = int(IS.UNLISTED), int(IS.OPEN), int(IS.HALTED), int(IS.CLOSED)
 _CLORD_LIMIT = CLORD_LIMIT
+_MONEY_LIMIT = MONEY_LIMIT
 _ACCOUNT_BITS = ACCOUNT_BITS
 _C_SEQ, _C_TS, _C_KIND, _C_ACCOUNT, _C_INSTRUMENT = int(C.SEQ), int(C.TS), int(C.KIND), int(C.ACCOUNT), int(C.INSTRUMENT)
 _C_SIDE, _C_TYPE, _C_TIF, _C_FLAGS, _C_STP = int(C.SIDE), int(C.ORDER_TYPE), int(C.TIF), int(C.FLAGS), int(C.STP)
@@ -922,9 +924,10 @@ def _funds_command(st, ev, n, cmd):
     kind, account, amount = cmd[_C_KIND], cmd[_C_ACCOUNT], cmd[_C_AMOUNT]
     if not _account_ok(st, account):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
-    if amount < 0 or (amount == 0 and kind != K.SET_CREDIT):
-        return _reject(ev, n, cmd, R.BAD_AMOUNT)
     a = st[3][account]
+    if (amount < 0 or amount > _MONEY_LIMIT or (amount == 0 and kind != K.SET_CREDIT)
+            or (kind == K.DEPOSIT_FUNDS and a[A_CASH] + amount > _MONEY_LIMIT)):
+        return _reject(ev, n, cmd, R.BAD_AMOUNT)
     if kind == K.DEPOSIT_FUNDS:
         a[A_CASH] += amount
     elif kind == K.WITHDRAW_FUNDS:

@@ -104,9 +104,12 @@ A1. Check order, first failing wins:
     WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
         QUANTITY_OUT_OF_LIMITS, GATE_CLOSED (so positions are frozen once the instrument
         is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
-    DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0).
-    WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0), INSUFFICIENT_FUNDS.
-    SET_CREDIT: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount < 0), INSUFFICIENT_FUNDS; sets
+    DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0, or cash + amount above
+        MONEY_LIMIT).
+    WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0 or above MONEY_LIMIT),
+        INSUFFICIENT_FUNDS.
+    SET_CREDIT: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount < 0 or above MONEY_LIMIT),
+        INSUFFICIENT_FUNDS; sets
         credit to amount (not adds).
     MASS_CANCEL: UNKNOWN_ACCOUNT (account not -1 and out of range), UNKNOWN_INSTRUMENT
         (instrument not -1 and not listed), BAD_MASS_CANCEL_FILTER (both -1). Allowed
@@ -164,6 +167,7 @@ from exchange.engine.schema import (
     COMMAND_DTYPE,
     COMMAND_FIELDS,
     EVENT_DTYPE,
+    MONEY_LIMIT,
     CommandKind,
     EngineConfig,
     EventKind,
@@ -796,7 +800,7 @@ class ReferenceEngine:
     def _deposit_funds(self, c: Cmd) -> None:
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
-        if c.amount <= 0:
+        if not 0 < c.amount <= MONEY_LIMIT or self._acct(c.account).cash + c.amount > MONEY_LIMIT:
             return self._reject(c, R.BAD_AMOUNT)
         self._acct(c.account).cash += c.amount
         self._funds_net += c.amount
@@ -806,7 +810,7 @@ class ReferenceEngine:
     def _withdraw_funds(self, c: Cmd) -> None:
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
-        if c.amount <= 0:
+        if not 0 < c.amount <= MONEY_LIMIT:
             return self._reject(c, R.BAD_AMOUNT)
         a = self._acct(c.account)
         if c.amount > a.cash or a.cash - c.amount + a.credit < a.reserved:
@@ -819,7 +823,7 @@ class ReferenceEngine:
     def _set_credit(self, c: Cmd) -> None:
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
-        if c.amount < 0:
+        if not 0 <= c.amount <= MONEY_LIMIT:
             return self._reject(c, R.BAD_AMOUNT)
         a = self._acct(c.account)
         if a.cash + c.amount < a.reserved:

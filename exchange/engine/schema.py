@@ -112,7 +112,9 @@ Account and market commands
   qty <= capacity + bought - sold - ask_open, else INSUFFICIENT_CAPACITY.
 * DEPOSIT_FUNDS(account, amount > 0); WITHDRAW_FUNDS(account, amount > 0) needs
   amount <= cash and cash - amount + credit >= reserved; SET_CREDIT(account, amount >= 0)
-  needs cash + amount >= reserved. Else INSUFFICIENT_FUNDS; bad amounts BAD_AMOUNT.
+  needs cash + amount >= reserved. Else INSUFFICIENT_FUNDS; BAD_AMOUNT when the amount is
+  not positive (negative for SET_CREDIT), above MONEY_LIMIT, or a deposit would take
+  cash above MONEY_LIMIT.
 * LIST_INSTRUMENT(instrument = next id, gpu_class, region, slot_ts): gate_ts =
   slot_ts - config.gate_closure_ns; tick, band and lot limits come from the class.
 * HALT / RESUME(instrument): HALT needs OPEN (else INSTRUMENT_HALTED or GATE_CLOSED),
@@ -143,6 +145,9 @@ import numpy as np
 
 CLORD_LIMIT = 1 << 43
 """Client order ids are in ``(0, CLORD_LIMIT)`` so (clord, account) packs into one int64."""
+MONEY_LIMIT = 10**15
+"""Largest amount (fen, ¥10 trillion) a funds command may carry or a deposit may bring a
+cash balance to, so balances stay far inside int64."""
 PRICE_LIMIT = 1 << 31
 """Prices are below ``PRICE_LIMIT`` fen (¥21 M per GPU-hour) so a price packs into 32 bits
 of a price-level key and ``price * qty`` stays far inside int64."""
