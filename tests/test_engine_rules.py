@@ -1654,3 +1654,22 @@ def test_money_limit_keeps_balances_inside_int64(market: Market) -> None:
     assert_events(m.deposit_funds(1, 5), [ack(1, 0, 5)])
     assert m.money(1) == (MONEY_LIMIT, 0, 0)
     assert_events(m.set_credit(1, MONEY_LIMIT), [ack(1, 0, MONEY_LIMIT)])
+
+
+@nojit
+def test_capacity_limit_keeps_quantities_inside_int64(market: Market) -> None:
+    from exchange.engine.schema import CAPACITY_LIMIT
+
+    m = market
+    assert_events(m.deposit_capacity(3, I0, CAPACITY_LIMIT + 1),
+                  [rejected(R.QUANTITY_OUT_OF_LIMITS, account=3, instrument=I0,
+                            qty=CAPACITY_LIMIT + 1)])
+    assert_events(m.withdraw_capacity(3, I0, CAPACITY_LIMIT + 1),
+                  [rejected(R.QUANTITY_OUT_OF_LIMITS, account=3, instrument=I0,
+                            qty=CAPACITY_LIMIT + 1)])
+    assert_events(m.deposit_capacity(3, I0, CAPACITY_LIMIT - 1),
+                  [ack(3, I0, CAPACITY_LIMIT - 1)])
+    assert_events(m.deposit_capacity(3, I0, 2),
+                  [rejected(R.QUANTITY_OUT_OF_LIMITS, account=3, instrument=I0, qty=2)])
+    assert_events(m.deposit_capacity(3, I0, 1), [ack(3, I0, 1)])
+    assert m.pos(3, I0)[0] == CAPACITY_LIMIT

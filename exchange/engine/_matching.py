@@ -37,6 +37,7 @@ from numba.extending import intrinsic
 
 from exchange.engine.schema import (
     ACCOUNT_BITS,
+    CAPACITY_LIMIT,
     CLORD_LIMIT,
     MONEY_LIMIT,
     C,
@@ -87,6 +88,7 @@ _POST_ONLY = int(OrderFlag.POST_ONLY)
 _UNLISTED, _OPEN, _HALTED, _CLOSED = int(IS.UNLISTED), int(IS.OPEN), int(IS.HALTED), int(IS.CLOSED)
 _CLORD_LIMIT = CLORD_LIMIT
 _MONEY_LIMIT = MONEY_LIMIT
+_CAPACITY_LIMIT = CAPACITY_LIMIT
 _ACCOUNT_BITS = ACCOUNT_BITS
 _C_SEQ, _C_TS, _C_KIND, _C_ACCOUNT, _C_INSTRUMENT = int(C.SEQ), int(C.TS), int(C.KIND), int(C.ACCOUNT), int(C.INSTRUMENT)
 _C_SIDE, _C_TYPE, _C_TIF, _C_FLAGS, _C_STP = int(C.SIDE), int(C.ORDER_TYPE), int(C.TIF), int(C.FLAGS), int(C.STP)
@@ -904,15 +906,17 @@ def _capacity_command(st, ev, n, cmd):
         return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
     if _instrument_reason(st, inst) != R.NONE:
         return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
-    if qty <= 0:
+    row = _position(st, account, inst, False)
+    held = 0 if row == EMPTY else st[4][row, P_CAPACITY]
+    if qty <= 0 or qty > _CAPACITY_LIMIT or (
+            cmd[_C_KIND] == K.DEPOSIT_CAPACITY and held + qty > _CAPACITY_LIMIT):
         return _reject(ev, n, cmd, R.QUANTITY_OUT_OF_LIMITS)
     if st[2][inst, I_STATE] == _CLOSED:
         return _reject(ev, n, cmd, R.GATE_CLOSED)
     if cmd[_C_KIND] == K.DEPOSIT_CAPACITY:
         st[4][_position(st, account, inst, True), P_CAPACITY] += qty
         return _ack(ev, n, cmd, qty)
-    row = _position(st, account, inst, False)
-    if row == EMPTY or qty > st[4][row, P_CAPACITY] or qty > _free_capacity(st, account, inst):
+    if row == EMPTY or qty > held or qty > _free_capacity(st, account, inst):
         return _reject(ev, n, cmd, R.INSUFFICIENT_CAPACITY)
     st[4][row, P_CAPACITY] -= qty
     return _ack(ev, n, cmd, qty)

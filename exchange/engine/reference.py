@@ -99,10 +99,11 @@ Account and market commands
 
 A1. Check order, first failing wins:
     DEPOSIT_CAPACITY: UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS
-        (qty <= 0; the class lot limits do not apply), GATE_CLOSED (state CLOSED only:
-        unlike orders, ts >= gate_ts alone does not count). Allowed while halted.
+        (qty <= 0, above CAPACITY_LIMIT, or taking capacity above it; the class lot
+        limits do not apply), GATE_CLOSED (state CLOSED only: unlike orders,
+        ts >= gate_ts alone does not count). Allowed while halted.
     WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
-        QUANTITY_OUT_OF_LIMITS, GATE_CLOSED (so positions are frozen once the instrument
+        QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (so positions are frozen once the instrument
         is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
     DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0, or cash + amount above
         MONEY_LIMIT).
@@ -163,6 +164,7 @@ from exchange.engine.api import (
     PositionView,
 )
 from exchange.engine.schema import (
+    CAPACITY_LIMIT,
     CLORD_LIMIT,
     COMMAND_DTYPE,
     COMMAND_FIELDS,
@@ -773,7 +775,8 @@ class ReferenceEngine:
             return self._reject(c, R.UNKNOWN_ACCOUNT)
         if not self._listed(c.instrument):
             return self._reject(c, R.UNKNOWN_INSTRUMENT)
-        if c.qty <= 0:
+        p = self._positions.get((c.account, c.instrument))
+        if not 0 < c.qty <= CAPACITY_LIMIT or (p.capacity if p else 0) + c.qty > CAPACITY_LIMIT:
             return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
         if self._instruments[c.instrument].state == CLOSED:
             return self._reject(c, R.GATE_CLOSED)
@@ -786,7 +789,7 @@ class ReferenceEngine:
             return self._reject(c, R.UNKNOWN_ACCOUNT)
         if not self._listed(c.instrument):
             return self._reject(c, R.UNKNOWN_INSTRUMENT)
-        if c.qty <= 0:
+        if not 0 < c.qty <= CAPACITY_LIMIT:
             return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
         if self._instruments[c.instrument].state == CLOSED:
             return self._reject(c, R.GATE_CLOSED)

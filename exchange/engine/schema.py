@@ -107,8 +107,8 @@ then ``ACK`` with qty = number of orders cancelled.
 Account and market commands
 ---------------------------
 * DEPOSIT_CAPACITY(account, instrument, qty): provider capacity in that slot. Checks
-  UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS (qty <= 0), GATE_CLOSED
-  (state CLOSED).  WITHDRAW_CAPACITY: qty <= capacity and
+  UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS (qty <= 0 or above
+  CAPACITY_LIMIT, or a deposit taking capacity above it), GATE_CLOSED (state CLOSED).  WITHDRAW_CAPACITY: qty <= capacity and
   qty <= capacity + bought - sold - ask_open, else INSUFFICIENT_CAPACITY.
 * DEPOSIT_FUNDS(account, amount > 0); WITHDRAW_FUNDS(account, amount > 0) needs
   amount <= cash and cash - amount + credit >= reserved; SET_CREDIT(account, amount >= 0)
@@ -148,6 +148,9 @@ CLORD_LIMIT = 1 << 43
 MONEY_LIMIT = 10**15
 """Largest amount (fen, ¥10 trillion) a funds command may carry or a deposit may bring a
 cash balance to, so balances stay far inside int64."""
+CAPACITY_LIMIT = 10**12
+"""Most GPUs a capacity command may carry, and a deposit may bring a position's
+capacity to, so quantities stay far inside int64."""
 PRICE_LIMIT = 1 << 31
 """Prices are below ``PRICE_LIMIT`` fen (¥21 M per GPU-hour) so a price packs into 32 bits
 of a price-level key and ``price * qty`` stays far inside int64."""
