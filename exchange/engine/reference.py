@@ -191,6 +191,8 @@ CANCEL_NEWEST, CANCEL_OLDEST, CANCEL_BOTH, DECREMENT = (int(s) for s in StpMode)
 POST_ONLY = int(OrderFlag.POST_ONLY)
 OPEN, HALTED, CLOSED = int(InstrumentState.OPEN), int(InstrumentState.HALTED), int(InstrumentState.CLOSED)
 
+_AFTER_EVERY_ID = 1 << 63
+"""Above every instrument and order id: closes ``(ts, id)`` ranges in the sorted indexes."""
 EV_ACCEPTED, EV_REJECTED, EV_TRADE, EV_CANCELLED, EV_EXPIRED, EV_REPLACED, EV_DONE, EV_ACK = (
     int(k) for k in EventKind
 )
@@ -892,11 +894,11 @@ class ReferenceEngine:
 
     def _timer(self, c: Cmd) -> None:
         ts = c.ts
-        due = sorted(i for gate_ts, i in self._gates.irange(maximum=(ts, float("inf"))))
+        due = sorted(i for gate_ts, i in self._gates.irange(maximum=(ts, _AFTER_EVERY_ID)))
         count = 0
         for i in due:
             count += self._close(self._instruments[i])
-        expired = sorted(oid for _, oid in self._gtd.irange(maximum=(ts, float("inf"))))
+        expired = sorted(oid for _, oid in self._gtd.irange(maximum=(ts, _AFTER_EVERY_ID)))
         for oid in expired:
             self._kill(self._orders[oid], EV_EXPIRED, R.GTD_EXPIRY)
         self._ack(c, count + len(expired))
