@@ -37,6 +37,11 @@ _EMPTY = k.EMPTY
 _COMMAND_WIDTH = len(COMMAND_DTYPE.names)
 
 
+STATE_ARRAYS = ("orders", "levels", "instruments", "accounts", "positions", "clord_index",
+                "position_index", "level_index", "counters")
+"""Names of the engine's state arrays, in the order of its state tuple."""
+
+
 def _process(*args):
     """The process kernel, called through its compiled entry point once there is one.
 
@@ -174,6 +179,30 @@ class Engine:
         if 2 * (ctr[k.CT_LEVEL_N] + 1) > len(lt):
             lt = k.rehash(lt, 2 * len(lt))
         self._st = (orders, levels, insts, accts, pos, ct, pt, lt, ctr)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def export_state(self) -> dict[str, np.ndarray]:
+        """A copy of every state array, by name: what a snapshot stores. O(state size)."""
+        return {name: array.copy() for name, array in zip(STATE_ARRAYS, self._st)}
+
+    @classmethod
+    def from_state(cls, config: EngineConfig, state: dict[str, np.ndarray]) -> Engine:
+        """An engine continuing from :meth:`export_state` output (arrays are copied).
+
+        ``ValueError`` if an array is missing or has the wrong dtype or width.
+        """
+        engine = cls(config, initial_orders=16)
+        arrays = []
+        for name, like in zip(STATE_ARRAYS, engine._st):
+            array = state.get(name)
+            if array is None or array.dtype != np.int64 or array.shape[1:] != like.shape[1:]:
+                raise ValueError(f"engine state: array {name!r} is missing or malformed")
+            arrays.append(np.array(array, np.int64, order="C", copy=True))
+        if len(arrays[3]) != config.max_accounts:
+            raise ValueError("engine state: account table does not match config.max_accounts")
+        engine._st = tuple(arrays)
+        return engine
 
     # ------------------------------------------------------------------ views
 

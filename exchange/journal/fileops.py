@@ -1,0 +1,63 @@
+"""The one seam between durable storage and the operating system.
+
+Every write the journal and the snapshot store make goes through a :class:`FileOps`:
+open, write, fsync a file, fsync a directory, truncate. Tests substitute a layer that
+drops writes which were never fsynced (power loss) or makes fsync fail (EIO), so the
+promises of the journal are checked against the failures they are made for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+
+class FileOps:
+    """Plain POSIX file operations (the default)."""
+
+    def open_append(self, path: Path) -> BinaryIO:
+        """Open ``path`` for appending bytes, creating it if absent."""
+        return open(path, "ab", buffering=0)
+
+    def open_write(self, path: Path) -> BinaryIO:
+        """Create (or empty) ``path`` for writing bytes."""
+        return open(path, "wb", buffering=0)
+
+    def write(self, f: BinaryIO, data: bytes | memoryview) -> None:
+        """Write all of ``data`` at the end of ``f``."""
+        view = memoryview(data)
+        while view:
+            view = view[f.write(view):]
+
+    def fsync(self, f: BinaryIO) -> None:
+        """Make what was written to ``f`` durable."""
+        os.fsync(f.fileno())
+
+    def fsync_dir(self, path: Path) -> None:
+        """Make the creation, renaming or removal of entries of directory ``path`` durable."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def truncate(self, path: Path, size: int) -> None:
+        """Cut ``path`` to ``size`` bytes and make that durable."""
+        with open(path, "r+b") as f:
+            f.truncate(size)
+            os.fsync(f.fileno())
+
+    def replace(self, src: Path, dst: Path) -> None:
+        """Rename ``src`` over ``dst`` atomically and make the rename durable."""
+        os.replace(src, dst)
+        self.fsync_dir(dst.parent)
+
+
+def write_atomically(ops: FileOps, path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: temp file, fsync, rename, directory fsync."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with ops.open_write(tmp) as f:
+        ops.write(f, data)
+        ops.fsync(f)
+    ops.replace(tmp, path)

@@ -1,0 +1,19 @@
+"""Sequencing: the single writer that turns submitted commands into durable, applied ones.
+
+* :class:`Sequencer` — the writer thread: stamp seq and ts, journal, sync, apply, acknowledge;
+* :class:`MarketState` — the deterministic state machine it drives (engine, listing,
+  order ledger, trade output), also used by recovery and the audit;
+* :class:`OrderLedger` — every accepted order's latest state, for queries and retries;
+* :class:`ExchangeNode` — a data directory recovered (snapshot + journal tail) with a
+  sequencer running on it.
+"""
+
+from exchange.sequencer.node import ExchangeNode, RecoveryReport, recover
+from exchange.sequencer.orders import OrderLedger, OrderRecord, OrderStatus
+from exchange.sequencer.sequencer import Sequencer, SequencerStoppedError, SyncPolicy
+from exchange.sequencer.state import MarketState
+
+__all__ = [
+    "ExchangeNode", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
+    "RecoveryReport", "Sequencer", "SequencerStoppedError", "SyncPolicy", "recover",
+]

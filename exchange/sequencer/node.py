@@ -1,0 +1,176 @@
+"""One exchange node: a data directory brought back to life and a sequencer running on it.
+
+Opening a node is recovery: the newest valid snapshot (damaged newer ones are named in
+the report), then every journal record after it replayed through the same
+:class:`MarketState`; trades the trade log does not hold yet are written. The result is
+exactly the state, events and trades of a run that never stopped. Then the sequencer
+takes over, and acknowledges nothing before the journal holds it.
+
+Exactly-once: a command that repeats a client order id the account used before is
+rejected by the engine (DUPLICATE_CLIENT_ORDER_ID); :meth:`ExchangeNode.order` gives the
+original order, so a client retrying after a crash learns the original outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exchange.catalog import Catalog
+from exchange.datadir import DataDir
+from exchange.engine.schema import CommandKind, command, commands
+from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
+from exchange.sequencer.orders import OrderRecord
+from exchange.sequencer.sequencer import Clock, Sequencer, SyncPolicy
+from exchange.sequencer.state import MarketState
+from exchange.tradelog import TradeLogWriter
+
+
+_FLUSH_ROWS = 65536
+"""Trades buffered before the trade log is flushed even while busy."""
+
+
+@dataclass
+class RecoveryReport:
+    """What opening the data directory found and did."""
+
+    snapshot: str | None = None
+    skipped_snapshots: list[tuple[str, str]] = field(default_factory=list)
+    torn_tail: TornTail | None = None
+    replayed_commands: int = 0
+    last_seq: int = 0
+    seconds: float = 0.0
+
+
+def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4096,
+            trades: TradeLogWriter | None = None) -> tuple[MarketState, FileJournal, SnapshotStore, RecoveryReport]:
+    """Newest valid snapshot + journal tail → the state of an uninterrupted run."""
+    started = time.perf_counter()
+    report = RecoveryReport()
+    store = SnapshotStore(data.snapshots, ops)
+    snapshot, loaded = store.latest()
+    report.snapshot, report.skipped_snapshots = loaded.loaded, loaded.skipped
+    journal = FileJournal(data.journal, ops)
+    report.torn_tail = journal.torn_tail
+    if snapshot is not None and snapshot.seq > journal.last_seq:
+        raise JournalError(f"snapshot {loaded.loaded} is at seq {snapshot.seq} but the journal "
+                           f"ends at {journal.last_seq}: journal records are missing")
+    state = MarketState.from_snapshot(catalog, snapshot) if snapshot else MarketState(catalog, max_accounts=max_accounts)
+    state.trade_sink = trades.append if trades is not None else None
+    for batch in journal.read(state.last_seq):
+        state.apply(batch)
+        report.replayed_commands += len(batch)
+    report.last_seq = state.last_seq
+    report.seconds = time.perf_counter() - started
+    return state, journal, store, report
+
+
+class ExchangeNode:
+    """A running exchange on one data directory (use :meth:`open`, then :meth:`close`)."""
+
+    def __init__(self, data: DataDir, catalog: Catalog, state: MarketState, journal: FileJournal,
+                 snapshots: SnapshotStore, trades: TradeLogWriter, report: RecoveryReport,
+                 *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
+                 trade_flush_seconds: float) -> None:
+        self.data = data
+        self.catalog = catalog
+        self.recovery = report
+        self.trades = trades
+        self._flush_every_ns = int(trade_flush_seconds * 1e9)
+        self._last_flush = time.monotonic_ns()
+        self._listing_lock = threading.Lock()
+        self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
+                                   snapshots=snapshots, snapshot_every=snapshot_every,
+                                   after_group=self._after_group)
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str] | None = None, catalog_path: str | os.PathLike[str] | None = None,
+             *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
+             snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int = 4096,
+             trade_flush_seconds: float = 1.0) -> ExchangeNode:
+        """Recover the data directory (created on first use) and start the sequencer."""
+        data = DataDir.resolve(data_dir)
+        ops = ops or FileOps()
+        catalog = data.catalog(catalog_path, ops)
+        trades = TradeLogWriter(data.trades, catalog)
+        state, journal, snapshots, report = recover(data, catalog, ops, max_accounts, trades)
+        trades.flush()
+        return cls(data, catalog, state, journal, snapshots, trades, report, clock=clock, sync=sync,
+                   snapshot_every=snapshot_every, max_batch=max_batch,
+                   trade_flush_seconds=trade_flush_seconds)
+
+    @property
+    def state(self) -> MarketState:
+        """The market state (read it only through :meth:`read` while the node runs)."""
+        return self.sequencer.state
+
+    def submit(self, batch: np.ndarray) -> Future:
+        """Queue commands; the future gives their events once they are durable and applied."""
+        return self.sequencer.submit(batch)
+
+    def execute(self, batch: np.ndarray, timeout: float | None = 30.0) -> np.ndarray:
+        """Submit and wait for the events."""
+        return self.submit(batch).result(timeout)
+
+    def send(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Execute one command given by its fields."""
+        return self.execute(command(kind, **fields))
+
+    def read(self, work, timeout: float | None = 30.0):
+        """Run ``work(state)`` in the writer thread, between groups, and return its result."""
+        return self.sequencer.call(work).result(timeout)
+
+    def order(self, account: int, clord: int) -> OrderRecord | None:
+        """The order an account placed (or replaced) under a client order id."""
+        return self.read(lambda state: state.orders.find(account, clord))
+
+    def list_due(self, now_ns: int) -> int:
+        """List every slot due at ``now_ns`` (the rolling listing); the number listed."""
+        return self._list(lambda state: state.listing.due(now_ns))
+
+    def list_symbols(self, symbols: list[str]) -> int:
+        """List the given symbols that are not listed yet; the number listed."""
+        return self._list(lambda state: [state.catalog.instrument(s) for s in dict.fromkeys(symbols)
+                                         if s not in state.listing])
+
+    def _list(self, choose) -> int:
+        with self._listing_lock:  # ids continue the listing: one lister at a time
+            batch = self.read(lambda state: _listing_commands(state, choose(state)))
+            if len(batch):
+                self.execute(batch)
+        return len(batch)
+
+    def snapshot(self) -> Path:
+        """Write a snapshot now and return its path once durable."""
+        return self.sequencer.snapshot().result()
+
+    def _after_group(self, idle: bool) -> None:
+        """Flush the trade log when enough is buffered, or when idle and it is time."""
+        now = time.monotonic_ns()
+        if self.trades.buffered >= _FLUSH_ROWS or (idle and self.trades.buffered and now - self._last_flush >= self._flush_every_ns):
+            self.trades.flush()
+            self._last_flush = now
+
+    def close(self) -> None:
+        """Finish queued work, flush trades, close the journal."""
+        self.sequencer.stop()
+        if self.sequencer.failure is None:
+            self.trades.flush()
+        self.sequencer.journal.close()
+
+
+def _listing_commands(state: MarketState, instruments: list) -> np.ndarray:
+    """LIST_INSTRUMENT commands for ``instruments``, ids continuing the listing."""
+    batch = commands(len(instruments))
+    batch["kind"] = int(CommandKind.LIST_INSTRUMENT)
+    batch["instrument"] = np.arange(state.listing.next_id, state.listing.next_id + len(instruments))
+    batch["gpu_class"] = [state.catalog.class_index(i.gpu_class) for i in instruments]
+    batch["region"] = [state.catalog.region_index(i.region) for i in instruments]
+    batch["slot_ts"] = [i.slot_ts_ns for i in instruments]
+    return batch

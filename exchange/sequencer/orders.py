@@ -1,0 +1,145 @@
+"""Every order the market ever accepted and what became of it, by engine order id.
+
+The engine forgets an order once it is done; clients still ask about it (and a client
+retrying a client order id after a crash must get the original order back, never a
+second one). :class:`OrderLedger` follows the engine's events and keeps one row per
+order id in int64 arrays, updated by a small jitted kernel:
+
+* ``ACCEPTED`` creates the row (status NEW);
+* ``TRADE`` updates filled/leaves of the taker and the maker (PARTIALLY_FILLED, FILLED);
+* ``CANCELLED``/``EXPIRED`` lower leaves; at 0 the status becomes CANCELED/EXPIRED;
+* ``REPLACED`` sets the new client order id, price, qty and leaves.
+
+Status names follow FIX OrdStatus. Lookups by (account, client order id) scan the
+arrays, O(orders); they serve retries and queries, not the order path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numba import njit
+
+from exchange.engine.schema import E, EventKind as EV
+
+
+class OrderStatus(IntEnum):
+    """FIX OrdStatus of an order."""
+
+    NEW = 1
+    PARTIALLY_FILLED = 2
+    FILLED = 3
+    CANCELED = 4
+    EXPIRED = 5
+
+
+(R_ACCOUNT, R_INSTRUMENT, R_SIDE, R_PRICE, R_QTY, R_FILLED, R_LEAVES, R_STATUS,
+ R_FIRST_CLORD, R_CLORD, R_SEQ) = range(11)
+FIELDS = ("account", "instrument", "side", "price", "qty", "filled", "leaves", "status",
+          "first_clord", "clord", "accepted_seq")
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order as the ledger knows it (money in fen, quantities in GPUs)."""
+
+    order_id: int
+    account: int
+    instrument: int
+    side: int
+    price: int
+    qty: int
+    filled: int
+    leaves: int
+    status: OrderStatus
+    first_clord: int
+    clord: int
+    accepted_seq: int
+
+
+# Plain ints for the kernel (compile-time constants).
+_KIND, _ORDER_ID, _ACCOUNT, _INSTRUMENT, _SIDE = int(E.KIND), int(E.ORDER_ID), int(E.ACCOUNT), int(E.INSTRUMENT), int(E.SIDE)
+_PRICE, _QTY, _LEAVES, _FILLED, _CLORD, _SEQ = int(E.PRICE), int(E.QTY), int(E.LEAVES), int(E.FILLED), int(E.CLORD), int(E.SEQ)
+_CONTRA_ID, _CONTRA_LEAVES = int(E.CONTRA_ORDER_ID), int(E.CONTRA_LEAVES)
+_ACCEPTED, _TRADE, _CANCELLED, _EXPIRED, _REPLACED = (
+    int(EV.ACCEPTED), int(EV.TRADE), int(EV.CANCELLED), int(EV.EXPIRED), int(EV.REPLACED))
+_NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def _apply(rows, ev):
+    """Fold events into the ledger rows (row = order id). O(events)."""
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        kind = e[_KIND]
+        oid = e[_ORDER_ID]
+        if kind == _ACCEPTED:
+            r = rows[oid]
+            r[R_ACCOUNT] = e[_ACCOUNT]
+            r[R_INSTRUMENT] = e[_INSTRUMENT]
+            r[R_SIDE] = e[_SIDE]
+            r[R_PRICE] = e[_PRICE]
+            r[R_QTY] = e[_QTY]
+            r[R_FILLED] = 0
+            r[R_LEAVES] = e[_LEAVES]
+            r[R_STATUS] = _NEW
+            r[R_FIRST_CLORD] = e[_CLORD]
+            r[R_CLORD] = e[_CLORD]
+            r[R_SEQ] = e[_SEQ]
+        elif kind == _TRADE:
+            t = rows[oid]
+            t[R_FILLED] = e[_FILLED]
+            t[R_LEAVES] = e[_LEAVES]
+            t[R_STATUS] = _FILLED_ST if t[R_LEAVES] == 0 else _PARTIAL
+            m = rows[e[_CONTRA_ID]]
+            m[R_FILLED] += e[_QTY]
+            m[R_LEAVES] = e[_CONTRA_LEAVES]
+            m[R_STATUS] = _FILLED_ST if m[R_LEAVES] == 0 else _PARTIAL
+        elif kind == _CANCELLED or kind == _EXPIRED:
+            r = rows[oid]
+            r[R_LEAVES] = e[_LEAVES]
+            if r[R_LEAVES] == 0:
+                r[R_STATUS] = _CANCELED if kind == _CANCELLED else _EXPIRED_ST
+        elif kind == _REPLACED:
+            r = rows[oid]
+            r[R_CLORD] = e[_CLORD]
+            r[R_PRICE] = e[_PRICE]
+            r[R_QTY] = e[_QTY]
+            r[R_LEAVES] = e[_LEAVES]
+
+
+class OrderLedger:
+    """Every accepted order's latest state; row ``order_id`` (row 0 unused)."""
+
+    def __init__(self, rows: np.ndarray | None = None) -> None:
+        self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64)
+        self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
+
+    def apply(self, events: np.ndarray) -> None:
+        """Fold a batch of engine events in. O(events)."""
+        if not len(events):
+            return
+        top = int(events["order_id"].max())
+        if top >= len(self.rows):
+            grown = np.zeros((max(top + 1, 2 * len(self.rows)), len(FIELDS)), np.int64)
+            grown[: len(self.rows)] = self.rows
+            self.rows = grown
+        _apply(self.rows, events.view(np.int64).reshape(len(events), len(E)))
+        self.count = max(self.count, top)
+
+    def get(self, order_id: int) -> OrderRecord | None:
+        """The order with this engine id, or None."""
+        if not 0 < order_id < len(self.rows) or self.rows[order_id, R_STATUS] == 0:
+            return None
+        r = self.rows[order_id]
+        return OrderRecord(order_id, *(int(v) for v in r[:R_STATUS]), OrderStatus(int(r[R_STATUS])),
+                           *(int(v) for v in r[R_STATUS + 1:]))
+
+    def find(self, account: int, clord: int) -> OrderRecord | None:
+        """The order an account placed or replaced under a client order id. O(orders)."""
+        rows = self.rows[: self.count + 1]
+        hit = np.flatnonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
+                             & ((rows[:, R_FIRST_CLORD] == clord) | (rows[:, R_CLORD] == clord)))
+        return self.get(int(hit[0])) if len(hit) else None

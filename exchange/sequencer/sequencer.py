@@ -1,0 +1,201 @@
+"""The sequencer: one writer thread that orders, journals, applies and acknowledges.
+
+Rules enforced here:
+
+* One thread owns the market state; everything else hands it command batches through a
+  queue and waits on a future.
+* The thread gathers whatever is queued (up to ``max_batch`` commands) into one group,
+  stamps each command with the next sequence number and the group's timestamp (the
+  only clock read; never earlier than the previous one), appends the group to the
+  journal and syncs it (group commit; :class:`SyncPolicy`), and only then applies it
+  and resolves the futures with each submission's events.
+* If the journal fails (a write or fsync error), nothing more is acknowledged: the
+  group's futures and every later submission fail with :class:`SequencerStoppedError`.
+* Between groups it may take a snapshot: the state is copied in the writer thread
+  (O(state)) and written by a background thread, so trading pauses only for the copy.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from enum import Enum
+
+import numpy as np
+
+from exchange.engine.schema import COMMAND_DTYPE
+from exchange.journal import Journal, SnapshotStore
+from exchange.sequencer.state import MarketState
+
+Clock = Callable[[], int]
+"""Nanoseconds since the Unix epoch."""
+
+
+class SyncPolicy(Enum):
+    """When the journal is fsynced before acknowledging."""
+
+    GROUP = "group"
+    """fsync every group before acknowledging it: survives power loss (the default)."""
+    OS = "os"
+    """leave flushing to the OS: survives a process crash, not a power loss (tests, benches)."""
+
+
+class SequencerStoppedError(RuntimeError):
+    """The sequencer stopped or its journal failed; nothing submitted is acknowledged."""
+
+
+_STOP = object()
+
+
+class Sequencer:
+    """The single writer in front of a :class:`MarketState` and its journal."""
+
+    def __init__(self, state: MarketState, journal: Journal, *, clock: Clock = time.time_ns,
+                 sync: SyncPolicy = SyncPolicy.GROUP, max_batch: int = 65536,
+                 snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
+                 after_group: Callable[[bool], None] | None = None) -> None:
+        if state.last_seq != journal.last_seq:
+            raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
+        self.state = state
+        self.journal = journal
+        self.clock = clock
+        self.sync = sync
+        self.max_batch = max_batch
+        self.snapshots = snapshots
+        self.snapshot_every = snapshot_every
+        self.after_group = after_group
+        self.failure: BaseException | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._since_snapshot = 0
+        self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
+        self._snapshot_pending: Future | None = None
+        self._thread = threading.Thread(target=self._run, name="gpux-sequencer", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ client side
+
+    def submit(self, batch: np.ndarray) -> Future:
+        """Queue a command batch (seq and ts are stamped here); the future gives its events."""
+        if batch.dtype != COMMAND_DTYPE:
+            raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
+        future: Future = Future()
+        if self.failure is not None:
+            future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure}"))
+        elif len(batch):
+            self._queue.put((batch.copy(), future))
+        else:
+            future.set_result(np.empty(0, batch.dtype))
+        return future
+
+    def call(self, work: Callable[[MarketState], object]) -> Future:
+        """Run ``work(state)`` in the writer thread between groups (reads, snapshots)."""
+        future: Future = Future()
+        self._queue.put((work, future))
+        return future
+
+    def snapshot(self) -> Future:
+        """Take a snapshot now; the future gives its path once it is durable."""
+        return self.call(lambda state: self._start_snapshot(wait=True)).result()
+
+    def stop(self) -> None:
+        """Finish what is queued, stop the thread, wait for a snapshot being written."""
+        self._queue.put((_STOP, None))
+        self._thread.join()
+        self._snapshot_writer.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _run(self) -> None:
+        stopping, held = False, None
+        while not stopping:
+            group, futures = [], []
+            item, held = held or self._queue.get(), None
+            while True:
+                payload, future = item
+                if payload is _STOP:
+                    stopping = True
+                    break
+                if callable(payload):
+                    if group:  # keep order: apply the commands queued before it first
+                        held = item
+                        break
+                    self._run_call(payload, future)
+                else:
+                    group.append(payload)
+                    futures.append(future)
+                if sum(len(b) for b in group) >= self.max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                self._group(group, futures)
+            if self.after_group is not None and self.failure is None:
+                self.after_group(self._queue.empty())
+        self._drain()
+
+    def _run_call(self, work: Callable[[MarketState], object], future: Future) -> None:
+        try:
+            future.set_result(work(self.state))
+        except BaseException as error:  # handed to the caller
+            future.set_exception(error)
+
+    def _group(self, group: list[np.ndarray], futures: list[Future]) -> None:
+        if self.failure is not None:
+            self._fail(futures)
+            return
+        batch = np.concatenate(group) if len(group) > 1 else group[0]
+        first = self.state.last_seq + 1
+        batch["seq"] = np.arange(first, first + len(batch))
+        batch["ts"] = max(self.clock(), self.state.last_ts)
+        try:
+            self.journal.append(batch)
+            if self.sync is SyncPolicy.GROUP:
+                self.journal.sync()
+            events = self.state.apply(batch)
+        except BaseException as error:
+            self.failure = error
+            self._fail(futures)
+            return
+        bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum([len(b) for b in group])[:-1]])
+        for future, part in zip(futures, np.split(events, bounds)):
+            future.set_result(part)
+        self._since_snapshot += len(batch)
+        if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+            self._start_snapshot()
+
+    def _start_snapshot(self, wait: bool = False) -> Future:
+        """Copy the state now; write it in the background (one write at a time).
+
+        If a write is still going on: with ``wait``, wait for it first, else skip.
+        """
+        if self.snapshots is None:
+            raise ValueError("this sequencer has no snapshot store")
+        pending = self._snapshot_pending
+        if pending is not None and not pending.done():
+            if not wait:
+                return pending
+            pending.exception()
+        self._since_snapshot = 0
+        snapshot = self.state.snapshot()
+        self._snapshot_pending = self._snapshot_writer.submit(self.snapshots.write, snapshot)
+        return self._snapshot_pending
+
+    def _fail(self, futures: list[Future]) -> None:
+        error = SequencerStoppedError(f"sequencer stopped, nothing acknowledged: {self.failure}")
+        for future in futures:
+            future.set_exception(error)
+
+    def _drain(self) -> None:
+        """Fail whatever is still queued after the stop."""
+        while True:
+            try:
+                payload, future = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if future is not None:
+                future.set_exception(SequencerStoppedError("sequencer stopped"))

@@ -1,0 +1,95 @@
+"""The deterministic state machine behind the sequencer: what one sequenced batch does.
+
+:class:`MarketState` applies a sequenced command batch to the engine and keeps what is
+derived from the events in step: the listing (an instrument is listed once its
+``LIST_INSTRUMENT`` is acknowledged), the order ledger, and the trades handed to the
+trade log. It is a pure function of the command sequence, so the same journal gives
+the same state, events and trades on every replay (recovery and audit use it too).
+A snapshot holds all of it at a sequence number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from exchange.catalog import Catalog, Listing
+from exchange.engine import Engine
+from exchange.engine.schema import CommandKind, EventKind
+from exchange.journal import Snapshot
+from exchange.sequencer.orders import OrderLedger
+from exchange.tradelog import trades_from_events
+
+TradeSink = Callable[[pa.Table], None]
+"""Where the trades of each batch go (the trade-log writer, an auditor's collector)."""
+
+_LEDGER = "order_ledger"
+_LIST = int(CommandKind.LIST_INSTRUMENT)
+
+
+class MarketState:
+    """Engine, listing, order ledger and trade output, advanced one batch at a time."""
+
+    def __init__(self, catalog: Catalog, engine: Engine | None = None, max_accounts: int = 4096) -> None:
+        self.catalog = catalog
+        self.engine = engine or Engine(catalog.engine_config(max_accounts))
+        self.listing = Listing(catalog)
+        self.orders = OrderLedger()
+        self.trade_sink: TradeSink | None = None
+        self.last_seq = 0
+        self.last_ts = 0
+
+    def apply(self, batch: np.ndarray) -> np.ndarray:
+        """Apply a sequenced batch; return its events (trades also go to the sink)."""
+        events = self.engine.process(batch)
+        self._follow_listing(batch, events)
+        self.orders.apply(events)
+        if self.trade_sink is not None and np.any(events["kind"] == EventKind.TRADE):
+            self.trade_sink(trades_from_events(events, self.listing))
+        if len(batch):
+            self.last_seq = int(batch["seq"][-1])
+            self.last_ts = int(batch["ts"][-1])
+        return events
+
+    def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
+        """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
+        listed = batch[batch["kind"] == _LIST]
+        if not len(listed):
+            return
+        acked = set(events["seq"][events["kind"] == EventKind.ACK].tolist())
+        for row in listed:
+            if int(row["seq"]) in acked:
+                self._list(int(row["instrument"]), int(row["gpu_class"]), int(row["region"]), int(row["slot_ts"]))
+
+    def _list(self, instrument: int, gpu_class: int, region: int, slot_ts: int) -> None:
+        inst = self.catalog.instrument_at(self.catalog.gpu_class(gpu_class).name,
+                                          self.catalog.region(region).name, slot_ts)
+        command = self.listing.add(inst)
+        if int(command["instrument"][0]) != instrument:
+            raise AssertionError(f"listing out of step with the engine at instrument {instrument}")
+
+    def snapshot(self) -> Snapshot:
+        """Everything needed to continue from ``last_seq`` (arrays are copies)."""
+        arrays = self.engine.export_state()
+        arrays[_LEDGER] = self.orders.rows.copy()
+        listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
+                   for i in self.listing]
+        meta = {"seq": self.last_seq, "ts": self.last_ts, "listing": listing,
+                "max_accounts": self.engine.config.max_accounts}
+        return Snapshot(self.last_seq, arrays, meta)
+
+    @classmethod
+    def from_snapshot(cls, catalog: Catalog, snapshot: Snapshot) -> MarketState:
+        """The state a snapshot holds; ``ValueError`` if it does not fit this catalog."""
+        meta = snapshot.meta
+        config = catalog.engine_config(int(meta["max_accounts"]))
+        state = cls(catalog, Engine.from_state(config, snapshot.arrays))
+        state.orders = OrderLedger(snapshot.arrays[_LEDGER])
+        for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
+            state._list(instrument, gpu_class, region, slot_ts)
+        state.last_seq, state.last_ts = int(meta["seq"]), int(meta["ts"])
+        if state.last_seq != snapshot.seq or state.engine.n_instruments != len(state.listing):
+            raise ValueError(f"snapshot at seq {snapshot.seq} is inconsistent with its metadata")
+        return state
