@@ -2,6 +2,7 @@
 
 Layout (see DESIGN.md section 6)::
 
+    <data dir>/LOCK                held by the one process writing here
     <data dir>/catalog.toml        the catalog the market was created with (pinned)
     <data dir>/journal/            sequenced command batches (exchange.journal)
     <data dir>/snapshots/          state at a sequence number
@@ -16,6 +17,7 @@ rules the commands were accepted with; opening with a different catalog is an er
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +27,12 @@ from exchange.catalog import CATALOG_ENV, Catalog, CatalogError, loads_catalog
 from exchange.journal import FileOps, write_atomically
 
 DATA_DIR_ENV = "GPUX_DATA_DIR"
+
+
+class DataDirBusyError(RuntimeError):
+    """Another process has the data directory open for writing."""
+
+
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -59,6 +67,18 @@ class DataDir:
     @property
     def catalog_file(self) -> Path:
         return self.root / "catalog.toml"
+
+    def lock(self) -> int:
+        """Take the directory's exclusive writer lock (held until the returned file
+        descriptor is closed or the process ends); :class:`DataDirBusyError` if taken."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirBusyError(f"data dir {self.root} is in use by another gpux process") from None
+        return fd
 
     def exists(self) -> bool:
         """Whether a market was created here (its catalog is pinned)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from datetime import datetime
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
+from exchange.datadir import DataDirBusyError
 from exchange.engine.schema import CommandKind as K, EventKind as EV, Reason
-from exchange.journal import FileJournal, FileOps
+from exchange.journal import FileJournal, JournalFailedError
 from exchange.sequencer import ExchangeNode, MarketState, OrderStatus, SequencerStoppedError, SyncPolicy
 from exchange.tradelog import read_all, trades_from_events, verify_all
 from exchange.workload import funding, order_flow, symbols
@@ -151,6 +153,14 @@ def test_fsync_error_stops_acknowledging(tmp_path):
     again.close()
 
 
+def test_a_second_writer_is_refused(tmp_path):
+    node = open_node(tmp_path)
+    with pytest.raises(DataDirBusyError, match="in use"):
+        open_node(tmp_path)
+    node.close()
+    open_node(tmp_path).close()
+
+
 def test_retry_after_restart_gets_the_original_order_not_a_second_one(tmp_path):
     node = open_node(tmp_path)
     start_market(node)
@@ -183,7 +193,8 @@ def test_power_loss_keeps_every_acknowledged_order(tmp_path, seed):
     acked = [b for b, f in zip(batches, futures) if _acked(f)]
     cut.join()
     assert 5 <= len(acked) < len(batches)
-    node.sequencer.stop()
+    with contextlib.suppress(JournalFailedError):  # closing syncs, and the power is off
+        node.close()
     again = open_node(tmp_path)
     for batch in acked:
         for row in batch[batch["kind"] == K.NEW_ORDER]:

@@ -96,14 +96,21 @@ class ExchangeNode:
              trade_flush_seconds: float = 1.0) -> ExchangeNode:
         """Recover the data directory (created on first use) and start the sequencer."""
         data = DataDir.resolve(data_dir)
-        ops = ops or FileOps()
-        catalog = data.catalog(catalog_path, ops)
-        trades = TradeLogWriter(data.trades, catalog)
-        state, journal, snapshots, report = recover(data, catalog, ops, max_accounts, trades)
-        trades.flush()
-        return cls(data, catalog, state, journal, snapshots, trades, report, clock=clock, sync=sync,
-                   snapshot_every=snapshot_every, max_batch=max_batch,
-                   trade_flush_seconds=trade_flush_seconds)
+        lock = data.lock()
+        try:
+            ops = ops or FileOps()
+            catalog = data.catalog(catalog_path, ops)
+            trades = TradeLogWriter(data.trades, catalog)
+            state, journal, snapshots, report = recover(data, catalog, ops, max_accounts, trades)
+            trades.flush()
+            node = cls(data, catalog, state, journal, snapshots, trades, report, clock=clock, sync=sync,
+                       snapshot_every=snapshot_every, max_batch=max_batch,
+                       trade_flush_seconds=trade_flush_seconds)
+        except BaseException:
+            os.close(lock)
+            raise
+        node._lock = lock
+        return node
 
     @property
     def state(self) -> MarketState:
@@ -158,11 +165,14 @@ class ExchangeNode:
             self._last_flush = now
 
     def close(self) -> None:
-        """Finish queued work, flush trades, close the journal."""
-        self.sequencer.stop()
-        if self.sequencer.failure is None:
-            self.trades.flush()
-        self.sequencer.journal.close()
+        """Finish queued work, flush trades, close the journal, release the data dir."""
+        try:
+            self.sequencer.stop()
+            if self.sequencer.failure is None:
+                self.trades.flush()
+            self.sequencer.journal.close()
+        finally:
+            os.close(self._lock)
 
 
 def _listing_commands(state: MarketState, instruments: list) -> np.ndarray:
