@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
@@ -18,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from exchange.catalog.model import Catalog, load_catalog
+from exchange.journal.fileops import FileOps, write_atomically
 from exchange.tradelog.events import delivery_day
 from exchange.tradelog.schema import TRADE_SCHEMA
 
@@ -25,7 +25,8 @@ SEAL_NAME = "_SEALED.json"
 """The seal file of a closed delivery day."""
 _DAY_RE = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _FILE_RE = re.compile(r"(\d{12,})-(\d{12,})\.arrow")
-_TMP_SUFFIX = ".tmp"
+_TMP_SUFFIX = ".tmp"  # the suffix write_atomically gives its temp files
+_OPS = FileOps()
 _META = ("prev_hash", "hash", "first_trade_id", "last_trade_id", "rows")
 
 
@@ -108,31 +109,17 @@ def chain_hash(prev_hash: str, table: pa.Table) -> str:
 # --------------------------------------------------------------------------- disk helpers
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _make_dirs(path: Path) -> None:
     """``mkdir -p`` that fsyncs the parent of every directory it creates."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(parents=True, exist_ok=True)
     for p in reversed(missing):
-        _fsync_dir(p.parent)
+        _OPS.fsync_dir(p.parent)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write via a '.'-prefixed temp file in the same directory: fsync, rename, fsync dir."""
-    tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    write_atomically(_OPS, path, data)
 
 
 def _day_dir(root: Path, day: date) -> Path:
