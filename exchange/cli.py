@@ -1,8 +1,8 @@
-"""The ``gpux`` command line: look at the catalog, check a symbol, run the demo."""
+"""The ``gpux`` command line: the catalog, symbols, the demo, settlement, vouchers, the audit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -136,6 +136,133 @@ def demo_command() -> None:
     from exchange import demo  # imported lazily: it pulls in the engine
 
     demo.main()
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $GPUX_DATA_DIR, else ./data).", file_okay=False),
+]
+
+
+def _data_dir(path: Path | None):
+    from exchange.datadir import DataDir
+
+    data = DataDir.resolve(path)
+    if not data.exists():
+        _fail(f"{data.root} is not a gpux data dir (no catalog.toml); start an exchange on it first")
+    return data
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"day {text!r} is not a date like 2026-11-25")
+
+
+@app.command("audit")
+def audit_command(
+    data_dir: Annotated[Path, typer.Argument(help="Data directory to verify.", file_okay=False)],
+) -> None:
+    """Verify a data dir from its files: hash chains, journal replay, trades, settlements.
+
+    Exit status 0 when everything agrees, 1 with the first difference named.
+    """
+    from rich.progress import Progress
+
+    from exchange.audit import audit
+
+    console = Console()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("replaying the journal", total=None)
+        report = audit(data_dir, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"data dir {report.data_dir}: {report.chained_files} trade-log files chained, "
+                  f"{report.commands:,} commands replayed, {report.trades:,} trades compared, "
+                  f"{len(report.settled_days)} settled days re-run ({report.seconds:.2f} s)", highlight=False)
+    if not report.ok:
+        console.print(f"[bold red]AUDIT FAILED[/]: {report.problem}", highlight=False)
+        raise typer.Exit(code=1)
+    console.print("[bold green]AUDIT PASSED[/]: the files agree with a replay of the journal")
+
+
+@app.command("settle")
+def settle_command(
+    day: Annotated[str, typer.Argument(help="Delivery day, YYYY-MM-DD (market time).")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Settle a delivery day from the trade log: statements, vouchers, delivery schedule."""
+    from exchange.settlement import SettlementError, settle
+    from exchange.tradelog import days, read_day, read_seal
+
+    data = _data_dir(data_dir)
+    when = _day(day)
+    try:
+        result = settle(data.root, when, lambda d: read_day(data.trades, d), days(data.trades))
+    except SettlementError as exc:
+        _fail(str(exc))
+    market = data.catalog().market
+    table = Table(title=f"Settlement of delivery day {when} (net > 0: the exchange pays the account)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    columns = ("account", "bought_qty", "bought_value", "sold_qty", "sold_value", "fees", "subsidy", "net")
+    for name in columns:
+        table.add_column(name.replace("_", " "), justify="left" if name == "account" else "right")
+    for row in result.summary_rows():
+        table.add_row(*(str(row[c]) if c in ("account", "bought_qty", "sold_qty")
+                        else market.format_money(row[c], with_currency=False) for c in columns))
+    console = Console()
+    console.print(table)
+    for row in result.issuers.to_pylist():
+        console.print(f"voucher issuer {row['issuer']} owes {market.format_money(row['amount'])}", highlight=False)
+    console.print(f"{result.delivery.num_rows} delivery rows; written to {data.settlement}/date={when}/",
+                  highlight=False)
+    if read_seal(data.trades, when) is None:
+        console.print(f"[yellow]note[/]: trading in {when} has not closed (the day is not sealed): "
+                      "this settlement is provisional", highlight=False)
+
+
+voucher_app = typer.Typer(help="Compute vouchers (算力券) that subsidise what an account buys.",
+                          no_args_is_help=True)
+app.add_typer(voucher_app, name="voucher")
+
+
+@voucher_app.command("grant")
+def voucher_grant_command(
+    grant_id: Annotated[str, typer.Argument(help="Unique id of the grant.")],
+    issuer: Annotated[str, typer.Option(help="Who pays, e.g. a city fund.")],
+    account: Annotated[int, typer.Option(help="Account subsidised.")],
+    rate_bps: Annotated[int, typer.Option(help="Share of the contract value paid, basis points (3000 = 30 %).")],
+    valid_from: Annotated[str, typer.Option(help="First delivery day, YYYY-MM-DD.")],
+    valid_to: Annotated[str, typer.Option(help="Last delivery day, YYYY-MM-DD.")],
+    cap_fen: Annotated[int | None, typer.Option(help="Most the grant pays over its life, fen (none: no cap).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Grant an account a voucher; settlement applies it from then on."""
+    from exchange.settlement import VoucherBook, VoucherGrant
+
+    data = _data_dir(data_dir)
+    try:
+        VoucherBook(data.root).grant(VoucherGrant(grant_id, issuer, account, rate_bps, cap_fen,
+                                                  _day(valid_from), _day(valid_to)))
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(f"granted {grant_id}")
+
+
+@voucher_app.command("list")
+def voucher_list_command(data_dir: DataDirOption = None) -> None:
+    """List the voucher grants."""
+    from exchange.settlement import VoucherBook
+
+    data = _data_dir(data_dir)
+    market = data.catalog().market
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("grant", "issuer", "account", "rate", "cap", "valid"):
+        table.add_column(name)
+    for g in VoucherBook(data.root).grants():
+        cap = "none" if g.cap_fen is None else market.format_money(g.cap_fen)
+        table.add_row(g.grant_id, g.issuer, str(g.account), f"{g.rate_bps} bps", cap,
+                      f"{g.valid_from}..{g.valid_to}")
+    Console().print(table)
 
 
 if __name__ == "__main__":

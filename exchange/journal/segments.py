@@ -9,8 +9,8 @@ Rules enforced here:
 * :meth:`FileJournal.sync` makes every appended record durable (group commit: one fsync
   for everything appended since the last one). A failed write or fsync poisons the
   journal: every later call raises :class:`JournalFailedError`.
-* Opening scans the newest segment: a torn tail (damage after which no whole record
-  with a good checksum follows: an incomplete or garbled last write, zero fill) is
+* Opening scans the newest segment (``read_only`` reports, never changes): a torn tail
+  (damage after which no whole record with a good checksum follows: an incomplete or garbled last write, zero fill) is
   truncated away and reported in :attr:`FileJournal.torn_tail`; damage followed by a
   valid record, or anywhere in an older segment, raises :class:`JournalCorruptError`
   naming the segment and offset.
@@ -113,14 +113,17 @@ class FileJournal:
     """
 
     def __init__(self, directory: Path, ops: FileOps | None = None,
-                 segment_bytes: int = DEFAULT_SEGMENT_BYTES) -> None:
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, read_only: bool = False) -> None:
         self.directory = Path(directory)
         self.ops = ops or FileOps()
         self.segment_bytes = segment_bytes
+        self.read_only = read_only
         self.torn_tail: TornTail | None = None
         self._failed: JournalFailedError | None = None
         self._file = None
         self._size = 0
+        if read_only and not self.directory.is_dir():
+            raise FileNotFoundError(f"no journal at {self.directory}")
         if not self.directory.exists():
             self.directory.mkdir(parents=True)
             self.ops.fsync_dir(self.directory.parent)
@@ -138,13 +141,14 @@ class FileJournal:
             found, end = _scan(path, data, None, tail=True)
             if end < len(data):
                 self.torn_tail = TornTail(path.name, end, len(data) - end)
-                self.ops.truncate(path, end)
+                if not self.read_only:
+                    self.ops.truncate(path, end)
             if found:
                 last = found[-1]
                 self._current, self._size = path, end
                 return last.first_seq + last.count - 1
             first = int(path.name[: -len(SUFFIX)])
-            if len(segments) == 1:
+            if len(segments) == 1 or self.read_only:
                 self._current, self._size = path, 0
                 return first - 1
             path.unlink()  # an empty newest segment: its predecessor holds the tail
@@ -163,6 +167,8 @@ class FileJournal:
     def append(self, batch: np.ndarray) -> None:
         """Append a batch whose seqs continue the journal (not yet durable: see sync)."""
         self._check()
+        if self.read_only:
+            raise JournalFailedError(f"journal {self.directory} is open read-only")
         if not len(batch):
             return
         first = int(batch["seq"][0])
@@ -202,7 +208,8 @@ class FileJournal:
     def read(self, after_seq: int = 0) -> Iterator[np.ndarray]:
         """Command batches holding every seq above ``after_seq``, in order.
 
-        Every record read is checked; damage raises JournalCorruptError.
+        Every record read is checked; damage raises JournalCorruptError, except a torn
+        tail of the newest segment (possible only read-only), where reading stops.
         """
         segments = self.segments()
         firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
@@ -211,7 +218,7 @@ class FileJournal:
             if i + 1 < len(segments) and firsts[i + 1] <= after_seq + 1:
                 continue
             data = memoryview(path.read_bytes())
-            found, _ = _scan(path, data, expect, tail=False)
+            found, _ = _scan(path, data, expect, tail=i == len(segments) - 1)
             for rec in found:
                 if rec.first_seq + rec.count - 1 <= after_seq:
                     continue

@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import date, datetime, time as dt_time
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,7 @@ class ExchangeNode:
         self._flush_every_ns = int(trade_flush_seconds * 1e9)
         self._last_flush = time.monotonic_ns()
         self._listing_lock = threading.Lock()
+        self._sealed_through = 0
         self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
                                    snapshots=snapshots, snapshot_every=snapshot_every,
                                    after_group=self._after_group)
@@ -158,11 +160,26 @@ class ExchangeNode:
         return self.sequencer.snapshot().result()
 
     def _after_group(self, idle: bool) -> None:
-        """Flush the trade log when enough is buffered, or when idle and it is time."""
+        """Flush the trade log when enough is buffered, or when idle and it is time;
+        seal the delivery days whose last gate a TIMER has closed."""
         now = time.monotonic_ns()
-        if self.trades.buffered >= _FLUSH_ROWS or (idle and self.trades.buffered and now - self._last_flush >= self._flush_every_ns):
+        buffered = self.trades.buffered
+        if buffered >= _FLUSH_ROWS or (idle and buffered and now - self._last_flush >= self._flush_every_ns):
             self.trades.flush()
             self._last_flush = now
+        if self.state.timer_ts > self._sealed_through:
+            self._sealed_through = self.state.timer_ts
+            self.seal_closed_days()
+
+    def seal_closed_days(self) -> list[date]:
+        """Seal (after flushing) every day with trades whose last slot's gate has closed
+        by the latest TIMER; returns the days sealed now. Writer thread or closed node only."""
+        sealed = []
+        for day in self.trades.trade_days():
+            if day_closes_ns(self.catalog, day) <= self.state.timer_ts and not self.trades.sealed(day):
+                self.trades.seal(day)
+                sealed.append(day)
+        return sealed
 
     def close(self) -> None:
         """Finish queued work, flush trades, close the journal, release the data dir."""
@@ -173,6 +190,12 @@ class ExchangeNode:
             self.sequencer.journal.close()
         finally:
             os.close(self._lock)
+
+
+def day_closes_ns(catalog: Catalog, day: date) -> int:
+    """When trading in a delivery day ends: the gate closure of its last hour (23:00)."""
+    last_slot = datetime.combine(day, dt_time(23), catalog.market.tz)
+    return int(last_slot.timestamp()) * 10**9 - catalog.market.gate_closure_ns
 
 
 def _listing_commands(state: MarketState, instruments: list) -> np.ndarray:

@@ -27,6 +27,7 @@ TradeSink = Callable[[pa.Table], None]
 
 _LEDGER = "order_ledger"
 _LIST = int(CommandKind.LIST_INSTRUMENT)
+_TIMER = int(CommandKind.TIMER)
 
 
 class MarketState:
@@ -40,6 +41,8 @@ class MarketState:
         self.trade_sink: TradeSink | None = None
         self.last_seq = 0
         self.last_ts = 0
+        self.timer_ts = 0
+        """Time of the latest TIMER applied: every gate up to it has closed."""
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         """Apply a sequenced batch; return its events (trades also go to the sink)."""
@@ -51,6 +54,9 @@ class MarketState:
         if len(batch):
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])
+            timers = batch["ts"][batch["kind"] == _TIMER]
+            if len(timers):
+                self.timer_ts = max(self.timer_ts, int(timers.max()))
         return events
 
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
@@ -76,7 +82,7 @@ class MarketState:
         arrays[_LEDGER] = self.orders.rows.copy()
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
-        meta = {"seq": self.last_seq, "ts": self.last_ts, "listing": listing,
+        meta = {"seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
                 "max_accounts": self.engine.config.max_accounts}
         return Snapshot(self.last_seq, arrays, meta)
 
@@ -89,7 +95,7 @@ class MarketState:
         state.orders = OrderLedger(snapshot.arrays[_LEDGER])
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
             state._list(instrument, gpu_class, region, slot_ts)
-        state.last_seq, state.last_ts = int(meta["seq"]), int(meta["ts"])
+        state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])
         if state.last_seq != snapshot.seq or state.engine.n_instruments != len(state.listing):
             raise ValueError(f"snapshot at seq {snapshot.seq} is inconsistent with its metadata")
         return state

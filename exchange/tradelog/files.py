@@ -319,6 +319,10 @@ class TradeLogWriter:
         """Rows appended but not yet flushed."""
         return sum(len(t) for t in self._buffer)
 
+    def trade_days(self) -> list[date]:
+        """Delivery days with trades logged or buffered, in date order."""
+        return sorted(self._day_last)
+
     def sealed(self, day: date) -> bool:
         """Whether ``day`` has been sealed."""
         return (_day_dir(self.root, day) / SEAL_NAME).exists()
