@@ -19,9 +19,8 @@ from exchange.audit import audit, replay
 from exchange.cli import app
 from exchange.engine.schema import CommandKind as K, commands
 from exchange.sequencer import ExchangeNode, SyncPolicy
-from exchange.sequencer.node import day_closes_ns
 from exchange.settlement import VoucherBook, VoucherGrant
-from exchange.tradelog import chain_hash, day_files, read_day
+from exchange.tradelog import chain_hash, day_closes_ns, day_files
 from exchange.workload import funding, order_flow, symbols
 
 NOW = int(datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9

@@ -17,7 +17,7 @@ from exchange.datadir import DataDir
 from exchange.journal import FileJournal, JournalError
 from exchange.sequencer import MarketState
 from exchange.settlement import SettlementError, compute_settlement, read_settlement, settled_days
-from exchange.tradelog import TRADE_SCHEMA, TradeLogError, read_all, verify_all
+from exchange.tradelog import TRADE_SCHEMA, TradeLogError, read_all, trades_from_events, verify_all
 from exchange.tradelog.events import delivery_day
 
 Progress = Callable[[int, int], None]
@@ -66,7 +66,7 @@ def replay(data_dir: str | Path, progress: Progress | None = None) -> Replay:
     journal = FileJournal(data.journal, read_only=True)
     state = MarketState(catalog)
     tables: list[pa.Table] = []
-    state.trade_sink = tables.append
+    state.trade_sink = lambda events: tables.append(trades_from_events(events, state.listing))
     digest = hashlib.sha256()
     done = 0
     for batch in journal.read(0):

@@ -18,7 +18,6 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dt_time
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +29,7 @@ from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, 
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, Sequencer, SyncPolicy
 from exchange.sequencer.state import MarketState
-from exchange.tradelog import TradeLogWriter
-
-
-_FLUSH_ROWS = 65536
-"""Trades buffered before the trade log is flushed even while busy."""
+from exchange.tradelog import TradeLogFeed, TradeLogWriter
 
 
 @dataclass
@@ -50,8 +45,10 @@ class RecoveryReport:
 
 
 def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4096,
-            trades: TradeLogWriter | None = None) -> tuple[MarketState, FileJournal, SnapshotStore, RecoveryReport]:
-    """Newest valid snapshot + journal tail → the state of an uninterrupted run."""
+            trades: TradeLogWriter | None = None,
+            ) -> tuple[MarketState, FileJournal, SnapshotStore, TradeLogFeed | None, RecoveryReport]:
+    """Newest valid snapshot + journal tail → the state of an uninterrupted run; with a
+    trade-log writer, a feed that gets the replayed trades (and those to come)."""
     started = time.perf_counter()
     report = RecoveryReport()
     store = SnapshotStore(data.snapshots, ops)
@@ -63,28 +60,28 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4
         raise JournalError(f"snapshot {loaded.loaded} is at seq {snapshot.seq} but the journal "
                            f"ends at {journal.last_seq}: journal records are missing")
     state = MarketState.from_snapshot(catalog, snapshot) if snapshot else MarketState(catalog, max_accounts=max_accounts)
-    state.trade_sink = trades.append if trades is not None else None
+    feed = TradeLogFeed(trades, state.listing) if trades is not None else None
+    state.trade_sink = feed.events if feed is not None else None
     for batch in journal.read(state.last_seq):
         state.apply(batch)
         report.replayed_commands += len(batch)
+    if feed is not None:
+        feed.drain()
     report.last_seq = state.last_seq
     report.seconds = time.perf_counter() - started
-    return state, journal, store, report
+    return state, journal, store, feed, report
 
 
 class ExchangeNode:
     """A running exchange on one data directory (use :meth:`open`, then :meth:`close`)."""
 
     def __init__(self, data: DataDir, catalog: Catalog, state: MarketState, journal: FileJournal,
-                 snapshots: SnapshotStore, trades: TradeLogWriter, report: RecoveryReport,
-                 *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
-                 trade_flush_seconds: float) -> None:
+                 snapshots: SnapshotStore, trades: TradeLogFeed, report: RecoveryReport,
+                 *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int) -> None:
         self.data = data
         self.catalog = catalog
         self.recovery = report
         self.trades = trades
-        self._flush_every_ns = int(trade_flush_seconds * 1e9)
-        self._last_flush = time.monotonic_ns()
         self._listing_lock = threading.Lock()
         self._sealed_through = 0
         self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
@@ -95,19 +92,17 @@ class ExchangeNode:
     def open(cls, data_dir: str | os.PathLike[str] | None = None, catalog_path: str | os.PathLike[str] | None = None,
              *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
              snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int = 4096,
-             trade_flush_seconds: float = 1.0) -> ExchangeNode:
+             ) -> ExchangeNode:
         """Recover the data directory (created on first use) and start the sequencer."""
         data = DataDir.resolve(data_dir)
         lock = data.lock()
         try:
             ops = ops or FileOps()
             catalog = data.catalog(catalog_path, ops)
-            trades = TradeLogWriter(data.trades, catalog)
-            state, journal, snapshots, report = recover(data, catalog, ops, max_accounts, trades)
-            trades.flush()
-            node = cls(data, catalog, state, journal, snapshots, trades, report, clock=clock, sync=sync,
-                       snapshot_every=snapshot_every, max_batch=max_batch,
-                       trade_flush_seconds=trade_flush_seconds)
+            writer = TradeLogWriter(data.trades, catalog)
+            state, journal, snapshots, feed, report = recover(data, catalog, ops, max_accounts, writer)
+            node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
+                       snapshot_every=snapshot_every, max_batch=max_batch)
         except BaseException:
             os.close(lock)
             raise
@@ -160,42 +155,21 @@ class ExchangeNode:
         return self.sequencer.snapshot().result()
 
     def _after_group(self, idle: bool) -> None:
-        """Flush the trade log when enough is buffered, or when idle and it is time;
-        seal the delivery days whose last gate a TIMER has closed."""
-        now = time.monotonic_ns()
-        buffered = self.trades.buffered
-        if buffered >= _FLUSH_ROWS or (idle and buffered and now - self._last_flush >= self._flush_every_ns):
-            self.trades.flush()
-            self._last_flush = now
+        """Have the trade log seal the delivery days a new TIMER has closed."""
         if self.state.timer_ts > self._sealed_through:
             self._sealed_through = self.state.timer_ts
-            self.seal_closed_days()
-
-    def seal_closed_days(self) -> list[date]:
-        """Seal (after flushing) every day with trades whose last slot's gate has closed
-        by the latest TIMER; returns the days sealed now. Writer thread or closed node only."""
-        sealed = []
-        for day in self.trades.trade_days():
-            if day_closes_ns(self.catalog, day) <= self.state.timer_ts and not self.trades.sealed(day):
-                self.trades.seal(day)
-                sealed.append(day)
-        return sealed
+            self.trades.seal_through(self._sealed_through)
 
     def close(self) -> None:
         """Finish queued work, flush trades, close the journal, release the data dir."""
         try:
             self.sequencer.stop()
-            if self.sequencer.failure is None:
-                self.trades.flush()
-            self.sequencer.journal.close()
+            try:
+                self.trades.close()
+            finally:
+                self.sequencer.journal.close()
         finally:
             os.close(self._lock)
-
-
-def day_closes_ns(catalog: Catalog, day: date) -> int:
-    """When trading in a delivery day ends: the gate closure of its last hour (23:00)."""
-    last_slot = datetime.combine(day, dt_time(23), catalog.market.tz)
-    return int(last_slot.timestamp()) * 10**9 - catalog.market.gate_closure_ns
 
 
 def _listing_commands(state: MarketState, instruments: list) -> np.ndarray:

@@ -114,7 +114,7 @@ class OrderLedger:
     """Every accepted order's latest state; row ``order_id`` (row 0 unused)."""
 
     def __init__(self, rows: np.ndarray | None = None) -> None:
-        self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64)
+        self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64, order="C")
         self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
 
     def apply(self, events: np.ndarray) -> None:
@@ -122,10 +122,8 @@ class OrderLedger:
         if not len(events):
             return
         top = int(events["order_id"].max())
-        if top >= len(self.rows):
-            grown = np.zeros((max(top + 1, 2 * len(self.rows)), len(FIELDS)), np.int64)
-            grown[: len(self.rows)] = self.rows
-            self.rows = grown
+        if top >= len(self.rows):  # grow in place (mremap, no copy); new rows are zero
+            self.rows.resize((max(top + 1, 2 * len(self.rows)), len(FIELDS)), refcheck=False)
         _apply(self.rows, events.view(np.int64).reshape(len(events), len(E)))
         self.count = max(self.count, top)
 

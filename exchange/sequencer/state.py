@@ -13,17 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pyarrow as pa
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
 from exchange.engine.schema import CommandKind, EventKind
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
-from exchange.tradelog import trades_from_events
 
-TradeSink = Callable[[pa.Table], None]
-"""Where the trades of each batch go (the trade-log writer, an auditor's collector)."""
+TradeSink = Callable[[np.ndarray], None]
+"""Called with the events of every batch that traded (the trade-log feed, an auditor)."""
 
 _LEDGER = "order_ledger"
 _LIST = int(CommandKind.LIST_INSTRUMENT)
@@ -50,7 +48,7 @@ class MarketState:
         self._follow_listing(batch, events)
         self.orders.apply(events)
         if self.trade_sink is not None and np.any(events["kind"] == EventKind.TRADE):
-            self.trade_sink(trades_from_events(events, self.listing))
+            self.trade_sink(events)
         if len(batch):
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])

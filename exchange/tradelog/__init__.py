@@ -24,6 +24,11 @@ Writing (:class:`TradeLogWriter`)
 * :meth:`~TradeLogWriter.seal` closes a day with ``_SEALED.json``; appending a new trade
   of a sealed day raises :class:`TradeLogSealedError`.
 
+* ``_LOGGED.json`` is rewritten (atomically) after every flush: every trade id up to
+  its ``through`` is in the files, so a replay need not convert those again.
+* :class:`TradeLogFeed` runs the writer on its own thread, fed with engine events by
+  the sequencer, and seals each day once a TIMER has passed its last gate.
+
 Hash chain (per delivery day)
 -----------------------------
 Each file's schema metadata holds ``gpux.prev_hash``, ``gpux.hash`` (lowercase hex),
@@ -50,6 +55,7 @@ naming the file and the fault.
 """
 
 from exchange.tradelog.events import delivery_day, fees, trades_from_events
+from exchange.tradelog.feed import TradeLogFeed, day_closes_ns
 from exchange.tradelog.files import (
     SEAL_NAME,
     ChainReport,
@@ -71,6 +77,8 @@ from exchange.tradelog.files import (
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA, fee
 
 __all__ = [
+    "TradeLogFeed",
+    "day_closes_ns",
     "BPS_DENOMINATOR",
     "SEAL_NAME",
     "TRADE_SCHEMA",

@@ -23,6 +23,8 @@ from exchange.tradelog.schema import TRADE_SCHEMA
 
 SEAL_NAME = "_SEALED.json"
 """The seal file of a closed delivery day."""
+LOGGED_NAME = "_LOGGED.json"
+"""Written after every flush: every trade id up to ``through`` is in the files."""
 _DAY_RE = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _FILE_RE = re.compile(r"(\d{12,})-(\d{12,})\.arrow")
 _TMP_SUFFIX = ".tmp"  # the suffix write_atomically gives its temp files
@@ -308,6 +310,17 @@ class TradeLogWriter:
         self._last = max(self._day_last.values(), default=0)
         self._heads: dict[date, str] = {}
         self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        marker = self.root / LOGGED_NAME
+        try:
+            self._logged_through = int(json.loads(marker.read_bytes())["through"]) if marker.exists() else 0
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TradeLogCorruptError(f"{marker}: unreadable: {exc}") from None
+
+    @property
+    def logged_through(self) -> int:
+        """Every trade id up to this one is in the files (a replay need not convert them)."""
+        return self._logged_through
 
     @property
     def last_trade_id(self) -> int:
@@ -317,7 +330,7 @@ class TradeLogWriter:
     @property
     def buffered(self) -> int:
         """Rows appended but not yet flushed."""
-        return sum(len(t) for t in self._buffer)
+        return self._buffered
 
     def trade_days(self) -> list[date]:
         """Delivery days with trades logged or buffered, in date order."""
@@ -354,23 +367,29 @@ class TradeLogWriter:
         for day in new:
             if self.sealed(day):
                 raise TradeLogSealedError(f"append: delivery day {day} is sealed")
-        self._buffer.append(table.replace_schema_metadata(None).filter(pa.array(keep)))
+        table = table.replace_schema_metadata(None)
+        self._buffer.append(table if keep.all() else table.filter(pa.array(keep)))
+        self._buffered += int(keep.sum())
         self._day_last.update(new)
         self._last = max(self._last, int(ids[keep][-1]))
         return int(keep.sum())
 
     def flush(self) -> list[Path]:
-        """Write the buffer: one file per delivery day in it; returns the paths written."""
+        """Write the buffer: one file per delivery day in it, in day order, then the
+        ``_LOGGED.json`` marker; returns the paths written. O(rows)."""
         if not self._buffer:
             return []
         rows = pa.concat_tables(self._buffer).combine_chunks()
         day_of = _days_of(_ints(rows.column("slot_start")), self.tz)
-        written = []
-        for ordinal in np.unique(day_of):
-            day = date.fromordinal(int(ordinal))
-            written.append(self._write(day, rows.filter(day_of == ordinal)))
-            rest = day_of > ordinal
-            self._buffer = [rows.filter(rest)] if rest.any() else []
+        if (np.diff(day_of) < 0).any():  # several days interleaved: group them, keeping id order
+            order = np.argsort(day_of, kind="stable")
+            rows, day_of = rows.take(pa.array(order)), day_of[order]
+        starts = np.flatnonzero(np.r_[True, day_of[1:] != day_of[:-1]])
+        ends = np.r_[starts[1:], len(day_of)]
+        written = [self._write(date.fromordinal(int(day_of[a])), rows.slice(a, b - a)) for a, b in zip(starts, ends)]
+        self._buffer, self._buffered = [], 0
+        self._logged_through = self._last
+        _atomic_write(self.root / LOGGED_NAME, json.dumps({"through": self._last}).encode())
         return written
 
     def _write(self, day: date, table: pa.Table) -> Path:
@@ -392,7 +411,7 @@ class TradeLogWriter:
             writer.write_table(table)
         _make_dirs(d)
         path = d / f"{ids[0]:012d}-{ids[-1]:012d}.arrow"
-        _atomic_write(path, sink.getvalue().to_pybytes())
+        _atomic_write(path, sink.getvalue())
         self._heads[day] = digest
         return path
 

@@ -1,0 +1,104 @@
+"""The trade log's own thread: engine events in, sealed Arrow files out.
+
+The sequencer's writer thread hands each batch's events to :class:`TradeLogFeed` and goes
+on; the feed's thread converts the trades (:func:`trades_from_events`), appends them to
+the :class:`TradeLogWriter`, flushes when ``flush_rows`` are buffered or when it has been
+idle for ``flush_seconds``, and seals every delivery day whose last gate has closed.
+The journal stays the record of truth: trades the feed had not flushed when a process
+died are made again by the recovery replay. Events whose trades are all at or below
+the writer's ``logged_through`` are dropped unconverted (a replay of logged trades).
+An error in the feed's thread is kept and raised by :meth:`TradeLogFeed.drain` and
+:meth:`TradeLogFeed.close`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from datetime import date, datetime, time
+from typing import Any
+
+import numpy as np
+
+from exchange.catalog import Catalog, Listing
+from exchange.engine.schema import EventKind
+from exchange.tradelog.events import trades_from_events
+from exchange.tradelog.files import TradeLogWriter
+
+
+def day_closes_ns(catalog: Catalog, day: date) -> int:
+    """When trading in a delivery day ends: the gate closure of its last slot (23:00)."""
+    last_slot = datetime.combine(day, time(23), catalog.market.tz)
+    return int(last_slot.timestamp()) * 10**9 - catalog.market.gate_closure_ns
+
+
+class TradeLogFeed:
+    """A thread that owns a :class:`TradeLogWriter` and feeds it from engine events."""
+
+    def __init__(self, writer: TradeLogWriter, listing: Listing, *, flush_rows: int = 65536,
+                 flush_seconds: float = 1.0) -> None:
+        self.writer = writer
+        self.listing = listing
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="gpux-tradelog", daemon=True)
+        self._thread.start()
+
+    def events(self, events: np.ndarray) -> None:
+        """Queue a batch's events (only its TRADE rows matter). O(1) for the caller."""
+        self._queue.put(("events", events))
+
+    def seal_through(self, timer_ts: int) -> None:
+        """Queue sealing every traded day whose last gate closed at or before ``timer_ts``."""
+        self._queue.put(("seal", timer_ts))
+
+    def drain(self) -> None:
+        """Wait until everything queued is written and flushed; raise the thread's error."""
+        done = threading.Event()
+        self._queue.put(("drain", done))
+        done.wait()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Drain, then stop the thread."""
+        try:
+            self.drain()
+        finally:
+            self._queue.put(("stop", None))
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                kind, item = self._queue.get(timeout=self.flush_seconds)
+            except queue.Empty:
+                kind, item = "idle", None
+            if kind == "stop":
+                return
+            try:
+                if self.error is None:
+                    self._handle(kind, item)
+            except BaseException as error:  # kept for drain/close
+                self.error = error
+            if kind == "drain":
+                item.set()
+
+    def _handle(self, kind: str, item: Any) -> None:
+        writer = self.writer
+        if kind == "events":
+            trades = item["trade_id"][item["kind"] == EventKind.TRADE]
+            if len(trades) and trades.max() > writer.logged_through:
+                writer.append(trades_from_events(item, self.listing))
+            if writer.buffered >= self.flush_rows:
+                writer.flush()
+        elif kind in ("idle", "drain"):
+            writer.flush()
+        elif kind == "seal":
+            writer.flush()
+            for day in writer.trade_days():
+                if day_closes_ns(self.listing.catalog, day) <= item and not writer.sealed(day):
+                    writer.seal(day)
+
