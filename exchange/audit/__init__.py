@@ -6,8 +6,9 @@
 2. the journal replayed from sequence 0 through a fresh engine (the pinned catalog,
    no snapshot trusted): every record's checksum and sequence;
 3. the replayed trades against the trade log, row by row and column by column;
-4. every settled day: settlement re-run from the replayed trades and the voucher grants,
-   compared table by table with the Parquet files on disk.
+4. every settled day: settlement re-run from the trades (once they are found equal to
+   the replayed ones) and the voucher grants, compared table by table with the Parquet
+   files on disk.
 
 It opens everything read-only and takes no lock, so it may run beside a live exchange
 (then the newest journal records and unflushed trades may legitimately be missing

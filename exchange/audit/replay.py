@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +17,14 @@ from exchange.catalog import Catalog, CatalogError
 from exchange.datadir import DataDir
 from exchange.journal import FileJournal, JournalError
 from exchange.sequencer import MarketState
-from exchange.settlement import SettlementError, compute_settlement, read_settlement, settled_days
+from exchange.sequencer.node import read_ahead
+from exchange.settlement import (
+    DaySettlement,
+    SettlementError,
+    compute_settlement,
+    read_settlement,
+    settled_days,
+)
 from exchange.tradelog import TRADE_SCHEMA, TradeLogError, read_all, trades_from_events, verify_all
 from exchange.tradelog.events import delivery_day
 
@@ -36,6 +44,7 @@ class Replay:
     state: MarketState
     trades: pa.Table
     events_digest: str
+    """SHA-256 of all events, when asked for (else empty)."""
     commands: int
 
 
@@ -59,23 +68,28 @@ def _catalog(data: DataDir) -> Catalog:
     return data.catalog()
 
 
-def replay(data_dir: str | Path, progress: Progress | None = None) -> Replay:
-    """Replay the whole journal of ``data_dir`` through a fresh state, read-only."""
+def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool = False) -> Replay:
+    """Replay the whole journal of ``data_dir`` through a fresh state, read-only; with
+    ``digest``, also the SHA-256 of every event (the determinism check)."""
     data = DataDir.resolve(data_dir)
     catalog = _catalog(data)
     journal = FileJournal(data.journal, read_only=True)
-    state = MarketState(catalog)
-    tables: list[pa.Table] = []
-    state.trade_sink = lambda events: tables.append(trades_from_events(events, state.listing))
-    digest = hashlib.sha256()
+    state = MarketState(catalog, track_orders=False)
+    hasher = hashlib.sha256()
     done = 0
-    for batch in journal.read(0):
-        digest.update(state.apply(batch).tobytes())
-        done += len(batch)
-        if progress is not None:
-            progress(done, journal.last_seq)
-    trades = pa.concat_tables(tables) if tables else TRADE_SCHEMA.empty_table()
-    return Replay(catalog, state, trades, digest.hexdigest(), done)
+    with ThreadPoolExecutor(1, thread_name_prefix="gpux-trades") as converter:  # off the replay's path
+        tables = []
+        state.trade_sink = lambda events: tables.append(converter.submit(trades_from_events, events, state.listing))
+        for batch in read_ahead(journal.read(0)):
+            events = state.apply(batch, copy=False)
+            if digest:
+                hasher.update(events)
+            done += len(batch)
+            if progress is not None:
+                progress(done, journal.last_seq)
+        tables = [t.result() for t in tables]
+    trades = pa.concat_tables(tables).combine_chunks() if tables else TRADE_SCHEMA.empty_table()
+    return Replay(catalog, state, trades, hasher.hexdigest() if digest else "", done)
 
 
 def first_difference(expected: pa.Table, found: pa.Table, what: str) -> str | None:
@@ -117,16 +131,19 @@ def audit(data_dir: str | Path, progress: Progress | None = None) -> AuditReport
 
 def _audit(data: DataDir, report: AuditReport, progress: Progress | None) -> None:
     catalog = _catalog(data)
-    report.chained_files = sum(r.files for r in verify_all(data.trades, catalog.market.tz)) if data.trades.exists() else 0
-    result = replay(data.root, progress)
+    # A second thread checks the trade log's chains, reads it and re-runs settlement from
+    # it while the replay runs (pyarrow, hashlib and the engine kernel release the GIL).
+    # Settling from the logged trades is settling from the replayed ones once the two
+    # are found equal, which is checked before any settlement is compared.
+    with ThreadPoolExecutor(1, thread_name_prefix="gpux-audit") as pool:
+        side = pool.submit(_check_trade_log, data, catalog)
+        result = replay(data.root, progress)
+        report.chained_files, logged, settlements = side.result()
     report.commands, report.trades = result.commands, result.trades.num_rows
-    logged = read_all(data.trades) if data.trades.exists() else TRADE_SCHEMA.empty_table()
     problem = first_difference(result.trades, logged, "trades")
     if problem:
         raise AuditError(problem)
-    by_day = _split_days(result.trades, catalog)
-    for day in settled_days(data.root):
-        expected = compute_settlement(data.root, day, lambda d: by_day.get(d, TRADE_SCHEMA.empty_table()), by_day)
+    for day, expected in settlements.items():
         found = read_settlement(data.root, day)
         for name in ("statements", "subsidies", "delivery", "issuers"):
             problem = first_difference(getattr(expected, name), getattr(found, name), f"settlement {day} {name}")
@@ -135,9 +152,24 @@ def _audit(data: DataDir, report: AuditReport, progress: Progress | None) -> Non
         report.settled_days.append(day)
 
 
+def _check_trade_log(data: DataDir, catalog: Catalog) -> tuple[int, pa.Table, dict[date, DaySettlement]]:
+    """(files whose chain verifies, all their trades, each settled day re-run from them)."""
+    if not data.trades.exists():
+        return 0, TRADE_SCHEMA.empty_table(), {}
+    files = sum(r.files for r in verify_all(data.trades, catalog.market.tz))
+    trades = read_all(data.trades)
+    by_day = _split_days(trades, catalog)
+    settlements = {day: compute_settlement(data.root, day, lambda d: by_day.get(d, TRADE_SCHEMA.empty_table()), by_day)
+                   for day in settled_days(data.root)}
+    return files, trades, settlements
+
+
 def _split_days(trades: pa.Table, catalog: Catalog) -> dict[date, pa.Table]:
     """The trades of each delivery day."""
     slots = trades.column("slot_start").cast(pa.int64()).to_numpy()
-    days = np.array([delivery_day(s, catalog.market.tz).toordinal() for s in np.unique(slots)])
-    day_of = days[np.searchsorted(np.unique(slots), slots)] if len(slots) else days
-    return {date.fromordinal(int(d)): trades.filter(pa.array(day_of == d)) for d in np.unique(day_of)}
+    distinct, inverse = np.unique(slots, return_inverse=True)
+    day_of = np.array([delivery_day(s, catalog.market.tz).toordinal() for s in distinct], np.int64)[inverse]
+    days = np.unique(day_of)
+    if len(days) == 1:
+        return {date.fromordinal(int(days[0])): trades}
+    return {date.fromordinal(int(d)): trades.filter(pa.array(day_of == d)) for d in days}

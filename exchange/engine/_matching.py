@@ -998,7 +998,7 @@ def _room(st):
             and 2 * (ctr[CT_LEVEL_N] + 1) <= lt.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def process(st, classes, cmds, start, ev, n):
     """Apply commands ``cmds[start:]`` (rows of COMMAND fields) to the state.
 

@@ -118,10 +118,12 @@ class Engine:
 
     # ------------------------------------------------------------------ commands
 
-    def process(self, batch: np.ndarray) -> np.ndarray:
+    def process(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
         """Apply a batch of commands (``COMMAND_DTYPE``) in order; return their events.
 
-        O(commands + events) amortised; pools grow by doubling when full.
+        O(commands + events) amortised; pools grow by doubling when full. The kernel
+        runs without the GIL. With ``copy=False`` the events are a view of the engine's
+        buffer, valid only until the next call (saves a copy when replaying).
         """
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
@@ -132,7 +134,8 @@ class Engine:
         while True:
             status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
             if status == k.OK:
-                return np.ndarray((n,), EVENT_DTYPE, self._events[:n].copy())
+                events = np.ndarray((n,), EVENT_DTYPE, self._events)
+                return events.copy() if copy else events
             self._reserve_events(n)
             self._grow()
 

@@ -21,6 +21,8 @@ read O(records read).
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +58,17 @@ def _segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SUFFIX}"
 
 
+def _map(path: Path) -> memoryview:
+    """The bytes of a file, memory-mapped read-only (no copy; empty files as b"")."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return memoryview(b"")
+        return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+
+
 def _valid_record_after(data: memoryview, offset: int) -> bool:
     """Whether a whole record with a good checksum starts anywhere after ``offset``."""
-    raw = data.obj if isinstance(data.obj, bytes) else bytes(data)
+    raw = data.obj
     at = raw.find(records.MAGIC, offset + 1)
     while at != -1:
         if len(raw) - at >= records.HEADER_SIZE:
@@ -217,7 +227,7 @@ class FileJournal:
         for i, path in enumerate(segments):
             if i + 1 < len(segments) and firsts[i + 1] <= after_seq + 1:
                 continue
-            data = memoryview(path.read_bytes())
+            data = _map(path)
             found, _ = _scan(path, data, expect, tail=i == len(segments) - 1)
             for rec in found:
                 if rec.first_seq + rec.count - 1 <= after_seq:

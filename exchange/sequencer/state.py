@@ -21,7 +21,7 @@ from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 
 TradeSink = Callable[[np.ndarray], None]
-"""Called with the events of every batch that traded (the trade-log feed, an auditor)."""
+"""Called with the TRADE events of every batch that traded (the trade-log feed, an auditor)."""
 
 _LEDGER = "order_ledger"
 _LIST = int(CommandKind.LIST_INSTRUMENT)
@@ -31,24 +31,34 @@ _TIMER = int(CommandKind.TIMER)
 class MarketState:
     """Engine, listing, order ledger and trade output, advanced one batch at a time."""
 
-    def __init__(self, catalog: Catalog, engine: Engine | None = None, max_accounts: int = 4096) -> None:
+    def __init__(self, catalog: Catalog, engine: Engine | None = None, max_accounts: int = 4096,
+                 track_orders: bool = True) -> None:
         self.catalog = catalog
         self.engine = engine or Engine(catalog.engine_config(max_accounts))
         self.listing = Listing(catalog)
         self.orders = OrderLedger()
+        self.track_orders = track_orders
+        """Whether the order ledger follows the events (an auditor's replay skips it)."""
         self.trade_sink: TradeSink | None = None
+        self.trades_through = 0
+        """Trades up to this id are not handed to the sink again (already logged)."""
         self.last_seq = 0
         self.last_ts = 0
         self.timer_ts = 0
         """Time of the latest TIMER applied: every gate up to it has closed."""
 
-    def apply(self, batch: np.ndarray) -> np.ndarray:
-        """Apply a sequenced batch; return its events (trades also go to the sink)."""
-        events = self.engine.process(batch)
+    def apply(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Apply a sequenced batch; return its events (a view valid until the next call
+        when ``copy`` is False). The TRADE events also go to the sink, as a copy."""
+        events = self.engine.process(batch, copy=copy)
         self._follow_listing(batch, events)
-        self.orders.apply(events)
-        if self.trade_sink is not None and np.any(events["kind"] == EventKind.TRADE):
-            self.trade_sink(events)
+        if self.track_orders:
+            self.orders.apply(events)
+        if self.trade_sink is not None and len(events):
+            if not self.trades_through or events["trade_id"].max() > self.trades_through:
+                trades = events[events["kind"] == EventKind.TRADE]
+                if len(trades):
+                    self.trade_sink(trades)
         if len(batch):
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])

@@ -194,9 +194,13 @@ def read_all(root: Path) -> pa.Table:
 
 
 def _sorted(tables: list[pa.Table]) -> pa.Table:
+    """The tables as one, in trade-id order (no sort when they already are)."""
     if not tables:
         return TRADE_SCHEMA.empty_table()
-    return pa.concat_tables(tables).sort_by("trade_id").combine_chunks()
+    table = pa.concat_tables(tables)
+    if (np.diff(_ints(table.column("trade_id"))) <= 0).any():
+        table = table.sort_by("trade_id")
+    return table.combine_chunks()
 
 
 def read_seal(root: Path, day: date) -> dict | None:
