@@ -65,3 +65,32 @@ def test_bad_catalog_file_exits_2(tmp_path) -> None:
     result = runner.invoke(app, ["catalog"], env={"GPUX_CATALOG": str(path)})
     assert result.exit_code == 2
     assert "from $GPUX_CATALOG" in result.output
+
+
+def test_settle_and_voucher_need_a_data_dir(tmp_path) -> None:
+    for args in (["settle", "2026-11-26"], ["voucher", "list"]):
+        result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "none")])
+        assert result.exit_code == 2 and "not a gpux data dir" in result.output
+
+
+def test_voucher_grant_list_and_bad_input(tmp_path) -> None:
+    from exchange.sequencer import ExchangeNode
+
+    ExchangeNode.open(tmp_path).close()
+    grant = ["voucher", "grant", "city-30", "--issuer", "hangzhou-city-fund", "--account", "7",
+             "--rate-bps", "3000", "--valid-from", "2026-01-01", "--valid-to", "2026-12-31",
+             "--data-dir", str(tmp_path)]
+    assert runner.invoke(app, grant).exit_code == 0
+    again = runner.invoke(app, grant)
+    assert again.exit_code == 2 and "already exists" in again.output
+    bad_rate = runner.invoke(app, [*grant[:7], "--rate-bps", "20000", *grant[9:]])
+    assert bad_rate.exit_code == 2 and "rate_bps" in bad_rate.output
+    bad_day = runner.invoke(app, [*grant[:9], "--valid-from", "tomorrow", *grant[11:]])
+    assert bad_day.exit_code == 2 and "not a date" in bad_day.output
+    listed = runner.invoke(app, ["voucher", "list", "--data-dir", str(tmp_path)])
+    assert "city-30" in listed.output and "3000 bps" in listed.output and "none" in listed.output
+
+
+def test_audit_of_a_missing_dir_fails(tmp_path) -> None:
+    result = runner.invoke(app, ["audit", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "not a gpux data dir" in result.output

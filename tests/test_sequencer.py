@@ -63,6 +63,7 @@ def replay_events(path) -> np.ndarray:
     return np.concatenate(parts)
 
 
+@pytest.mark.nojit
 def test_restart_restores_state_orders_and_trades(tmp_path):
     node = open_node(tmp_path, snapshot_every=0)
     start_market(node)
@@ -161,6 +162,7 @@ def test_a_second_writer_is_refused(tmp_path):
     open_node(tmp_path).close()
 
 
+@pytest.mark.nojit
 def test_retry_after_restart_gets_the_original_order_not_a_second_one(tmp_path):
     node = open_node(tmp_path)
     start_market(node)

@@ -1,0 +1,76 @@
+"""The order ledger against a plain-Python fold of the same events, and the engine's views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exchange.catalog import default_catalog
+from exchange.engine.schema import EventKind as EV
+from exchange.sequencer import MarketState, OrderLedger, OrderStatus
+from exchange.sequencer.node import _listing_commands
+from exchange.workload import funding, order_flow
+
+SYMBOLS = ["H100-80G.jiaxing.20261126T10", "H100-80G.ningbo.20261126T10"]
+T = 1_795_000_000 * 10**9
+
+
+def _stamp(batch: np.ndarray, first: int) -> np.ndarray:
+    batch = batch.copy()
+    batch["seq"] = np.arange(first, first + len(batch))
+    batch["ts"] = T
+    return batch
+
+
+def _reference(events: np.ndarray) -> dict[int, dict[str, int]]:
+    """The obvious fold: one dict per order id."""
+    book: dict[int, dict[str, int]] = {}
+    for e in events:
+        kind, oid = int(e["kind"]), int(e["order_id"])
+        if kind == EV.ACCEPTED:
+            book[oid] = dict(account=int(e["account"]), price=int(e["price"]), qty=int(e["qty"]), filled=0,
+                             leaves=int(e["leaves"]), status=OrderStatus.NEW, first_clord=int(e["clord"]),
+                             clord=int(e["clord"]))
+        elif kind == EV.TRADE:
+            for who, leaves in ((oid, int(e["leaves"])), (int(e["contra_order_id"]), int(e["contra_leaves"]))):
+                o = book[who]
+                o["filled"] += int(e["qty"])
+                o["leaves"] = leaves
+                o["status"] = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
+        elif kind in (EV.CANCELLED, EV.EXPIRED):
+            o = book[oid]
+            o["leaves"] = int(e["leaves"])
+            if o["leaves"] == 0:
+                o["status"] = OrderStatus.CANCELED if kind == EV.CANCELLED else OrderStatus.EXPIRED
+        elif kind == EV.REPLACED:
+            book[oid].update(clord=int(e["clord"]), price=int(e["price"]), qty=int(e["qty"]), leaves=int(e["leaves"]))
+    return book
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ledger_matches_the_obvious_fold_and_the_engine(seed):
+    catalog = default_catalog()
+    state = MarketState(catalog)
+    setup = np.concatenate([_listing_commands(state, [catalog.instrument(s) for s in SYMBOLS]),
+                            funding(len(SYMBOLS), 6)])
+    events = [state.apply(_stamp(setup, 1))]
+    flow = order_flow(catalog, 3000, len(SYMBOLS), 6, seed, cancel_share=0.3)
+    for i in range(0, len(flow), 250):
+        events.append(state.apply(_stamp(flow[i:i + 250], len(setup) + 1 + i)))
+    expected = _reference(np.concatenate(events))
+    assert state.orders.count == len(expected) > 1000
+    for oid, want in expected.items():
+        got = state.orders.get(oid)
+        assert {k: getattr(got, k) for k in want} == want, oid
+    for live in state.engine.live_orders():  # the ledger agrees with the book
+        rec = state.orders.get(live.order_id)
+        assert (rec.leaves, rec.filled, rec.price, rec.clord) == (live.leaves, live.filled, live.price, live.clord)
+        assert rec.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+    statuses = {r.status for r in map(state.orders.get, expected)}
+    assert statuses >= {OrderStatus.NEW, OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.PARTIALLY_FILLED}
+    first = next(iter(expected.values()))
+    assert state.orders.find(first["account"], first["first_clord"]).order_id == next(iter(expected))
+    assert state.orders.find(first["account"], 10**12) is None
+    restored = OrderLedger(state.orders.rows)  # as from a snapshot
+    assert restored.count == state.orders.count and restored.get(5) == state.orders.get(5)
