@@ -21,6 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PYTHON) bench/engine.py
+	$(PYTHON) bench/journal.py
+	$(PYTHON) bench/audit.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -130,18 +130,22 @@ def symbol_command(
     Console().print(table, highlight=False)
 
 
-@app.command("demo")
-def demo_command() -> None:
-    """Run the demo market end to end (exchange.demo)."""
-    from exchange import demo  # imported lazily: it pulls in the engine
-
-    demo.main()
-
-
 DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: $GPUX_DATA_DIR, else ./data).", file_okay=False),
 ]
+
+
+@app.command("demo")
+def demo_command(
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Where the demo market lives (default: <data dir>/demo, recreated each run).",
+        file_okay=False)] = None,
+) -> None:
+    """Run the demo market end to end on a durable node, then settle and audit it."""
+    from exchange import demo  # imported lazily: it pulls in the engine
+
+    raise typer.Exit(code=demo.main(data_dir=data_dir))
 
 
 def _data_dir(path: Path | None):
@@ -192,6 +196,7 @@ def settle_command(
 ) -> None:
     """Settle a delivery day from the trade log: statements, vouchers, delivery schedule."""
     from exchange.settlement import SettlementError, settle
+    from exchange.settlement.render import issuer_lines, settlement_table
     from exchange.tradelog import days, read_day, read_seal
 
     data = _data_dir(data_dir)
@@ -201,18 +206,10 @@ def settle_command(
     except SettlementError as exc:
         _fail(str(exc))
     market = data.catalog().market
-    table = Table(title=f"Settlement of delivery day {when} (net > 0: the exchange pays the account)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
-    columns = ("account", "bought_qty", "bought_value", "sold_qty", "sold_value", "fees", "subsidy", "net")
-    for name in columns:
-        table.add_column(name.replace("_", " "), justify="left" if name == "account" else "right")
-    for row in result.summary_rows():
-        table.add_row(*(str(row[c]) if c in ("account", "bought_qty", "sold_qty")
-                        else market.format_money(row[c], with_currency=False) for c in columns))
     console = Console()
-    console.print(table)
-    for row in result.issuers.to_pylist():
-        console.print(f"voucher issuer {row['issuer']} owes {market.format_money(row['amount'])}", highlight=False)
+    console.print(settlement_table(result, market))
+    for line in issuer_lines(result, market):
+        console.print(line, highlight=False)
     console.print(f"{result.delivery.num_rows} delivery rows; written to {data.settlement}/date={when}/",
                   highlight=False)
     if read_seal(data.trades, when) is None:

@@ -1,23 +1,33 @@
-"""The demo market: providers and buyers trading GPU-hours on the numba engine, in-process.
+"""The demo market: providers and buyers trading GPU-hours on a durable exchange node.
 
 Three providers deposit capacity and quote asks for two delivery hours across regions and
 GPU classes; buyers fund their accounts and bid (limit, market, IOC, FOK), one buyer
 resells hours it bought, orders are cancelled and replaced, two orders are rejected by
-pre-trade risk, and finally the 14:00 slots reach gate closure and their resting orders
-expire. Everything is deterministic: fixed market times, no randomness, no clock reads.
+pre-trade risk, and the 14:00 slots reach gate closure and their resting orders expire.
+Everything is deterministic: fixed market times, no randomness, no clock reads.
+
+``gpux demo`` runs it on an exchange node in ``<data dir>/demo`` (recreated each run):
+every command is journaled before it is answered, trades go to the hash-chained trade
+log, the day closes and is sealed, a city fund's voucher is granted, the day is settled,
+and the audit re-verifies everything from the files. ``run_market`` without a data dir
+drives a bare engine (the tests also run it on the reference engine).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from exchange.audit import AuditReport, audit
 from exchange.catalog import Catalog, Listing, default_catalog
+from exchange.datadir import DataDir
 from exchange.engine import (
     CommandKind as K,
     Engine,
@@ -30,6 +40,10 @@ from exchange.engine import (
     TimeInForce as TIF,
     command,
 )
+from exchange.sequencer import ExchangeNode
+from exchange.settlement import DaySettlement, VoucherBook, VoucherGrant, settle
+from exchange.settlement.render import issuer_lines, settlement_table
+from exchange.tradelog import day_closes_ns, days, read_day
 
 ACCOUNTS = ("jiaxing-dc", "ningxia-cloud", "night-idle-lab", "ai-startup", "university-lab",
             "render-farm")
@@ -52,22 +66,27 @@ class DemoMarket:
     engine_cls: type[MatchingEngine] = Engine
     engine: MatchingEngine = field(init=False)
     listing: Listing = field(init=False)
+    node: ExchangeNode | None = None
     commands: list[np.ndarray] = field(default_factory=list)
     events: list[np.ndarray] = field(default_factory=list)
     ts: int = int(START.timestamp()) * SECOND
     _clords: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.engine = self.engine_cls(self.catalog.engine_config(max_accounts=len(ACCOUNTS)))
+        if self.node is not None:
+            self.engine = self.node.state.engine
+        else:
+            self.engine = self.engine_cls(self.catalog.engine_config(max_accounts=len(ACCOUNTS)))
         self.listing = Listing(self.catalog)
 
     def send(self, *batch: np.ndarray) -> np.ndarray:
-        """Stamp a batch with the next sequence numbers and one timestamp; apply it."""
+        """Stamp a batch with the next sequence numbers and one timestamp; apply it
+        (through the node's sequencer and journal when there is a node)."""
         cmds = np.concatenate(batch)
         first = sum(len(c) for c in self.commands) + 1
         cmds["seq"] = np.arange(first, first + len(cmds))
         cmds["ts"] = self.ts
-        events = self.engine.process(cmds)
+        events = self.node.execute(cmds) if self.node is not None else self.engine.process(cmds)
         self.commands.append(cmds)
         self.events.append(events)
         self.ts += SECOND
@@ -103,10 +122,16 @@ def _ask_ladder(m: DemoMarket, account: int, instrument: int, gpu_class: str,
     return [m.order(account, instrument, Side.SELL, q, ref + 25 * i) for i, q in enumerate(qtys)]
 
 
-def run_market(catalog: Catalog | None = None,
-               engine_cls: type[MatchingEngine] = Engine) -> DemoMarket:
-    """Drive the whole demo scenario on an engine and return the market in its final state."""
+def run_market(catalog: Catalog | None = None, engine_cls: type[MatchingEngine] = Engine,
+               data_dir: Path | None = None) -> DemoMarket:
+    """Drive the whole demo scenario and return the market in its final state: on an
+    exchange node in ``data_dir`` (which must be new; the node is left open), else on
+    a bare engine of ``engine_cls``."""
     m = DemoMarket(catalog or default_catalog(), engine_cls)
+    if data_dir is not None:
+        m.node = ExchangeNode.open(data_dir, clock=lambda: m.ts, max_accounts=len(ACCOUNTS))
+        m.catalog = m.node.catalog
+        m.engine = m.node.state.engine
     m.send(*(m.listing.add(f"{c}.{r}.{DAY}T{h}") for h in HOURS for c, r in PRODUCTS))
     h100_jx, h100_nx, a800_gz, ascend_nx = (m.symbol_id(c, r, "14") for c, r in PRODUCTS)
     h100_jx15, h100_nx15, a800_gz15, ascend_nx15 = (m.symbol_id(c, r, "15") for c, r in PRODUCTS)
@@ -241,10 +266,37 @@ def render(m: DemoMarket, console: Console) -> None:
                   f"{int(trades['qty'].sum())} GPU-hours worth {_money(m, value)}.")
 
 
-def main(console: Console | None = None) -> int:
-    """Run the demo market and print it; returns the process exit code."""
-    market = run_market()
+def close_and_settle(m: DemoMarket) -> tuple[DaySettlement, AuditReport]:
+    """End the delivery day on a node-backed market: a TIMER after its last gate seals
+    the trade log; a city fund grants a voucher; settle the day; audit the data dir."""
+    day = date(2026, 11, 25)
+    m.ts = day_closes_ns(m.catalog, day)
+    m.send(command(K.TIMER))
+    root = m.node.data.root
+    m.node.close()
+    VoucherBook(root).grant(VoucherGrant("hz-compute-30", "hangzhou-city-fund", AI_STARTUP, 3000,
+                                         1_000_000, day, date(2026, 12, 31)))
+    result = settle(root, day, lambda d: read_day(m.node.data.trades, d), days(m.node.data.trades))
+    return result, audit(root)
+
+
+def main(console: Console | None = None, data_dir: Path | None = None) -> int:
+    """Run the demo market on a fresh node in ``<data dir>/demo``, settle and audit it,
+    print everything; returns the process exit code (1 if the audit fails)."""
+    path = Path(data_dir) if data_dir is not None else DataDir.resolve().root / "demo"
+    if path.exists():
+        shutil.rmtree(path)  # the demo's own directory: a new market each run
+    market = run_market(data_dir=path)
     market.engine.check()
+    settlement, report = close_and_settle(market)
     # Piped output gets a width that fits the tables instead of rich's 80 columns.
-    render(market, console or Console(width=None if sys.stdout.isatty() else 150))
-    return 0
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
+    render(market, console)
+    console.print(settlement_table(settlement, market.catalog.market, list(ACCOUNTS)))
+    for line in issuer_lines(settlement, market.catalog.market):
+        console.print(line, highlight=False)
+    verdict = "[bold green]AUDIT PASSED[/]" if report.ok else f"[bold red]AUDIT FAILED[/]: {report.problem}"
+    console.print(f"data dir {path}: {report.commands} commands journaled and replayed, "
+                  f"{report.trades} trades in {report.chained_files} hash-chained files — {verdict}",
+                  highlight=False)
+    return 0 if report.ok else 1

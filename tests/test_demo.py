@@ -33,13 +33,24 @@ def test_demo_market_trades_rejects_expires_and_conserves_money():
     assert states["H100-80G.jiaxing.20261125T15"] == "OPEN"
 
 
-def test_demo_prints_books_trades_outcomes_and_accounts():
+def test_demo_prints_books_trades_outcomes_accounts_settlement_and_audit(tmp_path):
     out = io.StringIO()
-    assert demo.main(Console(file=out, width=160)) == 0
+    assert demo.main(Console(file=out, width=160), data_dir=tmp_path / "demo") == 0
     text = out.getvalue()
     for expected in ("Order books", "Trades", "INSUFFICIENT_CAPACITY", "GATE_CLOSURE",
-                     "render-farm", "H100-80G.jiaxing.20261125T15", "¥17.75", "8 trades"):
+                     "render-farm", "H100-80G.jiaxing.20261125T15", "¥17.75", "8 trades",
+                     "Settlement of delivery day 2026-11-25", "hangzhou-city-fund owes", "AUDIT PASSED"):
         assert expected in text
+    assert (tmp_path / "demo" / "trades" / "date=2026-11-25" / "_SEALED.json").exists()
+    # a second run starts a new market in the same place
+    assert demo.main(Console(file=io.StringIO(), width=160), data_dir=tmp_path / "demo") == 0
+
+
+def test_the_durable_demo_gives_the_same_events_as_the_bare_engine(tmp_path):
+    durable = demo.run_market(data_dir=tmp_path / "d")
+    durable.node.close()
+    bare = demo.run_market()
+    assert np.array_equal(durable.all_events(), bare.all_events())  # same seqs and stamps too
 
 
 def test_demo_is_deterministic_and_the_reference_engine_agrees():
