@@ -5,8 +5,8 @@
 Each cut starts ``python -m exchange.drill`` on one data dir (group commit, snapshots
 every 2,000 commands), kills it with SIGKILL after a random number of acknowledged
 batches plus a random sub-millisecond delay, recovers in this process and checks that
-every acknowledged order is present and the state is the replay of the surviving
-journal (see ``exchange.drill``). At the end the trade log must equal the trades of a
+every acknowledged order is present, the state is the replay of the surviving journal,
+and retried orders are never placed twice (see ``exchange.drill``). At the end the trade log must equal the trades of a
 replay from zero and every hash chain must verify. Prints counts and the time per cut;
 any lost acknowledged order stops the run with the order named.
 """
@@ -40,13 +40,14 @@ def main() -> None:
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="gpux-crash-", dir=Path.cwd()))
     started = time.perf_counter()
-    acked_orders = torn = 0
+    acked_orders = torn = durable_cuts = 0
     points = set()
     try:
         for run in range(1, args.cuts + 1):
             result = cut(root, run, day, rng)
             acked_orders += result.acked_orders
             torn += result.torn_tail
+            durable_cuts += result.unacked_durable > 0
             points.add(result.acked_batches)
             if run % 100 == 0:
                 print(f"  {run} cuts, {acked_orders:,} acknowledged orders checked, "
@@ -59,6 +60,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"{args.cuts} SIGKILL cuts: {acked_orders:,} acknowledged orders all recovered; "
               f"{len(points)} distinct cut points; {torn} recoveries cut a torn journal tail; "
+              f"{durable_cuts} cuts fell between fsync and acknowledgement (retries were duplicates); "
               f"final state seq {state.last_seq:,}; trade log = replay ({logged.num_rows:,} trades, "
               f"{files} files chained); {elapsed:.0f} s ({elapsed / args.cuts:.2f} s per cut)")
     finally:

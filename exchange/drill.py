@@ -5,8 +5,9 @@ group-committed journal, submits a deterministic order flow and prints one line
 ``ACK <run> <batch>`` for every batch acknowledged, the moment it is. The driver
 (:func:`cut`) reads those lines, kills the writer with SIGKILL at a random moment,
 recovers the data directory in its own process and checks the promise: every
-acknowledged order is there, and what was recovered is whole (the state is exactly the
-replay of the surviving journal). Used by the test suite (some tens of cuts) and by
+acknowledged order is there, what was recovered is whole (the state is exactly the
+replay of the surviving journal), and a client retrying the last acknowledged batch and
+the one after it gets duplicates or acceptances, never a second order. Used by the test suite (some tens of cuts) and by
 ``bench/crash.py`` (a thousand).
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import Catalog
-from exchange.engine.schema import CommandKind
+from exchange.engine.schema import CommandKind, EventKind, Reason
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.workload import funding, order_flow, symbols
 
@@ -67,6 +68,9 @@ class CutResult:
     acked_orders: int
     recovered_seq: int
     torn_tail: bool
+    unacked_durable: int = 0
+    """Orders of the batch after the last acknowledged one found journaled all the same
+    (the cut fell between the fsync and the acknowledgement); their retry is a duplicate."""
 
 
 def cut(data_dir: Path, run: int, day: datetime, rng: random.Random, timeout: float = 60.0) -> CutResult:
@@ -112,9 +116,34 @@ def _check(data_dir: Path, run: int, acked: list[int]) -> CutResult:
                 orders += 1
         if state.last_seq != node.sequencer.journal.last_seq:
             raise AssertionError("recovered state and journal disagree")
-        return CutResult(len(acked), orders, state.last_seq, node.recovery.torn_tail is not None)
+        result = CutResult(len(acked), orders, state.last_seq, node.recovery.torn_tail is not None)
+        result.unacked_durable = _retry(node, run, max(acked, default=-1), instruments)
+        return result
     finally:
         node.close()
+
+
+def _retry(node: ExchangeNode, run: int, last_acked: int, instruments: int) -> int:
+    """Clients retry the orders of the last acknowledged batch and of the next one
+    (journaled or not): each is accepted or answered as a duplicate, never placed twice.
+    Returns how many orders of the unacknowledged batch were duplicates."""
+    durable = 0
+    for index in (last_acked, last_acked + 1):
+        if index < 0:
+            continue
+        commands = batch(node.catalog, run, index, instruments)
+        orders = commands[commands["kind"] == CommandKind.NEW_ORDER]
+        events = node.execute(orders)
+        first = events[np.isin(events["kind"], (EventKind.ACCEPTED, EventKind.REJECTED))]  # one per order
+        duplicate = (first["kind"] == EventKind.REJECTED) & (first["reason"] == Reason.DUPLICATE_CLIENT_ORDER_ID)
+        if index == last_acked and not duplicate.all():
+            raise AssertionError(f"run {run}: a retry of acknowledged batch {index} was not a duplicate")
+        if index > last_acked:
+            durable = int(duplicate.sum())
+        for row in orders:
+            if node.read(lambda s: s.orders.placed(int(row["account"]), int(row["clord"]))) != 1:
+                raise AssertionError(f"run {run}: order {int(row['clord'])} exists twice after a retry")
+    return durable
 
 
 if __name__ == "__main__":

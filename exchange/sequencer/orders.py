@@ -135,6 +135,12 @@ class OrderLedger:
         return OrderRecord(order_id, *(int(v) for v in r[:R_STATUS]), OrderStatus(int(r[R_STATUS])),
                            *(int(v) for v in r[R_STATUS + 1:]))
 
+    def placed(self, account: int, clord: int) -> int:
+        """How many orders an account placed under a client order id (never more than 1). O(orders)."""
+        rows = self.rows[: self.count + 1]
+        return int(np.count_nonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
+                                    & (rows[:, R_FIRST_CLORD] == clord)))
+
     def find(self, account: int, clord: int) -> OrderRecord | None:
         """The order an account placed or replaced under a client order id. O(orders)."""
         rows = self.rows[: self.count + 1]
