@@ -18,8 +18,9 @@ import io
 import json
 import struct
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +32,7 @@ VERSION = 1
 HEADER = struct.Struct("<4sHHqQ32s")
 SUFFIX = ".snapshot"
 _META = "__meta__"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,18 +103,19 @@ class SnapshotStore:
             old.unlink()
         return path
 
-    def latest(self) -> tuple[Snapshot | None, LoadReport]:
-        """The newest snapshot that loads, and a report naming damaged newer ones."""
+    def latest(self, restore: Callable[[Snapshot], T] = lambda snapshot: snapshot) -> tuple[T | None, LoadReport]:
+        """``restore`` of the newest snapshot that loads and restores, and a report naming
+        the newer ones that did not (damaged, or ``restore`` raised ValueError)."""
         report = LoadReport()
         for path in reversed(self.files()):
             try:
-                snapshot = decode(path.name, path.read_bytes())
+                restored = restore(decode(path.name, path.read_bytes()))
             except SnapshotError as error:
                 report.skipped.append((path.name, str(error)))
                 continue
             except (ValueError, OSError, KeyError) as error:
-                report.skipped.append((path.name, f"snapshot {path.name}: unreadable payload: {error}"))
+                report.skipped.append((path.name, f"snapshot {path.name}: cannot be restored: {error}"))
                 continue
             report.loaded = path.name
-            return snapshot, report
+            return restored, report
         return None, report

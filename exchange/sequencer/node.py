@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,14 +56,14 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4
     started = time.perf_counter()
     report = RecoveryReport()
     store = SnapshotStore(data.snapshots, ops)
-    snapshot, loaded = store.latest()
+    restored, loaded = store.latest(lambda snapshot: MarketState.from_snapshot(catalog, snapshot))
     report.snapshot, report.skipped_snapshots = loaded.loaded, loaded.skipped
     journal = FileJournal(data.journal, ops)
     report.torn_tail = journal.torn_tail
-    if snapshot is not None and snapshot.seq > journal.last_seq:
-        raise JournalError(f"snapshot {loaded.loaded} is at seq {snapshot.seq} but the journal "
+    if restored is not None and restored.last_seq > journal.last_seq:
+        raise JournalError(f"snapshot {loaded.loaded} is at seq {restored.last_seq} but the journal "
                            f"ends at {journal.last_seq}: journal records are missing")
-    state = MarketState.from_snapshot(catalog, snapshot) if snapshot else MarketState(catalog, max_accounts=max_accounts)
+    state = restored or MarketState(catalog, max_accounts=max_accounts)
     report.snapshot_seconds = time.perf_counter() - started
     feed = TradeLogFeed(trades, state.listing) if trades is not None else None
     if feed is not None:
@@ -115,6 +115,7 @@ class ExchangeNode:
         self.trades = trades
         self._listing_lock = threading.Lock()
         self._sealed_through = 0
+        self._listeners: list[Callable[[int], None]] = []
         self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
                                    snapshots=snapshots, snapshot_every=snapshot_every,
                                    after_group=self._after_group)
@@ -185,8 +186,15 @@ class ExchangeNode:
         """Write a snapshot now and return its path once durable."""
         return self.sequencer.snapshot().result()
 
+    def on_group(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(last_seq)`` in the writer thread after every group applied
+        (market data uses it to wake its streams; it must return quickly)."""
+        self._listeners.append(listener)
+
     def _after_group(self, idle: bool) -> None:
-        """Have the trade log seal the delivery days a new TIMER has closed."""
+        """Tell the listeners; have the trade log seal the days a new TIMER has closed."""
+        for listener in self._listeners:
+            listener(self.state.last_seq)
         if self.state.timer_ts > self._sealed_through:
             self._sealed_through = self.state.timer_ts
             self.trades.seal_through(self._sealed_through)

@@ -11,6 +11,8 @@ Rules enforced here:
   and resolves the futures with each submission's events.
 * If the journal fails (a write or fsync error), nothing more is acknowledged: the
   group's futures and every later submission fail with :class:`SequencerStoppedError`.
+* A submission whose future was cancelled before the thread took it is dropped (it
+  was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
   (O(state)) and written by a background thread, so trading pauses only for the copy.
 """
@@ -48,6 +50,14 @@ class SequencerStoppedError(RuntimeError):
 
 
 _STOP = object()
+
+
+def _resolve(future: Future, outcome: object) -> None:
+    """Set the result (or exception) of a future the writer thread has marked running."""
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 class Sequencer:
@@ -123,8 +133,8 @@ class Sequencer:
                         held = item
                         break
                     self._run_call(payload, future)
-                else:
-                    group.append(payload)
+                elif future.set_running_or_notify_cancel():  # else its caller gave up before
+                    group.append(payload)                    # it was sequenced: drop it
                     futures.append(future)
                 if sum(len(b) for b in group) >= self.max_batch:
                     break
@@ -139,10 +149,14 @@ class Sequencer:
         self._drain()
 
     def _run_call(self, work: Callable[[MarketState], object], future: Future) -> None:
+        if not future.set_running_or_notify_cancel():
+            return  # the caller gave up waiting: nothing to do
         try:
-            future.set_result(work(self.state))
+            result = work(self.state)
         except BaseException as error:  # handed to the caller
             future.set_exception(error)
+        else:
+            future.set_result(result)
 
     def _group(self, group: list[np.ndarray], futures: list[Future]) -> None:
         if self.failure is not None:
@@ -163,7 +177,7 @@ class Sequencer:
             return
         bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum([len(b) for b in group])[:-1]])
         for future, part in zip(futures, np.split(events, bounds)):
-            future.set_result(part)
+            _resolve(future, part)
         self._since_snapshot += len(batch)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self._start_snapshot()
@@ -188,7 +202,7 @@ class Sequencer:
     def _fail(self, futures: list[Future]) -> None:
         error = SequencerStoppedError(f"sequencer stopped, nothing acknowledged: {self.failure}")
         for future in futures:
-            future.set_exception(error)
+            _resolve(future, error)
 
     def _drain(self) -> None:
         """Fail whatever is still queued after the stop."""
@@ -197,5 +211,5 @@ class Sequencer:
                 payload, future = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if future is not None:
-                future.set_exception(SequencerStoppedError("sequencer stopped"))
+            if future is not None and future.set_running_or_notify_cancel():
+                _resolve(future, SequencerStoppedError("sequencer stopped"))

@@ -24,6 +24,10 @@ TradeSink = Callable[[np.ndarray], None]
 """Called with the TRADE events of every batch that traded (the trade-log feed, an auditor)."""
 
 _LEDGER = "order_ledger"
+_TICKER = "ticker"
+_LAST, _VOLUME = 0, 1
+FORMAT = 2
+"""Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
 
@@ -42,6 +46,8 @@ class MarketState:
         self.trade_sink: TradeSink | None = None
         self.trades_through = 0
         """Trades up to this id are not handed to the sink again (already logged)."""
+        self.ticker = np.zeros((64, 2), np.int64)
+        """Per instrument id: last trade price, volume traded."""
         self.last_seq = 0
         self.last_ts = 0
         self.timer_ts = 0
@@ -54,11 +60,11 @@ class MarketState:
         self._follow_listing(batch, events)
         if self.track_orders:
             self.orders.apply(events)
-        if self.trade_sink is not None and len(events):
-            if not self.trades_through or events["trade_id"].max() > self.trades_through:
-                trades = events[events["kind"] == EventKind.TRADE]
-                if len(trades):
-                    self.trade_sink(trades)
+        trades = events[events["kind"] == EventKind.TRADE]
+        if len(trades):
+            self._follow_trades(trades)
+            if self.trade_sink is not None and trades["trade_id"][-1] > self.trades_through:
+                self.trade_sink(trades)
         if len(batch):
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])
@@ -66,6 +72,23 @@ class MarketState:
             if len(timers):
                 self.timer_ts = max(self.timer_ts, int(timers.max()))
         return events
+
+    def _follow_trades(self, trades: np.ndarray) -> None:
+        """Last price and volume per instrument (the ticker). O(trades log trades)."""
+        if len(self.ticker) < len(self.listing):
+            self.ticker.resize((max(len(self.listing), 2 * len(self.ticker)), 2), refcheck=False)
+        instrument = trades["instrument"]
+        np.add.at(self.ticker[:, _VOLUME], instrument, trades["qty"])
+        last, at = np.unique(instrument[::-1], return_index=True)
+        self.ticker[last, _LAST] = trades["price"][::-1][at]
+
+    def last_trade_price(self, instrument: int) -> int:
+        """Price of the instrument's latest trade, fen (0 if none)."""
+        return int(self.ticker[instrument, _LAST]) if instrument < len(self.ticker) else 0
+
+    def traded_volume(self, instrument: int) -> int:
+        """GPUs traded in the instrument so far."""
+        return int(self.ticker[instrument, _VOLUME]) if instrument < len(self.ticker) else 0
 
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
         """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
@@ -88,9 +111,10 @@ class MarketState:
         """Everything needed to continue from ``last_seq`` (arrays are copies)."""
         arrays = self.engine.export_state()
         arrays[_LEDGER] = self.orders.rows.copy()
+        arrays[_TICKER] = self.ticker.copy()
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
-        meta = {"seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
+        meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
                 "max_accounts": self.engine.config.max_accounts}
         return Snapshot(self.last_seq, arrays, meta)
 
@@ -98,9 +122,12 @@ class MarketState:
     def from_snapshot(cls, catalog: Catalog, snapshot: Snapshot) -> MarketState:
         """The state a snapshot holds; ``ValueError`` if it does not fit this catalog."""
         meta = snapshot.meta
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"snapshot format {meta.get('format')} is not this version's {FORMAT}")
         config = catalog.engine_config(int(meta["max_accounts"]))
         state = cls(catalog, Engine.from_state(config, snapshot.arrays))
         state.orders = OrderLedger(snapshot.arrays[_LEDGER])
+        state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
             state._list(instrument, gpu_class, region, slot_ts)
         state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])
