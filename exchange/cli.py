@@ -148,6 +148,36 @@ def demo_command(
     raise typer.Exit(code=demo.main(data_dir=data_dir))
 
 
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    data_dir: DataDirOption = None,
+    address: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:50051",
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate (with --tls-key: serve TLS).",
+                                                  dir_okay=False, exists=True)] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key.", dir_okay=False, exists=True)] = None,
+    rate: Annotated[float, typer.Option(help="Requests per second per account.")] = 1000.0,
+) -> None:
+    """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C.
+
+    On first start an admin account is created; its token is in <data dir>/admin.token.
+    """
+    import asyncio
+    import logging
+
+    from exchange.gateway import GatewayServer, serve
+
+    if (tls_cert is None) != (tls_key is None):
+        _fail("give both --tls-cert and --tls-key, or neither")
+    tls = (tls_cert.read_bytes(), tls_key.read_bytes()) if tls_cert and tls_key else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate))
+    try:
+        asyncio.run(serve(server))
+    except (OSError, RuntimeError) as exc:
+        _fail(str(exc))
+
+
 def _data_dir(path: Path | None):
     from exchange.datadir import DataDir
 

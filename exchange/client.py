@@ -1,0 +1,222 @@
+"""A typed Python client of the gpux.v1 API: one object, a method per call, for every role.
+
+Every call has a deadline (``timeout`` seconds). Placing, cancelling and replacing
+orders is retried on UNAVAILABLE and DEADLINE_EXCEEDED with the same client order id,
+which makes the retry safe: if the first attempt did reach the journal, the retry is
+answered ALREADY_EXISTS and :meth:`GpuxClient.place_order` returns the original order
+instead of placing a second one. Errors surface as ``grpc.RpcError`` with the status and
+message the gateway chose.
+
+    client = GpuxClient("127.0.0.1:50051", token)
+    client.deposit_funds(1_000_000)
+    order = client.place_order("H100-80G.jiaxing.20261126T14", "BUY", 8, price_fen=1800, client_order_id=1)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import grpc
+
+from exchange.proto.gpux.v1 import (
+    account_pb2,
+    account_pb2_grpc,
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    capacity_pb2,
+    capacity_pb2_grpc,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    trading_pb2,
+    trading_pb2_grpc,
+    types_pb2,
+)
+
+_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+_SIDES = {"BUY": types_pb2.SIDE_BUY, "SELL": types_pb2.SIDE_SELL}
+_TIF = {"GTC": types_pb2.TIME_IN_FORCE_GTC, "GTD": types_pb2.TIME_IN_FORCE_GTD,
+        "IOC": types_pb2.TIME_IN_FORCE_IOC, "FOK": types_pb2.TIME_IN_FORCE_FOK}
+
+
+class GpuxClient:
+    """A connection to a gpux gateway as one account (its bearer token)."""
+
+    def __init__(self, address: str, token: str, *, root_certificate: bytes | None = None,
+                 timeout: float = 5.0, retries: int = 3, backoff: float = 0.2) -> None:
+        if root_certificate is not None:
+            self.channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificate))
+        else:
+            self.channel = grpc.insecure_channel(address)
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.trading = trading_pb2_grpc.TradingServiceStub(self.channel)
+        self.market_data = market_data_pb2_grpc.MarketDataServiceStub(self.channel)
+        self.capacity = capacity_pb2_grpc.CapacityServiceStub(self.channel)
+        self.accounts = account_pb2_grpc.AccountServiceStub(self.channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
+
+    def __enter__(self) -> GpuxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: Callable, request, timeout: float | None = None):
+        return method(request, timeout=timeout or self.timeout, metadata=self.metadata)
+
+    def _retried(self, method: Callable, request):
+        """Call, retrying transport failures with the same request (same client order id)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self._call(method, request), attempt
+            except grpc.RpcError as error:
+                if error.code() not in _RETRYABLE or attempt == self.retries:
+                    raise
+                time.sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    # ---------------------------------------------------------------- trading
+
+    def place_order(self, symbol: str, side: str, qty: int, *, price_fen: int = 0, client_order_id: int,
+                    time_in_force: str = "GTC", expire_time_ns: int = 0, post_only: bool = False
+                    ) -> types_pb2.Order:
+        """Place a limit order (or a market order with ``price_fen=0`` and IOC/FOK); the order."""
+        request = trading_pb2.PlaceOrderRequest(
+            symbol=symbol, side=_SIDES[side], time_in_force=_TIF[time_in_force], price_fen=price_fen, qty=qty,
+            order_type=types_pb2.ORDER_TYPE_LIMIT if price_fen else types_pb2.ORDER_TYPE_MARKET,
+            client_order_id=client_order_id, expire_time_ns=expire_time_ns, post_only=post_only)
+        try:
+            response, _ = self._retried(self.trading.PlaceOrder, request)
+            return response.order
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+            return self.get_order(client_order_id)  # an earlier attempt got through: the original
+
+    def cancel_order(self, client_order_id: int) -> list[types_pb2.ExecutionReport]:
+        """Cancel a live order; its reports."""
+        response, _ = self._retried(self.trading.CancelOrder,
+                                    trading_pb2.CancelOrderRequest(orig_client_order_id=client_order_id))
+        return list(response.reports)
+
+    def replace_order(self, client_order_id: int, new_client_order_id: int, price_fen: int, qty: int
+                      ) -> list[types_pb2.ExecutionReport]:
+        """Cancel-replace to a new limit and total quantity; the reports."""
+        response, _ = self._retried(self.trading.ReplaceOrder, trading_pb2.ReplaceOrderRequest(
+            orig_client_order_id=client_order_id, client_order_id=new_client_order_id, price_fen=price_fen, qty=qty))
+        return list(response.reports)
+
+    def mass_cancel(self, symbol: str = "") -> int:
+        """Cancel the account's live orders (of one symbol); how many."""
+        return self._call(self.trading.MassCancel, trading_pb2.MassCancelRequest(symbol=symbol)).cancelled
+
+    def get_order(self, client_order_id: int) -> types_pb2.Order:
+        """The account's order placed under a client order id."""
+        return self._call(self.trading.GetOrder, trading_pb2.GetOrderRequest(client_order_id=client_order_id)).order
+
+    def list_orders(self, open_only: bool = False, symbol: str = "", limit: int = 1000) -> list[types_pb2.Order]:
+        """The account's orders, newest first."""
+        return list(self._call(self.trading.ListOrders, trading_pb2.ListOrdersRequest(
+            open_only=open_only, symbol=symbol, limit=limit)).orders)
+
+    def stream_orders(self, batches: Iterable[list[trading_pb2.OrderCommand]], cancel_on_disconnect: bool = False,
+                      timeout: float | None = None) -> Iterator[trading_pb2.StreamOrdersResponse]:
+        """Send batches of commands on one stream; yields each batch's reports in order."""
+        requests = (trading_pb2.StreamOrdersRequest(batch_id=i, commands=b, cancel_on_disconnect=cancel_on_disconnect)
+                    for i, b in enumerate(batches))
+        return self.trading.StreamOrders(requests, timeout=timeout or 10 * self.timeout, metadata=self.metadata)
+
+    # ---------------------------------------------------------------- money and capacity
+
+    def deposit_funds(self, amount_fen: int) -> account_pb2.Balance:
+        return self._call(self.accounts.DepositFunds, account_pb2.DepositFundsRequest(amount_fen=amount_fen)).balance
+
+    def withdraw_funds(self, amount_fen: int) -> account_pb2.Balance:
+        return self._call(self.accounts.WithdrawFunds, account_pb2.WithdrawFundsRequest(amount_fen=amount_fen)).balance
+
+    def balance(self) -> account_pb2.Balance:
+        return self._call(self.accounts.GetBalance, account_pb2.GetBalanceRequest()).balance
+
+    def statement(self, day: str) -> account_pb2.GetStatementResponse:
+        return self._call(self.accounts.GetStatement, account_pb2.GetStatementRequest(day=day))
+
+    def deposit_capacity(self, symbol: str, qty: int) -> capacity_pb2.Position:
+        return self._call(self.capacity.DepositCapacity,
+                          capacity_pb2.DepositCapacityRequest(symbol=symbol, qty=qty)).position
+
+    def withdraw_capacity(self, symbol: str, qty: int) -> capacity_pb2.Position:
+        return self._call(self.capacity.WithdrawCapacity,
+                          capacity_pb2.WithdrawCapacityRequest(symbol=symbol, qty=qty)).position
+
+    def positions(self, symbol: str = "") -> list[capacity_pb2.Position]:
+        return list(self._call(self.capacity.GetCapacity, capacity_pb2.GetCapacityRequest(symbol=symbol)).positions)
+
+    # ---------------------------------------------------------------- market data
+
+    def catalog(self) -> market_data_pb2.GetCatalogResponse:
+        return self._call(self.market_data.GetCatalog, market_data_pb2.GetCatalogRequest())
+
+    def instruments(self, gpu_class: str = "", region: str = "", open_only: bool = False) -> list[types_pb2.Instrument]:
+        return list(self._call(self.market_data.ListInstruments, market_data_pb2.ListInstrumentsRequest(
+            gpu_class=gpu_class, region=region, open_only=open_only)).instruments)
+
+    def book(self, symbol: str, depth: int = 10) -> market_data_pb2.GetBookResponse:
+        return self._call(self.market_data.GetBook, market_data_pb2.GetBookRequest(symbol=symbol, depth=depth))
+
+    def stream_book(self, symbol: str, depth: int = 10, timeout: float | None = None):
+        """A snapshot, then level updates with increasing update ids (iterate; cancel() to stop)."""
+        return self.market_data.StreamBook(market_data_pb2.StreamBookRequest(symbol=symbol, depth=depth),
+                                           timeout=timeout, metadata=self.metadata)
+
+    def trades(self, symbol: str, after_trade_id: int = 0, limit: int = 1000) -> list[types_pb2.Trade]:
+        return list(self._call(self.market_data.ListTrades, market_data_pb2.ListTradesRequest(
+            symbol=symbol, after_trade_id=after_trade_id, limit=limit)).trades)
+
+    def ticker(self, symbol: str) -> market_data_pb2.GetTickerResponse:
+        return self._call(self.market_data.GetTicker, market_data_pb2.GetTickerRequest(symbol=symbol))
+
+    # ---------------------------------------------------------------- audit
+
+    def trade_files(self, day: str = "") -> audit_pb2.ListTradeFilesResponse:
+        return self._call(self.audit.ListTradeFiles, audit_pb2.ListTradeFilesRequest(day=day))
+
+    def download_trade_file(self, path: str) -> bytes:
+        chunks = self.audit.DownloadTradeFile(audit_pb2.DownloadTradeFileRequest(path=path),
+                                              timeout=10 * self.timeout, metadata=self.metadata)
+        return b"".join(c.chunk for c in chunks)
+
+    # ---------------------------------------------------------------- admin
+
+    def create_account(self, name: str, role: str) -> admin_pb2.CreateAccountResponse:
+        """Create an account (role PROVIDER, BUYER, AUDITOR or ADMIN); its id and first token."""
+        return self._call(self.admin.CreateAccount, admin_pb2.CreateAccountRequest(
+            name=name, role=admin_pb2.Role.Value(f"ROLE_{role}")))
+
+    def halt(self, symbol: str) -> None:
+        self._call(self.admin.HaltInstrument, admin_pb2.HaltInstrumentRequest(symbol=symbol))
+
+    def resume(self, symbol: str) -> None:
+        self._call(self.admin.ResumeInstrument, admin_pb2.ResumeInstrumentRequest(symbol=symbol))
+
+    def kill_switch(self, account: int) -> int:
+        return self._call(self.admin.KillSwitch, admin_pb2.KillSwitchRequest(account=account)).cancelled
+
+    def set_credit(self, account: int, credit_fen: int) -> None:
+        self._call(self.admin.SetCredit, admin_pb2.SetCreditRequest(account=account, credit_fen=credit_fen))
+
+    def grant_voucher(self, grant_id: str, issuer: str, account: int, rate_bps: int, valid_from: str,
+                      valid_to: str, cap_fen: int = 0) -> None:
+        self._call(self.admin.GrantVoucher, admin_pb2.GrantVoucherRequest(
+            grant_id=grant_id, issuer=issuer, account=account, rate_bps=rate_bps, cap_fen=cap_fen,
+            valid_from=valid_from, valid_to=valid_to))
+
+    def list_slots(self) -> int:
+        return self._call(self.admin.ListSlots, admin_pb2.ListSlotsRequest()).listed

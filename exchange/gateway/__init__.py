@@ -1,0 +1,20 @@
+"""The gRPC gateway (package ``gpux.v1``): how every user reaches the market.
+
+* :mod:`~exchange.gateway.server` — :class:`GatewayServer` on an exchange node, with
+  health and reflection services and optional TLS;
+* :mod:`~exchange.gateway.interceptors` — the one interceptor: bearer-token
+  authentication, the role policy per method, per-account rate limits, and domain
+  errors mapped to gRPC status codes;
+* :mod:`~exchange.gateway.services` — the six services over the node;
+* :mod:`~exchange.gateway.convert` — validation and wire ↔ record conversion;
+* :mod:`~exchange.gateway.accounts` — accounts, roles and tokens.
+
+Rules: nothing reaches the sequencer unless the caller is authenticated, allowed and
+within its rate, and the request is valid; every command carries the caller's own
+account; an answer is sent only after the journal holds the command.
+"""
+
+from exchange.gateway.accounts import AccountRegistry, Principal, Role
+from exchange.gateway.server import GatewayServer, serve
+
+__all__ = ["AccountRegistry", "GatewayServer", "Principal", "Role", "serve"]

@@ -1,0 +1,157 @@
+"""The one interceptor in front of every RPC: authentication, authorization, rate limits,
+and the mapping of domain errors to gRPC status codes.
+
+* ``authorization: Bearer <token>`` metadata names the caller (UNAUTHENTICATED if it is
+  missing or unknown); health and reflection need no token.
+* :data:`POLICY` lists the roles allowed to call each method (PERMISSION_DENIED else);
+  ownership needs no check in handlers: every command is built with the caller's
+  own account, so no one can touch another account's orders.
+* Each account has a token bucket (``rate`` requests/s, ``burst`` deep); an empty
+  bucket answers RESOURCE_EXHAUSTED. Opening a stream takes one token; the order
+  stream takes one more per batch it carries.
+* :class:`GatewayError` becomes its status and message; a stopped sequencer becomes
+  UNAVAILABLE; anything else INTERNAL (and is logged).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import grpc
+
+from exchange.gateway.accounts import AccountRegistry, Principal, Role
+from exchange.gateway.errors import GatewayError
+from exchange.sequencer import SequencerStoppedError
+
+log = logging.getLogger("gpux.gateway")
+
+CALLER: contextvars.ContextVar[Principal] = contextvars.ContextVar("gpux_caller")
+"""The authenticated caller of the RPC being served."""
+
+TRADERS = frozenset({Role.PROVIDER, Role.BUYER})
+EVERYONE = frozenset(Role)
+POLICY: dict[str, frozenset[Role]] = {
+    **{f"/gpux.v1.TradingService/{m}": TRADERS for m in (
+        "PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel", "GetOrder", "ListOrders", "StreamOrders")},
+    **{f"/gpux.v1.MarketDataService/{m}": EVERYONE for m in (
+        "GetCatalog", "ListInstruments", "GetBook", "StreamBook", "ListTrades", "GetTicker")},
+    "/gpux.v1.CapacityService/DepositCapacity": frozenset({Role.PROVIDER}),
+    "/gpux.v1.CapacityService/WithdrawCapacity": frozenset({Role.PROVIDER}),
+    "/gpux.v1.CapacityService/GetCapacity": TRADERS,
+    **{f"/gpux.v1.AccountService/{m}": TRADERS for m in (
+        "DepositFunds", "WithdrawFunds", "GetBalance", "GetStatement")},
+    **{f"/gpux.v1.AuditService/{m}": frozenset({Role.AUDITOR, Role.ADMIN}) for m in (
+        "ListTradeFiles", "DownloadTradeFile", "StreamTrades")},
+    **{f"/gpux.v1.AdminService/{m}": frozenset({Role.ADMIN}) for m in (
+        "CreateAccount", "IssueToken", "HaltInstrument", "ResumeInstrument", "KillSwitch", "SetCredit",
+        "GrantVoucher", "ListSlots")},
+}
+"""Roles allowed to call each method; a method not listed here is refused."""
+OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+class TokenBucket:
+    """Per-account token buckets (thread-safe); O(1) per request."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._state: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, account: int) -> bool:
+        """Take one token for ``account``; False if its bucket is empty."""
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._state.get(account, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            if tokens < 1.0:
+                self._state[account] = (tokens, now)
+                return False
+            self._state[account] = (tokens - 1.0, now)
+            return True
+
+
+def _abort_code(error: BaseException) -> tuple[grpc.StatusCode, str]:
+    if isinstance(error, GatewayError):
+        return error.code, error.message
+    if isinstance(error, SequencerStoppedError):
+        return grpc.StatusCode.UNAVAILABLE, f"the exchange is not accepting commands: {error}"
+    log.exception("internal error", exc_info=error)
+    return grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}"
+
+
+class GatewayInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticate, authorize, rate-limit, then map errors (see the module docstring)."""
+
+    def __init__(self, accounts: AccountRegistry, limiter: TokenBucket) -> None:
+        self.accounts = accounts
+        self.limiter = limiter
+
+    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+        handler = await continuation(details)
+        method = details.method
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        token = next((v for k, v in details.invocation_metadata or () if k == "authorization"), "")
+        principal = self.accounts.authenticate(token[7:]) if token.startswith("Bearer ") else None
+        allowed = POLICY.get(method, frozenset())
+        return _wrap(handler, method, principal, allowed, self.limiter)
+
+
+def _check(context, method: str, principal: Principal | None, allowed, limiter: TokenBucket):
+    if principal is None:
+        return grpc.StatusCode.UNAUTHENTICATED, "missing or unknown bearer token: send 'authorization: Bearer <token>'"
+    if principal.role not in allowed:
+        return (grpc.StatusCode.PERMISSION_DENIED,
+                f"{principal.role.name.lower()} accounts may not call {method.rsplit('/', 1)[-1]}")
+    if not limiter.take(principal.account):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"rate limit of {limiter.rate:g} requests/s exceeded; retry later"
+    return None
+
+
+def _wrap(handler, method, principal, allowed, limiter):
+    """The same handler with the checks in front and errors mapped."""
+
+    def unary(behavior):
+        async def call(request, context):
+            denied = _check(context, method, principal, allowed, limiter)
+            if denied:
+                await context.abort(*denied)
+            CALLER.set(principal)
+            try:
+                return await behavior(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:  # noqa: BLE001 - every error gets a status
+                await context.abort(*_abort_code(error))
+        return call
+
+    def streaming(behavior):
+        async def call(request, context):
+            denied = _check(context, method, principal, allowed, limiter)
+            if denied:
+                await context.abort(*denied)
+            CALLER.set(principal)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:  # noqa: BLE001 - every error gets a status
+                await context.abort(*_abort_code(error))
+        return call
+
+    kinds = (("unary_unary", unary, grpc.unary_unary_rpc_method_handler),
+             ("unary_stream", streaming, grpc.unary_stream_rpc_method_handler),
+             ("stream_unary", unary, grpc.stream_unary_rpc_method_handler),
+             ("stream_stream", streaming, grpc.stream_stream_rpc_method_handler))
+    for attr, wrap, make in kinds:
+        behavior = getattr(handler, attr)
+        if behavior is not None:
+            return make(wrap(behavior), request_deserializer=handler.request_deserializer,
+                        response_serializer=handler.response_serializer)
+    return handler

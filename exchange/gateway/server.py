@@ -1,0 +1,111 @@
+"""The gateway server: gpux.v1 over grpc aio, on an exchange node.
+
+:class:`GatewayServer` opens (recovers) the data directory, starts the sequencer, and
+serves every gpux.v1 service plus the standard health and reflection services, over
+TLS when a certificate and key are given. A ticker submits a TIMER every second (gate
+closures, GTD expiry, sealing) and lists newly due slots every minute; the clock it
+reads is the sequencer's, the only one. :func:`serve` runs one until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from exchange.engine.schema import CommandKind, command
+from exchange.gateway.accounts import AccountRegistry
+from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
+from exchange.gateway.services import Exchange, add_services
+from exchange.sequencer import ExchangeNode, SyncPolicy
+
+log = logging.getLogger("gpux.gateway")
+
+
+class GatewayServer:
+    """One exchange node behind one gRPC server (``start`` / ``stop``)."""
+
+    def __init__(self, data_dir: str | Path | None = None, address: str = "127.0.0.1:50051", *,
+                 catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
+                 rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
+                 sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int = 4096) -> None:
+        self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
+        self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
+        self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
+        self.node: ExchangeNode | None = None
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+        self._ticker: asyncio.Task | None = None
+
+    async def start(self) -> int:
+        """Recover the data dir, list due slots, start serving; the bound port."""
+        kwargs = {"clock": self.clock} if self.clock is not None else {}
+        self.node = await asyncio.to_thread(ExchangeNode.open, self.data_dir, self.catalog_path, sync=self.sync,
+                                            max_accounts=self.max_accounts, **kwargs)
+        accounts = AccountRegistry(self.node.data.root, self.max_accounts)
+        limiter = TokenBucket(self.rate, self.burst)
+        x = Exchange(self.node, accounts, limiter)
+        loop = asyncio.get_running_loop()
+        self.node.on_group(lambda seq: loop.call_soon_threadsafe(_notify, x))
+        await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock())
+        self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
+        names = add_services(self.server, x)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        if self.tls is not None:
+            key, cert = self.tls[1], self.tls[0]
+            self.port = self.server.add_secure_port(self.address, grpc.ssl_server_credentials([(key, cert)]))
+        else:
+            self.port = self.server.add_insecure_port(self.address)
+        await self.server.start()
+        for name in ("", *names):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.timer_seconds:
+            self._ticker = asyncio.create_task(self._tick())
+        log.info("gpux serving %s on port %d (data dir %s)", names, self.port, self.node.data.root)
+        return self.port
+
+    async def _tick(self) -> None:
+        """A TIMER every ``timer_seconds``; due slots listed every 60 ticks."""
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.timer_seconds)
+            ticks += 1
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(self.node.submit(command(CommandKind.TIMER)))
+                if ticks % 60 == 0:
+                    await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock())
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop serving (in-flight calls get ``grace`` seconds), then close the node."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self.server is not None:
+            await self.server.stop(grace)
+        if self.node is not None:
+            await asyncio.to_thread(self.node.close)
+
+
+def _notify(x: Exchange) -> None:
+    async def wake() -> None:
+        async with x.book_changed:
+            x.book_changed.notify_all()
+    asyncio.ensure_future(wake())
+
+
+async def serve(server: GatewayServer) -> None:
+    """Run a server until SIGINT or SIGTERM, then stop it cleanly."""
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()

@@ -1,0 +1,498 @@
+"""The gpux.v1 services over an exchange node.
+
+Every handler turns its request into command records (validated in
+:mod:`exchange.gateway.convert`), hands them to the node's sequencer and answers once the
+journal holds them and the engine has applied them; reads run in the writer thread
+between groups, so they see a consistent state. The caller is :data:`CALLER`, set by
+the interceptor; commands always carry the caller's own account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
+from exchange.gateway import convert
+from exchange.gateway.accounts import AccountRegistry, Role
+from exchange.gateway.errors import GatewayError, invalid, not_found, precondition, rejection
+from exchange.gateway.interceptors import CALLER, TokenBucket
+from exchange.proto.gpux.v1 import (
+    account_pb2,
+    account_pb2_grpc,
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    capacity_pb2,
+    capacity_pb2_grpc,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    trading_pb2,
+    trading_pb2_grpc,
+    types_pb2,
+)
+from exchange.sequencer import ExchangeNode, MarketState, OrderStatus
+from exchange.sequencer.orders import R_ACCOUNT, R_FIRST_CLORD, R_INSTRUMENT, R_STATUS
+from exchange.settlement import SettlementError, VoucherBook, VoucherGrant, read_settlement
+from exchange.tradelog import day_files, days, read_day, read_seal
+
+_CHUNK = 64 * 1024
+_DISCONNECT_GRACE = 0.05  # seconds a stream's end waits to tell a client cancel from a close
+_LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class Exchange:
+    """What every service shares: the node, the accounts, the rate limiter."""
+
+    def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket) -> None:
+        self.node = node
+        self.catalog = node.catalog
+        self.listing = node.state.listing
+        self.accounts = accounts
+        self.limiter = limiter
+        self.book_changed = asyncio.Condition()
+
+    async def execute(self, batch: np.ndarray) -> np.ndarray:
+        """Sequence, journal and apply a batch; its events."""
+        return await asyncio.wrap_future(self.node.submit(batch))
+
+    async def read(self, work):
+        """Run ``work(state)`` in the writer thread between groups."""
+        return await asyncio.wrap_future(self.node.sequencer.call(work))
+
+    async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Execute one command; a rejection becomes its gRPC status."""
+        events = await self.execute(command(kind, **fields))
+        reason = convert.first_rejection(events)
+        if reason:
+            raise rejection(reason)
+        return events
+
+    def instrument(self, symbol: str) -> int:
+        return convert.instrument_id(self.listing, self.catalog, symbol)
+
+
+def _account() -> int:
+    return CALLER.get().account
+
+
+class TradingService(trading_pb2_grpc.TradingServiceServicer):
+    """Orders of the caller's account."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+
+    async def _order_call(self, batch: np.ndarray, account: int) -> tuple[np.ndarray, list]:
+        events = await self.x.execute(batch)
+        reason = convert.first_rejection(events)
+        if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
+            clord = int(batch["clord"][0])
+            original = await self.x.read(lambda s: s.orders.find(account, clord))
+            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS,
+                               f"client_order_id {clord} was used before by order {original.order_id} "
+                               f"({original.status.name}); GetOrder returns it")
+        if reason:
+            raise rejection(reason)
+        return events, convert.reports(events, account, self.x.listing)
+
+    async def PlaceOrder(self, request, context):
+        account = _account()
+        batch = commands(1)
+        convert.place_command(request, account, self.x.listing, self.x.catalog, batch)
+        events, reports = await self._order_call(batch, account)
+        clord = int(batch["clord"][0])
+        record = await self.x.read(lambda s: s.orders.find(account, clord))
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_message(record, self.x.listing))
+
+    async def CancelOrder(self, request, context):
+        batch = commands(1)
+        convert.cancel_command(request, _account(), batch)
+        _, reports = await self._order_call(batch, _account())
+        return trading_pb2.CancelOrderResponse(reports=reports)
+
+    async def ReplaceOrder(self, request, context):
+        batch = commands(1)
+        convert.replace_command(request, _account(), batch)
+        _, reports = await self._order_call(batch, _account())
+        return trading_pb2.ReplaceOrderResponse(reports=reports)
+
+    async def MassCancel(self, request, context):
+        account = _account()
+        instrument = self.x.instrument(request.symbol) if request.symbol else -1
+        events = await self.x.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
+        ack = events[events["kind"] == EventKind.ACK]
+        return trading_pb2.MassCancelResponse(reports=convert.reports(events, account, self.x.listing),
+                                              cancelled=int(ack["qty"][0]))
+
+    async def GetOrder(self, request, context):
+        account, clord = _account(), request.client_order_id
+        record = await self.x.read(lambda s: s.orders.find(account, clord))
+        if record is None:
+            raise not_found(f"no order with client_order_id {clord}")
+        return trading_pb2.GetOrderResponse(order=convert.order_message(record, self.x.listing))
+
+    async def ListOrders(self, request, context):
+        account = _account()
+        instrument = self.x.instrument(request.symbol) if request.symbol else -1
+        limit = request.limit or 1000
+        if limit < 0:
+            raise invalid("limit must be positive")
+
+        def select(state: MarketState) -> list:
+            rows = state.orders.rows[: state.orders.count + 1]
+            mask = (rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
+            if instrument >= 0:
+                mask &= rows[:, R_INSTRUMENT] == instrument
+            if request.open_only:
+                mask &= np.isin(rows[:, R_STATUS], _LIVE)
+            ids = np.flatnonzero(mask)[::-1][:limit]
+            return [state.orders.get(int(i)) for i in ids]
+
+        records = await self.x.read(select)
+        return trading_pb2.ListOrdersResponse(orders=[convert.order_message(r, self.x.listing) for r in records])
+
+    async def StreamOrders(self, request_iterator, context):
+        account = _account()
+        armed = clean = False
+        try:
+            async for message in request_iterator:
+                armed |= message.cancel_on_disconnect
+                if not self.x.limiter.take(account):
+                    raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                       f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
+                batch, problems = convert.stream_commands(message.commands, account, self.x.listing, self.x.catalog)
+                events = await self.x.execute(batch) if len(batch) else None
+                yield trading_pb2.StreamOrdersResponse(
+                    batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
+            if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
+                await asyncio.sleep(_DISCONNECT_GRACE)
+            clean = True
+        finally:
+            if armed and not clean:  # opt-in cancel on disconnect
+                self.x.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
+
+    def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
+        """Reports of a stream batch, command by command (refused ones in their place)."""
+        per_command = iter(np.split(events, np.flatnonzero(np.diff(events["seq"])) + 1)) if events is not None else iter(())
+        out = []
+        for i, cmd in enumerate(cmds):
+            if i in problems:
+                which = cmd.WhichOneof("command")
+                clord = getattr(getattr(cmd, which), "client_order_id", 0) if which else 0
+                out.append(convert.invalid_report(problems[i], clord))
+            else:
+                out.extend(convert.reports(next(per_command), account, self.x.listing))
+        return out
+
+
+class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
+    """Public market data."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+
+    async def GetCatalog(self, request, context):
+        c = self.x.catalog
+        return market_data_pb2.GetCatalogResponse(
+            classes=[market_data_pb2.GpuClass(
+                name=k.name, memory_gb=k.memory_gb, fp16_tflops_centi=k.fp16_tflops_centi,
+                interconnect=k.interconnect, tick_fen=k.tick_fen, band_lo_fen=k.band_lo_fen,
+                band_hi_fen=k.band_hi_fen, reference_fen=k.reference_fen, min_qty=k.min_qty,
+                max_qty=k.max_qty, maker_fee_bps=k.maker_fee_bps, taker_fee_bps=k.taker_fee_bps)
+                for k in c.classes],
+            regions=[market_data_pb2.Region(name=r.name, display_name=r.display_name) for r in c.regions],
+            utc_offset_hours=c.market.utc_offset_hours, gate_closure_minutes=c.market.gate_closure_minutes,
+            listing_horizon_days=c.market.listing_horizon_days)
+
+    async def ListInstruments(self, request, context):
+        def states(state: MarketState) -> list[int]:
+            return [int(state.engine.book(i, depth=0).state) for i in range(len(state.listing))]
+
+        listed = list(self.x.listing)
+        found = await self.x.read(states)
+        out = []
+        for inst, st in zip(listed, found):
+            if request.gpu_class and inst.gpu_class != request.gpu_class:
+                continue
+            if request.region and inst.region != request.region:
+                continue
+            if request.open_only and st != InstrumentState.OPEN:
+                continue
+            out.append(types_pb2.Instrument(symbol=inst.symbol, gpu_class=inst.gpu_class, region=inst.region,
+                                            slot_start_ns=inst.slot_ts_ns,
+                                            gate_closure_ns=self.x.catalog.gate_ts_ns(inst), state=st))
+        return market_data_pb2.ListInstrumentsResponse(instruments=out)
+
+    async def _book(self, symbol: str, depth: int):
+        instrument = self.x.instrument(symbol)
+        if depth < 0:
+            raise invalid("depth must be positive")
+        return await self.x.read(lambda s: (s.engine.book(instrument, depth or 10), s.last_seq))
+
+    async def GetBook(self, request, context):
+        book, seq = await self._book(request.symbol, request.depth)
+        return market_data_pb2.GetBookResponse(
+            symbol=request.symbol, state=int(book.state), seq=seq,
+            bids=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.bids],
+            asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
+
+    async def StreamBook(self, request, context):
+        book, seq = await self._book(request.symbol, request.depth)
+        shown = _levels(book)
+        yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
+                                                 updates=_diff({}, shown))
+        update_id, state = 1, book.state
+        while True:
+            async with self.x.book_changed:
+                await self.x.book_changed.wait()
+            book, seq = await self._book(request.symbol, request.depth)
+            now = _levels(book)
+            updates = _diff(shown, now)
+            if updates or book.state != state:
+                update_id += 1
+                yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),
+                                                         updates=updates)
+                shown, state = now, book.state
+
+    async def ListTrades(self, request, context):
+        self.x.instrument(request.symbol)
+        limit = request.limit or 1000
+        trades_root = self.x.node.data.trades
+        symbol, after = request.symbol, request.after_trade_id
+        inst = self.x.catalog.instrument(symbol)
+        day = self.x.catalog.market_time(inst.slot_ts_ns).date()
+        table = read_day(trades_root, day) if day in days(trades_root) else None
+        out = []
+        if table is not None:
+            rows = table.filter((table["symbol"] == symbol).to_numpy() & (table["trade_id"].to_numpy() > after))
+            out = [_trade(r) for r in rows.slice(0, limit).to_pylist()]
+        return market_data_pb2.ListTradesResponse(trades=out)
+
+    async def GetTicker(self, request, context):
+        instrument = self.x.instrument(request.symbol)
+        inst = self.x.listing.instrument(instrument)
+
+        def ticker(state: MarketState):
+            book = state.engine.book(instrument, 1)
+            return book, state.last_trade_price(instrument), state.traded_volume(instrument)
+
+        book, last, volume = await self.x.read(ticker)
+        bid = book.bids[0].price if book.bids else 0
+        ask = book.asks[0].price if book.asks else 0
+        per_pflop = self.x.catalog.price_per_pflop_hour
+        return market_data_pb2.GetTickerResponse(
+            symbol=request.symbol, best_bid_fen=bid, best_ask_fen=ask, last_price_fen=last, volume=volume,
+            best_ask_per_pflop_hour_fen=per_pflop(inst.gpu_class, ask) if ask else 0,
+            last_per_pflop_hour_fen=per_pflop(inst.gpu_class, last) if last else 0)
+
+
+def _levels(book) -> dict[tuple[int, int], tuple[int, int]]:
+    return {**{(Side.BUY, lv.price): (lv.qty, lv.orders) for lv in book.bids},
+            **{(Side.SELL, lv.price): (lv.qty, lv.orders) for lv in book.asks}}
+
+
+def _diff(old: dict, new: dict) -> list:
+    """Level updates taking ``old`` to ``new`` (qty 0 removes a level), in a fixed order."""
+    keys = sorted(set(old) | set(new))
+    return [market_data_pb2.LevelUpdate(side=int(side), price_fen=price, qty=new.get((side, price), (0, 0))[0],
+                                        orders=new.get((side, price), (0, 0))[1])
+            for side, price in keys if old.get((side, price)) != new.get((side, price))]
+
+
+def _trade(row: dict) -> types_pb2.Trade:
+    return types_pb2.Trade(trade_id=row["trade_id"], seq=row["seq"], time_ns=int(row["ts"].value),
+                           symbol=row["symbol"], price_fen=row["price"], qty=row["qty"],
+                           aggressor_side=types_pb2.SIDE_BUY if row["aggressor_side"] == "BUY" else types_pb2.SIDE_SELL)
+
+
+def _position_message(symbol: str, p) -> capacity_pb2.Position:
+    return capacity_pb2.Position(symbol=symbol, capacity=p.capacity, bought=p.bought, sold=p.sold,
+                                 ask_open=p.ask_open, free=p.free)
+
+
+class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
+    """Providers' GPUs per slot."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+
+    async def _change(self, kind: CommandKind, request) -> capacity_pb2.Position:
+        account, instrument = _account(), self.x.instrument(request.symbol)
+        if request.qty <= 0:
+            raise invalid("qty must be a positive number of GPUs")
+        await self.x.one(kind, account=account, instrument=instrument, qty=request.qty)
+        p = await self.x.read(lambda s: s.engine.position(account, instrument))
+        return _position_message(request.symbol, p)
+
+    async def DepositCapacity(self, request, context):
+        return capacity_pb2.DepositCapacityResponse(position=await self._change(CommandKind.DEPOSIT_CAPACITY, request))
+
+    async def WithdrawCapacity(self, request, context):
+        return capacity_pb2.WithdrawCapacityResponse(position=await self._change(CommandKind.WITHDRAW_CAPACITY, request))
+
+    async def GetCapacity(self, request, context):
+        account = _account()
+        ids = [self.x.instrument(request.symbol)] if request.symbol else range(len(self.x.listing))
+        found = await self.x.read(lambda s: [(i, s.engine.position(account, i)) for i in ids])
+        return capacity_pb2.GetCapacityResponse(positions=[
+            _position_message(self.x.listing.symbol(i), p) for i, p in found
+            if request.symbol or p.capacity or p.bought or p.sold or p.ask_open])
+
+
+def _balance(a) -> account_pb2.Balance:
+    return account_pb2.Balance(cash_fen=a.cash, credit_fen=a.credit, reserved_fen=a.reserved,
+                               available_fen=a.available)
+
+
+class AccountService(account_pb2_grpc.AccountServiceServicer):
+    """The caller's money."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+
+    async def _funds(self, kind: CommandKind, amount: int) -> account_pb2.Balance:
+        account = _account()
+        if amount <= 0:
+            raise invalid("amount_fen must be positive")
+        await self.x.one(kind, account=account, amount=amount)
+        return _balance(await self.x.read(lambda s: s.engine.account(account)))
+
+    async def DepositFunds(self, request, context):
+        return account_pb2.DepositFundsResponse(balance=await self._funds(CommandKind.DEPOSIT_FUNDS, request.amount_fen))
+
+    async def WithdrawFunds(self, request, context):
+        return account_pb2.WithdrawFundsResponse(balance=await self._funds(CommandKind.WITHDRAW_FUNDS, request.amount_fen))
+
+    async def GetBalance(self, request, context):
+        account = _account()
+        return account_pb2.GetBalanceResponse(balance=_balance(await self.x.read(lambda s: s.engine.account(account))))
+
+    async def GetStatement(self, request, context):
+        day = _parse_day(request.day)
+        try:
+            result = read_settlement(self.x.node.data.root, day)
+        except SettlementError:
+            raise not_found(f"delivery day {day} has not been settled") from None
+        rows = [r for r in result.statements.to_pylist() if r["account"] == _account()]
+        r = rows[0] if rows else {}
+        return account_pb2.GetStatementResponse(
+            day=day.isoformat(), bought_qty=r.get("bought_qty", 0), bought_value_fen=r.get("bought_value", 0),
+            sold_qty=r.get("sold_qty", 0), sold_value_fen=r.get("sold_value", 0), fees_fen=r.get("fees", 0),
+            subsidy_fen=r.get("subsidy", 0), net_fen=r.get("net", 0))
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(f"day {text!r} is not a date like 2026-11-25") from None
+
+
+class AuditService(audit_pb2_grpc.AuditServiceServicer):
+    """The trade log as it is on disk."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+        self.root = x.node.data.trades
+
+    async def ListTradeFiles(self, request, context):
+        chosen = [_parse_day(request.day)] if request.day else days(self.root)
+        files = []
+        for day in chosen:
+            for path in day_files(self.root, day):
+                data = path.read_bytes()
+                files.append(audit_pb2.TradeFile(path=str(path.relative_to(self.root)), size_bytes=len(data),
+                                                 sha256=hashlib.sha256(data).hexdigest()))
+        sealed = [d.isoformat() for d in days(self.root) if read_seal(self.root, d) is not None]
+        return audit_pb2.ListTradeFilesResponse(files=files, sealed_days=sealed)
+
+    async def DownloadTradeFile(self, request, context):
+        path = (self.root / request.path).resolve()
+        if ".." in Path(request.path).parts or not path.is_relative_to(self.root.resolve()):
+            raise invalid("path must be a file of the trade log, as ListTradeFiles gives it")
+        if not path.is_file():
+            raise not_found(f"no trade-log file {request.path}")
+        data = path.read_bytes()
+        for start in range(0, len(data), _CHUNK):
+            yield audit_pb2.DownloadTradeFileResponse(chunk=data[start:start + _CHUNK])
+
+    async def StreamTrades(self, request, context):
+        day = _parse_day(request.day)
+        table = read_day(self.root, day)
+        for start in range(0, table.num_rows, 1000):
+            yield audit_pb2.StreamTradesResponse(trades=[_trade(r) for r in table.slice(start, 1000).to_pylist()])
+
+
+class AdminService(admin_pb2_grpc.AdminServiceServicer):
+    """Operators' controls."""
+
+    def __init__(self, x: Exchange) -> None:
+        self.x = x
+
+    async def CreateAccount(self, request, context):
+        if request.role not in (Role.PROVIDER, Role.BUYER, Role.AUDITOR, Role.ADMIN):
+            raise invalid("role must be ROLE_PROVIDER, ROLE_BUYER, ROLE_AUDITOR or ROLE_ADMIN")
+        try:
+            account, token = self.x.accounts.create(request.name, Role(request.role))
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
+        except OverflowError as exc:
+            raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)) from None
+        return admin_pb2.CreateAccountResponse(account=account, token=token)
+
+    async def IssueToken(self, request, context):
+        try:
+            return admin_pb2.IssueTokenResponse(token=self.x.accounts.issue(request.account))
+        except KeyError:
+            raise not_found(f"no account {request.account}") from None
+
+    async def HaltInstrument(self, request, context):
+        await self.x.one(CommandKind.HALT, instrument=self.x.instrument(request.symbol))
+        return admin_pb2.HaltInstrumentResponse()
+
+    async def ResumeInstrument(self, request, context):
+        await self.x.one(CommandKind.RESUME, instrument=self.x.instrument(request.symbol))
+        return admin_pb2.ResumeInstrumentResponse()
+
+    async def KillSwitch(self, request, context):
+        events = await self.x.one(CommandKind.MASS_CANCEL, account=request.account, instrument=-1)
+        return admin_pb2.KillSwitchResponse(cancelled=int(events["qty"][events["kind"] == EventKind.ACK][0]))
+
+    async def SetCredit(self, request, context):
+        await self.x.one(CommandKind.SET_CREDIT, account=request.account, amount=request.credit_fen)
+        return admin_pb2.SetCreditResponse()
+
+    async def GrantVoucher(self, request, context):
+        try:
+            grant = VoucherGrant(request.grant_id, request.issuer, request.account, request.rate_bps,
+                                 request.cap_fen or None, _parse_day(request.valid_from), _parse_day(request.valid_to))
+            VoucherBook(self.x.node.data.root).grant(grant)
+        except ValueError as exc:
+            code = grpc.StatusCode.ALREADY_EXISTS if "already exists" in str(exc) else grpc.StatusCode.INVALID_ARGUMENT
+            raise GatewayError(code, str(exc)) from None
+        return admin_pb2.GrantVoucherResponse()
+
+    async def ListSlots(self, request, context):
+        listed = await asyncio.to_thread(self.x.node.list_due, self.x.node.sequencer.clock())
+        return admin_pb2.ListSlotsResponse(listed=listed)
+
+
+def add_services(server: grpc.aio.Server, x: Exchange) -> list[str]:
+    """Register every gpux.v1 service; their full names (for reflection)."""
+    trading_pb2_grpc.add_TradingServiceServicer_to_server(TradingService(x), server)
+    market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(x), server)
+    capacity_pb2_grpc.add_CapacityServiceServicer_to_server(CapacityService(x), server)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(x), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(x), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(x), server)
+    return [f"gpux.v1.{name}" for name in ("TradingService", "MarketDataService", "CapacityService",
+                                            "AccountService", "AuditService", "AdminService")]
+
+
+__all__ = ["Exchange", "add_services", "precondition"]

@@ -1,0 +1,36 @@
+"""A real gateway server on 127.0.0.1 (free port) in a background event loop, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from pathlib import Path
+
+from exchange.gateway import GatewayServer
+from exchange.sequencer import SyncPolicy
+
+NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
+SYMBOL = "H100-80G.jiaxing.20261125T14"
+OTHER = "H100-80G.ningbo.20261125T15"
+
+
+class RunningServer:
+    """Start a GatewayServer on its own loop thread; ``stop()`` ends both."""
+
+    def __init__(self, data_dir: Path, **kwargs) -> None:
+        kwargs.setdefault("timer_seconds", 0)
+        kwargs.setdefault("sync", SyncPolicy.OS)
+        kwargs.setdefault("clock", lambda: NOW)
+        self.server = GatewayServer(data_dir, "127.0.0.1:0", **kwargs)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(120)
+        self.address = f"127.0.0.1:{self.port}"
+        self.admin_token = (Path(data_dir) / "admin.token").read_text().strip()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(0.5), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)

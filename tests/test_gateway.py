@@ -1,0 +1,311 @@
+"""End to end against a real gateway on 127.0.0.1: every service, status codes, the
+role x method authorization matrix, owners only, streams, restart, TLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from exchange.catalog import default_catalog
+from exchange.client import GpuxClient
+from exchange.gateway.interceptors import POLICY
+from exchange.gateway.accounts import Role
+from exchange.proto.gpux.v1 import trading_pb2, types_pb2
+from tests.gateway_harness import OTHER, SYMBOL, RunningServer
+
+Code = grpc.StatusCode
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    """A server with an admin, a provider with capacity and asks, two buyers, an auditor."""
+    path = tmp_path_factory.mktemp("gateway")
+    server = RunningServer(path)
+    admin = GpuxClient(server.address, server.admin_token)
+    made = {role: admin.create_account(f"{role.lower()}-1", role) for role in ("PROVIDER", "BUYER", "AUDITOR")}
+    made["BUYER2"] = admin.create_account("buyer-2", "BUYER")
+    clients = {name: GpuxClient(server.address, m.token) for name, m in made.items()}
+    clients["ADMIN"] = admin
+    provider = clients["PROVIDER"]
+    provider.deposit_capacity(SYMBOL, 64)
+    provider.deposit_capacity(OTHER, 64)
+    for i, price in enumerate((1800, 1810, 1820), start=1):
+        provider.place_order(SYMBOL, "SELL", 8, price_fen=price, client_order_id=i)
+    clients["BUYER"].deposit_funds(5_000_000)
+    clients["BUYER2"].deposit_funds(10_000_000)
+    yield server, clients, made
+    for c in clients.values():
+        c.close()
+    server.stop()
+
+
+def _code(call) -> grpc.StatusCode | None:
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code()
+    return None
+
+
+def test_health_and_reflection(market):
+    server, _, _ = market
+    with grpc.insecure_channel(server.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "gpux.v1.TradingService"):
+            reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        answers = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                            timeout=5)
+        names = {s.name for a in answers for s in a.list_services_response.service}
+        assert {"gpux.v1.TradingService", "gpux.v1.AdminService", "grpc.health.v1.Health"} <= names
+
+
+def test_a_buyer_trades_with_a_provider_and_sees_reports_book_and_ticker(market):
+    _, c, _ = market
+    buyer = c["BUYER"]
+    order = buyer.place_order(SYMBOL, "BUY", 12, price_fen=1810, client_order_id=100)
+    assert order.order_status == types_pb2.ORDER_STATUS_FILLED and order.cum_qty == 12
+    assert buyer.get_order(100).order_id == order.order_id
+    book = buyer.book(SYMBOL)
+    assert [(lv.price_fen, lv.qty) for lv in book.asks] == [(1810, 4), (1820, 8)] and book.seq > 0
+    ticker = buyer.ticker(SYMBOL)
+    assert ticker.last_price_fen == 1810 and ticker.volume == 12 and ticker.best_ask_fen == 1810
+    assert ticker.best_ask_per_pflop_hour_fen == default_catalog().price_per_pflop_hour("H100-80G", 1810)
+    balance = buyer.balance()
+    assert balance.cash_fen == 5_000_000 - (8 * 1800 + 4 * 1810) and balance.reserved_fen == 0
+    positions = {p.symbol: p for p in c["PROVIDER"].positions()}
+    assert positions[SYMBOL].sold == 12 and positions[SYMBOL].free == 64 - 12 - 12
+
+
+def test_error_statuses_say_what_to_fix(market):
+    server, c, _ = market
+    buyer, provider = c["BUYER"], c["PROVIDER"]
+    cases = [
+        (lambda: buyer.place_order("H100-80G.nowhere.20261125T14", "BUY", 1, price_fen=1800, client_order_id=7),
+         Code.INVALID_ARGUMENT, "nowhere"),
+        (lambda: buyer.place_order("H100-80G.jiaxing.20261210T14", "BUY", 1, price_fen=1800, client_order_id=7),
+         Code.NOT_FOUND, "not listed"),
+        (lambda: buyer.place_order(SYMBOL, "BUY", 1, price_fen=10_000_000, client_order_id=7),
+         Code.INVALID_ARGUMENT, "band"),
+        (lambda: buyer.place_order(SYMBOL, "BUY", 5000, price_fen=1800, client_order_id=7),
+         Code.INVALID_ARGUMENT, "lot limits"),
+        (lambda: buyer.place_order(SYMBOL, "BUY", 1, price_fen=1800, client_order_id=0),
+         Code.INVALID_ARGUMENT, "client_order_id"),
+        (lambda: buyer.cancel_order(999_999), Code.NOT_FOUND, "UNKNOWN_ORDER"),
+        (lambda: buyer.place_order(SYMBOL, "BUY", 1024, price_fen=6000, client_order_id=8),
+         Code.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
+        (lambda: provider.place_order(SYMBOL, "SELL", 100, price_fen=1900, client_order_id=9),
+         Code.FAILED_PRECONDITION, "INSUFFICIENT_CAPACITY"),
+        (lambda: buyer.withdraw_funds(-5), Code.INVALID_ARGUMENT, "positive"),
+        (lambda: buyer.statement("2026-11-25"), Code.NOT_FOUND, "settled"),
+    ]
+    for call, code, words in cases:
+        with pytest.raises(grpc.RpcError) as error:
+            call()
+        assert error.value.code() == code and words in error.value.details(), (code, words)
+    nobody = GpuxClient(server.address, "not-a-token")
+    assert _code(lambda: nobody.balance()) == Code.UNAUTHENTICATED
+    nobody.close()
+
+
+def test_a_retry_returns_the_original_order(market):
+    _, c, _ = market
+    buyer = c["BUYER"]
+    first = buyer.place_order(SYMBOL, "BUY", 1, price_fen=1500, client_order_id=200)
+    again = buyer.place_order(SYMBOL, "BUY", 1, price_fen=1500, client_order_id=200)
+    assert again.order_id == first.order_id
+    with pytest.raises(grpc.RpcError) as error:
+        buyer._call(buyer.trading.PlaceOrder, trading_pb2.PlaceOrderRequest(
+            symbol=SYMBOL, side=types_pb2.SIDE_BUY, order_type=types_pb2.ORDER_TYPE_LIMIT,
+            time_in_force=types_pb2.TIME_IN_FORCE_GTC, price_fen=1500, qty=1, client_order_id=200))
+    assert error.value.code() == Code.ALREADY_EXISTS and str(first.order_id) in error.value.details()
+
+
+def test_owners_only(market):
+    _, c, _ = market
+    c["BUYER"].place_order(SYMBOL, "BUY", 1, price_fen=1400, client_order_id=300)
+    other = c["BUYER2"]
+    assert _code(lambda: other.get_order(300)) == Code.NOT_FOUND
+    assert _code(lambda: other.cancel_order(300)) == Code.NOT_FOUND
+    assert all(o.client_order_id != 300 for o in other.list_orders())
+    assert c["BUYER"].get_order(300).order_status == types_pb2.ORDER_STATUS_NEW
+
+
+def _empty_call(client: GpuxClient, method: str):
+    service, name = method.rsplit("/", 1)
+    stub = {"TradingService": client.trading, "MarketDataService": client.market_data,
+            "CapacityService": client.capacity, "AccountService": client.accounts,
+            "AuditService": client.audit, "AdminService": client.admin}[service.split(".")[-1]]
+    rpc = getattr(stub, name)
+    from exchange.proto.gpux.v1 import (account_pb2, admin_pb2, audit_pb2, capacity_pb2, market_data_pb2)
+
+    modules = (trading_pb2, market_data_pb2, capacity_pb2, account_pb2, audit_pb2, admin_pb2)
+    request = next(getattr(m, f"{name}Request") for m in modules if hasattr(m, f"{name}Request"))()
+
+    def call():
+        if name == "StreamOrders":
+            return list(rpc(iter([trading_pb2.StreamOrdersRequest()]), timeout=5, metadata=client.metadata))
+        if name in ("StreamBook", "DownloadTradeFile", "StreamTrades"):
+            return list(rpc(request, timeout=5, metadata=client.metadata))
+        return rpc(request, timeout=5, metadata=client.metadata)
+    return call
+
+
+@pytest.mark.parametrize("method", sorted(POLICY))
+def test_authorization_matrix(market, method):
+    """Each role x each method: refused exactly when the policy does not allow the role."""
+    _, c, _ = market
+    for role in Role:
+        client = c[role.name]
+        code = _code(_empty_call(client, method))
+        if role in POLICY[method]:
+            assert code not in (Code.PERMISSION_DENIED, Code.UNAUTHENTICATED), (role, method, code)
+        else:
+            assert code == Code.PERMISSION_DENIED, (role, method, code)
+
+
+def test_order_stream_reports_each_batch_and_cancels_on_disconnect(market):
+    _, c, _ = market
+    buyer = c["BUYER2"]
+    batches = [[trading_pb2.OrderCommand(place=trading_pb2.PlaceOrderRequest(
+        symbol=OTHER, side=types_pb2.SIDE_BUY, order_type=types_pb2.ORDER_TYPE_LIMIT,
+        time_in_force=types_pb2.TIME_IN_FORCE_GTC, price_fen=1000 + i, qty=1, client_order_id=1000 + 10 * b + i))
+        for i in range(3)] for b in range(3)]
+    batches.append([trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=1000)),
+                    trading_pb2.OrderCommand()])
+    replies = list(buyer.stream_orders(batches))
+    assert [r.batch_id for r in replies] == [0, 1, 2, 3]
+    assert all(len(r.reports) == 3 and {x.exec_type for x in r.reports} == {types_pb2.EXEC_TYPE_NEW}
+               for r in replies[:3])
+    assert [x.exec_type for x in replies[3].reports] == [types_pb2.EXEC_TYPE_CANCELED, types_pb2.EXEC_TYPE_REJECTED]
+    # a stream with cancel-on-disconnect that the client closes cleanly leaves its orders alone
+    closed = list(buyer.stream_orders([[trading_pb2.OrderCommand(place=trading_pb2.PlaceOrderRequest(
+        symbol=OTHER, side=types_pb2.SIDE_BUY, order_type=types_pb2.ORDER_TYPE_LIMIT,
+        time_in_force=types_pb2.TIME_IN_FORCE_GTC, price_fen=950, qty=1, client_order_id=1900))]],
+        cancel_on_disconnect=True))
+    assert len(closed) == 1 and buyer.get_order(1900).order_status == types_pb2.ORDER_STATUS_NEW
+    # a stream with cancel-on-disconnect that ends abruptly cancels the account's orders
+    hold = threading.Event()
+
+    def held_open():
+        yield [trading_pb2.OrderCommand(place=trading_pb2.PlaceOrderRequest(
+            symbol=OTHER, side=types_pb2.SIDE_BUY, order_type=types_pb2.ORDER_TYPE_LIMIT,
+            time_in_force=types_pb2.TIME_IN_FORCE_GTC, price_fen=900, qty=1, client_order_id=2000))]
+        hold.wait(10)
+
+    stream = buyer.stream_orders(held_open(), cancel_on_disconnect=True)
+    next(iter(stream))
+    assert buyer.get_order(2000).order_status == types_pb2.ORDER_STATUS_NEW
+    stream.cancel()
+    hold.set()
+    deadline = time.monotonic() + 10
+    while buyer.get_order(2000).order_status != types_pb2.ORDER_STATUS_CANCELED:
+        assert time.monotonic() < deadline, "cancel-on-disconnect did not cancel"
+        time.sleep(0.05)
+    assert buyer.get_order(1001).order_status == types_pb2.ORDER_STATUS_CANCELED
+
+
+def test_book_stream_snapshot_deltas_and_resync(market):
+    _, c, _ = market
+    watcher = c["AUDITOR"]
+    stream = watcher.stream_book(OTHER, depth=5, timeout=20)
+    it = iter(stream)
+    first = next(it)
+    assert first.snapshot and first.update_id == 1
+    c["PROVIDER"].place_order(OTHER, "SELL", 3, price_fen=1990, client_order_id=3000)
+    update = next(it)
+    assert update.update_id == 2 and not update.snapshot and update.seq > first.seq
+    assert [(u.side, u.price_fen, u.qty) for u in update.updates] == [(types_pb2.SIDE_SELL, 1990, 3)]
+    stream.cancel()
+    again = next(iter(watcher.stream_book(OTHER, depth=5, timeout=20)))  # resync: a fresh snapshot
+    assert again.snapshot and (types_pb2.SIDE_SELL, 1990, 3) in [(u.side, u.price_fen, u.qty) for u in again.updates]
+
+
+def test_rate_limit(tmp_path):
+    server = RunningServer(tmp_path, rate=1.0, burst=3)
+    admin = GpuxClient(server.address, server.admin_token)
+    codes = [_code(lambda: admin.list_slots()) for _ in range(6)]
+    assert codes[:3] == [None] * 3 and Code.RESOURCE_EXHAUSTED in codes[3:]
+    admin.close()
+    server.stop()
+
+
+def test_restart_loses_no_acknowledged_order(tmp_path):
+    server = RunningServer(tmp_path)
+    admin = GpuxClient(server.address, server.admin_token)
+    buyer_token = admin.create_account("b", "BUYER").token
+    buyer = GpuxClient(server.address, buyer_token)
+    buyer.deposit_funds(1_000_000)
+    placed = [buyer.place_order(SYMBOL, "BUY", 1, price_fen=1000 + i, client_order_id=i + 1) for i in range(20)]
+    buyer.close()
+    admin.close()
+    server.stop()
+    again = RunningServer(tmp_path)
+    buyer = GpuxClient(again.address, buyer_token)
+    assert [buyer.get_order(i + 1).order_id for i in range(20)] == [o.order_id for o in placed]
+    assert buyer.balance().reserved_fen == sum(1000 + i for i in range(20))
+    buyer.close()
+    again.stop()
+
+
+def test_tls_with_a_self_signed_certificate(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    server = RunningServer(tmp_path, tls=(cert_pem, key_pem))
+    address = f"localhost:{server.port}"
+    secure = GpuxClient(address, server.admin_token, root_certificate=cert_pem)
+    assert secure.catalog().classes[0].name == "H100-80G"
+    plain = GpuxClient(address, server.admin_token, timeout=2, retries=0)
+    assert _code(lambda: plain.catalog()) == Code.UNAVAILABLE
+    secure.close()
+    plain.close()
+    server.stop()
+
+
+def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(tmp_path),
+                             "--address", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line, "gpux serve exited early"
+            found = re.search(r"on port (\d+)", line)
+            port = int(found.group(1)) if found else None
+        token = (tmp_path / "admin.token").read_text().strip()
+        with GpuxClient(f"127.0.0.1:{port}", token) as admin:
+            assert admin.list_slots() == 0  # everything due was listed at start
+            assert len(admin.instruments(gpu_class="H100-80G", region="jiaxing")) > 24
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
