@@ -4,6 +4,7 @@ role x method authorization matrix, owners only, streams, restart, TLS."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import time
 
@@ -15,7 +16,15 @@ from exchange.catalog import default_catalog
 from exchange.client import GpuxClient
 from exchange.gateway.interceptors import POLICY
 from exchange.gateway.accounts import Role
-from exchange.proto.gpux.v1 import trading_pb2, types_pb2
+from exchange.proto.gpux.v1 import (
+    account_pb2,
+    admin_pb2,
+    audit_pb2,
+    capacity_pb2,
+    market_data_pb2,
+    trading_pb2,
+    types_pb2,
+)
 from tests.gateway_harness import OTHER, SYMBOL, RunningServer
 
 Code = grpc.StatusCode
@@ -145,8 +154,6 @@ def _empty_call(client: GpuxClient, method: str):
             "CapacityService": client.capacity, "AccountService": client.accounts,
             "AuditService": client.audit, "AdminService": client.admin}[service.split(".")[-1]]
     rpc = getattr(stub, name)
-    from exchange.proto.gpux.v1 import (account_pb2, admin_pb2, audit_pb2, capacity_pb2, market_data_pb2)
-
     modules = (trading_pb2, market_data_pb2, capacity_pb2, account_pb2, audit_pb2, admin_pb2)
     request = next(getattr(m, f"{name}Request") for m in modules if hasattr(m, f"{name}Request"))()
 
@@ -309,3 +316,84 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _eventually(check, seconds: float = 10.0):
+    """Poll ``check()`` until it returns a truthy value (bounded)."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()):
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+    return value
+
+
+def test_replace_mass_cancel_halt_kill_switch_and_credit(market):
+    server, c, made = market
+    buyer, admin = c["BUYER2"], c["ADMIN"]
+    buyer.place_order(OTHER, "BUY", 2, price_fen=1100, client_order_id=5000)
+    reports = buyer.replace_order(5000, 5001, price_fen=1105, qty=3)
+    assert reports[0].exec_type == types_pb2.EXEC_TYPE_REPLACED and reports[0].orig_client_order_id == 5000
+    assert buyer.get_order(5001).order_qty == 3 and buyer.get_order(5000).client_order_id == 5001
+    buyer.place_order(OTHER, "BUY", 1, price_fen=1101, client_order_id=5002)
+    assert buyer.mass_cancel(OTHER) >= 2
+    assert buyer.list_orders(open_only=True, symbol=OTHER) == []
+    admin.halt(OTHER)
+    with pytest.raises(grpc.RpcError) as error:
+        buyer.place_order(OTHER, "BUY", 1, price_fen=1100, client_order_id=5003)
+    assert error.value.code() == Code.FAILED_PRECONDITION and "HALTED" in error.value.details()
+    assert _code(lambda: admin.halt(OTHER)) == Code.FAILED_PRECONDITION
+    admin.resume(OTHER)
+    buyer.place_order(OTHER, "BUY", 1, price_fen=1100, client_order_id=5004)
+    assert admin.kill_switch(made["BUYER2"].account) >= 1
+    assert buyer.get_order(5004).order_status == types_pb2.ORDER_STATUS_CANCELED
+    admin.set_credit(made["BUYER2"].account, 50_000)
+    assert buyer.balance().credit_fen == 50_000
+    fresh = GpuxClient(server.address, admin.admin.IssueToken(
+        admin_pb2.IssueTokenRequest(account=made["BUYER2"].account), metadata=admin.metadata, timeout=5).token)
+    assert fresh.balance().credit_fen == 50_000
+    fresh.close()
+
+
+def test_capacity_withdraw_and_instrument_filters(market):
+    _, c, _ = market
+    provider = c["PROVIDER"]
+    before = provider.positions(OTHER)[0]
+    after = provider.withdraw_capacity(OTHER, 4)
+    assert after.capacity == before.capacity - 4
+    assert _code(lambda: provider.withdraw_capacity(OTHER, 10_000)) == Code.FAILED_PRECONDITION
+    listed = provider.instruments(gpu_class="910B", region="ningxia")
+    assert listed and all(i.gpu_class == "910B" and i.region == "ningxia" for i in listed)
+    assert all(i.gate_closure_ns == i.slot_start_ns - 15 * 60 * 10**9 for i in listed)
+
+
+def test_trades_files_download_statement_and_vouchers(market):
+    server, c, made = market
+    from exchange.settlement import settle
+    from exchange.tradelog import days as trade_days
+    from exchange.tradelog import read_day
+
+    c["PROVIDER"].place_order(SYMBOL, "SELL", 1, price_fen=1830, client_order_id=6000)
+    c["BUYER"].place_order(SYMBOL, "BUY", 1, price_fen=1830, client_order_id=6001, time_in_force="IOC")
+    trades = _eventually(lambda: c["BUYER"].trades(SYMBOL))  # the log flushes within a second
+    assert all(t.symbol == SYMBOL and 1800 <= t.price_fen <= 1830 and t.qty > 0 for t in trades)
+    assert trades[0].aggressor_side == types_pb2.SIDE_BUY
+    auditor = c["AUDITOR"]
+    listing = auditor.trade_files("2026-11-25")
+    assert listing.files and listing.sealed_days == []
+    first = listing.files[0]
+    data = auditor.download_trade_file(first.path)
+    assert len(data) == first.size_bytes and hashlib.sha256(data).hexdigest() == first.sha256
+    assert _code(lambda: auditor.download_trade_file("../accounts.json")) == Code.INVALID_ARGUMENT
+    streamed = [t for m in auditor.audit.StreamTrades(audit_pb2.StreamTradesRequest(day="2026-11-25"),
+                                                      metadata=auditor.metadata, timeout=5) for t in m.trades]
+    assert {t.trade_id for t in trades} <= {t.trade_id for t in streamed}
+    admin = c["ADMIN"]
+    admin.grant_voucher("city-30", "hangzhou-city-fund", made["BUYER"].account, 3000, "2026-11-25", "2026-12-31")
+    assert _code(lambda: admin.grant_voucher("city-30", "x", 1, 3000, "2026-11-25", "2026-12-31")) == \
+        Code.ALREADY_EXISTS
+    assert _code(lambda: admin.grant_voucher("bad", "x", 1, 30000, "2026-11-25", "2026-12-31")) == \
+        Code.INVALID_ARGUMENT
+    root = server.server.node.data.root
+    settle(root, dt.date(2026, 11, 25), lambda d: read_day(root / "trades", d), trade_days(root / "trades"))
+    statement = c["BUYER"].statement("2026-11-25")
+    assert statement.bought_qty >= 1 and statement.subsidy_fen == statement.bought_value_fen * 3000 // 10000

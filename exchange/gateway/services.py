@@ -16,6 +16,8 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
 from exchange.gateway import convert
@@ -261,6 +263,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 shown, state = now, book.state
 
     async def ListTrades(self, request, context):
+        """Trades of a symbol from the trade log (flushed within about a second)."""
         self.x.instrument(request.symbol)
         limit = request.limit or 1000
         trades_root = self.x.node.data.trades
@@ -270,8 +273,8 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         table = read_day(trades_root, day) if day in days(trades_root) else None
         out = []
         if table is not None:
-            rows = table.filter((table["symbol"] == symbol).to_numpy() & (table["trade_id"].to_numpy() > after))
-            out = [_trade(r) for r in rows.slice(0, limit).to_pylist()]
+            mask = pc.and_(pc.equal(table["symbol"], symbol), pc.greater(table["trade_id"], after))
+            out = _trades(table.filter(mask).slice(0, limit))
         return market_data_pb2.ListTradesResponse(trades=out)
 
     async def GetTicker(self, request, context):
@@ -305,10 +308,13 @@ def _diff(old: dict, new: dict) -> list:
             for side, price in keys if old.get((side, price)) != new.get((side, price))]
 
 
-def _trade(row: dict) -> types_pb2.Trade:
-    return types_pb2.Trade(trade_id=row["trade_id"], seq=row["seq"], time_ns=int(row["ts"].value),
-                           symbol=row["symbol"], price_fen=row["price"], qty=row["qty"],
-                           aggressor_side=types_pb2.SIDE_BUY if row["aggressor_side"] == "BUY" else types_pb2.SIDE_SELL)
+def _trades(table: pa.Table) -> list[types_pb2.Trade]:
+    """Trade-log rows as public trades (no accounts)."""
+    ts = table["ts"].cast(pa.int64()).to_pylist()
+    return [types_pb2.Trade(trade_id=r["trade_id"], seq=r["seq"], time_ns=t, symbol=r["symbol"],
+                            price_fen=r["price"], qty=r["qty"],
+                            aggressor_side=types_pb2.SIDE_BUY if r["aggressor_side"] == "BUY" else types_pb2.SIDE_SELL)
+            for r, t in zip(table.select(["trade_id", "seq", "symbol", "price", "qty", "aggressor_side"]).to_pylist(), ts)]
 
 
 def _position_message(symbol: str, p) -> capacity_pb2.Position:
@@ -426,7 +432,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         day = _parse_day(request.day)
         table = read_day(self.root, day)
         for start in range(0, table.num_rows, 1000):
-            yield audit_pb2.StreamTradesResponse(trades=[_trade(r) for r in table.slice(start, 1000).to_pylist()])
+            yield audit_pb2.StreamTradesResponse(trades=_trades(table.slice(start, 1000)))
 
 
 class AdminService(admin_pb2_grpc.AdminServiceServicer):
