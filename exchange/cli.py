@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.catalog import Catalog, CatalogError, SymbolError, load_catalog
+from exchange.cli_client import register as register_client_commands
 
 _CURRENCY_SIGNS_TEXT = {"CNY": "¥"}
 
@@ -291,6 +292,8 @@ def voucher_list_command(data_dir: DataDirOption = None) -> None:
                       f"{g.valid_from}..{g.valid_to}")
     Console().print(table)
 
+
+register_client_commands(app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,198 @@
+"""The client side of the ``gpux`` command line: orders, books, trades and capacity over
+gRPC (``--address`` / ``$GPUX_ADDRESS``, ``--token`` / ``$GPUX_TOKEN``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, NoReturn
+
+import grpc
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from exchange.client import GpuxClient
+from exchange.proto.gpux.v1 import types_pb2
+
+Address = Annotated[str, typer.Option(envvar="GPUX_ADDRESS", help="Gateway host:port.")]
+Token = Annotated[str, typer.Option(envvar="GPUX_TOKEN", help="Bearer token of your account.")]
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+order_app = typer.Typer(help="Place, cancel and list your orders.", no_args_is_help=True)
+capacity_app = typer.Typer(help="Deposit, withdraw and show GPU capacity (providers).", no_args_is_help=True)
+
+
+def _fail(error: grpc.RpcError) -> NoReturn:
+    typer.echo(f"error: {error.code().name}: {error.details()}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _client(address: str, token: str) -> GpuxClient:
+    if not token:
+        typer.echo("error: give --token or set GPUX_TOKEN (an admin's token is in <data dir>/admin.token)", err=True)
+        raise typer.Exit(code=2)
+    return GpuxClient(address, token)
+
+
+def _money(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}" if fen >= 0 else f"-{_money(-fen)}"
+
+
+def _orders_table(orders) -> Table:
+    table = Table(title="Orders")
+    for column in ("order", "client id", "symbol", "side", "price", "qty", "filled", "open", "status"):
+        table.add_column(column)
+    for o in orders:
+        table.add_row(str(o.order_id), str(o.client_order_id), o.symbol, types_pb2.Side.Name(o.side)[5:],
+                      _money(o.price_fen), str(o.order_qty), str(o.cum_qty), str(o.leaves_qty),
+                      types_pb2.OrderStatus.Name(o.order_status)[13:])
+    return table
+
+
+@order_app.command("place")
+def order_place(
+    symbol: Annotated[str, typer.Argument(help="e.g. H100-80G.jiaxing.20261126T14")],
+    side: Annotated[str, typer.Argument(help="BUY or SELL")],
+    qty: Annotated[int, typer.Argument(help="GPUs")],
+    price: Annotated[int, typer.Option(help="Limit in fen per GPU-hour (0: market order).")] = 0,
+    client_order_id: Annotated[int | None, typer.Option(help="Your id for the order (default: from the clock).")] = None,
+    tif: Annotated[str, typer.Option(help="GTC, IOC or FOK.")] = "GTC",
+    address: Address = DEFAULT_ADDRESS, token: Token = "",
+) -> None:
+    """Place an order; shows it as the exchange holds it afterwards."""
+    side, tif = side.upper(), tif.upper()
+    if side not in ("BUY", "SELL") or tif not in ("GTC", "IOC", "FOK"):
+        typer.echo("error: side is BUY or SELL; tif is GTC, IOC or FOK", err=True)
+        raise typer.Exit(code=2)
+    clord = client_order_id or time.time_ns() // 1000 % (1 << 42)
+    with _client(address, token) as client:
+        try:
+            order = client.place_order(symbol, side, qty, price_fen=price, client_order_id=clord,
+                                       time_in_force=tif if price else ("IOC" if tif == "GTC" else tif))
+        except grpc.RpcError as error:
+            _fail(error)
+    Console().print(_orders_table([order]))
+
+
+@order_app.command("cancel")
+def order_cancel(client_order_id: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Cancel one of your live orders by its client order id."""
+    with _client(address, token) as client:
+        try:
+            client.cancel_order(client_order_id)
+            order = client.get_order(client_order_id)
+        except grpc.RpcError as error:
+            _fail(error)
+    Console().print(_orders_table([order]))
+
+
+@order_app.command("list")
+def order_list(open_only: Annotated[bool, typer.Option("--open", help="Only live orders.")] = False,
+               symbol: str = "", address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """List your orders, newest first."""
+    with _client(address, token) as client:
+        try:
+            orders = client.list_orders(open_only=open_only, symbol=symbol)
+        except grpc.RpcError as error:
+            _fail(error)
+    Console().print(_orders_table(orders))
+
+
+def _book_table(book, ticker) -> Table:
+    table = Table(title=f"{book.symbol}  {types_pb2.InstrumentState.Name(book.state)[17:]}  (seq {book.seq})")
+    for column in ("bid qty", "bid", "ask", "ask qty"):
+        table.add_column(column, justify="right")
+    for i in range(max(len(book.bids), len(book.asks))):
+        bid = book.bids[i] if i < len(book.bids) else None
+        ask = book.asks[i] if i < len(book.asks) else None
+        table.add_row(str(bid.qty) if bid else "", _money(bid.price_fen) if bid else "",
+                      _money(ask.price_fen) if ask else "", str(ask.qty) if ask else "")
+    table.caption = (f"last {_money(ticker.last_price_fen)}  volume {ticker.volume}  best ask per PFLOP-h "
+                     f"{_money(ticker.best_ask_per_pflop_hour_fen)}")
+    return table
+
+
+def book_command(
+    symbol: Annotated[str, typer.Argument(help="e.g. H100-80G.jiaxing.20261126T14")],
+    depth: int = 10,
+    live: Annotated[bool, typer.Option(help="Keep refreshing (Ctrl-C to stop).")] = False,
+    seconds: Annotated[float, typer.Option(help="Refresh interval with --live.")] = 1.0,
+    address: Address = DEFAULT_ADDRESS, token: Token = "",
+) -> None:
+    """Show an order book (refreshing with --live)."""
+    with _client(address, token) as client:
+        try:
+            if not live:
+                Console().print(_book_table(client.book(symbol, depth), client.ticker(symbol)))
+                return
+            with Live(_book_table(client.book(symbol, depth), client.ticker(symbol)), refresh_per_second=4) as view:
+                while True:
+                    time.sleep(seconds)
+                    view.update(_book_table(client.book(symbol, depth), client.ticker(symbol)))
+        except grpc.RpcError as error:
+            _fail(error)
+        except KeyboardInterrupt:
+            pass
+
+
+def trades_command(symbol: str, limit: int = 50, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Show the latest trades of a symbol."""
+    with _client(address, token) as client:
+        try:
+            trades = client.trades(symbol, limit=10_000)[-limit:]
+        except grpc.RpcError as error:
+            _fail(error)
+    table = Table(title=f"Trades of {symbol}")
+    for column in ("trade", "seq", "price", "qty", "aggressor"):
+        table.add_column(column)
+    for t in trades:
+        table.add_row(str(t.trade_id), str(t.seq), _money(t.price_fen), str(t.qty), types_pb2.Side.Name(t.aggressor_side)[5:])
+    Console().print(table)
+
+
+def _positions_table(positions) -> Table:
+    table = Table(title="Capacity")
+    for column in ("symbol", "deposited", "bought", "sold", "offered", "free"):
+        table.add_column(column)
+    for p in positions:
+        table.add_row(p.symbol, str(p.capacity), str(p.bought), str(p.sold), str(p.ask_open), str(p.free))
+    return table
+
+
+@capacity_app.command("deposit")
+def capacity_deposit(symbol: str, qty: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Deposit GPUs for a slot."""
+    with _client(address, token) as client:
+        try:
+            Console().print(_positions_table([client.deposit_capacity(symbol, qty)]))
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+@capacity_app.command("withdraw")
+def capacity_withdraw(symbol: str, qty: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Withdraw GPUs not offered or sold."""
+    with _client(address, token) as client:
+        try:
+            Console().print(_positions_table([client.withdraw_capacity(symbol, qty)]))
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+@capacity_app.command("show")
+def capacity_show(symbol: str = "", address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Show your capacity, bought and sold GPUs per slot."""
+    with _client(address, token) as client:
+        try:
+            Console().print(_positions_table(client.positions(symbol)))
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the client commands to the ``gpux`` app."""
+    app.add_typer(order_app, name="order")
+    app.add_typer(capacity_app, name="capacity")
+    app.command("book")(book_command)
+    app.command("trades")(trades_command)
