@@ -10,8 +10,9 @@ order id in int64 arrays, updated by a small jitted kernel:
 * ``CANCELLED``/``EXPIRED`` lower leaves; at 0 the status becomes CANCELED/EXPIRED;
 * ``REPLACED`` sets the new client order id, price, qty and leaves.
 
-Status names follow FIX OrdStatus. Lookups by (account, client order id) scan the
-arrays, O(orders); they serve retries and queries, not the order path.
+Status names follow FIX OrdStatus. Lookups by (account, client order id) go through an
+open-addressing hash index (the engine's hash kernels): O(1) expected; the index is
+rebuilt from the rows when a snapshot is restored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from exchange.engine.schema import E, EventKind as EV
+from exchange.engine._matching import EMPTY, _clord_key, _hfind, _hput, rehash
+from exchange.engine.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV
 
 
 class OrderStatus(IntEnum):
@@ -69,8 +71,10 @@ _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _apply(rows, ev):
-    """Fold events into the ledger rows (row = order id). O(events)."""
+def _apply(rows, index, ev):
+    """Fold events into the ledger rows (row = order id) and index the new client order
+    ids; returns how many keys were added. O(events)."""
+    added = 0
     for i in range(ev.shape[0]):
         e = ev[i]
         kind = e[_KIND]
@@ -88,6 +92,7 @@ def _apply(rows, ev):
             r[R_FIRST_CLORD] = e[_CLORD]
             r[R_CLORD] = e[_CLORD]
             r[R_SEQ] = e[_SEQ]
+            added += _hput(index, _clord_key(e[_CLORD], e[_ACCOUNT]), oid)
         elif kind == _TRADE:
             t = rows[oid]
             t[R_FILLED] = e[_FILLED]
@@ -108,6 +113,25 @@ def _apply(rows, ev):
             r[R_PRICE] = e[_PRICE]
             r[R_QTY] = e[_QTY]
             r[R_LEAVES] = e[_LEAVES]
+            added += _hput(index, _clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
+    return added
+
+
+@njit(cache=True)
+def _reindex(rows, index):
+    """Index every client order id of the rows (after a restore); how many keys."""
+    added = 0
+    for oid in range(1, rows.shape[0]):
+        r = rows[oid]
+        if r[R_STATUS] != 0:
+            added += _hput(index, _clord_key(r[R_FIRST_CLORD], r[R_ACCOUNT]), oid)
+            added += _hput(index, _clord_key(r[R_CLORD], r[R_ACCOUNT]), oid)
+    return added
+
+
+def _table_for(keys: int) -> np.ndarray:
+    """An empty index with room for ``keys`` at most half full."""
+    return np.full((1 << max(10, (2 * keys).bit_length()), 2), EMPTY, np.int64)
 
 
 class OrderLedger:
@@ -116,6 +140,8 @@ class OrderLedger:
     def __init__(self, rows: np.ndarray | None = None) -> None:
         self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64, order="C")
         self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
+        self.index = _table_for(2 * self.count)
+        self.indexed = _reindex(self.rows, self.index)
 
     def apply(self, events: np.ndarray) -> None:
         """Fold a batch of engine events in. O(events)."""
@@ -124,7 +150,9 @@ class OrderLedger:
         top = int(events["order_id"].max())
         if top >= len(self.rows):  # grow in place (mremap, no copy); new rows are zero
             self.rows.resize((max(top + 1, 2 * len(self.rows)), len(FIELDS)), refcheck=False)
-        _apply(self.rows, events.view(np.int64).reshape(len(events), len(E)))
+        if 2 * (self.indexed + len(events)) > len(self.index):
+            self.index = rehash(self.index, len(_table_for(self.indexed + len(events))))
+        self.indexed += _apply(self.rows, self.index, events.view(np.int64).reshape(len(events), len(E)))
         self.count = max(self.count, top)
 
     def get(self, order_id: int) -> OrderRecord | None:
@@ -136,14 +164,15 @@ class OrderLedger:
                            *(int(v) for v in r[R_STATUS + 1:]))
 
     def placed(self, account: int, clord: int) -> int:
-        """How many orders an account placed under a client order id (never more than 1). O(orders)."""
+        """How many orders an account placed under a client order id (never more than 1),
+        counted by scanning every row, independently of the index. O(orders)."""
         rows = self.rows[: self.count + 1]
         return int(np.count_nonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
                                     & (rows[:, R_FIRST_CLORD] == clord)))
 
     def find(self, account: int, clord: int) -> OrderRecord | None:
-        """The order an account placed or replaced under a client order id. O(orders)."""
-        rows = self.rows[: self.count + 1]
-        hit = np.flatnonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
-                             & ((rows[:, R_FIRST_CLORD] == clord) | (rows[:, R_CLORD] == clord)))
-        return self.get(int(hit[0])) if len(hit) else None
+        """The order an account placed or replaced under a client order id. O(1) expected."""
+        if not 0 < clord < CLORD_LIMIT or not 0 <= account < 1 << ACCOUNT_BITS:
+            return None
+        order_id = int(_hfind(self.index, _clord_key(clord, account)))
+        return self.get(order_id) if order_id != EMPTY else None
