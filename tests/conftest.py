@@ -11,6 +11,9 @@
 
 Marker ``nojit`` (registered in pyproject.toml): fast tests that are also run with
 ``NUMBA_DISABLE_JIT=1`` (``pytest -m nojit``).
+
+Hypothesis runs without per-example deadlines: speed is measured in ``bench/``, never
+asserted, and a loaded CI machine must not turn a slow example into a failure.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 pytest.register_assert_rewrite("tests.helpers")
+settings.register_profile("gpux", deadline=None)
+settings.load_profile("gpux")
 
 from exchange.engine.reference import ReferenceEngine  # noqa: E402
 from tests.helpers import CONFIG, Market, make_engine  # noqa: E402
