@@ -140,13 +140,21 @@ DataDirOption = Annotated[
 @app.command("demo")
 def demo_command(
     data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", help="Where the demo market lives (default: <data dir>/demo, recreated each run).",
+        "--data-dir", help="Where the demo market lives (default: <data dir>/netdemo or /demo, new each run).",
         file_okay=False)] = None,
+    in_process: Annotated[bool, typer.Option(
+        "--in-process", help="Drive an exchange node directly instead of a server over gRPC.")] = False,
 ) -> None:
-    """Run the demo market end to end on a durable node, then settle and audit it."""
-    from exchange import demo  # imported lazily: it pulls in the engine
+    """Run the demo market end to end: a real server, providers and buyers over gRPC,
+    settlement with a voucher, and the audit (``--in-process``: the scripted market on a
+    node, with gate closure and sealing)."""
+    if in_process:
+        from exchange import demo  # imported lazily: it pulls in the engine
 
-    raise typer.Exit(code=demo.main(data_dir=data_dir))
+        raise typer.Exit(code=demo.main(data_dir=data_dir))
+    from exchange import netdemo
+
+    raise typer.Exit(code=netdemo.main(data_dir=data_dir))
 
 
 @app.command("serve")

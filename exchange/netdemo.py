@@ -1,0 +1,354 @@
+"""The network demo: a real ``gpux serve`` process, and providers and buyers trading on
+it over gRPC with :class:`~exchange.client.GpuxClient`.
+
+:func:`main` starts ``gpux serve`` as a child process on a fresh data directory
+(``<data dir>/netdemo``, recreated each run), reads its port from its log and the
+admin token from ``admin.token``, and creates an account per participant through the
+AdminService. Three providers (threads, one client each) deposit GPUs and quote
+ladders of asks for four delivery hours of tomorrow (market time; the server runs on
+the real clock, so those gates are open) in three regions; then three buyers trade:
+
+* ai-startup needs 8 H100s for 4 consecutive hours and takes the region whose best
+  asks (tickers) cost least, bidding GTC at the price that covers 8 GPUs in the book;
+* render-farm buys 16 GPUs of whichever class is cheapest per PFLOP-hour, fill-or-kill;
+* university-lab buys A800s with market IOC orders and leaves a bid below the asks.
+
+The tickers are read, the server is stopped with SIGTERM (it must exit 0), and then,
+offline on its files: a city fund grants ai-startup a voucher, tomorrow is settled
+provisionally (the real clock does not reach its gate closure, so the day is not
+sealed), and :func:`exchange.audit.audit` re-verifies everything. Every wait is bounded,
+and the child process is ended whatever happens.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from exchange.audit import audit
+from exchange.client import GpuxClient
+from exchange.datadir import DataDir
+from exchange.proto.gpux.v1 import types_pb2
+from exchange.settlement import VoucherBook, VoucherGrant, settle
+from exchange.settlement.render import issuer_lines, settlement_table
+from exchange.tradelog import days, read_day
+
+PROVIDERS: dict[str, tuple[tuple[str, str, int, int], ...]] = {
+    "jiaxing-dc": (("H100-80G", "jiaxing", 32, 1800),),
+    "ningxia-cloud": (("H100-80G", "ningxia", 32, 1720), ("910B", "ningxia", 64, 880)),
+    "guizhou-idle-lab": (("H100-80G", "guizhou", 16, 1690), ("A800-80G", "guizhou", 24, 780)),
+}
+"""Provider → (GPU class, region, GPUs per hour, first ask in fen) it offers."""
+Slots = dict[tuple[str, str, int], str]
+"""(GPU class, region, hour) → symbol of the demo's slots."""
+HOURS = (10, 11, 12, 13)
+"""Delivery hours of tomorrow (market time) that are traded."""
+LEVELS, STEP_FEN = 3, 25
+"""Each ladder: this many asks, each this much dearer than the one before."""
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+CLIENT_TIMEOUT = 60.0
+"""Seconds: for the server to report its port; to exit after SIGTERM; for each participant."""
+
+
+class ServerProcess:
+    """``gpux serve`` on a data dir as a child process; as a context manager, always ended."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen | None = None
+        self.log: list[str] = []
+        self.address = self.token = ""
+        self._ports: queue.Queue[int | None] = queue.Queue()
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> ServerProcess:
+        """Start it; wait (bounded) for its port; read the admin token."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
+             "--address", "127.0.0.1:0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read_log, name="gpux-netdemo-log", daemon=True)
+        self._reader.start()
+        try:
+            port = self._ports.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            raise RuntimeError(f"gpux serve did not report its port within {START_TIMEOUT:g} s") from None
+        if port is None:
+            raise RuntimeError(f"gpux serve exited ({self.proc.poll()}): " + " | ".join(self.log[-5:]))
+        self.address = f"127.0.0.1:{port}"
+        self.token = (self.data_dir / "admin.token").read_text().strip()
+        return self
+
+    def _read_log(self) -> None:
+        """Keep reading stderr (so the child never blocks on a full pipe); find the port."""
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip())
+            found = re.search(r"on port (\d+)", line)
+            if found:
+                self._ports.put(int(found.group(1)))
+        self._ports.put(None)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, wait; SIGKILL if it has not exited in ``timeout`` s; its exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        if self._reader is not None:
+            self._reader.join(timeout)
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> ServerProcess:
+        try:
+            return self.start()
+        except BaseException:  # __exit__ is not called when __enter__ fails
+            self.stop(timeout=5.0)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(timeout=5.0)
+
+
+# ------------------------------------------------------------------------ participants
+
+
+def _ladder(gpus: int) -> list[int]:
+    sizes = [gpus // LEVELS] * LEVELS
+    sizes[-1] += gpus - sum(sizes)
+    return sizes
+
+
+def provide(address: str, token: str, offers, slots: Slots) -> int:
+    """Deposit each offer's GPUs per hour and quote its ladder of asks; the asks placed."""
+    placed = 0
+    with GpuxClient(address, token) as client:
+        for gpu_class, region, gpus, first_fen in offers:
+            for hour in HOURS:
+                symbol = slots[gpu_class, region, hour]
+                client.deposit_capacity(symbol, gpus)
+                for level, qty in enumerate(_ladder(gpus)):
+                    placed += 1
+                    client.place_order(symbol, "SELL", qty, price_fen=first_fen + level * STEP_FEN,
+                                       client_order_id=placed)
+    return placed
+
+
+def _price_to_fill(client: GpuxClient, symbol: str, qty: int) -> int:
+    """The lowest limit reaching ``qty`` GPUs of asks (the deepest ask if there are fewer)."""
+    price = 0
+    for level in client.book(symbol, depth=50).asks:
+        price, qty = level.price_fen, qty - level.qty
+        if qty <= 0:
+            break
+    return price
+
+
+def _cheapest(client: GpuxClient, groups: dict, field: str):
+    """The key of ``groups`` (key → symbols) whose tickers' ``field`` sums lowest."""
+    def cost(symbols: list[str]) -> float:
+        return sum(getattr(client.ticker(s), field) or math.inf for s in symbols)  # no ask: never chosen
+    return min(groups, key=lambda key: cost(groups[key]))
+
+
+def ai_startup(client: GpuxClient, slots: Slots, order: Callable) -> None:
+    """8 H100s for 4 consecutive hours, in the region whose best asks cost least: GTC bids."""
+    regions = defaultdict(list)
+    for (gpu_class, region, _), symbol in sorted(slots.items()):
+        if gpu_class == "H100-80G":
+            regions[region].append(symbol)
+    for symbol in regions[_cheapest(client, regions, "best_ask_fen")]:
+        order(symbol, 8, _price_to_fill(client, symbol, 8), "GTC")
+
+
+def render_farm(client: GpuxClient, slots: Slots, order: Callable) -> None:
+    """16 GPUs at 12:00 and 13:00 of the class (and region) cheapest per PFLOP-hour: fill-or-kill."""
+    products = defaultdict(list)
+    for (gpu_class, region, hour), symbol in sorted(slots.items()):
+        if hour in (12, 13):
+            products[gpu_class, region].append(symbol)
+    for symbol in products[_cheapest(client, products, "best_ask_per_pflop_hour_fen")]:
+        order(symbol, 16, _price_to_fill(client, symbol, 16), "FOK")
+
+
+def university_lab(client: GpuxClient, slots: Slots, order: Callable) -> None:
+    """4 A800s at 10:00 and 11:00 with market IOC orders; a GTC bid below the asks at 13:00."""
+    for hour in (10, 11):
+        order(slots["A800-80G", "guizhou", hour], 4, 0, "IOC")
+    order(slots["A800-80G", "guizhou", 13], 4, 700, "GTC")
+
+
+BUYERS: dict[str, tuple[int, Callable]] = {
+    "ai-startup": (2_000_000, ai_startup),
+    "render-farm": (1_000_000, render_farm),
+    "university-lab": (200_000, university_lab),
+}
+"""Buyer → (funds deposited in fen, its job)."""
+
+
+def buy(name: str, address: str, token: str, slots: Slots) -> list[tuple[str, str, int, types_pb2.Order]]:
+    """Deposit a buyer's funds and run its job; [(buyer, time in force, limit, order)]."""
+    funds, job = BUYERS[name]
+    orders = []
+    with GpuxClient(address, token) as client:
+        client.deposit_funds(funds)
+
+        def order(symbol: str, qty: int, price: int, tif: str) -> None:
+            placed = client.place_order(symbol, "BUY", qty, price_fen=price, time_in_force=tif,
+                                        client_order_id=len(orders) + 1)
+            orders.append((name, tif, price, placed))
+
+        job(client, slots, order)
+    return orders
+
+
+# ------------------------------------------------------------------------ the demo
+
+
+def _tomorrows_slots(admin: GpuxClient) -> tuple[date, Slots]:
+    """Tomorrow (market time) and {(class, region, hour): symbol} of the demo's open slots."""
+    tz = timezone(timedelta(hours=admin.catalog().utc_offset_hours))
+    day = datetime.now(tz).date() + timedelta(days=1)
+    products = {(c, r) for offers in PROVIDERS.values() for c, r, _, _ in offers}
+    slots = {}
+    for inst in admin.instruments(open_only=True):
+        start = datetime.fromtimestamp(inst.slot_start_ns / 1e9, tz)
+        if start.date() == day and start.hour in HOURS and (inst.gpu_class, inst.region) in products:
+            slots[inst.gpu_class, inst.region, start.hour] = inst.symbol
+    missing = len(products) * len(HOURS) - len(slots)
+    if missing:
+        raise RuntimeError(f"{missing} of the demo's slots for {day} are not listed and open")
+    return day, slots
+
+
+def _run_market(server: ServerProcess, console: Console):
+    """Accounts, providers, buyers, tickers; (day, slots, names, buyer orders, tickers)."""
+    with GpuxClient(server.address, server.token) as admin:
+        day, slots = _tomorrows_slots(admin)
+        names, tokens = {0: "admin"}, {}
+        for name, role in [*((p, "PROVIDER") for p in PROVIDERS), *((b, "BUYER") for b in BUYERS)]:
+            created = admin.create_account(name, role)
+            names[created.account], tokens[name] = name, created.token
+        console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}", highlight=False)
+        # Not a with block: its exit would wait for the threads without a bound.
+        pool = ThreadPoolExecutor(len(PROVIDERS) + len(BUYERS), thread_name_prefix="gpux-netdemo")
+        try:
+            quoting = [pool.submit(provide, server.address, tokens[p], offers, slots)
+                       for p, offers in PROVIDERS.items()]
+            asks = sum(f.result(timeout=CLIENT_TIMEOUT) for f in quoting)
+            console.print(f"{len(PROVIDERS)} providers quoted {asks} asks", highlight=False)
+            buying = [pool.submit(buy, b, server.address, tokens[b], slots) for b in BUYERS]
+            orders = [o for f in buying for o in f.result(timeout=CLIENT_TIMEOUT)]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        tickers = {symbol: admin.ticker(symbol) for symbol in sorted(slots.values())}
+    return day, slots, names, orders, tickers
+
+
+def _orders_table(orders, money) -> Table:
+    table = Table(title="Buyers' orders (over gRPC)")
+    for column in ("buyer", "symbol", "TIF", "GPUs", "limit", "status", "filled"):
+        table.add_column(column, justify="right" if column in ("GPUs", "filled") else "left")
+    for name, tif, limit, o in orders:
+        table.add_row(name, o.symbol, tif, str(o.order_qty), money(limit) if limit else "market",
+                      types_pb2.OrderStatus.Name(o.order_status).removeprefix("ORDER_STATUS_"), str(o.cum_qty))
+    return table
+
+
+def _trades_table(trades, names: dict[int, str], money) -> Table:
+    table = Table(title="Trades per symbol (from the hash-chained trade log)")
+    for column in ("symbol", "trades", "GPU-h", "VWAP", "value", "buyers", "sellers"):
+        table.add_column(column, justify="left" if column in ("symbol", "buyers", "sellers") else "right")
+    by_symbol = defaultdict(list)
+    for row in trades.select(["symbol", "qty", "notional", "buyer_account", "seller_account"]).to_pylist():
+        by_symbol[row["symbol"]].append(row)
+    for symbol, rows in sorted(by_symbol.items()):
+        qty, value = sum(r["qty"] for r in rows), sum(r["notional"] for r in rows)
+        buyers, sellers = ({names[r[key]] for r in rows} for key in ("buyer_account", "seller_account"))
+        table.add_row(symbol, str(len(rows)), str(qty), money(round(value / qty)), money(value),
+                      ", ".join(sorted(buyers)), ", ".join(sorted(sellers)))
+    return table
+
+
+def _tickers_table(tickers, money) -> Table:
+    table = Table(title="Best asks per PFLOP-hour of FP16 (tickers, before the server stopped)")
+    for column in ("symbol", "best bid", "best ask", "ask per PFLOP-h", "last", "volume"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    ranked = sorted(tickers.values(), key=lambda t: (t.best_ask_per_pflop_hour_fen == 0,
+                                                     t.best_ask_per_pflop_hour_fen, t.symbol))
+    for t in ranked:
+        table.add_row(t.symbol, *(money(v) if v else "-" for v in (
+            t.best_bid_fen, t.best_ask_fen, t.best_ask_per_pflop_hour_fen, t.last_price_fen)), str(t.volume))
+    return table
+
+
+def main(console: Console | None = None, data_dir: Path | None = None) -> int:
+    """Run the network demo (see the module docstring) on ``data_dir`` (default
+    ``<data dir>/netdemo``; recreated); print it; the exit code (1 if the audit fails)."""
+    path = Path(data_dir) if data_dir is not None else DataDir.resolve().root / "netdemo"
+    if path.exists():
+        shutil.rmtree(path)  # the demo's own directory: a new market each run
+    path.parent.mkdir(parents=True, exist_ok=True)
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
+
+    server = ServerProcess(path)
+    with server:
+        console.print(f"gpux serve (pid {server.proc.pid}) on {server.address}, data dir {path}",
+                      highlight=False, soft_wrap=True)
+        day, slots, names, orders, tickers = _run_market(server, console)
+        code = server.stop()
+        if code != 0:
+            raise RuntimeError(f"gpux serve exited with {code} after SIGTERM: " + " | ".join(server.log[-5:]))
+    console.print(f"gpux serve stopped (exit code {code})", highlight=False)
+
+    # Offline, on the stopped server's files: a voucher, a provisional settlement, the audit.
+    data = DataDir(path)
+    market = data.catalog().market
+    ai_startup = next(a for a, n in names.items() if n == "ai-startup")
+    VoucherBook(path).grant(VoucherGrant("nd-compute-30", "hangzhou-city-fund", ai_startup, 3000, 1_000_000,
+                                         day, day + timedelta(days=30)))
+    settlement = settle(path, day, lambda d: read_day(data.trades, d), days(data.trades))
+    report = audit(path)
+
+    def money(fen: int) -> str:
+        return market.format_money(int(fen))
+
+    trades = read_day(data.trades, day) if day in days(data.trades) else None
+    console.print(_orders_table(orders, money))
+    if trades is not None:
+        console.print(_trades_table(trades, names, money))
+    console.print(_tickers_table(tickers, money))
+    console.print(settlement_table(settlement, market, [names.get(a, str(a)) for a in range(max(names) + 1)]))
+    for line in issuer_lines(settlement, market):
+        console.print(line, highlight=False)
+    n_trades = 0 if trades is None else trades.num_rows
+    console.print(f"{n_trades} trades in {len(slots)} slots of {day}; the day is not sealed (its gates close "
+                  "tomorrow), so this settlement is provisional", highlight=False, soft_wrap=True)
+    verdict = "[bold green]AUDIT PASSED[/]" if report.ok else f"[bold red]AUDIT FAILED[/]: {report.problem}"
+    console.print(f"{verdict}: {report.commands} commands journaled and replayed, {report.trades} trades in "
+                  f"{report.chained_files} hash-chained files (data dir {path})", highlight=False, soft_wrap=True)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
