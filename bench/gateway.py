@@ -1,0 +1,460 @@
+"""Benchmark of the gRPC gateway (exchange.gateway) against a raw grpc aio echo server.
+
+    python bench/gateway.py [--quick] [--streams N] [--callers N] [--sync group|os] [--profile-server FILE]
+
+Two servers speak the same gpux.v1.TradingService messages:
+
+* echo: a bare ``grpc.aio`` server (no interceptor) whose PlaceOrder decodes the request
+  and answers a PlaceOrderResponse with one ExecutionReport and an Order, and whose
+  StreamOrders answers each request with one ExecutionReport per command. It is the
+  ceiling: what grpc aio + protobuf cost with these message shapes and no exchange.
+* gateway: the real GatewayServer (interceptor, validation, sequencer, journal with
+  SyncPolicy.GROUP, i.e. an fsync per group, in a data dir under /tmp), clock fixed at
+  2026-11-25T09:00+08:00, timer off, rate limit out of the way (1e9/s, burst 1e9).
+  ``--sync os`` (no fsync) is a diagnostic only: it shows what the fsync costs.
+
+Process layout (chosen because of the GIL): each server runs in its own child process
+(``python bench/gateway.py --serve echo|gateway``), the load generator in this process
+on one grpc aio event loop. In one process the load generator (a Python grpc client)
+and the server would share one GIL and the figures would measure the sum of both. The
+load sends pre-serialized requests and keeps the responses as bytes (decoded after the
+clock stops, to count reports and trades), so the client spends as little CPU as
+possible per call; the client's and each server's CPU use are printed so a saturated
+client (ratio flattered) can be seen. On a 2-core machine the client and the server
+each get roughly one core.
+
+Load (seed fixed; each trader account buys and sells around its own mid so that it
+never trades with itself, mids spread ±12 fen around the H100-80G reference of 1800
+fen, so accounts trade with each other; unique client order ids):
+
+* stream: StreamOrders with 100 and with 1,000 place commands per message, on
+  ``--streams`` concurrent streams (one trader account each, 2 messages in flight per
+  stream); orders/s. Target gateway/echo >= 50 %. The echo server gets each stream's
+  messages 5 times over (it is far faster; a run of a few tens of ms would be noise).
+* unary: PlaceOrder from ``--callers`` concurrent callers (each its own channel);
+  calls/s and p50/p99 latency. Target gateway/echo >= 70 %.
+
+Set-up through GpuxClient: the admin creates a provider (deposits capacity, places asks
+at 1800/1810/1820) and two buyers (deposit funds; one buys against the asks), and the
+trader accounts of the load (role PROVIDER, so they can sell: each deposits capacity
+and funds). Times are printed, never asserted. ``--quick`` runs under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc, types_pb2  # noqa: E402
+
+SEED = 20261125
+NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
+SYMBOL = "H100-80G.jiaxing.20261125T14"
+REFERENCE = 1800
+PLACE = "/gpux.v1.TradingService/PlaceOrder"
+STREAM = "/gpux.v1.TradingService/StreamOrders"
+WINDOW = 2  # stream messages in flight per stream
+ECHO_REPEAT = 5  # the echo server gets each stream's messages this many times over (it is ~20x faster)
+
+
+# ====================================================================== servers (child process)
+
+class EchoTrading(trading_pb2_grpc.TradingServiceServicer):
+    """The same messages as the gateway's TradingService, and no work behind them."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def _report(self, p: trading_pb2.PlaceOrderRequest, index: int) -> types_pb2.ExecutionReport:
+        self.n += 1
+        return types_pb2.ExecutionReport(
+            seq=self.n, exec_index=index, transact_time_ns=NOW, exec_type=types_pb2.EXEC_TYPE_NEW,
+            order_status=types_pb2.ORDER_STATUS_NEW, order_id=self.n, client_order_id=p.client_order_id,
+            symbol=p.symbol, side=p.side, price_fen=p.price_fen, order_qty=p.qty, leaves_qty=p.qty, cum_qty=0)
+
+    async def PlaceOrder(self, request, context):
+        report = self._report(request, 0)
+        order = types_pb2.Order(order_id=report.order_id, client_order_id=request.client_order_id,
+                                first_client_order_id=request.client_order_id, symbol=request.symbol,
+                                side=request.side, price_fen=request.price_fen, order_qty=request.qty,
+                                cum_qty=0, leaves_qty=request.qty, order_status=types_pb2.ORDER_STATUS_NEW)
+        return trading_pb2.PlaceOrderResponse(reports=[report], order=order)
+
+    async def StreamOrders(self, request_iterator, context):
+        async for message in request_iterator:
+            yield trading_pb2.StreamOrdersResponse(
+                batch_id=message.batch_id,
+                reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
+
+
+async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
+    """Start one server, print its port, serve until stdin closes."""
+    if kind == "echo":
+        server = grpc.aio.server()
+        trading_pb2_grpc.add_TradingServiceServicer_to_server(EchoTrading(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        stop = server.stop
+    else:
+        from exchange.gateway import GatewayServer
+        from exchange.sequencer import SyncPolicy
+
+        gateway = GatewayServer(data_dir, "127.0.0.1:0", sync=SyncPolicy(sync), clock=lambda: NOW,
+                                timer_seconds=0, rate=1e9, burst=10**9)
+        port = await gateway.start()
+        stop = gateway.stop
+    print(port, flush=True)
+    await asyncio.to_thread(sys.stdin.read)  # the parent closes our stdin to stop us
+    await stop(1.0)
+
+
+def serve_main(kind: str, data_dir: str | None, profile: str | None, sync: str) -> None:
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            asyncio.run(_serve(kind, data_dir, sync))
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    else:
+        asyncio.run(_serve(kind, data_dir, sync))
+
+
+class Child:
+    """A server in a child process (``--serve``): its address, pid and CPU time."""
+
+    def __init__(self, kind: str, data_dir: str | None = None, profile: str | None = None,
+                 sync: str = "group") -> None:
+        args = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--sync", sync]
+        if data_dir:
+            args += ["--data-dir", data_dir]
+        if profile:
+            args += ["--profile-server", profile]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip():
+            raise RuntimeError(f"{kind} server did not start (exit {self.proc.wait()})")
+        self.port = int(line)
+        self.address = f"127.0.0.1:{self.port}"
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the child so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def stop(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ====================================================================== load (this process)
+
+class Orders:
+    """Seeded place requests for the trader accounts, with unique client order ids."""
+
+    def __init__(self, n_accounts: int, seed: int = SEED) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.mids = np.linspace(REFERENCE - 12, REFERENCE + 12, n_accounts).round().astype(int)
+        self.next_clord = [1000] * n_accounts
+
+    def requests(self, account: int, n: int) -> list[trading_pb2.PlaceOrderRequest]:
+        """``n`` limit GTC orders alternating buy/sell, buys below and sells above the
+        account's mid (1..14 fen away), qty 1..10."""
+        first = self.next_clord[account]
+        self.next_clord[account] += n
+        away = self.rng.integers(1, 15, n)
+        qty = self.rng.integers(1, 11, n)
+        mid = int(self.mids[account])
+        out = []
+        for j in range(n):
+            buy = (first + j) % 2 == 0
+            out.append(trading_pb2.PlaceOrderRequest(
+                symbol=SYMBOL, side=types_pb2.SIDE_BUY if buy else types_pb2.SIDE_SELL,
+                order_type=types_pb2.ORDER_TYPE_LIMIT, time_in_force=types_pb2.TIME_IN_FORCE_GTC,
+                price_fen=mid - int(away[j]) if buy else mid + int(away[j]), qty=int(qty[j]),
+                client_order_id=first + j))
+        return out
+
+    def stream_messages(self, account: int, n_messages: int, per_message: int) -> list[bytes]:
+        return [trading_pb2.StreamOrdersRequest(
+                    batch_id=b, commands=[trading_pb2.OrderCommand(place=p) for p in self.requests(account, per_message)]
+                ).SerializeToString() for b in range(n_messages)]
+
+    def unary_requests(self, account: int, n: int) -> list[bytes]:
+        return [p.SerializeToString() for p in self.requests(account, n)]
+
+
+def _metadata(token: str) -> tuple:
+    return (("authorization", f"Bearer {token}"),)
+
+
+async def _one_stream(channel: grpc.aio.Channel, token: str, messages: list[bytes]) -> list[bytes]:
+    call = channel.stream_stream(STREAM)(metadata=_metadata(token), timeout=600)
+    window = asyncio.Semaphore(WINDOW)
+
+    async def write() -> None:
+        for m in messages:
+            await window.acquire()
+            await call.write(m)
+        await call.done_writing()
+
+    writer = asyncio.create_task(write())
+    out = []
+    for _ in messages:
+        response = await call.read()
+        if response is grpc.aio.EOF:
+            break
+        out.append(response)
+        window.release()
+    await writer
+    code = await call.code()
+    if code != grpc.StatusCode.OK:
+        raise RuntimeError(f"StreamOrders ended {code}: {await call.details()}")
+    return out
+
+
+async def run_streams(address: str, tokens: list[str], per_stream: list[list[bytes]]) -> tuple[float, list[bytes]]:
+    """Drive one stream per token at once; (seconds, responses)."""
+    channels = [grpc.aio.insecure_channel(address) for _ in tokens]
+    try:
+        for ch in channels:
+            await ch.channel_ready()
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*(_one_stream(ch, t, m) for ch, t, m in zip(channels, tokens, per_stream)))
+        elapsed = time.perf_counter() - t0
+    finally:
+        for ch in channels:
+            await ch.close()
+    return elapsed, [r for rs in results for r in rs]
+
+
+async def run_unary(address: str, tokens: list[str], per_caller: list[list[bytes]]
+                    ) -> tuple[float, list[bytes], np.ndarray]:
+    """One caller per token, each its own channel, calls back to back; (seconds, responses, latencies)."""
+    channels = [grpc.aio.insecure_channel(address) for _ in tokens]
+    latencies: list[float] = []
+    responses: list[bytes] = []
+
+    async def caller(channel, token, requests):
+        place = channel.unary_unary(PLACE)
+        md = _metadata(token)
+        for r in requests:
+            t = time.perf_counter()
+            responses.append(await place(r, metadata=md, timeout=60))
+            latencies.append(time.perf_counter() - t)
+
+    try:
+        for ch in channels:
+            await ch.channel_ready()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(caller(ch, t, r) for ch, t, r in zip(channels, tokens, per_caller)))
+        elapsed = time.perf_counter() - t0
+    finally:
+        for ch in channels:
+            await ch.close()
+    return elapsed, responses, np.array(latencies)
+
+
+def count_reports(stream_responses: list[bytes] = (), unary_responses: list[bytes] = ()) -> dict[str, int]:
+    """Execution reports by exec type (decoded after the clock stopped)."""
+    counts: dict[str, int] = {}
+    reports = []
+    for raw in stream_responses:
+        reports.extend(trading_pb2.StreamOrdersResponse.FromString(raw).reports)
+    for raw in unary_responses:
+        reports.extend(trading_pb2.PlaceOrderResponse.FromString(raw).reports)
+    for r in reports:
+        name = types_pb2.ExecType.Name(r.exec_type).removeprefix("EXEC_TYPE_")
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+class Measured:
+    """One run against one server: throughput, latencies, CPU of the client and server."""
+
+    def __init__(self, units: int, seconds: float, client_cpu: float, server_cpu: float,
+                 counts: dict[str, int], latencies: np.ndarray | None = None) -> None:
+        self.units, self.seconds, self.counts, self.latencies = units, seconds, counts, latencies
+        self.rate = units / seconds
+        self.client_util, self.server_util = client_cpu / seconds, server_cpu / seconds
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q) * 1e3)
+
+    def line(self, label: str, unit: str) -> str:
+        text = (f"  {label:8s} {self.units:>8,} {unit} in {self.seconds:6.2f} s = {self.rate:>10,.0f} {unit}/s"
+                f"   cpu: client {self.client_util:4.0%} server {self.server_util:4.0%}")
+        if self.latencies is not None:
+            text += f"   p50 {self.pct(50):.2f} ms p99 {self.pct(99):.2f} ms"
+        return text + f"   reports {self.counts}"
+
+
+def measure(child: Child, coro_factory, units: int, decode) -> Measured:
+    c0, s0 = time.process_time(), child.cpu()
+    elapsed, *rest = asyncio.run(coro_factory(child.address))
+    c1, s1 = time.process_time(), child.cpu()
+    return Measured(units, elapsed, c1 - c0, s1 - s0, decode(*rest), rest[1] if len(rest) > 1 else None)
+
+
+def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
+    """Provider with asks, two buyers, and the trader accounts of the load; their tokens."""
+    from exchange.client import GpuxClient
+
+    with GpuxClient(address, admin_token, timeout=30) as admin:
+        provider = GpuxClient(address, admin.create_account("provider-1", "PROVIDER").token)
+        buyers = [GpuxClient(address, admin.create_account(f"buyer-{i}", "BUYER").token) for i in (1, 2)]
+        provider.deposit_capacity(SYMBOL, 64)
+        for i, price in enumerate((1800, 1810, 1820), start=1):
+            provider.place_order(SYMBOL, "SELL", 8, price_fen=price, client_order_id=i)
+        for b in buyers:
+            b.deposit_funds(10_000_000)
+        order = buyers[0].place_order(SYMBOL, "BUY", 4, price_fen=1800, client_order_id=1)
+        if order.cum_qty != 4:
+            raise RuntimeError(f"set-up trade did not fill: {order}")
+        tokens = []
+        for i in range(n_traders):
+            token = admin.create_account(f"trader-{i}", "PROVIDER").token
+            with GpuxClient(address, token, timeout=30) as t:
+                t.deposit_capacity(SYMBOL, 10**9)
+                t.deposit_funds(10**13)
+            tokens.append(token)
+        for c in (provider, *buyers):
+            c.close()
+    return tokens
+
+
+# ====================================================================== main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts (under a minute)")
+    parser.add_argument("--streams", type=int, default=4, help="concurrent StreamOrders streams")
+    parser.add_argument("--callers", type=int, default=8, help="concurrent PlaceOrder callers")
+    parser.add_argument("--profile-server", metavar="FILE",
+                        help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")
+    parser.add_argument("--sync", choices=("group", "os"), default="group",
+                        help="gateway journal sync policy (default group: fsync per group; os is a diagnostic)")
+    parser.add_argument("--serve", choices=("echo", "gateway"), help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_main(args.serve, args.data_dir, args.profile_server, args.sync)
+        return
+
+    # (orders per message, messages per stream) and unary calls in all
+    stream_cases = [(100, 20), (1000, 4)] if args.quick else [(100, 100), (1000, 20)]
+    unary_calls = 3000 if args.quick else 16000
+    warm_messages, warm_calls = 2, 200
+    n_traders = max(args.streams, min(args.callers, 8))
+
+    print(f"gpux gateway benchmark{' (--quick)' if args.quick else ''}: python {platform.python_version()}, "
+          f"grpcio {grpc.__version__}, {os.cpu_count()} CPUs, {platform.machine()}")
+    print("layout: echo server and gateway each in a child process; load generator in this process "
+          "(grpc aio, pre-serialized requests, responses decoded after timing)")
+    print(f"load: {args.streams} streams x {{100, 1000}} orders/message ({WINDOW} messages in flight per stream), "
+          f"{args.callers} unary callers; seed {SEED}; gateway sync={args.sync.upper()}"
+          f"{' (fsync per group)' if args.sync == 'group' else ' (DIAGNOSTIC: no fsync)'}, clock 2026-11-25T09:00+08:00")
+
+    data_dir = tempfile.mkdtemp(prefix="gpux-bench-gateway-", dir="/tmp")
+    echo = gateway = None
+    try:
+        t = time.perf_counter()
+        echo = Child("echo")
+        gateway = Child("gateway", data_dir, args.profile_server, args.sync)
+        admin_token = (Path(data_dir) / "admin.token").read_text().strip()
+        tokens = setup_market(gateway.address, admin_token, n_traders)
+        print(f"servers up and market set up in {time.perf_counter() - t:.1f} s "
+              f"(echo {echo.address}, gateway {gateway.address}, data dir {data_dir})")
+
+        orders = Orders(n_traders)
+        results: dict[str, tuple[Measured, Measured]] = {}
+        stream_tokens = tokens[:args.streams]
+        for per_message, n_messages in stream_cases:
+            warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
+            load = [orders.stream_messages(k, n_messages, per_message) for k in range(args.streams)]
+            units = args.streams * n_messages * per_message
+            print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
+                  f"(echo: the same messages {ECHO_REPEAT} times over, for a long enough run)")
+            pair = []
+            for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("gateway", gateway, 1)):
+                asyncio.run(run_streams(child.address, stream_tokens, warm))
+                sent = [m * repeat for m in load]
+                m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
+                            lambda responses: count_reports(stream_responses=responses))
+                print(m.line(name, "orders"))
+                pair.append(m)
+            results[f"stream {per_message:,}/msg"] = tuple(pair)
+
+        caller_tokens = [tokens[c % n_traders] for c in range(args.callers)]
+        per_call = unary_calls // args.callers
+        warm = [orders.unary_requests(c % n_traders, warm_calls // args.callers) for c in range(args.callers)]
+        load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
+        print(f"\nunary PlaceOrder: {args.callers} callers x {per_call} calls")
+        pair = []
+        for name, child in (("echo", echo), ("gateway", gateway)):
+            asyncio.run(run_unary(child.address, caller_tokens, warm))
+            m = measure(child, lambda a: run_unary(a, caller_tokens, load), per_call * args.callers,
+                        lambda responses, _lat: count_reports(unary_responses=responses))
+            print(m.line(name, "calls"))
+            pair.append(m)
+        results["unary"] = tuple(pair)
+    finally:
+        for child in (echo, gateway):
+            if child is not None:
+                child.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    rows = []
+    for label, (e, g) in results.items():
+        if label.startswith("stream"):
+            rows.append((f"{label} orders/s", f"{e.rate:,.0f}", f"{g.rate:,.0f}", g.rate / e.rate, 0.50))
+    e, g = results["unary"]
+    rows.append(("unary PlaceOrder calls/s", f"{e.rate:,.0f}", f"{g.rate:,.0f}", g.rate / e.rate, 0.70))
+    rows.append(("unary p50 latency (ms)", f"{e.pct(50):.2f}", f"{g.pct(50):.2f}", g.pct(50) / e.pct(50), None))
+    rows.append(("unary p99 latency (ms)", f"{e.pct(99):.2f}", f"{g.pct(99):.2f}", g.pct(99) / e.pct(99), None))
+    print(f"\nsummary (gateway sync={args.sync.upper()}):")
+    print("| figure | echo | gateway | gateway/echo | target | result |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, ev, gv, ratio, target in rows:
+        if target is None:
+            print(f"| {label} | {ev} | {gv} | {ratio:.2f}x | — | — |")
+        else:
+            verdict = "PASS" if ratio >= target else "MISS"
+            print(f"| {label} | {ev} | {gv} | {ratio:.0%} | >= {target:.0%} | {verdict} |")
+
+    if args.profile_server:
+        import pstats
+
+        print(f"\ngateway event-loop thread, cProfile ({args.profile_server}), top 30 by own time:")
+        pstats.Stats(args.profile_server).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
