@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exchange.catalog import Catalog, Listing, SymbolError
+from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
 from exchange.engine.schema import (
     CLORD_LIMIT,
     CommandKind,
@@ -37,19 +37,55 @@ _EXEC_TYPE = {
 _ORDER_EVENTS = np.array(list(_EXEC_TYPE), np.int64)
 
 
-def instrument_id(listing: Listing, catalog: Catalog, symbol: str) -> int:
-    """Engine id of a symbol; INVALID_ARGUMENT if malformed, NOT_FOUND if not listed."""
-    if not symbol:
-        raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14")
-    try:
-        inst = catalog.instrument(symbol)
-    except SymbolError as exc:
-        raise invalid(str(exc)) from None
-    try:
-        return listing.id_of(inst.symbol)
-    except KeyError:
-        raise not_found(f"{inst.symbol} is not listed (slots are listed up to "
-                        f"{catalog.market.listing_horizon_days} days ahead)") from None
+class Instruments:
+    """Symbol ↔ engine id and the class rules of each listed instrument, cached: ids are
+    never reused, so an entry never goes stale. O(1) per lookup after the first."""
+
+    def __init__(self, listing: Listing, catalog: Catalog) -> None:
+        self.listing = listing
+        self.catalog = catalog
+        self._ids: dict[str, int] = {}
+        self._symbols: list[str] = []
+        self._classes: list[GpuClass] = []
+
+    def id(self, symbol: str) -> int:
+        """Engine id of a symbol; INVALID_ARGUMENT if malformed, NOT_FOUND if not listed."""
+        found = self._ids.get(symbol)
+        if found is not None:
+            return found
+        if not symbol:
+            raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14")
+        try:
+            inst = self.catalog.instrument(symbol)
+        except SymbolError as exc:
+            raise invalid(str(exc)) from None
+        try:
+            found = self.listing.id_of(inst.symbol)
+        except KeyError:
+            raise not_found(f"{inst.symbol} is not listed (slots are listed up to "
+                            f"{self.catalog.market.listing_horizon_days} days ahead)") from None
+        self._ids[symbol] = found
+        return found
+
+    def _fill(self, instrument: int) -> None:
+        for i in range(len(self._symbols), instrument + 1):
+            inst = self.listing.instrument(i)
+            self._symbols.append(inst.symbol)
+            self._classes.append(self.catalog.gpu_class(inst.gpu_class))
+
+    def symbol(self, instrument: int) -> str:
+        """The symbol of a listed engine id ("" for none)."""
+        if instrument >= len(self._symbols):
+            if not 0 <= instrument < len(self.listing):
+                return ""
+            self._fill(instrument)
+        return self._symbols[instrument]
+
+    def gpu_class(self, instrument: int) -> GpuClass:
+        """The class (tick, band, lot limits) of a listed engine id."""
+        if instrument >= len(self._classes):
+            self._fill(instrument)
+        return self._classes[instrument]
 
 
 def _clord(value: int, field: str) -> int:
@@ -58,8 +94,7 @@ def _clord(value: int, field: str) -> int:
     return value
 
 
-def _price_rules(catalog: Catalog, gpu_class: str, price: int, qty: int, market: bool) -> None:
-    cls = catalog.gpu_class(gpu_class)
+def _price_rules(cls: GpuClass, price: int, qty: int, market: bool) -> None:
     if not cls.min_qty <= qty <= cls.max_qty:
         raise invalid(f"qty {qty} is outside the lot limits of {cls.name}: {cls.min_qty}..{cls.max_qty} GPUs")
     if market:
@@ -73,10 +108,10 @@ def _price_rules(catalog: Catalog, gpu_class: str, price: int, qty: int, market:
                       f"{cls.band_lo_fen}..{cls.band_hi_fen} fen")
 
 
-def place_command(req: trading_pb2.PlaceOrderRequest, account: int, listing: Listing, catalog: Catalog,
+def place_command(req: trading_pb2.PlaceOrderRequest, account: int, instruments: Instruments,
                   out: np.ndarray) -> None:
     """Validate a PlaceOrderRequest and write its NEW_ORDER into the record ``out``."""
-    instrument = instrument_id(listing, catalog, req.symbol)
+    instrument = instruments.id(req.symbol)
     if req.side not in (types_pb2.SIDE_BUY, types_pb2.SIDE_SELL):
         raise invalid("side must be SIDE_BUY or SIDE_SELL")
     if req.order_type not in (types_pb2.ORDER_TYPE_LIMIT, types_pb2.ORDER_TYPE_MARKET):
@@ -92,7 +127,7 @@ def place_command(req: trading_pb2.PlaceOrderRequest, account: int, listing: Lis
         raise invalid("post_only needs a limit order with GTC or GTD")
     if not 0 <= req.self_trade_prevention <= types_pb2.SELF_TRADE_PREVENTION_DECREMENT:
         raise invalid("self_trade_prevention is not a known mode")
-    _price_rules(catalog, listing.instrument(instrument).gpu_class, req.price_fen, req.qty, market)
+    _price_rules(instruments.gpu_class(instrument), req.price_fen, req.qty, market)
     out["kind"] = CommandKind.NEW_ORDER
     out["account"] = account
     out["instrument"] = instrument
@@ -126,7 +161,7 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
     out["qty"] = req.qty
 
 
-def stream_commands(reqs, account: int, listing: Listing, catalog: Catalog) -> tuple[np.ndarray, dict[int, str]]:
+def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
     """The records of a stream batch's valid OrderCommands, in order, and for each
     invalid one (by its index in the batch) what is wrong with it."""
     batch = commands(len(reqs))
@@ -137,7 +172,7 @@ def stream_commands(reqs, account: int, listing: Listing, catalog: Catalog) -> t
         out = batch[n:n + 1]
         try:
             if which == "place":
-                place_command(cmd.place, account, listing, catalog, out)
+                place_command(cmd.place, account, instruments, out)
             elif which == "cancel":
                 cancel_command(cmd.cancel, account, out)
             elif which == "replace":
@@ -171,49 +206,69 @@ def _status(kind: int, reason: int, leaves: int, filled: int) -> int:
     return types_pb2.ORDER_STATUS_PARTIALLY_FILLED if filled else types_pb2.ORDER_STATUS_NEW
 
 
-def reports(events: np.ndarray, account: int, listing: Listing) -> list[types_pb2.ExecutionReport]:
+_IS_ORDER_EVENT = np.zeros(16, bool)
+_IS_ORDER_EVENT[_ORDER_EVENTS] = True
+
+
+def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
     """The execution reports of ``account``'s orders among ``events`` (its side of a trade,
-    whether it was the taker or the maker)."""
+    whether it was the taker or the maker), in event order. One pass over the columns."""
+    kind = events["kind"]
+    mine = _IS_ORDER_EVENT[kind] & ((events["account"] == account)
+                                    | ((kind == EventKind.TRADE) & (events["contra_account"] == account)))
+    rows = events[mine]
+    index = np.flatnonzero(mine).tolist()
+    cols = {name: rows[name].tolist() for name in rows.dtype.names}
     out = []
-    mine = np.isin(events["kind"], _ORDER_EVENTS) & (
-        (events["account"] == account) | ((events["kind"] == EventKind.TRADE) & (events["contra_account"] == account)))
-    for index in np.flatnonzero(mine):
-        e = events[index]
-        kind, reason = int(e["kind"]), int(e["reason"])
-        maker = kind == EventKind.TRADE and int(e["account"]) != account
-        side = int(e["side"])
-        if maker:
-            side = 3 - side
-        leaves = int(e["contra_leaves"] if maker else e["leaves"])
-        filled = int(e["filled"]) if not maker else -1  # the maker's cum qty is not in the event
-        instrument = int(e["instrument"])
-        report = types_pb2.ExecutionReport(
-            seq=int(e["seq"]), exec_index=int(index), transact_time_ns=int(e["ts"]),
-            exec_type=_EXEC_TYPE[kind], reason=reason,
-            order_id=int(e["contra_order_id"] if maker else e["order_id"]),
-            client_order_id=int(e["contra_clord"] if maker else e["clord"]),
-            orig_client_order_id=int(e["contra_clord"]) if kind == EventKind.REPLACED else 0,
-            symbol=listing.symbol(instrument) if 0 <= instrument < len(listing) else "",
-            side=side, leaves_qty=leaves,
-        )
-        if kind == EventKind.TRADE:
-            report.last_qty, report.last_price_fen, report.trade_id = int(e["qty"]), int(e["price"]), int(e["trade_id"])
-        else:
-            report.price_fen, report.order_qty = int(e["price"]), int(e["qty"])
-        if filled >= 0:
+    Report = types_pb2.ExecutionReport
+    for j, k in enumerate(cols["kind"]):
+        maker = k == EventKind.TRADE and cols["account"][j] != account
+        leaves = cols["contra_leaves"][j] if maker else cols["leaves"][j]
+        reason = cols["reason"][j]
+        report = Report(seq=cols["seq"][j], exec_index=index[j], transact_time_ns=cols["ts"][j],
+                        exec_type=_EXEC_TYPE[k], reason=reason, leaves_qty=leaves,
+                        order_id=cols["contra_order_id"][j] if maker else cols["order_id"][j],
+                        client_order_id=cols["contra_clord"][j] if maker else cols["clord"][j],
+                        symbol=instruments.symbol(cols["instrument"][j]),
+                        side=3 - cols["side"][j] if maker else cols["side"][j])
+        if k == EventKind.TRADE:
+            report.last_qty, report.last_price_fen, report.trade_id = cols["qty"][j], cols["price"][j], cols["trade_id"][j]
+            filled = 0 if maker else cols["filled"][j]
             report.cum_qty = filled
-        report.order_status = _status(kind, reason, leaves, max(filled, 0) or (kind == EventKind.TRADE))
-        if kind == EventKind.REJECTED:
-            report.text = explain(reason)
+            status = _status(k, reason, leaves, True)
+        else:
+            report.price_fen, report.order_qty, report.cum_qty = cols["price"][j], cols["qty"][j], cols["filled"][j]
+            status = _status(k, reason, leaves, cols["filled"][j])
+            if k == EventKind.REPLACED:
+                report.orig_client_order_id = cols["contra_clord"][j]
+            elif k == EventKind.REJECTED:
+                report.text = explain(reason)
+        report.order_status = status
         out.append(report)
     return out
 
 
-def order_message(record: OrderRecord, listing: Listing) -> types_pb2.Order:
+def order_from_events(events: np.ndarray, instruments: Instruments) -> types_pb2.Order:
+    """The order a NEW_ORDER created, as its own events leave it (no second lookup)."""
+    accepted = events[events["kind"] == EventKind.ACCEPTED][0]
+    oid = accepted["order_id"]
+    own = events[(events["order_id"] == oid) & _IS_ORDER_EVENT[events["kind"]]]
+    last = own[-1]
+    trades = own[own["kind"] == EventKind.TRADE]
+    filled = int(trades["filled"][-1]) if len(trades) else 0
+    leaves = int(last["leaves"])
+    return types_pb2.Order(
+        order_id=int(oid), client_order_id=int(accepted["clord"]), first_client_order_id=int(accepted["clord"]),
+        symbol=instruments.symbol(int(accepted["instrument"])), side=int(accepted["side"]),
+        price_fen=int(accepted["price"]), order_qty=int(accepted["qty"]), cum_qty=filled, leaves_qty=leaves,
+        order_status=_status(int(last["kind"]), 0, leaves, filled))
+
+
+def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Order:
     """An OrderRecord of the ledger as the wire's Order."""
     return types_pb2.Order(
         order_id=record.order_id, client_order_id=record.clord, first_client_order_id=record.first_clord,
-        symbol=listing.symbol(record.instrument), side=record.side, price_fen=record.price,
+        symbol=instruments.symbol(record.instrument), side=record.side, price_fen=record.price,
         order_qty=record.qty, cum_qty=record.filled, leaves_qty=record.leaves,
         order_status=int(record.status))
 

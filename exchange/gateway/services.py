@@ -56,6 +56,7 @@ class Exchange:
         self.node = node
         self.catalog = node.catalog
         self.listing = node.state.listing
+        self.instruments = convert.Instruments(self.listing, self.catalog)
         self.accounts = accounts
         self.limiter = limiter
         self.book_changed = asyncio.Condition()
@@ -77,7 +78,8 @@ class Exchange:
         return events
 
     def instrument(self, symbol: str) -> int:
-        return convert.instrument_id(self.listing, self.catalog, symbol)
+        """Engine id of a listed symbol (INVALID_ARGUMENT / NOT_FOUND otherwise)."""
+        return self.instruments.id(symbol)
 
 
 def _account() -> int:
@@ -101,16 +103,14 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                                f"({original.status.name}); GetOrder returns it")
         if reason:
             raise rejection(reason)
-        return events, convert.reports(events, account, self.x.listing)
+        return events, convert.reports(events, account, self.x.instruments)
 
     async def PlaceOrder(self, request, context):
         account = _account()
         batch = commands(1)
-        convert.place_command(request, account, self.x.listing, self.x.catalog, batch)
+        convert.place_command(request, account, self.x.instruments, batch)
         events, reports = await self._order_call(batch, account)
-        clord = int(batch["clord"][0])
-        record = await self.x.read(lambda s: s.orders.find(account, clord))
-        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_message(record, self.x.listing))
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_from_events(events, self.x.instruments))
 
     async def CancelOrder(self, request, context):
         batch = commands(1)
@@ -129,7 +129,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         instrument = self.x.instrument(request.symbol) if request.symbol else -1
         events = await self.x.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
         ack = events[events["kind"] == EventKind.ACK]
-        return trading_pb2.MassCancelResponse(reports=convert.reports(events, account, self.x.listing),
+        return trading_pb2.MassCancelResponse(reports=convert.reports(events, account, self.x.instruments),
                                               cancelled=int(ack["qty"][0]))
 
     async def GetOrder(self, request, context):
@@ -137,7 +137,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         record = await self.x.read(lambda s: s.orders.find(account, clord))
         if record is None:
             raise not_found(f"no order with client_order_id {clord}")
-        return trading_pb2.GetOrderResponse(order=convert.order_message(record, self.x.listing))
+        return trading_pb2.GetOrderResponse(order=convert.order_message(record, self.x.instruments))
 
     async def ListOrders(self, request, context):
         account = _account()
@@ -157,7 +157,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             return [state.orders.get(int(i)) for i in ids]
 
         records = await self.x.read(select)
-        return trading_pb2.ListOrdersResponse(orders=[convert.order_message(r, self.x.listing) for r in records])
+        return trading_pb2.ListOrdersResponse(orders=[convert.order_message(r, self.x.instruments) for r in records])
 
     async def StreamOrders(self, request_iterator, context):
         account = _account()
@@ -168,7 +168,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 if not self.x.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                        f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
-                batch, problems = convert.stream_commands(message.commands, account, self.x.listing, self.x.catalog)
+                batch, problems = convert.stream_commands(message.commands, account, self.x.instruments)
                 events = await self.x.execute(batch) if len(batch) else None
                 yield trading_pb2.StreamOrdersResponse(
                     batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
@@ -181,15 +181,23 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""
-        per_command = iter(np.split(events, np.flatnonzero(np.diff(events["seq"])) + 1)) if events is not None else iter(())
-        out = []
+        made = convert.reports(events, account, self.x.instruments) if events is not None else []
+        if not problems:
+            return made
+        seqs = [r.seq for r in made]
+        first_seq = int(events["seq"][0]) if events is not None and len(events) else 0
+        out, at, valid = [], 0, 0
         for i, cmd in enumerate(cmds):
             if i in problems:
                 which = cmd.WhichOneof("command")
                 clord = getattr(getattr(cmd, which), "client_order_id", 0) if which else 0
                 out.append(convert.invalid_report(problems[i], clord))
-            else:
-                out.extend(convert.reports(next(per_command), account, self.x.listing))
+                continue
+            seq = first_seq + valid
+            while at < len(made) and seqs[at] == seq:
+                out.append(made[at])
+                at += 1
+            valid += 1
         return out
 
 
