@@ -74,3 +74,18 @@ def test_ledger_matches_the_obvious_fold_and_the_engine(seed):
     assert state.orders.find(first["account"], 10**12) is None
     restored = OrderLedger(state.orders.rows)  # as from a snapshot
     assert restored.count == state.orders.count and restored.get(5) == state.orders.get(5)
+
+
+def test_engine_bulk_views_agree_with_the_single_views():
+    catalog = default_catalog()
+    state = MarketState(catalog)
+    setup = np.concatenate([_listing_commands(state, [catalog.instrument(s) for s in SYMBOLS]),
+                            funding(len(SYMBOLS), 6)])
+    state.apply(_stamp(setup, 1))
+    state.apply(_stamp(order_flow(catalog, 500, len(SYMBOLS), 6, 3), len(setup) + 1))
+    engine = state.engine
+    for account in range(6):
+        bulk = engine.positions_of(account)
+        assert bulk == {i: engine.position(account, i) for i in range(len(SYMBOLS))
+                        if engine.position(account, i) != engine.position(99, i)}
+    assert engine.instrument_states().tolist() == [engine.book(i).state for i in range(len(SYMBOLS))]

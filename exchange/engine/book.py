@@ -251,6 +251,17 @@ class Engine:
         return PositionView(int(p[k.P_CAPACITY]), int(p[k.P_BOUGHT]), int(p[k.P_SOLD]),
                             int(p[k.P_ASK_OPEN]))
 
+    def positions_of(self, account: int) -> dict[int, PositionView]:
+        """Every position an account has, by instrument id. O(positions), vectorised."""
+        pos = self._st[4][: int(self._st[8][k.CT_POSITIONS])]
+        rows = pos[pos[:, k.P_ACCOUNT] == account]
+        return {int(r[k.P_INSTRUMENT]): PositionView(int(r[k.P_CAPACITY]), int(r[k.P_BOUGHT]), int(r[k.P_SOLD]),
+                                                     int(r[k.P_ASK_OPEN])) for r in rows}
+
+    def instrument_states(self) -> np.ndarray:
+        """The state (:class:`InstrumentState` values) of every listed instrument, by id."""
+        return self._st[2][: self.n_instruments, k.I_STATE].copy()
+
     def live_orders(self, account: int | None = None) -> list[OrderView]:
         """Live orders (of one account or all), ascending order id. O(pool)."""
         orders = self._st[0]

@@ -221,11 +221,8 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             listing_horizon_days=c.market.listing_horizon_days)
 
     async def ListInstruments(self, request, context):
-        def states(state: MarketState) -> list[int]:
-            return [int(state.engine.book(i, depth=0).state) for i in range(len(state.listing))]
-
         listed = list(self.x.listing)
-        found = await self.x.read(states)
+        found = (await self.x.read(lambda state: state.engine.instrument_states())).tolist()
         out = []
         for inst, st in zip(listed, found):
             if request.gpu_class and inst.gpu_class != request.gpu_class:
@@ -352,11 +349,13 @@ class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
 
     async def GetCapacity(self, request, context):
         account = _account()
-        ids = [self.x.instrument(request.symbol)] if request.symbol else range(len(self.x.listing))
-        found = await self.x.read(lambda s: [(i, s.engine.position(account, i)) for i in ids])
+        if request.symbol:
+            instrument = self.x.instrument(request.symbol)
+            found = {instrument: await self.x.read(lambda s: s.engine.position(account, instrument))}
+        else:
+            found = await self.x.read(lambda s: s.engine.positions_of(account))
         return capacity_pb2.GetCapacityResponse(positions=[
-            _position_message(self.x.listing.symbol(i), p) for i, p in found
-            if request.symbol or p.capacity or p.bought or p.sold or p.ask_open])
+            _position_message(self.x.instruments.symbol(i), p) for i, p in sorted(found.items())])
 
 
 def _balance(a) -> account_pb2.Balance:
