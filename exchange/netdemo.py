@@ -22,7 +22,6 @@ and the child process is ended whatever happens.
 
 from __future__ import annotations
 
-import math
 import queue
 import re
 import shutil
@@ -164,10 +163,13 @@ def _price_to_fill(client: GpuxClient, symbol: str, qty: int) -> int:
     return price
 
 
+_NO_ASK = 1 << 62  # an integer cost above any real one
+
+
 def _cheapest(client: GpuxClient, groups: dict, field: str):
     """The key of ``groups`` (key → symbols) whose tickers' ``field`` sums lowest."""
-    def cost(symbols: list[str]) -> float:
-        return sum(getattr(client.ticker(s), field) or math.inf for s in symbols)  # no ask: never chosen
+    def cost(symbols: list[str]) -> int:
+        return sum(getattr(client.ticker(s), field) or _NO_ASK for s in symbols)  # no ask: never chosen
     return min(groups, key=lambda key: cost(groups[key]))
 
 
@@ -232,7 +234,7 @@ def _tomorrows_slots(admin: GpuxClient) -> tuple[date, Slots]:
     products = {(c, r) for offers in PROVIDERS.values() for c, r, _, _ in offers}
     slots = {}
     for inst in admin.instruments(open_only=True):
-        start = datetime.fromtimestamp(inst.slot_start_ns / 1e9, tz)
+        start = datetime.fromtimestamp(inst.slot_start_ns // 10**9, tz)
         if start.date() == day and start.hour in HOURS and (inst.gpu_class, inst.region) in products:
             slots[inst.gpu_class, inst.region, start.hour] = inst.symbol
     missing = len(products) * len(HOURS) - len(slots)
@@ -285,7 +287,7 @@ def _trades_table(trades, names: dict[int, str], money) -> Table:
     for symbol, rows in sorted(by_symbol.items()):
         qty, value = sum(r["qty"] for r in rows), sum(r["notional"] for r in rows)
         buyers, sellers = ({names[r[key]] for r in rows} for key in ("buyer_account", "seller_account"))
-        table.add_row(symbol, str(len(rows)), str(qty), money(round(value / qty)), money(value),
+        table.add_row(symbol, str(len(rows)), str(qty), money((2 * value + qty) // (2 * qty)), money(value),
                       ", ".join(sorted(buyers)), ", ".join(sorted(sellers)))
     return table
 

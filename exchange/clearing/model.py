@@ -1,0 +1,170 @@
+"""Orders, auction input and clearing result of the day-ahead auction (integers only).
+
+See :mod:`exchange.clearing` for the rules. Money is integer fen per GPU-hour, quantities
+whole GPUs; identifiers (orders, blocks, accounts, products) are any hashable values
+(small ints or tuples such as ``("H100-80G", "jiaxing")``), so this module does not
+depend on the catalog or the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+
+class Side(enum.IntEnum):
+    """Buy (bid) or sell (ask)."""
+
+    BUY = 1
+    SELL = -1
+
+
+class RejectReason(enum.Enum):
+    """Why a block (its whole exclusive group) ended with no fill."""
+
+    OUT_OF_THE_MONEY = "OUT_OF_THE_MONEY"
+    """No alternative is in the money at the final prices."""
+    MIN_RATIO = "MIN_RATIO"
+    """In the money, but with every other decision fixed the market could absorb only a
+    positive fill below the block's minimum (``0 < best fill < min fill``)."""
+    PARADOXICALLY_REJECTED = "PARADOXICALLY_REJECTED"
+    """Strictly in the money at the final prices, yet rejected (accepting it would move
+    the prices or lower welfare); allowed, and reported."""
+    REMOVED_PARADOXICAL = "REMOVED_PARADOXICAL"
+    """Accepted by a MIP round, out of the money at that round's prices, removed by the
+    no-paradox loop (and never accepted again)."""
+
+
+class ClearingError(ValueError):
+    """Invalid auction input, or the solver result failed an exact check."""
+
+
+class VerifyError(AssertionError):
+    """:func:`exchange.clearing.verify` found a broken rule; the message names the culprit."""
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """Price grid of one product (e.g. a GPU class in a region): tick and band, in fen.
+
+    Every limit price in the product must lie on the tick inside the band, and so does
+    every clearing price. ``reference_fen`` is informational (not used by the tie rule).
+    """
+
+    tick_fen: int = 1
+    band_lo_fen: int = 1
+    band_hi_fen: int = 2**31 - 1
+    reference_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class HourlyOrder:
+    """A divisible limit order for one instrument ``(product, hour)``: any fill 0..qty."""
+
+    order_id: Hashable
+    account: Hashable
+    side: Side
+    product: Hashable
+    hour: int
+    limit_fen: int
+    qty: int
+
+
+@dataclass(frozen=True)
+class BlockAlternative:
+    """One way to fill a block: a product and the limit in fen per GPU-hour there."""
+
+    product: Hashable
+    limit_fen: int
+
+
+@dataclass(frozen=True)
+class BlockOrder:
+    """``qty`` GPUs in each hour ``start .. start+length-1``, the same fill ``k`` every hour.
+
+    ``k`` is 0 or in ``[ceil(min_ratio * qty / 100), qty]`` (``min_ratio=100``: all or
+    none). ``alternatives`` is an exclusive group: at most one is accepted.
+    """
+
+    block_id: Hashable
+    account: Hashable
+    side: Side
+    start: int
+    length: int
+    qty: int
+    alternatives: tuple[BlockAlternative, ...]
+    min_ratio: int = 100
+
+    @property
+    def min_fill(self) -> int:
+        """Smallest non-zero fill: ``ceil(min_ratio * qty / 100)``."""
+        return -(-self.min_ratio * self.qty // 100)
+
+    @property
+    def hours(self) -> range:
+        return range(self.start, self.start + self.length)
+
+
+@dataclass(frozen=True)
+class Auction:
+    """Everything the clearing needs: the products, hours ``0..hours-1`` and the orders.
+
+    ``capacity[(account, product, hour)]``: at most this many GPUs sold by the account in
+    that instrument (hourly asks plus block asks). ``funds[account]``: the account's
+    accepted buy value *at its limit prices* (hourly bids and block bids) stays within
+    this many fen -- a conservative linear stand-in for cost at clearing prices, which
+    is never higher for an accepted bid.
+    """
+
+    products: Mapping[Hashable, ProductSpec]
+    hours: int
+    orders: tuple[HourlyOrder, ...]
+    blocks: tuple[BlockOrder, ...] = ()
+    capacity: Mapping[tuple[Hashable, Hashable, int], int] = field(default_factory=dict)
+    funds: Mapping[Hashable, int] = field(default_factory=dict)
+
+    @property
+    def instruments(self) -> list[tuple[Hashable, int]]:
+        """All ``(product, hour)`` pairs, products in mapping order, hours ascending."""
+        return [(p, h) for p in self.products for h in range(self.hours)]
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """Outcome of one block: fill ``qty`` in every hour, which alternative, or why none."""
+
+    block_id: Hashable
+    qty: int
+    alternative: int | None
+    """Index into ``BlockOrder.alternatives`` of the accepted one; ``None`` if rejected."""
+    reason: RejectReason | None = None
+    surplus_fen: int = 0
+    """At the final prices, per GPU over the run: ``limit*length - sum(prices)`` for a
+    buy, the opposite for a sell (accepted: its alternative; rejected: best alternative)."""
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """The clearing: fills, block outcomes, prices, welfare and solver figures."""
+
+    fills: dict[Hashable, int]
+    """Filled GPUs per hourly ``order_id``."""
+    blocks: dict[Hashable, BlockResult]
+    prices: dict[tuple[Hashable, int], int]
+    """Uniform price per instrument ``(product, hour)``, fen per GPU-hour."""
+    welfare_fen: int
+    """Sum of accepted buy value minus accepted sell value at limit prices."""
+    mip_gap: float
+    """Relative gap HiGHS reported for the last MIP round (not money)."""
+    solve_seconds: float
+    """Wall time of all HiGHS calls (MIP rounds, dispatch and price problems)."""
+    total_seconds: float
+    iterations: int
+    """MIP rounds of the no-paradox loop (1 if the first round had no paradox)."""
+    removed: tuple[Hashable, ...] = ()
+    """Block ids removed by the no-paradox loop, in removal order."""
+    mip_objective: float = 0.0
+    mip_bound: float = 0.0
+    volume: dict[tuple[Hashable, int], int] = field(default_factory=dict)
+    """GPUs traded per instrument (bought == sold)."""

@@ -1,0 +1,241 @@
+"""Exact integer parts of the clearing: merit orders, hourly dispatch, price intervals.
+
+Everything here is integer arithmetic on the validated input (see :mod:`exchange.clearing`
+for the rules); no float ever reaches a fill, a price or a welfare figure.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from exchange.clearing.model import (
+    Auction,
+    BlockAlternative,
+    BlockOrder,
+    ClearingError,
+    HourlyOrder,
+    ProductSpec,
+    Side,
+)
+
+UNBOUNDED = 1 << 62
+"""An integer bound no price reaches: the open side of a price interval."""
+
+
+@dataclass
+class MeritOrder:
+    """One instrument's hourly orders as a merit order of "net injection" units.
+
+    Unit position ``t`` (1-based) runs over all hourly units sorted by price ascending:
+    consuming a unit means filling an ask or dropping a bid, at the cost of its limit.
+    With ``t`` units consumed the hourly orders absorb net block demand ``t - bids``
+    (``D = hourly sold - hourly bought``). Ties at one price: asks are consumed before
+    bids (more volume), earlier asks before later ones, later bids before earlier ones
+    (input order stands for time priority).
+    """
+
+    orders: list[int]  # indices into Auction.orders, in consumption order
+    prices: list[int]
+    cum: list[int]  # cum[j] = units in orders[:j+1]
+    bids: int  # total bid quantity B
+    bid_value: int  # sum of bid limit * qty
+
+    @property
+    def total(self) -> int:
+        return self.cum[-1] if self.cum else 0
+
+    def price_at(self, t: int) -> int | None:
+        """Limit price of unit ``t`` (1-based); ``None`` outside ``1..total``."""
+        if t < 1 or t > self.total:
+            return None
+        return self.prices[bisect_left(self.cum, t)]
+
+    def cost(self, t: int) -> int:
+        """Sum of the limits of the first ``t`` units."""
+        if t < 0 or t > self.total:
+            raise ClearingError(f"merit order position {t} outside 0..{self.total}")
+        cost = prev = 0
+        for price, c in zip(self.prices, self.cum):
+            if c >= t:
+                return cost + price * (t - prev)
+            cost += price * (c - prev)
+            prev = c
+        return cost
+
+
+def merit_order(orders: Sequence[HourlyOrder], indices: Sequence[int]) -> MeritOrder:
+    """The merit order of the given orders (all of one instrument)."""
+
+    def key(ix: int) -> tuple[int, int, int]:
+        o = orders[ix]
+        if o.side is Side.SELL:
+            return (o.limit_fen, 0, ix)
+        return (o.limit_fen, 1, -ix)
+
+    ordered = sorted(indices, key=key)
+    cum: list[int] = []
+    total = 0
+    for ix in ordered:
+        total += orders[ix].qty
+        cum.append(total)
+    bids = sum(orders[ix].qty for ix in ordered if orders[ix].side is Side.BUY)
+    value = sum(orders[ix].qty * orders[ix].limit_fen for ix in ordered if orders[ix].side is Side.BUY)
+    return MeritOrder(ordered, [orders[ix].limit_fen for ix in ordered], cum, bids, value)
+
+
+def dispatch_merit(
+    orders: Sequence[HourlyOrder], mo: MeritOrder, net_block_buy: int, fills: list[int]
+) -> None:
+    """Fill the instrument's hourly orders so they absorb ``net_block_buy`` at least cost."""
+    t = net_block_buy + mo.bids
+    if not 0 <= t <= mo.total:
+        raise ClearingError(
+            f"blocks need {net_block_buy} GPUs net from hourly orders that can absorb only "
+            f"{-mo.bids}..{mo.total - mo.bids}"
+        )
+    prev = 0
+    for ix, c in zip(mo.orders, mo.cum):
+        consumed = max(0, min(c, t) - prev)
+        o = orders[ix]
+        fills[ix] = consumed if o.side is Side.SELL else o.qty - consumed
+        prev = c
+
+
+def block_net(auction: Auction, accepted: dict[int, tuple[int, int]]) -> dict[tuple[Hashable, int], int]:
+    """Net block demand (bought minus sold) per instrument for ``{block: (alt, k)}``."""
+    net: dict[tuple[Hashable, int], int] = {}
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        prod = blk.alternatives[a].product
+        for h in blk.hours:
+            net[(prod, h)] = net.get((prod, h), 0) + int(blk.side) * k
+    return net
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Per-account use of capacity (GPUs sold per instrument) and funds (limit value)."""
+
+    sold: dict[tuple[Hashable, Hashable, int], int]
+    spent: dict[Hashable, int]
+
+
+def usage(auction: Auction, fills: Sequence[int], accepted: dict[int, tuple[int, int]]) -> Usage:
+    sold: dict[tuple[Hashable, Hashable, int], int] = {}
+    spent: dict[Hashable, int] = {}
+    for o, f in zip(auction.orders, fills):
+        if f == 0:
+            continue
+        if o.side is Side.SELL:
+            key = (o.account, o.product, o.hour)
+            sold[key] = sold.get(key, 0) + f
+        else:
+            spent[o.account] = spent.get(o.account, 0) + f * o.limit_fen
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        alt = blk.alternatives[a]
+        if blk.side is Side.SELL:
+            for h in blk.hours:
+                key = (blk.account, alt.product, h)
+                sold[key] = sold.get(key, 0) + k
+        else:
+            spent[blk.account] = spent.get(blk.account, 0) + k * alt.limit_fen * blk.length
+    return Usage(sold, spent)
+
+
+def increasable(auction: Auction, o: HourlyOrder, fill: int, use: Usage) -> bool:
+    """Could one more GPU of this order be filled without breaking its account's cap?"""
+    if fill >= o.qty:
+        return False
+    if o.side is Side.SELL:
+        key = (o.account, o.product, o.hour)
+        cap = auction.capacity.get(key)
+        return cap is None or use.sold.get(key, 0) + 1 <= cap
+    funds = auction.funds.get(o.account)
+    return funds is None or use.spent.get(o.account, 0) + o.limit_fen <= funds
+
+
+def price_interval(
+    auction: Auction, indices: Sequence[int], fills: Sequence[int], use: Usage
+) -> tuple[int, int, str, str]:
+    """``(lo, hi, lo_why, hi_why)``: prices consistent with the instrument's hourly fills.
+
+    A filled bid needs ``p <= limit``, a bid that could take one more GPU needs
+    ``p >= limit``; a filled ask needs ``p >= limit``, an ask that could sell one more
+    needs ``p <= limit``. Unbounded sides are -+UNBOUNDED.
+    """
+    lo, hi = -UNBOUNDED, UNBOUNDED
+    lo_why = hi_why = "nothing"
+    orders = auction.orders
+    for ix in indices:
+        o = orders[ix]
+        f = fills[ix]
+        more = increasable(auction, o, f, use)
+        if o.side is Side.BUY:
+            if f > 0 and o.limit_fen < hi:
+                hi, hi_why = o.limit_fen, f"filled bid {o.order_id!r}"
+            if more and o.limit_fen > lo:
+                lo, lo_why = o.limit_fen, f"unfilled bid {o.order_id!r}"
+        else:
+            if f > 0 and o.limit_fen > lo:
+                lo, lo_why = o.limit_fen, f"filled ask {o.order_id!r}"
+            if more and o.limit_fen < hi:
+                hi, hi_why = o.limit_fen, f"unfilled ask {o.order_id!r}"
+    return lo, hi, lo_why, hi_why
+
+
+def clamp_to_band(spec: ProductSpec, lo: int, hi: int) -> tuple[int, int]:
+    """The order interval intersected with the product's band (integers, on the tick)."""
+    return max(lo, spec.band_lo_fen), min(hi, spec.band_hi_fen)
+
+
+def tie_price(spec: ProductSpec, lo: int, hi: int) -> int:
+    """The tie rule: midpoint of ``[lo, hi]`` rounded down to the tick (``lo``,``hi`` on tick)."""
+    if lo > hi:
+        raise ClearingError(f"empty price interval [{lo}, {hi}]")
+    t = spec.tick_fen
+    return lo + (hi - lo) // (2 * t) * t
+
+
+def surplus(block: BlockOrder, alt: BlockAlternative, prices: dict[tuple[Hashable, int], int]) -> int:
+    """Per-GPU surplus over the run at ``prices``: buy ``limit*L - sum p``, sell the opposite."""
+    total = sum(prices[(alt.product, h)] for h in block.hours)
+    return int(block.side) * (alt.limit_fen * block.length - total)
+
+
+def best_fill(
+    block: BlockOrder,
+    alt: BlockAlternative,
+    merit: dict[tuple[Hashable, int], MeritOrder],
+    positions: dict[tuple[Hashable, int], int],
+) -> int:
+    """Welfare-maximising fill of a rejected block alone, every other decision fixed.
+
+    The ``j``-th GPU of a buy block gains ``limit*L`` minus the next consumed unit in each
+    hour; of a sell block, the last consumed unit in each hour minus ``limit*L`` (gains
+    fall with ``j``). Returns how many leading GPUs gain strictly (``0..qty``).
+    """
+
+    def gain(j: int) -> int | None:
+        total = 0
+        for h in block.hours:
+            key = (alt.product, h)
+            mo = merit[key]
+            t = positions[key]
+            price = mo.price_at(t + j) if block.side is Side.BUY else mo.price_at(t - j + 1)
+            if price is None:
+                return None
+            total += price
+        return int(block.side) * (alt.limit_fen * block.length - total)
+
+    lo, hi = 0, block.qty  # gain(j) > 0 for j <= lo
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        g = gain(mid)
+        if g is not None and g > 0:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

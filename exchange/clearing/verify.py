@@ -1,0 +1,142 @@
+"""Independent exact re-check of a clearing result against its auction input."""
+
+from __future__ import annotations
+
+from exchange.clearing.model import Auction, ClearingResult, RejectReason, Side, VerifyError
+from exchange.clearing.prices import increasable, price_interval, surplus, usage
+
+
+def _fail(msg: str) -> None:
+    raise VerifyError(msg)
+
+
+def verify(auction: Auction, result: ClearingResult) -> None:
+    """Re-check every rule from the inputs; raise :class:`VerifyError` naming the culprit.
+
+    Checks: integer fills within 0..qty; block fills 0 or ``min_fill..qty`` with one
+    valid alternative (exclusive group); integer prices on the tick inside the band for
+    every instrument; bought == sold in every instrument; hourly orders consistent with
+    the prices (a filled bid's limit >= price, a filled ask's limit <= price, an order
+    that could take one more GPU within its account's cap is not in the money:
+    bid limit <= price, ask limit >= price -- so a partial fill is at its limit);
+    capacity and funds caps; every accepted block in the money; rejection reasons
+    consistent with the prices; reported surplus, volume and welfare recomputed.
+    """
+    orders = auction.orders
+    fills: list[int] = []
+    for o in orders:
+        if o.order_id not in result.fills:
+            _fail(f"order {o.order_id!r}: no fill reported")
+        f = result.fills[o.order_id]
+        if type(f) is not int or not 0 <= f <= o.qty:
+            _fail(f"order {o.order_id!r}: fill {f!r} outside 0..{o.qty}")
+        fills.append(f)
+    if len(result.fills) != len(orders):
+        _fail("fills name orders that are not in the auction")
+
+    accepted: dict[int, tuple[int, int]] = {}
+    if len(result.blocks) != len(auction.blocks):
+        _fail("block results do not match the auction's blocks")
+    for b, blk in enumerate(auction.blocks):
+        r = result.blocks.get(blk.block_id)
+        if r is None:
+            _fail(f"block {blk.block_id!r}: no result")
+        if type(r.qty) is not int:
+            _fail(f"block {blk.block_id!r}: fill {r.qty!r} is not an integer")
+        if r.qty == 0:
+            if r.alternative is not None or r.reason is None:
+                _fail(f"block {blk.block_id!r}: rejected without a reason or with an alternative")
+            continue
+        if r.alternative is None or not 0 <= r.alternative < len(blk.alternatives):
+            _fail(f"block {blk.block_id!r}: accepted without a valid alternative ({r.alternative!r})")
+        if not blk.min_fill <= r.qty <= blk.qty:
+            _fail(f"block {blk.block_id!r}: fill {r.qty} outside {blk.min_fill}..{blk.qty} "
+                  f"(min ratio {blk.min_ratio} %)")
+        if r.reason is not None:
+            _fail(f"block {blk.block_id!r}: accepted but has reason {r.reason}")
+        accepted[b] = (r.alternative, r.qty)
+
+    prices = result.prices
+    for key in auction.instruments:
+        p = prices.get(key)
+        spec = auction.products[key[0]]
+        if type(p) is not int:
+            _fail(f"instrument {key!r}: price {p!r} is not an integer")
+        if not spec.band_lo_fen <= p <= spec.band_hi_fen or p % spec.tick_fen:
+            _fail(f"instrument {key!r}: price {p} off tick {spec.tick_fen} or outside the band")
+    if len(prices) != len(auction.instruments):
+        _fail("prices name instruments that are not in the auction")
+
+    bought = {key: 0 for key in auction.instruments}
+    sold = {key: 0 for key in auction.instruments}
+    by_inst: dict = {}
+    for ix, (o, f) in enumerate(zip(orders, fills)):
+        key = (o.product, o.hour)
+        by_inst.setdefault(key, []).append(ix)
+        (bought if o.side is Side.BUY else sold)[key] += f
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        for h in blk.hours:
+            key = (blk.alternatives[a].product, h)
+            (bought if blk.side is Side.BUY else sold)[key] += k
+    for key in auction.instruments:
+        if bought[key] != sold[key]:
+            _fail(f"instrument {key!r}: bought {bought[key]} != sold {sold[key]}")
+        if result.volume and result.volume.get(key) != bought[key]:
+            _fail(f"instrument {key!r}: volume {result.volume.get(key)} != traded {bought[key]}")
+
+    use = usage(auction, fills, accepted)
+    for key, cap in auction.capacity.items():
+        if use.sold.get(key, 0) > cap:
+            _fail(f"capacity {key!r}: sold {use.sold[key]} > {cap}")
+    for acct, funds in auction.funds.items():
+        if use.spent.get(acct, 0) > funds:
+            _fail(f"funds of {acct!r}: limit value {use.spent[acct]} > {funds}")
+
+    for o, f in zip(orders, fills):
+        p = prices[(o.product, o.hour)]
+        more = increasable(auction, o, f, use)
+        if o.side is Side.BUY:
+            if f > 0 and o.limit_fen < p:
+                _fail(f"order {o.order_id!r}: bid filled {f} at limit {o.limit_fen} < price {p}")
+            if more and o.limit_fen > p:
+                _fail(f"order {o.order_id!r}: bid limit {o.limit_fen} > price {p} but filled "
+                      f"only {f}/{o.qty}")
+        else:
+            if f > 0 and o.limit_fen > p:
+                _fail(f"order {o.order_id!r}: ask filled {f} at limit {o.limit_fen} > price {p}")
+            if more and o.limit_fen < p:
+                _fail(f"order {o.order_id!r}: ask limit {o.limit_fen} < price {p} but filled "
+                      f"only {f}/{o.qty}")
+    for key, ixs in by_inst.items():  # the same rule, as an interval
+        lo, hi, lw, hw = price_interval(auction, ixs, fills, use)
+        if not lo <= prices[key] <= hi:
+            _fail(f"instrument {key!r}: price {prices[key]} outside [{lo}, {hi}] ({lw}, {hw})")
+
+    removed = set(result.removed)
+    for b, blk in enumerate(auction.blocks):
+        r = result.blocks[blk.block_id]
+        if b in accepted:
+            s = surplus(blk, blk.alternatives[r.alternative], prices)
+            if s < 0:
+                _fail(f"block {blk.block_id!r}: accepted out of the money (surplus {s} fen "
+                      f"per GPU at alternative {r.alternative})")
+            if blk.block_id in removed:
+                _fail(f"block {blk.block_id!r}: accepted but listed as removed")
+        else:
+            s = max(surplus(blk, alt, prices) for alt in blk.alternatives)
+            if (r.reason is RejectReason.REMOVED_PARADOXICAL) != (blk.block_id in removed):
+                _fail(f"block {blk.block_id!r}: reason {r.reason} disagrees with the removed list")
+            if r.reason is RejectReason.OUT_OF_THE_MONEY and s > 0:
+                _fail(f"block {blk.block_id!r}: OUT_OF_THE_MONEY but surplus {s} > 0")
+            if r.reason in (RejectReason.PARADOXICALLY_REJECTED, RejectReason.MIN_RATIO) and s <= 0:
+                _fail(f"block {blk.block_id!r}: {r.reason.value} but surplus {s} <= 0")
+        if r.surplus_fen != s:
+            _fail(f"block {blk.block_id!r}: reported surplus {r.surplus_fen} != {s}")
+
+    welfare = sum(int(o.side) * o.limit_fen * f for o, f in zip(orders, fills))
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        welfare += int(blk.side) * blk.alternatives[a].limit_fen * blk.length * k
+    if welfare != result.welfare_fen:
+        _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {welfare} fen")
