@@ -19,6 +19,8 @@ from exchange.engine.schema import (
     OrderFlag,
     OrderType,
     Reason,
+    Side,
+    StpMode,
     TimeInForce,
     commands,
 )
@@ -47,6 +49,7 @@ class Instruments:
         self._ids: dict[str, int] = {}
         self._symbols: list[str] = []
         self._classes: list[GpuClass] = []
+        self._rules = np.zeros((0, 5), np.int64)
 
     def id(self, symbol: str) -> int:
         """Engine id of a symbol; INVALID_ARGUMENT if malformed, NOT_FOUND if not listed."""
@@ -87,6 +90,15 @@ class Instruments:
             self._fill(instrument)
         return self._classes[instrument]
 
+    def rules(self, ids: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(tick, band_lo, band_hi, min_qty, max_qty) of each listed id, as arrays."""
+        top = int(ids.max()) if len(ids) else 0
+        if top >= len(self._rules):
+            self._fill(top)
+            self._rules = np.array([[c.tick_fen, c.band_lo_fen, c.band_hi_fen, c.min_qty, c.max_qty]
+                                    for c in self._classes], np.int64)
+        return tuple(self._rules[ids].T)
+
 
 def _clord(value: int, field: str) -> int:
     if not 0 < value < CLORD_LIMIT:
@@ -94,52 +106,75 @@ def _clord(value: int, field: str) -> int:
     return value
 
 
-def _price_rules(cls: GpuClass, price: int, qty: int, market: bool) -> None:
-    if not cls.min_qty <= qty <= cls.max_qty:
-        raise invalid(f"qty {qty} is outside the lot limits of {cls.name}: {cls.min_qty}..{cls.max_qty} GPUs")
-    if market:
-        if price:
-            raise invalid("market orders carry no price: set price_fen to 0")
-        return
-    if price % cls.tick_fen:
-        raise invalid(f"price_fen {price} is not on the tick of {cls.name} ({cls.tick_fen} fen)")
-    if not cls.band_lo_fen <= price <= cls.band_hi_fen:
-        raise invalid(f"price_fen {price} is outside the band of {cls.name}: "
-                      f"{cls.band_lo_fen}..{cls.band_hi_fen} fen")
+_PLACE_FIELDS = ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id",
+                 "expire_time_ns", "post_only", "self_trade_prevention")
+_IOC_FOK = (TimeInForce.IOC, TimeInForce.FOK)
 
 
-def place_command(req: trading_pb2.PlaceOrderRequest, account: int, instruments: Instruments,
-                  out: np.ndarray) -> None:
-    """Validate a PlaceOrderRequest and write its NEW_ORDER into the record ``out``."""
-    instrument = instruments.id(req.symbol)
-    if req.side not in (types_pb2.SIDE_BUY, types_pb2.SIDE_SELL):
-        raise invalid("side must be SIDE_BUY or SIDE_SELL")
-    if req.order_type not in (types_pb2.ORDER_TYPE_LIMIT, types_pb2.ORDER_TYPE_MARKET):
-        raise invalid("order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET")
-    if not types_pb2.TIME_IN_FORCE_GTC <= req.time_in_force <= types_pb2.TIME_IN_FORCE_FOK:
-        raise invalid("time_in_force is required (GTC, GTD, IOC or FOK)")
-    market = req.order_type == types_pb2.ORDER_TYPE_MARKET
-    if market and req.time_in_force not in (types_pb2.TIME_IN_FORCE_IOC, types_pb2.TIME_IN_FORCE_FOK):
-        raise invalid("market orders need time_in_force IOC or FOK")
-    if (req.time_in_force == types_pb2.TIME_IN_FORCE_GTD) != (req.expire_time_ns != 0):
-        raise invalid("expire_time_ns is required for GTD orders and must be 0 for the others")
-    if req.post_only and (market or req.time_in_force not in (TimeInForce.GTC, TimeInForce.GTD)):
-        raise invalid("post_only needs a limit order with GTC or GTD")
-    if not 0 <= req.self_trade_prevention <= types_pb2.SELF_TRADE_PREVENTION_DECREMENT:
-        raise invalid("self_trade_prevention is not a known mode")
-    _price_rules(instruments.gpu_class(instrument), req.price_fen, req.qty, market)
-    out["kind"] = CommandKind.NEW_ORDER
-    out["account"] = account
-    out["instrument"] = instrument
-    out["side"] = req.side
-    out["order_type"] = OrderType.MARKET if market else OrderType.LIMIT
-    out["tif"] = req.time_in_force
-    out["flags"] = OrderFlag.POST_ONLY if req.post_only else 0
-    out["stp"] = req.self_trade_prevention or types_pb2.SELF_TRADE_PREVENTION_CANCEL_NEWEST
-    out["price"] = req.price_fen
-    out["qty"] = req.qty
-    out["clord"] = _clord(req.client_order_id, "client_order_id")
-    out["expire_ts"] = req.expire_time_ns
+def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """Validate PlaceOrderRequests as columns; the NEW_ORDER records of the valid ones (in
+    order) and, by index, the error of each invalid one. Per order only the field reads
+    and a cached symbol lookup run in Python; the checks run over whole columns."""
+    n = len(reqs)
+    problems: dict[int, GatewayError] = {}
+    ids = np.zeros(n, np.int64)
+    for i, req in enumerate(reqs):
+        try:
+            ids[i] = instruments.id(req.symbol)
+        except GatewayError as error:
+            problems[i] = error
+    if len(problems) == n:
+        return commands(0), problems
+    if problems:  # rows already refused borrow a listed id so the column checks can run
+        ids[list(problems)] = ids[next(i for i in range(n) if i not in problems)]
+    f = {name: np.fromiter((getattr(r, name) for r in reqs), np.int64, n) for name in _PLACE_FIELDS}
+    side, kind, tif, price, qty = f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"]
+    market = kind == OrderType.MARKET
+    tick, lo, hi, min_qty, max_qty = instruments.rules(ids)
+    checks = (
+        (~np.isin(side, (Side.BUY, Side.SELL)), lambda i: "side must be SIDE_BUY or SIDE_SELL"),
+        (~np.isin(kind, (OrderType.LIMIT, OrderType.MARKET)),
+         lambda i: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"),
+        ((tif < TimeInForce.GTC) | (tif > TimeInForce.FOK), lambda i: "time_in_force is required (GTC, GTD, IOC or FOK)"),
+        (market & ~np.isin(tif, _IOC_FOK), lambda i: "market orders need time_in_force IOC or FOK"),
+        ((tif == TimeInForce.GTD) != (f["expire_time_ns"] != 0),
+         lambda i: "expire_time_ns is required for GTD orders and must be 0 for the others"),
+        ((f["post_only"] != 0) & (market | np.isin(tif, _IOC_FOK)), lambda i: "post_only needs a limit order with GTC or GTD"),
+        ((f["self_trade_prevention"] < 0) | (f["self_trade_prevention"] > StpMode.DECREMENT),
+         lambda i: "self_trade_prevention is not a known mode"),
+        ((qty < min_qty) | (qty > max_qty), lambda i: (
+            f"qty {qty[i]} is outside the lot limits of {instruments.gpu_class(ids[i]).name}: "
+            f"{min_qty[i]}..{max_qty[i]} GPUs")),
+        (market & (price != 0), lambda i: "market orders carry no price: set price_fen to 0"),
+        (~market & (price % tick != 0), lambda i: (
+            f"price_fen {price[i]} is not on the tick of {instruments.gpu_class(ids[i]).name} ({tick[i]} fen)")),
+        (~market & ((price < lo) | (price > hi)), lambda i: (
+            f"price_fen {price[i]} is outside the band of {instruments.gpu_class(ids[i]).name}: {lo[i]}..{hi[i]} fen")),
+        ((f["client_order_id"] <= 0) | (f["client_order_id"] >= CLORD_LIMIT),
+         lambda i: f"client_order_id must be in 1..{CLORD_LIMIT - 1}"),
+    )
+    for bad, message in checks:
+        for i in np.flatnonzero(bad).tolist():
+            if i not in problems:
+                problems[i] = invalid(message(i))
+    batch = commands(n)
+    batch["kind"] = CommandKind.NEW_ORDER
+    batch["account"] = account
+    batch["instrument"] = ids
+    batch["side"] = side
+    batch["order_type"] = kind
+    batch["tif"] = tif
+    batch["flags"] = np.where(f["post_only"] != 0, int(OrderFlag.POST_ONLY), 0)
+    batch["stp"] = np.where(f["self_trade_prevention"] == 0, int(StpMode.CANCEL_NEWEST), f["self_trade_prevention"])
+    batch["price"] = price
+    batch["qty"] = qty
+    batch["clord"] = f["client_order_id"]
+    batch["expire_ts"] = f["expire_time_ns"]
+    if problems:
+        keep = np.ones(n, bool)
+        keep[list(problems)] = False
+        batch = batch[keep]
+    return batch, problems
 
 
 def cancel_command(req: trading_pb2.CancelOrderRequest, account: int, out: np.ndarray) -> None:
@@ -164,27 +199,30 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
 def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
     """The records of a stream batch's valid OrderCommands, in order, and for each
     invalid one (by its index in the batch) what is wrong with it."""
+    kinds = [cmd.WhichOneof("command") for cmd in reqs]
+    places = [i for i, k in enumerate(kinds) if k == "place"]
+    placed, place_problems = place_commands([reqs[i].place for i in places], account, instruments)
+    problems = {places[j]: error.message for j, error in place_problems.items()}
     batch = commands(len(reqs))
-    problems: dict[int, str] = {}
-    n = 0
-    for i, cmd in enumerate(reqs):
-        which = cmd.WhichOneof("command")
-        out = batch[n:n + 1]
+    valid = []
+    next_place = iter(placed)
+    for i, which in enumerate(kinds):
+        if which == "place":
+            if i not in problems:
+                batch[i] = next(next_place)
+                valid.append(i)
+            continue
         try:
-            if which == "place":
-                place_command(cmd.place, account, instruments, out)
-            elif which == "cancel":
-                cancel_command(cmd.cancel, account, out)
+            if which == "cancel":
+                cancel_command(reqs[i].cancel, account, batch[i:i + 1])
             elif which == "replace":
-                replace_command(cmd.replace, account, out)
+                replace_command(reqs[i].replace, account, batch[i:i + 1])
             else:
                 raise invalid("empty command: set place, cancel or replace")
+            valid.append(i)
         except GatewayError as error:
-            out[:] = 0
             problems[i] = error.message
-            continue
-        n += 1
-    return batch[:n], problems
+    return batch[valid] if len(valid) < len(reqs) else batch, problems
 
 
 def invalid_report(message: str, clord: int) -> types_pb2.ExecutionReport:

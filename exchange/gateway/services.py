@@ -107,8 +107,9 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     async def PlaceOrder(self, request, context):
         account = _account()
-        batch = commands(1)
-        convert.place_command(request, account, self.x.instruments, batch)
+        batch, problems = convert.place_commands([request], account, self.x.instruments)
+        if problems:
+            raise problems[0]
         events, reports = await self._order_call(batch, account)
         return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_from_events(events, self.x.instruments))
 
