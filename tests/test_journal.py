@@ -178,3 +178,29 @@ def test_snapshots_load_newest_and_skip_damaged_ones_by_name(tmp_path):
     assert snap.seq == 20
     assert [name for name, _ in report.skipped] == [newest.name, middle.name]
     assert "truncated" in report.skipped[0][1] and "SHA-256" in report.skipped[1][1]
+
+
+def test_a_missing_segment_is_refused_not_skipped(tmp_path):
+    journal = FileJournal(tmp_path / "j", segment_bytes=1500)
+    _fill(journal, [20] * 8)
+    journal.close()
+    segments = journal.segments()
+    assert len(segments) >= 4
+    segments[1].unlink()
+    reopened = FileJournal(tmp_path / "j")
+    with pytest.raises(JournalCorruptError, match="missing"):
+        _read_all(reopened)
+    first_of_third = int(segments[2].name[:20])
+    with pytest.raises(JournalCorruptError, match="missing"):  # from a snapshot inside the gap
+        _read_all(reopened, first_of_third - 5)
+    assert len(_read_all(reopened, first_of_third - 1)) > 0  # a snapshot past the gap is fine
+
+
+def test_a_renamed_segment_is_refused(tmp_path):
+    journal = FileJournal(tmp_path / "j", segment_bytes=1500)
+    _fill(journal, [20] * 4)
+    journal.close()
+    first = journal.segments()[0]
+    first.rename(first.with_name(f"{0:020d}.journal"))
+    with pytest.raises(JournalCorruptError, match="named for"):
+        _read_all(FileJournal(tmp_path / "j"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+import time
 from datetime import datetime
 
 import numpy as np
@@ -213,3 +214,44 @@ def _acked(future) -> bool:
         return True
     except SequencerStoppedError:
         return False
+
+
+def test_every_client_order_id_of_a_replace_chain_survives_a_snapshot(tmp_path):
+    node = open_node(tmp_path)
+    start_market(node)
+    order = flow(1, seed=11, base=9000)
+    order["kind"] = K.NEW_ORDER
+    order["tif"] = 1
+    account = int(order["account"][0])
+    node.execute(order)
+    for old, new in ((9001, 9002), (9002, 9003)):
+        events = node.send(K.REPLACE, account=account, orig_clord=old, clord=new,
+                           price=int(order["price"][0]), qty=int(order["qty"][0]))
+        assert events["kind"][0] == EV.REPLACED
+    node.snapshot()
+    node.close()
+    again = open_node(tmp_path)
+    assert again.recovery.snapshot is not None and again.recovery.replayed_commands == 0
+    ids = {again.order(account, c).order_id for c in (9001, 9002, 9003)}
+    assert len(ids) == 1
+    again.close()
+
+
+def test_a_failing_listener_stops_acknowledging_instead_of_hanging(tmp_path):
+    node = open_node(tmp_path)
+    start_market(node)
+
+    def broken(seq: int) -> None:
+        raise RuntimeError("listener bug")
+
+    node.on_group(broken)
+    node.execute(flow(5, seed=1))  # answered before the listener runs
+    deadline = time.monotonic() + 10
+    while node.sequencer.failure is None:
+        assert time.monotonic() < deadline, "the writer thread did not record its failure"
+        time.sleep(0.01)
+    with pytest.raises(SequencerStoppedError, match="listener bug"):
+        node.execute(flow(5, seed=3, base=200), timeout=10)
+    with pytest.raises(SequencerStoppedError):
+        node.read(lambda s: s.last_seq, timeout=10)
+    node.close()

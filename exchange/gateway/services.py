@@ -98,9 +98,9 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
             clord = int(batch["clord"][0])
             original = await self.x.read(lambda s: s.orders.find(account, clord))
-            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS,
-                               f"client_order_id {clord} was used before by order {original.order_id} "
-                               f"({original.status.name}); GetOrder returns it")
+            which = f"by order {original.order_id} ({original.status.name}); GetOrder returns it" if original \
+                else "(by a command that was rejected or has not been applied)"
+            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}")
         if reason:
             raise rejection(reason)
         return events, convert.reports(events, account, self.x.instruments)

@@ -223,15 +223,21 @@ class FileJournal:
         """
         segments = self.segments()
         firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
-        expect = None
+        needed = after_seq + 1  # the next seq the caller must get: a gap is corruption
         for i, path in enumerate(segments):
-            if i + 1 < len(segments) and firsts[i + 1] <= after_seq + 1:
+            if i + 1 < len(segments) and firsts[i + 1] <= needed:
                 continue
             data = _map(path)
-            found, _ = _scan(path, data, expect, tail=i == len(segments) - 1)
+            found, _ = _scan(path, data, None, tail=i == len(segments) - 1)
+            if found and found[0].first_seq != firsts[i]:
+                raise JournalCorruptError(path.name, 0, f"first record is seq {found[0].first_seq}, "
+                                                        f"not the {firsts[i]} the segment is named for")
             for rec in found:
-                if rec.first_seq + rec.count - 1 <= after_seq:
+                if rec.first_seq + rec.count - 1 < needed:
                     continue
+                if rec.first_seq > needed:
+                    raise JournalCorruptError(path.name, rec.offset, f"seq {needed}..{rec.first_seq - 1} "
+                                                                     "are missing (a segment or record is lost)")
                 start = rec.offset + records.HEADER_SIZE
                 try:
                     batch = records.decode(data[start:start + rec.length], rec.count)
@@ -239,9 +245,8 @@ class FileJournal:
                     raise JournalCorruptError(path.name, rec.offset, f"undecodable payload: {error}") from None
                 if batch["seq"][0] != rec.first_seq or np.any(np.diff(batch["seq"]) != 1):
                     raise JournalCorruptError(path.name, rec.offset, "sequence numbers do not match the header")
-                yield batch[batch["seq"] > after_seq] if rec.first_seq <= after_seq else batch
-            if found:
-                expect = found[-1].first_seq + found[-1].count
+                yield batch[batch["seq"] >= needed] if rec.first_seq < needed else batch
+                needed = rec.first_seq + rec.count
 
     def close(self) -> None:
         """Sync and close the current segment."""

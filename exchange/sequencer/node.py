@@ -68,11 +68,17 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4
     feed = TradeLogFeed(trades, state.listing) if trades is not None else None
     if feed is not None:
         state.trade_sink, state.trades_through = feed.events, trades.logged_through
-    for batch in read_ahead(journal.read(state.last_seq)):
-        state.apply(batch, copy=False)
-        report.replayed_commands += len(batch)
-    if feed is not None:
-        feed.drain()
+    try:
+        for batch in read_ahead(journal.read(state.last_seq)):
+            state.apply(batch, copy=False)
+            report.replayed_commands += len(batch)
+        if feed is not None:
+            feed.drain()
+    except BaseException:
+        if feed is not None:
+            feed.close()
+        journal.close()
+        raise
     report.replay_seconds = time.perf_counter() - started - report.snapshot_seconds
     report.last_seq = state.last_seq
     report.seconds = time.perf_counter() - started
@@ -83,24 +89,41 @@ def read_ahead(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.nda
     """Iterate ``batches`` while a thread reads (and checks) the next ``depth`` ahead.
 
     Reading, checksums and decoding overlap with the engine, whose kernel releases the
-    GIL. An error in the reader is raised here, in order.
+    GIL. An error in the reader is raised here, in order; if the consumer stops early
+    (or fails), the reader thread is told to stop and exits, releasing its files.
     """
     ahead: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
+    done, stop = object(), threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def read() -> None:
         try:
             for batch in batches:
-                ahead.put(batch)
+                if not put(batch):
+                    return
         except BaseException as error:  # handed over in order
-            ahead.put(error)
-        ahead.put(done)
+            put(error)
+            return
+        put(done)
 
-    threading.Thread(target=read, name="gpux-read-ahead", daemon=True).start()
-    while (item := ahead.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    reader = threading.Thread(target=read, name="gpux-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 class ExchangeNode:

@@ -12,7 +12,7 @@ order id in int64 arrays, updated by a small jitted kernel:
 
 Status names follow FIX OrdStatus. Lookups by (account, client order id) go through an
 open-addressing hash index (the engine's hash kernels): O(1) expected; the index is
-rebuilt from the rows when a snapshot is restored.
+kept in snapshots (every client order id an order ever had stays found).
 """
 
 from __future__ import annotations
@@ -137,11 +137,18 @@ def _table_for(keys: int) -> np.ndarray:
 class OrderLedger:
     """Every accepted order's latest state; row ``order_id`` (row 0 unused)."""
 
-    def __init__(self, rows: np.ndarray | None = None) -> None:
+    def __init__(self, rows: np.ndarray | None = None, index: np.ndarray | None = None) -> None:
+        """A new ledger, or one restored from a snapshot's rows and index. Without the
+        index it is rebuilt from the rows, which knows only each order's first and
+        current client order id (not those it had in between)."""
         self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64, order="C")
         self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
-        self.index = _table_for(2 * self.count)
-        self.indexed = _reindex(self.rows, self.index)
+        if index is not None:
+            self.index = np.array(index, np.int64, order="C")
+            self.indexed = int(np.count_nonzero(self.index[:, 0] != EMPTY))
+        else:
+            self.index = _table_for(2 * self.count)
+            self.indexed = _reindex(self.rows, self.index)
 
     def apply(self, events: np.ndarray) -> None:
         """Fold a batch of engine events in. O(events)."""

@@ -19,6 +19,7 @@ Rules enforced here:
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -31,6 +32,8 @@ import numpy as np
 from exchange.engine.schema import COMMAND_DTYPE
 from exchange.journal import Journal, SnapshotStore
 from exchange.sequencer.state import MarketState
+
+log = logging.getLogger("gpux.sequencer")
 
 Clock = Callable[[], int]
 """Nanoseconds since the Unix epoch."""
@@ -50,6 +53,12 @@ class SequencerStoppedError(RuntimeError):
 
 
 _STOP = object()
+
+
+def _report_snapshot(future: Future) -> None:
+    """Log a snapshot that could not be written (trading goes on; recovery replays more)."""
+    if future.exception() is not None:
+        log.error("snapshot write failed: %s", future.exception())
 
 
 def _resolve(future: Future, outcome: object) -> None:
@@ -78,6 +87,7 @@ class Sequencer:
         self.snapshot_every = snapshot_every
         self.after_group = after_group
         self.failure: BaseException | None = None
+        self._stopped = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._since_snapshot = 0
         self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
@@ -92,8 +102,8 @@ class Sequencer:
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
         future: Future = Future()
-        if self.failure is not None:
-            future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure}"))
+        if self.failure is not None or self._stopped:
+            future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
         elif len(batch):
             self._queue.put((batch.copy(), future))
         else:
@@ -103,7 +113,10 @@ class Sequencer:
     def call(self, work: Callable[[MarketState], object]) -> Future:
         """Run ``work(state)`` in the writer thread between groups (reads, snapshots)."""
         future: Future = Future()
-        self._queue.put((work, future))
+        if self.failure is not None or self._stopped:  # a failed state is not served
+            future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+        else:
+            self._queue.put((work, future))
         return future
 
     def snapshot(self) -> Future:
@@ -112,6 +125,7 @@ class Sequencer:
 
     def stop(self) -> None:
         """Finish what is queued, stop the thread, wait for a snapshot being written."""
+        self._stopped = True
         self._queue.put((_STOP, None))
         self._thread.join()
         self._snapshot_writer.shutdown(wait=True)
@@ -119,6 +133,17 @@ class Sequencer:
     # ------------------------------------------------------------------ writer thread
 
     def _run(self) -> None:
+        """The writer thread: never dies silently; on any error it stops acknowledging."""
+        try:
+            self._loop()
+        except BaseException as error:  # noqa: BLE001 - recorded, then everything queued fails
+            log.exception("sequencer thread failed")
+            self.failure = self.failure or error
+        finally:
+            self._stopped = True
+            self._drain()
+
+    def _loop(self) -> None:
         stopping, held = False, None
         while not stopping:
             group, futures = [], []
@@ -146,7 +171,6 @@ class Sequencer:
                 self._group(group, futures)
             if self.after_group is not None and self.failure is None:
                 self.after_group(self._queue.empty())
-        self._drain()
 
     def _run_call(self, work: Callable[[MarketState], object], future: Future) -> None:
         if not future.set_running_or_notify_cancel():
@@ -160,7 +184,7 @@ class Sequencer:
 
     def _group(self, group: list[np.ndarray], futures: list[Future]) -> None:
         if self.failure is not None:
-            self._fail(futures)
+            self._fail(futures, "nothing acknowledged")
             return
         batch = np.concatenate(group) if len(group) > 1 else group[0]
         first = self.state.last_seq + 1
@@ -170,10 +194,17 @@ class Sequencer:
             self.journal.append(batch)
             if self.sync is SyncPolicy.GROUP:
                 self.journal.sync()
-            events = self.state.apply(batch)
         except BaseException as error:
             self.failure = error
-            self._fail(futures)
+            self._fail(futures, "nothing acknowledged")
+            return
+        try:
+            events = self.state.apply(batch)
+        except BaseException as error:
+            log.exception("engine failed on journaled commands %d..%d", first, first + len(batch) - 1)
+            self.failure = error
+            self._fail(futures, "the commands are journaled but were not applied: their outcome is "
+                                "unknown until a restart replays them")
             return
         bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum([len(b) for b in group])[:-1]])
         for future, part in zip(futures, np.split(events, bounds)):
@@ -197,10 +228,11 @@ class Sequencer:
         self._since_snapshot = 0
         snapshot = self.state.snapshot()
         self._snapshot_pending = self._snapshot_writer.submit(self.snapshots.write, snapshot)
+        self._snapshot_pending.add_done_callback(_report_snapshot)
         return self._snapshot_pending
 
-    def _fail(self, futures: list[Future]) -> None:
-        error = SequencerStoppedError(f"sequencer stopped, nothing acknowledged: {self.failure}")
+    def _fail(self, futures: list[Future], what: str) -> None:
+        error = SequencerStoppedError(f"sequencer stopped, {what}: {self.failure}")
         for future in futures:
             _resolve(future, error)
 

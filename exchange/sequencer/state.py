@@ -24,9 +24,10 @@ TradeSink = Callable[[np.ndarray], None]
 """Called with the TRADE events of every batch that traded (the trade-log feed, an auditor)."""
 
 _LEDGER = "order_ledger"
+_LEDGER_INDEX = "order_ledger_index"
 _TICKER = "ticker"
 _LAST, _VOLUME = 0, 1
-FORMAT = 2
+FORMAT = 3
 """Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
@@ -111,6 +112,7 @@ class MarketState:
         """Everything needed to continue from ``last_seq`` (arrays are copies)."""
         arrays = self.engine.export_state()
         arrays[_LEDGER] = self.orders.rows.copy()
+        arrays[_LEDGER_INDEX] = self.orders.index.copy()
         arrays[_TICKER] = self.ticker.copy()
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
@@ -126,7 +128,7 @@ class MarketState:
             raise ValueError(f"snapshot format {meta.get('format')} is not this version's {FORMAT}")
         config = catalog.engine_config(int(meta["max_accounts"]))
         state = cls(catalog, Engine.from_state(config, snapshot.arrays))
-        state.orders = OrderLedger(snapshot.arrays[_LEDGER])
+        state.orders = OrderLedger(snapshot.arrays[_LEDGER], snapshot.arrays[_LEDGER_INDEX])
         state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
             state._list(instrument, gpu_class, region, slot_ts)
