@@ -4,6 +4,7 @@ Layout (see DESIGN.md section 6)::
 
     <data dir>/LOCK                held by the one process writing here
     <data dir>/catalog.toml        the catalog the market was created with (pinned)
+    <data dir>/engine.json         the engine's account limit (pinned: replays depend on it)
     <data dir>/journal/            sequenced command batches (exchange.journal)
     <data dir>/snapshots/          state at a sequence number
     <data dir>/trades/date=YYYY-MM-DD/*.arrow   the trade log (exchange.tradelog)
@@ -18,6 +19,7 @@ rules the commands were accepted with; opening with a different catalog is an er
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -27,6 +29,7 @@ from exchange.catalog import CATALOG_ENV, Catalog, CatalogError, loads_catalog
 from exchange.journal import FileOps, write_atomically
 
 DATA_DIR_ENV = "GPUX_DATA_DIR"
+DEFAULT_MAX_ACCOUNTS = 4096
 
 
 class DataDirBusyError(RuntimeError):
@@ -67,6 +70,29 @@ class DataDir:
     @property
     def catalog_file(self) -> Path:
         return self.root / "catalog.toml"
+
+    @property
+    def engine_file(self) -> Path:
+        return self.root / "engine.json"
+
+    def max_accounts(self, wanted: int | None = None, ops: FileOps | None = None, pin: bool = True) -> int:
+        """The pinned account limit of the engine (replays depend on it), pinning
+        ``wanted`` (else 4096) on first use unless ``pin`` is False (readers such as the
+        audit change nothing); ``ValueError`` if ``wanted`` differs from the pin."""
+        if self.engine_file.exists():
+            try:
+                pinned = int(json.loads(self.engine_file.read_bytes())["max_accounts"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{self.engine_file}: unreadable: {exc}") from None
+            if wanted is not None and wanted != pinned:
+                raise ValueError(f"data dir {self.root} was created with max_accounts {pinned}, not {wanted}")
+            return pinned
+        chosen = DEFAULT_MAX_ACCOUNTS if wanted is None else wanted
+        if not pin:
+            return chosen
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomically(ops or FileOps(), self.engine_file, json.dumps({"max_accounts": chosen}).encode())
+        return chosen
 
     def lock(self) -> int:
         """Take the directory's exclusive writer lock (held until the returned file

@@ -108,6 +108,9 @@ def test_error_statuses_say_what_to_fix(market):
          Code.INVALID_ARGUMENT, "lot limits"),
         (lambda: buyer.place_order(SYMBOL, "BUY", 1, price_fen=1800, client_order_id=0),
          Code.INVALID_ARGUMENT, "client_order_id"),
+        (lambda: buyer.place_order(SYMBOL, "BUY", 1, price_fen=1800, client_order_id=2**64 - 1),
+         Code.INVALID_ARGUMENT, "client_order_id"),
+        (lambda: buyer.trades(SYMBOL, limit=-1), Code.INVALID_ARGUMENT, "limit"),
         (lambda: buyer.cancel_order(999_999), Code.NOT_FOUND, "UNKNOWN_ORDER"),
         (lambda: buyer.place_order(SYMBOL, "BUY", 1024, price_fen=6000, client_order_id=8),
          Code.FAILED_PRECONDITION, "INSUFFICIENT_FUNDS"),
@@ -397,3 +400,4 @@ def test_trades_files_download_statement_and_vouchers(market):
     settle(root, dt.date(2026, 11, 25), lambda d: read_day(root / "trades", d), trade_days(root / "trades"))
     statement = c["BUYER"].statement("2026-11-25")
     assert statement.bought_qty >= 1 and statement.subsidy_fen == statement.bought_value_fen * 3000 // 10000
+    assert statement.provisional  # the day is not sealed yet

@@ -74,7 +74,7 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
     data = DataDir.resolve(data_dir)
     catalog = _catalog(data)
     journal = FileJournal(data.journal, read_only=True)
-    state = MarketState(catalog, track_orders=False)
+    state = MarketState(catalog, max_accounts=data.max_accounts(pin=False), track_orders=False)
     hasher = hashlib.sha256()
     done = 0
     with ThreadPoolExecutor(1, thread_name_prefix="gpux-trades") as converter:  # off the replay's path

@@ -39,6 +39,17 @@ class Principal:
     name: str
 
 
+def _write_secret(path: Path, text: str) -> None:
+    """Write a file readable by its owner only, whole and durable (temp, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    FileOps().replace(tmp, path)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -60,12 +71,10 @@ class AccountRegistry:
                 self._accounts = json.loads(self.path.read_bytes())["accounts"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{self.path}: corrupt account registry: {exc}") from None
-        else:
-            admin_token = self._create("admin", Role.ADMIN)
-            token_file = Path(data_dir) / self.ADMIN_TOKEN_FILE
-            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(admin_token + "\n")
+        else:  # the admin's token is durable on disk before the registry that trusts it
+            admin_token = secrets.token_urlsafe(32)
+            _write_secret(Path(data_dir) / self.ADMIN_TOKEN_FILE, admin_token + "\n")
+            self._create("admin", Role.ADMIN, admin_token)
         for entry in self._accounts:
             principal = Principal(entry["account"], Role(entry["role"]), entry["name"])
             for digest in entry["tokens"]:
@@ -81,12 +90,12 @@ class AccountRegistry:
             token = self._create(name, role)
             return self._accounts[-1]["account"], token
 
-    def _create(self, name: str, role: Role) -> str:
+    def _create(self, name: str, role: Role, token: str | None = None) -> str:
         if not name or len(name) > 64:
             raise ValueError("account name must be 1 to 64 characters")
         if len(self._accounts) >= self.max_accounts:
             raise OverflowError(f"all {self.max_accounts} accounts are taken")
-        token = secrets.token_urlsafe(32)
+        token = token or secrets.token_urlsafe(32)
         entry = {"account": len(self._accounts), "name": name, "role": int(role), "tokens": [_digest(token)]}
         self._accounts.append(entry)
         self._save()

@@ -127,7 +127,10 @@ def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[
         return commands(0), problems
     if problems:  # rows already refused borrow a listed id so the column checks can run
         ids[list(problems)] = ids[next(i for i in range(n) if i not in problems)]
-    f = {name: np.fromiter((getattr(r, name) for r in reqs), np.int64, n) for name in _PLACE_FIELDS}
+    f = {name: np.fromiter((getattr(r, name) for r in reqs), np.int64, n) for name in _PLACE_FIELDS
+         if name != "client_order_id"}
+    # uint64 on the wire: anything past the limit is refused below, without overflowing int64
+    f["client_order_id"] = np.fromiter((min(r.client_order_id, CLORD_LIMIT) for r in reqs), np.int64, n)
     side, kind, tif, price, qty = f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"]
     market = kind == OrderType.MARKET
     tick, lo, hi, min_qty, max_qty = instruments.rules(ids)

@@ -34,7 +34,7 @@ class GatewayServer:
     def __init__(self, data_dir: str | Path | None = None, address: str = "127.0.0.1:50051", *,
                  catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
-                 sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int = 4096) -> None:
+                 sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -48,11 +48,11 @@ class GatewayServer:
         kwargs = {"clock": self.clock} if self.clock is not None else {}
         self.node = await asyncio.to_thread(ExchangeNode.open, self.data_dir, self.catalog_path, sync=self.sync,
                                             max_accounts=self.max_accounts, **kwargs)
-        accounts = AccountRegistry(self.node.data.root, self.max_accounts)
+        accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
         x = Exchange(self.node, accounts, limiter)
         loop = asyncio.get_running_loop()
-        self.node.on_group(lambda seq: loop.call_soon_threadsafe(_notify, x))
+        self.node.on_group(lambda seq: loop.call_soon_threadsafe(_notify, x, seq))
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock())
         self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
         names = add_services(self.server, x)
@@ -93,7 +93,10 @@ class GatewayServer:
             await asyncio.to_thread(self.node.close)
 
 
-def _notify(x: Exchange) -> None:
+def _notify(x: Exchange, seq: int) -> None:
+    """In the event loop: record the applied seq and wake the book streams."""
+    x.notified_seq = max(x.notified_seq, seq)
+
     async def wake() -> None:
         async with x.book_changed:
             x.book_changed.notify_all()

@@ -60,6 +60,8 @@ class Exchange:
         self.accounts = accounts
         self.limiter = limiter
         self.book_changed = asyncio.Condition()
+        self.notified_seq = 0
+        """The last sequence number the node reported applied (book streams wait on it)."""
 
     async def execute(self, batch: np.ndarray) -> np.ndarray:
         """Sequence, journal and apply a batch; its events."""
@@ -255,10 +257,11 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         shown = _levels(book)
         yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
                                                  updates=_diff({}, shown))
-        update_id, state = 1, book.state
+        update_id, state, seen = 1, book.state, seq
         while True:
-            async with self.x.book_changed:
-                await self.x.book_changed.wait()
+            async with self.x.book_changed:  # no wakeup is lost: wait for a seq not yet seen
+                await self.x.book_changed.wait_for(lambda: self.x.notified_seq > seen)
+                seen = self.x.notified_seq
             book, seq = await self._book(request.symbol, request.depth)
             now = _levels(book)
             updates = _diff(shown, now)
@@ -271,17 +274,22 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     async def ListTrades(self, request, context):
         """Trades of a symbol from the trade log (flushed within about a second)."""
         self.x.instrument(request.symbol)
+        if request.limit < 0:
+            raise invalid("limit must be positive")
         limit = request.limit or 1000
         trades_root = self.x.node.data.trades
         symbol, after = request.symbol, request.after_trade_id
         inst = self.x.catalog.instrument(symbol)
         day = self.x.catalog.market_time(inst.slot_ts_ns).date()
-        table = read_day(trades_root, day) if day in days(trades_root) else None
-        out = []
-        if table is not None:
+
+        def select() -> list[types_pb2.Trade]:  # file reads run off the event loop
+            if day not in days(trades_root):
+                return []
+            table = read_day(trades_root, day)
             mask = pc.and_(pc.equal(table["symbol"], symbol), pc.greater(table["trade_id"], after))
-            out = _trades(table.filter(mask).slice(0, limit))
-        return market_data_pb2.ListTradesResponse(trades=out)
+            return _trades(table.filter(mask).slice(0, limit))
+
+        return market_data_pb2.ListTradesResponse(trades=await asyncio.to_thread(select))
 
     async def GetTicker(self, request, context):
         instrument = self.x.instrument(request.symbol)
@@ -396,7 +404,7 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
         rows = [r for r in result.statements.to_pylist() if r["account"] == _account()]
         r = rows[0] if rows else {}
         return account_pb2.GetStatementResponse(
-            day=day.isoformat(), bought_qty=r.get("bought_qty", 0), bought_value_fen=r.get("bought_value", 0),
+            provisional=read_seal(self.x.node.data.trades, day) is None, day=day.isoformat(), bought_qty=r.get("bought_qty", 0), bought_value_fen=r.get("bought_value", 0),
             sold_qty=r.get("sold_qty", 0), sold_value_fen=r.get("sold_value", 0), fees_fen=r.get("fees", 0),
             subsidy_fen=r.get("subsidy", 0), net_fen=r.get("net", 0))
 
@@ -416,15 +424,19 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self.root = x.node.data.trades
 
     async def ListTradeFiles(self, request, context):
-        chosen = [_parse_day(request.day)] if request.day else days(self.root)
-        files = []
-        for day in chosen:
-            for path in day_files(self.root, day):
-                data = path.read_bytes()
-                files.append(audit_pb2.TradeFile(path=str(path.relative_to(self.root)), size_bytes=len(data),
-                                                 sha256=hashlib.sha256(data).hexdigest()))
-        sealed = [d.isoformat() for d in days(self.root) if read_seal(self.root, d) is not None]
-        return audit_pb2.ListTradeFilesResponse(files=files, sealed_days=sealed)
+        chosen = [_parse_day(request.day)] if request.day else None
+
+        def listing() -> audit_pb2.ListTradeFilesResponse:  # file reads run off the event loop
+            files = []
+            for day in chosen or days(self.root):
+                for path in day_files(self.root, day):
+                    data = path.read_bytes()
+                    files.append(audit_pb2.TradeFile(path=str(path.relative_to(self.root)), size_bytes=len(data),
+                                                     sha256=hashlib.sha256(data).hexdigest()))
+            sealed = [d.isoformat() for d in days(self.root) if read_seal(self.root, d) is not None]
+            return audit_pb2.ListTradeFilesResponse(files=files, sealed_days=sealed)
+
+        return await asyncio.to_thread(listing)
 
     async def DownloadTradeFile(self, request, context):
         path = (self.root / request.path).resolve()
@@ -432,13 +444,13 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
             raise invalid("path must be a file of the trade log, as ListTradeFiles gives it")
         if not path.is_file():
             raise not_found(f"no trade-log file {request.path}")
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
         for start in range(0, len(data), _CHUNK):
             yield audit_pb2.DownloadTradeFileResponse(chunk=data[start:start + _CHUNK])
 
     async def StreamTrades(self, request, context):
         day = _parse_day(request.day)
-        table = read_day(self.root, day)
+        table = await asyncio.to_thread(read_day, self.root, day)
         for start in range(0, table.num_rows, 1000):
             yield audit_pb2.StreamTradesResponse(trades=_trades(table.slice(start, 1000)))
 

@@ -48,7 +48,7 @@ class RecoveryReport:
     seconds: float = 0.0
 
 
-def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int = 4096,
+def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
             trades: TradeLogWriter | None = None,
             ) -> tuple[MarketState, FileJournal, SnapshotStore, TradeLogFeed | None, RecoveryReport]:
     """Newest valid snapshot + journal tail → the state of an uninterrupted run; with a
@@ -146,7 +146,7 @@ class ExchangeNode:
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, catalog_path: str | os.PathLike[str] | None = None,
              *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
-             snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int = 4096,
+             snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int | None = None,
              ) -> ExchangeNode:
         """Recover the data directory (created on first use) and start the sequencer."""
         data = DataDir.resolve(data_dir)
@@ -154,8 +154,9 @@ class ExchangeNode:
         try:
             ops = ops or FileOps()
             catalog = data.catalog(catalog_path, ops)
+            accounts = data.max_accounts(max_accounts, ops)
             writer = TradeLogWriter(data.trades, catalog)
-            state, journal, snapshots, feed, report = recover(data, catalog, ops, max_accounts, writer)
+            state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer)
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch)
         except BaseException:

@@ -13,6 +13,7 @@ An error in the feed's thread is kept and raised by :meth:`TradeLogFeed.drain` a
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from datetime import date, datetime, time
@@ -24,6 +25,9 @@ from exchange.catalog import Catalog, Listing
 from exchange.engine.schema import EventKind
 from exchange.tradelog.events import trades_from_events
 from exchange.tradelog.files import TradeLogWriter
+
+
+log = logging.getLogger("gpux.tradelog")
 
 
 def day_closes_ns(catalog: Catalog, day: date) -> int:
@@ -81,7 +85,8 @@ class TradeLogFeed:
             try:
                 if self.error is None:
                     self._handle(kind, item)
-            except BaseException as error:  # kept for drain/close
+            except BaseException as error:  # kept for drain/close; trades stay in the journal
+                log.exception("trade log stopped writing; the journal keeps every trade, a restart refills it")
                 self.error = error
             if kind == "drain":
                 item.set()

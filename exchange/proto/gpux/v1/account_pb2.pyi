@@ -58,7 +58,7 @@ class GetStatementRequest(_message.Message):
     def __init__(self, day: _Optional[str] = ...) -> None: ...
 
 class GetStatementResponse(_message.Message):
-    __slots__ = ("day", "bought_qty", "bought_value_fen", "sold_qty", "sold_value_fen", "fees_fen", "subsidy_fen", "net_fen")
+    __slots__ = ("day", "bought_qty", "bought_value_fen", "sold_qty", "sold_value_fen", "fees_fen", "subsidy_fen", "net_fen", "provisional")
     DAY_FIELD_NUMBER: _ClassVar[int]
     BOUGHT_QTY_FIELD_NUMBER: _ClassVar[int]
     BOUGHT_VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,7 @@ class GetStatementResponse(_message.Message):
     FEES_FEN_FIELD_NUMBER: _ClassVar[int]
     SUBSIDY_FEN_FIELD_NUMBER: _ClassVar[int]
     NET_FEN_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     day: str
     bought_qty: int
     bought_value_fen: int
@@ -75,4 +76,5 @@ class GetStatementResponse(_message.Message):
     fees_fen: int
     subsidy_fen: int
     net_fen: int
-    def __init__(self, day: _Optional[str] = ..., bought_qty: _Optional[int] = ..., bought_value_fen: _Optional[int] = ..., sold_qty: _Optional[int] = ..., sold_value_fen: _Optional[int] = ..., fees_fen: _Optional[int] = ..., subsidy_fen: _Optional[int] = ..., net_fen: _Optional[int] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, day: _Optional[str] = ..., bought_qty: _Optional[int] = ..., bought_value_fen: _Optional[int] = ..., sold_qty: _Optional[int] = ..., sold_value_fen: _Optional[int] = ..., fees_fen: _Optional[int] = ..., subsidy_fen: _Optional[int] = ..., net_fen: _Optional[int] = ..., provisional: _Optional[bool] = ...) -> None: ...
