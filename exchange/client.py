@@ -171,6 +171,16 @@ class GpuxClient:
     def book(self, symbol: str, depth: int = 10) -> market_data_pb2.GetBookResponse:
         return self._call(self.market_data.GetBook, market_data_pb2.GetBookRequest(symbol=symbol, depth=depth))
 
+    def price_to_fill(self, symbol: str, qty: int) -> int:
+        """The lowest limit that reaches ``qty`` GPUs of the asks now in the book (the
+        deepest ask if there are fewer; 0 if none)."""
+        price = 0
+        for level in self.book(symbol, depth=50).asks:
+            price, qty = level.price_fen, qty - level.qty
+            if qty <= 0:
+                break
+        return price
+
     def stream_book(self, symbol: str, depth: int = 10, timeout: float | None = None):
         """A snapshot, then level updates with increasing update ids (iterate; cancel() to stop)."""
         return self.market_data.StreamBook(market_data_pb2.StreamBookRequest(symbol=symbol, depth=depth),

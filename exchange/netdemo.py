@@ -153,16 +153,6 @@ def provide(address: str, token: str, offers, slots: Slots) -> int:
     return placed
 
 
-def _price_to_fill(client: GpuxClient, symbol: str, qty: int) -> int:
-    """The lowest limit reaching ``qty`` GPUs of asks (the deepest ask if there are fewer)."""
-    price = 0
-    for level in client.book(symbol, depth=50).asks:
-        price, qty = level.price_fen, qty - level.qty
-        if qty <= 0:
-            break
-    return price
-
-
 _NO_ASK = 1 << 62  # an integer cost above any real one
 
 
@@ -180,7 +170,7 @@ def ai_startup(client: GpuxClient, slots: Slots, order: Callable) -> None:
         if gpu_class == "H100-80G":
             regions[region].append(symbol)
     for symbol in regions[_cheapest(client, regions, "best_ask_fen")]:
-        order(symbol, 8, _price_to_fill(client, symbol, 8), "GTC")
+        order(symbol, 8, client.price_to_fill(symbol, 8), "GTC")
 
 
 def render_farm(client: GpuxClient, slots: Slots, order: Callable) -> None:
@@ -190,7 +180,7 @@ def render_farm(client: GpuxClient, slots: Slots, order: Callable) -> None:
         if hour in (12, 13):
             products[gpu_class, region].append(symbol)
     for symbol in products[_cheapest(client, products, "best_ask_per_pflop_hour_fen")]:
-        order(symbol, 16, _price_to_fill(client, symbol, 16), "FOK")
+        order(symbol, 16, client.price_to_fill(symbol, 16), "FOK")
 
 
 def university_lab(client: GpuxClient, slots: Slots, order: Callable) -> None:

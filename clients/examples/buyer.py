@@ -61,16 +61,6 @@ def cheapest_window(asks: dict[str, dict[int, tuple[str, int]]], hours: int
     return best
 
 
-def price_to_fill(client: GpuxClient, symbol: str, qty: int) -> int:
-    """The lowest limit that reaches ``qty`` GPUs of asks (the deepest ask if fewer)."""
-    price = 0
-    for level in client.book(symbol, depth=50).asks:
-        price, qty = level.price_fen, qty - level.qty
-        if qty <= 0:
-            break
-    return price
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--address", default=os.environ.get("GPUX_ADDRESS", "127.0.0.1:50051"))
@@ -96,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cheapest: {slots[0][0]} .. {slots[-1][0]}, best asks sum to {total / 100:.2f} per GPU")
         filled = 0
         for symbol, ask in slots:
-            limit = price_to_fill(client, symbol, args.gpus) or ask
+            limit = client.price_to_fill(symbol, args.gpus) or ask
             order = client.place_order(symbol, "BUY", args.gpus, price_fen=limit,
                                        client_order_id=order_id(args.job, symbol))
             filled += order.cum_qty
