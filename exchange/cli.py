@@ -221,11 +221,11 @@ def audit_command(
         report = audit(data_dir, progress=lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"data dir {report.data_dir}: {report.chained_files} trade-log files chained, "
                   f"{report.commands:,} commands replayed, {report.trades:,} trades compared, "
-                  f"{len(report.settled_days)} settled days re-run ({report.seconds:.2f} s)", highlight=False)
+                  f"{len(report.settled_days)} settled days re-run ({report.seconds:.2f} s)", highlight=False, soft_wrap=True)
     if not report.ok:
-        console.print(f"[bold red]AUDIT FAILED[/]: {report.problem}", highlight=False)
+        console.print(f"[bold red]AUDIT FAILED[/]: {report.problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    console.print("[bold green]AUDIT PASSED[/]: the files agree with a replay of the journal")
+    console.print("[bold green]AUDIT PASSED[/]: the files agree with a replay of the journal", soft_wrap=True)
 
 
 @app.command("settle")
@@ -248,12 +248,12 @@ def settle_command(
     console = Console()
     console.print(settlement_table(result, market))
     for line in issuer_lines(result, market):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(f"{result.delivery.num_rows} delivery rows; written to {data.settlement}/date={when}/",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     if read_seal(data.trades, when) is None:
         console.print(f"[yellow]note[/]: trading in {when} has not closed (the day is not sealed): "
-                      "this settlement is provisional", highlight=False)
+                      "this settlement is provisional", highlight=False, soft_wrap=True)
 
 
 voucher_app = typer.Typer(help="Compute vouchers (算力券) that subsidise what an account buys.",

@@ -263,7 +263,7 @@ def render(m: DemoMarket, console: Console) -> None:
     n_commands = sum(len(c) for c in m.commands)
     value = int((trades["price"] * trades["qty"]).sum())
     console.print(f"{n_commands} commands → {len(events)} events; {len(trades)} trades, "
-                  f"{int(trades['qty'].sum())} GPU-hours worth {_money(m, value)}.")
+                  f"{int(trades['qty'].sum())} GPU-hours worth {_money(m, value)}.", soft_wrap=True)
 
 
 def close_and_settle(m: DemoMarket) -> tuple[DaySettlement, AuditReport]:
@@ -294,9 +294,9 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     render(market, console)
     console.print(settlement_table(settlement, market.catalog.market, list(ACCOUNTS)))
     for line in issuer_lines(settlement, market.catalog.market):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
     verdict = "[bold green]AUDIT PASSED[/]" if report.ok else f"[bold red]AUDIT FAILED[/]: {report.problem}"
     console.print(f"data dir {path}: {report.commands} commands journaled and replayed, "
                   f"{report.trades} trades in {report.chained_files} hash-chained files — {verdict}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     return 0 if report.ok else 1

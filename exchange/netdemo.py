@@ -241,14 +241,14 @@ def _run_market(server: ServerProcess, console: Console):
         for name, role in [*((p, "PROVIDER") for p in PROVIDERS), *((b, "BUYER") for b in BUYERS)]:
             created = admin.create_account(name, role)
             names[created.account], tokens[name] = name, created.token
-        console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}", highlight=False)
+        console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}", highlight=False, soft_wrap=True)
         # Not a with block: its exit would wait for the threads without a bound.
         pool = ThreadPoolExecutor(len(PROVIDERS) + len(BUYERS), thread_name_prefix="gpux-netdemo")
         try:
             quoting = [pool.submit(provide, server.address, tokens[p], offers, slots)
                        for p, offers in PROVIDERS.items()]
             asks = sum(f.result(timeout=CLIENT_TIMEOUT) for f in quoting)
-            console.print(f"{len(PROVIDERS)} providers quoted {asks} asks", highlight=False)
+            console.print(f"{len(PROVIDERS)} providers quoted {asks} asks", highlight=False, soft_wrap=True)
             buying = [pool.submit(buy, b, server.address, tokens[b], slots) for b in BUYERS]
             orders = [o for f in buying for o in f.result(timeout=CLIENT_TIMEOUT)]
         finally:
@@ -311,7 +311,7 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
         code = server.stop()
         if code != 0:
             raise RuntimeError(f"gpux serve exited with {code} after SIGTERM: " + " | ".join(server.log[-5:]))
-    console.print(f"gpux serve stopped (exit code {code})", highlight=False)
+    console.print(f"gpux serve stopped (exit code {code})", highlight=False, soft_wrap=True)
 
     # Offline, on the stopped server's files: a voucher, a provisional settlement, the audit.
     data = DataDir(path)
@@ -332,7 +332,7 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     console.print(_tickers_table(tickers, money))
     console.print(settlement_table(settlement, market, [names.get(a, str(a)) for a in range(max(names) + 1)]))
     for line in issuer_lines(settlement, market):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
     n_trades = 0 if trades is None else trades.num_rows
     console.print(f"{n_trades} trades in {len(slots)} slots of {day}; the day is not sealed (its gates close "
                   "tomorrow), so this settlement is provisional", highlight=False, soft_wrap=True)
