@@ -159,3 +159,15 @@ def test_replay_is_byte_identical_under_other_hash_seeds(market):
     assert len(outputs) == 1
     events, files, rows = outputs.pop().split()
     assert events == replay(market, digest=True).events_digest and int(rows) > 500
+
+
+def test_audit_from_the_newest_snapshot(market, tmp_path):
+    report = audit(market, from_snapshot=True)
+    assert report.ok, report.problem
+    assert report.from_seq > 0 and 0 < report.commands < audit(market).commands
+    broken = _copy(market, tmp_path)  # a forged price after the snapshot is still caught
+    victim = day_files(broken / "trades", DAY2)[-1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x08
+    victim.write_bytes(bytes(data))
+    assert not audit(broken, from_snapshot=True).ok

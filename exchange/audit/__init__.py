@@ -4,7 +4,8 @@
 
 1. the trade log's SHA-256 chains, day by day (and seals);
 2. the journal replayed from sequence 0 through a fresh engine (the pinned catalog,
-   no snapshot trusted): every record's checksum and sequence;
+   no snapshot trusted), or with ``from_snapshot`` from the newest valid snapshot:
+   every record's checksum and sequence;
 3. the replayed trades against the trade log, row by row and column by column;
 4. every settled day: settlement re-run from the trades (once they are found equal to
    the replayed ones) and the voucher grants, compared table by table with the Parquet

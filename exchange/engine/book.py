@@ -258,6 +258,10 @@ class Engine:
         return {int(r[k.P_INSTRUMENT]): PositionView(int(r[k.P_CAPACITY]), int(r[k.P_BOUGHT]), int(r[k.P_SOLD]),
                                                      int(r[k.P_ASK_OPEN])) for r in rows}
 
+    def next_trade_id(self) -> int:
+        """The id the next trade will get (trade ids are 1, 2, 3, ...)."""
+        return int(self._st[8][k.CT_NEXT_TRADE_ID])
+
     def instrument_states(self) -> np.ndarray:
         """The state (:class:`InstrumentState` values) of every listed instrument, by id."""
         return self._st[2][: self.n_instruments, k.I_STATE].copy()
