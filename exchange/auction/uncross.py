@@ -141,7 +141,7 @@ def _validate(side, price, qty, priority, reference, tick) -> tuple[np.ndarray, 
     if bad.any():
         i = _first(bad)
         raise ValueError(f"qty[{i}] = {qty[i]} must be a positive number of GPUs, at most {CAPACITY_LIMIT}")
-    if n * CAPACITY_LIMIT >= 2**62 and int(qty.sum(dtype=np.float64)) >= 2**62:  # only for n > 4.6 M
+    if n * CAPACITY_LIMIT >= 2**62 and sum(qty.tolist()) >= 2**62:  # exact; only for n > 4.6 M
         raise ValueError("total qty too large for int64 sums: split the book")
     return side, price, qty, priority, reference
 
