@@ -1,6 +1,9 @@
 """The HiGHS formulation, the exact post-processing and the no-paradox loop.
 
-See :mod:`exchange.clearing` for the rules and the formulation.
+See :mod:`exchange.clearing` for the rules and the formulation. HiGHS takes and gives
+doubles: integer fen and GPU counts become floats only as solver input (exact below
+2**53), and every solver value is rounded back and checked before it is used; fills,
+prices and welfare are recomputed in integers.
 """
 
 from __future__ import annotations

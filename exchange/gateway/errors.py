@@ -30,10 +30,6 @@ def not_found(message: str) -> GatewayError:
     return GatewayError(grpc.StatusCode.NOT_FOUND, message)
 
 
-def precondition(message: str) -> GatewayError:
-    return GatewayError(grpc.StatusCode.FAILED_PRECONDITION, message)
-
-
 _BY_HUNDREDS = {
     1: grpc.StatusCode.INVALID_ARGUMENT,
     2: grpc.StatusCode.FAILED_PRECONDITION,

@@ -102,7 +102,7 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         return _wrap(handler, method, principal, allowed, self.limiter)
 
 
-def _check(context, method: str, principal: Principal | None, allowed, limiter: TokenBucket):
+def _check(method: str, principal: Principal | None, allowed, limiter: TokenBucket):
     if principal is None:
         return grpc.StatusCode.UNAUTHENTICATED, "missing or unknown bearer token: send 'authorization: Bearer <token>'"
     if principal.role not in allowed:
@@ -118,7 +118,7 @@ def _wrap(handler, method, principal, allowed, limiter):
 
     def unary(behavior):
         async def call(request, context):
-            denied = _check(context, method, principal, allowed, limiter)
+            denied = _check(method, principal, allowed, limiter)
             if denied:
                 await context.abort(*denied)
             CALLER.set(principal)
@@ -132,7 +132,7 @@ def _wrap(handler, method, principal, allowed, limiter):
 
     def streaming(behavior):
         async def call(request, context):
-            denied = _check(context, method, principal, allowed, limiter)
+            denied = _check(method, principal, allowed, limiter)
             if denied:
                 await context.abort(*denied)
             CALLER.set(principal)

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
 from exchange.gateway import convert
 from exchange.gateway.accounts import AccountRegistry, Role
-from exchange.gateway.errors import GatewayError, invalid, not_found, precondition, rejection
+from exchange.gateway.errors import GatewayError, invalid, not_found, rejection
 from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.proto.gpux.v1 import (
     account_pb2,
@@ -520,5 +520,3 @@ def add_services(server: grpc.aio.Server, x: Exchange) -> list[str]:
     return [f"gpux.v1.{name}" for name in ("TradingService", "MarketDataService", "CapacityService",
                                             "AccountService", "AuditService", "AdminService")]
 
-
-__all__ = ["Exchange", "add_services", "precondition"]
