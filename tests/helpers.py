@@ -148,9 +148,10 @@ def set_credit(account: int, amount: int) -> np.ndarray:
 
 
 def list_instrument(instrument: int, gpu_class: int, region: int = 1,
-                    slot_ts: int = SLOT_TS) -> np.ndarray:
+                    slot_ts: int = SLOT_TS, call_end: int = 0) -> np.ndarray:
+    """LIST_INSTRUMENT; ``call_end`` > 0 lists it in a call phase ending then."""
     return cmd(K.LIST_INSTRUMENT, instrument=instrument, gpu_class=gpu_class, region=region,
-               slot_ts=slot_ts)
+               slot_ts=slot_ts, expire_ts=call_end)
 
 
 def halt(instrument: int) -> np.ndarray:
@@ -163,6 +164,14 @@ def resume(instrument: int) -> np.ndarray:
 
 def close_gate(instrument: int) -> np.ndarray:
     return cmd(K.CLOSE_GATE, instrument=instrument)
+
+
+def start_call(instrument: int, call_end: int = 0) -> np.ndarray:
+    return cmd(K.START_CALL, instrument=instrument, expire_ts=call_end)
+
+
+def uncross(instrument: int) -> np.ndarray:
+    return cmd(K.UNCROSS, instrument=instrument)
 
 
 def timer() -> np.ndarray:
@@ -347,7 +356,7 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
         k, reason = r["kind"], r["reason"]
         assert k in {int(e) for e in EventKind}, f"unknown event kind: {r}"
         if k == EV.TRADE:
-            assert reason == 0 and r["trade_id"] > 0 and r["contra_order_id"] > 0, r
+            assert reason in (0, R.AUCTION) and r["trade_id"] > 0 and r["contra_order_id"] > 0, r
             assert r["qty"] > 0 and r["contra_account"] != r["account"], r
         elif k == EV.REPLACED:  # contra_clord = the previous clord (orig_clord), rest 0
             assert 0 < r["contra_clord"] != r["clord"], f"REPLACED without a fresh orig clord: {r}"
@@ -355,7 +364,7 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
                 f"contra/trade fields on a REPLACED: {r}")
         else:
             assert all(r[f] == 0 for f in _CONTRA), f"contra/trade fields on a non-TRADE: {r}"
-        if k in (EV.ACCEPTED, EV.DONE, EV.ACK):
+        if k in (EV.ACCEPTED, EV.DONE, EV.ACK, EV.UNCROSSED):
             assert reason == 0, f"reason on {EventKind(k).name}: {r}"
         if k == EV.REJECTED:
             assert reason in _REJECT_REASONS or reason == R.UNKNOWN_COMMAND, r
@@ -363,6 +372,10 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
         elif k == EV.ACK:
             assert all(r[f] == 0 for f in ("order_id", "clord", "side", "price", "leaves",
                                            "filled")), r
+        elif k == EV.UNCROSSED:
+            assert r["account"] == r["order_id"] == r["clord"] == r["filled"] == 0, r
+            assert (r["qty"] > 0) == (r["price"] > 0) and r["leaves"] >= 0, r
+            assert r["side"] in (0, BUY, SELL) and (r["side"] == 0) == (r["leaves"] == 0), r
         else:
             assert r["order_id"] > 0 and r["leaves"] >= 0 and r["filled"] >= 0, r
         if k == EV.CANCELLED:
@@ -485,8 +498,15 @@ class Market:
 
     # market
     def list_instrument(self, instrument: int, gpu_class: int, region: int = 1,
-                        slot_ts: int = SLOT_TS, ts: int | None = None) -> np.ndarray:
-        return self.do(list_instrument(instrument, gpu_class, region, slot_ts), ts)
+                        slot_ts: int = SLOT_TS, ts: int | None = None,
+                        call_end: int = 0) -> np.ndarray:
+        return self.do(list_instrument(instrument, gpu_class, region, slot_ts, call_end), ts)
+
+    def start_call(self, instrument: int, call_end: int = 0, ts: int | None = None) -> np.ndarray:
+        return self.do(start_call(instrument, call_end), ts)
+
+    def uncross(self, instrument: int, ts: int | None = None) -> np.ndarray:
+        return self.do(uncross(instrument), ts)
 
     def halt(self, instrument: int, ts: int | None = None) -> np.ndarray:
         return self.do(halt(instrument), ts)
@@ -544,13 +564,13 @@ class Ledger:
 
     def apply(self, r: dict[str, int]) -> None:
         k = r["kind"]
-        if k in (EV.REJECTED, EV.ACK):
+        if k in (EV.REJECTED, EV.ACK, EV.UNCROSSED):
             return
         if k == EV.ACCEPTED:
             assert r["order_id"] not in self.orders, f"order id accepted twice: {r}"
             assert r["qty"] == r["leaves"] > 0 and r["filled"] == 0, r
             self.orders[r["order_id"]] = dict(
-                account=r["account"], instrument=r["instrument"], clord=r["clord"],
+                order_id=r["order_id"], account=r["account"], instrument=r["instrument"], clord=r["clord"],
                 side=r["side"], price=r["price"], qty=r["qty"], leaves=r["qty"], filled=0,
                 removed=0)
             return
@@ -570,7 +590,12 @@ class Ledger:
             m = self._get(r["contra_order_id"], r)
             assert m["account"] == r["contra_account"] and m["clord"] == r["contra_clord"], r
             assert m["side"] != o["side"] and m["instrument"] == o["instrument"], r
-            assert p == m["price"], f"trade not at the maker's price: {r}"
+            if r["reason"] == R.AUCTION:  # an uncross: one price within both limits
+                assert m["order_id"] < r["order_id"], f"auction trade's first party is older: {r}"
+                for x in (o, m):
+                    assert (p <= x["price"]) if x["side"] == BUY else (p >= x["price"]), f"beyond limit: {r}"
+            else:
+                assert p == m["price"], f"trade not at the maker's price: {r}"
             assert (p <= o["price"]) if o["side"] == BUY else (p >= o["price"]), f"beyond limit: {r}"
             for x in (o, m):
                 x["leaves"] -= q

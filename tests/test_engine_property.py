@@ -358,13 +358,24 @@ class World:
             i, k = g.choose([(12, lambda: (n, g.int(0, 1)))] + [(1, v) for v in invalid])
         else:
             i, k = g.pick(invalid)
-        c.update(instrument=i, gpu_class=k, region=g.int(1, 3), slot_ts=slot)
-        if i == n and 0 <= k < CONFIG.n_classes:  # will be listed
+        c.update(instrument=i, gpu_class=k, region=g.int(1, 3), slot_ts=slot,
+                 expire_ts=self.call_end(g))
+        call_ok = c["expire_ts"] == 0 or c["expire_ts"] > self.ts
+        if i == n and 0 <= k < CONFIG.n_classes and call_ok:  # will be listed
             self.classes.append(k)
             self.gates.append(slot - CONFIG.gate_closure_ns)
 
     def on_instrument(self, g: Gen, c: dict[str, int]) -> None:
         c.update(instrument=self.instrument(g, self.flaw(g, ("instrument",)) != ""))
+
+    def call_end(self, g: Gen) -> int:
+        """The end of a call phase: mostly none (continuous), some soon, a few invalid."""
+        return g.choose([(6, 0), (2, lambda: self.ts + g.pick([SEC, 30 * SEC, 600 * SEC])),
+                         (1, lambda: self.ts - g.int(0, 1))])
+
+    def start_call(self, g: Gen, c: dict[str, int]) -> None:
+        self.on_instrument(g, c)
+        c.update(expire_ts=self.call_end(g))
 
     def resume(self, g: Gen, c: dict[str, int]) -> None:
         if self.halted and g.choose([(3, True), (1, False)]):
@@ -391,6 +402,7 @@ class World:
         K.WITHDRAW_CAPACITY: capacity, K.DEPOSIT_FUNDS: funds, K.WITHDRAW_FUNDS: funds,
         K.SET_CREDIT: set_credit, K.LIST_INSTRUMENT: list_instrument, K.HALT: on_instrument,
         K.RESUME: resume, K.CLOSE_GATE: on_instrument, K.TIMER: timer,
+        K.START_CALL: start_call, K.UNCROSS: on_instrument,
     }
 
     def command(self, g: Gen, mix: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -418,19 +430,20 @@ MIXED = [
     (30, K.NEW_ORDER), (8, K.CANCEL), (8, K.REPLACE), (2, K.MASS_CANCEL),
     (2, K.DEPOSIT_CAPACITY), (2, K.WITHDRAW_CAPACITY), (2, K.DEPOSIT_FUNDS),
     (2, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (2, K.HALT),
-    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 15),
+    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 17), (2, K.START_CALL),
+    (2, K.UNCROSS),
 ]
 ORDERS = [(10, K.NEW_ORDER), (3, K.CANCEL), (3, K.REPLACE), (1, K.TIMER)]
 ADMIN = [
     (3, K.NEW_ORDER), (4, K.TIMER), (2, K.MASS_CANCEL), (3, K.DEPOSIT_CAPACITY),
     (3, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS), (3, K.WITHDRAW_FUNDS), (2, K.SET_CREDIT), (2, K.LIST_INSTRUMENT),
-    (3, K.HALT), (3, K.RESUME), (1, K.CLOSE_GATE),
+    (3, K.HALT), (3, K.RESUME), (1, K.CLOSE_GATE), (2, K.START_CALL), (2, K.UNCROSS),
 ]
 STREAM = [
     (60, K.NEW_ORDER), (6, K.CANCEL), (8, K.REPLACE), (1, K.MASS_CANCEL),
     (4, K.DEPOSIT_CAPACITY), (1, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS),
     (1, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (1, K.HALT),
-    (2, K.RESUME), (3, K.TIMER), (1, 0),
+    (2, K.RESUME), (3, K.TIMER), (1, 0), (1, K.START_CALL), (1, K.UNCROSS),
 ]
 """Long streams: mostly orders, so that many rest and the pools must grow."""
 
@@ -778,9 +791,12 @@ def run_stream(seed: int, n_commands: int, batch_size: int, max_instruments: int
 
 
 def _assert_busy(duo: Duo, min_trades: int) -> None:
-    """The stream exercised the engine: trades, rests and pool growth happened."""
+    """The stream exercised the engine: trades (some in uncrosses), rests and pool growth
+    happened."""
     trades = duo.counts.get((int(EventKind.TRADE), 0), 0)
     assert trades >= min_trades, f"only {trades} trades"
+    auction = duo.counts.get((int(EventKind.TRADE), int(Reason.AUCTION)), 0)
+    assert auction >= min_trades // 25, f"only {auction} trades in uncrosses"
     assert duo.last_order_id > 16, "the order pool never had to grow"
 
 

@@ -64,8 +64,10 @@ from tests.helpers import (
     sell,
     set_credit,
     snapshot,
+    start_call,
     timer,
     trade,
+    uncross,
     withdraw_capacity,
     withdraw_funds,
 )
@@ -1210,6 +1212,10 @@ def _close2(m: Market) -> None:
     m.close_gate(I2)
 
 
+def _call1(m: Market) -> None:
+    m.start_call(I1)
+
+
 def _o(**kw: int) -> np.ndarray:
     """A valid buy of 10 at 505 on I0 by account 1 (clord 9), with fields overridden."""
     f = dict(account=1, instrument=I0, side=BUY, order_type=LIMIT, tif=1, flags=0, stp=1,
@@ -1280,6 +1286,13 @@ REJECTS = [
     ("gate>halt", _o(instrument=I1), R.GATE_CLOSED, _halt1, G),
     ("halted", _o(instrument=I1), R.INSTRUMENT_HALTED, _halt1, None),
     ("halted>post-only", _o(instrument=I1, flags=POST_ONLY), R.INSTRUMENT_HALTED, _halt1, None),
+    ("call-ioc", _o(instrument=I1, tif=IOC), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-fok", _o(instrument=I1, tif=FOK), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-market", _o(instrument=I1, order_type=MARKET, price=0, tif=IOC), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-post-only", _o(instrument=I1, flags=POST_ONLY), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-post-only>funds", _o(account=2, instrument=I1, flags=POST_ONLY), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("gate>call", _o(instrument=I1, tif=IOC), R.GATE_CLOSED, _call1, G),
+    ("call-funds", _o(account=2, instrument=I1), R.INSUFFICIENT_FUNDS, _call1, None),
     ("post-only-cross", _o(price=520, flags=POST_ONLY), R.POST_ONLY_WOULD_CROSS, None, None),
     ("post-only>funds", _o(account=2, price=520, flags=POST_ONLY), R.POST_ONLY_WOULD_CROSS, None, None),
     ("funds-none", _o(account=2), R.INSUFFICIENT_FUNDS, None, None),
@@ -1352,6 +1365,23 @@ REJECTS = [
     ("halt-unknown", halt(3), R.UNKNOWN_INSTRUMENT, None, None),
     ("halt-halted", halt(I1), R.INSTRUMENT_HALTED, _halt1, None),
     ("halt-closed", halt(I2), R.GATE_CLOSED, _close2, None),
+    ("halt-call", halt(I1), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("resume-call", resume(I1), R.INSTRUMENT_NOT_HALTED, _call1, None),
+    ("list-call-now", list_instrument(3, 0, call_end=T0), R.BAD_EXPIRY, None, None),
+    ("list-call-past", list_instrument(3, 0, call_end=T0 - 1), R.BAD_EXPIRY, None, None),
+    ("list-class>call", list_instrument(3, 2, call_end=T0), R.UNKNOWN_GPU_CLASS, None, None),
+    ("call-unknown", start_call(3), R.UNKNOWN_INSTRUMENT, None, None),
+    ("call-closed", start_call(I2), R.GATE_CLOSED, _close2, None),
+    ("call-gate-ts", start_call(I0), R.GATE_CLOSED, None, G),
+    ("call-call", start_call(I1), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-call>expiry", start_call(I1, T0), R.INSTRUMENT_IN_CALL, _call1, None),
+    ("call-expiry", start_call(I0, T0), R.BAD_EXPIRY, None, None),
+    ("call-expiry-neg", start_call(I0, -1), R.BAD_EXPIRY, None, None),
+    ("uncross-unknown", uncross(-1), R.UNKNOWN_INSTRUMENT, None, None),
+    ("uncross-closed", uncross(I2), R.GATE_CLOSED, _close2, None),
+    ("uncross-gate-ts", uncross(I1), R.GATE_CLOSED, _call1, G),
+    ("uncross-open", uncross(I0), R.INSTRUMENT_NOT_IN_CALL, None, None),
+    ("uncross-halted", uncross(I1), R.INSTRUMENT_NOT_IN_CALL, _halt1, None),
     ("resume-unknown", resume(-1), R.UNKNOWN_INSTRUMENT, None, None),
     ("resume-open", resume(I0), R.INSTRUMENT_NOT_HALTED, None, None),
     ("resume-closed", resume(I2), R.GATE_CLOSED, _close2, None),
@@ -1359,7 +1389,7 @@ REJECTS = [
     ("close-closed", close_gate(I2), R.GATE_CLOSED, _close2, None),
     ("kind-0", cmd(0, account=1, instrument=I0, side=BUY, price=505, qty=10, clord=9),
      R.UNKNOWN_COMMAND, None, None),
-    ("kind-15", cmd(15, account=1), R.UNKNOWN_COMMAND, None, None),
+    ("kind-17", cmd(17, account=1), R.UNKNOWN_COMMAND, None, None),
     ("kind-neg", cmd(-1), R.UNKNOWN_COMMAND, None, None),
 ]
 

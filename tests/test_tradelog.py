@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.catalog import Catalog, Listing, default_catalog
-from exchange.engine.schema import EVENT_DTYPE, EventKind, Side
+from exchange.engine.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog import (
     TRADE_SCHEMA,
     TradeLogCorruptError,
@@ -446,3 +446,13 @@ def test_random_batches_across_flushes_read_back_and_verify(rows, cuts, replay):
         assert sum(r.trades for r in reports) == len(rows)
         slots = {LISTING.instrument(r[0]).slot_ts_ns for r in rows}
         assert [r.day for r in reports] == sorted({delivery_day(s, TZ) for s in slots})
+
+
+def test_uncross_trades_have_no_aggressor_and_both_pay_the_maker_fee():
+    ev = trade_events([(0, Side.SELL, 10_000, 3), (0, Side.BUY, 10_000, 3)], 1)
+    ev["reason"][4] = Reason.AUCTION  # the second TRADE (an ACCEPTED and a DONE around each)
+    continuous, auction = trades_from_events(ev, LISTING).drop_columns(["ts", "slot_start"]).to_pylist()
+    assert continuous["aggressor_side"] == "SELL"
+    assert (continuous["seller_fee"], continuous["buyer_fee"]) == (75, 9)  # taker 25, maker 3 bps
+    assert auction["aggressor_side"] == "AUCTION"
+    assert (auction["buyer_fee"], auction["seller_fee"]) == (9, 9)  # maker 3 bps each

@@ -223,3 +223,45 @@ def uncross_kernel(side, price, qty, priority, reference):
             if s < ns:
                 rs = filled[sells[s]]
     return lvl_price[k], volume, bid[k] - ask[k], rule, filled, trades[:t]
+
+
+@njit(cache=True)
+def book_kernel(bid_price, bid_qty, ask_price, ask_qty, reference):
+    """(price, volume, bid - ask surplus, rule) of the uncross of a book given as price
+    levels, best first on each side (bids descending, asks ascending, one entry per
+    distinct price); (0, 0, 0, R_NONE) when nothing crosses. The same rule as
+    :func:`indicative_kernel` (it depends only on the qty at each price), O(levels), for
+    the engine, whose book is already sorted."""
+    nb = bid_price.shape[0]
+    na = ask_price.shape[0]
+    lvl_price = np.empty(nb + na, np.int64)
+    bid = np.zeros(nb + na, np.int64)
+    ask = np.zeros(nb + na, np.int64)
+    i = 0  # next ask, ascending
+    j = nb - 1  # next bid, ascending
+    m = 0
+    while i < na or j >= 0:
+        if j < 0 or (i < na and ask_price[i] < bid_price[j]):
+            lvl_price[m] = ask_price[i]
+            ask[m] = ask_qty[i]
+            i += 1
+        elif i >= na or bid_price[j] < ask_price[i]:
+            lvl_price[m] = bid_price[j]
+            bid[m] = bid_qty[j]
+            j -= 1
+        else:
+            lvl_price[m] = ask_price[i]
+            ask[m] = ask_qty[i]
+            bid[m] = bid_qty[j]
+            i += 1
+            j -= 1
+        m += 1
+    lvl_price, bid, ask = lvl_price[:m], bid[:m], ask[:m]
+    for k in range(m - 2, -1, -1):
+        bid[k] += bid[k + 1]
+    for k in range(1, m):
+        ask[k] += ask[k - 1]
+    k, rule = _select(lvl_price, bid, ask, reference)
+    if k < 0:
+        return 0, 0, 0, R_NONE
+    return lvl_price[k], min(bid[k], ask[k]), bid[k] - ask[k], rule

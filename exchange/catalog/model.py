@@ -261,6 +261,7 @@ class Catalog:
             min_qty=tuple(c.min_qty for c in self.classes),
             max_qty=tuple(c.max_qty for c in self.classes),
             gate_closure_ns=self.market.gate_closure_ns,
+            reference=tuple(c.reference_fen for c in self.classes),
             max_accounts=max_accounts,
         )
 

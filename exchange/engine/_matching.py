@@ -7,7 +7,8 @@ parts) so every kernel takes the same first argument:
 * ``orders``  (cap, O_FIELDS) order pool; free slots are chained through O_NEXT.
 * ``levels``  (cap, L_FIELDS) price levels; each book side is a doubly linked list of
   levels sorted best first, each level a FIFO of orders (O_NEXT/O_PREV).
-* ``insts``   (cap, I_FIELDS) instruments: state, limits, best level of each side.
+* ``insts``   (cap, I_FIELDS) instruments: state, limits, best level of each side, last
+  trade price and the end of a call phase.
 * ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved.
 * ``pos``     (cap, P_FIELDS) positions of (account, instrument).
 * three open-addressing hash tables, rows of (key, value) so one probe touches one cache
@@ -18,13 +19,15 @@ parts) so every kernel takes the same first argument:
 
 Capacity: :func:`process` only starts a command when every pool and table has room
 for what one command can add (one order, one level, one position, one listing) and the
-event buffer has room for the most events one command can emit (8 + 3 per live order);
+event buffer has room for the most events one command can emit (8 + 3 per live order
++ 1 per instrument);
 else it returns ``NEED_ROOM`` and the index to resume at, and the wrapper grows the
 arrays (the event buffer with ``np.empty``, so unused room costs no memory).
 
 Speed: the kernels on the order path are compiled without numba's reference counting
 (``_kernel``: they never allocate), which makes a call between them as cheap as in C;
-only the rare commands that collect orders (mass cancel, gate closure, TIMER) allocate.
+only the rare commands that collect orders (mass cancel, gate closure, TIMER, uncross)
+allocate.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from exchange.auction._uncross import book_kernel as _uncross_price
 from exchange.engine.schema import (
     ACCOUNT_BITS,
     CAPACITY_LIMIT,
@@ -63,8 +67,10 @@ each, at these shifts (it keeps an order row at 112 bytes)."""
 (L_PRICE, L_QTY, L_COUNT, L_HEAD, L_TAIL, L_NEXT, L_PREV, L_INSTRUMENT, L_SIDE) = range(9)
 L_FIELDS = 9
 (I_STATE, I_CLASS, I_REGION, I_SLOT, I_GATE, I_TICK, I_LO, I_HI, I_MIN_QTY, I_MAX_QTY,
- I_BEST_BID, I_BEST_ASK) = range(12)
-I_FIELDS = 12
+ I_BEST_BID, I_BEST_ASK, I_LAST, I_CALL_END) = range(14)
+I_FIELDS = 14
+CL_TICK, CL_LO, CL_HI, CL_MIN_QTY, CL_MAX_QTY, CL_GATE, CL_REFERENCE = range(7)
+"""Columns of the per-class ``classes`` rows the wrapper passes to :func:`process`."""
 A_CASH, A_CREDIT, A_RESERVED = range(3)
 A_FIELDS = 3
 P_CAPACITY, P_BOUGHT, P_SOLD, P_ASK_OPEN, P_ACCOUNT, P_INSTRUMENT = range(6)
@@ -86,6 +92,7 @@ _NEWEST, _OLDEST = int(StpMode.CANCEL_NEWEST), int(StpMode.CANCEL_OLDEST)
 _BOTH, _DECREMENT = int(StpMode.CANCEL_BOTH), int(StpMode.DECREMENT)
 _POST_ONLY = int(OrderFlag.POST_ONLY)
 _UNLISTED, _OPEN, _HALTED, _CLOSED = int(IS.UNLISTED), int(IS.OPEN), int(IS.HALTED), int(IS.CLOSED)
+_CALL = int(IS.CALL)
 _CLORD_LIMIT = CLORD_LIMIT
 _MONEY_LIMIT = MONEY_LIMIT
 _CAPACITY_LIMIT = CAPACITY_LIMIT
@@ -100,9 +107,10 @@ _kernel = njit(cache=True, _nrt=False)
 """Decorator of the kernels that never allocate: compiled without reference counting."""
 
 
-def events_bound(live_orders: int) -> int:
-    """Most events one command can emit when ``live_orders`` orders are live."""
-    return 8 + 3 * live_orders
+def events_bound(live_orders: int, instruments: int) -> int:
+    """Most events one command can emit when ``live_orders`` orders are live (a TIMER
+    may also emit one UNCROSSED per instrument)."""
+    return 8 + 3 * live_orders + instruments
 
 
 # ---------------------------------------------------------------- order terms
@@ -440,12 +448,13 @@ def _remove(st, ev, n, slot, q, kind, reason, seq, ts):
 
 
 @_kernel
-def _trade(st, ev, n, taker, maker, q, seq, ts):
-    """Trade q between a taker and a resting maker at the maker's price."""
+def _trade(st, ev, n, taker, maker, q, price, reason, seq, ts):
+    """Trade q at ``price`` between a taker (the event's first party) and a resting
+    maker; finish the maker if it is filled."""
     orders, levels, accts, pos, ctr = st[0], st[1], st[3], st[4], st[8]
     t, m = orders[taker], orders[maker]
-    price = m[O_PRICE]
     inst = m[O_INSTRUMENT]
+    st[2][inst, I_LAST] = price
     buyer, seller = (taker, maker) if _side(t) == _BUY else (maker, taker)
     b, s = orders[buyer], orders[seller]
     accts[b[O_ACCOUNT], A_RESERVED] -= b[O_PRICE] * q
@@ -461,7 +470,7 @@ def _trade(st, ev, n, taker, maker, q, seq, ts):
     levels[m[O_LEVEL], L_QTY] -= q
     trade_id = ctr[CT_NEXT_TRADE_ID]
     ctr[CT_NEXT_TRADE_ID] += 1
-    n = _emit(ev, n, seq, ts, EV.TRADE, 0, t[O_ACCOUNT], inst, t[O_ID], t[O_CLORD],
+    n = _emit(ev, n, seq, ts, EV.TRADE, reason, t[O_ACCOUNT], inst, t[O_ID], t[O_CLORD],
                   _side(t), price, q, t[O_LEAVES], t[O_FILLED])
     row = ev[n - 1]
     row[13] = m[O_ID]
@@ -536,7 +545,7 @@ def _match(st, ev, n, taker, seq, ts):
                 if t[O_ID] == 0:  # the taker was finished by the decrement
                     return n
         else:
-            n = _trade(st, ev, n, taker, maker, min(t[O_LEAVES], m[O_LEAVES]), seq, ts)
+            n = _trade(st, ev, n, taker, maker, min(t[O_LEAVES], m[O_LEAVES]), m[O_PRICE], 0, seq, ts)
     if t[O_LEAVES] > 0:
         if tif == _GTC or tif == _GTD:
             _rest(st, taker)
@@ -627,6 +636,8 @@ def _new_order(st, ev, n, cmd):
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         else:
             reason = _trading_reason(st, inst, ts)
+        if reason == R.NONE and i[I_STATE] == _CALL and (tif == _IOC or tif == _FOK or flags == _POST_ONLY):
+            reason = R.INSTRUMENT_IN_CALL
         if reason == R.NONE:
             if otype == _MARKET:
                 price = i[I_HI] if side == _BUY else i[I_LO]
@@ -664,6 +675,9 @@ def _new_order(st, ev, n, cmd):
     else:
         st[4][_position(st, account, inst, False), P_ASK_OPEN] += qty
     n = _emit_order(ev, n, orders, slot, seq, ts, EV.ACCEPTED, 0, qty)
+    if insts[inst, I_STATE] == _CALL:
+        _rest(st, slot)
+        return n
     return _match(st, ev, n, slot, seq, ts)
 
 
@@ -720,7 +734,8 @@ def _replace(st, ev, n, cmd):
             reason = _trading_reason(st, o[O_INSTRUMENT], ts)
         elif new_leaves <= 0:
             reason = R.REPLACE_BELOW_FILLED
-        elif _flags(o) == _POST_ONLY and _would_cross(st, o[O_INSTRUMENT], side, price):
+        elif (_flags(o) == _POST_ONLY and i[I_STATE] != _CALL
+              and _would_cross(st, o[O_INSTRUMENT], side, price)):
             reason = R.POST_ONLY_WOULD_CROSS
         elif side == _BUY and price * new_leaves - o[O_PRICE] * o[O_LEAVES] > _available_funds(st, account):
             reason = R.INSUFFICIENT_FUNDS
@@ -749,6 +764,9 @@ def _replace(st, ev, n, cmd):
                         R.PRIORITY_KEPT if keep else R.PRIORITY_LOST, qty)
     ev[n - 1, 15] = orig
     if keep:
+        return n
+    if insts[o[O_INSTRUMENT], I_STATE] == _CALL:
+        _rest(st, slot)
         return n
     return _match(st, ev, n, slot, seq, ts)
 
@@ -836,11 +854,12 @@ def _close(st, ev, n, inst, seq, ts):
     slots = _instrument_slots(st, inst, EMPTY)
     n = _remove_all(st, ev, n, slots, EV.EXPIRED, R.GATE_CLOSURE, seq, ts)
     st[2][inst, I_STATE] = _CLOSED
+    st[2][inst, I_CALL_END] = 0
     return n, slots.shape[0]
 
 
 @njit(cache=True)
-def _timer(st, ev, n, cmd):
+def _timer(st, ev, n, cmd, classes):
     seq, ts = cmd[_C_SEQ], cmd[_C_TS]
     total = 0
     insts = st[2]
@@ -850,33 +869,101 @@ def _timer(st, ev, n, cmd):
             total += count
     slots = _pool_slots(st, EMPTY, ts)
     n = _remove_all(st, ev, n, slots, EV.EXPIRED, R.GTD_EXPIRY, seq, ts)
+    for inst in range(st[8][CT_INSTRUMENTS]):
+        if insts[inst, I_STATE] == _CALL and 0 < insts[inst, I_CALL_END] <= ts:
+            n, _ = _uncross(st, ev, n, inst, seq, ts, classes)
     return _ack(ev, n, cmd, total + slots.shape[0])
 
 
 @njit(cache=True)
+def _book_levels(st, inst, side):
+    """(prices, qtys) of one side's levels, best first."""
+    levels = st[1]
+    col = I_BEST_BID if side == _BUY else I_BEST_ASK
+    count = 0
+    lvl = st[2][inst, col]
+    while lvl != EMPTY:
+        count += 1
+        lvl = levels[lvl, L_NEXT]
+    prices = np.empty(count, np.int64)
+    qtys = np.empty(count, np.int64)
+    lvl = st[2][inst, col]
+    for j in range(count):
+        prices[j] = levels[lvl, L_PRICE]
+        qtys[j] = levels[lvl, L_QTY]
+        lvl = levels[lvl, L_NEXT]
+    return prices, qtys
+
+
+@njit(cache=True)
+def _uncross(st, ev, n, inst, seq, ts, classes):
+    """End an instrument's call phase (schema: "Call phase and uncross"); return
+    ``(n, GPUs traded)``. O(orders of the instrument + levels)."""
+    orders, levels, insts = st[0], st[1], st[2]
+    for s in _instrument_slots(st, inst, EMPTY):
+        if _expired(orders[s], ts):
+            n = _remove(st, ev, n, s, orders[s, O_LEAVES], EV.EXPIRED, R.GTD_EXPIRY, seq, ts)
+    bid_p, bid_q = _book_levels(st, inst, _BUY)
+    ask_p, ask_q = _book_levels(st, inst, _SELL)
+    reference = insts[inst, I_LAST]
+    if reference == 0:
+        reference = classes[insts[inst, I_CLASS], CL_REFERENCE]
+    price, volume, signed, _ = _uncross_price(bid_p, bid_q, ask_p, ask_q, reference)
+    surplus_side = _BUY if signed > 0 else (_SELL if signed < 0 else 0)
+    n = _emit(ev, n, seq, ts, EV.UNCROSSED, 0, 0, inst, 0, 0, surplus_side, price, volume,
+              abs(signed), 0)
+    left = volume
+    traded = 0
+    while left > 0:
+        b = levels[insts[inst, I_BEST_BID], L_HEAD]
+        a = levels[insts[inst, I_BEST_ASK], L_HEAD]
+        q = min(orders[b, O_LEAVES], orders[a, O_LEAVES], left)
+        newer, older = (b, a) if orders[b, O_ID] > orders[a, O_ID] else (a, b)
+        if orders[b, O_ACCOUNT] == orders[a, O_ACCOUNT]:
+            n = _remove(st, ev, n, older, q, EV.CANCELLED, R.SELF_TRADE, seq, ts)
+            n = _remove(st, ev, n, newer, q, EV.CANCELLED, R.SELF_TRADE, seq, ts)
+        else:
+            n = _trade(st, ev, n, newer, older, q, price, R.AUCTION, seq, ts)
+            traded += q
+            levels[orders[newer, O_LEVEL], L_QTY] -= q
+            if orders[newer, O_LEAVES] == 0:
+                _unlink(st, newer)
+                n = _finish(st, ev, n, newer, seq, ts)
+        left -= q
+    insts[inst, I_STATE] = _OPEN
+    insts[inst, I_CALL_END] = 0
+    return n, traded
+
+
+@njit(cache=True)
 def _market_command(st, ev, n, cmd, classes):
-    """LIST_INSTRUMENT, HALT, RESUME and CLOSE_GATE."""
-    kind, inst = cmd[_C_KIND], cmd[_C_INSTRUMENT]
+    """LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE, START_CALL and UNCROSS."""
+    kind, inst, ts, expire = cmd[_C_KIND], cmd[_C_INSTRUMENT], cmd[_C_TS], cmd[_C_EXPIRE]
     insts, ctr = st[2], st[8]
+    bad_expiry = expire != 0 and expire <= ts
     if kind == K.LIST_INSTRUMENT:
         c = cmd[_C_CLASS]
         if inst != ctr[CT_INSTRUMENTS]:
             return _reject(ev, n, cmd, R.BAD_INSTRUMENT_ID)
         if c < 0 or c >= classes.shape[0]:
             return _reject(ev, n, cmd, R.UNKNOWN_GPU_CLASS)
+        if bad_expiry:
+            return _reject(ev, n, cmd, R.BAD_EXPIRY)
         i = insts[inst]
-        i[I_STATE] = _OPEN
+        i[I_STATE] = _CALL if expire > 0 else _OPEN
         i[I_CLASS] = c
         i[I_REGION] = cmd[_C_REGION]
         i[I_SLOT] = cmd[_C_SLOT]
-        i[I_GATE] = cmd[_C_SLOT] - classes[c, 5]
-        i[I_TICK] = classes[c, 0]
-        i[I_LO] = classes[c, 1]
-        i[I_HI] = classes[c, 2]
-        i[I_MIN_QTY] = classes[c, 3]
-        i[I_MAX_QTY] = classes[c, 4]
+        i[I_GATE] = cmd[_C_SLOT] - classes[c, CL_GATE]
+        i[I_TICK] = classes[c, CL_TICK]
+        i[I_LO] = classes[c, CL_LO]
+        i[I_HI] = classes[c, CL_HI]
+        i[I_MIN_QTY] = classes[c, CL_MIN_QTY]
+        i[I_MAX_QTY] = classes[c, CL_MAX_QTY]
         i[I_BEST_BID] = EMPTY
         i[I_BEST_ASK] = EMPTY
+        i[I_LAST] = 0
+        i[I_CALL_END] = expire
         ctr[CT_INSTRUMENTS] += 1
         return _ack(ev, n, cmd, 0)
     if _instrument_reason(st, inst) != R.NONE:
@@ -885,8 +972,8 @@ def _market_command(st, ev, n, cmd, classes):
     if state == _CLOSED:
         return _reject(ev, n, cmd, R.GATE_CLOSED)
     if kind == K.HALT:
-        if state == _HALTED:
-            return _reject(ev, n, cmd, R.INSTRUMENT_HALTED)
+        if state != _OPEN:
+            return _reject(ev, n, cmd, R.INSTRUMENT_HALTED if state == _HALTED else R.INSTRUMENT_IN_CALL)
         insts[inst, I_STATE] = _HALTED
         return _ack(ev, n, cmd, 0)
     if kind == K.RESUME:
@@ -894,7 +981,22 @@ def _market_command(st, ev, n, cmd, classes):
             return _reject(ev, n, cmd, R.INSTRUMENT_NOT_HALTED)
         insts[inst, I_STATE] = _OPEN
         return _ack(ev, n, cmd, 0)
-    n, count = _close(st, ev, n, inst, cmd[_C_SEQ], cmd[_C_TS])
+    if kind == K.START_CALL or kind == K.UNCROSS:
+        if ts >= insts[inst, I_GATE]:
+            return _reject(ev, n, cmd, R.GATE_CLOSED)
+        if kind == K.START_CALL:
+            if state == _CALL:
+                return _reject(ev, n, cmd, R.INSTRUMENT_IN_CALL)
+            if bad_expiry:
+                return _reject(ev, n, cmd, R.BAD_EXPIRY)
+            insts[inst, I_STATE] = _CALL
+            insts[inst, I_CALL_END] = expire
+            return _ack(ev, n, cmd, 0)
+        if state != _CALL:
+            return _reject(ev, n, cmd, R.INSTRUMENT_NOT_IN_CALL)
+        n, traded = _uncross(st, ev, n, inst, cmd[_C_SEQ], ts, classes)
+        return _ack(ev, n, cmd, traded)
+    n, count = _close(st, ev, n, inst, cmd[_C_SEQ], ts)
     return _ack(ev, n, cmd, count)
 
 
@@ -1007,7 +1109,7 @@ def process(st, classes, cmds, start, ev, n):
     ``classes`` rows are (tick, band_lo, band_hi, min_qty, max_qty, gate_closure_ns).
     """
     for k in range(start, cmds.shape[0]):
-        if not _room(st) or n + 8 + 3 * st[8][CT_LIVE] > ev.shape[0]:
+        if not _room(st) or n + 8 + 3 * st[8][CT_LIVE] + st[8][CT_INSTRUMENTS] > ev.shape[0]:
             return NEED_ROOM, k, n
         if k + PREFETCH_DISTANCE < cmds.shape[0]:
             _prefetch_clord_slot(st[5], cmds[k + PREFETCH_DISTANCE])
@@ -1025,10 +1127,10 @@ def process(st, classes, cmds, start, ev, n):
             n = _capacity_command(st, ev, n, cmd)
         elif kind == K.DEPOSIT_FUNDS or kind == K.WITHDRAW_FUNDS or kind == K.SET_CREDIT:
             n = _funds_command(st, ev, n, cmd)
-        elif kind >= K.LIST_INSTRUMENT and kind <= K.CLOSE_GATE:
+        elif (kind >= K.LIST_INSTRUMENT and kind <= K.CLOSE_GATE) or kind == K.START_CALL or kind == K.UNCROSS:
             n = _market_command(st, ev, n, cmd, classes)
         elif kind == K.TIMER:
-            n = _timer(st, ev, n, cmd)
+            n = _timer(st, ev, n, cmd, classes)
         else:
             n = _reject(ev, n, cmd, R.UNKNOWN_COMMAND)
     return OK, cmds.shape[0], n

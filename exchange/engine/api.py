@@ -31,12 +31,18 @@ class Level:
 
 @dataclass(frozen=True)
 class BookView:
-    """Both sides of an instrument's book, best first."""
+    """Both sides of an instrument's book, best first (crossed only in a CALL phase).
+
+    ``reference`` is the price an uncross would use as its reference now (last trade,
+    else the class reference); ``call_end_ts`` the end of the call phase (0: none, or
+    until an UNCROSS)."""
 
     instrument: int
     state: InstrumentState
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
+    reference: int = 0
+    call_end_ts: int = 0
 
 
 @dataclass(frozen=True)

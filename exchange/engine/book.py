@@ -100,7 +100,8 @@ class Engine:
         self.config = config
         self._classes = np.array(
             [[config.tick[c], config.band_lo[c], config.band_hi[c], config.min_qty[c],
-              config.max_qty[c], config.gate_closure_ns] for c in range(config.n_classes)],
+              config.max_qty[c], config.gate_closure_ns, config.reference[c]]
+             for c in range(config.n_classes)],
             dtype=np.int64,
         )
         n = max(16, initial_orders)
@@ -145,7 +146,7 @@ class Engine:
 
         The buffer comes from ``np.empty``: room that is never written costs no memory.
         """
-        need = 2 * written + k.events_bound(self._live)
+        need = 2 * written + k.events_bound(self._live, self.n_instruments)
         if need > len(self._events):
             grown = np.empty((max(need, 2 * len(self._events)), len(E)), np.int64)
             grown[:written] = self._events[:written]
@@ -234,8 +235,11 @@ class Engine:
             return tuple(Level(int(levels[i, k.L_PRICE]), int(levels[i, k.L_QTY]),
                                int(levels[i, k.L_COUNT])) for i in ids)
 
-        state = InstrumentState(int(self._st[2][instrument, k.I_STATE]))
-        return BookView(instrument, state, side(Side.BUY), side(Side.SELL))
+        i = self._st[2][instrument]
+        reference = int(i[k.I_LAST]) or int(self._classes[i[k.I_CLASS], k.CL_REFERENCE])
+        call_end = int(i[k.I_CALL_END]) if i[k.I_STATE] == InstrumentState.CALL else 0
+        return BookView(instrument, InstrumentState(int(i[k.I_STATE])), side(Side.BUY),
+                        side(Side.SELL), reference, call_end)
 
     def account(self, account: int) -> AccountView:
         """Money of an account. O(1)."""
@@ -327,7 +331,16 @@ class Engine:
                              f"{levels[lvl, k.L_COUNT]} but queue holds {qty}/{count}")
                     prev_lvl, prev_price = lvl, price
                     best.setdefault(side, price)
-            if Side.BUY in best and Side.SELL in best and best[Side.BUY] >= best[Side.SELL]:
+            state = insts[inst, k.I_STATE]
+            if state not in (InstrumentState.OPEN, InstrumentState.HALTED, InstrumentState.CLOSED,
+                             InstrumentState.CALL):
+                fail(f"instrument {inst}: bad state {state}")
+            if state == InstrumentState.CLOSED and best:
+                fail(f"instrument {inst}: closed but has orders")
+            if state != InstrumentState.CALL and insts[inst, k.I_CALL_END] != 0:
+                fail(f"instrument {inst}: a call end without a call phase")
+            if (state != InstrumentState.CALL and Side.BUY in best and Side.SELL in best
+                    and best[Side.BUY] >= best[Side.SELL]):
                 fail(f"instrument {inst} crossed: bid {best[Side.BUY]} >= ask {best[Side.SELL]}")
         if n_levels != ctr[k.CT_LEVEL_N]:
             fail(f"{ctr[k.CT_LEVEL_N]} levels counted, {n_levels} linked")

@@ -17,7 +17,8 @@ E1. Every event carries the command's ``seq`` and ``ts``. Every field that does 
     apply is 0: ``contra_*`` and ``trade_id`` are 0 except on TRADE, and except
     ``contra_clord`` on REPLACED, which carries the previous client order id (the
     command's ``orig_clord``, like FIX OrigClOrdID; the other ``contra_*`` fields and
-    ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, TRADE, DONE and ACK.
+    ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, DONE, ACK and
+    UNCROSSED, and on TRADE except AUCTION on the trades of an uncross.
 E2. Order events (ACCEPTED, CANCELLED, EXPIRED, REPLACED, DONE, TRADE for the taker) carry
     the order's ``account, instrument, order_id, clord`` (its *current* clord, i.e. the
     newest one after a replace), ``side`` and ``price`` = its limit (a MARKET order's
@@ -29,7 +30,9 @@ E3. ``qty``: ACCEPTED = order qty; REPLACED = the new total qty; DONE = the orde
 E4. TRADE: first party = the taker (``side`` = taker side, ``price`` = trade price = the
     maker's limit, ``leaves``/``filled`` = the taker's after the trade); ``contra_order_id,
     contra_account, contra_clord, contra_leaves`` = the maker's, leaves after the trade;
-    ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match.
+    ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match. In an
+    uncross the first party is the newer order of the pair (higher order id), the price
+    the auction price, and both may stay in the book.
 E5. REJECTED echoes verbatim from the command: ``account, instrument, side, price, qty``
     and ``clord`` -- except CANCEL, whose ``clord`` is the command's ``orig_clord``
     (REPLACE echoes its new ``clord``; every other kind, non-order commands and
@@ -42,11 +45,15 @@ E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 fo
     ``qty`` is: MASS_CANCEL -> number of orders cancelled; CLOSE_GATE -> number of orders
     expired; TIMER -> number of orders expired (gate closures + GTD expiries);
     DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
-    WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; LIST_INSTRUMENT, HALT,
-    RESUME -> 0. All other ACK fields are 0.
+    WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; UNCROSS -> the GPUs
+    traded (the auction volume less self-trade cancels); LIST_INSTRUMENT, HALT, RESUME,
+    START_CALL -> 0. All other ACK fields are 0.
+    UNCROSSED (one per uncross, before its trades): ``account`` 0, the instrument,
+    ``price`` and ``qty`` = auction price and volume, ``side`` and ``leaves`` = surplus
+    side and qty; all other fields 0.
 E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
     Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
-    included (even when it did nothing). A ``kind`` outside 1..14 -> REJECTED
+    included (even when it did nothing). A ``kind`` outside 1..16 -> REJECTED
     (UNKNOWN_COMMAND).
 
 Orders
@@ -116,20 +123,25 @@ A1. Check order, first failing wins:
         (instrument not -1 and not listed), BAD_MASS_CANCEL_FILTER (both -1). Allowed
         while halted or closed (cancelling nothing gives ACK qty 0).
     LIST_INSTRUMENT: BAD_INSTRUMENT_ID (instrument != n_instruments), UNKNOWN_GPU_CLASS
-        (gpu_class outside 0..n_classes-1). account, region, slot_ts are not checked;
-        a new instrument is OPEN (even if its gate_ts is already past).
+        (gpu_class outside 0..n_classes-1), BAD_EXPIRY (expire_ts not 0 and <= ts).
+        account, region, slot_ts are not checked; a new instrument is OPEN, or CALL
+        with expire_ts > 0 (even if its gate_ts is already past).
     HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
-        CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN -> INSTRUMENT_NOT_HALTED,
+        CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN or CALL -> INSTRUMENT_NOT_HALTED,
         CLOSED -> GATE_CLOSED. Only the state counts, not ts vs gate_ts.
     CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
-        Works on OPEN and HALTED instruments.
+        Works on OPEN, HALTED and CALL instruments.
+    START_CALL: UNKNOWN_INSTRUMENT, GATE_CLOSED (CLOSED or ts >= gate_ts, as O8),
+        INSTRUMENT_IN_CALL, BAD_EXPIRY (expire_ts not 0 and <= ts).
+    UNCROSS: UNKNOWN_INSTRUMENT, GATE_CLOSED (as START_CALL), INSTRUMENT_NOT_IN_CALL.
     TIMER: never rejected.
     The ``account`` field is not checked for LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE
     and TIMER.
 A2. TIMER closes due instruments (state not CLOSED, gate_ts <= ts; HALTED ones too) in
     ascending instrument id, each as CLOSE_GATE but without its ACK, then expires the
     GTD orders still live with expire_ts <= ts in ascending order id (all
-    instruments, halted ones too), then emits one ACK.
+    instruments, halted ones too), then uncrosses the instruments in CALL whose call
+    ends (0 < end <= ts) in ascending instrument id, then emits one ACK.
 
 Views and API
 
@@ -155,6 +167,7 @@ from typing import NamedTuple
 import numpy as np
 from sortedcontainers import SortedDict, SortedList
 
+from exchange.auction.reference import reference_uncross
 from exchange.engine.api import (
     AccountView,
     BookView,
@@ -190,10 +203,11 @@ GTC, GTD, IOC, FOK = (int(t) for t in TimeInForce)
 CANCEL_NEWEST, CANCEL_OLDEST, CANCEL_BOTH, DECREMENT = (int(s) for s in StpMode)
 POST_ONLY = int(OrderFlag.POST_ONLY)
 OPEN, HALTED, CLOSED = int(InstrumentState.OPEN), int(InstrumentState.HALTED), int(InstrumentState.CLOSED)
+CALL = int(InstrumentState.CALL)
 
 _AFTER_EVERY_ID = 1 << 63
 """Above every instrument and order id: closes ``(ts, id)`` ranges in the sorted indexes."""
-EV_ACCEPTED, EV_REJECTED, EV_TRADE, EV_CANCELLED, EV_EXPIRED, EV_REPLACED, EV_DONE, EV_ACK = (
+EV_ACCEPTED, EV_REJECTED, EV_TRADE, EV_CANCELLED, EV_EXPIRED, EV_REPLACED, EV_DONE, EV_ACK, EV_UNCROSSED = (
     int(k) for k in EventKind
 )
 R = Reason
@@ -265,6 +279,8 @@ class Instrument:
     min_qty: int
     max_qty: int
     state: int = OPEN
+    last: int = 0  # last trade price, 0 before the first trade
+    call_end: int = 0  # when its call phase ends (0: none, or until UNCROSS)
     bids: SortedDict = field(default_factory=SortedDict)  # price -> PriceLevel, best = last
     asks: SortedDict = field(default_factory=SortedDict)  # price -> PriceLevel, best = first
     live: dict[int, Order] = field(default_factory=dict)  # order id -> live order
@@ -336,6 +352,8 @@ class ReferenceEngine:
             int(CommandKind.RESUME): self._resume,
             int(CommandKind.CLOSE_GATE): self._close_gate,
             int(CommandKind.TIMER): self._timer,
+            int(CommandKind.START_CALL): self._start_call,
+            int(CommandKind.UNCROSS): self._uncross_command,
         }
 
     # ------------------------------------------------------------------ the interface
@@ -386,6 +404,8 @@ class ReferenceEngine:
             InstrumentState(inst.state),
             levels(reversed(inst.bids.values())),
             levels(inst.asks.values()),
+            inst.last or self.config.reference[inst.gpu_class],
+            inst.call_end if inst.state == CALL else 0,
         )
 
     def account(self, account: int) -> AccountView:
@@ -559,11 +579,12 @@ class ReferenceEngine:
                 self._remove_qty(t, d, resting=False)
                 self._order_event(EV_CANCELLED, t, d, R.SELF_TRADE)
                 continue
-            self._trade(t, m, level)
+            self._trade(t, m, level, min(t.leaves, m.leaves), m.price)
 
-    def _trade(self, t: Order, m: Order, level: PriceLevel) -> None:
-        q = min(t.leaves, m.leaves)
-        p = m.price
+    def _trade(self, t: Order, m: Order, level: PriceLevel, q: int, p: int, reason: int = 0) -> None:
+        """Trade q at p between first party t and maker m (resting in ``level``); finish m
+        if filled."""
+        self._instruments[m.instrument].last = p
         t.leaves -= q
         t.filled += q
         m.leaves -= q
@@ -580,7 +601,7 @@ class ReferenceEngine:
         self._acct(seller.account).cash += p * q
         trade_id = self._next_trade_id
         self._next_trade_id += 1
-        self._out.append((self._seq, self._ts, EV_TRADE, 0, t.account, t.instrument, t.order_id,
+        self._out.append((self._seq, self._ts, EV_TRADE, reason, t.account, t.instrument, t.order_id,
                           t.clord, t.side, p, q, t.leaves, t.filled, m.order_id, m.account,
                           m.clord, m.leaves, trade_id))
         if m.leaves == 0:
@@ -656,6 +677,8 @@ class ReferenceEngine:
             return self._reject(c, R.GATE_CLOSED)
         if inst.state == HALTED:
             return self._reject(c, R.INSTRUMENT_HALTED)
+        if inst.state == CALL and (c.tif in (IOC, FOK) or c.flags == POST_ONLY):
+            return self._reject(c, R.INSTRUMENT_IN_CALL)
         if c.flags == POST_ONLY and self._post_only_crosses(inst, c.side, limit):
             return self._reject(c, R.POST_ONLY_WOULD_CROSS)
         if c.side == BUY:
@@ -674,6 +697,9 @@ class ReferenceEngine:
             self._acct(c.account).reserved += limit * c.qty
         else:
             self._positions[(c.account, c.instrument)].ask_open += c.qty
+        if inst.state == CALL:
+            self._rest(t)
+            return None
 
         stp = c.stp
         if c.tif == FOK:
@@ -721,7 +747,7 @@ class ReferenceEngine:
         new_leaves = c.qty - o.filled - o.removed
         if new_leaves <= 0:
             return self._reject(c, R.REPLACE_BELOW_FILLED)
-        if o.flags & POST_ONLY and self._post_only_crosses(inst, o.side, c.price):
+        if o.flags & POST_ONLY and inst.state != CALL and self._post_only_crosses(inst, o.side, c.price):
             return self._reject(c, R.POST_ONLY_WOULD_CROSS)
         if o.side == BUY:
             delta = c.price * new_leaves - o.price * o.leaves
@@ -752,6 +778,9 @@ class ReferenceEngine:
         o.qty = c.qty
         o.leaves = new_leaves
         self._order_event(EV_REPLACED, o, o.qty, R.PRIORITY_LOST, contra_clord=orig)
+        if inst.state == CALL:
+            self._rest(o)
+            return None
         self._match(inst, o, o.stp)
         self._finish_taker(o)
         return None
@@ -846,17 +875,21 @@ class ReferenceEngine:
         cfg = self.config
         if not 0 <= k < cfg.n_classes:
             return self._reject(c, R.UNKNOWN_GPU_CLASS)
+        if c.expire_ts != 0 and c.expire_ts <= c.ts:
+            return self._reject(c, R.BAD_EXPIRY)
         gate_ts = c.slot_ts - cfg.gate_closure_ns
         self._instruments.append(Instrument(
             c.instrument, k, c.region, c.slot_ts, gate_ts, cfg.tick[k], cfg.band_lo[k],
             cfg.band_hi[k], cfg.min_qty[k], cfg.max_qty[k],
+            state=CALL if c.expire_ts else OPEN, call_end=c.expire_ts,
         ))
         self._gates.add((gate_ts, c.instrument))
         self._ack(c, 0)
         return None
 
     def _halt(self, c: Cmd) -> None:
-        self._set_state(c, HALTED, OPEN, R.INSTRUMENT_HALTED)
+        in_call = self._listed(c.instrument) and self._instruments[c.instrument].state == CALL
+        self._set_state(c, HALTED, OPEN, R.INSTRUMENT_IN_CALL if in_call else R.INSTRUMENT_HALTED)
 
     def _resume(self, c: Cmd) -> None:
         self._set_state(c, OPEN, HALTED, R.INSTRUMENT_NOT_HALTED)
@@ -880,6 +913,7 @@ class ReferenceEngine:
         for oid in victims:
             self._kill(inst.live[oid], EV_EXPIRED, R.GATE_CLOSURE)
         inst.state = CLOSED
+        inst.call_end = 0
         self._gates.remove((inst.gate_ts, inst.id))
         return len(victims)
 
@@ -901,7 +935,78 @@ class ReferenceEngine:
         expired = sorted(oid for _, oid in self._gtd.irange(maximum=(ts, _AFTER_EVERY_ID)))
         for oid in expired:
             self._kill(self._orders[oid], EV_EXPIRED, R.GTD_EXPIRY)
+        for inst in self._instruments:
+            if inst.state == CALL and 0 < inst.call_end <= ts:
+                self._uncross(inst)
         self._ack(c, count + len(expired))
+
+    def _call_command_reason(self, c: Cmd) -> Reason | None:
+        """The reject reason START_CALL and UNCROSS share, or None."""
+        if not self._listed(c.instrument):
+            return R.UNKNOWN_INSTRUMENT
+        if self._gate_closed(self._instruments[c.instrument]):
+            return R.GATE_CLOSED
+        return None
+
+    def _start_call(self, c: Cmd) -> None:
+        reason = self._call_command_reason(c)
+        if reason is not None:
+            return self._reject(c, reason)
+        inst = self._instruments[c.instrument]
+        if inst.state == CALL:
+            return self._reject(c, R.INSTRUMENT_IN_CALL)
+        if c.expire_ts != 0 and c.expire_ts <= c.ts:
+            return self._reject(c, R.BAD_EXPIRY)
+        inst.state = CALL
+        inst.call_end = c.expire_ts
+        self._ack(c, 0)
+        return None
+
+    def _uncross_command(self, c: Cmd) -> None:
+        reason = self._call_command_reason(c)
+        if reason is not None:
+            return self._reject(c, reason)
+        inst = self._instruments[c.instrument]
+        if inst.state != CALL:
+            return self._reject(c, R.INSTRUMENT_NOT_IN_CALL)
+        self._ack(c, self._uncross(inst))
+        return None
+
+    def _uncross(self, inst: Instrument) -> int:
+        """End the call phase of ``inst`` (schema: "Call phase and uncross") with the
+        plain auction oracle; return the GPUs traded."""
+        for oid in sorted(inst.live):
+            o = inst.live[oid]
+            if o.tif == GTD and o.expire_ts <= self._ts:
+                self._kill(o, EV_EXPIRED, R.GTD_EXPIRY)
+        queue = [o for level in reversed(inst.bids.values()) for o in level.orders.values()]
+        queue += [o for level in inst.asks.values() for o in level.orders.values()]
+        reference = inst.last or self.config.reference[inst.gpu_class]
+        result = reference_uncross([o.side for o in queue], [o.price for o in queue],
+                                   [o.leaves for o in queue], range(len(queue)), reference)
+        self._emit(EV_UNCROSSED, 0, 0, inst.id, side=result.surplus_side, price=result.price,
+                   qty=result.volume, leaves=result.surplus)
+        traded = 0
+        for b, a, q in result.trades.tolist():
+            older, newer = sorted((queue[b], queue[a]), key=lambda o: o.order_id)
+            if older.account == newer.account:
+                for o in (older, newer):
+                    self._remove_qty(o, q, resting=True)
+                    self._order_event(EV_CANCELLED, o, q, R.SELF_TRADE)
+                    if o.leaves == 0:
+                        self._unlink(o)
+                        self._order_event(EV_DONE, o, o.qty)
+                continue
+            self._trade(newer, older, inst.side_book(older.side)[older.price], q, result.price,
+                        R.AUCTION)
+            traded += q
+            inst.side_book(newer.side)[newer.price].qty -= q
+            if newer.leaves == 0:
+                self._unlink(newer)
+                self._order_event(EV_DONE, newer, newer.qty)
+        inst.state = OPEN
+        inst.call_end = 0
+        return traded
 
     # ------------------------------------------------------------------ invariants
 
@@ -915,13 +1020,16 @@ class ReferenceEngine:
         reserved: dict[int, int] = {}
         ask_open: dict[tuple[int, int], int] = {}
         for inst in self._instruments:
-            if inst.state not in (OPEN, HALTED, CLOSED):
+            if inst.state not in (OPEN, HALTED, CLOSED, CALL):
                 fail(f"instrument {inst.id}: bad state {inst.state}")
+            if inst.state != CALL and inst.call_end:
+                fail(f"instrument {inst.id}: a call end without a call phase")
             if inst.state == CLOSED and (inst.bids or inst.asks or inst.live):
                 fail(f"instrument {inst.id}: closed but has orders")
             if (inst.state != CLOSED) != ((inst.gate_ts, inst.id) in self._gates):
                 fail(f"instrument {inst.id}: gate index inconsistent")
-            if inst.bids and inst.asks and inst.bids.peekitem(-1)[0] >= inst.asks.peekitem(0)[0]:
+            if (inst.state != CALL and inst.bids and inst.asks
+                    and inst.bids.peekitem(-1)[0] >= inst.asks.peekitem(0)[0]):
                 fail(f"instrument {inst.id}: book crossed")
             for side, book in ((BUY, inst.bids), (SELL, inst.asks)):
                 for price, level in book.items():

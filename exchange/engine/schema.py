@@ -44,6 +44,7 @@ expire_ts):
 12. (account, clord) never accepted before       else DUPLICATE_CLIENT_ORDER_ID
 13. instrument not CLOSED and ts < gate_ts       else GATE_CLOSED
     instrument not HALTED                        else INSTRUMENT_HALTED
+    instrument in CALL: tif GTC/GTD and no POST_ONLY   else INSTRUMENT_IN_CALL
 14. POST_ONLY: does not cross the best opposite price   else POST_ONLY_WOULD_CROSS
 15. risk, BUY: limit * qty <= cash + credit - reserved  else INSUFFICIENT_FUNDS
     risk, SELL: qty <= capacity + bought - sold - ask_open (of account, instrument)
@@ -53,7 +54,8 @@ A MARKET order's limit is the band edge (BUY: band_hi, SELL: band_lo); it never 
 
 On acceptance: order id assigned, ``ACCEPTED`` emitted (price = effective limit,
 qty = leaves = order qty), risk reserved (BUY: ``reserved += limit * qty``;
-SELL: ``ask_open += qty``), then matching:
+SELL: ``ask_open += qty``), then, in CALL, it rests at the tail of its level (nothing
+matches during a call); otherwise matching:
 
 * FOK: first sums the leaves of opposite resting orders whose price crosses the limit,
   that belong to other accounts and are not expired GTD orders (expire_ts <= ts). If
@@ -78,7 +80,7 @@ SELL: ``ask_open += qty``), then matching:
   GTC/GTD rest at the tail of their price level. Taker's ``DONE`` comes last, once its
   leaves are 0.
 
-Trades print at the resting order's price. On a trade of q at price p: the buyer's
+Trades print at the resting order's price (an uncross: at the auction price). On a trade of q at price p: the buyer's
 ``reserved -= buyer_limit * q``, ``cash -= p * q``, position ``bought += q``; the seller's
 ``ask_open -= q``, ``sold += q``, ``cash += p * q``. A cancel or expiry of q releases
 ``limit * q`` of reserved (BUY) or q of ask_open (SELL).
@@ -93,11 +95,12 @@ known by the new clord afterwards (orig_clord then answers ORDER_DONE). New leav
 ``qty - filled - removed`` (removed: cancelled by a DECREMENT self-trade). Checks: UNKNOWN_ACCOUNT, BAD_CLIENT_ORDER_ID (new clord),
 UNKNOWN_ORDER / ORDER_DONE (orig), QUANTITY_OUT_OF_LIMITS, PRICE_NOT_ON_TICK,
 PRICE_OUT_OF_BAND, DUPLICATE_CLIENT_ORDER_ID (new clord), GATE_CLOSED, INSTRUMENT_HALTED,
-REPLACE_BELOW_FILLED (new leaves <= 0), POST_ONLY_WOULD_CROSS, then risk on the change
+REPLACE_BELOW_FILLED (new leaves <= 0), POST_ONLY_WOULD_CROSS (not in CALL), then risk on the change
 (BUY: new price * new leaves - old price * old leaves; SELL: new leaves - old leaves).
 Emits ``REPLACED`` (``contra_clord`` = orig_clord; reason PRIORITY_KEPT when the price is unchanged and qty not
 increased, else PRIORITY_LOST: the order moves to the tail of its new level, and if it
-now crosses it matches as a taker with its own tif and stp, then rests or is done).
+now crosses it matches as a taker with its own tif and stp, then rests or is done; in
+CALL it only moves to the tail of its new level).
 
 MASS_CANCEL(account or -1, instrument or -1; checked UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
 then BAD_MASS_CANCEL_FILTER if both are -1): cancels every live order
@@ -115,16 +118,50 @@ Account and market commands
   needs cash + amount >= reserved. Else INSUFFICIENT_FUNDS; BAD_AMOUNT when the amount is
   not positive (negative for SET_CREDIT), above MONEY_LIMIT, or a deposit would take
   cash above MONEY_LIMIT.
-* LIST_INSTRUMENT(instrument = next id, gpu_class, region, slot_ts): gate_ts =
+* LIST_INSTRUMENT(instrument = next id, gpu_class, region, slot_ts, expire_ts): gate_ts =
   slot_ts - config.gate_closure_ns; tick, band and lot limits come from the class.
-* HALT / RESUME(instrument): HALT needs OPEN (else INSTRUMENT_HALTED or GATE_CLOSED),
-  RESUME needs HALTED (else INSTRUMENT_NOT_HALTED or GATE_CLOSED). Halted: no new
-  orders or replaces; cancels are fine.
+  expire_ts 0: the instrument opens for continuous trading (OPEN); expire_ts > ts: it
+  opens with a call phase (CALL) that ends at expire_ts; else BAD_EXPIRY.
+* HALT / RESUME(instrument): HALT needs OPEN (else INSTRUMENT_HALTED, INSTRUMENT_IN_CALL
+  or GATE_CLOSED), RESUME needs HALTED (else INSTRUMENT_NOT_HALTED or GATE_CLOSED).
+  Halted: no new orders or replaces; cancels are fine.
+* START_CALL(instrument, expire_ts): an admin's call phase, to reopen after a halt or on
+  demand: needs OPEN or HALTED (else GATE_CLOSED, INSTRUMENT_IN_CALL); expire_ts 0 (the
+  call lasts until UNCROSS) or > ts (TIMER uncrosses it then), else BAD_EXPIRY.
+* UNCROSS(instrument): ends a call phase now: needs CALL (else GATE_CLOSED,
+  INSTRUMENT_NOT_IN_CALL); ``ACK`` with qty = the GPUs traded (the auction volume less
+  self-trade cancels).
 * CLOSE_GATE(instrument): every live order of it ``EXPIRED(GATE_CLOSURE)`` + ``DONE``,
   ascending order id; the instrument is CLOSED for good.
 * TIMER(ts): closes, in ascending instrument id, every listed instrument not yet closed
-  whose gate_ts <= ts (as CLOSE_GATE), then expires every live GTD order with
-  expire_ts <= ts, ascending order id (``EXPIRED(GTD_EXPIRY)`` + ``DONE``).
+  whose gate_ts <= ts (as CLOSE_GATE; a call phase then ends without an uncross), then
+  expires every live GTD order with expire_ts <= ts, ascending order id
+  (``EXPIRED(GTD_EXPIRY)`` + ``DONE``), then uncrosses, in ascending instrument id, every
+  instrument in CALL whose call ends (0 < expire_ts of the call <= ts).
+
+Call phase and uncross
+----------------------
+In CALL, orders collect and nothing matches, so the book may be crossed. The uncross of
+an instrument (UNCROSS, or TIMER at the call's end):
+
+1. expires its GTD orders with expire_ts <= ts, ascending order id (``EXPIRED`` + ``DONE``);
+2. finds the price p and volume V by the rule of :mod:`exchange.auction` over the live
+   orders (limit, leaves), with the reference price = the instrument's last trade price,
+   else the class reference (``EngineConfig.reference``);
+3. emits ``UNCROSSED`` (price p, qty V, side and leaves = the surplus side and qty at p;
+   all 0 when nothing crosses);
+4. allocates V on each side in price-time priority (best level first, head of the queue
+   first) and pairs the allocated buys and sells greedily, in that order; for each pair
+   of q GPUs, the *newer* order (higher order id) is the first party, the older the contra:
+   different accounts: ``TRADE`` of q at p (reason AUCTION), then ``DONE`` of the contra,
+   then of the first party, each if its leaves are 0; the same account (self-trade): no
+   trade, q is cancelled on both (``CANCELLED(SELF_TRADE)`` contra first, each followed
+   by its ``DONE`` if its leaves are 0);
+5. the instrument is OPEN; the rest of the orders rest where they were (the book no
+   longer crosses: any crossing pair left would raise the volume above V).
+
+Risk is the same as in continuous trading: orders entered in a call reserve on entry,
+and a trade at p <= the buyer's limit releases ``limit * q`` and charges ``p * q``.
 
 Event fields in detail (E1-E7, O1-O8 in :mod:`exchange.engine.reference` spell out every
 field of every event kind); in short: REJECTED echoes the command (clord: a CANCEL's
@@ -193,6 +230,7 @@ class InstrumentState(IntEnum):
     OPEN = 1
     HALTED = 2
     CLOSED = 3
+    CALL = 4  # call phase of an auction: orders collect, nothing matches
 
 
 class CommandKind(IntEnum):
@@ -210,6 +248,8 @@ class CommandKind(IntEnum):
     RESUME = 12
     CLOSE_GATE = 13
     TIMER = 14
+    START_CALL = 15
+    UNCROSS = 16
 
 
 class EventKind(IntEnum):
@@ -221,6 +261,7 @@ class EventKind(IntEnum):
     REPLACED = 6
     DONE = 7
     ACK = 8
+    UNCROSSED = 9
 
 
 class Reason(IntEnum):
@@ -229,7 +270,7 @@ class Reason(IntEnum):
     1xx bad input (INVALID_ARGUMENT), 2xx wrong state (FAILED_PRECONDITION),
     3xx not found (NOT_FOUND), 4xx already exists (ALREADY_EXISTS),
     5xx pre-trade risk (FAILED_PRECONDITION), 6xx why an order was cancelled or expired,
-    7xx what a replace did to priority.
+    7xx what a replace did to priority, 8xx how a trade happened.
     """
 
     NONE = 0
@@ -257,6 +298,8 @@ class Reason(IntEnum):
     POST_ONLY_WOULD_CROSS = 204
     ORDER_DONE = 205
     REPLACE_BELOW_FILLED = 206
+    INSTRUMENT_IN_CALL = 207
+    INSTRUMENT_NOT_IN_CALL = 208
     UNKNOWN_ORDER = 301
     DUPLICATE_CLIENT_ORDER_ID = 401
     INSUFFICIENT_FUNDS = 501
@@ -270,6 +313,7 @@ class Reason(IntEnum):
     GTD_EXPIRY = 607
     PRIORITY_KEPT = 701
     PRIORITY_LOST = 702
+    AUCTION = 801
 
 
 COMMAND_FIELDS = (
@@ -313,6 +357,9 @@ class EngineConfig:
     max_qty: tuple[int, ...]
     gate_closure_ns: int = 15 * 60 * 10**9
     max_accounts: int = 4096
+    reference: tuple[int, ...] = ()
+    """Reference price per class for an uncross with no last trade (catalog
+    ``reference_fen``); empty: the tick nearest the middle of each band, rounding down."""
 
     def __post_init__(self) -> None:
         n = len(self.tick)
@@ -327,6 +374,13 @@ class EngineConfig:
                 raise ValueError(f"EngineConfig: class {c} band edges must lie on the tick")
             if not 1 <= self.min_qty[c] <= self.max_qty[c]:
                 raise ValueError(f"EngineConfig: class {c} needs 1 <= min_qty <= max_qty")
+        if not self.reference:
+            object.__setattr__(self, "reference", tuple(
+                self.band_lo[c] + (self.band_hi[c] - self.band_lo[c]) // (2 * self.tick[c]) * self.tick[c]
+                for c in range(n)))
+        for c, ref in enumerate(self.reference):
+            if len(self.reference) != n or not self.band_lo[c] <= ref <= self.band_hi[c] or ref % self.tick[c]:
+                raise ValueError(f"EngineConfig: class {c} reference must lie on the tick in the band")
         if not 1 <= self.max_accounts <= 1 << ACCOUNT_BITS:
             raise ValueError(f"EngineConfig: max_accounts must be in 1..{1 << ACCOUNT_BITS}")
 

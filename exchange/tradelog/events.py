@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from exchange.catalog.listing import Listing
-from exchange.engine.schema import EVENT_DTYPE, EventKind, Side
+from exchange.engine.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_SIDES = pa.array(["BUY", "SELL"])  # indexed by side - 1
+_AGGRESSOR = pa.array(["BUY", "SELL", "AUCTION"])  # indexed by side - 1; 2 for an uncross
 
 
 def delivery_day(slot_ts_ns: int, tz: tzinfo) -> date:
@@ -38,7 +38,9 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
 
     In a TRADE event the first party (``account``, ``order_id``, ``side``) is the taker
     and ``contra_*`` the maker; the buyer is the taker if ``side`` is BUY, else the maker.
-    The taker pays the class's ``taker_fee_bps``, the maker its ``maker_fee_bps``.
+    The taker pays the class's ``taker_fee_bps``, the maker its ``maker_fee_bps``. A trade
+    of a call-auction uncross (reason AUCTION) has no taker: its aggressor side is
+    ``AUCTION`` and both parties pay the maker fee.
     Symbol, class, region and slot come from ``listing`` (``KeyError`` for an unlisted
     instrument id); ``ValueError`` for a side that is neither BUY nor SELL.
     O(n log n) in the number of events (one ``np.unique`` over the instruments).
@@ -61,7 +63,9 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
     taker_bps = np.array([c.taker_fee_bps for c in classes], np.int64)[inv]
     notional = t["price"] * t["qty"]
     buy = side == Side.BUY
+    auction = t["reason"] == Reason.AUCTION
     taker_fee, maker_fee = fees(notional, taker_bps), fees(notional, maker_bps)
+    taker_fee = np.where(auction, maker_fee, taker_fee)
     columns = {
         "trade_id": t["trade_id"],
         "seq": t["seq"],
@@ -77,7 +81,7 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
         "buyer_order_id": np.where(buy, t["order_id"], t["contra_order_id"]),
         "seller_account": np.where(buy, t["contra_account"], t["account"]),
         "seller_order_id": np.where(buy, t["contra_order_id"], t["order_id"]),
-        "aggressor_side": _SIDES.take(pa.array(side - 1)),
+        "aggressor_side": _AGGRESSOR.take(pa.array(np.where(auction, 2, side - 1))),
         "buyer_fee": np.where(buy, taker_fee, maker_fee),
         "seller_fee": np.where(buy, maker_fee, taker_fee),
     }
