@@ -158,8 +158,9 @@ def halt(instrument: int) -> np.ndarray:
     return cmd(K.HALT, instrument=instrument)
 
 
-def resume(instrument: int) -> np.ndarray:
-    return cmd(K.RESUME, instrument=instrument)
+def resume(instrument: int, call_end: int = 0) -> np.ndarray:
+    """RESUME; ``call_end`` > 0 reopens through a call phase ending then."""
+    return cmd(K.RESUME, instrument=instrument, expire_ts=call_end)
 
 
 def close_gate(instrument: int) -> np.ndarray:
@@ -502,7 +503,7 @@ class Market:
                         call_end: int = 0) -> np.ndarray:
         return self.do(list_instrument(instrument, gpu_class, region, slot_ts, call_end), ts)
 
-    def start_call(self, instrument: int, call_end: int = 0, ts: int | None = None) -> np.ndarray:
+    def start_call(self, instrument: int, ts: int | None = None, call_end: int = 0) -> np.ndarray:
         return self.do(start_call(instrument, call_end), ts)
 
     def uncross(self, instrument: int, ts: int | None = None) -> np.ndarray:
@@ -511,8 +512,8 @@ class Market:
     def halt(self, instrument: int, ts: int | None = None) -> np.ndarray:
         return self.do(halt(instrument), ts)
 
-    def resume(self, instrument: int, ts: int | None = None) -> np.ndarray:
-        return self.do(resume(instrument), ts)
+    def resume(self, instrument: int, ts: int | None = None, call_end: int = 0) -> np.ndarray:
+        return self.do(resume(instrument, call_end), ts)
 
     def close_gate(self, instrument: int, ts: int | None = None) -> np.ndarray:
         return self.do(close_gate(instrument), ts)

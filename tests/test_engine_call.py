@@ -237,11 +237,14 @@ def test_replace_in_call_moves_without_matching(market: Market) -> None:
 
 
 @nojit
-def test_halt_then_reopen_through_a_call(market: Market) -> None:
+@pytest.mark.parametrize("how", ["resume", "start_call"])
+def test_halt_then_reopen_through_a_call(market: Market, how: str) -> None:
     m = market
     m.halt(I1)
-    assert_events(m.start_call(I1, call_end=T0 + SEC), [ack(0, I1, 0)])
-    assert m.engine.book(I1).state == InstrumentState.CALL
+    reopen = m.resume if how == "resume" else m.start_call
+    assert_events(reopen(I1, call_end=T0 + SEC), [ack(0, I1, 0)])
+    book = m.engine.book(I1)
+    assert (book.state, book.call_end_ts) == (InstrumentState.CALL, T0 + SEC)
     assert_events(m.timer(ts=T0 + SEC), [uncrossed(0, 0, instrument=I1), ack()])
     assert m.engine.book(I1).state == InstrumentState.OPEN
     m.verify()

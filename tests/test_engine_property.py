@@ -382,6 +382,7 @@ class World:
             c.update(instrument=g.pick(self.halted))
         else:
             self.on_instrument(g, c)
+        c.update(expire_ts=self.call_end(g))
 
     def timer(self, g: Gen, c: dict[str, int]) -> None:
         def to_gtd() -> int:

@@ -1367,6 +1367,8 @@ REJECTS = [
     ("halt-closed", halt(I2), R.GATE_CLOSED, _close2, None),
     ("halt-call", halt(I1), R.INSTRUMENT_IN_CALL, _call1, None),
     ("resume-call", resume(I1), R.INSTRUMENT_NOT_HALTED, _call1, None),
+    ("resume-expiry", resume(I1, T0), R.BAD_EXPIRY, _halt1, None),
+    ("resume-open>expiry", resume(I0, T0), R.INSTRUMENT_NOT_HALTED, None, None),
     ("list-call-now", list_instrument(3, 0, call_end=T0), R.BAD_EXPIRY, None, None),
     ("list-call-past", list_instrument(3, 0, call_end=T0 - 1), R.BAD_EXPIRY, None, None),
     ("list-class>call", list_instrument(3, 2, call_end=T0), R.UNKNOWN_GPU_CLASS, None, None),

@@ -979,7 +979,10 @@ def _market_command(st, ev, n, cmd, classes):
     if kind == K.RESUME:
         if state != _HALTED:
             return _reject(ev, n, cmd, R.INSTRUMENT_NOT_HALTED)
-        insts[inst, I_STATE] = _OPEN
+        if bad_expiry:
+            return _reject(ev, n, cmd, R.BAD_EXPIRY)
+        insts[inst, I_STATE] = _CALL if expire > 0 else _OPEN
+        insts[inst, I_CALL_END] = expire
         return _ack(ev, n, cmd, 0)
     if kind == K.START_CALL or kind == K.UNCROSS:
         if ts >= insts[inst, I_GATE]:

@@ -128,7 +128,8 @@ A1. Check order, first failing wins:
         with expire_ts > 0 (even if its gate_ts is already past).
     HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
         CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN or CALL -> INSTRUMENT_NOT_HALTED,
-        CLOSED -> GATE_CLOSED. Only the state counts, not ts vs gate_ts.
+        CLOSED -> GATE_CLOSED, then BAD_EXPIRY (expire_ts not 0 and <= ts). Only the
+        state counts, not ts vs gate_ts.
     CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
         Works on OPEN, HALTED and CALL instruments.
     START_CALL: UNKNOWN_INSTRUMENT, GATE_CLOSED (CLOSED or ts >= gate_ts, as O8),
@@ -892,20 +893,29 @@ class ReferenceEngine:
         self._set_state(c, HALTED, OPEN, R.INSTRUMENT_IN_CALL if in_call else R.INSTRUMENT_HALTED)
 
     def _resume(self, c: Cmd) -> None:
-        self._set_state(c, OPEN, HALTED, R.INSTRUMENT_NOT_HALTED)
+        if self._listed(c.instrument) and self._instruments[c.instrument].state == HALTED and (
+                c.expire_ts != 0 and c.expire_ts <= c.ts):
+            return self._reject(c, R.BAD_EXPIRY)
+        if self._set_state(c, CALL if c.expire_ts > 0 else OPEN, HALTED, R.INSTRUMENT_NOT_HALTED):
+            self._instruments[c.instrument].call_end = c.expire_ts
+        return None
 
-    def _set_state(self, c: Cmd, state: int, needed: int, wrong_state: Reason) -> None:
-        """HALT / RESUME: move a listed, unclosed instrument from ``needed`` to ``state``."""
+    def _set_state(self, c: Cmd, state: int, needed: int, wrong_state: Reason) -> bool:
+        """HALT / RESUME: move a listed, unclosed instrument from ``needed`` to ``state``;
+        whether it did."""
         if not self._listed(c.instrument):
-            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+            self._reject(c, R.UNKNOWN_INSTRUMENT)
+            return False
         inst = self._instruments[c.instrument]
         if inst.state == CLOSED:
-            return self._reject(c, R.GATE_CLOSED)
+            self._reject(c, R.GATE_CLOSED)
+            return False
         if inst.state != needed:
-            return self._reject(c, wrong_state)
+            self._reject(c, wrong_state)
+            return False
         inst.state = state
         self._ack(c, 0)
-        return None
+        return True
 
     def _close(self, inst: Instrument) -> int:
         """Expire every live order of the instrument, close it; return how many expired."""

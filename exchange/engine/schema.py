@@ -123,8 +123,10 @@ Account and market commands
   expire_ts 0: the instrument opens for continuous trading (OPEN); expire_ts > ts: it
   opens with a call phase (CALL) that ends at expire_ts; else BAD_EXPIRY.
 * HALT / RESUME(instrument): HALT needs OPEN (else INSTRUMENT_HALTED, INSTRUMENT_IN_CALL
-  or GATE_CLOSED), RESUME needs HALTED (else INSTRUMENT_NOT_HALTED or GATE_CLOSED).
-  Halted: no new orders or replaces; cancels are fine.
+  or GATE_CLOSED). RESUME(instrument, expire_ts) needs HALTED (else
+  INSTRUMENT_NOT_HALTED or GATE_CLOSED) and reopens for continuous trading (expire_ts 0)
+  or through a call phase ending at expire_ts (> ts, else BAD_EXPIRY). Halted: no new
+  orders or replaces; cancels are fine.
 * START_CALL(instrument, expire_ts): an admin's call phase, to reopen after a halt or on
   demand: needs OPEN or HALTED (else GATE_CLOSED, INSTRUMENT_IN_CALL); expire_ts 0 (the
   call lasts until UNCROSS) or > ts (TIMER uncrosses it then), else BAD_EXPIRY.
