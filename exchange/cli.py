@@ -166,6 +166,8 @@ def serve_command(
                                                   dir_okay=False, exists=True)] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key.", dir_okay=False, exists=True)] = None,
     rate: Annotated[float, typer.Option(help="Requests per second per account.")] = 1000.0,
+    opening_call: Annotated[int, typer.Option(
+        min=0, help="Seconds of the opening call auction of each newly listed slot (0: none).")] = 300,
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C.
 
@@ -180,7 +182,8 @@ def serve_command(
         _fail("give both --tls-cert and --tls-key, or neither")
     tls = (tls_cert.read_bytes(), tls_key.read_bytes()) if tls_cert and tls_key else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate))
+    server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
+                           opening_call_seconds=opening_call)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

@@ -110,6 +110,10 @@ def _book_table(book, ticker) -> Table:
                       _money(ask.price_fen) if ask else "", str(ask.qty) if ask else "")
     table.caption = (f"last {_money(ticker.last_price_fen)}  volume {ticker.volume}  best ask per PFLOP-h "
                      f"{_money(ticker.best_ask_per_pflop_hour_fen)}")
+    if book.HasField("indicative"):  # a call phase: what the uncross would give now
+        ind = book.indicative
+        table.caption += (f"\ncall phase: indicative {_money(ind.price_fen)} x {ind.qty}, surplus {ind.surplus_qty}"
+                          if ind.qty else "\ncall phase: nothing crosses yet")
     return table
 
 

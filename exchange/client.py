@@ -213,8 +213,18 @@ class GpuxClient:
     def halt(self, symbol: str) -> None:
         self._call(self.admin.HaltInstrument, admin_pb2.HaltInstrumentRequest(symbol=symbol))
 
-    def resume(self, symbol: str) -> None:
-        self._call(self.admin.ResumeInstrument, admin_pb2.ResumeInstrumentRequest(symbol=symbol))
+    def resume(self, symbol: str, call_seconds: int = 0) -> None:
+        """Reopen a halted instrument: at once, or through a call phase of ``call_seconds``."""
+        self._call(self.admin.ResumeInstrument, admin_pb2.ResumeInstrumentRequest(
+            symbol=symbol, call_seconds=call_seconds))
+
+    def start_call(self, symbol: str, call_seconds: int = 0) -> None:
+        """Start a call phase (0 seconds: until :meth:`uncross`)."""
+        self._call(self.admin.StartCall, admin_pb2.StartCallRequest(symbol=symbol, call_seconds=call_seconds))
+
+    def uncross(self, symbol: str) -> admin_pb2.UncrossResponse:
+        """End a call phase now: the auction price and the GPUs traded."""
+        return self._call(self.admin.Uncross, admin_pb2.UncrossRequest(symbol=symbol))
 
     def kill_switch(self, account: int) -> int:
         return self._call(self.admin.KillSwitch, admin_pb2.KillSwitchRequest(account=account)).cancelled

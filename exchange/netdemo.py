@@ -79,7 +79,7 @@ class ServerProcess:
         """Start it; wait (bounded) for its port; read the admin token."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
-             "--address", "127.0.0.1:0"],
+             "--address", "127.0.0.1:0", "--opening-call", "0"],  # the demo trades at once
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read_log, name="gpux-netdemo-log", daemon=True)
         self._reader.start()

@@ -44,3 +44,21 @@ def test_errors_are_named(provider):
     assert denied.exit_code == 1 and "UNAUTHENTICATED" in denied.output
     side = provider.invoke(app, ["order", "place", SYMBOL, "HOLD", "1"])
     assert side.exit_code == 2
+
+
+def test_book_table_shows_the_indicative_uncross_in_a_call_phase():
+    from rich.console import Console
+
+    from exchange.cli_client import _book_table
+    from exchange.proto.gpux.v1 import market_data_pb2, types_pb2
+
+    book = market_data_pb2.GetBookResponse(
+        symbol="H100-80G.jiaxing.20261126T14", state=types_pb2.INSTRUMENT_STATE_CALL,
+        bids=[market_data_pb2.Level(price_fen=1800, qty=5, orders=1)],
+        asks=[market_data_pb2.Level(price_fen=1700, qty=4, orders=1)],
+        indicative=market_data_pb2.Indicative(price_fen=1800, qty=4, surplus_qty=1,
+                                              surplus_side=types_pb2.SIDE_BUY))
+    console = Console(record=True, width=120)
+    console.print(_book_table(book, market_data_pb2.GetTickerResponse()))
+    text = " ".join(console.export_text().split())  # the caption wraps to the table's width
+    assert "CALL" in text and "indicative ¥18.00 x 4, surplus 1" in text

@@ -313,7 +313,10 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
         token = (tmp_path / "admin.token").read_text().strip()
         with GpuxClient(f"127.0.0.1:{port}", token) as admin:
             assert admin.list_slots() == 0  # everything due was listed at start
-            assert len(admin.instruments(gpu_class="H100-80G", region="jiaxing")) > 24
+            listed = admin.instruments(gpu_class="H100-80G", region="jiaxing")
+            assert len(listed) > 24
+            # new slots open with the default opening call auction
+            assert {i.state for i in listed} == {types_pb2.INSTRUMENT_STATE_CALL}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
@@ -401,3 +404,47 @@ def test_trades_files_download_statement_and_vouchers(market):
     statement = c["BUYER"].statement("2026-11-25")
     assert statement.bought_qty >= 1 and statement.subsidy_fen == statement.bought_value_fen * 3000 // 10000
     assert statement.provisional  # the day is not sealed yet
+
+
+def test_call_auction_through_the_gateway(market):
+    """An operator's call phase: orders collect (crossing, no trades), the book shows the
+    indicative uncross, IOC is refused, Uncross trades everyone at one price, the public
+    trades say so; then a halt reopens through a timed call."""
+    _, c, _ = market
+    admin, provider, buyer = c["ADMIN"], c["PROVIDER"], c["BUYER2"]
+    sym = "H100-80G.ningbo.20261125T16"
+    provider.deposit_capacity(sym, 10)
+    admin.start_call(sym)
+    assert _code(lambda: admin.start_call(sym)) == Code.FAILED_PRECONDITION
+    provider.place_order(sym, "SELL", 4, price_fen=1700, client_order_id=7001)
+    provider.place_order(sym, "SELL", 4, price_fen=1760, client_order_id=7002)
+    buyer.place_order(sym, "BUY", 5, price_fen=1800, client_order_id=7001)
+    with pytest.raises(grpc.RpcError) as error:
+        buyer.place_order(sym, "BUY", 1, price_fen=1800, client_order_id=7002, time_in_force="IOC")
+    assert error.value.code() == Code.FAILED_PRECONDITION and "INSTRUMENT_IN_CALL" in error.value.details()
+    book = buyer.book(sym, depth=1)  # the indicative price uses the whole book, whatever the depth
+    assert book.state == types_pb2.INSTRUMENT_STATE_CALL and len(book.asks) == 1
+    # volume 5 at 1760 and 1800, sell surplus 3 at both: the lowest, 1760
+    assert (book.indicative.price_fen, book.indicative.qty) == (1760, 5)
+    assert (book.indicative.surplus_qty, book.indicative.surplus_side) == (3, types_pb2.SIDE_SELL)
+    assert buyer.get_order(7001).cum_qty == 0
+    stream = buyer.stream_book(sym, timeout=20)
+    first = next(stream)
+    assert first.snapshot and first.indicative.price_fen == 1760
+    done = admin.uncross(sym)
+    assert (done.price_fen, done.qty) == (1760, 5)
+    update = next(stream)
+    assert update.state == types_pb2.INSTRUMENT_STATE_OPEN and not update.HasField("indicative")
+    stream.cancel()
+    assert buyer.get_order(7001).cum_qty == 5
+    assert buyer.book(sym).state == types_pb2.INSTRUMENT_STATE_OPEN
+    assert _code(lambda: admin.uncross(sym)) == Code.FAILED_PRECONDITION
+    trades = _eventually(lambda: buyer.trades(sym))
+    assert {(t.price_fen, t.auction, t.aggressor_side) for t in trades} == {
+        (1760, True, types_pb2.SIDE_UNSPECIFIED)}
+    assert sum(t.qty for t in trades) == 5
+    admin.halt(sym)
+    assert _code(lambda: admin.resume(sym, call_seconds=-1)) == Code.INVALID_ARGUMENT
+    admin.resume(sym, call_seconds=60)
+    book = buyer.book(sym)
+    assert book.state == types_pb2.INSTRUMENT_STATE_CALL and book.indicative.call_end_ns > 0

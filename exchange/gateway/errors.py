@@ -49,6 +49,9 @@ _HINTS = {
     Reason.GATE_CLOSED: "trading in this slot has closed (gate closure)",
     Reason.INSTRUMENT_HALTED: "the instrument is halted; only cancels are accepted",
     Reason.INSTRUMENT_NOT_HALTED: "the instrument is not halted",
+    Reason.INSTRUMENT_IN_CALL: ("the instrument is in a call phase: only GTC/GTD limit orders without "
+                                "post-only are accepted until the uncross (and it cannot be halted)"),
+    Reason.INSTRUMENT_NOT_IN_CALL: "the instrument is not in a call phase",
     Reason.POST_ONLY_WOULD_CROSS: "a post-only order would have traded; lower a bid or raise an ask",
     Reason.ORDER_DONE: "the order is no longer live",
     Reason.REPLACE_BELOW_FILLED: "the new quantity must exceed what is already filled",

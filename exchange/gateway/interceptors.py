@@ -47,8 +47,8 @@ POLICY: dict[str, frozenset[Role]] = {
     **{f"/gpux.v1.AuditService/{m}": frozenset({Role.AUDITOR, Role.ADMIN}) for m in (
         "ListTradeFiles", "DownloadTradeFile", "StreamTrades")},
     **{f"/gpux.v1.AdminService/{m}": frozenset({Role.ADMIN}) for m in (
-        "CreateAccount", "IssueToken", "HaltInstrument", "ResumeInstrument", "KillSwitch", "SetCredit",
-        "GrantVoucher", "ListSlots")},
+        "CreateAccount", "IssueToken", "HaltInstrument", "ResumeInstrument", "StartCall", "Uncross",
+        "KillSwitch", "SetCredit", "GrantVoucher", "ListSlots")},
 }
 """Roles allowed to call each method; a method not listed here is refused."""
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")

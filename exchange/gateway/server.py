@@ -34,10 +34,13 @@ class GatewayServer:
     def __init__(self, data_dir: str | Path | None = None, address: str = "127.0.0.1:50051", *,
                  catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
-                 sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None) -> None:
+                 sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
+                 opening_call_seconds: int = 0) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
+        self.opening_call_ns = opening_call_seconds * 10**9
+        """New slots open with a call phase this long (0: straight into continuous trading)."""
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
@@ -50,10 +53,10 @@ class GatewayServer:
                                             max_accounts=self.max_accounts, **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
-        x = Exchange(self.node, accounts, limiter)
+        x = Exchange(self.node, accounts, limiter, self.opening_call_ns)
         loop = asyncio.get_running_loop()
         self.node.on_group(lambda seq: loop.call_soon_threadsafe(_notify, x, seq))
-        await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock())
+        await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
         self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
         names = add_services(self.server, x)
         health_servicer = health.aio.HealthServicer()
@@ -81,7 +84,7 @@ class GatewayServer:
             with contextlib.suppress(Exception):
                 await asyncio.wrap_future(self.node.submit(command(CommandKind.TIMER)))
                 if ticks % 60 == 0:
-                    await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock())
+                    await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop serving (in-flight calls get ``grace`` seconds), then close the node."""

@@ -10,6 +10,7 @@ the interceptor; commands always carry the caller's own account.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exchange.auction import indicative
 from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
 from exchange.gateway import convert
 from exchange.gateway.accounts import AccountRegistry, Role
@@ -52,13 +54,16 @@ _LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 class Exchange:
     """What every service shares: the node, the accounts, the rate limiter."""
 
-    def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket) -> None:
+    def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket,
+                 opening_call_ns: int = 0) -> None:
         self.node = node
         self.catalog = node.catalog
         self.listing = node.state.listing
         self.instruments = convert.Instruments(self.listing, self.catalog)
         self.accounts = accounts
         self.limiter = limiter
+        self.opening_call_ns = opening_call_ns
+        """Length of the call phase new slots open with (0: none)."""
         self.book_changed = asyncio.Condition()
         self.notified_seq = 0
         """The last sequence number the node reported applied (book streams wait on it)."""
@@ -232,7 +237,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 continue
             if request.region and inst.region != request.region:
                 continue
-            if request.open_only and st != InstrumentState.OPEN:
+            if request.open_only and st not in (InstrumentState.OPEN, InstrumentState.CALL):
                 continue
             out.append(types_pb2.Instrument(symbol=inst.symbol, gpu_class=inst.gpu_class, region=inst.region,
                                             slot_start_ns=inst.slot_ts_ns,
@@ -240,36 +245,46 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         return market_data_pb2.ListInstrumentsResponse(instruments=out)
 
     async def _book(self, symbol: str, depth: int):
+        """(book to ``depth``, seq, indicative uncross or None): in a call phase the
+        indicative price is computed over the whole book, whatever the depth shown."""
         instrument = self.x.instrument(symbol)
         if depth < 0:
             raise invalid("depth must be positive")
-        return await self.x.read(lambda s: (s.engine.book(instrument, depth or 10), s.last_seq))
+        depth = depth or 10
+
+        def read(s: MarketState):
+            in_call = s.engine.book(instrument, 0).state == InstrumentState.CALL
+            return s.engine.book(instrument, None if in_call else depth), s.last_seq
+
+        book, seq = await self.x.read(read)
+        tick = self.x.catalog.gpu_class(self.x.listing.instrument(instrument).gpu_class).tick_fen
+        return book_to_depth(book, depth), seq, _indicative(book, tick)
 
     async def GetBook(self, request, context):
-        book, seq = await self._book(request.symbol, request.depth)
+        book, seq, ind = await self._book(request.symbol, request.depth)
         return market_data_pb2.GetBookResponse(
-            symbol=request.symbol, state=int(book.state), seq=seq,
+            symbol=request.symbol, state=int(book.state), seq=seq, indicative=ind,
             bids=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.bids],
             asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
 
     async def StreamBook(self, request, context):
-        book, seq = await self._book(request.symbol, request.depth)
+        book, seq, ind = await self._book(request.symbol, request.depth)
         shown = _levels(book)
         yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
-                                                 updates=_diff({}, shown))
+                                                 updates=_diff({}, shown), indicative=ind)
         update_id, state, seen = 1, book.state, seq
         while True:
             async with self.x.book_changed:  # no wakeup is lost: wait for a seq not yet seen
                 await self.x.book_changed.wait_for(lambda: self.x.notified_seq > seen)
                 seen = self.x.notified_seq
-            book, seq = await self._book(request.symbol, request.depth)
+            book, seq, new_ind = await self._book(request.symbol, request.depth)
             now = _levels(book)
             updates = _diff(shown, now)
-            if updates or book.state != state:
+            if updates or book.state != state or new_ind != ind:
                 update_id += 1
                 yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),
-                                                         updates=updates)
-                shown, state = now, book.state
+                                                         updates=updates, indicative=new_ind)
+                shown, state, ind = now, book.state, new_ind
 
     async def ListTrades(self, request, context):
         """Trades of a symbol from the trade log (flushed within about a second)."""
@@ -309,6 +324,23 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             last_per_pflop_hour_fen=per_pflop(inst.gpu_class, last) if last else 0)
 
 
+def book_to_depth(book, depth: int):
+    """A book view cut to ``depth`` levels per side."""
+    return dataclasses.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
+
+
+def _indicative(book, tick: int) -> market_data_pb2.Indicative | None:
+    """The indicative uncross of a book in a call phase (None otherwise): the auction rule
+    over its levels (it depends only on the qty at each price)."""
+    if book.state != InstrumentState.CALL:
+        return None
+    levels = [(int(Side.BUY), lv) for lv in book.bids] + [(int(Side.SELL), lv) for lv in book.asks]
+    now = indicative([s for s, _ in levels], [lv.price for _, lv in levels], [lv.qty for _, lv in levels],
+                     book.reference, tick)
+    return market_data_pb2.Indicative(price_fen=now.price, qty=now.volume, surplus_qty=now.surplus,
+                                      surplus_side=now.surplus_side, call_end_ns=book.call_end_ts)
+
+
 def _levels(book) -> dict[tuple[int, int], tuple[int, int]]:
     return {**{(Side.BUY, lv.price): (lv.qty, lv.orders) for lv in book.bids},
             **{(Side.SELL, lv.price): (lv.qty, lv.orders) for lv in book.asks}}
@@ -326,9 +358,12 @@ def _trades(table: pa.Table) -> list[types_pb2.Trade]:
     """Trade-log rows as public trades (no accounts)."""
     ts = table["ts"].cast(pa.int64()).to_pylist()
     return [types_pb2.Trade(trade_id=r["trade_id"], seq=r["seq"], time_ns=t, symbol=r["symbol"],
-                            price_fen=r["price"], qty=r["qty"],
-                            aggressor_side=types_pb2.SIDE_BUY if r["aggressor_side"] == "BUY" else types_pb2.SIDE_SELL)
+                            price_fen=r["price"], qty=r["qty"], auction=r["aggressor_side"] == "AUCTION",
+                            aggressor_side=_AGGRESSOR.get(r["aggressor_side"], types_pb2.SIDE_UNSPECIFIED))
             for r, t in zip(table.select(["trade_id", "seq", "symbol", "price", "qty", "aggressor_side"]).to_pylist(), ts)]
+
+
+_AGGRESSOR = {"BUY": types_pb2.SIDE_BUY, "SELL": types_pb2.SIDE_SELL}
 
 
 def _position_message(symbol: str, p) -> capacity_pb2.Position:
@@ -483,8 +518,27 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.HaltInstrumentResponse()
 
     async def ResumeInstrument(self, request, context):
-        await self.x.one(CommandKind.RESUME, instrument=self.x.instrument(request.symbol))
+        await self.x.one(CommandKind.RESUME, instrument=self.x.instrument(request.symbol),
+                         expire_ts=self._call_end(request.call_seconds))
         return admin_pb2.ResumeInstrumentResponse()
+
+    async def StartCall(self, request, context):
+        await self.x.one(CommandKind.START_CALL, instrument=self.x.instrument(request.symbol),
+                         expire_ts=self._call_end(request.call_seconds))
+        return admin_pb2.StartCallResponse()
+
+    async def Uncross(self, request, context):
+        events = await self.x.one(CommandKind.UNCROSS, instrument=self.x.instrument(request.symbol))
+        head = events[events["kind"] == EventKind.UNCROSSED][0]
+        traded = int(events["qty"][events["kind"] == EventKind.ACK][0])
+        return admin_pb2.UncrossResponse(price_fen=int(head["price"]), qty=traded)
+
+    def _call_end(self, seconds: int) -> int:
+        """The end of a call phase of ``seconds`` from now (0: none); the gateway reads the
+        sequencer's clock, the engine only sees the time in the command."""
+        if seconds < 0:
+            raise invalid("call_seconds must be 0 or positive")
+        return self.x.node.sequencer.clock() + seconds * 10**9 if seconds else 0
 
     async def KillSwitch(self, request, context):
         events = await self.x.one(CommandKind.MASS_CANCEL, account=request.account, instrument=-1)
@@ -505,7 +559,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.GrantVoucherResponse()
 
     async def ListSlots(self, request, context):
-        listed = await asyncio.to_thread(self.x.node.list_due, self.x.node.sequencer.clock())
+        listed = await asyncio.to_thread(self.x.node.list_due, self.x.node.sequencer.clock(), self.x.opening_call_ns)
         return admin_pb2.ListSlotsResponse(listed=listed)
 
 

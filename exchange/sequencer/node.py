@@ -190,18 +190,22 @@ class ExchangeNode:
         """The order an account placed (or replaced) under a client order id."""
         return self.read(lambda state: state.orders.find(account, clord))
 
-    def list_due(self, now_ns: int) -> int:
-        """List every slot due at ``now_ns`` (the rolling listing); the number listed."""
-        return self._list(lambda state: state.listing.due(now_ns))
+    def list_due(self, now_ns: int, opening_call_ns: int = 0) -> int:
+        """List every slot due at ``now_ns`` (the rolling listing); the number listed.
+        With ``opening_call_ns`` > 0 each opens with a call phase ending that long after
+        ``now_ns`` (an opening auction), else straight into continuous trading."""
+        call_end = now_ns + opening_call_ns if opening_call_ns > 0 else 0
+        return self._list(lambda state: state.listing.due(now_ns), call_end)
 
     def list_symbols(self, symbols: list[str]) -> int:
         """List the given symbols that are not listed yet; the number listed."""
         return self._list(lambda state: [state.catalog.instrument(s) for s in dict.fromkeys(symbols)
                                          if s not in state.listing])
 
-    def _list(self, choose) -> int:
+    def _list(self, choose, call_end: int = 0) -> int:
         with self._listing_lock:  # ids continue the listing: one lister at a time
             batch = self.read(lambda state: _listing_commands(state, choose(state)))
+            batch["expire_ts"] = call_end
             if len(batch):
                 self.execute(batch)
         return len(batch)

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13gpux/v1/admin.proto\x12\x07gpux.v1\"A\n\x14\x43reateAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1b\n\x04role\x18\x02 \x01(\x0e\x32\r.gpux.v1.Role\"7\n\x15\x43reateAccountResponse\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\x12\r\n\x05token\x18\x02 \x01(\t\"$\n\x11IssueTokenRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\"#\n\x12IssueTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x15HaltInstrumentRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\x18\n\x16HaltInstrumentResponse\")\n\x17ResumeInstrumentRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\x1a\n\x18ResumeInstrumentResponse\"$\n\x11KillSwitchRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\"\'\n\x12KillSwitchResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x03\"7\n\x10SetCreditRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\x12\x12\n\ncredit_fen\x18\x02 \x01(\x03\"\x13\n\x11SetCreditResponse\"\x91\x01\n\x13GrantVoucherRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\r\x12\x10\n\x08rate_bps\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61p_fen\x18\x05 \x01(\x03\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x10\n\x08valid_to\x18\x07 \x01(\t\"\x16\n\x14GrantVoucherResponse\"\x12\n\x10ListSlotsRequest\"#\n\x11ListSlotsResponse\x12\x0e\n\x06listed\x18\x01 \x01(\x03*a\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_PROVIDER\x10\x01\x12\x0e\n\nROLE_BUYER\x10\x02\x12\x10\n\x0cROLE_AUDITOR\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04\x32\xed\x04\n\x0c\x41\x64minService\x12N\n\rCreateAccount\x12\x1d.gpux.v1.CreateAccountRequest\x1a\x1e.gpux.v1.CreateAccountResponse\x12\x45\n\nIssueToken\x12\x1a.gpux.v1.IssueTokenRequest\x1a\x1b.gpux.v1.IssueTokenResponse\x12Q\n\x0eHaltInstrument\x12\x1e.gpux.v1.HaltInstrumentRequest\x1a\x1f.gpux.v1.HaltInstrumentResponse\x12W\n\x10ResumeInstrument\x12 .gpux.v1.ResumeInstrumentRequest\x1a!.gpux.v1.ResumeInstrumentResponse\x12\x45\n\nKillSwitch\x12\x1a.gpux.v1.KillSwitchRequest\x1a\x1b.gpux.v1.KillSwitchResponse\x12\x42\n\tSetCredit\x12\x19.gpux.v1.SetCreditRequest\x1a\x1a.gpux.v1.SetCreditResponse\x12K\n\x0cGrantVoucher\x12\x1c.gpux.v1.GrantVoucherRequest\x1a\x1d.gpux.v1.GrantVoucherResponse\x12\x42\n\tListSlots\x12\x19.gpux.v1.ListSlotsRequest\x1a\x1a.gpux.v1.ListSlotsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13gpux/v1/admin.proto\x12\x07gpux.v1\"A\n\x14\x43reateAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1b\n\x04role\x18\x02 \x01(\x0e\x32\r.gpux.v1.Role\"7\n\x15\x43reateAccountResponse\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\x12\r\n\x05token\x18\x02 \x01(\t\"$\n\x11IssueTokenRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\"#\n\x12IssueTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\"\'\n\x15HaltInstrumentRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\x18\n\x16HaltInstrumentResponse\"?\n\x17ResumeInstrumentRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ll_seconds\x18\x02 \x01(\x05\"\x1a\n\x18ResumeInstrumentResponse\"8\n\x10StartCallRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ll_seconds\x18\x02 \x01(\x05\"\x13\n\x11StartCallResponse\" \n\x0eUncrossRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"1\n\x0fUncrossResponse\x12\x11\n\tprice_fen\x18\x01 \x01(\x03\x12\x0b\n\x03qty\x18\x02 \x01(\x03\"$\n\x11KillSwitchRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\"\'\n\x12KillSwitchResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x03\"7\n\x10SetCreditRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\r\x12\x12\n\ncredit_fen\x18\x02 \x01(\x03\"\x13\n\x11SetCreditResponse\"\x91\x01\n\x13GrantVoucherRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\r\x12\x10\n\x08rate_bps\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61p_fen\x18\x05 \x01(\x03\x12\x12\n\nvalid_from\x18\x06 \x01(\t\x12\x10\n\x08valid_to\x18\x07 \x01(\t\"\x16\n\x14GrantVoucherResponse\"\x12\n\x10ListSlotsRequest\"#\n\x11ListSlotsResponse\x12\x0e\n\x06listed\x18\x01 \x01(\x03*a\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_PROVIDER\x10\x01\x12\x0e\n\nROLE_BUYER\x10\x02\x12\x10\n\x0cROLE_AUDITOR\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04\x32\xef\x05\n\x0c\x41\x64minService\x12N\n\rCreateAccount\x12\x1d.gpux.v1.CreateAccountRequest\x1a\x1e.gpux.v1.CreateAccountResponse\x12\x45\n\nIssueToken\x12\x1a.gpux.v1.IssueTokenRequest\x1a\x1b.gpux.v1.IssueTokenResponse\x12Q\n\x0eHaltInstrument\x12\x1e.gpux.v1.HaltInstrumentRequest\x1a\x1f.gpux.v1.HaltInstrumentResponse\x12W\n\x10ResumeInstrument\x12 .gpux.v1.ResumeInstrumentRequest\x1a!.gpux.v1.ResumeInstrumentResponse\x12\x42\n\tStartCall\x12\x19.gpux.v1.StartCallRequest\x1a\x1a.gpux.v1.StartCallResponse\x12<\n\x07Uncross\x12\x17.gpux.v1.UncrossRequest\x1a\x18.gpux.v1.UncrossResponse\x12\x45\n\nKillSwitch\x12\x1a.gpux.v1.KillSwitchRequest\x1a\x1b.gpux.v1.KillSwitchResponse\x12\x42\n\tSetCredit\x12\x19.gpux.v1.SetCreditRequest\x1a\x1a.gpux.v1.SetCreditResponse\x12K\n\x0cGrantVoucher\x12\x1c.gpux.v1.GrantVoucherRequest\x1a\x1d.gpux.v1.GrantVoucherResponse\x12\x42\n\tListSlots\x12\x19.gpux.v1.ListSlotsRequest\x1a\x1a.gpux.v1.ListSlotsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gpux.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=755
-  _globals['_ROLE']._serialized_end=852
+  _globals['_ROLE']._serialized_start=941
+  _globals['_ROLE']._serialized_end=1038
   _globals['_CREATEACCOUNTREQUEST']._serialized_start=32
   _globals['_CREATEACCOUNTREQUEST']._serialized_end=97
   _globals['_CREATEACCOUNTRESPONSE']._serialized_start=99
@@ -46,25 +46,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HALTINSTRUMENTRESPONSE']._serialized_start=272
   _globals['_HALTINSTRUMENTRESPONSE']._serialized_end=296
   _globals['_RESUMEINSTRUMENTREQUEST']._serialized_start=298
-  _globals['_RESUMEINSTRUMENTREQUEST']._serialized_end=339
-  _globals['_RESUMEINSTRUMENTRESPONSE']._serialized_start=341
-  _globals['_RESUMEINSTRUMENTRESPONSE']._serialized_end=367
-  _globals['_KILLSWITCHREQUEST']._serialized_start=369
-  _globals['_KILLSWITCHREQUEST']._serialized_end=405
-  _globals['_KILLSWITCHRESPONSE']._serialized_start=407
-  _globals['_KILLSWITCHRESPONSE']._serialized_end=446
-  _globals['_SETCREDITREQUEST']._serialized_start=448
-  _globals['_SETCREDITREQUEST']._serialized_end=503
-  _globals['_SETCREDITRESPONSE']._serialized_start=505
-  _globals['_SETCREDITRESPONSE']._serialized_end=524
-  _globals['_GRANTVOUCHERREQUEST']._serialized_start=527
-  _globals['_GRANTVOUCHERREQUEST']._serialized_end=672
-  _globals['_GRANTVOUCHERRESPONSE']._serialized_start=674
-  _globals['_GRANTVOUCHERRESPONSE']._serialized_end=696
-  _globals['_LISTSLOTSREQUEST']._serialized_start=698
-  _globals['_LISTSLOTSREQUEST']._serialized_end=716
-  _globals['_LISTSLOTSRESPONSE']._serialized_start=718
-  _globals['_LISTSLOTSRESPONSE']._serialized_end=753
-  _globals['_ADMINSERVICE']._serialized_start=855
-  _globals['_ADMINSERVICE']._serialized_end=1476
+  _globals['_RESUMEINSTRUMENTREQUEST']._serialized_end=361
+  _globals['_RESUMEINSTRUMENTRESPONSE']._serialized_start=363
+  _globals['_RESUMEINSTRUMENTRESPONSE']._serialized_end=389
+  _globals['_STARTCALLREQUEST']._serialized_start=391
+  _globals['_STARTCALLREQUEST']._serialized_end=447
+  _globals['_STARTCALLRESPONSE']._serialized_start=449
+  _globals['_STARTCALLRESPONSE']._serialized_end=468
+  _globals['_UNCROSSREQUEST']._serialized_start=470
+  _globals['_UNCROSSREQUEST']._serialized_end=502
+  _globals['_UNCROSSRESPONSE']._serialized_start=504
+  _globals['_UNCROSSRESPONSE']._serialized_end=553
+  _globals['_KILLSWITCHREQUEST']._serialized_start=555
+  _globals['_KILLSWITCHREQUEST']._serialized_end=591
+  _globals['_KILLSWITCHRESPONSE']._serialized_start=593
+  _globals['_KILLSWITCHRESPONSE']._serialized_end=632
+  _globals['_SETCREDITREQUEST']._serialized_start=634
+  _globals['_SETCREDITREQUEST']._serialized_end=689
+  _globals['_SETCREDITRESPONSE']._serialized_start=691
+  _globals['_SETCREDITRESPONSE']._serialized_end=710
+  _globals['_GRANTVOUCHERREQUEST']._serialized_start=713
+  _globals['_GRANTVOUCHERREQUEST']._serialized_end=858
+  _globals['_GRANTVOUCHERRESPONSE']._serialized_start=860
+  _globals['_GRANTVOUCHERRESPONSE']._serialized_end=882
+  _globals['_LISTSLOTSREQUEST']._serialized_start=884
+  _globals['_LISTSLOTSREQUEST']._serialized_end=902
+  _globals['_LISTSLOTSRESPONSE']._serialized_start=904
+  _globals['_LISTSLOTSRESPONSE']._serialized_end=939
+  _globals['_ADMINSERVICE']._serialized_start=1041
+  _globals['_ADMINSERVICE']._serialized_end=1792
 # @@protoc_insertion_point(module_scope)

@@ -57,14 +57,42 @@ class HaltInstrumentResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ResumeInstrumentRequest(_message.Message):
+    __slots__ = ("symbol", "call_seconds")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    CALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    call_seconds: int
+    def __init__(self, symbol: _Optional[str] = ..., call_seconds: _Optional[int] = ...) -> None: ...
+
+class ResumeInstrumentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StartCallRequest(_message.Message):
+    __slots__ = ("symbol", "call_seconds")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    CALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    call_seconds: int
+    def __init__(self, symbol: _Optional[str] = ..., call_seconds: _Optional[int] = ...) -> None: ...
+
+class StartCallResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UncrossRequest(_message.Message):
     __slots__ = ("symbol",)
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     def __init__(self, symbol: _Optional[str] = ...) -> None: ...
 
-class ResumeInstrumentResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+class UncrossResponse(_message.Message):
+    __slots__ = ("price_fen", "qty")
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    QTY_FIELD_NUMBER: _ClassVar[int]
+    price_fen: int
+    qty: int
+    def __init__(self, price_fen: _Optional[int] = ..., qty: _Optional[int] = ...) -> None: ...
 
 class KillSwitchRequest(_message.Message):
     __slots__ = ("account",)

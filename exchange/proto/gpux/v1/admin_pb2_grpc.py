@@ -54,6 +54,16 @@ class AdminServiceStub:
                 request_serializer=gpux_dot_v1_dot_admin__pb2.ResumeInstrumentRequest.SerializeToString,
                 response_deserializer=gpux_dot_v1_dot_admin__pb2.ResumeInstrumentResponse.FromString,
                 _registered_method=True)
+        self.StartCall = channel.unary_unary(
+                '/gpux.v1.AdminService/StartCall',
+                request_serializer=gpux_dot_v1_dot_admin__pb2.StartCallRequest.SerializeToString,
+                response_deserializer=gpux_dot_v1_dot_admin__pb2.StartCallResponse.FromString,
+                _registered_method=True)
+        self.Uncross = channel.unary_unary(
+                '/gpux.v1.AdminService/Uncross',
+                request_serializer=gpux_dot_v1_dot_admin__pb2.UncrossRequest.SerializeToString,
+                response_deserializer=gpux_dot_v1_dot_admin__pb2.UncrossResponse.FromString,
+                _registered_method=True)
         self.KillSwitch = channel.unary_unary(
                 '/gpux.v1.AdminService/KillSwitch',
                 request_serializer=gpux_dot_v1_dot_admin__pb2.KillSwitchRequest.SerializeToString,
@@ -99,6 +109,20 @@ class AdminServiceServicer:
 
     def ResumeInstrument(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartCall(self, request, context):
+        """Starts a call phase (on demand, or to reopen a halted instrument).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Uncross(self, request, context):
+        """Ends a call phase now: the uncross at one price, then continuous trading.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -150,6 +174,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ResumeInstrument,
                     request_deserializer=gpux_dot_v1_dot_admin__pb2.ResumeInstrumentRequest.FromString,
                     response_serializer=gpux_dot_v1_dot_admin__pb2.ResumeInstrumentResponse.SerializeToString,
+            ),
+            'StartCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartCall,
+                    request_deserializer=gpux_dot_v1_dot_admin__pb2.StartCallRequest.FromString,
+                    response_serializer=gpux_dot_v1_dot_admin__pb2.StartCallResponse.SerializeToString,
+            ),
+            'Uncross': grpc.unary_unary_rpc_method_handler(
+                    servicer.Uncross,
+                    request_deserializer=gpux_dot_v1_dot_admin__pb2.UncrossRequest.FromString,
+                    response_serializer=gpux_dot_v1_dot_admin__pb2.UncrossResponse.SerializeToString,
             ),
             'KillSwitch': grpc.unary_unary_rpc_method_handler(
                     servicer.KillSwitch,
@@ -280,6 +314,60 @@ class AdminService:
             '/gpux.v1.AdminService/ResumeInstrument',
             gpux_dot_v1_dot_admin__pb2.ResumeInstrumentRequest.SerializeToString,
             gpux_dot_v1_dot_admin__pb2.ResumeInstrumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gpux.v1.AdminService/StartCall',
+            gpux_dot_v1_dot_admin__pb2.StartCallRequest.SerializeToString,
+            gpux_dot_v1_dot_admin__pb2.StartCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Uncross(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gpux.v1.AdminService/Uncross',
+            gpux_dot_v1_dot_admin__pb2.UncrossRequest.SerializeToString,
+            gpux_dot_v1_dot_admin__pb2.UncrossResponse.FromString,
             options,
             channel_credentials,
             insecure,

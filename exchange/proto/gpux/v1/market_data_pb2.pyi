@@ -96,18 +96,34 @@ class GetBookRequest(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., depth: _Optional[int] = ...) -> None: ...
 
 class GetBookResponse(_message.Message):
-    __slots__ = ("symbol", "state", "bids", "asks", "seq")
+    __slots__ = ("symbol", "state", "bids", "asks", "seq", "indicative")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     BIDS_FIELD_NUMBER: _ClassVar[int]
     ASKS_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    INDICATIVE_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     state: _types_pb2.InstrumentState
     bids: _containers.RepeatedCompositeFieldContainer[Level]
     asks: _containers.RepeatedCompositeFieldContainer[Level]
     seq: int
-    def __init__(self, symbol: _Optional[str] = ..., state: _Optional[_Union[_types_pb2.InstrumentState, str]] = ..., bids: _Optional[_Iterable[_Union[Level, _Mapping]]] = ..., asks: _Optional[_Iterable[_Union[Level, _Mapping]]] = ..., seq: _Optional[int] = ...) -> None: ...
+    indicative: Indicative
+    def __init__(self, symbol: _Optional[str] = ..., state: _Optional[_Union[_types_pb2.InstrumentState, str]] = ..., bids: _Optional[_Iterable[_Union[Level, _Mapping]]] = ..., asks: _Optional[_Iterable[_Union[Level, _Mapping]]] = ..., seq: _Optional[int] = ..., indicative: _Optional[_Union[Indicative, _Mapping]] = ...) -> None: ...
+
+class Indicative(_message.Message):
+    __slots__ = ("price_fen", "qty", "surplus_qty", "surplus_side", "call_end_ns")
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    QTY_FIELD_NUMBER: _ClassVar[int]
+    SURPLUS_QTY_FIELD_NUMBER: _ClassVar[int]
+    SURPLUS_SIDE_FIELD_NUMBER: _ClassVar[int]
+    CALL_END_NS_FIELD_NUMBER: _ClassVar[int]
+    price_fen: int
+    qty: int
+    surplus_qty: int
+    surplus_side: _types_pb2.Side
+    call_end_ns: int
+    def __init__(self, price_fen: _Optional[int] = ..., qty: _Optional[int] = ..., surplus_qty: _Optional[int] = ..., surplus_side: _Optional[_Union[_types_pb2.Side, str]] = ..., call_end_ns: _Optional[int] = ...) -> None: ...
 
 class StreamBookRequest(_message.Message):
     __slots__ = ("symbol", "depth")
@@ -130,18 +146,20 @@ class LevelUpdate(_message.Message):
     def __init__(self, side: _Optional[_Union[_types_pb2.Side, str]] = ..., price_fen: _Optional[int] = ..., qty: _Optional[int] = ..., orders: _Optional[int] = ...) -> None: ...
 
 class StreamBookResponse(_message.Message):
-    __slots__ = ("update_id", "seq", "snapshot", "updates", "state")
+    __slots__ = ("update_id", "seq", "snapshot", "updates", "state", "indicative")
     UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     UPDATES_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    INDICATIVE_FIELD_NUMBER: _ClassVar[int]
     update_id: int
     seq: int
     snapshot: bool
     updates: _containers.RepeatedCompositeFieldContainer[LevelUpdate]
     state: _types_pb2.InstrumentState
-    def __init__(self, update_id: _Optional[int] = ..., seq: _Optional[int] = ..., snapshot: _Optional[bool] = ..., updates: _Optional[_Iterable[_Union[LevelUpdate, _Mapping]]] = ..., state: _Optional[_Union[_types_pb2.InstrumentState, str]] = ...) -> None: ...
+    indicative: Indicative
+    def __init__(self, update_id: _Optional[int] = ..., seq: _Optional[int] = ..., snapshot: _Optional[bool] = ..., updates: _Optional[_Iterable[_Union[LevelUpdate, _Mapping]]] = ..., state: _Optional[_Union[_types_pb2.InstrumentState, str]] = ..., indicative: _Optional[_Union[Indicative, _Mapping]] = ...) -> None: ...
 
 class ListTradesRequest(_message.Message):
     __slots__ = ("symbol", "after_trade_id", "limit")

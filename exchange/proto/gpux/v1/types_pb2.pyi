@@ -100,6 +100,7 @@ class InstrumentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTRUMENT_STATE_OPEN: _ClassVar[InstrumentState]
     INSTRUMENT_STATE_HALTED: _ClassVar[InstrumentState]
     INSTRUMENT_STATE_CLOSED: _ClassVar[InstrumentState]
+    INSTRUMENT_STATE_CALL: _ClassVar[InstrumentState]
 SIDE_UNSPECIFIED: Side
 SIDE_BUY: Side
 SIDE_SELL: Side
@@ -172,6 +173,7 @@ INSTRUMENT_STATE_UNSPECIFIED: InstrumentState
 INSTRUMENT_STATE_OPEN: InstrumentState
 INSTRUMENT_STATE_HALTED: InstrumentState
 INSTRUMENT_STATE_CLOSED: InstrumentState
+INSTRUMENT_STATE_CALL: InstrumentState
 
 class ExecutionReport(_message.Message):
     __slots__ = ("seq", "exec_index", "transact_time_ns", "exec_type", "order_status", "reason", "text", "order_id", "client_order_id", "orig_client_order_id", "symbol", "side", "price_fen", "order_qty", "last_qty", "last_price_fen", "leaves_qty", "cum_qty", "trade_id")
@@ -256,7 +258,7 @@ class Instrument(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., slot_start_ns: _Optional[int] = ..., gate_closure_ns: _Optional[int] = ..., state: _Optional[_Union[InstrumentState, str]] = ...) -> None: ...
 
 class Trade(_message.Message):
-    __slots__ = ("trade_id", "seq", "time_ns", "symbol", "price_fen", "qty", "aggressor_side")
+    __slots__ = ("trade_id", "seq", "time_ns", "symbol", "price_fen", "qty", "aggressor_side", "auction")
     TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +266,7 @@ class Trade(_message.Message):
     PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
     QTY_FIELD_NUMBER: _ClassVar[int]
     AGGRESSOR_SIDE_FIELD_NUMBER: _ClassVar[int]
+    AUCTION_FIELD_NUMBER: _ClassVar[int]
     trade_id: int
     seq: int
     time_ns: int
@@ -271,4 +274,5 @@ class Trade(_message.Message):
     price_fen: int
     qty: int
     aggressor_side: Side
-    def __init__(self, trade_id: _Optional[int] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., symbol: _Optional[str] = ..., price_fen: _Optional[int] = ..., qty: _Optional[int] = ..., aggressor_side: _Optional[_Union[Side, str]] = ...) -> None: ...
+    auction: bool
+    def __init__(self, trade_id: _Optional[int] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., symbol: _Optional[str] = ..., price_fen: _Optional[int] = ..., qty: _Optional[int] = ..., aggressor_side: _Optional[_Union[Side, str]] = ..., auction: _Optional[bool] = ...) -> None: ...
