@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from exchange.catalog import Listing, default_catalog
-from exchange.gateway.convert import Instruments, place_commands
+from exchange.engine.schema import EVENT_DTYPE, EventKind as EV, Reason
+from exchange.gateway.convert import Instruments, place_commands, reports, reports_message
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 
 SYMBOL = "H100-80G.jiaxing.20261125T14"
@@ -56,3 +59,74 @@ def test_a_mixed_batch_keeps_the_good_orders_and_names_each_fault():
 def test_all_refused_gives_an_empty_batch():
     batch, problems = place_commands([_order(symbol="nope")], 1, _instruments())
     assert len(batch) == 0 and list(problems) == [0]
+
+
+def test_one_order_takes_the_scalar_path_with_the_same_outcome_as_the_columns():
+    """place_commands([r]) checks one order as Python ints; a batch checks columns. Each
+    request below must come out the same both ways (record or error code and message)."""
+    good = _order(client_order_id=999)
+    cases = [
+        _order(), _order(side=types_pb2.SIDE_SELL, price_fen=1810, self_trade_prevention=2),
+        _order(side=types_pb2.SIDE_UNSPECIFIED), _order(symbol="H100-80G.nowhere.20261125T14"),
+        _order(symbol="H100-80G.jiaxing.20261125T15"), _order(symbol=""), _order(price_fen=99),
+        _order(price_fen=1801), _order(price_fen=-1800), _order(qty=0), _order(qty=5000),
+        _order(order_type=types_pb2.ORDER_TYPE_MARKET, price_fen=0),
+        _order(order_type=types_pb2.ORDER_TYPE_MARKET, price_fen=0, time_in_force=types_pb2.TIME_IN_FORCE_FOK),
+        _order(order_type=types_pb2.ORDER_TYPE_MARKET, price_fen=5, time_in_force=types_pb2.TIME_IN_FORCE_IOC),
+        _order(order_type=7), _order(time_in_force=0), _order(time_in_force=9),
+        _order(time_in_force=types_pb2.TIME_IN_FORCE_GTD),
+        _order(time_in_force=types_pb2.TIME_IN_FORCE_GTD, expire_time_ns=1_900_000_000 * 10**9),
+        _order(expire_time_ns=5), _order(post_only=True), _order(post_only=True, time_in_force=types_pb2.TIME_IN_FORCE_FOK),
+        _order(self_trade_prevention=-1), _order(self_trade_prevention=99), _order(client_order_id=0),
+        _order(client_order_id=2**64 - 1), _order(client_order_id=2**40),
+        _order(symbol="910B.ningxia.20261125T14", side=types_pb2.SIDE_SELL, price_fen=400, post_only=True),
+    ]
+    instruments = _instruments()
+    for req in cases:
+        one, one_problems = place_commands([req], 7, instruments)
+        many, many_problems = place_commands([req, good], 7, instruments)
+        if 0 in many_problems:
+            assert len(one) == 0 and list(one_problems) == [0], req
+            assert one_problems[0].code == many_problems[0].code
+            assert one_problems[0].message == many_problems[0].message
+        else:
+            assert not one_problems and one.tobytes() == many[:1].tobytes(), req
+
+
+def _events(rows: list[dict]) -> np.ndarray:
+    out = np.zeros(len(rows), EVENT_DTYPE)
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            out[i][name] = value
+    return out
+
+
+def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
+    """reports_message (wire bytes from columns) == the reports built one message at a time,
+    over every kind of order event, both sides of a trade, texts and unlisted ids."""
+    rng = np.random.default_rng(5)
+    me, other = 7, 8
+    kinds = [EV.ACCEPTED, EV.REJECTED, EV.TRADE, EV.CANCELLED, EV.EXPIRED, EV.REPLACED, EV.DONE, EV.ACK]
+    reasons = [0, int(Reason.DUPLICATE_CLIENT_ORDER_ID), int(Reason.INSUFFICIENT_FUNDS), 601, 9999]
+    rows = []
+    for i in range(400):
+        kind = kinds[rng.integers(len(kinds))]
+        taker = int(rng.choice([me, other]))
+        rows.append(dict(
+            seq=1000 + i // 3, ts=1_795_482_000 * 10**9 + i, kind=kind, reason=reasons[rng.integers(len(reasons))],
+            account=taker, instrument=int(rng.choice([0, 1, 5, -1])), order_id=int(rng.integers(1, 2**40)),
+            clord=int(rng.integers(1, 2**40)), side=int(rng.choice([1, 2])), price=int(rng.choice([0, 1800, -3])),
+            qty=int(rng.integers(0, 20)), leaves=int(rng.choice([0, 0, 3])), filled=int(rng.choice([0, 2])),
+            contra_order_id=int(rng.integers(1, 2**40)), contra_account=other if taker == me else me,
+            contra_clord=int(rng.integers(0, 2**40)), contra_leaves=int(rng.choice([0, 4])),
+            trade_id=int(rng.integers(1, 10**6)) if kind == EV.TRADE else 0))
+    events = _events(rows)
+    instruments = _instruments()
+    for n in (0, 1, 3, 20, 400):  # below and above the bulk threshold
+        part = events[:n]
+        bulk = reports_message(trading_pb2.StreamOrdersResponse, part, me, instruments, batch_id=42)
+        expected = trading_pb2.StreamOrdersResponse(batch_id=42, reports=reports(part, me, instruments))
+        assert bulk == expected, n
+    assert len(expected.reports) > 100 and any(r.text for r in expected.reports)
+    single = reports_message(trading_pb2.PlaceOrderResponse, events, me, instruments)  # field 1, not 2
+    assert list(single.reports) == reports(events, me, instruments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import random
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 from exchange.catalog import default_catalog
 from exchange.datadir import DataDirBusyError
 from exchange.engine.schema import CommandKind as K, EventKind as EV, Reason
-from exchange.journal import FileJournal, JournalFailedError
+from exchange.journal import FileJournal, FileOps, JournalFailedError
 from exchange.sequencer import ExchangeNode, MarketState, OrderStatus, SequencerStoppedError, SyncPolicy
 from exchange.tradelog import read_all, trades_from_events, verify_all
 from exchange.workload import funding, order_flow, symbols
@@ -254,4 +255,99 @@ def test_a_failing_listener_stops_acknowledging_instead_of_hanging(tmp_path):
         node.execute(flow(5, seed=3, base=200), timeout=10)
     with pytest.raises(SequencerStoppedError):
         node.read(lambda s: s.last_seq, timeout=10)
+    node.close()
+
+
+class GatedOps(FileOps):
+    """Real files; while ``gate`` is clear, a journal fsync blocks (a slow disk), and
+    ``fail`` makes the fsyncs fail from then on."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail = False
+        self.fsyncs = 0
+
+    def fsync(self, f) -> None:
+        if str(f.name).endswith(".journal"):
+            self.fsyncs += 1
+            self.entered.set()
+            self.gate.wait(30)
+            if self.fail:
+                raise OSError(errno.EIO, "injected fsync failure")
+        super().fsync(f)
+
+
+def _settle(node: ExchangeNode) -> None:
+    """Wait until the writer thread is idle (a read runs after every queued group)."""
+    node.read(lambda s: None)
+
+
+def test_a_group_is_applied_and_answered_only_after_its_fsync_returned(tmp_path):
+    ops = GatedOps()
+    node = open_node(tmp_path, sync=SyncPolicy.GROUP, ops=ops)
+    start_market(node)
+    _settle(node)
+    seq_before = node.state.last_seq
+    ops.gate.clear()
+    ops.entered.clear()
+    first = node.submit(flow(30, seed=1, base=1000))
+    assert ops.entered.wait(10)  # its fsync has started and is held
+    second = node.submit(flow(30, seed=2, base=2000))  # gathered while the first one syncs
+    time.sleep(0.2)
+    assert not first.done() and not second.done()
+    assert node.state.last_seq == seq_before  # nothing undurable reached the engine
+    ops.gate.set()
+    a, b = first.result(10), second.result(10)
+    assert a["seq"].max() < b["seq"].min()
+    _settle(node)
+    assert node.state.last_seq == seq_before + 60
+    node.close()
+    again = open_node(tmp_path)
+    assert again.state.last_seq == seq_before + 60
+    again.close()
+
+
+def test_a_failed_fsync_while_the_next_group_gathers_acknowledges_neither(tmp_path):
+    ops = GatedOps()
+    node = open_node(tmp_path, sync=SyncPolicy.GROUP, ops=ops)
+    start_market(node)
+    _settle(node)
+    acked = node.execute(flow(10, seed=3, base=3000))
+    ops.gate.clear()
+    ops.entered.clear()
+    doomed = node.submit(flow(10, seed=4, base=4000))
+    assert ops.entered.wait(10)
+    behind = node.submit(flow(10, seed=5, base=5000))  # gathered during the failing fsync
+    time.sleep(0.1)
+    ops.fail = True
+    ops.gate.set()
+    for future in (doomed, behind):
+        with pytest.raises(SequencerStoppedError):
+            future.result(10)
+    with pytest.raises(SequencerStoppedError):
+        node.execute(flow(5, seed=6, base=6000), timeout=10)
+    assert node.sequencer.failure is not None
+    with contextlib.suppress(JournalFailedError):
+        node.close()
+    again = open_node(tmp_path)  # what was acknowledged is there
+    row = acked[acked["kind"] == EV.ACCEPTED][0]
+    assert again.order(int(row["account"]), int(row["clord"])) is not None
+    again.close()
+
+
+def test_pipelined_groups_keep_submission_order_and_every_read_sees_what_came_before(tmp_path):
+    node = open_node(tmp_path, sync=SyncPolicy.GROUP)
+    start_market(node)
+    futures, reads = [], []
+    for i in range(30):
+        futures.append(node.submit(flow(20, seed=i, base=1000 * i)))
+        if i % 7 == 0:  # a read queued after a submission sees it applied
+            reads.append((futures[-1], node.sequencer.call(lambda s: s.last_seq)))
+    results = [f.result(30) for f in futures]
+    seqs = np.concatenate([r["seq"] for r in results])
+    assert np.all(np.diff(seqs) >= 0)
+    for future, read in reads:
+        assert read.result(30) >= future.result()["seq"].max()
     node.close()

@@ -178,8 +178,12 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                                        f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
                 batch, problems = convert.stream_commands(message.commands, account, self.x.instruments)
                 events = await self.x.execute(batch) if len(batch) else None
-                yield trading_pb2.StreamOrdersResponse(
-                    batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
+                if problems:
+                    yield trading_pb2.StreamOrdersResponse(
+                        batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
+                else:  # the reports in bulk (convert.reports_message)
+                    yield convert.reports_message(trading_pb2.StreamOrdersResponse, events, account,
+                                                  self.x.instruments, batch_id=message.batch_id)
             if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
                 await asyncio.sleep(_DISCONNECT_GRACE)
             clean = True

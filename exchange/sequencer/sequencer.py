@@ -9,8 +9,17 @@ Rules enforced here:
   only clock read; never earlier than the previous one), appends the group to the
   journal and syncs it (group commit; :class:`SyncPolicy`), and only then applies it
   and resolves the futures with each submission's events.
+* Pipelined group commit (``SyncPolicy.GROUP``): the fsync of group N runs in a sync
+  thread while the writer thread gathers and stamps group N+1. Once N's fsync has
+  returned, the writer appends N+1 and starts its fsync, and only then applies N and
+  answers N's futures (overlapping N+1's fsync). So a group is applied, answered and
+  published (listeners, trade log, reads, snapshots) only after the fsync covering it
+  returned, the engine never holds a command that is not durable, and the journal is
+  never touched by two threads at once (the next append waits for the running sync).
+  A read (:meth:`call`) or a stop first finishes the group in flight.
 * If the journal fails (a write or fsync error), nothing more is acknowledged: the
-  group's futures and every later submission fail with :class:`SequencerStoppedError`.
+  group's futures and every later submission fail with :class:`SequencerStoppedError`
+  (a group whose own fsync had already returned stays answered: it is durable).
 * A submission whose future was cancelled before the thread took it is dropped (it
   was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
@@ -53,6 +62,9 @@ class SequencerStoppedError(RuntimeError):
 
 
 _STOP = object()
+_SYNCED = object()  # queued by the sync thread when a group's sync has returned
+_UNAPPLIED = ("the commands are journaled but were not applied: their outcome is unknown until a "
+              "restart replays them")
 
 
 def _report_snapshot(future: Future) -> None:
@@ -91,6 +103,11 @@ class Sequencer:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._since_snapshot = 0
         self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="gpux-journal-sync")
+        self._flight: tuple | None = None
+        """(batch, sizes, futures, sync future) of the group journaled last, not yet applied."""
+        self._last_seq, self._last_ts = state.last_seq, state.last_ts
+        """Seq and ts of the last group stamped (the state lags by the group in flight)."""
         self._snapshot_pending: Future | None = None
         self._thread = threading.Thread(target=self._run, name="gpux-sequencer", daemon=True)
         self._thread.start()
@@ -128,6 +145,7 @@ class Sequencer:
         self._stopped = True
         self._queue.put((_STOP, None))
         self._thread.join()
+        self._syncer.shutdown(wait=True)
         self._snapshot_writer.shutdown(wait=True)
 
     # ------------------------------------------------------------------ writer thread
@@ -141,36 +159,47 @@ class Sequencer:
             self.failure = self.failure or error
         finally:
             self._stopped = True
+            flight, self._flight = self._flight, None
+            if flight is not None:  # journaled, perhaps durable, never applied
+                if flight[3] is not None:
+                    flight[3].exception()  # no journal call may still be running
+                self._fail(flight[2], _UNAPPLIED)
             self._drain()
 
     def _loop(self) -> None:
-        stopping, held = False, None
-        while not stopping:
-            group, futures = [], []
+        held = None
+        while True:
+            group, futures, count = [], [], 0
             item, held = held or self._queue.get(), None
             while True:
                 payload, future = item
-                if payload is _STOP:
-                    stopping = True
-                    break
-                if callable(payload):
-                    if group:  # keep order: apply the commands queued before it first
+                if payload is _SYNCED:
+                    if self._flight is not None and future is self._flight[3]:
+                        if group:
+                            break  # the sync returned: journal what was gathered meanwhile
+                        self._land()  # nothing gathered to overlap with
+                elif payload is _STOP or callable(payload):
+                    if group:  # keep order: the commands queued before it go first
                         held = item
                         break
+                    self._land()  # a read or the stop sees every group queued before it
+                    if payload is _STOP:
+                        return
                     self._run_call(payload, future)
                 elif future.set_running_or_notify_cancel():  # else its caller gave up before
                     group.append(payload)                    # it was sequenced: drop it
                     futures.append(future)
-                if sum(len(b) for b in group) >= self.max_batch:
+                    count += len(payload)
+                if count >= self.max_batch:
                     break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if not group or self._flight is None:
+                        break
+                    item = self._queue.get()  # a group is being synced: gather until it returns
             if group:
                 self._group(group, futures)
-            if self.after_group is not None and self.failure is None:
-                self.after_group(self._queue.empty())
 
     def _run_call(self, work: Callable[[MarketState], object], future: Future) -> None:
         if not future.set_running_or_notify_cancel():
@@ -183,35 +212,77 @@ class Sequencer:
             future.set_result(result)
 
     def _group(self, group: list[np.ndarray], futures: list[Future]) -> None:
+        """Stamp and journal a group, start its sync; then apply and answer the group
+        synced before it (it is in flight until its own sync has returned)."""
         if self.failure is not None:
             self._fail(futures, "nothing acknowledged")
             return
         batch = np.concatenate(group) if len(group) > 1 else group[0]
-        first = self.state.last_seq + 1
+        first = self._last_seq + 1
         batch["seq"] = np.arange(first, first + len(batch))
-        batch["ts"] = max(self.clock(), self.state.last_ts)
+        self._last_ts = batch["ts"] = max(self.clock(), self._last_ts)
+        flight, self._flight = self._flight, None
+        if flight is not None and not self._synced(flight):  # its sync failed: so does this group
+            self._fail(futures, "nothing acknowledged")
+            return
         try:
             self.journal.append(batch)
-            if self.sync is SyncPolicy.GROUP:
-                self.journal.sync()
         except BaseException as error:
             self.failure = error
             self._fail(futures, "nothing acknowledged")
+            self._finish(flight)  # synced before this failure: durable, answered
             return
+        self._last_seq = first + len(batch) - 1
+        sizes = [len(b) for b in group]
+        if self.sync is SyncPolicy.GROUP:
+            syncing = self._syncer.submit(self.journal.sync)
+            self._flight = (batch, sizes, futures, syncing)
+            syncing.add_done_callback(lambda done: self._queue.put((_SYNCED, done)))
+            self._finish(flight)
+        else:  # SyncPolicy.OS: nothing to wait for
+            self._finish(flight)
+            self._finish((batch, sizes, futures, None))
+
+    def _synced(self, flight: tuple) -> bool:
+        """Wait for a group's sync; False (and the group failed) if the sync failed."""
+        syncing = flight[3]
+        error = syncing.exception() if syncing is not None else None
+        if error is not None:
+            self.failure = self.failure or error
+            self._fail(flight[2], "nothing acknowledged")
+            return False
+        return True
+
+    def _land(self) -> None:
+        """Finish the group in flight, if any: wait for its sync, apply, answer."""
+        flight, self._flight = self._flight, None
+        if flight is not None and self._synced(flight):
+            self._finish(flight)
+
+    def _finish(self, flight: tuple | None) -> None:
+        """Apply a group whose sync has returned, answer its futures, tell the listeners."""
+        if flight is None:
+            return
+        batch, sizes, futures, _ = flight
+        first = int(batch["seq"][0])
         try:
             events = self.state.apply(batch)
         except BaseException as error:
             log.exception("engine failed on journaled commands %d..%d", first, first + len(batch) - 1)
             self.failure = error
-            self._fail(futures, "the commands are journaled but were not applied: their outcome is "
-                                "unknown until a restart replays them")
+            self._fail(futures, _UNAPPLIED)
+            if self._flight is not None:  # journaled after it, and cannot be applied now either
+                self._fail(self._flight[2], _UNAPPLIED)
+                self._flight = None
             return
-        bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum([len(b) for b in group])[:-1]])
+        bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum(sizes)[:-1]])
         for future, part in zip(futures, np.split(events, bounds)):
             _resolve(future, part)
         self._since_snapshot += len(batch)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self._start_snapshot()
+        if self.after_group is not None and self.failure is None:
+            self.after_group(self._queue.empty())
 
     def _start_snapshot(self, wait: bool = False) -> Future:
         """Copy the state now; write it in the background (one write at a time).
@@ -243,5 +314,5 @@ class Sequencer:
                 payload, future = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if future is not None and future.set_running_or_notify_cancel():
+            if payload is not _SYNCED and future is not None and future.set_running_or_notify_cancel():
                 _resolve(future, SequencerStoppedError("sequencer stopped"))
