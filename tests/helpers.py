@@ -175,6 +175,24 @@ def uncross(instrument: int) -> np.ndarray:
     return cmd(K.UNCROSS, instrument=instrument)
 
 
+def hold_funds(account: int, amount: int) -> np.ndarray:
+    return cmd(K.HOLD_FUNDS, account=account, amount=amount)
+
+
+def hold_capacity(account: int, instrument: int, qty: int) -> np.ndarray:
+    return cmd(K.HOLD_CAPACITY, account=account, instrument=instrument, qty=qty)
+
+
+def da_trade(buyer: int, seller: int, instrument: int, price: int, qty: int, buyer_ref: int = 0,
+             seller_ref: int = 0) -> np.ndarray:
+    return cmd(K.DA_TRADE, account=buyer, contra_account=seller, instrument=instrument, price=price,
+               qty=qty, clord=buyer_ref, orig_clord=seller_ref)
+
+
+def release_holds(account: int = -1) -> np.ndarray:
+    return cmd(K.RELEASE_HOLDS, account=account)
+
+
 def timer() -> np.ndarray:
     """TIMER; its time is the command's ts (stamped by :func:`batch` / :meth:`Market.do`)."""
     return cmd(K.TIMER)
@@ -356,7 +374,11 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
         groups[i].append(r)
         k, reason = r["kind"], r["reason"]
         assert k in {int(e) for e in EventKind}, f"unknown event kind: {r}"
-        if k == EV.TRADE:
+        if k == EV.TRADE and reason == R.DAY_AHEAD:  # a DA_TRADE: no engine orders
+            assert r["trade_id"] > 0 and r["qty"] > 0 and r["side"] == BUY, r
+            assert r["order_id"] == r["contra_order_id"] == r["leaves"] == r["filled"] == 0, r
+            assert r["contra_account"] != r["account"] and r["contra_leaves"] == 0, r
+        elif k == EV.TRADE:
             assert reason in (0, R.AUCTION) and r["trade_id"] > 0 and r["contra_order_id"] > 0, r
             assert r["qty"] > 0 and r["contra_account"] != r["account"], r
         elif k == EV.REPLACED:  # contra_clord = the previous clord (orig_clord), rest 0
@@ -373,6 +395,8 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
         elif k == EV.ACK:
             assert all(r[f] == 0 for f in ("order_id", "clord", "side", "price", "leaves",
                                            "filled")), r
+        elif k == EV.TRADE and reason == R.DAY_AHEAD:
+            pass
         elif k == EV.UNCROSSED:
             assert r["account"] == r["order_id"] == r["clord"] == r["filled"] == 0, r
             assert (r["qty"] > 0) == (r["price"] > 0) and r["leaves"] >= 0, r
@@ -509,6 +533,19 @@ class Market:
     def uncross(self, instrument: int, ts: int | None = None) -> np.ndarray:
         return self.do(uncross(instrument), ts)
 
+    def hold_funds(self, account: int, amount: int, ts: int | None = None) -> np.ndarray:
+        return self.do(hold_funds(account, amount), ts)
+
+    def hold_capacity(self, account: int, instrument: int, qty: int, ts: int | None = None) -> np.ndarray:
+        return self.do(hold_capacity(account, instrument, qty), ts)
+
+    def da_trade(self, buyer: int, seller: int, instrument: int, price: int, qty: int,
+                 buyer_ref: int = 0, seller_ref: int = 0, ts: int | None = None) -> np.ndarray:
+        return self.do(da_trade(buyer, seller, instrument, price, qty, buyer_ref, seller_ref), ts)
+
+    def release_holds(self, account: int = -1, ts: int | None = None) -> np.ndarray:
+        return self.do(release_holds(account), ts)
+
     def halt(self, instrument: int, ts: int | None = None) -> np.ndarray:
         return self.do(halt(instrument), ts)
 
@@ -565,7 +602,7 @@ class Ledger:
 
     def apply(self, r: dict[str, int]) -> None:
         k = r["kind"]
-        if k in (EV.REJECTED, EV.ACK, EV.UNCROSSED):
+        if k in (EV.REJECTED, EV.ACK, EV.UNCROSSED) or r["reason"] == R.DAY_AHEAD:
             return
         if k == EV.ACCEPTED:
             assert r["order_id"] not in self.orders, f"order id accepted twice: {r}"

@@ -157,6 +157,7 @@ class World:
     live: dict[int, list[int]] = field(default_factory=dict)
     order_inst: dict[tuple[int, int], int] = field(default_factory=dict)
     gtd: list[int] = field(default_factory=list)
+    holds: list[tuple[int, int]] = field(default_factory=list)  # (account, instrument) held
 
     @classmethod
     def new(cls, engine: Any, max_instruments: int, gate_jumps: int = 1) -> World:
@@ -377,6 +378,28 @@ class World:
         self.on_instrument(g, c)
         c.update(expire_ts=self.call_end(g))
 
+    def hold(self, g: Gen, c: dict[str, int]) -> None:
+        """HOLD_FUNDS / HOLD_CAPACITY (filled alike: amount for one, qty for the other)."""
+        bad = self.flaw(g, ("account", "instrument", "qty"))
+        c.update(account=self.account(g, bad == "account"), instrument=self.instrument(g, bad == "instrument"),
+                 amount=g.choose([(4, lambda: g.int(1, 10**5)), (1, 10**7), (1, 0)]),
+                 qty=g.pick([0, -1]) if bad == "qty" else g.int(1, 60))
+        self.holds.append((c["account"], c["instrument"]))
+
+    def da_trade(self, g: Gen, c: dict[str, int]) -> None:
+        bad = self.flaw(g, ("account", "instrument", "price", "qty"))
+        i = self.instrument(g, bad == "instrument")
+        buyer, seller = self.account(g, bad == "account"), self.account(g)
+        if self.holds and not bad and g.choose([(3, True), (1, False)]):  # against a hold
+            seller, i = g.pick(self.holds[-20:])
+            buyer = g.pick([a for a, _ in self.holds[-20:] if a != seller] or [buyer])
+        c.update(account=buyer, contra_account=g.choose([(9, seller), (1, buyer)]), instrument=i,
+                 price=self.price(g, i if i >= 0 else 0, bad == "price"), qty=self.qty(g, bad == "qty"),
+                 clord=g.int(0, 9), orig_clord=g.int(0, 9))
+
+    def release(self, g: Gen, c: dict[str, int]) -> None:
+        c.update(account=g.choose([(3, -1), (3, lambda: self.account(g)), (1, lambda: self.account(g, True))]))
+
     def resume(self, g: Gen, c: dict[str, int]) -> None:
         if self.halted and g.choose([(3, True), (1, False)]):
             c.update(instrument=g.pick(self.halted))
@@ -403,7 +426,8 @@ class World:
         K.WITHDRAW_CAPACITY: capacity, K.DEPOSIT_FUNDS: funds, K.WITHDRAW_FUNDS: funds,
         K.SET_CREDIT: set_credit, K.LIST_INSTRUMENT: list_instrument, K.HALT: on_instrument,
         K.RESUME: resume, K.CLOSE_GATE: on_instrument, K.TIMER: timer,
-        K.START_CALL: start_call, K.UNCROSS: on_instrument,
+        K.START_CALL: start_call, K.UNCROSS: on_instrument, K.HOLD_FUNDS: hold,
+        K.HOLD_CAPACITY: hold, K.DA_TRADE: da_trade, K.RELEASE_HOLDS: release,
     }
 
     def command(self, g: Gen, mix: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -431,20 +455,22 @@ MIXED = [
     (30, K.NEW_ORDER), (8, K.CANCEL), (8, K.REPLACE), (2, K.MASS_CANCEL),
     (2, K.DEPOSIT_CAPACITY), (2, K.WITHDRAW_CAPACITY), (2, K.DEPOSIT_FUNDS),
     (2, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (2, K.HALT),
-    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 17), (2, K.START_CALL),
-    (2, K.UNCROSS),
+    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 21), (2, K.START_CALL),
+    (2, K.UNCROSS), (1, K.HOLD_FUNDS), (1, K.HOLD_CAPACITY), (2, K.DA_TRADE), (1, K.RELEASE_HOLDS),
 ]
 ORDERS = [(10, K.NEW_ORDER), (3, K.CANCEL), (3, K.REPLACE), (1, K.TIMER)]
 ADMIN = [
     (3, K.NEW_ORDER), (4, K.TIMER), (2, K.MASS_CANCEL), (3, K.DEPOSIT_CAPACITY),
     (3, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS), (3, K.WITHDRAW_FUNDS), (2, K.SET_CREDIT), (2, K.LIST_INSTRUMENT),
     (3, K.HALT), (3, K.RESUME), (1, K.CLOSE_GATE), (2, K.START_CALL), (2, K.UNCROSS),
+    (2, K.HOLD_FUNDS), (2, K.HOLD_CAPACITY), (3, K.DA_TRADE), (1, K.RELEASE_HOLDS),
 ]
 STREAM = [
     (60, K.NEW_ORDER), (6, K.CANCEL), (8, K.REPLACE), (1, K.MASS_CANCEL),
     (4, K.DEPOSIT_CAPACITY), (1, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS),
     (1, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (1, K.HALT),
-    (2, K.RESUME), (3, K.TIMER), (1, 0), (1, K.START_CALL), (1, K.UNCROSS),
+    (2, K.RESUME), (3, K.TIMER), (1, 0), (1, K.START_CALL), (1, K.UNCROSS), (2, K.HOLD_FUNDS),
+    (2, K.HOLD_CAPACITY), (4, K.DA_TRADE), (1, K.RELEASE_HOLDS),
 ]
 """Long streams: mostly orders, so that many rest and the pools must grow."""
 
@@ -792,12 +818,14 @@ def run_stream(seed: int, n_commands: int, batch_size: int, max_instruments: int
 
 
 def _assert_busy(duo: Duo, min_trades: int) -> None:
-    """The stream exercised the engine: trades (some in uncrosses), rests and pool growth
-    happened."""
+    """The stream exercised the engine: trades (some in uncrosses, some day-ahead), rests
+    and pool growth happened."""
     trades = duo.counts.get((int(EventKind.TRADE), 0), 0)
     assert trades >= min_trades, f"only {trades} trades"
     auction = duo.counts.get((int(EventKind.TRADE), int(Reason.AUCTION)), 0)
     assert auction >= min_trades // 25, f"only {auction} trades in uncrosses"
+    day_ahead = duo.counts.get((int(EventKind.TRADE), int(Reason.DAY_AHEAD)), 0)
+    assert day_ahead >= min_trades // 100, f"only {day_ahead} day-ahead trades"
     assert duo.last_order_id > 16, "the order pool never had to grow"
 
 

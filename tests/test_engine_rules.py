@@ -1391,13 +1391,15 @@ REJECTS = [
     ("close-closed", close_gate(I2), R.GATE_CLOSED, _close2, None),
     ("kind-0", cmd(0, account=1, instrument=I0, side=BUY, price=505, qty=10, clord=9),
      R.UNKNOWN_COMMAND, None, None),
-    ("kind-17", cmd(17, account=1), R.UNKNOWN_COMMAND, None, None),
+    ("kind-21", cmd(21, account=1), R.UNKNOWN_COMMAND, None, None),
     ("kind-neg", cmd(-1), R.UNKNOWN_COMMAND, None, None),
 ]
 
 
 def test_reject_table_covers_every_reject_reason() -> None:
-    covered = {case[2] for case in REJECTS}
+    from tests.test_engine_dayahead import HOLD_REJECTS
+
+    covered = {case[2] for case in REJECTS} | {case[2] for case in HOLD_REJECTS}
     wanted = {r for r in R if 100 < r < 600}
     missing = wanted - covered - {R.INSUFFICIENT_FUNDS}  # SET_CREDIT's is in the funds test
     assert not missing, sorted(missing)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exchange.engine.schema import commands
+from exchange.engine.schema import CommandKind, command, commands
 from exchange.journal import (
     FileJournal,
     JournalCorruptError,
@@ -204,3 +204,21 @@ def test_a_renamed_segment_is_refused(tmp_path):
     first.rename(first.with_name(f"{0:020d}.journal"))
     with pytest.raises(JournalCorruptError, match="named for"):
         _read_all(FileJournal(tmp_path / "j"))
+
+
+def test_records_of_the_v1_command_schema_still_decode():
+    """Journals written before commands had contra_account read back with it 0."""
+    import pyarrow as pa
+
+    from exchange.journal import records
+
+    batch = command(CommandKind.DEPOSIT_FUNDS, seq=5, account=3, amount=700)
+    v1 = records._V1_SCHEMA
+    table = pa.RecordBatch.from_arrays([pa.array(batch[name]) for name in v1.names], schema=v1)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, v1) as writer:
+        writer.write_batch(table)
+    decoded = records.decode(sink.getvalue().to_pybytes(), 1)
+    assert decoded.tolist() == batch.tolist() and int(decoded["contra_account"][0]) == 0
+    with pytest.raises(ValueError):
+        records.decode(sink.getvalue().to_pybytes(), 2)

@@ -448,11 +448,16 @@ def test_random_batches_across_flushes_read_back_and_verify(rows, cuts, replay):
         assert [r.day for r in reports] == sorted({delivery_day(s, TZ) for s in slots})
 
 
-def test_uncross_trades_have_no_aggressor_and_both_pay_the_maker_fee():
-    ev = trade_events([(0, Side.SELL, 10_000, 3), (0, Side.BUY, 10_000, 3)], 1)
+def test_auction_trades_have_no_aggressor_and_both_pay_the_maker_fee():
+    ev = trade_events([(0, Side.SELL, 10_000, 3), (0, Side.BUY, 10_000, 3), (0, Side.BUY, 10_000, 3)], 1)
     ev["reason"][4] = Reason.AUCTION  # the second TRADE (an ACCEPTED and a DONE around each)
-    continuous, auction = trades_from_events(ev, LISTING).drop_columns(["ts", "slot_start"]).to_pylist()
+    ev["reason"][7] = Reason.DAY_AHEAD
+    ev["order_id"][7] = ev["contra_order_id"][7] = 0
+    continuous, auction, day_ahead = trades_from_events(ev, LISTING).drop_columns(["ts", "slot_start"]).to_pylist()
     assert continuous["aggressor_side"] == "SELL"
     assert (continuous["seller_fee"], continuous["buyer_fee"]) == (75, 9)  # taker 25, maker 3 bps
     assert auction["aggressor_side"] == "AUCTION"
     assert (auction["buyer_fee"], auction["seller_fee"]) == (9, 9)  # maker 3 bps each
+    assert day_ahead["aggressor_side"] == "DAY_AHEAD"
+    assert (day_ahead["buyer_fee"], day_ahead["seller_fee"]) == (9, 9)
+    assert (day_ahead["buyer_order_id"], day_ahead["seller_order_id"]) == (0, 0)

@@ -9,8 +9,8 @@ parts) so every kernel takes the same first argument:
   levels sorted best first, each level a FIFO of orders (O_NEXT/O_PREV).
 * ``insts``   (cap, I_FIELDS) instruments: state, limits, best level of each side, last
   trade price and the end of a call phase.
-* ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved.
-* ``pos``     (cap, P_FIELDS) positions of (account, instrument).
+* ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved, held.
+* ``pos``     (cap, P_FIELDS) positions of (account, instrument), with GPUs held.
 * three open-addressing hash tables, rows of (key, value) so one probe touches one cache
   line, linear probing, power-of-two size:
   (clord, account) → order slot (or DONE for finished orders), (instrument, account) →
@@ -71,10 +71,10 @@ L_FIELDS = 9
 I_FIELDS = 14
 CL_TICK, CL_LO, CL_HI, CL_MIN_QTY, CL_MAX_QTY, CL_GATE, CL_REFERENCE = range(7)
 """Columns of the per-class ``classes`` rows the wrapper passes to :func:`process`."""
-A_CASH, A_CREDIT, A_RESERVED = range(3)
-A_FIELDS = 3
-P_CAPACITY, P_BOUGHT, P_SOLD, P_ASK_OPEN, P_ACCOUNT, P_INSTRUMENT = range(6)
-P_FIELDS = 6
+A_CASH, A_CREDIT, A_RESERVED, A_HELD = range(4)
+A_FIELDS = 4
+P_CAPACITY, P_BOUGHT, P_SOLD, P_ASK_OPEN, P_ACCOUNT, P_INSTRUMENT, P_HELD = range(7)
+P_FIELDS = 7
 (CT_INSTRUMENTS, CT_NEXT_ORDER_ID, CT_NEXT_TRADE_ID, CT_ORDER_FREE, CT_LEVEL_FREE,
  CT_POSITIONS, CT_CLORD_N, CT_POS_N, CT_LEVEL_N, CT_LIVE) = range(10)
 CT_FIELDS = 10
@@ -101,6 +101,7 @@ _C_SEQ, _C_TS, _C_KIND, _C_ACCOUNT, _C_INSTRUMENT = int(C.SEQ), int(C.TS), int(C
 _C_SIDE, _C_TYPE, _C_TIF, _C_FLAGS, _C_STP = int(C.SIDE), int(C.ORDER_TYPE), int(C.TIF), int(C.FLAGS), int(C.STP)
 _C_PRICE, _C_QTY, _C_CLORD, _C_ORIG, _C_EXPIRE = int(C.PRICE), int(C.QTY), int(C.CLORD), int(C.ORIG_CLORD), int(C.EXPIRE_TS)
 _C_AMOUNT, _C_CLASS, _C_REGION, _C_SLOT = int(C.AMOUNT), int(C.GPU_CLASS), int(C.REGION), int(C.SLOT_TS)
+_C_CONTRA = int(C.CONTRA_ACCOUNT)
 _E_FIELDS = len(E)
 
 _kernel = njit(cache=True, _nrt=False)
@@ -298,13 +299,13 @@ def _free_capacity(st, account, instrument):
     if row == EMPTY:
         return 0
     p = st[4][row]
-    return p[P_CAPACITY] + p[P_BOUGHT] - p[P_SOLD] - p[P_ASK_OPEN]
+    return p[P_CAPACITY] + p[P_BOUGHT] - p[P_SOLD] - p[P_ASK_OPEN] - p[P_HELD]
 
 
 @_kernel
 def _available_funds(st, account):
     a = st[3][account]
-    return a[A_CASH] + a[A_CREDIT] - a[A_RESERVED]
+    return a[A_CASH] + a[A_CREDIT] - a[A_RESERVED] - a[A_HELD]
 
 
 # ---------------------------------------------------------------- book structure
@@ -1040,14 +1041,93 @@ def _funds_command(st, ev, n, cmd):
     if kind == K.DEPOSIT_FUNDS:
         a[A_CASH] += amount
     elif kind == K.WITHDRAW_FUNDS:
-        if amount > a[A_CASH] or a[A_CASH] - amount + a[A_CREDIT] < a[A_RESERVED]:
+        if amount > a[A_CASH] or a[A_CASH] - amount + a[A_CREDIT] < a[A_RESERVED] + a[A_HELD]:
             return _reject(ev, n, cmd, R.INSUFFICIENT_FUNDS)
         a[A_CASH] -= amount
     else:
-        if a[A_CASH] + amount < a[A_RESERVED]:
+        if a[A_CASH] + amount < a[A_RESERVED] + a[A_HELD]:
             return _reject(ev, n, cmd, R.INSUFFICIENT_FUNDS)
         a[A_CREDIT] = amount
     return _ack(ev, n, cmd, amount)
+
+
+@_kernel
+def _hold_command(st, ev, n, cmd):
+    """HOLD_FUNDS, HOLD_CAPACITY and RELEASE_HOLDS."""
+    kind, account, inst = cmd[_C_KIND], cmd[_C_ACCOUNT], cmd[_C_INSTRUMENT]
+    if kind == K.RELEASE_HOLDS:
+        if account != EMPTY and not _account_ok(st, account):
+            return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+        accts, pos = st[3], st[4]
+        for a in range(accts.shape[0]):
+            if account == EMPTY or a == account:
+                accts[a, A_HELD] = 0
+        for row in range(st[8][CT_POSITIONS]):
+            if account == EMPTY or pos[row, P_ACCOUNT] == account:
+                pos[row, P_HELD] = 0
+        return _ack(ev, n, cmd, 0)
+    if not _account_ok(st, account):
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    if kind == K.HOLD_FUNDS:
+        amount = cmd[_C_AMOUNT]
+        if amount <= 0 or amount > _MONEY_LIMIT:
+            return _reject(ev, n, cmd, R.BAD_AMOUNT)
+        held = min(amount, max(0, _available_funds(st, account)))
+        st[3][account, A_HELD] += held
+        return _ack(ev, n, cmd, held)
+    if _instrument_reason(st, inst) != R.NONE:
+        return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
+    qty = cmd[_C_QTY]
+    if qty <= 0 or qty > _CAPACITY_LIMIT:
+        return _reject(ev, n, cmd, R.QUANTITY_OUT_OF_LIMITS)
+    if st[2][inst, I_STATE] == _CLOSED or cmd[_C_TS] >= st[2][inst, I_GATE]:
+        return _reject(ev, n, cmd, R.GATE_CLOSED)
+    held = min(qty, max(0, _free_capacity(st, account, inst)))
+    if held > 0:
+        st[4][_position(st, account, inst, False), P_HELD] += held
+    return _ack(ev, n, cmd, held)
+
+
+@_kernel
+def _da_trade(st, ev, n, cmd):
+    """DA_TRADE: book a trade of the day-ahead auction against both parties' holds."""
+    buyer, seller, inst = cmd[_C_ACCOUNT], cmd[_C_CONTRA], cmd[_C_INSTRUMENT]
+    price, qty = cmd[_C_PRICE], cmd[_C_QTY]
+    if not _account_ok(st, buyer) or not _account_ok(st, seller):
+        return _reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
+    if buyer == seller:
+        return _reject(ev, n, cmd, R.SAME_ACCOUNT)
+    if _instrument_reason(st, inst) != R.NONE:
+        return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
+    i = st[2][inst]
+    if qty <= 0 or qty > _CAPACITY_LIMIT:
+        return _reject(ev, n, cmd, R.QUANTITY_OUT_OF_LIMITS)
+    if _price_reason(i, price) != R.NONE:
+        return _reject(ev, n, cmd, _price_reason(i, price))
+    if i[I_STATE] == _CLOSED or cmd[_C_TS] >= i[I_GATE]:
+        return _reject(ev, n, cmd, R.GATE_CLOSED)
+    accts, pos = st[3], st[4]
+    if accts[buyer, A_HELD] < price * qty:
+        return _reject(ev, n, cmd, R.INSUFFICIENT_FUNDS)
+    srow = _position(st, seller, inst, False)
+    if srow == EMPTY or pos[srow, P_HELD] < qty:
+        return _reject(ev, n, cmd, R.INSUFFICIENT_CAPACITY)
+    accts[buyer, A_HELD] -= price * qty
+    accts[buyer, A_CASH] -= price * qty
+    accts[seller, A_CASH] += price * qty
+    pos[_position(st, buyer, inst, True), P_BOUGHT] += qty
+    pos[srow, P_HELD] -= qty
+    pos[srow, P_SOLD] += qty
+    i[I_LAST] = price
+    trade_id = st[8][CT_NEXT_TRADE_ID]
+    st[8][CT_NEXT_TRADE_ID] += 1
+    n = _emit(ev, n, cmd[_C_SEQ], cmd[_C_TS], EV.TRADE, R.DAY_AHEAD, buyer, inst, 0, cmd[_C_CLORD],
+              _BUY, price, qty, 0, 0)
+    row = ev[n - 1]
+    row[14] = seller
+    row[15] = cmd[_C_ORIG]
+    row[17] = trade_id
+    return _ack(ev, n, cmd, qty)
 
 
 PREFETCH_DISTANCE = 8
@@ -1134,6 +1214,10 @@ def process(st, classes, cmds, start, ev, n):
             n = _market_command(st, ev, n, cmd, classes)
         elif kind == K.TIMER:
             n = _timer(st, ev, n, cmd, classes)
+        elif kind == K.HOLD_FUNDS or kind == K.HOLD_CAPACITY or kind == K.RELEASE_HOLDS:
+            n = _hold_command(st, ev, n, cmd)
+        elif kind == K.DA_TRADE:
+            n = _da_trade(st, ev, n, cmd)
         else:
             n = _reject(ev, n, cmd, R.UNKNOWN_COMMAND)
     return OK, cmds.shape[0], n

@@ -52,11 +52,12 @@ class AccountView:
     cash: int
     credit: int
     reserved: int
+    held: int = 0  # escrowed for a day-ahead auction (HOLD_FUNDS)
 
     @property
     def available(self) -> int:
-        """What new bids may still reserve: ``cash + credit - reserved``."""
-        return self.cash + self.credit - self.reserved
+        """What new bids may still reserve: ``cash + credit - reserved - held``."""
+        return self.cash + self.credit - self.reserved - self.held
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,12 @@ class PositionView:
     bought: int
     sold: int
     ask_open: int
+    held: int = 0  # escrowed for a day-ahead auction (HOLD_CAPACITY)
 
     @property
     def free(self) -> int:
-        """GPUs that may still be offered: ``capacity + bought - sold - ask_open``."""
-        return self.capacity + self.bought - self.sold - self.ask_open
+        """GPUs that may still be offered: ``capacity + bought - sold - ask_open - held``."""
+        return self.capacity + self.bought - self.sold - self.ask_open - self.held
 
 
 @dataclass(frozen=True)

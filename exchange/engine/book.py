@@ -244,7 +244,7 @@ class Engine:
     def account(self, account: int) -> AccountView:
         """Money of an account. O(1)."""
         a = self._st[3][account]
-        return AccountView(int(a[k.A_CASH]), int(a[k.A_CREDIT]), int(a[k.A_RESERVED]))
+        return AccountView(int(a[k.A_CASH]), int(a[k.A_CREDIT]), int(a[k.A_RESERVED]), int(a[k.A_HELD]))
 
     def position(self, account: int, instrument: int) -> PositionView:
         """Capacity and holdings of an account in an instrument. O(1)."""
@@ -253,14 +253,14 @@ class Engine:
             return PositionView(0, 0, 0, 0)
         p = self._st[4][row]
         return PositionView(int(p[k.P_CAPACITY]), int(p[k.P_BOUGHT]), int(p[k.P_SOLD]),
-                            int(p[k.P_ASK_OPEN]))
+                            int(p[k.P_ASK_OPEN]), int(p[k.P_HELD]))
 
     def positions_of(self, account: int) -> dict[int, PositionView]:
         """Every position an account has, by instrument id. O(positions), vectorised."""
         pos = self._st[4][: int(self._st[8][k.CT_POSITIONS])]
         rows = pos[pos[:, k.P_ACCOUNT] == account]
         return {int(r[k.P_INSTRUMENT]): PositionView(int(r[k.P_CAPACITY]), int(r[k.P_BOUGHT]), int(r[k.P_SOLD]),
-                                                     int(r[k.P_ASK_OPEN])) for r in rows}
+                                                     int(r[k.P_ASK_OPEN]), int(r[k.P_HELD])) for r in rows}
 
     def next_trade_id(self) -> int:
         """The id the next trade will get (trade ids are 1, 2, 3, ...)."""
@@ -361,8 +361,10 @@ class Engine:
         if not np.array_equal(reserved, accts[:, k.A_RESERVED]):
             bad = int(np.flatnonzero(reserved != accts[:, k.A_RESERVED])[0])
             fail(f"account {bad}: reserved {accts[bad, k.A_RESERVED]} != open bids {reserved[bad]}")
-        if np.any(accts[:, k.A_CASH] + accts[:, k.A_CREDIT] < accts[:, k.A_RESERVED]):
-            fail("an account has reserved more than cash + credit")
+        if np.any(accts[:, k.A_CASH] + accts[:, k.A_CREDIT] < accts[:, k.A_RESERVED] + accts[:, k.A_HELD]):
+            fail("an account has reserved and held more than cash + credit")
+        if np.any(accts[:, k.A_HELD] < 0):
+            fail("negative held funds")
         if np.any(accts[:, k.A_CREDIT] < 0):
             fail("negative credit")
         for row in range(int(ctr[k.CT_POSITIONS])):
@@ -372,9 +374,9 @@ class Engine:
                 fail(f"position index does not point at row {row}")
             if p[k.P_ASK_OPEN] != ask_open.pop(key, 0):
                 fail(f"position {key}: ask_open {p[k.P_ASK_OPEN]} != open asks")
-            if min(p[k.P_CAPACITY], p[k.P_BOUGHT], p[k.P_SOLD]) < 0:
-                fail(f"position {key}: negative capacity/bought/sold")
-            if p[k.P_SOLD] + p[k.P_ASK_OPEN] > p[k.P_CAPACITY] + p[k.P_BOUGHT]:
+            if min(p[k.P_CAPACITY], p[k.P_BOUGHT], p[k.P_SOLD], p[k.P_HELD]) < 0:
+                fail(f"position {key}: negative capacity/bought/sold/held")
+            if p[k.P_SOLD] + p[k.P_ASK_OPEN] + p[k.P_HELD] > p[k.P_CAPACITY] + p[k.P_BOUGHT]:
                 fail(f"position {key}: sold + offered exceeds capacity + bought")
         if ask_open:
             fail(f"open asks without a position row: {sorted(ask_open)}")

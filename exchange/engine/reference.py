@@ -18,7 +18,8 @@ E1. Every event carries the command's ``seq`` and ``ts``. Every field that does 
     ``contra_clord`` on REPLACED, which carries the previous client order id (the
     command's ``orig_clord``, like FIX OrigClOrdID; the other ``contra_*`` fields and
     ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, DONE, ACK and
-    UNCROSSED, and on TRADE except AUCTION on the trades of an uncross.
+    UNCROSSED, and on TRADE except AUCTION on the trades of an uncross and DAY_AHEAD on
+    a DA_TRADE's.
 E2. Order events (ACCEPTED, CANCELLED, EXPIRED, REPLACED, DONE, TRADE for the taker) carry
     the order's ``account, instrument, order_id, clord`` (its *current* clord, i.e. the
     newest one after a replace), ``side`` and ``price`` = its limit (a MARKET order's
@@ -32,7 +33,10 @@ E4. TRADE: first party = the taker (``side`` = taker side, ``price`` = trade pri
     contra_account, contra_clord, contra_leaves`` = the maker's, leaves after the trade;
     ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match. In an
     uncross the first party is the newer order of the pair (higher order id), the price
-    the auction price, and both may stay in the book.
+    the auction price, and both may stay in the book. A DA_TRADE's TRADE: first party the
+    buyer (``side`` BUY, ``clord`` = the command's ``clord``), ``contra_account`` the
+    seller, ``contra_clord`` = the command's ``orig_clord``; order ids, leaves, filled and
+    contra_leaves 0.
 E5. REJECTED echoes verbatim from the command: ``account, instrument, side, price, qty``
     and ``clord`` -- except CANCEL, whose ``clord`` is the command's ``orig_clord``
     (REPLACE echoes its new ``clord``; every other kind, non-order commands and
@@ -46,14 +50,15 @@ E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 fo
     expired; TIMER -> number of orders expired (gate closures + GTD expiries);
     DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
     WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; UNCROSS -> the GPUs
-    traded (the auction volume less self-trade cancels); LIST_INSTRUMENT, HALT, RESUME,
-    START_CALL -> 0. All other ACK fields are 0.
+    traded (the auction volume less self-trade cancels); HOLD_FUNDS, HOLD_CAPACITY -> the
+    amount or GPUs held; DA_TRADE -> its qty; LIST_INSTRUMENT, HALT, RESUME, START_CALL,
+    RELEASE_HOLDS -> 0. All other ACK fields are 0.
     UNCROSSED (one per uncross, before its trades): ``account`` 0, the instrument,
     ``price`` and ``qty`` = auction price and volume, ``side`` and ``leaves`` = surplus
     side and qty; all other fields 0.
 E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
     Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
-    included (even when it did nothing). A ``kind`` outside 1..16 -> REJECTED
+    included (even when it did nothing). A ``kind`` outside 1..20 -> REJECTED
     (UNKNOWN_COMMAND).
 
 Orders
@@ -236,6 +241,7 @@ class Cmd(NamedTuple):
     gpu_class: int
     region: int
     slot_ts: int
+    contra_account: int
 
 
 assert Cmd._fields == COMMAND_FIELDS
@@ -301,6 +307,7 @@ class Account:
     cash: int = 0
     credit: int = 0
     reserved: int = 0
+    held: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -309,10 +316,11 @@ class Position:
     bought: int = 0
     sold: int = 0
     ask_open: int = 0
+    held: int = 0
 
     @property
     def free(self) -> int:
-        return self.capacity + self.bought - self.sold - self.ask_open
+        return self.capacity + self.bought - self.sold - self.ask_open - self.held
 
 
 def _crosses(side: int, limit: int, opposite_price: int) -> bool:
@@ -355,6 +363,10 @@ class ReferenceEngine:
             int(CommandKind.TIMER): self._timer,
             int(CommandKind.START_CALL): self._start_call,
             int(CommandKind.UNCROSS): self._uncross_command,
+            int(CommandKind.HOLD_FUNDS): self._hold_funds,
+            int(CommandKind.HOLD_CAPACITY): self._hold_capacity,
+            int(CommandKind.DA_TRADE): self._da_trade,
+            int(CommandKind.RELEASE_HOLDS): self._release_holds,
         }
 
     # ------------------------------------------------------------------ the interface
@@ -411,13 +423,13 @@ class ReferenceEngine:
 
     def account(self, account: int) -> AccountView:
         a = self._accounts.get(account)
-        return AccountView(0, 0, 0) if a is None else AccountView(a.cash, a.credit, a.reserved)
+        return AccountView(0, 0, 0) if a is None else AccountView(a.cash, a.credit, a.reserved, a.held)
 
     def position(self, account: int, instrument: int) -> PositionView:
         p = self._positions.get((account, instrument))
         if p is None:
             return PositionView(0, 0, 0, 0)
-        return PositionView(p.capacity, p.bought, p.sold, p.ask_open)
+        return PositionView(p.capacity, p.bought, p.sold, p.ask_open, p.held)
 
     def live_orders(self, account: int | None = None) -> list[OrderView]:
         return [
@@ -471,7 +483,7 @@ class ReferenceEngine:
 
     def _available_funds(self, account: int) -> int:
         a = self._accounts.get(account)
-        return 0 if a is None else a.cash + a.credit - a.reserved
+        return 0 if a is None else a.cash + a.credit - a.reserved - a.held
 
     def _free_capacity(self, account: int, instrument: int) -> int:
         p = self._positions.get((account, instrument))
@@ -848,7 +860,7 @@ class ReferenceEngine:
         if not 0 < c.amount <= MONEY_LIMIT:
             return self._reject(c, R.BAD_AMOUNT)
         a = self._acct(c.account)
-        if c.amount > a.cash or a.cash - c.amount + a.credit < a.reserved:
+        if c.amount > a.cash or a.cash - c.amount + a.credit < a.reserved + a.held:
             return self._reject(c, R.INSUFFICIENT_FUNDS)
         a.cash -= c.amount
         self._funds_net -= c.amount
@@ -861,10 +873,87 @@ class ReferenceEngine:
         if not 0 <= c.amount <= MONEY_LIMIT:
             return self._reject(c, R.BAD_AMOUNT)
         a = self._acct(c.account)
-        if a.cash + c.amount < a.reserved:
+        if a.cash + c.amount < a.reserved + a.held:
             return self._reject(c, R.INSUFFICIENT_FUNDS)
         a.credit = c.amount
         self._ack(c, c.amount)
+        return None
+
+    # ------------------------------------------------------------------ holds and day-ahead trades
+
+    def _hold_funds(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not 0 < c.amount <= MONEY_LIMIT:
+            return self._reject(c, R.BAD_AMOUNT)
+        held = min(c.amount, max(0, self._available_funds(c.account)))
+        self._acct(c.account).held += held
+        self._ack(c, held)
+        return None
+
+    def _hold_capacity(self, c: Cmd) -> None:
+        if not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        if not 0 < c.qty <= CAPACITY_LIMIT:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if self._gate_closed(self._instruments[c.instrument]):
+            return self._reject(c, R.GATE_CLOSED)
+        held = min(c.qty, max(0, self._free_capacity(c.account, c.instrument)))
+        if held:
+            self._positions[(c.account, c.instrument)].held += held
+        self._ack(c, held)
+        return None
+
+    def _da_trade(self, c: Cmd) -> None:
+        if not (self._account_ok(c.account) and self._account_ok(c.contra_account)):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        if c.account == c.contra_account:
+            return self._reject(c, R.SAME_ACCOUNT)
+        if not self._listed(c.instrument):
+            return self._reject(c, R.UNKNOWN_INSTRUMENT)
+        inst = self._instruments[c.instrument]
+        if not 0 < c.qty <= CAPACITY_LIMIT:
+            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
+        if c.price % inst.tick != 0:
+            return self._reject(c, R.PRICE_NOT_ON_TICK)
+        if not inst.band_lo <= c.price <= inst.band_hi:
+            return self._reject(c, R.PRICE_OUT_OF_BAND)
+        if self._gate_closed(inst):
+            return self._reject(c, R.GATE_CLOSED)
+        value = c.price * c.qty
+        buyer = self._accounts.get(c.account)
+        if buyer is None or buyer.held < value:
+            return self._reject(c, R.INSUFFICIENT_FUNDS)
+        sp = self._positions.get((c.contra_account, c.instrument))
+        if sp is None or sp.held < c.qty:
+            return self._reject(c, R.INSUFFICIENT_CAPACITY)
+        buyer.held -= value
+        buyer.cash -= value
+        self._acct(c.contra_account).cash += value
+        self._pos(c.account, c.instrument).bought += c.qty
+        sp.held -= c.qty
+        sp.sold += c.qty
+        inst.last = c.price
+        trade_id = self._next_trade_id
+        self._next_trade_id += 1
+        self._out.append((self._seq, self._ts, EV_TRADE, int(R.DAY_AHEAD), c.account, c.instrument, 0,
+                          c.clord, BUY, c.price, c.qty, 0, 0, 0, c.contra_account, c.orig_clord, 0,
+                          trade_id))
+        self._ack(c, c.qty)
+        return None
+
+    def _release_holds(self, c: Cmd) -> None:
+        if c.account != -1 and not self._account_ok(c.account):
+            return self._reject(c, R.UNKNOWN_ACCOUNT)
+        for a, acct in self._accounts.items():
+            if c.account in (-1, a):
+                acct.held = 0
+        for (a, _), p in self._positions.items():
+            if c.account in (-1, a):
+                p.held = 0
+        self._ack(c, 0)
         return None
 
     # ------------------------------------------------------------------ market commands
@@ -1097,8 +1186,10 @@ class ReferenceEngine:
                 fail(f"account {a}: reserved {acct.reserved} != {reserved.get(a, 0)}")
             if acct.credit < 0 or acct.reserved < 0:
                 fail(f"account {a}: negative credit or reserved")
-            if acct.cash + acct.credit < acct.reserved:
-                fail(f"account {a}: cash + credit < reserved")
+            if acct.cash + acct.credit < acct.reserved + acct.held:
+                fail(f"account {a}: cash + credit < reserved + held")
+            if acct.held < 0:
+                fail(f"account {a}: negative held")
         for a in reserved:
             if a not in self._accounts:
                 fail(f"account {a}: reserves without an account")
@@ -1109,9 +1200,9 @@ class ReferenceEngine:
         for (a, i), p in self._positions.items():
             if p.ask_open != ask_open.get((a, i), 0):
                 fail(f"position {a}/{i}: ask_open {p.ask_open} != {ask_open.get((a, i), 0)}")
-            if min(p.capacity, p.bought, p.sold, p.ask_open) < 0:
+            if min(p.capacity, p.bought, p.sold, p.ask_open, p.held) < 0:
                 fail(f"position {a}/{i}: negative field")
-            if p.sold + p.ask_open > p.capacity + p.bought:
+            if p.sold + p.ask_open + p.held > p.capacity + p.bought:
                 fail(f"position {a}/{i}: sold + ask_open > capacity + bought")
             bought[i] = bought.get(i, 0) + p.bought
             sold[i] = sold.get(i, 0) + p.sold

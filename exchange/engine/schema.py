@@ -46,8 +46,8 @@ expire_ts):
     instrument not HALTED                        else INSTRUMENT_HALTED
     instrument in CALL: tif GTC/GTD and no POST_ONLY   else INSTRUMENT_IN_CALL
 14. POST_ONLY: does not cross the best opposite price   else POST_ONLY_WOULD_CROSS
-15. risk, BUY: limit * qty <= cash + credit - reserved  else INSUFFICIENT_FUNDS
-    risk, SELL: qty <= capacity + bought - sold - ask_open (of account, instrument)
+15. risk, BUY: limit * qty <= cash + credit - reserved - held  else INSUFFICIENT_FUNDS
+    risk, SELL: qty <= capacity + bought - sold - ask_open - held (of account, instrument)
                                                         else INSUFFICIENT_CAPACITY
 
 A MARKET order's limit is the band edge (BUY: band_hi, SELL: band_lo); it never rests.
@@ -112,10 +112,10 @@ Account and market commands
 * DEPOSIT_CAPACITY(account, instrument, qty): provider capacity in that slot. Checks
   UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS (qty <= 0 or above
   CAPACITY_LIMIT, or a deposit taking capacity above it), GATE_CLOSED (state CLOSED).  WITHDRAW_CAPACITY: qty <= capacity and
-  qty <= capacity + bought - sold - ask_open, else INSUFFICIENT_CAPACITY.
+  qty <= capacity + bought - sold - ask_open - held, else INSUFFICIENT_CAPACITY.
 * DEPOSIT_FUNDS(account, amount > 0); WITHDRAW_FUNDS(account, amount > 0) needs
-  amount <= cash and cash - amount + credit >= reserved; SET_CREDIT(account, amount >= 0)
-  needs cash + amount >= reserved. Else INSUFFICIENT_FUNDS; BAD_AMOUNT when the amount is
+  amount <= cash and cash - amount + credit >= reserved + held; SET_CREDIT(account,
+  amount >= 0) needs cash + amount >= reserved + held. Else INSUFFICIENT_FUNDS; BAD_AMOUNT when the amount is
   not positive (negative for SET_CREDIT), above MONEY_LIMIT, or a deposit would take
   cash above MONEY_LIMIT.
 * LIST_INSTRUMENT(instrument = next id, gpu_class, region, slot_ts, expire_ts): gate_ts =
@@ -164,6 +164,35 @@ an instrument (UNCROSS, or TIMER at the call's end):
 
 Risk is the same as in continuous trading: orders entered in a call reserve on entry,
 and a trade at p <= the buyer's limit releases ``limit * q`` and charges ``p * q``.
+
+Holds and day-ahead trades
+--------------------------
+The day-ahead auction (:mod:`exchange.dayahead`) is cleared outside the engine; the
+engine escrows what it may use and books its result:
+
+* HOLD_FUNDS(account, amount): holds ``h = min(amount, cash + credit - reserved - held)``
+  of the account's money (``held += h``); ACK qty = h. UNKNOWN_ACCOUNT, BAD_AMOUNT
+  (amount <= 0 or above MONEY_LIMIT).
+* HOLD_CAPACITY(account, instrument, qty): holds ``h = min(qty, free)`` GPUs of the
+  position (``held += h``); ACK qty = h. UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
+  QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (CLOSED or
+  ts >= gate_ts).
+* DA_TRADE(account = buyer, contra_account = seller, instrument, price, qty, clord =
+  the buyer's day-ahead order, orig_clord = the seller's): UNKNOWN_ACCOUNT (either),
+  SAME_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS, PRICE_NOT_ON_TICK,
+  PRICE_OUT_OF_BAND, GATE_CLOSED (as HOLD_CAPACITY), INSUFFICIENT_FUNDS (buyer's held
+  < price * qty), INSUFFICIENT_CAPACITY (seller's held GPUs in the instrument < qty).
+  The trade consumes both holds: buyer ``held -= p * q``, ``cash -= p * q``,
+  ``bought += q``; seller ``held -= q``, ``sold += q``, ``cash += p * q``. Emits
+  ``TRADE`` (reason DAY_AHEAD; first party the buyer, side BUY; order ids 0, leaves and
+  filled 0; ``clord``/``contra_clord`` the day-ahead order references) and ``ACK``
+  (qty = q).
+* RELEASE_HOLDS(account or -1): releases every hold of the account (or of all): money
+  and GPUs; ACK qty 0. UNKNOWN_ACCOUNT.
+
+Held money and GPUs count against new orders and withdrawals as reservations do: funds
+available = ``cash + credit - reserved - held``, free GPUs = ``capacity + bought - sold
+- ask_open - held``.
 
 Event fields in detail (E1-E7, O1-O8 in :mod:`exchange.engine.reference` spell out every
 field of every event kind); in short: REJECTED echoes the command (clord: a CANCEL's
@@ -252,6 +281,10 @@ class CommandKind(IntEnum):
     TIMER = 14
     START_CALL = 15
     UNCROSS = 16
+    HOLD_FUNDS = 17
+    HOLD_CAPACITY = 18
+    DA_TRADE = 19
+    RELEASE_HOLDS = 20
 
 
 class EventKind(IntEnum):
@@ -294,6 +327,7 @@ class Reason(IntEnum):
     UNKNOWN_GPU_CLASS = 116
     BAD_MASS_CANCEL_FILTER = 117
     BAD_INSTRUMENT_ID = 118
+    SAME_ACCOUNT = 119
     GATE_CLOSED = 201
     INSTRUMENT_HALTED = 202
     INSTRUMENT_NOT_HALTED = 203
@@ -316,14 +350,16 @@ class Reason(IntEnum):
     PRIORITY_KEPT = 701
     PRIORITY_LOST = 702
     AUCTION = 801
+    DAY_AHEAD = 802
 
 
 COMMAND_FIELDS = (
     "seq", "ts", "kind", "account", "instrument", "side", "order_type", "tif", "flags",
     "stp", "price", "qty", "clord", "orig_clord", "expire_ts", "amount", "gpu_class",
-    "region", "slot_ts",
+    "region", "slot_ts", "contra_account",
 )
-"""Command record fields; ``amount`` is money in fen for the funds commands."""
+"""Command record fields; ``amount`` is money in fen for the funds commands,
+``contra_account`` the seller of a DA_TRADE."""
 
 EVENT_FIELDS = (
     "seq", "ts", "kind", "reason", "account", "instrument", "order_id", "clord", "side",

@@ -9,6 +9,8 @@ The payload is one Arrow IPC stream holding one record batch of the command colu
 (:data:`COMMAND_SCHEMA`, all int64, in ``COMMAND_FIELDS`` order). The CRC-32 covers
 the first 32 header bytes and the payload, so a torn or damaged record is detected.
 Commands in a record have consecutive sequence numbers starting at ``first seq``.
+Records written before the command gained ``contra_account`` (schema ``commands/v1``)
+still decode, with that field 0.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ _CRC_START = HEADER_SIZE - 8  # the crc covers the header up to the crc field
 
 COMMAND_SCHEMA = pa.schema(
     [(name, pa.int64()) for name in COMMAND_FIELDS],
-    metadata={"gpux.record": "commands/v1"},
+    metadata={"gpux.record": "commands/v2"},
 )
 """Arrow schema of a journal payload: the command record, column by column."""
+_V1_FIELDS = COMMAND_FIELDS[:COMMAND_FIELDS.index("contra_account")]
+_V1_SCHEMA = pa.schema([(name, pa.int64()) for name in _V1_FIELDS], metadata={"gpux.record": "commands/v1"})
 
 _WIDTH = len(COMMAND_FIELDS)
 
@@ -55,9 +59,10 @@ def encode(batch: np.ndarray) -> bytes:
 def decode(payload: memoryview | bytes, count: int) -> np.ndarray:
     """The command batch in a payload; ``ValueError`` if it is not the expected shape."""
     table = pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
-    if not table.schema.equals(COMMAND_SCHEMA) or table.num_rows != count:
+    known = table.schema.equals(COMMAND_SCHEMA) or table.schema.equals(_V1_SCHEMA)
+    if not known or table.num_rows != count:
         raise ValueError("payload is not a command batch of the declared size")
-    out = np.empty(count, COMMAND_DTYPE)
+    out = np.zeros(count, COMMAND_DTYPE)
     matrix = out.view(np.int64).reshape(count, _WIDTH)
     for i, column in enumerate(table.columns):
         matrix[:, i] = column.to_numpy()

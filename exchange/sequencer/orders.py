@@ -93,7 +93,7 @@ def _apply(rows, index, ev):
             r[R_CLORD] = e[_CLORD]
             r[R_SEQ] = e[_SEQ]
             added += _hput(index, _clord_key(e[_CLORD], e[_ACCOUNT]), oid)
-        elif kind == _TRADE:
+        elif kind == _TRADE and oid != 0:  # a day-ahead trade (order id 0) moves no order
             t = rows[oid]
             t[R_FILLED] = e[_FILLED]
             t[R_LEAVES] = e[_LEAVES]

@@ -27,7 +27,7 @@ _LEDGER = "order_ledger"
 _LEDGER_INDEX = "order_ledger_index"
 _TICKER = "ticker"
 _LAST, _VOLUME = 0, 1
-FORMAT = 4
+FORMAT = 5
 """Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)

@@ -15,7 +15,7 @@ from exchange.engine.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_AGGRESSOR = pa.array(["BUY", "SELL", "AUCTION"])  # indexed by side - 1; 2 for an uncross
+_AGGRESSOR = pa.array(["BUY", "SELL", "AUCTION", "DAY_AHEAD"])  # side - 1; 2 uncross; 3 day-ahead
 
 
 def delivery_day(slot_ts_ns: int, tz: tzinfo) -> date:
@@ -39,8 +39,9 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
     In a TRADE event the first party (``account``, ``order_id``, ``side``) is the taker
     and ``contra_*`` the maker; the buyer is the taker if ``side`` is BUY, else the maker.
     The taker pays the class's ``taker_fee_bps``, the maker its ``maker_fee_bps``. A trade
-    of a call-auction uncross (reason AUCTION) has no taker: its aggressor side is
-    ``AUCTION`` and both parties pay the maker fee.
+    of a call-auction uncross (reason AUCTION) or of the day-ahead auction (DAY_AHEAD, order
+    ids 0) has no taker: its aggressor side is ``AUCTION`` or ``DAY_AHEAD`` and both
+    parties pay the maker fee.
     Symbol, class, region and slot come from ``listing`` (``KeyError`` for an unlisted
     instrument id); ``ValueError`` for a side that is neither BUY nor SELL.
     O(n log n) in the number of events (one ``np.unique`` over the instruments).
@@ -64,8 +65,9 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
     notional = t["price"] * t["qty"]
     buy = side == Side.BUY
     auction = t["reason"] == Reason.AUCTION
+    day_ahead = t["reason"] == Reason.DAY_AHEAD
     taker_fee, maker_fee = fees(notional, taker_bps), fees(notional, maker_bps)
-    taker_fee = np.where(auction, maker_fee, taker_fee)
+    taker_fee = np.where(auction | day_ahead, maker_fee, taker_fee)
     columns = {
         "trade_id": t["trade_id"],
         "seq": t["seq"],
@@ -81,7 +83,7 @@ def trades_from_events(events: np.ndarray, listing: Listing) -> pa.Table:
         "buyer_order_id": np.where(buy, t["order_id"], t["contra_order_id"]),
         "seller_account": np.where(buy, t["contra_account"], t["account"]),
         "seller_order_id": np.where(buy, t["contra_order_id"], t["order_id"]),
-        "aggressor_side": _AGGRESSOR.take(pa.array(np.where(auction, 2, side - 1))),
+        "aggressor_side": _AGGRESSOR.take(pa.array(np.where(day_ahead, 3, np.where(auction, 2, side - 1)))),
         "buyer_fee": np.where(buy, taker_fee, maker_fee),
         "seller_fee": np.where(buy, maker_fee, taker_fee),
     }

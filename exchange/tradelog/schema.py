@@ -20,14 +20,16 @@ buyer_order_id      int64                        its engine order id
 seller_account      int64                        account that sold
 seller_order_id     int64                        its engine order id
 aggressor_side      string                       ``BUY`` or ``SELL``: the taker's side;
-                                                 ``AUCTION``: a call-auction uncross
+                                                 ``AUCTION``: a call-auction uncross;
+                                                 ``DAY_AHEAD``: the day-ahead auction
+                                                 (its order ids are 0)
 buyer_fee           int64                        exchange fee the buyer pays, fen
 seller_fee          int64                        exchange fee the seller pays, fen
 ==================  ===========================  ============================================
 
 Fees: the taker pays ``taker_fee_bps`` and the maker ``maker_fee_bps`` of the class
 (catalog) on the notional, rounded half up to the fen: ``(notional * bps + 5000) // 10000``.
-An uncross trade has no taker: buyer and seller both pay ``maker_fee_bps``.
+An uncross or day-ahead trade has no taker: buyer and seller both pay ``maker_fee_bps``.
 
 Files live under ``trades/date=YYYY-MM-DD/`` where the date is the delivery day: the
 slot start in market time (UTC+8 by default). The partition column ``date`` is not
