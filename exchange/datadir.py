@@ -9,6 +9,7 @@ Layout (see DESIGN.md section 6)::
     <data dir>/snapshots/          state at a sequence number
     <data dir>/trades/date=YYYY-MM-DD/*.arrow   the trade log (exchange.tradelog)
     <data dir>/settlement/         vouchers, statements and delivery schedules
+    <data dir>/dayahead/YYYY-MM-DD/ day-ahead orders, clearing record (exchange.dayahead)
 
 The default is ``./data`` (embedded: created on first use, no set-up); the
 ``GPUX_DATA_DIR`` environment variable or an explicit path chooses another. The
@@ -66,6 +67,10 @@ class DataDir:
     @property
     def settlement(self) -> Path:
         return self.root / "settlement"
+
+    @property
+    def dayahead(self) -> Path:
+        return self.root / "dayahead"
 
     @property
     def catalog_file(self) -> Path:

@@ -15,7 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.catalog import Catalog, CatalogError
+from exchange.dayahead import DayAheadError, verify_day_ahead
 from exchange.datadir import DataDir
+from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
 from exchange.journal import FileJournal, JournalError, SnapshotStore
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import read_ahead
@@ -49,6 +51,8 @@ class Replay:
     commands: int
     from_seq: int = 0
     """The replay started after this seq (a snapshot's), 0 from the start."""
+    dayahead: tuple[np.ndarray, np.ndarray] = (np.zeros(0, COMMAND_DTYPE), np.zeros(0, EVENT_DTYPE))
+    """The hold and day-ahead commands replayed, and their events."""
 
 
 @dataclass
@@ -61,6 +65,7 @@ class AuditReport:
     trades: int = 0
     chained_files: int = 0
     settled_days: list[date] = field(default_factory=list)
+    dayahead_days: list[date] = field(default_factory=list)
     from_seq: int = 0
     problem: str | None = None
     seconds: float = 0.0
@@ -88,6 +93,7 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
     start_seq = state.last_seq
     hasher = hashlib.sha256()
     done = 0
+    held, held_events = [], []
     with ThreadPoolExecutor(1, thread_name_prefix="gpux-trades") as converter:  # off the replay's path
         tables = []
         state.trade_sink = lambda events: tables.append(converter.submit(trades_from_events, events, state.listing))
@@ -95,12 +101,17 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
             events = state.apply(batch, copy=False)
             if digest:
                 hasher.update(events)
+            escrow = batch["kind"] >= CommandKind.HOLD_FUNDS  # holds and day-ahead trades
+            if escrow.any():
+                held.append(batch[escrow].copy())
+                held_events.append(events[np.isin(events["seq"], held[-1]["seq"])].copy())
             done += len(batch)
             if progress is not None:
                 progress(done, journal.last_seq)
         tables = [t.result() for t in tables]
     trades = pa.concat_tables(tables).combine_chunks() if tables else TRADE_SCHEMA.empty_table()
-    return Replay(catalog, state, trades, hasher.hexdigest() if digest else "", done, start_seq)
+    dayahead = (np.concatenate(held), np.concatenate(held_events)) if held else Replay.dayahead
+    return Replay(catalog, state, trades, hasher.hexdigest() if digest else "", done, start_seq, dayahead)
 
 
 def first_difference(expected: pa.Table, found: pa.Table, what: str) -> str | None:
@@ -159,6 +170,11 @@ def _audit(data: DataDir, report: AuditReport, progress: Progress | None, from_s
     problem = first_difference(result.trades, logged, "trades")
     if problem:
         raise AuditError(problem)
+    try:
+        report.dayahead_days = verify_day_ahead(data.dayahead, catalog, result.state.listing, *result.dayahead,
+                                                from_seq=result.from_seq)
+    except DayAheadError as error:
+        raise AuditError(str(error)) from None
     for day, expected in settlements.items():
         found = read_settlement(data.root, day)
         for name in ("statements", "subsidies", "delivery", "issuers"):

@@ -138,6 +138,7 @@ class ExchangeNode:
         self.trades = trades
         self._listing_lock = threading.Lock()
         self._sealed_through = 0
+        self._closed = False
         self._listeners: list[Callable[[int], None]] = []
         self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
                                    snapshots=snapshots, snapshot_every=snapshot_every,
@@ -228,7 +229,11 @@ class ExchangeNode:
             self.trades.seal_through(self._sealed_through)
 
     def close(self) -> None:
-        """Finish queued work, flush trades, close the journal, release the data dir."""
+        """Finish queued work, flush trades, close the journal, release the data dir
+        (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.sequencer.stop()
             try:

@@ -1,0 +1,80 @@
+"""The clearing's input and result as JSON, for ``dayahead/<day>/clearing.json``.
+
+Products are ``[gpu_class, region]`` pairs, order and block ids the day-ahead refs,
+accounts engine account ids; every amount is an integer (the solver's float figures --
+gap, objective, bound, seconds -- are reported as they are, never used as money).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from exchange.clearing import (
+    Auction,
+    BlockAlternative,
+    BlockOrder,
+    BlockResult,
+    ClearingResult,
+    HourlyOrder,
+    ProductSpec,
+    RejectReason,
+    Side,
+)
+
+
+def _product(p) -> tuple[str, str]:
+    return (str(p[0]), str(p[1]))
+
+
+def auction_to_json(a: Auction) -> dict[str, Any]:
+    return {
+        "hours": a.hours,
+        "products": [[list(p), dataclasses.asdict(spec)] for p, spec in a.products.items()],
+        "orders": [[o.order_id, o.account, int(o.side), list(o.product), o.hour, o.limit_fen, o.qty]
+                   for o in a.orders],
+        "blocks": [[b.block_id, b.account, int(b.side), b.start, b.length, b.qty, b.min_ratio,
+                    [[list(x.product), x.limit_fen] for x in b.alternatives]] for b in a.blocks],
+        "capacity": [[acct, list(p), h, q] for (acct, p, h), q in a.capacity.items()],
+        "funds": [[acct, f] for acct, f in a.funds.items()],
+    }
+
+
+def auction_from_json(d: dict[str, Any]) -> Auction:
+    return Auction(
+        products={_product(p): ProductSpec(**spec) for p, spec in d["products"]},
+        hours=d["hours"],
+        orders=tuple(HourlyOrder(i, a, Side(s), _product(p), h, lim, q) for i, a, s, p, h, lim, q in d["orders"]),
+        blocks=tuple(BlockOrder(i, a, Side(s), st, ln, q, tuple(BlockAlternative(_product(p), lim) for p, lim in alts), mr)
+                     for i, a, s, st, ln, q, mr, alts in d["blocks"]),
+        capacity={(a, _product(p), h): q for a, p, h, q in d["capacity"]},
+        funds={a: f for a, f in d["funds"]},
+    )
+
+
+def result_to_json(r: ClearingResult) -> dict[str, Any]:
+    return {
+        "fills": [[i, q] for i, q in r.fills.items()],
+        "blocks": [[b.block_id, b.qty, b.alternative, b.reason.value if b.reason else None, b.surplus_fen]
+                   for b in r.blocks.values()],
+        "prices": [[list(p), h, price] for (p, h), price in r.prices.items()],
+        "volume": [[list(p), h, v] for (p, h), v in r.volume.items()],
+        "welfare_fen": r.welfare_fen,
+        "removed": list(r.removed),
+        **{name: getattr(r, name) for name in ("mip_gap", "solve_seconds", "total_seconds", "iterations",
+                                               "mip_objective", "mip_bound", "mip_solves")},
+    }
+
+
+def result_from_json(d: dict[str, Any]) -> ClearingResult:
+    return ClearingResult(
+        fills={i: q for i, q in d["fills"]},
+        blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus)
+                for i, q, alt, reason, surplus in d["blocks"]},
+        prices={(_product(p), h): price for p, h, price in d["prices"]},
+        volume={(_product(p), h): v for p, h, v in d["volume"]},
+        welfare_fen=d["welfare_fen"],
+        removed=tuple(d["removed"]),
+        **{name: d[name] for name in ("mip_gap", "solve_seconds", "total_seconds", "iterations",
+                                      "mip_objective", "mip_bound", "mip_solves")},
+    )

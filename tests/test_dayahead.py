@@ -1,0 +1,185 @@
+"""The day-ahead auction end to end on a real node: intake, escrow, clearing, booking,
+trade log, audit; crash between record and booking; tampering found by the audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from exchange.audit import audit
+from exchange.dayahead import (
+    APPLIED_FILE,
+    CLEARING_FILE,
+    DayAheadBook,
+    DayAheadClosed,
+    DayAheadCorruptError,
+    DuplicateDayAheadOrder,
+    InvalidDayAheadOrder,
+    instrument_symbol,
+    run_day_ahead,
+)
+from exchange.engine.schema import CommandKind, Reason, command
+from exchange.sequencer import ExchangeNode
+from exchange.tradelog import read_all
+
+NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
+DAY = dt.date(2026, 11, 26)
+JX, NB = ("H100-80G", "jiaxing"), ("H100-80G", "ningbo")
+BUY, SELL = 1, 2
+
+
+@pytest.fixture
+def node(tmp_path):
+    n = ExchangeNode.open(tmp_path / "data", clock=lambda: NOW)
+    n.list_due(NOW)
+    yield n
+    n.close()
+
+
+def _instrument(node, product, hour) -> int:
+    return node.state.listing.id_of(instrument_symbol(node.catalog, DAY, product, hour))
+
+
+def _market(node) -> DayAheadBook:
+    """Buyers 1, 2 funded; providers 3 (jiaxing) and 4 (ningbo) with 8 GPUs in hours
+    10-13; a whole-job block bid of buyer 1 that accepts either region."""
+    for account, amount in ((1, 1_000_000), (2, 1_000_000)):
+        node.send(CommandKind.DEPOSIT_FUNDS, account=account, amount=amount)
+    for hour in range(10, 14):
+        node.send(CommandKind.DEPOSIT_CAPACITY, account=3, instrument=_instrument(node, JX, hour), qty=8)
+        node.send(CommandKind.DEPOSIT_CAPACITY, account=4, instrument=_instrument(node, NB, hour), qty=8)
+    book = DayAheadBook(node.data.dayahead, node.catalog)
+    for hour in range(10, 14):
+        book.submit(DAY, 3, 100 + hour, SELL, hour, 8, [(*JX, 1700)])
+        book.submit(DAY, 4, 100 + hour, SELL, hour, 8, [(*NB, 1600)])
+    book.submit(DAY, 1, 1, BUY, 10, 8, [(*JX, 1900), (*NB, 1850)], length=4, block=True)  # ref 9
+    book.submit(DAY, 2, 1, BUY, 10, 4, [(*JX, 1800)])  # ref 10
+    return book
+
+
+def test_a_substitutable_block_clears_in_the_cheaper_region_and_is_booked(node):
+    book = _market(node)
+    outcome = run_day_ahead(node, book, DAY, time_limit=30)
+    block = outcome.result.blocks[9]
+    assert (block.qty, block.alternative) == (8, 1)  # ningbo, the cheaper region
+    assert outcome.result.fills[10] == 4  # the hourly bid fills in jiaxing
+    assert outcome.trades == 4 + 1  # one pair per ningbo hour, one in jiaxing hour 10
+    for hour in range(10, 14):
+        assert node.state.engine.position(1, _instrument(node, NB, hour)).bought == 8
+        assert node.state.engine.position(4, _instrument(node, NB, hour)).sold == 8
+    price = outcome.result.prices[(NB, 10)]
+    assert 1600 <= price <= 1850
+    # everything the holds did not use is free again
+    assert node.state.engine.account(1).held == 0 and node.state.engine.account(2).held == 0
+    assert node.state.engine.position(3, _instrument(node, JX, 11)).held == 0
+    spent = sum(outcome.result.prices[(NB, h)] for h in range(10, 14)) * 8
+    assert node.state.engine.account(1).cash == 1_000_000 - spent
+    # idempotent: a second run books nothing more
+    last = node.state.last_seq
+    again = run_day_ahead(node, book, DAY)
+    assert (again.first_seq, again.last_seq, node.state.last_seq) == (outcome.first_seq, outcome.last_seq, last)
+    with pytest.raises(DayAheadClosed):
+        book.submit(DAY, 2, 2, BUY, 10, 1, [(*JX, 1800)])
+    node.trades.drain()
+    logged = read_all(node.data.trades)
+    assert set(logged["aggressor_side"].to_pylist()) == {"DAY_AHEAD"} and logged.num_rows == 5
+    assert sum(logged["qty"].to_pylist()) == 4 * 8 + 4
+
+
+def test_the_audit_checks_the_clearing_and_finds_tampering(node, tmp_path):
+    book = _market(node)
+    run_day_ahead(node, book, DAY, time_limit=30)
+    node.close()
+    report = audit(node.data.root)
+    assert report.ok, report.problem
+    assert report.dayahead_days == [DAY]
+    record = node.data.dayahead / DAY.isoformat() / CLEARING_FILE
+    original = record.read_text()
+    doc = json.loads(original)
+    doc["result"]["fills"] = [[ref, q - 1 if ref == 10 else q] for ref, q in doc["result"]["fills"]]
+    record.write_text(json.dumps(doc))  # a fill that breaks the balance of its hour
+    report = audit(node.data.root)
+    assert not report.ok and "day-ahead 2026-11-26: the recorded clearing breaks a rule" in report.problem
+    record.write_text(original)
+    applied = node.data.dayahead / DAY.isoformat() / APPLIED_FILE
+    booked = json.loads(applied.read_text())
+    applied.write_text(json.dumps({**booked, "first_seq": booked["first_seq"] + 1}))  # a trade goes missing
+    report = audit(node.data.root)
+    assert not report.ok and "are not the recorded result's" in report.problem, report.problem
+
+
+def test_a_crash_between_record_and_booking_books_from_the_record(node, monkeypatch):
+    book = _market(node)
+    real = node.execute
+    calls = []
+
+    def crash_on_booking(batch, *a, **kw):
+        calls.append(int(batch["kind"][0]))
+        if batch["kind"][0] == CommandKind.DA_TRADE:
+            raise RuntimeError("power cut")
+        return real(batch, *a, **kw)
+
+    monkeypatch.setattr(node, "execute", crash_on_booking)
+    with pytest.raises(RuntimeError):
+        run_day_ahead(node, book, DAY, time_limit=30)
+    folder = node.data.dayahead / DAY.isoformat()
+    assert (folder / CLEARING_FILE).exists() and not (folder / APPLIED_FILE).exists()
+    assert node.state.engine.account(1).held > 0  # the holds wait for the booking
+    monkeypatch.setattr(node, "execute", real)
+    outcome = run_day_ahead(node, book, DAY)
+    assert outcome.trades == 5 and (folder / APPLIED_FILE).exists()
+    assert node.state.engine.account(1).held == 0
+
+
+def test_holds_cap_the_clearing_to_what_accounts_have(node):
+    """Buyer 2 can pay for only 2 GPUs: the clearing fills no more than that."""
+    node.send(CommandKind.DEPOSIT_FUNDS, account=2, amount=3_600)
+    node.send(CommandKind.DEPOSIT_CAPACITY, account=3, instrument=_instrument(node, JX, 10), qty=8)
+    book = DayAheadBook(node.data.dayahead, node.catalog)
+    book.submit(DAY, 3, 1, SELL, 10, 8, [(*JX, 1500)])
+    book.submit(DAY, 2, 1, BUY, 10, 5, [(*JX, 1800)])
+    outcome = run_day_ahead(node, book, DAY, time_limit=30)
+    assert outcome.auction.funds == {2: 3_600}
+    assert outcome.result.fills[2] == 2
+    assert node.state.engine.position(2, _instrument(node, JX, 10)).bought == 2
+
+
+def test_intake_refuses_bad_orders_and_recovers_a_torn_append(node):
+    book = DayAheadBook(node.data.dayahead, node.catalog)
+    with pytest.raises(InvalidDayAheadOrder, match="tick"):
+        book.submit(DAY, 1, 1, BUY, 10, 1, [(*JX, 10**8)])  # outside the band
+    with pytest.raises(InvalidDayAheadOrder, match="hours"):
+        book.submit(DAY, 1, 1, BUY, 22, 1, [(*JX, 1800)], length=4, block=True)
+    with pytest.raises(InvalidDayAheadOrder, match="unknown product"):
+        book.submit(DAY, 1, 1, BUY, 10, 1, [("H100-80G", "atlantis", 1800)])
+    with pytest.raises(InvalidDayAheadOrder, match="exactly one"):
+        book.submit(DAY, 1, 1, BUY, 10, 1, [(*JX, 1800), (*NB, 1800)])
+    first = book.submit(DAY, 1, 1, BUY, 10, 1, [(*JX, 1800)])
+    with pytest.raises(DuplicateDayAheadOrder):
+        book.submit(DAY, 1, 1, BUY, 11, 1, [(*JX, 1800)])
+    path = node.data.dayahead / DAY.isoformat() / "orders.jsonl"
+    with open(path, "ab") as f:
+        f.write(b'{"ref":2,"acc')  # a crash mid-append: never acknowledged
+    reopened = DayAheadBook(node.data.dayahead, node.catalog)
+    assert reopened.orders(DAY) == [first]
+    assert reopened.submit(DAY, 1, 2, BUY, 11, 1, [(*JX, 1800)]).ref == 2
+    path.write_bytes(b"not json\n" + path.read_bytes())
+    with pytest.raises(DayAheadCorruptError, match="line 1"):
+        DayAheadBook(node.data.dayahead, node.catalog).orders(DAY)
+
+
+def test_a_stray_day_ahead_trade_fails_the_audit(node):
+    """A DA_TRADE that no recorded clearing explains is named by the audit."""
+    _market(node)
+    i = _instrument(node, JX, 10)
+    node.execute(np.concatenate([command(CommandKind.HOLD_FUNDS, account=1, amount=1_000),
+                                 command(CommandKind.HOLD_CAPACITY, account=3, instrument=i, qty=1)]))
+    events = node.execute(command(CommandKind.DA_TRADE, account=1, contra_account=3, instrument=i,
+                                  price=1000, qty=1))
+    assert int(events["reason"][0]) == Reason.DAY_AHEAD
+    node.close()
+    report = audit(node.data.root)
+    assert not report.ok and "belongs to no recorded day-ahead clearing" in report.problem
