@@ -130,3 +130,69 @@ def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
     assert len(expected.reports) > 100 and any(r.text for r in expected.reports)
     single = reports_message(trading_pb2.PlaceOrderResponse, events, me, instruments)  # field 1, not 2
     assert list(single.reports) == reports(events, me, instruments)
+
+
+def _wire_cases(rng: np.random.Generator, n: int) -> list:
+    """Place requests hitting every check (and none), with odd wire values."""
+    symbols = [SYMBOL, SYMBOL, SYMBOL, "910B.ningxia.20261125T14", "H100-80G.nowhere.20261125T14",
+               "H100-80G.jiaxing.20261125T15", "", "not a symbol", "H100-80G.jiaxing.20261125T14 ",
+               "H100-80G.嘉兴.20261125T14"]
+    pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
+    out = []
+    for _ in range(n):
+        fields = dict(
+            symbol=pick(symbols), side=pick([1, 1, 2, 2, 0, 3, -1, 2**31 - 1, -2**31]),
+            order_type=pick([1, 1, 1, 2, 0, 7, -5]), time_in_force=pick([1, 1, 2, 3, 4, 0, 9, -1]),
+            price_fen=pick([1800, 1810, 400, 0, 99, 1801, -1800, 2**63 - 1, -2**63, 5]),
+            qty=pick([4, 1, 0, 5000, -3, 2**63 - 1, -2**63]),
+            client_order_id=pick([1, 2, 999, 0, (1 << 43) - 1, 1 << 43, 2**64 - 1, 2**63]),
+            expire_time_ns=pick([0, 0, 0, 5, -5, 1_900_000_000 * 10**9]), post_only=pick([False, False, True]),
+            self_trade_prevention=pick([0, 0, 1, 2, 3, 4, 5, -1, 99]))
+        out.append(trading_pb2.PlaceOrderRequest(**fields))
+    return out
+
+
+def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
+    """The compiled reader of a StreamOrdersRequest gives the same records and the same
+    problems (index and message, every validation rule) as reading the messages field by
+    field; requests it does not take (another command kind, one command) go that way."""
+    from exchange.gateway import convert
+
+    rng = np.random.default_rng(20261125)
+    instruments = _instruments()
+    taken = 0
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        places = _wire_cases(rng, n)
+        if trial % 3 == 0:  # all valid-ish: one symbol, so the single-lookup branch runs
+            places = [trading_pb2.PlaceOrderRequest(symbol=SYMBOL, side=1 + i % 2, order_type=1, time_in_force=1,
+                                                    price_fen=1800 + 10 * (i % 3), qty=1 + i % 7,
+                                                    client_order_id=100 + i) for i in range(n)]
+        message = trading_pb2.StreamOrdersRequest(batch_id=trial, cancel_on_disconnect=bool(trial % 2),
+                                                  commands=[trading_pb2.OrderCommand(place=p) for p in places])
+        if trial % 5 == 4:  # an unknown field in one order and in the request: skipped
+            raw = bytearray(message.commands[0].place.SerializeToString()) + b"\x98\x06\x07"  # field 99 = 7
+            message.commands[0].place.ParseFromString(bytes(raw))
+        want = convert._stream_commands(message.commands, 7, instruments)
+        data = message.SerializeToString()
+        fast = convert._wire_places(data, n, 7, instruments) if n > 1 else None
+        got = convert.stream_commands(message, 7, instruments)
+        if fast is not None:
+            taken += 1
+            assert fast[0].tolist() == want[0].tolist() and fast[1] == want[1]
+        assert got[0].tolist() == want[0].tolist() and got[1] == want[1]
+    assert taken > 150
+
+    # not a plain batch of orders: the kernel declines, the ordinary path answers
+    mixed = trading_pb2.StreamOrdersRequest(commands=[
+        trading_pb2.OrderCommand(place=_order(client_order_id=1)),
+        trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=1)),
+        trading_pb2.OrderCommand()])
+    assert convert._wire_places(mixed.SerializeToString(), 3, 7, instruments) is None
+    batch, problems = convert.stream_commands(mixed, 7, instruments)
+    assert len(batch) == 2 and problems == {2: "empty command: set place, cancel or replace"}
+    two = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=_order(client_order_id=i))
+                                                    for i in (1, 2)]).SerializeToString()
+    assert convert._wire_places(two, 3, 7, instruments) is None  # the count must match
+    assert convert._wire_places(two[:-1], 2, 7, instruments) is None  # cut short
+    assert convert._wire_places(two + b"\x12\x05\x0a\x03\x0a\x01X", 2, 7, instruments) is None  # a third one

@@ -222,3 +222,53 @@ def test_records_of_the_v1_command_schema_still_decode():
     assert decoded.tolist() == batch.tolist() and int(decoded["contra_account"][0]) == 0
     with pytest.raises(ValueError):
         records.decode(sink.getvalue().to_pybytes(), 2)
+
+
+def _pyarrow_record(batch: np.ndarray) -> bytes:
+    """A record as encode wrote it before its per-size templates: pyarrow's IPC writer."""
+    import struct
+    import zlib
+
+    import pyarrow as pa
+
+    from exchange.journal import records
+
+    n = len(batch)
+    columns = np.ascontiguousarray(np.ascontiguousarray(batch).view(np.int64).reshape(n, batch.dtype.itemsize // 8).T)
+    table = pa.RecordBatch.from_arrays([pa.array(col) for col in columns], schema=records.COMMAND_SCHEMA)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, records.COMMAND_SCHEMA) as writer:
+        writer.write_batch(table)
+    payload = sink.getvalue().to_pybytes()
+    first = int(batch["seq"][0]) if n else 0
+    head = records.HEADER.pack(records.MAGIC, records.VERSION, 0, len(payload), first, n, 0)[:records.HEADER_SIZE - 8]
+    return head + struct.pack("<I4x", zlib.crc32(payload, zlib.crc32(head))) + payload
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 63, 64, 65, 100, 999, 4097])
+def test_encode_writes_the_bytes_of_the_pyarrow_writer(n):
+    """The cached templates change no byte on disk: every column, any int64 value."""
+    from exchange.journal import records
+
+    rng = np.random.default_rng(n)
+    for fill in ("random", "zeros", "extremes"):
+        batch = commands(n)
+        matrix = batch.view(np.int64).reshape(n, batch.dtype.itemsize // 8)
+        if fill == "random":
+            matrix[:] = rng.integers(-2**63, 2**63 - 1, matrix.shape, dtype=np.int64, endpoint=True)
+        elif fill == "extremes":
+            matrix[:] = np.where(rng.random(matrix.shape) < 0.5, np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+        batch["seq"] = np.arange(7, 7 + n)
+        encoded = records.encode(batch)
+        assert encoded == _pyarrow_record(batch)
+        assert records.encode(batch[::-1].copy()[::-1]) == encoded  # a non-contiguous view too
+        if n:
+            assert records.decode(encoded[records.HEADER_SIZE:], n).tolist() == batch.tolist()
+
+
+def test_encode_falls_back_to_pyarrow_when_the_template_does_not_fit(monkeypatch):
+    from exchange.journal import records
+
+    batch = _batch(1, 4)
+    monkeypatch.setattr(records, "_FRAMES", {4: None})
+    assert records.encode(batch) == _pyarrow_record(batch)

@@ -9,8 +9,9 @@ execution reports.
 Both directions work on columns where a batch is large: requests are validated as numpy
 columns, and the reports of a batch are written straight into protobuf wire format by
 a compiled kernel and parsed back in one call (:func:`reports_message`), instead of one
-Python-built message per report. A single order takes scalar paths that give the same
-results (the tests compare the two).
+Python-built message per report. A stream batch of orders is read from its wire bytes by
+another kernel (:func:`stream_commands`). A single order takes scalar paths that give
+the same results (the tests compare each fast path with the plain one).
 """
 
 from __future__ import annotations
@@ -207,8 +208,21 @@ def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[
     n = len(reqs)
     if n == 1:
         return _place_one(reqs[0], account, instruments)
+    ids, problems = _symbol_ids(list(map(_SYMBOL, reqs)), instruments)
+    if len(problems) == n:
+        return commands(0), problems
+    f = {name: np.fromiter(map(attrgetter(name), reqs), np.int64, n) for name in _PLACE_FIELDS
+         if name != "client_order_id"}
+    # uint64 on the wire: anything past the limit is refused below, without overflowing int64
+    f["client_order_id"] = np.minimum(np.fromiter(map(_CLORD, reqs), np.uint64, n), CLORD_LIMIT).astype(np.int64)
+    return _place_columns(f, ids, problems, account, instruments)
+
+
+def _symbol_ids(symbols: list[str], instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """The engine id of each order's symbol (each distinct symbol looked up once) and, by
+    index, the error of each order whose symbol is malformed or not listed."""
+    n = len(symbols)
     problems: dict[int, GatewayError] = {}
-    symbols = list(map(_SYMBOL, reqs))
     found: dict[str, int | GatewayError] = {}
     for symbol in set(symbols):
         try:
@@ -216,35 +230,37 @@ def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[
         except GatewayError as error:
             found[symbol] = error
     if len(found) == 1 and not isinstance(found[symbols[0]], GatewayError):
-        ids = np.full(n, found[symbols[0]], np.int64)
-    else:
-        ids = np.zeros(n, np.int64)
-        for i, symbol in enumerate(symbols):
-            got = found[symbol]
-            if isinstance(got, GatewayError):
-                problems[i] = GatewayError(got.code, got.message)
-            else:
-                ids[i] = got
-    if len(problems) == n:
-        return commands(0), problems
+        return np.full(n, found[symbols[0]], np.int64), problems
+    ids = np.zeros(n, np.int64)
+    for i, symbol in enumerate(symbols):
+        got = found[symbol]
+        if isinstance(got, GatewayError):
+            problems[i] = GatewayError(got.code, got.message)
+        else:
+            ids[i] = got
+    return ids, problems
+
+
+def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int, GatewayError], account: int,
+                   instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """The column checks and records of :func:`place_commands` (``f``: the request fields
+    as int64 columns, client_order_id already capped at CLORD_LIMIT; ``problems``: the
+    orders already refused, which get no second error)."""
+    n = len(ids)
     if problems:  # rows already refused borrow a listed id so the column checks can run
         ids[list(problems)] = ids[next(i for i in range(n) if i not in problems)]
-    f = {name: np.fromiter(map(attrgetter(name), reqs), np.int64, n) for name in _PLACE_FIELDS
-         if name != "client_order_id"}
-    # uint64 on the wire: anything past the limit is refused below, without overflowing int64
-    f["client_order_id"] = np.minimum(np.fromiter(map(_CLORD, reqs), np.uint64, n), CLORD_LIMIT).astype(np.int64)
     side, kind, tif, price, qty = f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"]
     market = kind == OrderType.MARKET
+    ioc_fok = (tif == TimeInForce.IOC) | (tif == TimeInForce.FOK)
     tick, lo, hi, min_qty, max_qty = instruments.rules(ids)
     checks = (
-        (~np.isin(side, (Side.BUY, Side.SELL)), lambda i: "side must be SIDE_BUY or SIDE_SELL"),
-        (~np.isin(kind, (OrderType.LIMIT, OrderType.MARKET)),
-         lambda i: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"),
+        ((side != Side.BUY) & (side != Side.SELL), lambda i: "side must be SIDE_BUY or SIDE_SELL"),
+        ((kind != OrderType.LIMIT) & ~market, lambda i: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"),
         ((tif < TimeInForce.GTC) | (tif > TimeInForce.FOK), lambda i: "time_in_force is required (GTC, GTD, IOC or FOK)"),
-        (market & ~np.isin(tif, _IOC_FOK), lambda i: "market orders need time_in_force IOC or FOK"),
+        (market & ~ioc_fok, lambda i: "market orders need time_in_force IOC or FOK"),
         ((tif == TimeInForce.GTD) != (f["expire_time_ns"] != 0),
          lambda i: "expire_time_ns is required for GTD orders and must be 0 for the others"),
-        ((f["post_only"] != 0) & (market | np.isin(tif, _IOC_FOK)), lambda i: "post_only needs a limit order with GTC or GTD"),
+        ((f["post_only"] != 0) & (market | ioc_fok), lambda i: "post_only needs a limit order with GTC or GTD"),
         ((f["self_trade_prevention"] < 0) | (f["self_trade_prevention"] > StpMode.DECREMENT),
          lambda i: "self_trade_prevention is not a known mode"),
         ((qty < min_qty) | (qty > max_qty), lambda i: (
@@ -259,6 +275,8 @@ def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[
          lambda i: f"client_order_id must be in 1..{CLORD_LIMIT - 1}"),
     )
     for bad, message in checks:
+        if not bad.any():
+            continue
         for i in np.flatnonzero(bad).tolist():
             if i not in problems:
                 problems[i] = invalid(message(i))
@@ -303,7 +321,24 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
 
 def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
     """The records of a stream batch's valid OrderCommands, in order, and for each
-    invalid one (by its index in the batch) what is wrong with it."""
+    invalid one (by its index in the batch) what is wrong with it.
+
+    ``reqs`` is the StreamOrdersRequest (or its ``commands``). A request of place
+    commands only (the usual batch) is read from its wire bytes by a compiled kernel
+    (:func:`_read_places`), without a Python attribute read per order; anything else
+    takes the per-command path below (the tests check both give the same)."""
+    if isinstance(reqs, trading_pb2.StreamOrdersRequest):
+        n = len(reqs.commands)
+        if n > 1:
+            fast = _wire_places(reqs.SerializeToString(), n, account, instruments)
+            if fast is not None:
+                return fast
+        reqs = reqs.commands
+    return _stream_commands(reqs, account, instruments)
+
+
+def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
+    """:func:`stream_commands` command by command (any mix of place, cancel, replace)."""
     kinds = [cmd.WhichOneof("command") for cmd in reqs]
     places = [i for i, k in enumerate(kinds) if k == "place"]
     placed, place_problems = place_commands([reqs[i].place for i in places] if len(places) < len(reqs)
@@ -330,6 +365,182 @@ def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.nd
         except GatewayError as error:
             problems[i] = error.message
     return batch[valid] if len(valid) < len(reqs) else batch, problems
+
+
+# ---------------------------------------------------------------- orders from the wire
+
+_WIRE_FIELDS = ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id", "expire_time_ns",
+                "post_only", "self_trade_prevention")
+"""Columns :func:`_read_places` fills: PlaceOrderRequest fields 2..10 in field order."""
+_U32, _U64_SIGN = np.uint64(0xFFFFFFFF), np.uint64(1 << 63)
+
+
+@njit(cache=True)
+def _read_varint(buf, at, end):
+    """(value, next offset) of the varint at ``at``; offset -1 if it is cut or too long."""
+    value = np.uint64(0)
+    shift = np.uint64(0)
+    while at < end:
+        byte = buf[at]
+        at += 1
+        if shift < 64:
+            value |= np.uint64(byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += np.uint64(7)
+        if shift >= 70:
+            return value, -1
+    return value, -1
+
+
+@njit(cache=True)
+def _skip_field(buf, at, end, wire):
+    """The offset after an unknown field's value of wire type ``wire`` (-1: malformed)."""
+    if wire == 0:
+        _, at = _read_varint(buf, at, end)
+        return at
+    if wire == 1:
+        return at + 8 if at + 8 <= end else -1
+    if wire == 5:
+        return at + 4 if at + 4 <= end else -1
+    if wire == 2:
+        length, at = _read_varint(buf, at, end)
+        if at < 0 or length > np.uint64(end - at):
+            return -1
+        return at + np.int64(length)
+    return -1  # groups (3, 4) and reserved wire types: not in these messages
+
+
+@njit(cache=True)
+def _int32(value):
+    """A proto enum / int32 varint as the signed value Python reads."""
+    low = np.int64(value & _U32)
+    return low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
+
+
+@njit(cache=True)
+def _int64(value):
+    """A proto int64 varint (two's complement in 64 bits) as a signed value."""
+    if value >= _U64_SIGN:
+        return -np.int64(~value) - 1
+    return np.int64(value)
+
+
+@njit(cache=True)
+def _read_places(buf, values, symbol_at, clord_limit):
+    """Read a StreamOrdersRequest whose commands are all ``place``: per command i, the
+    PlaceOrderRequest fields 2..10 into ``values[i]`` (as Python reads them; the uint64
+    client_order_id capped at ``clord_limit``) and the byte range of its symbol into
+    ``symbol_at[i]``. Returns 1 if every symbol equals the first, 0 if not, -1 if the
+    request holds anything else (another command kind, an empty or repeated oneof, a
+    field of an unexpected wire type, a count other than ``len(values)``): the caller
+    then reads the message the ordinary way."""
+    end = len(buf)
+    n = values.shape[0]
+    at = 0
+    i = 0
+    same = 1
+    while at < end:
+        key, at = _read_varint(buf, at, end)
+        if at < 0:
+            return -1
+        number, wire = key >> np.uint64(3), np.int64(key & np.uint64(7))
+        if number != 2:
+            at = _skip_field(buf, at, end, wire)
+            if at < 0:
+                return -1
+            continue
+        if wire != 2 or i >= n:
+            return -1
+        length, at = _read_varint(buf, at, end)
+        if at < 0 or length > np.uint64(end - at):
+            return -1
+        cmd_end = at + np.int64(length)
+        places = 0
+        while at < cmd_end:  # OrderCommand: exactly one field, place (1)
+            key, at = _read_varint(buf, at, cmd_end)
+            if at < 0 or key != np.uint64((1 << 3) | 2) or places:
+                return -1
+            length, at = _read_varint(buf, at, cmd_end)
+            if at < 0 or length > np.uint64(cmd_end - at):
+                return -1
+            places += 1
+            place_end = at + np.int64(length)
+            for j in range(values.shape[1]):
+                values[i, j] = 0
+            symbol_at[i, 0] = 0
+            symbol_at[i, 1] = 0
+            while at < place_end:  # PlaceOrderRequest
+                key, at = _read_varint(buf, at, place_end)
+                if at < 0:
+                    return -1
+                number, wire = key >> np.uint64(3), np.int64(key & np.uint64(7))
+                if number == 1:
+                    if wire != 2:
+                        return -1
+                    length, at = _read_varint(buf, at, place_end)
+                    if at < 0 or length > np.uint64(place_end - at):
+                        return -1
+                    symbol_at[i, 0] = at
+                    at += np.int64(length)
+                    symbol_at[i, 1] = at
+                elif 2 <= number <= 10:
+                    if wire != 0:
+                        return -1
+                    value, at = _read_varint(buf, at, place_end)
+                    if at < 0:
+                        return -1
+                    j = np.int64(number) - 2
+                    if number == 7:  # uint64 client_order_id
+                        values[i, j] = np.int64(value) if value < np.uint64(clord_limit) else clord_limit
+                    elif number == 9:  # bool post_only
+                        values[i, j] = 1 if value != 0 else 0
+                    elif number == 5 or number == 6 or number == 8:  # int64
+                        values[i, j] = _int64(value)
+                    else:  # enums (int32)
+                        values[i, j] = _int32(value)
+                else:
+                    at = _skip_field(buf, at, place_end, wire)
+                    if at < 0:
+                        return -1
+            if at != place_end:
+                return -1
+        if places != 1 or at != cmd_end:
+            return -1
+        if same and i > 0:
+            a0, a1, b0 = symbol_at[0, 0], symbol_at[0, 1], symbol_at[i, 0]
+            if symbol_at[i, 1] - b0 != a1 - a0:
+                same = 0
+            else:
+                for k in range(a1 - a0):
+                    if buf[a0 + k] != buf[b0 + k]:
+                        same = 0
+                        break
+        i += 1
+    return same if i == n else -1
+
+
+def _wire_places(data: bytes, n: int, account: int, instruments: Instruments
+                 ) -> tuple[np.ndarray, dict[int, str]] | None:
+    """:func:`stream_commands` of a serialized request of ``n`` place commands, or None
+    if it holds anything else (see :func:`_read_places`)."""
+    buf = np.frombuffer(data, np.uint8)
+    values = np.empty((n, len(_WIRE_FIELDS)), np.int64)
+    symbol_at = np.empty((n, 2), np.int64)
+    same = _read_places(buf, values, symbol_at, CLORD_LIMIT)
+    if same < 0:
+        return None
+    if same:
+        symbols = [data[symbol_at[0, 0]:symbol_at[0, 1]].decode()] * n
+    else:
+        symbols = [data[a:b].decode() for a, b in symbol_at.tolist()]
+    ids, problems = _symbol_ids(symbols, instruments)
+    if len(problems) < n:
+        f = {name: values[:, j] for j, name in enumerate(_WIRE_FIELDS)}
+        placed, problems = _place_columns(f, ids, problems, account, instruments)
+    else:
+        placed = commands(0)
+    return placed, {i: error.message for i, error in problems.items()}
 
 
 def invalid_report(message: str, clord: int) -> types_pb2.ExecutionReport:

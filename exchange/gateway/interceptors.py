@@ -85,21 +85,33 @@ def _abort_code(error: BaseException) -> tuple[grpc.StatusCode, str]:
 
 
 class GatewayInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticate, authorize, rate-limit, then map errors (see the module docstring)."""
+    """Authenticate, authorize, rate-limit, then map errors (see the module docstring).
+
+    The wrapped handler of each method is built once and kept (the services are
+    registered before the server starts and never change); the caller is found per
+    call, from the call's own metadata."""
 
     def __init__(self, accounts: AccountRegistry, limiter: TokenBucket) -> None:
         self.accounts = accounts
         self.limiter = limiter
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
-        handler = await continuation(details)
         method = details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        token = next((v for k, v in details.invocation_metadata or () if k == "authorization"), "")
-        principal = self.accounts.authenticate(token[7:]) if token.startswith("Bearer ") else None
-        allowed = POLICY.get(method, frozenset())
-        return _wrap(handler, method, principal, allowed, self.limiter)
+        wrapped = _wrap(handler, method, self._principal, POLICY.get(method, frozenset()), self.limiter)
+        self._handlers[method] = wrapped
+        return wrapped
+
+    def _principal(self, context) -> Principal | None:
+        """The caller named by a call's ``authorization: Bearer <token>`` metadata."""
+        token = next((v for k, v in context.invocation_metadata() or () if k == "authorization"), "")
+        return self.accounts.authenticate(token[7:]) if token.startswith("Bearer ") else None
 
 
 def _check(method: str, principal: Principal | None, allowed, limiter: TokenBucket):
@@ -113,11 +125,12 @@ def _check(method: str, principal: Principal | None, allowed, limiter: TokenBuck
     return None
 
 
-def _wrap(handler, method, principal, allowed, limiter):
+def _wrap(handler, method, principal_of, allowed, limiter):
     """The same handler with the checks in front and errors mapped."""
 
     def unary(behavior):
         async def call(request, context):
+            principal = principal_of(context)
             denied = _check(method, principal, allowed, limiter)
             if denied:
                 await context.abort(*denied)
@@ -132,6 +145,7 @@ def _wrap(handler, method, principal, allowed, limiter):
 
     def streaming(behavior):
         async def call(request, context):
+            principal = principal_of(context)
             denied = _check(method, principal, allowed, limiter)
             if denied:
                 await context.abort(*denied)

@@ -176,7 +176,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 if not self.x.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                        f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
-                batch, problems = convert.stream_commands(message.commands, account, self.x.instruments)
+                batch, problems = convert.stream_commands(message, account, self.x.instruments)
                 events = await self.x.execute(batch) if len(batch) else None
                 if problems:
                     yield trading_pb2.StreamOrdersResponse(
