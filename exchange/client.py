@@ -28,6 +28,8 @@ from exchange.proto.gpux.v1 import (
     audit_pb2_grpc,
     capacity_pb2,
     capacity_pb2_grpc,
+    day_ahead_pb2,
+    day_ahead_pb2_grpc,
     market_data_pb2,
     market_data_pb2_grpc,
     trading_pb2,
@@ -58,6 +60,7 @@ class GpuxClient:
         self.accounts = account_pb2_grpc.AccountServiceStub(self.channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
+        self.day_ahead = day_ahead_pb2_grpc.DayAheadServiceStub(self.channel)
 
     def close(self) -> None:
         """Close the channel."""
@@ -240,3 +243,33 @@ class GpuxClient:
 
     def list_slots(self) -> int:
         return self._call(self.admin.ListSlots, admin_pb2.ListSlotsRequest()).listed
+
+    # ---------------------------------------------------------------- day-ahead
+
+    def submit_day_ahead(self, delivery_day: str, side: str, start_hour: int, qty: int,
+                         alternatives: list[tuple[str, str, int]], *, client_order_id: int, hours: int = 0,
+                         min_ratio_percent: int = 100) -> day_ahead_pb2.DayAheadOrder:
+        """Enter a day-ahead order: hourly (``hours`` 0) at one (gpu_class, region, limit_fen),
+        or a block of ``qty`` GPUs for ``hours`` consecutive hours from ``start_hour`` in
+        any one of ``alternatives``. Retried safely: the client order id is unique per day."""
+        block = hours > 0
+        request = day_ahead_pb2.SubmitDayAheadOrderRequest(delivery_day=delivery_day, order=day_ahead_pb2.DayAheadOrder(
+            client_order_id=client_order_id, side=_SIDES[side], start_hour=start_hour, hours=hours or 1, qty=qty,
+            order_type=day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK if block else day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY,
+            min_ratio_percent=min_ratio_percent,
+            alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=p) for c, r, p in alternatives]))
+        return self._call(self.day_ahead.SubmitDayAheadOrder, request).order
+
+    def day_ahead_orders(self, delivery_day: str) -> day_ahead_pb2.ListDayAheadOrdersResponse:
+        """The caller's day-ahead orders of a day, with outcomes once it has cleared."""
+        return self._call(self.day_ahead.ListDayAheadOrders,
+                          day_ahead_pb2.ListDayAheadOrdersRequest(delivery_day=delivery_day))
+
+    def day_ahead_result(self, delivery_day: str) -> day_ahead_pb2.GetDayAheadResultResponse:
+        return self._call(self.day_ahead.GetDayAheadResult,
+                          day_ahead_pb2.GetDayAheadResultRequest(delivery_day=delivery_day))
+
+    def run_day_ahead(self, delivery_day: str, time_limit_seconds: int = 60) -> day_ahead_pb2.GetDayAheadResultResponse:
+        """Operators: run a day's auction; its result (the deadline covers the solver)."""
+        return self._call(self.day_ahead.RunDayAhead, day_ahead_pb2.RunDayAheadRequest(
+            delivery_day=delivery_day, time_limit_seconds=time_limit_seconds), timeout=time_limit_seconds + 60).result

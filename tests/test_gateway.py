@@ -21,6 +21,7 @@ from exchange.proto.gpux.v1 import (
     admin_pb2,
     audit_pb2,
     capacity_pb2,
+    day_ahead_pb2,
     market_data_pb2,
     trading_pb2,
     types_pb2,
@@ -155,9 +156,10 @@ def _empty_call(client: GpuxClient, method: str):
     service, name = method.rsplit("/", 1)
     stub = {"TradingService": client.trading, "MarketDataService": client.market_data,
             "CapacityService": client.capacity, "AccountService": client.accounts,
-            "AuditService": client.audit, "AdminService": client.admin}[service.split(".")[-1]]
+            "AuditService": client.audit, "AdminService": client.admin,
+            "DayAheadService": client.day_ahead}[service.split(".")[-1]]
     rpc = getattr(stub, name)
-    modules = (trading_pb2, market_data_pb2, capacity_pb2, account_pb2, audit_pb2, admin_pb2)
+    modules = (trading_pb2, market_data_pb2, capacity_pb2, account_pb2, audit_pb2, admin_pb2, day_ahead_pb2)
     request = next(getattr(m, f"{name}Request") for m in modules if hasattr(m, f"{name}Request"))()
 
     def call():
@@ -448,3 +450,43 @@ def test_call_auction_through_the_gateway(market):
     admin.resume(sym, call_seconds=60)
     book = buyer.book(sym)
     assert book.state == types_pb2.INSTRUMENT_STATE_CALL and book.indicative.call_end_ns > 0
+
+
+def test_day_ahead_auction_through_the_gateway(market):
+    """Providers offer, a buyer bids a whole job in either of two regions, the operator
+    runs the auction: the job lands in the cheaper region, results and outcomes show,
+    and the book is closed afterwards."""
+    _, c, made = market
+    admin, provider, buyer = c["ADMIN"], c["PROVIDER"], c["BUYER"]
+    day = "2026-11-27"
+    for region, price in (("hangzhou", 1700), ("huzhou", 1650)):
+        for hour in range(9, 12):
+            symbol = f"H100-80G.{region}.20261127T{hour:02d}"
+            provider.deposit_capacity(symbol, 4)
+            provider.submit_day_ahead(day, "SELL", hour, 4, [("H100-80G", region, price)],
+                                      client_order_id=hour * 10 + len(region))
+    order = buyer.submit_day_ahead(day, "BUY", 9, 4, [("H100-80G", "hangzhou", 1900), ("H100-80G", "huzhou", 1880)],
+                                   client_order_id=1, hours=3)
+    assert order.ref == 7 and order.order_type == day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK
+    with pytest.raises(grpc.RpcError) as error:
+        buyer.submit_day_ahead(day, "BUY", 9, 4, [("H100-80G", "hangzhou", 1900)], client_order_id=1)
+    assert error.value.code() == Code.ALREADY_EXISTS
+    with pytest.raises(grpc.RpcError) as error:
+        buyer.submit_day_ahead(day, "BUY", 23, 4, [("H100-80G", "hangzhou", 1900)], client_order_id=2, hours=3)
+    assert error.value.code() == Code.INVALID_ARGUMENT and "hours" in error.value.details()
+    assert _code(lambda: buyer.day_ahead_result(day)) == Code.NOT_FOUND
+    result = admin.run_day_ahead(day, time_limit_seconds=30)
+    assert result.trades == 3 and result.rounds >= 1
+    traded = [p for p in result.prices if p.volume]
+    assert [p.symbol for p in traded] == [f"H100-80G.huzhou.20261127T{h:02d}" for h in range(9, 12)]
+    # every hour's ask is in the money, and so is the job as a whole (one limit per GPU-hour)
+    assert all(p.volume == 4 and p.price_fen >= 1650 for p in traded)
+    assert sum(p.price_fen for p in traded) <= 3 * 1880
+    mine = buyer.day_ahead_orders(day)
+    assert mine.cleared and (mine.orders[0].filled_qty, mine.orders[0].accepted_alternative) == (4, 1)
+    assert buyer.day_ahead_result(day).welfare_fen == result.welfare_fen
+    assert buyer.positions("H100-80G.huzhou.20261127T10")[0].bought == 4
+    assert buyer.balance().held_fen == 0
+    with pytest.raises(grpc.RpcError) as error:
+        buyer.submit_day_ahead(day, "BUY", 9, 1, [("H100-80G", "hangzhou", 1900)], client_order_id=3)
+    assert error.value.code() == Code.FAILED_PRECONDITION and "closed" in error.value.details()

@@ -23,6 +23,14 @@ from collections.abc import Callable
 
 import grpc
 
+from exchange.clearing import ClearingError
+from exchange.dayahead import (
+    DayAheadClosed,
+    DayAheadCorruptError,
+    DayAheadError,
+    DuplicateDayAheadOrder,
+    InvalidDayAheadOrder,
+)
 from exchange.gateway.accounts import AccountRegistry, Principal, Role
 from exchange.gateway.errors import GatewayError
 from exchange.sequencer import SequencerStoppedError
@@ -49,6 +57,10 @@ POLICY: dict[str, frozenset[Role]] = {
     **{f"/gpux.v1.AdminService/{m}": frozenset({Role.ADMIN}) for m in (
         "CreateAccount", "IssueToken", "HaltInstrument", "ResumeInstrument", "StartCall", "Uncross",
         "KillSwitch", "SetCredit", "GrantVoucher", "ListSlots")},
+    "/gpux.v1.DayAheadService/SubmitDayAheadOrder": TRADERS,
+    "/gpux.v1.DayAheadService/ListDayAheadOrders": TRADERS,
+    "/gpux.v1.DayAheadService/GetDayAheadResult": EVERYONE,
+    "/gpux.v1.DayAheadService/RunDayAhead": frozenset({Role.ADMIN}),
 }
 """Roles allowed to call each method; a method not listed here is refused."""
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
@@ -75,9 +87,24 @@ class TokenBucket:
             return True
 
 
+DOMAIN_ERRORS: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (InvalidDayAheadOrder, grpc.StatusCode.INVALID_ARGUMENT),
+    (DuplicateDayAheadOrder, grpc.StatusCode.ALREADY_EXISTS),
+    (DayAheadClosed, grpc.StatusCode.FAILED_PRECONDITION),
+    (DayAheadCorruptError, grpc.StatusCode.DATA_LOSS),
+    (DayAheadError, grpc.StatusCode.FAILED_PRECONDITION),
+    (ClearingError, grpc.StatusCode.FAILED_PRECONDITION),
+)
+"""Domain exceptions a handler may let through, and their status (first match wins);
+the message is the exception's own, which says what to fix."""
+
+
 def _abort_code(error: BaseException) -> tuple[grpc.StatusCode, str]:
     if isinstance(error, GatewayError):
         return error.code, error.message
+    for kind, code in DOMAIN_ERRORS:
+        if isinstance(error, kind):
+            return code, str(error)
     if isinstance(error, SequencerStoppedError):
         return grpc.StatusCode.UNAVAILABLE, f"the exchange is not accepting commands: {error}"
     log.exception("internal error", exc_info=error)

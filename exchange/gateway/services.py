@@ -24,6 +24,7 @@ from exchange.auction import indicative
 from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
 from exchange.gateway import convert
 from exchange.gateway.accounts import AccountRegistry, Role
+from exchange.gateway.dayahead import add_day_ahead
 from exchange.gateway.errors import GatewayError, invalid, not_found, rejection
 from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.proto.gpux.v1 import (
@@ -408,7 +409,7 @@ class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
 
 def _balance(a) -> account_pb2.Balance:
     return account_pb2.Balance(cash_fen=a.cash, credit_fen=a.credit, reserved_fen=a.reserved,
-                               available_fen=a.available)
+                               available_fen=a.available, held_fen=a.held)
 
 
 class AccountService(account_pb2_grpc.AccountServiceServicer):
@@ -576,5 +577,5 @@ def add_services(server: grpc.aio.Server, x: Exchange) -> list[str]:
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(x), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(x), server)
     return [f"gpux.v1.{name}" for name in ("TradingService", "MarketDataService", "CapacityService",
-                                            "AccountService", "AuditService", "AdminService")]
+                                            "AccountService", "AuditService", "AdminService")] + [add_day_ahead(server, x)]
 

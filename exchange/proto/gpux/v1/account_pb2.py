@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15gpux/v1/account.proto\x12\x07gpux.v1\"\\\n\x07\x42\x61lance\x12\x10\n\x08\x63\x61sh_fen\x18\x01 \x01(\x03\x12\x12\n\ncredit_fen\x18\x02 \x01(\x03\x12\x14\n\x0creserved_fen\x18\x03 \x01(\x03\x12\x15\n\ravailable_fen\x18\x04 \x01(\x03\")\n\x13\x44\x65positFundsRequest\x12\x12\n\namount_fen\x18\x01 \x01(\x03\"9\n\x14\x44\x65positFundsResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"*\n\x14WithdrawFundsRequest\x12\x12\n\namount_fen\x18\x01 \x01(\x03\":\n\x15WithdrawFundsResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"\x13\n\x11GetBalanceRequest\"7\n\x12GetBalanceResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"\"\n\x13GetStatementRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\"\xc8\x01\n\x14GetStatementResponse\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x12\n\nbought_qty\x18\x02 \x01(\x03\x12\x18\n\x10\x62ought_value_fen\x18\x03 \x01(\x03\x12\x10\n\x08sold_qty\x18\x04 \x01(\x03\x12\x16\n\x0esold_value_fen\x18\x05 \x01(\x03\x12\x10\n\x08\x66\x65\x65s_fen\x18\x06 \x01(\x03\x12\x13\n\x0bsubsidy_fen\x18\x07 \x01(\x03\x12\x0f\n\x07net_fen\x18\x08 \x01(\x03\x12\x13\n\x0bprovisional\x18\t \x01(\x08\x32\xc1\x02\n\x0e\x41\x63\x63ountService\x12K\n\x0c\x44\x65positFunds\x12\x1c.gpux.v1.DepositFundsRequest\x1a\x1d.gpux.v1.DepositFundsResponse\x12N\n\rWithdrawFunds\x12\x1d.gpux.v1.WithdrawFundsRequest\x1a\x1e.gpux.v1.WithdrawFundsResponse\x12\x45\n\nGetBalance\x12\x1a.gpux.v1.GetBalanceRequest\x1a\x1b.gpux.v1.GetBalanceResponse\x12K\n\x0cGetStatement\x12\x1c.gpux.v1.GetStatementRequest\x1a\x1d.gpux.v1.GetStatementResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15gpux/v1/account.proto\x12\x07gpux.v1\"n\n\x07\x42\x61lance\x12\x10\n\x08\x63\x61sh_fen\x18\x01 \x01(\x03\x12\x12\n\ncredit_fen\x18\x02 \x01(\x03\x12\x14\n\x0creserved_fen\x18\x03 \x01(\x03\x12\x15\n\ravailable_fen\x18\x04 \x01(\x03\x12\x10\n\x08held_fen\x18\x05 \x01(\x03\")\n\x13\x44\x65positFundsRequest\x12\x12\n\namount_fen\x18\x01 \x01(\x03\"9\n\x14\x44\x65positFundsResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"*\n\x14WithdrawFundsRequest\x12\x12\n\namount_fen\x18\x01 \x01(\x03\":\n\x15WithdrawFundsResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"\x13\n\x11GetBalanceRequest\"7\n\x12GetBalanceResponse\x12!\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x10.gpux.v1.Balance\"\"\n\x13GetStatementRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\"\xc8\x01\n\x14GetStatementResponse\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x12\n\nbought_qty\x18\x02 \x01(\x03\x12\x18\n\x10\x62ought_value_fen\x18\x03 \x01(\x03\x12\x10\n\x08sold_qty\x18\x04 \x01(\x03\x12\x16\n\x0esold_value_fen\x18\x05 \x01(\x03\x12\x10\n\x08\x66\x65\x65s_fen\x18\x06 \x01(\x03\x12\x13\n\x0bsubsidy_fen\x18\x07 \x01(\x03\x12\x0f\n\x07net_fen\x18\x08 \x01(\x03\x12\x13\n\x0bprovisional\x18\t \x01(\x08\x32\xc1\x02\n\x0e\x41\x63\x63ountService\x12K\n\x0c\x44\x65positFunds\x12\x1c.gpux.v1.DepositFundsRequest\x1a\x1d.gpux.v1.DepositFundsResponse\x12N\n\rWithdrawFunds\x12\x1d.gpux.v1.WithdrawFundsRequest\x1a\x1e.gpux.v1.WithdrawFundsResponse\x12\x45\n\nGetBalance\x12\x1a.gpux.v1.GetBalanceRequest\x1a\x1b.gpux.v1.GetBalanceResponse\x12K\n\x0cGetStatement\x12\x1c.gpux.v1.GetStatementRequest\x1a\x1d.gpux.v1.GetStatementResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,23 +32,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gpux.v1.account_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BALANCE']._serialized_start=34
-  _globals['_BALANCE']._serialized_end=126
-  _globals['_DEPOSITFUNDSREQUEST']._serialized_start=128
-  _globals['_DEPOSITFUNDSREQUEST']._serialized_end=169
-  _globals['_DEPOSITFUNDSRESPONSE']._serialized_start=171
-  _globals['_DEPOSITFUNDSRESPONSE']._serialized_end=228
-  _globals['_WITHDRAWFUNDSREQUEST']._serialized_start=230
-  _globals['_WITHDRAWFUNDSREQUEST']._serialized_end=272
-  _globals['_WITHDRAWFUNDSRESPONSE']._serialized_start=274
-  _globals['_WITHDRAWFUNDSRESPONSE']._serialized_end=332
-  _globals['_GETBALANCEREQUEST']._serialized_start=334
-  _globals['_GETBALANCEREQUEST']._serialized_end=353
-  _globals['_GETBALANCERESPONSE']._serialized_start=355
-  _globals['_GETBALANCERESPONSE']._serialized_end=410
-  _globals['_GETSTATEMENTREQUEST']._serialized_start=412
-  _globals['_GETSTATEMENTREQUEST']._serialized_end=446
-  _globals['_GETSTATEMENTRESPONSE']._serialized_start=449
-  _globals['_GETSTATEMENTRESPONSE']._serialized_end=649
-  _globals['_ACCOUNTSERVICE']._serialized_start=652
-  _globals['_ACCOUNTSERVICE']._serialized_end=973
+  _globals['_BALANCE']._serialized_end=144
+  _globals['_DEPOSITFUNDSREQUEST']._serialized_start=146
+  _globals['_DEPOSITFUNDSREQUEST']._serialized_end=187
+  _globals['_DEPOSITFUNDSRESPONSE']._serialized_start=189
+  _globals['_DEPOSITFUNDSRESPONSE']._serialized_end=246
+  _globals['_WITHDRAWFUNDSREQUEST']._serialized_start=248
+  _globals['_WITHDRAWFUNDSREQUEST']._serialized_end=290
+  _globals['_WITHDRAWFUNDSRESPONSE']._serialized_start=292
+  _globals['_WITHDRAWFUNDSRESPONSE']._serialized_end=350
+  _globals['_GETBALANCEREQUEST']._serialized_start=352
+  _globals['_GETBALANCEREQUEST']._serialized_end=371
+  _globals['_GETBALANCERESPONSE']._serialized_start=373
+  _globals['_GETBALANCERESPONSE']._serialized_end=428
+  _globals['_GETSTATEMENTREQUEST']._serialized_start=430
+  _globals['_GETSTATEMENTREQUEST']._serialized_end=464
+  _globals['_GETSTATEMENTRESPONSE']._serialized_start=467
+  _globals['_GETSTATEMENTRESPONSE']._serialized_end=667
+  _globals['_ACCOUNTSERVICE']._serialized_start=670
+  _globals['_ACCOUNTSERVICE']._serialized_end=991
 # @@protoc_insertion_point(module_scope)

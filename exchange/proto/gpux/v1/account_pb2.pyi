@@ -6,16 +6,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Balance(_message.Message):
-    __slots__ = ("cash_fen", "credit_fen", "reserved_fen", "available_fen")
+    __slots__ = ("cash_fen", "credit_fen", "reserved_fen", "available_fen", "held_fen")
     CASH_FEN_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FEN_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FEN_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FEN_FIELD_NUMBER: _ClassVar[int]
+    HELD_FEN_FIELD_NUMBER: _ClassVar[int]
     cash_fen: int
     credit_fen: int
     reserved_fen: int
     available_fen: int
-    def __init__(self, cash_fen: _Optional[int] = ..., credit_fen: _Optional[int] = ..., reserved_fen: _Optional[int] = ..., available_fen: _Optional[int] = ...) -> None: ...
+    held_fen: int
+    def __init__(self, cash_fen: _Optional[int] = ..., credit_fen: _Optional[int] = ..., reserved_fen: _Optional[int] = ..., available_fen: _Optional[int] = ..., held_fen: _Optional[int] = ...) -> None: ...
 
 class DepositFundsRequest(_message.Message):
     __slots__ = ("amount_fen",)

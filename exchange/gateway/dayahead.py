@@ -1,0 +1,122 @@
+"""DayAheadService: the day-ahead auction over gRPC (rules in :mod:`exchange.dayahead`).
+
+Traders submit and list their own orders for a delivery day; anyone reads a cleared
+day's prices; an operator runs a day's auction. Domain errors pass through to the
+interceptor, which maps them (:data:`exchange.gateway.interceptors.DOMAIN_ERRORS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+
+import grpc
+
+from exchange.dayahead import (
+    APPLIED_FILE,
+    DayAheadBook,
+    DayAheadOrder,
+    DayAheadOutcome,
+    instrument_symbol,
+    read_clearing,
+    run_day_ahead,
+)
+from exchange.gateway.errors import invalid, not_found
+from exchange.gateway.interceptors import CALLER
+from exchange.proto.gpux.v1 import day_ahead_pb2, day_ahead_pb2_grpc, types_pb2
+
+_BLOCK = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK
+_HOURLY = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(f"delivery_day {text!r} is not a date like 2026-11-26") from None
+
+
+def _message(o: DayAheadOrder) -> day_ahead_pb2.DayAheadOrder:
+    return day_ahead_pb2.DayAheadOrder(
+        ref=o.ref, client_order_id=o.client_order_id, side=o.side, start_hour=o.hour, hours=o.length, qty=o.qty,
+        order_type=_BLOCK if o.kind == "block" else _HOURLY, min_ratio_percent=o.min_ratio,
+        alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=lim)
+                      for c, r, lim in o.alternatives], accepted_alternative=-1)
+
+
+class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
+    """Day-ahead intake, results and the operator's run."""
+
+    def __init__(self, x) -> None:
+        self.x = x
+        self.book = DayAheadBook(x.node.data.dayahead, x.catalog)
+        self._running = asyncio.Lock()
+
+    async def SubmitDayAheadOrder(self, request, context):
+        o = request.order
+        if o.order_type not in (_HOURLY, _BLOCK):
+            raise invalid("order_type must be DAY_AHEAD_ORDER_TYPE_HOURLY or DAY_AHEAD_ORDER_TYPE_BLOCK")
+        if o.side not in (types_pb2.SIDE_BUY, types_pb2.SIDE_SELL):
+            raise invalid("side must be SIDE_BUY or SIDE_SELL")
+        block = o.order_type == _BLOCK
+        order = await asyncio.to_thread(
+            self.book.submit, _day(request.delivery_day), CALLER.get().account, o.client_order_id,
+            1 if o.side == types_pb2.SIDE_BUY else 2, o.start_hour, o.qty,
+            [(a.gpu_class, a.region, a.limit_fen) for a in o.alternatives],
+            length=o.hours if block else 1, min_ratio=o.min_ratio_percent or 100, block=block)
+        return day_ahead_pb2.SubmitDayAheadOrderResponse(order=_message(order))
+
+    async def ListDayAheadOrders(self, request, context):
+        day, account = _day(request.delivery_day), CALLER.get().account
+        orders = [o for o in await asyncio.to_thread(self.book.orders, day) if o.account == account]
+        messages = [_message(o) for o in orders]
+        folder = self.book.day_dir(day)
+        cleared = (folder / APPLIED_FILE).exists()
+        if cleared:
+            _, result, _ = await asyncio.to_thread(read_clearing, folder)
+            for o, m in zip(orders, messages):
+                if o.kind == "hourly":
+                    m.filled_qty = result.fills.get(o.ref, 0)
+                    m.accepted_alternative = 0 if m.filled_qty else -1
+                else:
+                    b = result.blocks[o.ref]
+                    m.filled_qty = b.qty
+                    m.accepted_alternative = -1 if b.alternative is None else b.alternative
+                    m.reject_reason = b.reason.value if b.reason else ""
+        return day_ahead_pb2.ListDayAheadOrdersResponse(orders=messages, cleared=cleared)
+
+    async def GetDayAheadResult(self, request, context):
+        day = _day(request.delivery_day)
+        folder = self.book.day_dir(day)
+        if not (folder / APPLIED_FILE).exists():
+            raise not_found(f"the day-ahead auction for {day} has not run")
+        auction, result, _ = await asyncio.to_thread(read_clearing, folder)
+        applied = json.loads((folder / APPLIED_FILE).read_text())
+        return self._result(DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"],
+                                            applied["last_seq"]))
+
+    async def RunDayAhead(self, request, context):
+        day = _day(request.delivery_day)
+        if request.time_limit_seconds < 0:
+            raise invalid("time_limit_seconds must be positive (0: the default, 60)")
+        async with self._running:  # one run at a time
+            outcome = await asyncio.to_thread(run_day_ahead, self.x.node, self.book, day,
+                                              time_limit=float(request.time_limit_seconds or 60))
+        return day_ahead_pb2.RunDayAheadResponse(result=self._result(outcome))
+
+    def _result(self, outcome: DayAheadOutcome) -> day_ahead_pb2.GetDayAheadResultResponse:
+        r = outcome.result
+        prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.x.catalog, outcome.day, p, h),
+                                              price_fen=price, volume=r.volume.get((p, h), 0))
+                  for (p, h), price in sorted(r.prices.items())]
+        return day_ahead_pb2.GetDayAheadResultResponse(
+            delivery_day=outcome.day.isoformat(), prices=prices, welfare_fen=r.welfare_fen,
+            mip_gap_ppm=round(r.mip_gap * 1_000_000), solve_ms=round(r.solve_seconds * 1000),
+            rounds=r.iterations, removed_blocks=list(r.removed), trades=outcome.trades)
+
+
+def add_day_ahead(server: grpc.aio.Server, x) -> str:
+    """Register the service; its full name."""
+    day_ahead_pb2_grpc.add_DayAheadServiceServicer_to_server(DayAheadService(x), server)
+    return "gpux.v1.DayAheadService"
