@@ -13,6 +13,11 @@ the real clock, so those gates are open) in three regions; then three buyers tra
 * render-farm buys 16 GPUs of whichever class is cheapest per PFLOP-hour, fill-or-kill;
 * university-lab buys A800s with market IOC orders and leaves a bid below the asks.
 
+Then the day after tomorrow goes to the day-ahead auction: two providers offer H100
+hours, render-farm bids one whole job (12 GPUs for 4 consecutive hours, in either
+region, all or none) and ai-startup an hourly bid; the operator runs the auction and
+the job lands in the cheaper region, booked as trades.
+
 The tickers are read, the server is stopped with SIGTERM (it must exit 0), and then,
 offline on its files: a city fund grants ai-startup a voucher, tomorrow is settled
 provisionally (the real clock does not reach its gate closure, so the day is not
@@ -190,6 +195,34 @@ def university_lab(client: GpuxClient, slots: Slots, order: Callable) -> None:
     order(slots["A800-80G", "guizhou", 13], 4, 700, "GTC")
 
 
+DAY_AHEAD_OFFERS = {"jiaxing-dc": ("jiaxing", 16, 1780), "ningxia-cloud": ("ningxia", 16, 1700)}
+"""Provider → (region, H100s per hour, limit in fen) offered day-ahead for HOURS."""
+DAY_AHEAD_JOB = (12, (("H100-80G", "jiaxing", 1850), ("H100-80G", "ningxia", 1820)))
+"""render-farm's day-ahead job: GPUs for all of HOURS, and the (class, region, limit) it accepts."""
+
+
+def day_ahead(address: str, admin: GpuxClient, tokens: dict[str, str], day: date):
+    """The day-ahead auction of ``day`` (see the module docstring): (result, [(buyer, order)])."""
+    text = day.isoformat()
+    for name, (region, gpus, limit) in DAY_AHEAD_OFFERS.items():
+        with GpuxClient(address, tokens[name]) as client:
+            for hour in HOURS:
+                client.deposit_capacity(f"H100-80G.{region}.{day:%Y%m%d}T{hour:02d}", gpus)
+                client.submit_day_ahead(text, "SELL", hour, gpus, [("H100-80G", region, limit)], client_order_id=hour)
+    gpus, alternatives = DAY_AHEAD_JOB
+    bids = {"render-farm": dict(start_hour=HOURS[0], qty=gpus, alternatives=list(alternatives), hours=len(HOURS)),
+            "ai-startup": dict(start_hour=HOURS[0], qty=8, alternatives=[("H100-80G", "jiaxing", 1800)])}
+    for name, bid in bids.items():
+        with GpuxClient(address, tokens[name]) as client:
+            client.submit_day_ahead(text, "BUY", client_order_id=1, **bid)
+    result = admin.run_day_ahead(text, time_limit_seconds=30)
+    outcomes = []
+    for name in bids:
+        with GpuxClient(address, tokens[name]) as client:
+            outcomes += [(name, o) for o in client.day_ahead_orders(text).orders]
+    return result, outcomes
+
+
 BUYERS: dict[str, tuple[int, Callable]] = {
     "ai-startup": (2_000_000, ai_startup),
     "render-farm": (1_000_000, render_farm),
@@ -234,7 +267,8 @@ def _tomorrows_slots(admin: GpuxClient) -> tuple[date, Slots]:
 
 
 def _run_market(server: ServerProcess, console: Console):
-    """Accounts, providers, buyers, tickers; (day, slots, names, buyer orders, tickers)."""
+    """Accounts, providers, buyers, tickers, the day-ahead auction; (day, slots, names,
+    buyer orders, tickers, (day-ahead result, outcomes))."""
     with GpuxClient(server.address, server.token) as admin:
         day, slots = _tomorrows_slots(admin)
         names, tokens = {0: "admin"}, {}
@@ -254,7 +288,8 @@ def _run_market(server: ServerProcess, console: Console):
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         tickers = {symbol: admin.ticker(symbol) for symbol in sorted(slots.values())}
-    return day, slots, names, orders, tickers
+        auction = day_ahead(server.address, admin, tokens, day + timedelta(days=1))
+    return day, slots, names, orders, tickers, auction
 
 
 def _orders_table(orders, money) -> Table:
@@ -294,6 +329,26 @@ def _tickers_table(tickers, money) -> Table:
     return table
 
 
+def _day_ahead_table(result, outcomes, money) -> tuple[Table, list[str]]:
+    """The traded instrument-hours of a day-ahead result, and a line per buyer's order."""
+    table = Table(title=f"Day-ahead auction for {result.delivery_day} (uniform prices)")
+    for column in ("symbol", "price", "GPUs"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for p in result.prices:
+        if p.volume:
+            table.add_row(p.symbol, money(p.price_fen), str(p.volume))
+    lines = [f"day-ahead: {result.trades} trades booked, welfare {money(result.welfare_fen)}, "
+             f"MIP gap {result.mip_gap_ppm} ppm, solved in {result.solve_ms} ms"]
+    for name, o in outcomes:
+        what = (f"{o.qty} GPUs x {o.hours} h from {o.start_hour}:00" if o.hours > 1 else f"{o.qty} GPUs at {o.start_hour}:00")
+        if o.accepted_alternative >= 0:
+            where = o.alternatives[o.accepted_alternative]
+            lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} at most {money(where.limit_fen)}/GPU-h")
+        else:
+            lines.append(f"{name}: {what} -> not filled {o.reject_reason}".rstrip())
+    return table, lines
+
+
 def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     """Run the network demo (see the module docstring) on ``data_dir`` (default
     ``<data dir>/netdemo``; recreated); print it; the exit code (1 if the audit fails)."""
@@ -307,7 +362,7 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     with server:
         console.print(f"gpux serve (pid {server.proc.pid}) on {server.address}, data dir {path}",
                       highlight=False, soft_wrap=True)
-        day, slots, names, orders, tickers = _run_market(server, console)
+        day, slots, names, orders, tickers, (auction, outcomes) = _run_market(server, console)
         code = server.stop()
         if code != 0:
             raise RuntimeError(f"gpux serve exited with {code} after SIGTERM: " + " | ".join(server.log[-5:]))
@@ -330,6 +385,10 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     if trades is not None:
         console.print(_trades_table(trades, names, money))
     console.print(_tickers_table(tickers, money))
+    table, lines = _day_ahead_table(auction, outcomes, money)
+    console.print(table)
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(settlement_table(settlement, market, [names.get(a, str(a)) for a in range(max(names) + 1)]))
     for line in issuer_lines(settlement, market):
         console.print(line, highlight=False, soft_wrap=True)
