@@ -487,6 +487,8 @@ def test_day_ahead_auction_through_the_gateway(market):
     assert buyer.day_ahead_result(day).welfare_fen == result.welfare_fen
     assert buyer.positions("H100-80G.huzhou.20261127T10")[0].bought == 4
     assert buyer.balance().held_fen == 0
+    booked = _eventually(lambda: buyer.trades("H100-80G.huzhou.20261127T10"))
+    assert [(t.qty, t.auction, t.aggressor_side) for t in booked] == [(4, True, types_pb2.SIDE_UNSPECIFIED)]
     with pytest.raises(grpc.RpcError) as error:
         buyer.submit_day_ahead(day, "BUY", 9, 1, [("H100-80G", "hangzhou", 1900)], client_order_id=3)
     assert error.value.code() == Code.FAILED_PRECONDITION and "closed" in error.value.details()

@@ -363,7 +363,7 @@ def _trades(table: pa.Table) -> list[types_pb2.Trade]:
     """Trade-log rows as public trades (no accounts)."""
     ts = table["ts"].cast(pa.int64()).to_pylist()
     return [types_pb2.Trade(trade_id=r["trade_id"], seq=r["seq"], time_ns=t, symbol=r["symbol"],
-                            price_fen=r["price"], qty=r["qty"], auction=r["aggressor_side"] == "AUCTION",
+                            price_fen=r["price"], qty=r["qty"], auction=r["aggressor_side"] in ("AUCTION", "DAY_AHEAD"),
                             aggressor_side=_AGGRESSOR.get(r["aggressor_side"], types_pb2.SIDE_UNSPECIFIED))
             for r, t in zip(table.select(["trade_id", "seq", "symbol", "price", "qty", "aggressor_side"]).to_pylist(), ts)]
 
