@@ -52,6 +52,15 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
     )
 
 
+_STRUCTURED = ("fills", "blocks", "prices", "volume", "welfare_fen", "removed")
+"""ClearingResult fields with their own encoding; every other field is a solver figure
+(a number) written as it is."""
+
+
+def _figures() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(ClearingResult) if f.name not in _STRUCTURED)
+
+
 def result_to_json(r: ClearingResult) -> dict[str, Any]:
     return {
         "fills": [[i, q] for i, q in r.fills.items()],
@@ -61,8 +70,7 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
         "volume": [[list(p), h, v] for (p, h), v in r.volume.items()],
         "welfare_fen": r.welfare_fen,
         "removed": list(r.removed),
-        **{name: getattr(r, name) for name in ("mip_gap", "solve_seconds", "total_seconds", "iterations",
-                                               "mip_objective", "mip_bound", "mip_solves")},
+        **{name: getattr(r, name) for name in _figures()},
     }
 
 
@@ -75,6 +83,5 @@ def result_from_json(d: dict[str, Any]) -> ClearingResult:
         volume={(_product(p), h): v for p, h, v in d["volume"]},
         welfare_fen=d["welfare_fen"],
         removed=tuple(d["removed"]),
-        **{name: d[name] for name in ("mip_gap", "solve_seconds", "total_seconds", "iterations",
-                                      "mip_objective", "mip_bound", "mip_solves")},
+        **{name: d[name] for name in _figures() if name in d},
     )
