@@ -47,9 +47,15 @@ Rules
   buy ``limit * length >= sum of its hours' prices`` (times ``k`` on both sides), for a
   sell ``<=``. If a MIP round's accepted blocks cannot all be in the money, the worst
   offender at the tie-rule prices (largest loss ``k * (sum p - limit*length)``; ties:
-  the earliest block) -- or with ``removal="all"`` every offender -- is removed
-  (its columns fixed to 0) and the MIP is solved again, warm-started, until none is
-  left (as EUPHEMIA does). Removed blocks are never re-admitted.
+  the earliest block) is removed (its columns fixed to 0) and the MIP is solved again,
+  warm-started, until none is left (as EUPHEMIA does). With ``removal="disjoint"``
+  the worst offender and then, by loss, every offender whose instruments (accepted
+  product x hours) overlap none already taken are removed in the same round; with
+  ``removal="all"`` every offender. Removed blocks are never re-admitted. A round
+  whose previous solution without the removed blocks (hourly orders re-dispatched) is
+  already within the gap of the last solve's dual bound -- still an upper bound, as
+  blocks were only fixed to 0 -- takes that solution without re-solving; so every
+  round's solution is within ``mip_rel_gap`` of that round's optimum.
 * **Rejected blocks' reasons** (:class:`RejectReason`), in this order:
   ``REMOVED_PARADOXICAL`` (removed by the loop); ``OUT_OF_THE_MONEY`` (no alternative
   strictly in the money at the final prices); ``MIN_RATIO`` (with everything else
@@ -72,12 +78,15 @@ group; one balance row per instrument; capacity and funds rows for capped accoun
 whose orders keep one column each (integer when funds apply). ``aggregate=False`` gives
 the straightforward one-column-per-order formulation, kept as a benchmark baseline.
 The no-paradox loop reuses the HiGHS model, fixing removed blocks' columns to 0 and
-passing the previous solution (without them) as a start.
+passing the previous solution (without them, each curve's segments refilled cheapest
+first so the balance rows hold again) as a feasible start. HiGHS options for the rounds:
+:data:`MIP_OPTIONS` (no root reduced-cost sub-MIP heuristic; presolve's parallel
+rows/columns rule off, which returned suboptimal points for parallel block columns).
 
 Result: fills per hourly order, per block the fill, accepted alternative or rejection
 reason and its surplus at the final prices, prices and volume per instrument, welfare
 in integer fen, the last round's MIP gap, solver and total seconds, the number of MIP
-rounds, and the removed blocks.
+rounds (and how many of them HiGHS solved), and the removed blocks.
 """
 
 from exchange.clearing.model import (
@@ -93,10 +102,11 @@ from exchange.clearing.model import (
     Side,
     VerifyError,
 )
-from exchange.clearing.solve import build_mip, clear, validate
+from exchange.clearing.solve import MIP_OPTIONS, build_mip, clear, validate
 from exchange.clearing.verify import verify
 
 __all__ = [
+    "MIP_OPTIONS",
     "Auction",
     "BlockAlternative",
     "BlockOrder",

@@ -156,7 +156,8 @@ class ClearingResult:
     welfare_fen: int
     """Sum of accepted buy value minus accepted sell value at limit prices."""
     mip_gap: float
-    """Relative gap HiGHS reported for the last MIP round (not money)."""
+    """Relative gap of the last MIP round (not money): HiGHS's, or for a reused round
+    ``(bound - welfare) / max(1, |welfare|)`` against the last solve's bound."""
     solve_seconds: float
     """Wall time of all HiGHS calls (MIP rounds, dispatch and price problems)."""
     total_seconds: float
@@ -166,5 +167,10 @@ class ClearingResult:
     """Block ids removed by the no-paradox loop, in removal order."""
     mip_objective: float = 0.0
     mip_bound: float = 0.0
+    """Dual bound the last round was measured against (its own solve, or the last solve
+    before it when the round reused the previous solution without its removed blocks)."""
     volume: dict[tuple[Hashable, int], int] = field(default_factory=dict)
     """GPUs traded per instrument (bought == sold)."""
+    mip_solves: int = 0
+    """HiGHS MIP solves among the ``iterations`` rounds (the others reused the previous
+    round's solution without its removed blocks: already within the gap of the bound)."""

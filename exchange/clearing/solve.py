@@ -3,7 +3,10 @@
 See :mod:`exchange.clearing` for the rules and the formulation. HiGHS takes and gives
 doubles: integer fen and GPU counts become floats only as solver input (exact below
 2**53), and every solver value is rounded back and checked before it is used; fills,
-prices and welfare are recomputed in integers.
+prices and welfare are recomputed in integers. The MIP start passed between rounds is
+solver input too (GPU counts as floats, whole numbers, so its arithmetic is exact); the
+test whether a round can reuse it compares its exact integer welfare with HiGHS's
+(float) dual bound.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ from exchange.clearing.prices import (
 
 INTEGRALITY_TOL = 1e-6
 """How far from an integer a HiGHS value may be before the result is refused."""
+
+MIP_OPTIONS: dict = {"mip_heuristic_run_root_reduced_cost": False, "presolve_rule_off": 1 << 13}
+"""HiGHS options for the MIP rounds, before ``clear(highs_options=...)`` (which win).
+
+* The root reduced-cost heuristic runs sub-MIPs that took about two thirds of every
+  round on the 50,000-order benchmark day (first round 12 s -> 4 s at the same gap).
+* Presolve rule 13 (parallel rows and columns) is off: in HiGHS 1.16 it returns a
+  suboptimal point as optimal when two all-or-none blocks cover the same hours of one
+  product (parallel binary columns, e.g. a buy of 2 and a sell of 1: objective 6
+  instead of 12; tests/test_clearing.py::test_parallel_blocks_presolve_bug)."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -156,6 +169,8 @@ class Formulation:
     n_segments: int
     offset_fen: int
     """Exact integer welfare of the aggregated hourly orders at their base positions."""
+    segments: dict[int, list[int]] = field(default_factory=dict)
+    """Per balance row (instrument index), its curve segment columns, cheapest first."""
 
 
 def build_mip(auction: Auction, merit: dict, aggregate: bool = True,
@@ -270,6 +285,7 @@ def build_mip(auction: Auction, merit: dict, aggregate: bool = True,
     # aggregated merit-order curves, restricted to the reachable positions
     offset = 0
     n_seg = 0
+    segments: dict[int, list[int]] = {}
     for i, key in enumerate(insts):
         if not by_inst[i]:
             continue
@@ -294,11 +310,13 @@ def build_mip(auction: Auction, merit: dict, aggregate: bool = True,
                 seg_w += z - a
                 continue
             if seg_price is not None:
-                cols.add(0.0, float(seg_w), -float(seg_price), False, [(i, 1.0)])
+                segments.setdefault(i, []).append(
+                    cols.add(0.0, float(seg_w), -float(seg_price), False, [(i, 1.0)]))
                 n_seg += 1
             seg_price, seg_w = price, z - a
         if seg_price is not None:
-            cols.add(0.0, float(seg_w), -float(seg_price), False, [(i, 1.0)])
+            segments.setdefault(i, []).append(
+                cols.add(0.0, float(seg_w), -float(seg_price), False, [(i, 1.0)]))
             n_seg += 1
 
     for lo, hi, entries in extra_rows:
@@ -335,12 +353,13 @@ def build_mip(auction: Auction, merit: dict, aggregate: bool = True,
     lp.a_matrix_.value_ = v_arr[order]
     lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
                        for f in cols.integer]
-    return Formulation(lp, block_cols, order_cols, n_seg, offset)
+    return Formulation(lp, block_cols, order_cols, n_seg, offset, segments)
 
 
 def _highs(options: dict) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve_rule_off", MIP_OPTIONS["presolve_rule_off"])  # see MIP_OPTIONS
     for k, v in options.items():
         h.setOptionValue(k, v)
     return h
@@ -354,6 +373,54 @@ def _as_int(value: float, what: str) -> int:
 
 
 # --------------------------------------------------------------------------- clearing
+
+
+class _StartRepair:
+    """Turns the previous round's solution, with removed blocks fixed to 0, into a
+    feasible MIP start: every curve segment is refilled cheapest first so each balance
+    row holds again (exactly what the optimal hourly dispatch does for fixed blocks).
+    Integer columns are rounded first (HiGHS returns them within 1e-6); without capped
+    accounts every value is then a whole number and the float arithmetic here is exact."""
+
+    def __init__(self, form: Formulation, n_inst: int):
+        a = form.lp.a_matrix_
+        start = np.asarray(a.start_, dtype=np.int64)
+        self.index = np.asarray(a.index_, dtype=np.int64)
+        self.value = np.asarray(a.value_, dtype=np.float64)
+        self.col_of = np.repeat(np.arange(form.lp.num_col_), np.diff(start))
+        self.n_row = form.lp.num_row_
+        self.row_lo = np.asarray(form.lp.row_lower_, dtype=np.float64)
+        self.row_hi = np.asarray(form.lp.row_upper_, dtype=np.float64)
+        self.col_hi = np.asarray(form.lp.col_upper_, dtype=np.float64)
+        self.n_inst = n_inst
+        self.segments = form.segments
+        self.seg_all = np.array([c for cs in form.segments.values() for c in cs], dtype=np.int64)
+        self.ints = np.array([j for j, t in enumerate(form.lp.integrality_)
+                              if t != highspy.HighsVarType.kContinuous], dtype=np.int64)
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.index, weights=self.value * x[self.col_of], minlength=self.n_row)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray | None:
+        """The repaired start, or ``None`` if some row cannot be balanced this way."""
+        y = x.copy()
+        y[self.ints] = np.round(y[self.ints])
+        y[self.seg_all] = 0.0
+        act = self.activity(y)
+        for i in range(self.n_inst):
+            need = self.row_lo[i] - act[i]
+            for c in self.segments.get(i, ()):
+                if need <= 0:
+                    break
+                take = min(need, self.col_hi[c])
+                y[c] = take
+                need -= take
+            if abs(need) > 1e-9:
+                return None
+        act = self.activity(y)
+        if np.any(act < self.row_lo - 1e-9) or np.any(act > self.row_hi + 1e-9):
+            return None
+        return y
 
 
 @dataclass
@@ -401,6 +468,12 @@ def _dispatch(st: _State, accepted: dict[int, tuple[int, int]]) -> list[int]:
             raise ClearingError(f"blocks alone exceed {key[0]} of {key[1]!r}")
     lp.row_lower_ = lower
     lp.row_upper_ = upper
+    if lp.num_col_ == 0:  # no hourly orders (HiGHS reports an empty model, not optimal)
+        for key, d in net.items():
+            if d != 0:
+                raise ClearingError(
+                    f"instrument {key!r}: blocks unbalanced by {d} with no hourly orders")
+        return fills
     h = _highs({"mip_rel_gap": 0.0, "mip_abs_gap": 0.5})
     h.passModel(lp)
     t0 = time.perf_counter()
@@ -507,6 +580,33 @@ def _adjust_prices(st: _State, intervals: dict, default: dict, accepted) -> dict
     return prices
 
 
+def _decode(auction: Auction, form: Formulation, x) -> dict[int, tuple[int, int]]:
+    """``{block: (alternative, fill)}`` of the accepted blocks in a MIP solution."""
+    accepted: dict[int, tuple[int, int]] = {}
+    for b, alts in enumerate(form.block_cols):
+        blk = auction.blocks[b]
+        for a, (zc, kc) in enumerate(alts):
+            z = _as_int(x[zc], f"block {blk.block_id!r} acceptance")
+            k = blk.qty * z if kc is None else _as_int(x[kc], f"block {blk.block_id!r} fill")
+            if k == 0 and z == 0:
+                continue
+            if not (z == 1 and blk.min_fill <= k <= blk.qty):
+                raise ClearingError(f"block {blk.block_id!r}: solver fill {k} (z={z}) breaks its rules")
+            if b in accepted:
+                raise ClearingError(f"block {blk.block_id!r}: two alternatives accepted")
+            accepted[b] = (a, k)
+    return accepted
+
+
+def _welfare(auction: Auction, fills: list[int], accepted: dict[int, tuple[int, int]]) -> int:
+    """Accepted buy value minus accepted sell value at limit prices, in fen."""
+    welfare = sum(int(o.side) * o.limit_fen * f for o, f in zip(auction.orders, fills))
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        welfare += int(blk.side) * blk.alternatives[a].limit_fen * blk.length * k
+    return welfare
+
+
 def clear(
     auction: Auction,
     *,
@@ -522,14 +622,26 @@ def clear(
     """Clear the day-ahead auction (see :mod:`exchange.clearing` for the rules).
 
     ``time_limit`` (seconds) and ``mip_rel_gap`` apply to each MIP round. ``removal``:
-    ``"worst"`` drops the one accepted block with the largest loss per round, ``"all"``
-    every out-of-the-money block. ``aggregate=False`` uses the straightforward
-    per-order formulation (same result up to the gap, much slower on large days).
-    ``highs_options`` are passed to HiGHS for the MIP rounds (e.g. ``{"presolve": "off"}``,
-    which is much faster on small days whose presolve keeps restarting).
+    ``"worst"`` drops the one accepted block with the largest loss per round;
+    ``"disjoint"`` the worst one and then, by loss, every offender that shares no
+    instrument (product, hour) with one already dropped in that round (offenders on
+    disjoint instruments do not set each other's prices, so a round settles them all;
+    far fewer rounds on large days); ``"all"`` every out-of-the-money block.
+    ``aggregate=False`` uses the straightforward per-order formulation (same result up
+    to the gap, much slower on large days). ``highs_options`` are passed to HiGHS for the
+    MIP rounds on top of :data:`MIP_OPTIONS` (e.g. ``{"presolve": "off"}``, which is much
+    faster on small days whose presolve keeps restarting).
+
+    After a removal the previous round's solution without the removed blocks, with the
+    hourly curves re-dispatched, is feasible. If its exact welfare is within the gap
+    (``mip_rel_gap`` relative, HiGHS's ``mip_abs_gap`` absolute) of the last solve's dual
+    bound -- still an upper bound, since blocks were only fixed to 0 -- it is taken as
+    the round's solution without calling HiGHS; otherwise HiGHS re-solves from it as a
+    start. Both are deterministic (no wall-clock test), and the answer of every round is
+    within the gap of that round's optimum either way.
     """
-    if removal not in ("worst", "all"):
-        raise ClearingError(f"removal must be 'worst' or 'all', got {removal!r}")
+    if removal not in ("worst", "disjoint", "all"):
+        raise ClearingError(f"removal must be 'worst', 'disjoint' or 'all', got {removal!r}")
     t_start = time.perf_counter()
     validate(auction)
     by_inst: dict = {}
@@ -539,7 +651,7 @@ def clear(
     st = _State(auction, merit, by_inst)
 
     form = build_mip(auction, {}, aggregate=aggregate, integer_orders=integer_orders)
-    opts = {"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)}
+    opts = {**MIP_OPTIONS, "time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)}
     if threads is not None:
         opts["threads"] = threads
     opts.update(highs_options or {})
@@ -549,48 +661,58 @@ def clear(
     removed: list[int] = []
     reasons_removed: set[int] = set()
     iterations = 0
-    prev_x = None
+    solves = 0
+    rel_gap = float(opts.get("mip_rel_gap", 1e-4))
+    abs_gap = float(opts.get("mip_abs_gap", 1e-6))
+    is_mip = any(t != highspy.HighsVarType.kContinuous for t in form.lp.integrality_)
+    repair = _StartRepair(form, len(auction.instruments)) if form.lp.num_col_ else None
+    x = np.zeros(form.lp.num_col_)
+    start: np.ndarray | None = None  # the previous solution minus removed blocks
+    start_ok = False  # start is feasible (repaired)
+    bound: float | None = None  # dual bound of the last MIP solve: the feasible set only shrinks
     limit = max_iterations if max_iterations is not None else len(auction.blocks) + 1
     while True:
         iterations += 1
-        if prev_x is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = prev_x
-            sol.value_valid = True
-            h.setSolution(sol)
-        if form.lp.num_col_ == 0:  # nothing to decide: no blocks, no reachable segment
-            x = np.zeros(0)
-            gap, objective, bound = 0.0, float(form.offset_fen), float(form.offset_fen)
-        else:
-            t0 = time.perf_counter()
-            h.run()
-            st.solve_seconds += time.perf_counter() - t0
-            status = h.getModelStatus()
-            info = h.getInfo()
-            if info.primal_solution_status != 2:  # kSolutionStatusFeasible
-                raise ClearingError(f"MIP round {iterations}: no feasible solution "
-                                    f"(HiGHS status {h.modelStatusToString(status)})")
-            x = np.array(h.getSolution().col_value)
-            is_mip = any(t != highspy.HighsVarType.kContinuous for t in form.lp.integrality_)
-            if not is_mip and status != highspy.HighsModelStatus.kOptimal:
-                raise ClearingError(f"LP: HiGHS status {h.modelStatusToString(status)}")
-            gap = float(info.mip_gap) if is_mip else 0.0  # an LP solved to optimality
-            objective = float(info.objective_function_value)
-            bound = float(info.mip_dual_bound)
-        accepted: dict[int, tuple[int, int]] = {}
-        for b, alts in enumerate(form.block_cols):
-            blk = auction.blocks[b]
-            for a, (zc, kc) in enumerate(alts):
-                z = _as_int(x[zc], f"block {blk.block_id!r} acceptance")
-                k = blk.qty * z if kc is None else _as_int(x[kc], f"block {blk.block_id!r} fill")
-                if k == 0 and z == 0:
-                    continue
-                if not (z == 1 and blk.min_fill <= k <= blk.qty):
-                    raise ClearingError(f"block {blk.block_id!r}: solver fill {k} (z={z}) breaks its rules")
-                if b in accepted:
-                    raise ClearingError(f"block {blk.block_id!r}: two alternatives accepted")
-                accepted[b] = (a, k)
-        fills = _dispatch(st, accepted)
+        accepted: dict[int, tuple[int, int]] | None = None
+        if start_ok and bound is not None:
+            # The previous solution without the removed blocks is feasible; if it is within
+            # the gap of the last solve's bound (still valid: blocks were only fixed to 0) it
+            # is a solution of this round as good as a re-solve would return.
+            # (w is exact integer fen; only HiGHS's bound and the gap are floats)
+            candidate = _decode(auction, form, start)
+            fills = _dispatch(st, candidate)
+            w = _welfare(auction, fills, candidate)
+            if bound - w <= max(rel_gap * max(1.0, abs(w)), abs_gap):
+                accepted, x = candidate, start
+                objective = float(w)
+                gap = max(0.0, bound - w) / max(1.0, abs(w))
+        if accepted is None:
+            if start is not None:
+                sol = highspy.HighsSolution()
+                sol.col_value = start
+                sol.value_valid = True
+                h.setSolution(sol)
+            if form.lp.num_col_ == 0:  # nothing to decide: no blocks, no reachable segment
+                x = np.zeros(0)
+                gap, objective, bound = 0.0, float(form.offset_fen), float(form.offset_fen)
+            else:
+                t0 = time.perf_counter()
+                h.run()
+                st.solve_seconds += time.perf_counter() - t0
+                solves += 1
+                status = h.getModelStatus()
+                info = h.getInfo()
+                if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+                    raise ClearingError(f"MIP round {iterations}: no feasible solution "
+                                        f"(HiGHS status {h.modelStatusToString(status)})")
+                x = np.array(h.getSolution().col_value)
+                if not is_mip and status != highspy.HighsModelStatus.kOptimal:
+                    raise ClearingError(f"LP: HiGHS status {h.modelStatusToString(status)}")
+                gap = float(info.mip_gap) if is_mip else 0.0  # an LP solved to optimality
+                objective = float(info.objective_function_value)
+                bound = float(info.mip_dual_bound) if is_mip else objective
+            accepted = _decode(auction, form, x)
+            fills = _dispatch(st, accepted)
         intervals, use = _intervals(st, fills, accepted)
         default = {key: tie_price(auction.products[key[0]], lo, hi)
                    for key, (lo, hi) in intervals.items()}
@@ -604,24 +726,37 @@ def clear(
         losses = sorted(
             ((-surplus(auction.blocks[b], auction.blocks[b].alternatives[accepted[b][0]], default)
               * accepted[b][1], -b) for b in bad), reverse=True)
-        drop = [-losses[0][1]] if removal == "worst" else [-nb for _l, nb in losses]
+        if removal == "worst":
+            drop = [-losses[0][1]]
+        elif removal == "all":
+            drop = [-nb for _l, nb in losses]
+        else:  # "disjoint": worst first, then each offender sharing no instrument with those taken
+            drop, taken = [], set()
+            for _l, nb in losses:
+                blk = auction.blocks[-nb]
+                prod = blk.alternatives[accepted[-nb][0]].product
+                insts = {(prod, hh) for hh in blk.hours}
+                if not insts & taken:
+                    drop.append(-nb)
+                    taken |= insts
+        start = x.copy()
         for b in drop:
             removed.append(b)
             reasons_removed.add(b)
             for zc, kc in form.block_cols[b]:
                 h.changeColBounds(zc, 0.0, 0.0)
-                x[zc] = 0.0
+                start[zc] = 0.0
                 if kc is not None:
                     h.changeColBounds(kc, 0.0, 0.0)
-                    x[kc] = 0.0
-        prev_x = x
+                    start[kc] = 0.0
+        fixed = repair(start)
+        start_ok = fixed is not None
+        if start_ok:
+            start = fixed
 
+    welfare = _welfare(auction, fills, accepted)
     # ---- exact result
     orders = auction.orders
-    welfare = sum(int(o.side) * o.limit_fen * f for o, f in zip(orders, fills))
-    for b, (a, k) in accepted.items():
-        blk = auction.blocks[b]
-        welfare += int(blk.side) * blk.alternatives[a].limit_fen * blk.length * k
     net = block_net(auction, accepted)
     positions = {key: net.get(key, 0) + mo.bids for key, mo in merit.items()}
     volume = {}
@@ -658,6 +793,7 @@ def clear(
         solve_seconds=st.solve_seconds,
         total_seconds=time.perf_counter() - t_start,
         iterations=iterations,
+        mip_solves=solves,
         removed=tuple(auction.blocks[b].block_id for b in removed),
         mip_objective=objective,
         mip_bound=bound,
