@@ -12,8 +12,9 @@ Flow (one delivery day, market time):
    alternative of a block) and, per selling account and instrument, the GPUs its asks
    may deliver. The engine grants what is available (``HOLD_FUNDS``/``HOLD_CAPACITY``).
 3. **Clearing** (:mod:`exchange.clearing`): welfare-maximising, uniform prices per
-   instrument, no paradoxically accepted block, with the granted holds as the funds and
-   capacity caps -- so every accepted order can be paid for and delivered.
+   instrument, no paradoxically accepted block (offenders removed ``"disjoint"``ly per
+   round), with the granted holds as the funds and capacity caps -- so every accepted
+   order can be paid for and delivered.
 4. **Record**: ``dayahead/<day>/clearing.json`` holds the input (with the caps and the
    journal range of the holds) and the result, written atomically before anything is
    booked.

@@ -42,6 +42,10 @@ CLEARING_FILE = "clearing.json"
 """Input (with the holds it was cleared under) and result of a day's clearing."""
 APPLIED_FILE = "applied.json"
 """The journal range of a day's booked trades: written once they are acknowledged."""
+REMOVAL = "disjoint"
+"""The no-paradox loop's removal rule for a real day: per round the worst offender and
+every other offender on different product-hours (as much welfare as one at a time,
+in a fraction of the rounds; bench/clearing.py case 2)."""
 _BUY, _SELL = 1, 2
 _TRADE_FIELDS = ("kind", "account", "contra_account", "instrument", "price", "qty", "clord", "orig_clord")
 
@@ -219,7 +223,7 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
         events = node.execute(holds)
         funds, capacity = _caps(keys, events)
         auction = build_auction(catalog, orders, funds, capacity)
-        result = clear(auction, time_limit=time_limit)
+        result = clear(auction, time_limit=time_limit, removal=REMOVAL)
         _write_json(folder / CLEARING_FILE, {
             "day": day.isoformat(), "holds_seq": [int(events["seq"][0]), int(events["seq"][-1])],
             "auction": auction_to_json(auction), "result": result_to_json(result)})
