@@ -173,7 +173,6 @@ from typing import NamedTuple
 import numpy as np
 from sortedcontainers import SortedDict, SortedList
 
-from exchange.auction.reference import reference_uncross
 from exchange.engine.api import (
     AccountView,
     BookView,
@@ -1074,6 +1073,10 @@ class ReferenceEngine:
     def _uncross(self, inst: Instrument) -> int:
         """End the call phase of ``inst`` (schema: "Call phase and uncross") with the
         plain auction oracle; return the GPUs traded."""
+        # Imported here: exchange.auction imports the engine's schema, so a module-level
+        # import would make importing either package first a cycle.
+        from exchange.auction.reference import reference_uncross
+
         for oid in sorted(inst.live):
             o = inst.live[oid]
             if o.tif == GTD and o.expire_ts <= self._ts:
