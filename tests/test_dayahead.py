@@ -23,7 +23,8 @@ from exchange.dayahead import (
 )
 from exchange.engine.schema import CommandKind, Reason, command
 from exchange.sequencer import ExchangeNode
-from exchange.tradelog import read_all
+from exchange.settlement import settle
+from exchange.tradelog import days, read_all, read_day
 
 NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 DAY = dt.date(2026, 11, 26)
@@ -93,9 +94,13 @@ def test_the_audit_checks_the_clearing_and_finds_tampering(node, tmp_path):
     book = _market(node)
     run_day_ahead(node, book, DAY, time_limit=30)
     node.close()
+    trades = node.data.trades
+    settled = settle(node.data.root, DAY, lambda d: read_day(trades, d), days(trades))
+    rows = {r["account"]: r for r in settled.statements.to_pylist()}
+    assert rows[1]["bought_qty"] == 32 and rows[4]["sold_qty"] == 32  # the job, in ningbo
     report = audit(node.data.root)
     assert report.ok, report.problem
-    assert report.dayahead_days == [DAY]
+    assert report.dayahead_days == [DAY] and report.settled_days == [DAY]
     record = node.data.dayahead / DAY.isoformat() / CLEARING_FILE
     original = record.read_text()
     doc = json.loads(original)
