@@ -13,6 +13,7 @@ from rich.table import Table
 
 from exchange.catalog import Catalog, CatalogError, SymbolError, load_catalog
 from exchange.cli_client import register as register_client_commands
+from exchange.cli_dayahead import dayahead_app
 
 _CURRENCY_SIGNS_TEXT = {"CNY": "¥"}
 
@@ -310,6 +311,7 @@ def voucher_list_command(data_dir: DataDirOption = None) -> None:
 
 
 register_client_commands(app)
+app.add_typer(dayahead_app, name="dayahead")
 
 if __name__ == "__main__":
     app()

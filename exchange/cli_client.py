@@ -151,7 +151,8 @@ def trades_command(symbol: str, limit: int = 50, address: Address = DEFAULT_ADDR
     for column in ("trade", "seq", "price", "qty", "aggressor"):
         table.add_column(column)
     for t in trades:
-        table.add_row(str(t.trade_id), str(t.seq), _money(t.price_fen), str(t.qty), types_pb2.Side.Name(t.aggressor_side)[5:])
+        aggressor = "auction" if t.auction else types_pb2.Side.Name(t.aggressor_side)[5:]
+        table.add_row(str(t.trade_id), str(t.seq), _money(t.price_fen), str(t.qty), aggressor)
     Console().print(table)
 
 

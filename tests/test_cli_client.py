@@ -62,3 +62,40 @@ def test_book_table_shows_the_indicative_uncross_in_a_call_phase():
     console.print(_book_table(book, market_data_pb2.GetTickerResponse()))
     text = " ".join(console.export_text().split())  # the caption wraps to the table's width
     assert "CALL" in text and "indicative ¥18.00 x 4, surplus 1" in text
+
+
+def test_day_ahead_from_the_command_line(tmp_path):
+    """A provider offers and a buyer bids a block by CLI; the operator runs the day; the
+    buyer sees the fill and the public result."""
+    server = RunningServer(tmp_path / "da")
+    try:
+        with GpuxClient(server.address, server.admin_token) as admin:
+            provider = admin.create_account("dc", "PROVIDER").token
+            buyer = admin.create_account("lab", "BUYER").token
+        env = {"GPUX_ADDRESS": server.address, "COLUMNS": "200"}
+        as_provider = CliRunner(env={**env, "GPUX_TOKEN": provider})
+        as_buyer = CliRunner(env={**env, "GPUX_TOKEN": buyer})
+        as_admin = CliRunner(env={**env, "GPUX_TOKEN": server.admin_token})
+        day = "2026-11-26"
+        for hour in (10, 11):
+            assert as_provider.invoke(app, ["capacity", "deposit", f"H100-80G.ningbo.20261126T{hour}", "4"]).exit_code == 0
+            offered = as_provider.invoke(app, ["dayahead", "submit", day, "sell", str(hour), "4", "H100-80G.ningbo@1600",
+                                               "--client-order-id", str(hour)])
+            assert offered.exit_code == 0, offered.output
+        with GpuxClient(server.address, buyer) as client:
+            client.deposit_funds(1_000_000)
+        bid = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", "10", "4", "H100-80G.jiaxing@1900",
+                                    "H100-80G.ningbo@1800", "--hours", "2", "--client-order-id", "1"])
+        assert bid.exit_code == 0 and "BLOCK" in bid.output, bid.output
+        bad = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", "10", "4", "H100-80G-ningbo-1800"])
+        assert bad.exit_code == 2 and "CLASS.REGION@LIMIT_FEN" in bad.output
+        denied = as_buyer.invoke(app, ["dayahead", "run", day])
+        assert denied.exit_code == 1 and "PERMISSION_DENIED" in denied.output
+        ran = as_admin.invoke(app, ["dayahead", "run", day, "--time-limit", "30"])
+        assert ran.exit_code == 0 and "H100-80G.ningbo.20261126T10" in ran.output and "2 trades" in ran.output, ran.output
+        mine = as_buyer.invoke(app, ["dayahead", "orders", day])
+        assert mine.exit_code == 0 and "cleared" in mine.output and "ningbo" in mine.output
+        shown = as_buyer.invoke(app, ["dayahead", "result", day])
+        assert shown.exit_code == 0 and "welfare" in shown.output
+    finally:
+        server.stop()
