@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -122,6 +123,13 @@ def test_a_changed_statement_is_caught(market, tmp_path):
     net = table.column("net").to_numpy().copy()
     net[0] += 1
     pq.write_table(table.set_column(table.schema.get_field_index("net"), "net", pa.array(net)), path)
+    report = audit(broken)
+    assert not report.ok and "statements.parquet: not the file its manifest names" in report.problem
+    # a consistent forgery (manifest rewritten too) is caught by re-running the settlement
+    manifest = path.parent / "_MANIFEST.json"
+    doc = json.loads(manifest.read_text())
+    doc["sha256"]["statements"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(doc))
     report = audit(broken)
     assert not report.ok and "settlement 2026-11-26 statements" in report.problem and "column net" in report.problem
 

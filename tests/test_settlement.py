@@ -179,7 +179,7 @@ def test_settle_carries_cap_across_days_and_round_trips(tmp_path):
     assert read_settlement(tmp_path, D2) == s2 and read_settlement(tmp_path, D3) == s3
     assert read_settlement(tmp_path, D2) != s3
     assert sorted(p.name for p in (tmp_path / "settlement" / "date=2026-03-02").iterdir()) == [
-        "delivery.parquet", "issuers.parquet", "statements.parquet", "subsidies.parquet"]
+        "_MANIFEST.json", "delivery.parquet", "issuers.parquet", "statements.parquet", "subsidies.parquet"]
     # Without day 1 in the log the cap is untouched: 50 % of 10000, and 30 % of 5997 floored.
     alone = settle(tmp_path, D2, TRADES.__getitem__, [D2])
     assert rows(alone.subsidies, ["grant_id", "amount"]) == [("city-30", 1799), ("prov-50", 5000)]
@@ -262,13 +262,38 @@ def test_verify_detects_compensating_changes():
 def test_bad_trades_and_files(tmp_path):
     with pytest.raises(SettlementError, match="TRADE_SCHEMA"):
         settle_day(D1, TRADES[D1].drop_columns(["seller_fee"]), [], {})
-    with pytest.raises(SettlementError, match="statements.parquet: missing"):
+    with pytest.raises(SettlementError, match="_MANIFEST.json: missing"):
         read_settlement(tmp_path, D1)
     settle(tmp_path, D1, TRADES.__getitem__, TRADES)
     path = tmp_path / "settlement" / "date=2026-03-01" / "issuers.parquet"
     path.write_bytes(b"garbage")
-    with pytest.raises(SettlementError, match="issuers.parquet: corrupt"):
+    with pytest.raises(SettlementError, match="issuers.parquet: not the file its manifest names"):
         read_settlement(tmp_path, D1)
+
+
+def test_a_settle_run_that_stops_mid_way_never_mixes_two_runs(tmp_path, monkeypatch):
+    """Files of an interrupted run and of the run before are never read as one result."""
+    from exchange.settlement import statements
+
+    with_book(tmp_path, [CITY, PROVINCE])
+    settle(tmp_path, D1, TRADES.__getitem__, TRADES)
+    written = []
+
+    def crash_after_two(ops, path, data):
+        if len(written) == 2:
+            raise OSError("power cut")
+        written.append(path.name)
+        real(ops, path, data)
+
+    real = statements.write_atomically
+    monkeypatch.setattr(statements, "write_atomically", crash_after_two)
+    with pytest.raises(OSError):
+        settle(tmp_path, D1, TRADES.__getitem__, [D1])  # another run: different subsidies
+    monkeypatch.setattr(statements, "write_atomically", real)
+    with pytest.raises(SettlementError, match="incomplete"):
+        read_settlement(tmp_path, D1)
+    again = settle(tmp_path, D1, TRADES.__getitem__, [D1])
+    assert read_settlement(tmp_path, D1) == again
 
 
 # --------------------------------------------------------------------------- properties

@@ -5,6 +5,8 @@ See :mod:`exchange.settlement` for the rules; this module implements them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -290,18 +292,33 @@ def compute_settlement(
     return settle_day(day, trades, grants, used)
 
 
+MANIFEST = "_MANIFEST.json"
+"""Written last by :func:`settle`: the SHA-256 of each table file of the run."""
+
+
 def settle(
     data_dir: Path, day: date, read_trades: Callable[[date], pa.Table], trade_days: Iterable[date]
 ) -> DaySettlement:
     """:func:`compute_settlement`, then write its tables to
-    ``<data_dir>/settlement/date=YYYY-MM-DD/*.parquet`` (each file atomically)."""
+    ``<data_dir>/settlement/date=YYYY-MM-DD/*.parquet``, as a set: the old manifest is
+    removed first, each file is written atomically, and the manifest of their hashes
+    last -- so a crash mid-way leaves a day that reads as incomplete, never one that
+    mixes two runs."""
     result = compute_settlement(data_dir, day, read_trades, trade_days)
     folder = _day_dir(data_dir, day)
     folder.mkdir(parents=True, exist_ok=True)
+    ops = FileOps()
+    if (folder / MANIFEST).exists():
+        (folder / MANIFEST).unlink()
+        ops.fsync_dir(folder)
+    digests = {}
     for name in TABLES:
         buf = pa.BufferOutputStream()
         pq.write_table(getattr(result, name), buf)
-        write_atomically(FileOps(), folder / f"{name}.parquet", buf.getvalue().to_pybytes())
+        data = buf.getvalue().to_pybytes()
+        write_atomically(ops, folder / f"{name}.parquet", data)
+        digests[name] = hashlib.sha256(data).hexdigest()
+    write_atomically(ops, folder / MANIFEST, json.dumps({"day": day.isoformat(), "sha256": digests}).encode())
     return result
 
 
@@ -312,15 +329,27 @@ def settled_days(data_dir: Path) -> list[date]:
 
 
 def read_settlement(data_dir: Path, day: date) -> DaySettlement:
-    """Read the settlement of ``day`` written by :func:`settle`; a missing or corrupt file
-    is a :class:`SettlementError` naming it."""
+    """Read the settlement of ``day`` written by :func:`settle`; a missing, corrupt or
+    incomplete set of files is a :class:`SettlementError` naming the file."""
+    folder = _day_dir(data_dir, day)
+    try:
+        digests = json.loads((folder / MANIFEST).read_text())["sha256"]
+    except FileNotFoundError:
+        raise SettlementError(f"{folder / MANIFEST}: missing, the settlement of {day} is incomplete "
+                              f"(a settle run stopped mid-way?): settle {day} again") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SettlementError(f"{folder / MANIFEST}: corrupt: {exc}") from None
     tables = {}
     for name, schema in TABLES.items():
-        path = _day_dir(data_dir, day) / f"{name}.parquet"
+        path = folder / f"{name}.parquet"
         if not path.is_file():
             raise SettlementError(f"{path}: missing; settle {day} first")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != digests.get(name):
+            raise SettlementError(f"{path}: not the file its manifest names (changed, or from another "
+                                  f"settle run): settle {day} again")
         try:
-            table = pq.ParquetFile(path).read()
+            table = pq.ParquetFile(pa.BufferReader(data)).read()
         except (pa.ArrowException, OSError) as exc:
             raise SettlementError(f"{path}: corrupt: {exc}") from exc
         if not table.schema.equals(schema):
