@@ -33,7 +33,8 @@ Rules:
   settling every earlier trade day in date order, so it is a pure function of the trade
   log and the grants that an auditor can reproduce. Day D is written as Parquet under
   ``<data_dir>/settlement/date=YYYY-MM-DD/`` (statements, subsidies, delivery, issuers;
-  each file atomically) and read back with :func:`read_settlement`. Missing or corrupt
+  each file atomically, then ``_MANIFEST.json`` with their SHA-256, so the four are one
+  set) and read back with :func:`read_settlement`. Missing, corrupt, incomplete or mixed
   files are a :class:`SettlementError` naming the file.
 """
 
