@@ -95,6 +95,7 @@ HOLD_REJECTS = [
     ("da-same", da_trade(3, 3, I0, 500, 1), R.SAME_ACCOUNT, None),
     ("da-instrument", da_trade(1, 3, 5, 500, 1), R.UNKNOWN_INSTRUMENT, None),
     ("da-qty", da_trade(1, 3, I0, 500, 0), R.QUANTITY_OUT_OF_LIMITS, None),
+    ("da-qty-lot", da_trade(1, 3, I0, 500, 101), R.QUANTITY_OUT_OF_LIMITS, None),
     ("da-tick", da_trade(1, 3, I0, 502, 1), R.PRICE_NOT_ON_TICK, None),
     ("da-band", da_trade(1, 3, I2, 501, 1), R.PRICE_OUT_OF_BAND, None),
     ("da-gate", da_trade(1, 3, I0, 500, 1), R.GATE_CLOSED, GATE_TS),

@@ -1100,7 +1100,7 @@ def _da_trade(st, ev, n, cmd):
     if _instrument_reason(st, inst) != R.NONE:
         return _reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
     i = st[2][inst]
-    if qty <= 0 or qty > _CAPACITY_LIMIT:
+    if qty <= 0 or qty > i[I_MAX_QTY]:
         return _reject(ev, n, cmd, R.QUANTITY_OUT_OF_LIMITS)
     if _price_reason(i, price) != R.NONE:
         return _reject(ev, n, cmd, _price_reason(i, price))

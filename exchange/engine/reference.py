@@ -913,7 +913,7 @@ class ReferenceEngine:
         if not self._listed(c.instrument):
             return self._reject(c, R.UNKNOWN_INSTRUMENT)
         inst = self._instruments[c.instrument]
-        if not 0 < c.qty <= CAPACITY_LIMIT:
+        if not 0 < c.qty <= inst.max_qty:
             return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
         if c.price % inst.tick != 0:
             return self._reject(c, R.PRICE_NOT_ON_TICK)
@@ -970,7 +970,7 @@ class ReferenceEngine:
         self._instruments.append(Instrument(
             c.instrument, k, c.region, c.slot_ts, gate_ts, cfg.tick[k], cfg.band_lo[k],
             cfg.band_hi[k], cfg.min_qty[k], cfg.max_qty[k],
-            state=CALL if c.expire_ts else OPEN, call_end=c.expire_ts,
+            state=CALL if c.expire_ts > 0 else OPEN, call_end=c.expire_ts,
         ))
         self._gates.add((gate_ts, c.instrument))
         self._ack(c, 0)

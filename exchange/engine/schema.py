@@ -179,7 +179,8 @@ engine escrows what it may use and books its result:
   ts >= gate_ts).
 * DA_TRADE(account = buyer, contra_account = seller, instrument, price, qty, clord =
   the buyer's day-ahead order, orig_clord = the seller's): UNKNOWN_ACCOUNT (either),
-  SAME_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS, PRICE_NOT_ON_TICK,
+  SAME_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS (qty <= 0 or above the class's
+  max_qty: each trade pairs parts of two orders, so price * qty stays small), PRICE_NOT_ON_TICK,
   PRICE_OUT_OF_BAND, GATE_CLOSED (as HOLD_CAPACITY), INSUFFICIENT_FUNDS (buyer's held
   < price * qty), INSUFFICIENT_CAPACITY (seller's held GPUs in the instrument < qty).
   The trade consumes both holds: buyer ``held -= p * q``, ``cash -= p * q``,
