@@ -16,6 +16,7 @@ from exchange.dayahead import (
     DayAheadBook,
     DayAheadClosed,
     DayAheadCorruptError,
+    DayAheadError,
     DuplicateDayAheadOrder,
     InvalidDayAheadOrder,
     instrument_symbol,
@@ -188,3 +189,123 @@ def test_a_stray_day_ahead_trade_fails_the_audit(node):
     node.close()
     report = audit(node.data.root)
     assert not report.ok and "belongs to no recorded day-ahead clearing" in report.problem
+
+
+def test_a_crash_after_booking_before_its_record_does_not_book_twice(node, monkeypatch):
+    """The journal booked the day but applied.json was never written: the next run finds
+    the booking in the state and only records it."""
+    from exchange.dayahead import run as run_module
+
+    book = _market(node)
+    real = run_module._write_json
+
+    def crash_on_applied(path, doc):
+        if path.name == APPLIED_FILE:
+            raise RuntimeError("power cut")
+        real(path, doc)
+
+    monkeypatch.setattr(run_module, "_write_json", crash_on_applied)
+    with pytest.raises(RuntimeError):
+        run_day_ahead(node, book, DAY, time_limit=30)
+    monkeypatch.setattr(run_module, "_write_json", real)
+    last = node.state.last_seq
+    outcome = run_day_ahead(node, book, DAY)
+    assert outcome.trades == 5 and node.state.last_seq == last  # nothing journaled again
+    assert node.state.engine.position(1, _instrument(node, NB, 10)).bought == 8
+    node.close()
+    assert audit(node.data.root).ok
+
+
+def test_another_day_waits_for_a_cleared_day_to_be_booked(node, monkeypatch):
+    book = _market(node)
+    later = DAY + dt.timedelta(days=1)
+    node.send(CommandKind.DEPOSIT_CAPACITY, account=3, instrument=node.state.listing.id_of(
+        instrument_symbol(node.catalog, later, JX, 10)), qty=4)
+    book.submit(later, 3, 1, SELL, 10, 4, [(*JX, 1700)])
+    book.submit(later, 2, 1, BUY, 10, 4, [(*JX, 1800)])
+    real = node.execute
+    monkeypatch.setattr(node, "execute", lambda batch, *a, **kw: (_ for _ in ()).throw(RuntimeError("power cut"))
+                        if batch["kind"][0] == CommandKind.DA_TRADE else real(batch, *a, **kw))
+    with pytest.raises(RuntimeError):
+        run_day_ahead(node, book, DAY, time_limit=30)
+    monkeypatch.setattr(node, "execute", real)
+    with pytest.raises(DayAheadError, match="2026-11-26 is cleared but not booked"):
+        run_day_ahead(node, book, later, time_limit=30)
+    assert run_day_ahead(node, book, DAY).trades == 5
+    assert run_day_ahead(node, book, later, time_limit=30).trades == 1
+    node.close()
+    report = audit(node.data.root)
+    assert report.ok and report.dayahead_days == [DAY, later]
+
+
+def test_a_gate_that_closes_before_the_booking_fails_the_day_whole(tmp_path, monkeypatch):
+    """Never book part of a day: the holds go back, the day is recorded as failed."""
+    from exchange.dayahead import run as run_module
+
+    now = [NOW]
+    node = ExchangeNode.open(tmp_path / "data", clock=lambda: now[0])
+    try:
+        node.list_due(NOW)
+        book = _market(node)
+        gate = node.catalog.gate_ts_ns(node.catalog.instrument(instrument_symbol(node.catalog, DAY, JX, 10)))
+        real = run_module.clear
+
+        def slow_clear(*a, **kw):  # the clock passes close to hour 10's gate while solving
+            result = real(*a, **kw)
+            now[0] = gate - 10**9
+            return result
+
+        monkeypatch.setattr(run_module, "clear", slow_clear)
+        with pytest.raises(DayAheadError, match="cannot be booked"):
+            run_day_ahead(node, book, DAY, time_limit=30)
+        assert node.state.engine.account(1).held == 0 and node.state.engine.next_trade_id() == 1
+        with pytest.raises(DayAheadError, match="failed"):
+            run_day_ahead(node, book, DAY)
+    finally:
+        node.close()
+    report = audit(node.data.root)
+    assert report.ok and report.dayahead_days == [DAY]
+
+
+def test_a_run_that_cannot_start_leaves_the_book_open(node):
+    book = DayAheadBook(node.data.dayahead, node.catalog)
+    with pytest.raises(DayAheadError, match="no orders"):
+        run_day_ahead(node, book, DAY)
+    far = DAY + dt.timedelta(days=30)  # beyond the listing horizon
+    book.submit(far, 1, 1, BUY, 10, 1, [(*JX, 1800)])
+    with pytest.raises(DayAheadError, match="not listed"):
+        run_day_ahead(node, book, far)
+    assert book.submit(far, 1, 2, BUY, 11, 1, [(*JX, 1800)]).ref == 2  # still taking orders
+    assert node.state.engine.account(1).held == 0
+
+
+def test_the_audit_ties_the_clearing_to_the_book(node):
+    book = _market(node)
+    run_day_ahead(node, book, DAY, time_limit=30)
+    node.close()
+    record = node.data.dayahead / DAY.isoformat() / CLEARING_FILE
+    doc = json.loads(record.read_text())
+    doc["auction"]["orders"] = [o for o in doc["auction"]["orders"] if o[0] != 10]  # buyer 2's bid vanishes
+    record.write_text(json.dumps(doc))
+    report = audit(node.data.root)
+    assert not report.ok and "not the day's book" in report.problem
+
+
+def test_a_failed_append_leaves_nothing_behind(node, monkeypatch):
+    import os as os_module
+
+    book = DayAheadBook(node.data.dayahead, node.catalog)
+    book.submit(DAY, 1, 1, BUY, 10, 1, [(*JX, 1800)])
+    real = os_module.fsync
+    calls = []
+
+    def eio(fd):
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os_module, "fsync", eio)
+    with pytest.raises(OSError):
+        book.submit(DAY, 1, 2, BUY, 11, 1, [(*JX, 1800)])
+    monkeypatch.setattr(os_module, "fsync", real)
+    assert book.submit(DAY, 1, 3, BUY, 12, 1, [(*JX, 1800)]).ref == 2
+    assert [o.client_order_id for o in DayAheadBook(node.data.dayahead, node.catalog).orders(DAY)] == [1, 3]

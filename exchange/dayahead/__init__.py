@@ -7,10 +7,14 @@ Flow (one delivery day, market time):
    minimum ratio, optionally several alternative products of which at most one is
    accepted) are validated against the catalog and appended durably before they are
    acknowledged.
-2. **Escrow**: the run closes the book, then one journaled batch releases any old holds
-   and holds, per buying account, the most its bids can cost (limit value, the dearest
-   alternative of a block) and, per selling account and instrument, the GPUs its asks
-   may deliver. The engine grants what is available (``HOLD_FUNDS``/``HOLD_CAPACITY``).
+2. **Escrow**: the run closes the book -- it refuses, and reopens the book, if the book is
+   empty, a slot is not listed or closes before the solver's time limit plus a minute,
+   or another day is cleared but not yet booked -- then one journaled batch releases
+   any stale holds and holds, per buying account, the most its bids can cost (limit
+   value, the dearest alternative of a block) and, per selling account and instrument,
+   the GPUs its asks may deliver. The engine grants what is available
+   (``HOLD_FUNDS``/``HOLD_CAPACITY``). If the solver fails, the holds are released and
+   the book reopened.
 3. **Clearing** (:mod:`exchange.clearing`): welfare-maximising, uniform prices per
    instrument, no paradoxically accepted block (offenders removed ``"disjoint"``ly per
    round), with the granted holds as the funds and capacity caps -- so every accepted
@@ -18,18 +22,24 @@ Flow (one delivery day, market time):
 4. **Record**: ``dayahead/<day>/clearing.json`` holds the input (with the caps and the
    journal range of the holds) and the result, written atomically before anything is
    booked.
-5. **Booking**: one journaled batch of ``DA_TRADE`` commands -- per instrument, an
-   account's own buys and sells netted, the rest paired in arrival order at the
-   instrument's price -- and a ``RELEASE_HOLDS``; then ``applied.json`` records its
-   journal range. The trades flow like any other: trade log, settlement, audit.
+5. **Booking**: one journaled batch (all or nothing) of ``DA_TRADE`` commands -- per
+   instrument, an account's own buys and sells netted, the rest paired in arrival order
+   at the instrument's price -- and a ``RELEASE_HOLDS``; then ``applied.json`` records
+   the journal range of its trades. If a slot it trades has closed (or closes within
+   seconds) by then, nothing is booked: the holds are released and ``failed.json`` says
+   why. The trades flow like any other: trade log, settlement, audit.
 
 A crash between steps is safe: a day with a record but no ``applied.json`` is booked
-from its record by the next run (the holds are still in the engine); a booked day is
-never booked twice.
+from its record by the next run (the holds are still in the engine), unless the
+journal already booked it -- the market state remembers each day's booking
+(:attr:`~exchange.sequencer.MarketState.dayahead_booked`, replayed and snapshotted) --
+in which case the run only records it; a day is never booked twice.
 
-The audit (:func:`verify_day_ahead`) re-verifies each recorded clearing from its inputs,
-checks that its caps are the holds the engine granted and that the journal booked
-exactly its trades, and that no day-ahead trade is unexplained.
+The audit (:func:`verify_day_ahead`) checks that each recorded clearing's input is the
+day's book, re-verifies the clearing from it, checks that the journaled holds are what
+the book asks for and the caps exactly what the engine granted, that the journal booked
+exactly the result's trades (none for a failed day), and that no day-ahead trade is
+unexplained.
 """
 
 from exchange.dayahead.book import (
@@ -45,6 +55,7 @@ from exchange.dayahead.book import (
 from exchange.dayahead.run import (
     APPLIED_FILE,
     CLEARING_FILE,
+    FAILED_FILE,
     DayAheadOutcome,
     instrument_symbol,
     read_clearing,
@@ -54,7 +65,7 @@ from exchange.dayahead.run import (
 )
 
 __all__ = [
-    "APPLIED_FILE", "CLEARING_FILE", "HOURS", "DayAheadBook", "DayAheadClosed", "DayAheadCorruptError",
+    "APPLIED_FILE", "CLEARING_FILE", "FAILED_FILE", "HOURS", "DayAheadBook", "DayAheadClosed", "DayAheadCorruptError",
     "DayAheadError", "DayAheadOrder", "DayAheadOutcome", "DuplicateDayAheadOrder", "InvalidDayAheadOrder",
     "instrument_symbol", "read_clearing", "run_day_ahead", "trade_commands", "verify_day_ahead",
 ]

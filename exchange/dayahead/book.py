@@ -92,14 +92,32 @@ class DayAheadBook:
         return (self.day_dir(day) / "closed.json").exists()
 
     def close(self, day: date) -> list[DayAheadOrder]:
-        """Close the day's book for good and return its orders (arrival order)."""
+        """Close the day's book and return its orders (arrival order)."""
         with self._lock:
             orders = list(self._load(day))
             if not self.closed(day):
-                self.day_dir(day).mkdir(parents=True, exist_ok=True)
+                self._make_dir(day)
                 write_atomically(FileOps(), self.day_dir(day) / "closed.json",
                                  json.dumps({"orders": len(orders)}).encode())
             return orders
+
+    def reopen(self, day: date) -> None:
+        """Take orders again (a run that stopped before escrowing anything)."""
+        with self._lock:
+            marker = self.day_dir(day) / "closed.json"
+            if marker.exists():
+                marker.unlink()
+                FileOps().fsync_dir(marker.parent)
+
+    def _make_dir(self, day: date) -> None:
+        """Create the day's directory durably: each new directory's parent is fsynced."""
+        folder, made = self.day_dir(day), []
+        while not folder.exists():
+            made.append(folder)
+            folder = folder.parent
+        for path in reversed(made):
+            path.mkdir()
+            FileOps().fsync_dir(path.parent)
 
     def orders(self, day: date) -> list[DayAheadOrder]:
         """The day's orders in arrival order."""
@@ -183,16 +201,21 @@ class DayAheadBook:
         return orders
 
     def _append(self, day: date, order: DayAheadOrder) -> None:
+        """Append one line and fsync it; on any failure the file is cut back to what it
+        was, so a refused submission leaves nothing behind (not even a torn line)."""
         path = self._path(day)
+        self._make_dir(day)
         fresh = not path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
-            f.write(order.to_json().encode("utf-8") + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        if fresh:  # the new file's directory entry must be durable too
-            fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        size = 0 if fresh else path.stat().st_size
+        try:
+            with open(path, "ab") as f:
+                f.write(order.to_json().encode("utf-8") + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+            if fresh:  # the new file's directory entry must be durable too
+                FileOps().fsync_dir(path.parent)
+        except BaseException:
+            with open(path, "r+b") as f:
+                f.truncate(size)
+                os.fsync(f.fileno())
+            raise

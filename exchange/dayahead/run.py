@@ -35,10 +35,16 @@ from exchange.clearing import (
 )
 from exchange.dayahead.book import HOURS, DayAheadBook, DayAheadError, DayAheadOrder
 from exchange.dayahead.codec import auction_from_json, auction_to_json, result_from_json, result_to_json
-from exchange.engine.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, commands
+from exchange.engine.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, InstrumentState, commands
 from exchange.journal import FileOps, write_atomically
 
 CLEARING_FILE = "clearing.json"
+FAILED_FILE = "failed.json"
+"""Why a cleared day could not be booked (its slots closed first); no trade was booked."""
+RUN_MARGIN_S = 60.0
+"""A run needs every slot of its orders open for the solver's time limit plus this."""
+BOOKING_MARGIN_S = 5.0
+"""The booking needs every slot it trades open for at least this long."""
 """Input (with the holds it was cleared under) and result of a day's clearing."""
 APPLIED_FILE = "applied.json"
 """The journal range of a day's booked trades: written once they are acknowledged."""
@@ -48,6 +54,7 @@ every other offender on different product-hours (as much welfare as one at a tim
 in a fraction of the rounds; bench/clearing.py case 2)."""
 _BUY, _SELL = 1, 2
 _TRADE_FIELDS = ("kind", "account", "contra_account", "instrument", "price", "qty", "clord", "orig_clord")
+_HOLD_FIELDS = ("kind", "account", "instrument", "qty", "amount")
 
 
 @dataclass(frozen=True)
@@ -205,79 +212,161 @@ def read_clearing(day_dir: Path) -> tuple[Auction, ClearingResult, list[int]]:
     return auction_from_json(doc["auction"]), result_from_json(doc["result"]), doc["holds_seq"]
 
 
+def _outcome(folder: Path, day: date) -> DayAheadOutcome:
+    auction, result, _ = read_clearing(folder)
+    applied = json.loads((folder / APPLIED_FILE).read_text())
+    return DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"], applied["last_seq"])
+
+
+def _pending_elsewhere(book: DayAheadBook, day: date) -> None:
+    """Refuse to start a day while another is cleared but not booked: its holds are
+    still in the engine, and a run releases every hold when it ends."""
+    if not book.root.is_dir():
+        return
+    for folder in sorted(book.root.iterdir()):
+        if folder.name != day.isoformat() and (folder / CLEARING_FILE).exists() and not (
+                (folder / APPLIED_FILE).exists() or (folder / FAILED_FILE).exists()):
+            raise DayAheadError(f"day-ahead {folder.name} is cleared but not booked: run it again first")
+
+
+def _gates(node, symbols: set[str]) -> dict[str, tuple[int, int]]:
+    """(engine state, gate closure ns) of each symbol; ``DayAheadError`` if one is not listed."""
+    listing, catalog = node.state.listing, node.catalog
+    try:
+        ids = {s: listing.id_of(s) for s in symbols}
+    except KeyError as error:
+        raise DayAheadError(f"cannot run the day-ahead auction: {error}") from None
+    states = node.read(lambda st: st.engine.instrument_states())
+    return {s: (int(states[i]), catalog.gate_ts_ns(catalog.instrument(s))) for s, i in ids.items()}
+
+
+def _open_long_enough(node, symbols: set[str], seconds: float) -> str | None:
+    """Why the slots cannot take trades for ``seconds`` more (None if they can)."""
+    now = node.sequencer.clock()
+    for symbol, (state, gate) in sorted(_gates(node, symbols).items()):
+        if state == InstrumentState.CLOSED or now + int(seconds * 1e9) >= gate:
+            return f"{symbol} closes (gate) before the auction could be booked"
+    return None
+
+
 def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60.0) -> DayAheadOutcome:
-    """Clear and book ``day`` on ``node`` (idempotent: a booked day returns its outcome;
-    a day cleared but not booked -- a crash in between -- is booked from its record).
-    Raises :class:`DayAheadError` when a slot is not listed or a booking is refused, and
-    :class:`~exchange.clearing.ClearingError` on invalid input."""
+    """Clear and book ``day`` on ``node`` (see the package docstring). Idempotent: a
+    booked day returns its outcome; a day cleared but not booked (a crash in between) is
+    booked from its record, or just recorded as booked if the journal already booked it.
+    Raises :class:`DayAheadError` (nothing changed, or the day recorded as failed) when
+    the book is empty, a slot is not listed or would close before the booking, or
+    another day awaits its booking; :class:`~exchange.clearing.ClearingError` on input
+    the solver refuses (the holds are released and the book reopened)."""
     folder = book.day_dir(day)
     catalog, listing = node.catalog, node.state.listing
     if (folder / APPLIED_FILE).exists():
-        auction, result, _ = read_clearing(folder)
-        applied = json.loads((folder / APPLIED_FILE).read_text())
-        return DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"], applied["last_seq"])
+        return _outcome(folder, day)
+    if (folder / FAILED_FILE).exists():
+        raise DayAheadError(f"the day-ahead auction of {day} failed: "
+                            f"{json.loads((folder / FAILED_FILE).read_text())['reason']}")
     if not (folder / CLEARING_FILE).exists():
+        _pending_elsewhere(book, day)
         orders = book.close(day)
+        symbols = {instrument_symbol(catalog, day, (c, r), h) for o in orders for c, r, _ in o.alternatives
+                   for h in range(o.hour, o.hour + o.length)}
+        try:
+            why = "there are no orders" if not orders else _open_long_enough(node, symbols, time_limit + RUN_MARGIN_S)
+            if why:
+                raise DayAheadError(f"cannot run the day-ahead auction of {day}: {why}")
+        except DayAheadError:
+            book.reopen(day)  # nothing was escrowed: the day takes orders again
+            raise
         funds, capacity = hold_requests(orders)
         holds, keys = _hold_commands(listing, catalog, day, funds, capacity)
         events = node.execute(holds)
-        funds, capacity = _caps(keys, events)
-        auction = build_auction(catalog, orders, funds, capacity)
-        result = clear(auction, time_limit=time_limit, removal=REMOVAL)
+        try:
+            funds, capacity = _caps(keys, events)
+            auction = build_auction(catalog, orders, funds, capacity)
+            result = clear(auction, time_limit=time_limit, removal=REMOVAL)
+        except BaseException:
+            node.execute(_release())
+            book.reopen(day)
+            raise
         _write_json(folder / CLEARING_FILE, {
             "day": day.isoformat(), "holds_seq": [int(events["seq"][0]), int(events["seq"][-1])],
             "auction": auction_to_json(auction), "result": result_to_json(result)})
     auction, result, _ = read_clearing(folder)
-    trades = trade_commands(catalog, listing, day, auction, result)
-    batch = np.concatenate([trades, commands(1)])
-    batch["kind"][-1] = int(CommandKind.RELEASE_HOLDS)
-    batch["account"][-1] = -1
-    events = node.execute(batch)
-    refused = events[events["kind"] == EventKind.REJECTED]
-    if len(refused):
-        raise DayAheadError(f"the engine refused {len(refused)} day-ahead bookings of {day} "
-                            f"(first: reason {int(refused['reason'][0])} at seq {int(refused['seq'][0])})")
-    first, last = int(events["seq"][0]), int(events["seq"][-1])
-    _write_json(folder / APPLIED_FILE, {"first_seq": first, "last_seq": last, "trades": len(trades)})
-    return DayAheadOutcome(day, auction, result, len(trades), first, last)
+    booked = node.read(lambda st: st.dayahead_booked.get(day.isoformat()))
+    if booked is None:  # not in the journal yet: book now
+        trades = trade_commands(catalog, listing, day, auction, result)
+        why = _open_long_enough(node, {listing.symbol(int(i)) for i in set(trades["instrument"].tolist())},
+                                BOOKING_MARGIN_S)
+        if why:  # never book part of a day: give the holds back and say so
+            node.execute(_release())
+            _write_json(folder / FAILED_FILE, {"reason": why})
+            raise DayAheadError(f"the day-ahead auction of {day} cannot be booked: {why}")
+        events = node.execute(np.concatenate([trades, _release()]))
+        refused = events[events["kind"] == EventKind.REJECTED]
+        if len(refused):
+            raise DayAheadError(f"the engine refused {len(refused)} day-ahead bookings of {day} "
+                                f"(first: reason {int(refused['reason'][0])} at seq {int(refused['seq'][0])})")
+        booked = node.read(lambda st: st.dayahead_booked.get(day.isoformat())) or [0, 0, 0]
+    first, last, n = booked
+    _write_json(folder / APPLIED_FILE, {"first_seq": first, "last_seq": last, "trades": n})
+    return DayAheadOutcome(day, auction, result, n, first, last)
+
+
+def _release() -> np.ndarray:
+    batch = commands(1)
+    batch["kind"], batch["account"] = int(CommandKind.RELEASE_HOLDS), -1
+    return batch
 
 
 def verify_day_ahead(root: Path, catalog: Catalog, listing: Listing, journaled: np.ndarray,
                      events: np.ndarray, from_seq: int = 0) -> list[date]:
-    """Check every booked day under ``root`` (``<data dir>/dayahead``) against the
-    journal's hold and day-ahead commands (``journaled``) and their events: the
-    clearing verifies from its inputs (:func:`exchange.clearing.verify`), its caps are
-    exactly the holds the engine granted, and the journal booked exactly its trades
-    and nothing else. ``journaled`` and ``events`` cover the seqs after ``from_seq``
-    (a replay from a snapshot): a day held before it is checked by its clearing alone.
+    """Check every day under ``root`` (``<data dir>/dayahead``) that was booked or failed
+    against its book and the journal's hold and day-ahead commands (``journaled``, with
+    their ``events``): the clearing's input is the day's book under its caps, the
+    clearing verifies from that input (:func:`exchange.clearing.verify`), the journaled
+    holds are what the book asks for and the caps exactly what the engine granted, and
+    the journal booked exactly the result's trades (none for a failed day) and no other
+    DA_TRADE. ``journaled`` and ``events`` cover the seqs after ``from_seq`` (a replay
+    from a snapshot): a day held before it is checked by its book and clearing alone.
     Returns the days checked; raises :class:`DayAheadError` naming the first difference."""
     checked, explained = [], np.zeros(len(journaled), bool)
-    booked = sorted(p for p in Path(root).iterdir() if (p / APPLIED_FILE).exists()) if Path(root).is_dir() else []
-    for folder in booked:
+    root = Path(root)
+    finished = sorted(p for p in root.iterdir() if (p / APPLIED_FILE).exists() or (p / FAILED_FILE).exists()
+                      ) if root.is_dir() else []
+    book = DayAheadBook(root, catalog)
+    for folder in finished:
         day = date.fromisoformat(folder.name)
         auction, result, (h_first, h_last) = read_clearing(folder)
-        applied = json.loads((folder / APPLIED_FILE).read_text())
+        orders = book.orders(day)
+        if build_auction(catalog, orders, auction.funds, auction.capacity) != auction:
+            raise DayAheadError(f"day-ahead {day}: the recorded clearing's orders are not the day's book "
+                                f"({folder / 'orders.jsonl'})")
         try:
             verify(auction, result)
         except (VerifyError, ClearingError) as error:
             raise DayAheadError(f"day-ahead {day}: the recorded clearing breaks a rule: {error}") from None
-        span = (journaled["seq"] >= applied["first_seq"]) & (journaled["seq"] <= applied["last_seq"])
-        explained |= span
         checked.append(day)
-        if h_first <= from_seq:  # held before the replay's start: the clearing alone is checked
+        applied = json.loads((folder / APPLIED_FILE).read_text()) if (folder / APPLIED_FILE).exists() else None
+        span = ((journaled["seq"] >= applied["first_seq"]) & (journaled["seq"] <= applied["last_seq"])
+                if applied else np.zeros(len(journaled), bool))
+        explained |= span
+        if h_first <= from_seq:  # held before the replay's start: book and clearing alone
             continue
+        holds, keys = _hold_commands(listing, catalog, day, *hold_requests(orders))
+        in_range = journaled[(journaled["seq"] >= h_first) & (journaled["seq"] <= h_last)]
+        if len(in_range) != len(holds) or any(not np.array_equal(in_range[f], holds[f]) for f in _HOLD_FIELDS):
+            raise DayAheadError(f"day-ahead {day}: the journaled holds (seq {h_first}..{h_last}) are not "
+                                "what the day's book asks for")
         in_holds = (events["seq"] >= h_first) & (events["seq"] <= h_last)
-        keys = [None] + [("funds", a) for a in sorted(auction.funds)] + [
-            ("capacity", k) for k in sorted(auction.capacity)]
-        funds, capacity = _caps(keys, events[in_holds]) if in_holds.any() else ({}, {})
+        funds, capacity = _caps(keys, events[in_holds])
         if funds != dict(auction.funds) or capacity != dict(auction.capacity):
             raise DayAheadError(f"day-ahead {day}: the clearing's caps are not the holds the engine granted "
                                 f"(seq {h_first}..{h_last})")
-        expected = trade_commands(catalog, listing, day, auction, result)
-        found = journaled[span & (journaled["kind"] == CommandKind.DA_TRADE)]
-        if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f]) for f in _TRADE_FIELDS):
-            raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
-                                f"(seq {applied['first_seq']}..{applied['last_seq']}) are not the recorded result's")
+        if applied:
+            expected = trade_commands(catalog, listing, day, auction, result)
+            found = journaled[span & (journaled["kind"] == CommandKind.DA_TRADE)]
+            if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f]) for f in _TRADE_FIELDS):
+                raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
+                                    f"(seq {applied['first_seq']}..{applied['last_seq']}) are not the recorded result's")
     stray = journaled[~explained & (journaled["kind"] == CommandKind.DA_TRADE)]
     if len(stray):
         raise DayAheadError(f"DA_TRADE at seq {int(stray['seq'][0])} belongs to no recorded day-ahead clearing")

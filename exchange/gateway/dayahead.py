@@ -15,6 +15,7 @@ import grpc
 
 from exchange.dayahead import (
     APPLIED_FILE,
+    FAILED_FILE,
     DayAheadBook,
     DayAheadOrder,
     DayAheadOutcome,
@@ -22,7 +23,7 @@ from exchange.dayahead import (
     read_clearing,
     run_day_ahead,
 )
-from exchange.gateway.errors import invalid, not_found
+from exchange.gateway.errors import GatewayError, invalid, not_found
 from exchange.gateway.interceptors import CALLER
 from exchange.proto.gpux.v1 import day_ahead_pb2, day_ahead_pb2_grpc, types_pb2
 
@@ -89,6 +90,10 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
     async def GetDayAheadResult(self, request, context):
         day = _day(request.delivery_day)
         folder = self.book.day_dir(day)
+        if (folder / FAILED_FILE).exists():
+            reason = json.loads((folder / FAILED_FILE).read_text())["reason"]
+            raise GatewayError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"the day-ahead auction for {day} failed, nothing was booked: {reason}")
         if not (folder / APPLIED_FILE).exists():
             raise not_found(f"the day-ahead auction for {day} has not run")
         auction, result, _ = await asyncio.to_thread(read_clearing, folder)

@@ -16,7 +16,7 @@ import numpy as np
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
-from exchange.engine.schema import CommandKind, EventKind
+from exchange.engine.schema import CommandKind, EventKind, Reason
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 
@@ -27,10 +27,11 @@ _LEDGER = "order_ledger"
 _LEDGER_INDEX = "order_ledger_index"
 _TICKER = "ticker"
 _LAST, _VOLUME = 0, 1
-FORMAT = 5
+FORMAT = 6
 """Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
+_DA_TRADE = int(CommandKind.DA_TRADE)
 
 
 class MarketState:
@@ -53,6 +54,9 @@ class MarketState:
         self.last_ts = 0
         self.timer_ts = 0
         """Time of the latest TIMER applied: every gate up to it has closed."""
+        self.dayahead_booked: dict[str, list[int]] = {}
+        """Delivery day (ISO) -> [first seq, last seq, trades booked] of the first batch that
+        booked its day-ahead trades (DA_TRADE): how a run knows its booking happened."""
 
     def apply(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
         """Apply a sequenced batch; return its events (a view valid until the next call
@@ -67,6 +71,9 @@ class MarketState:
             if self.trade_sink is not None and trades["trade_id"][-1] > self.trades_through:
                 self.trade_sink(trades)
         if len(batch):
+            booking = batch["kind"] == _DA_TRADE
+            if booking.any():
+                self._follow_day_ahead(batch[booking], events)
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])
             timers = batch["ts"][batch["kind"] == _TIMER]
@@ -90,6 +97,14 @@ class MarketState:
     def traded_volume(self, instrument: int) -> int:
         """GPUs traded in the instrument so far."""
         return int(self.ticker[instrument, _VOLUME]) if instrument < len(self.ticker) else 0
+
+    def _follow_day_ahead(self, booked: np.ndarray, events: np.ndarray) -> None:
+        """Record the first booking of each delivery day (the day of its instruments)."""
+        traded = events["seq"][(events["kind"] == EventKind.TRADE) & (events["reason"] == Reason.DAY_AHEAD)]
+        for day in {self.catalog.market_time(self.listing.instrument(int(i)).slot_ts_ns).date()
+                    for i in np.unique(booked["instrument"]) if 0 <= i < len(self.listing)}:
+            self.dayahead_booked.setdefault(day.isoformat(), [int(booked["seq"][0]), int(booked["seq"][-1]),
+                                                              int(np.isin(traded, booked["seq"]).sum())])
 
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
         """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
@@ -117,7 +132,7 @@ class MarketState:
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
         meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
-                "max_accounts": self.engine.config.max_accounts}
+                "max_accounts": self.engine.config.max_accounts, "dayahead_booked": self.dayahead_booked}
         return Snapshot(self.last_seq, arrays, meta)
 
     @classmethod
@@ -133,6 +148,7 @@ class MarketState:
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
             state._list(instrument, gpu_class, region, slot_ts)
         state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])
+        state.dayahead_booked = {day: [int(x) for x in span] for day, span in meta["dayahead_booked"].items()}
         if state.last_seq != snapshot.seq or state.engine.n_instruments != len(state.listing):
             raise ValueError(f"snapshot at seq {snapshot.seq} is inconsistent with its metadata")
         return state
