@@ -43,7 +43,8 @@ def _orders_table(orders, cleared: bool) -> Table:
     return table
 
 
-def _result_table(r) -> Table:
+def result_table(r) -> Table:
+    """A cleared day: its figures, and the price and volume of every traded instrument-hour."""
     table = Table(title=f"Day-ahead result {r.delivery_day}: {r.trades} trades, welfare {_money(r.welfare_fen)}, "
                         f"gap {r.mip_gap_ppm} ppm, {r.solve_ms} ms, {r.rounds} rounds")
     for column in ("symbol", "price", "GPUs"):
@@ -96,7 +97,7 @@ def result(day: Day, address: Address = DEFAULT_ADDRESS, token: Token = "") -> N
     """A cleared day's prices and volumes."""
     with _client(address, token) as client:
         try:
-            Console().print(_result_table(client.day_ahead_result(day)))
+            Console().print(result_table(client.day_ahead_result(day)))
         except grpc.RpcError as error:
             _fail(error)
 
@@ -107,6 +108,6 @@ def run(day: Day, time_limit: Annotated[int, typer.Option(help="Solver seconds."
     """Operators: close a day's book, clear it and book the trades."""
     with _client(address, token) as client:
         try:
-            Console().print(_result_table(client.run_day_ahead(day, time_limit)))
+            Console().print(result_table(client.run_day_ahead(day, time_limit)))
         except grpc.RpcError as error:
             _fail(error)

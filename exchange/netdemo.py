@@ -44,6 +44,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.audit import audit
+from exchange.cli_dayahead import result_table
 from exchange.client import GpuxClient
 from exchange.datadir import DataDir
 from exchange.proto.gpux.v1 import types_pb2
@@ -329,16 +330,9 @@ def _tickers_table(tickers, money) -> Table:
     return table
 
 
-def _day_ahead_table(result, outcomes, money) -> tuple[Table, list[str]]:
-    """The traded instrument-hours of a day-ahead result, and a line per buyer's order."""
-    table = Table(title=f"Day-ahead auction for {result.delivery_day} (uniform prices)")
-    for column in ("symbol", "price", "GPUs"):
-        table.add_column(column, justify="left" if column == "symbol" else "right")
-    for p in result.prices:
-        if p.volume:
-            table.add_row(p.symbol, money(p.price_fen), str(p.volume))
-    lines = [f"day-ahead: {result.trades} trades booked, welfare {money(result.welfare_fen)}, "
-             f"MIP gap {result.mip_gap_ppm} ppm, solved in {result.solve_ms} ms"]
+def _day_ahead_lines(outcomes, money) -> list[str]:
+    """A line per buyer's day-ahead order: what it asked for and what it got."""
+    lines = []
     for name, o in outcomes:
         what = (f"{o.qty} GPUs x {o.hours} h from {o.start_hour}:00" if o.hours > 1 else f"{o.qty} GPUs at {o.start_hour}:00")
         if o.accepted_alternative >= 0:
@@ -346,7 +340,7 @@ def _day_ahead_table(result, outcomes, money) -> tuple[Table, list[str]]:
             lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} at most {money(where.limit_fen)}/GPU-h")
         else:
             lines.append(f"{name}: {what} -> not filled {o.reject_reason}".rstrip())
-    return table, lines
+    return lines
 
 
 def main(console: Console | None = None, data_dir: Path | None = None) -> int:
@@ -385,9 +379,8 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     if trades is not None:
         console.print(_trades_table(trades, names, money))
     console.print(_tickers_table(tickers, money))
-    table, lines = _day_ahead_table(auction, outcomes, money)
-    console.print(table)
-    for line in lines:
+    console.print(result_table(auction))
+    for line in _day_ahead_lines(outcomes, money):
         console.print(line, highlight=False, soft_wrap=True)
     console.print(settlement_table(settlement, market, [names.get(a, str(a)) for a in range(max(names) + 1)]))
     for line in issuer_lines(settlement, market):

@@ -31,7 +31,7 @@ def test_netdemo_trades_over_grpc_then_settles_and_audits(tmp_path):
     for expected in ("Buyers' orders", "Trades per symbol", "Best asks per PFLOP-hour",
                      "H100-80G.guizhou.", "910B.ningxia.", "A800-80G.guizhou.", "ai-startup",
                      "render-farm", "university-lab", "guizhou-idle-lab", "ningxia-cloud", "FILLED",
-                     "exit code 0", "Settlement of delivery day", "hangzhou-city-fund owes", "AUDIT PASSED", "Day-ahead auction"):
+                     "exit code 0", "Settlement of delivery day", "hangzhou-city-fund owes", "AUDIT PASSED", "Day-ahead result"):
         assert expected in text, expected
     trades = int(re.search(r"(\d+) trades in 20 slots of (\S+);", text).group(1))
     assert trades >= 8
@@ -40,7 +40,7 @@ def test_netdemo_trades_over_grpc_then_settles_and_audits(tmp_path):
     trades_root = DataDir(tmp_path / "nd").trades
     day, day_ahead = days(trades_root)  # tomorrow's trades, and the day-ahead auction's
     assert settled_days(tmp_path / "nd") == [day]
-    assert "Day-ahead auction for" in text and "render-farm: 12 GPUs x 4 h from 10:00 -> filled 12 in ningxia" in text
+    assert "Day-ahead result" in text and "render-farm: 12 GPUs x 4 h from 10:00 -> filled 12 in ningxia" in text
     assert read_seal(trades_root, day) is None
     assert f"Settlement of delivery day {day}" in text
 

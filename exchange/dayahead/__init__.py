@@ -59,6 +59,7 @@ from exchange.dayahead.run import (
     DayAheadOutcome,
     instrument_symbol,
     read_clearing,
+    read_outcome,
     run_day_ahead,
     trade_commands,
     verify_day_ahead,
@@ -67,5 +68,5 @@ from exchange.dayahead.run import (
 __all__ = [
     "APPLIED_FILE", "CLEARING_FILE", "FAILED_FILE", "HOURS", "DayAheadBook", "DayAheadClosed", "DayAheadCorruptError",
     "DayAheadError", "DayAheadOrder", "DayAheadOutcome", "DuplicateDayAheadOrder", "InvalidDayAheadOrder",
-    "instrument_symbol", "read_clearing", "run_day_ahead", "trade_commands", "verify_day_ahead",
+    "instrument_symbol", "read_clearing", "read_outcome", "run_day_ahead", "trade_commands", "verify_day_ahead",
 ]

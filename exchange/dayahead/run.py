@@ -212,7 +212,8 @@ def read_clearing(day_dir: Path) -> tuple[Auction, ClearingResult, list[int]]:
     return auction_from_json(doc["auction"]), result_from_json(doc["result"]), doc["holds_seq"]
 
 
-def _outcome(folder: Path, day: date) -> DayAheadOutcome:
+def read_outcome(folder: Path, day: date) -> DayAheadOutcome:
+    """The outcome recorded for a booked day (its ``clearing.json`` and ``applied.json``)."""
     auction, result, _ = read_clearing(folder)
     applied = json.loads((folder / APPLIED_FILE).read_text())
     return DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"], applied["last_seq"])
@@ -260,7 +261,7 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
     folder = book.day_dir(day)
     catalog, listing = node.catalog, node.state.listing
     if (folder / APPLIED_FILE).exists():
-        return _outcome(folder, day)
+        return read_outcome(folder, day)
     if (folder / FAILED_FILE).exists():
         raise DayAheadError(f"the day-ahead auction of {day} failed: "
                             f"{json.loads((folder / FAILED_FILE).read_text())['reason']}")

@@ -21,6 +21,7 @@ from exchange.dayahead import (
     DayAheadOutcome,
     instrument_symbol,
     read_clearing,
+    read_outcome,
     run_day_ahead,
 )
 from exchange.gateway.errors import GatewayError, invalid, not_found
@@ -96,10 +97,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
                                f"the day-ahead auction for {day} failed, nothing was booked: {reason}")
         if not (folder / APPLIED_FILE).exists():
             raise not_found(f"the day-ahead auction for {day} has not run")
-        auction, result, _ = await asyncio.to_thread(read_clearing, folder)
-        applied = json.loads((folder / APPLIED_FILE).read_text())
-        return self._result(DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"],
-                                            applied["last_seq"]))
+        return self._result(await asyncio.to_thread(read_outcome, folder, day))
 
     async def RunDayAhead(self, request, context):
         day = _day(request.delivery_day)
