@@ -112,9 +112,9 @@ def test_the_audit_checks_the_clearing_and_finds_tampering(node, tmp_path):
     record.write_text(original)
     applied = node.data.dayahead / DAY.isoformat() / APPLIED_FILE
     booked = json.loads(applied.read_text())
-    applied.write_text(json.dumps({**booked, "first_seq": booked["first_seq"] + 1}))  # a trade goes missing
+    applied.write_text(json.dumps({**booked, "trades": booked["trades"] - 1}))  # a trade goes missing
     report = audit(node.data.root)
-    assert not report.ok and "are not the recorded result's" in report.problem, report.problem
+    assert not report.ok and "applied.json says" in report.problem, report.problem
 
 
 def test_a_crash_between_record_and_booking_books_from_the_record(node, monkeypatch):
@@ -208,11 +208,17 @@ def test_a_crash_after_booking_before_its_record_does_not_book_twice(node, monke
     with pytest.raises(RuntimeError):
         run_day_ahead(node, book, DAY, time_limit=30)
     monkeypatch.setattr(run_module, "_write_json", real)
-    last = node.state.last_seq
-    outcome = run_day_ahead(node, book, DAY)
-    assert outcome.trades == 5 and node.state.last_seq == last  # nothing journaled again
-    assert node.state.engine.position(1, _instrument(node, NB, 10)).bought == 8
     node.close()
+    report = audit(node.data.root)  # the auditor is told what is missing, and how to mend it
+    assert not report.ok and "booked in the journal" in report.problem and "run the day again" in report.problem
+    node = ExchangeNode.open(node.data.root, clock=lambda: NOW)
+    try:
+        last = node.state.last_seq
+        outcome = run_day_ahead(node, DayAheadBook(node.data.dayahead, node.catalog), DAY)
+        assert outcome.trades == 5 and node.state.last_seq == last  # nothing journaled again
+        assert node.state.engine.position(1, _instrument(node, NB, 10)).bought == 8
+    finally:
+        node.close()
     assert audit(node.data.root).ok
 
 
@@ -309,3 +315,59 @@ def test_a_failed_append_leaves_nothing_behind(node, monkeypatch):
     monkeypatch.setattr(os_module, "fsync", real)
     assert book.submit(DAY, 1, 3, BUY, 12, 1, [(*JX, 1800)]).ref == 2
     assert [o.client_order_id for o in DayAheadBook(node.data.dayahead, node.catalog).orders(DAY)] == [1, 3]
+
+
+def test_a_booking_stamped_after_a_gate_is_named_booked_in_part(tmp_path, monkeypatch):
+    """If the writer stalls past a gate between the check and the stamp, the engine
+    refuses those hours' trades: the day is recorded as failed, booked in part, and the
+    audit names it (the market broke an all-or-none promise; an operator must act)."""
+    from exchange.dayahead import run as run_module
+
+    now = [NOW]
+    node = ExchangeNode.open(tmp_path / "data", clock=lambda: now[0])
+    try:
+        node.list_due(NOW)
+        book = _market(node)
+        gate10 = node.catalog.gate_ts_ns(node.catalog.instrument(instrument_symbol(node.catalog, DAY, NB, 10)))
+        real = run_module.clear
+
+        def stalled(*a, **kw):
+            result = real(*a, **kw)
+            now[0] = gate10 + 1  # hour 10 closes, hours 11-13 stay open
+            return result
+
+        monkeypatch.setattr(run_module, "clear", stalled)
+        monkeypatch.setattr(run_module, "_open_long_enough", lambda node, symbols, seconds: None)
+        with pytest.raises(DayAheadError, match="booked in part: 3 of 5"):
+            run_day_ahead(node, book, DAY, time_limit=30)
+        assert node.state.engine.account(1).held == 0  # the holds went back all the same
+        with pytest.raises(DayAheadError, match="booked in part"):
+            run_day_ahead(node, book, DAY)
+    finally:
+        node.close()
+    report = audit(node.data.root)
+    assert not report.ok and "booked in part" in report.problem
+
+
+def test_the_audit_from_a_snapshot_taken_during_the_solve(node, monkeypatch):
+    """Holds before the snapshot, booking after it: the replay from the snapshot still
+    compares the booking with the record and the record with the journal's state."""
+    from exchange.dayahead import run as run_module
+
+    book = _market(node)
+    real = run_module.clear
+
+    def snapshot_while_solving(*a, **kw):
+        result = real(*a, **kw)
+        node.snapshot()
+        return result
+
+    monkeypatch.setattr(run_module, "clear", snapshot_while_solving)
+    run_day_ahead(node, book, DAY, time_limit=30)
+    node.close()
+    report = audit(node.data.root, from_snapshot=True)
+    assert report.ok and report.from_seq > 0 and report.dayahead_days == [DAY], report.problem
+    applied = node.data.dayahead / DAY.isoformat() / APPLIED_FILE
+    applied.write_text(json.dumps({**json.loads(applied.read_text()), "trades": 99}))
+    report = audit(node.data.root, from_snapshot=True)
+    assert not report.ok and "applied.json says" in report.problem

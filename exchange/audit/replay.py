@@ -172,7 +172,7 @@ def _audit(data: DataDir, report: AuditReport, progress: Progress | None, from_s
         raise AuditError(problem)
     try:
         report.dayahead_days = verify_day_ahead(data.dayahead, catalog, result.state.listing, *result.dayahead,
-                                                from_seq=result.from_seq)
+                                                result.state.dayahead_booked, from_seq=result.from_seq)
     except DayAheadError as error:
         raise AuditError(str(error)) from None
     for day, expected in settlements.items():

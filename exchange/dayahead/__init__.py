@@ -26,8 +26,11 @@ Flow (one delivery day, market time):
    instrument, an account's own buys and sells netted, the rest paired in arrival order
    at the instrument's price -- and a ``RELEASE_HOLDS``; then ``applied.json`` records
    the journal range of its trades. If a slot it trades has closed (or closes within
-   seconds) by then, nothing is booked: the holds are released and ``failed.json`` says
-   why. The trades flow like any other: trade log, settlement, audit.
+   five minutes) by then, nothing is booked: the holds are released and ``failed.json``
+   says why. Only a writer stalled for longer than that between the check and the stamp
+   could see the engine refuse some trades; the day is then recorded as booked in part
+   (``failed.json``) and the audit fails it by name. The trades flow like any other:
+   trade log, settlement, audit.
 
 A crash between steps is safe: a day with a record but no ``applied.json`` is booked
 from its record by the next run (the holds are still in the engine), unless the
@@ -37,9 +40,12 @@ in which case the run only records it; a day is never booked twice.
 
 The audit (:func:`verify_day_ahead`) checks that each recorded clearing's input is the
 day's book, re-verifies the clearing from it, checks that the journaled holds are what
-the book asks for and the caps exactly what the engine granted, that the journal booked
-exactly the result's trades (none for a failed day), and that no day-ahead trade is
-unexplained.
+the book asks for and the caps exactly what the engine granted, that the replayed
+state's booking is what ``applied.json`` says and holds exactly the result's trades,
+all accepted (nothing for a failed day), and that no day-ahead trade is unexplained.
+A booking in the journal that was never recorded is named, with the remedy (run the
+day again). Holds left by a run that stopped before its record stay in the engine
+until that day, or another, is run again (their RELEASE_HOLDS comes first).
 """
 
 from exchange.dayahead.book import (

@@ -41,10 +41,13 @@ from exchange.journal import FileOps, write_atomically
 CLEARING_FILE = "clearing.json"
 FAILED_FILE = "failed.json"
 """Why a cleared day could not be booked (its slots closed first); no trade was booked."""
-RUN_MARGIN_S = 60.0
+RUN_MARGIN_S = 600.0
 """A run needs every slot of its orders open for the solver's time limit plus this."""
-BOOKING_MARGIN_S = 5.0
-"""The booking needs every slot it trades open for at least this long."""
+BOOKING_MARGIN_S = 300.0
+"""The booking needs every slot it trades open for at least this long when it is sent:
+the engine judges each DA_TRADE by the time the batch is stamped, so only a writer
+stalled for this long could see a gate pass in between (then the day is booked in part,
+recorded in failed.json, and the audit fails it by name)."""
 """Input (with the holds it was cleared under) and result of a day's clearing."""
 APPLIED_FILE = "applied.json"
 """The journal range of a day's booked trades: written once they are acknowledged."""
@@ -301,13 +304,15 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
             node.execute(_release())
             _write_json(folder / FAILED_FILE, {"reason": why})
             raise DayAheadError(f"the day-ahead auction of {day} cannot be booked: {why}")
-        events = node.execute(np.concatenate([trades, _release()]))
-        refused = events[events["kind"] == EventKind.REJECTED]
-        if len(refused):
-            raise DayAheadError(f"the engine refused {len(refused)} day-ahead bookings of {day} "
-                                f"(first: reason {int(refused['reason'][0])} at seq {int(refused['seq'][0])})")
+        node.execute(np.concatenate([trades, _release()]))
         booked = node.read(lambda st: st.dayahead_booked.get(day.isoformat())) or [0, 0, 0]
+    else:
+        trades = trade_commands(catalog, listing, day, auction, result)
     first, last, n = booked
+    if n != len(trades):  # the engine refused some: the day is booked in part
+        why = f"booked in part: {n} of {len(trades)} trades (seq {first}..{last}); the rest were refused"
+        _write_json(folder / FAILED_FILE, {"reason": why, "first_seq": first, "last_seq": last, "trades": n})
+        raise DayAheadError(f"the day-ahead auction of {day} was {why}")
     _write_json(folder / APPLIED_FILE, {"first_seq": first, "last_seq": last, "trades": n})
     return DayAheadOutcome(day, auction, result, n, first, last)
 
@@ -319,23 +324,39 @@ def _release() -> np.ndarray:
 
 
 def verify_day_ahead(root: Path, catalog: Catalog, listing: Listing, journaled: np.ndarray,
-                     events: np.ndarray, from_seq: int = 0) -> list[date]:
-    """Check every day under ``root`` (``<data dir>/dayahead``) that was booked or failed
-    against its book and the journal's hold and day-ahead commands (``journaled``, with
-    their ``events``): the clearing's input is the day's book under its caps, the
-    clearing verifies from that input (:func:`exchange.clearing.verify`), the journaled
-    holds are what the book asks for and the caps exactly what the engine granted, and
-    the journal booked exactly the result's trades (none for a failed day) and no other
-    DA_TRADE. ``journaled`` and ``events`` cover the seqs after ``from_seq`` (a replay
-    from a snapshot): a day held before it is checked by its book and clearing alone.
-    Returns the days checked; raises :class:`DayAheadError` naming the first difference."""
+                     events: np.ndarray, booked: dict[str, list[int]], from_seq: int = 0) -> list[date]:
+    """Check every cleared day under ``root`` (``<data dir>/dayahead``) against its book,
+    the journal's hold and day-ahead commands (``journaled``, with their ``events``) and
+    the replayed state's bookings (``booked``, :attr:`MarketState.dayahead_booked`): the
+    clearing's input is the day's book under its caps; the clearing verifies from that
+    input (:func:`exchange.clearing.verify`); the journaled holds are what the book asks
+    for and the caps exactly what the engine granted; the journal booked the result's
+    trades, every one accepted, as ``applied.json`` says -- or nothing, for a day that
+    failed -- and no other DA_TRADE. ``journaled`` and ``events`` cover the seqs after
+    ``from_seq`` (a replay from a snapshot): holds or bookings before it are covered by
+    the snapshot. Returns the days checked; raises :class:`DayAheadError` naming the
+    first difference."""
     checked, explained = [], np.zeros(len(journaled), bool)
     root = Path(root)
-    finished = sorted(p for p in root.iterdir() if (p / APPLIED_FILE).exists() or (p / FAILED_FILE).exists()
-                      ) if root.is_dir() else []
+    cleared = sorted(p for p in root.iterdir() if (p / CLEARING_FILE).exists()) if root.is_dir() else []
     book = DayAheadBook(root, catalog)
-    for folder in finished:
+    for folder in cleared:
         day = date.fromisoformat(folder.name)
+        applied = json.loads((folder / APPLIED_FILE).read_text()) if (folder / APPLIED_FILE).exists() else None
+        failed = json.loads((folder / FAILED_FILE).read_text()) if (folder / FAILED_FILE).exists() else None
+        span = booked.get(day.isoformat())
+        if applied and failed:
+            raise DayAheadError(f"day-ahead {day}: recorded both as booked and as failed")
+        if failed and span:
+            raise DayAheadError(f"day-ahead {day}: {failed['reason']}")
+        if not applied and not failed:
+            if span:
+                raise DayAheadError(f"day-ahead {day} is booked in the journal (seq {span[0]}..{span[1]}) but "
+                                    "not recorded: run the day again to record it")
+            continue  # cleared, not booked yet: its holds wait in the engine
+        if applied and [applied["first_seq"], applied["last_seq"], applied["trades"]] != (span or [0, 0, 0]):
+            raise DayAheadError(f"day-ahead {day}: applied.json says {applied} but the journal booked "
+                                f"{span or 'nothing'}")
         auction, result, (h_first, h_last) = read_clearing(folder)
         orders = book.orders(day)
         if build_auction(catalog, orders, auction.funds, auction.capacity) != auction:
@@ -346,28 +367,27 @@ def verify_day_ahead(root: Path, catalog: Catalog, listing: Listing, journaled: 
         except (VerifyError, ClearingError) as error:
             raise DayAheadError(f"day-ahead {day}: the recorded clearing breaks a rule: {error}") from None
         checked.append(day)
-        applied = json.loads((folder / APPLIED_FILE).read_text()) if (folder / APPLIED_FILE).exists() else None
-        span = ((journaled["seq"] >= applied["first_seq"]) & (journaled["seq"] <= applied["last_seq"])
-                if applied else np.zeros(len(journaled), bool))
-        explained |= span
-        if h_first <= from_seq:  # held before the replay's start: book and clearing alone
-            continue
-        holds, keys = _hold_commands(listing, catalog, day, *hold_requests(orders))
-        in_range = journaled[(journaled["seq"] >= h_first) & (journaled["seq"] <= h_last)]
-        if len(in_range) != len(holds) or any(not np.array_equal(in_range[f], holds[f]) for f in _HOLD_FIELDS):
-            raise DayAheadError(f"day-ahead {day}: the journaled holds (seq {h_first}..{h_last}) are not "
-                                "what the day's book asks for")
-        in_holds = (events["seq"] >= h_first) & (events["seq"] <= h_last)
-        funds, capacity = _caps(keys, events[in_holds])
-        if funds != dict(auction.funds) or capacity != dict(auction.capacity):
-            raise DayAheadError(f"day-ahead {day}: the clearing's caps are not the holds the engine granted "
-                                f"(seq {h_first}..{h_last})")
-        if applied:
-            expected = trade_commands(catalog, listing, day, auction, result)
-            found = journaled[span & (journaled["kind"] == CommandKind.DA_TRADE)]
-            if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f]) for f in _TRADE_FIELDS):
-                raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
-                                    f"(seq {applied['first_seq']}..{applied['last_seq']}) are not the recorded result's")
+        if span:
+            in_span = (journaled["seq"] >= span[0]) & (journaled["seq"] <= span[1])
+            explained |= in_span
+            if span[0] > from_seq:
+                expected = trade_commands(catalog, listing, day, auction, result)
+                found = journaled[in_span & (journaled["kind"] == CommandKind.DA_TRADE)]
+                if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f])
+                                                      for f in _TRADE_FIELDS):
+                    raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
+                                        f"(seq {span[0]}..{span[1]}) are not the recorded result's")
+        if h_first > from_seq:
+            holds, keys = _hold_commands(listing, catalog, day, *hold_requests(orders))
+            in_range = journaled[(journaled["seq"] >= h_first) & (journaled["seq"] <= h_last)]
+            if len(in_range) != len(holds) or any(not np.array_equal(in_range[f], holds[f]) for f in _HOLD_FIELDS):
+                raise DayAheadError(f"day-ahead {day}: the journaled holds (seq {h_first}..{h_last}) are not "
+                                    "what the day's book asks for")
+            in_holds = (events["seq"] >= h_first) & (events["seq"] <= h_last)
+            funds, capacity = _caps(keys, events[in_holds])
+            if funds != dict(auction.funds) or capacity != dict(auction.capacity):
+                raise DayAheadError(f"day-ahead {day}: the clearing's caps are not the holds the engine granted "
+                                    f"(seq {h_first}..{h_last})")
     stray = journaled[~explained & (journaled["kind"] == CommandKind.DA_TRADE)]
     if len(stray):
         raise DayAheadError(f"DA_TRADE at seq {int(stray['seq'][0])} belongs to no recorded day-ahead clearing")
