@@ -475,6 +475,10 @@ def test_day_ahead_auction_through_the_gateway(market):
         buyer.submit_day_ahead(day, "BUY", 23, 4, [("H100-80G", "hangzhou", 1900)], client_order_id=2, hours=3)
     assert error.value.code() == Code.INVALID_ARGUMENT and "hours" in error.value.details()
     assert _code(lambda: buyer.day_ahead_result(day)) == Code.NOT_FOUND
+    for when in ("2026-11-25", "2026-12-03"):  # today, and past the listing horizon
+        with pytest.raises(grpc.RpcError) as error:
+            buyer.submit_day_ahead(when, "BUY", 9, 4, [("H100-80G", "hangzhou", 1900)], client_order_id=9)
+        assert error.value.code() == Code.INVALID_ARGUMENT and "delivery_day must be" in error.value.details()
     result = admin.run_day_ahead(day, time_limit_seconds=30)
     assert result.trades == 3 and result.rounds >= 1
     traded = [p for p in result.prices if p.volume]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import grpc
 
@@ -62,8 +62,13 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         if o.side not in (types_pb2.SIDE_BUY, types_pb2.SIDE_SELL):
             raise invalid("side must be SIDE_BUY or SIDE_SELL")
         block = o.order_type == _BLOCK
+        day = _day(request.delivery_day)
+        today = self.x.catalog.market_time(self.x.node.sequencer.clock()).date()
+        last = today + timedelta(days=self.x.catalog.market.listing_horizon_days)
+        if not today < day <= last:
+            raise invalid(f"delivery_day must be a day from {today + timedelta(days=1)} to {last} (market time)")
         order = await asyncio.to_thread(
-            self.book.submit, _day(request.delivery_day), CALLER.get().account, o.client_order_id,
+            self.book.submit, day, CALLER.get().account, o.client_order_id,
             1 if o.side == types_pb2.SIDE_BUY else 2, o.start_hour, o.qty,
             [(a.gpu_class, a.region, a.limit_fen) for a in o.alternatives],
             length=o.hours if block else 1, min_ratio=o.min_ratio_percent or 100, block=block)
