@@ -244,24 +244,31 @@ def test_another_day_waits_for_a_cleared_day_to_be_booked(node, monkeypatch):
     assert report.ok and report.dayahead_days == [DAY, later]
 
 
-def test_a_gate_that_closes_before_the_booking_fails_the_day_whole(tmp_path, monkeypatch):
-    """Never book part of a day: the holds go back, the day is recorded as failed."""
+def _clock_jumps_while_solving(tmp_path, monkeypatch, product, hour, after_gate_ns):
+    """A node on a movable clock with :func:`_market`'s orders, whose clock jumps to the
+    gate of ``product``'s ``hour`` plus ``after_gate_ns`` while the auction solves."""
     from exchange.dayahead import run as run_module
 
     now = [NOW]
     node = ExchangeNode.open(tmp_path / "data", clock=lambda: now[0])
+    node.list_due(NOW)
+    book = _market(node)
+    gate = node.catalog.gate_ts_ns(node.catalog.instrument(instrument_symbol(node.catalog, DAY, product, hour)))
+    real = run_module.clear
+
+    def jump(*a, **kw):
+        result = real(*a, **kw)
+        now[0] = gate + after_gate_ns
+        return result
+
+    monkeypatch.setattr(run_module, "clear", jump)
+    return node, book
+
+
+def test_a_gate_that_closes_before_the_booking_fails_the_day_whole(tmp_path, monkeypatch):
+    """Never book part of a day: the holds go back, the day is recorded as failed."""
+    node, book = _clock_jumps_while_solving(tmp_path, monkeypatch, JX, 10, -10**9)  # a second before hour 10's gate
     try:
-        node.list_due(NOW)
-        book = _market(node)
-        gate = node.catalog.gate_ts_ns(node.catalog.instrument(instrument_symbol(node.catalog, DAY, JX, 10)))
-        real = run_module.clear
-
-        def slow_clear(*a, **kw):  # the clock passes close to hour 10's gate while solving
-            result = real(*a, **kw)
-            now[0] = gate - 10**9
-            return result
-
-        monkeypatch.setattr(run_module, "clear", slow_clear)
         with pytest.raises(DayAheadError, match="cannot be booked"):
             run_day_ahead(node, book, DAY, time_limit=30)
         assert node.state.engine.account(1).held == 0 and node.state.engine.next_trade_id() == 1
@@ -323,21 +330,9 @@ def test_a_booking_stamped_after_a_gate_is_named_booked_in_part(tmp_path, monkey
     audit names it (the market broke an all-or-none promise; an operator must act)."""
     from exchange.dayahead import run as run_module
 
-    now = [NOW]
-    node = ExchangeNode.open(tmp_path / "data", clock=lambda: now[0])
+    node, book = _clock_jumps_while_solving(tmp_path, monkeypatch, NB, 10, 1)  # hour 10 closes, 11-13 stay open
+    monkeypatch.setattr(run_module, "_open_long_enough", lambda node, symbols, seconds: None)  # the stall
     try:
-        node.list_due(NOW)
-        book = _market(node)
-        gate10 = node.catalog.gate_ts_ns(node.catalog.instrument(instrument_symbol(node.catalog, DAY, NB, 10)))
-        real = run_module.clear
-
-        def stalled(*a, **kw):
-            result = real(*a, **kw)
-            now[0] = gate10 + 1  # hour 10 closes, hours 11-13 stay open
-            return result
-
-        monkeypatch.setattr(run_module, "clear", stalled)
-        monkeypatch.setattr(run_module, "_open_long_enough", lambda node, symbols, seconds: None)
         with pytest.raises(DayAheadError, match="booked in part: 3 of 5"):
             run_day_ahead(node, book, DAY, time_limit=30)
         assert node.state.engine.account(1).held == 0  # the holds went back all the same
