@@ -1,5 +1,6 @@
-"""The client side of the ``gpux`` command line: orders, books, trades and capacity over
-gRPC (``--address`` / ``$GPUX_ADDRESS``, ``--token`` / ``$GPUX_TOKEN``)."""
+"""The client side of the ``gpux`` command line: orders, books, trades, capacity and
+operators' halts and call auctions over gRPC (``--address`` / ``$GPUX_ADDRESS``,
+``--token`` / ``$GPUX_TOKEN``)."""
 
 from __future__ import annotations
 
@@ -195,9 +196,56 @@ def capacity_show(symbol: str = "", address: Address = DEFAULT_ADDRESS, token: T
             _fail(error)
 
 
+admin_app = typer.Typer(help="Operators: halt, resume, call auctions (an admin's token).", no_args_is_help=True)
+Symbol = Annotated[str, typer.Argument(help="e.g. H100-80G.jiaxing.20261126T14")]
+
+
+def _admin(address: str, token: str, act):
+    """``act(client)``'s result; a refusal is printed with its status and exits 1."""
+    with _client(address, token) as client:
+        try:
+            return act(client)
+        except grpc.RpcError as error:
+            _fail(error)
+
+
+@admin_app.command("halt")
+def admin_halt(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Halt trading in a slot (cancels still work)."""
+    _admin(address, token, lambda c: c.halt(symbol))
+    typer.echo(f"{symbol}: halted")
+
+
+@admin_app.command("resume")
+def admin_resume(symbol: Symbol,
+                 call: Annotated[int, typer.Option(help="Reopen through a call auction of this many seconds.")] = 0,
+                 address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Reopen a halted slot: at once, or through a call auction (--call SECONDS)."""
+    _admin(address, token, lambda c: c.resume(symbol, call))
+    typer.echo(f"{symbol}: " + (f"call auction for {call} s" if call else "open"))
+
+
+@admin_app.command("call")
+def admin_call(symbol: Symbol,
+               seconds: Annotated[int, typer.Option(help="Length of the call (0: until `gpux admin uncross`).")] = 0,
+               address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Start a call auction in a slot: orders collect, nothing matches until the uncross."""
+    _admin(address, token, lambda c: c.start_call(symbol, seconds))
+    typer.echo(f"{symbol}: call auction" + (f" for {seconds} s" if seconds else " until uncross"))
+
+
+@admin_app.command("uncross")
+def admin_uncross(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """End a call auction now: everyone trades at one price, then continuous trading."""
+    r = _admin(address, token, lambda c: c.uncross(symbol))
+    typer.echo(f"{symbol}: uncrossed at {_money(r.price_fen)}, {r.qty} GPUs traded" if r.price_fen
+               else f"{symbol}: nothing crossed; continuous trading")
+
+
 def register(app: typer.Typer) -> None:
     """Add the client commands to the ``gpux`` app."""
     app.add_typer(order_app, name="order")
     app.add_typer(capacity_app, name="capacity")
+    app.add_typer(admin_app, name="admin")
     app.command("book")(book_command)
     app.command("trades")(trades_command)

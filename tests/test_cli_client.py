@@ -99,3 +99,32 @@ def test_day_ahead_from_the_command_line(tmp_path):
         assert shown.exit_code == 0 and "welfare" in shown.output
     finally:
         server.stop()
+
+
+def test_admin_call_auction_from_the_command_line(tmp_path):
+    server = RunningServer(tmp_path / "admin")
+    try:
+        env = {"GPUX_ADDRESS": server.address, "COLUMNS": "200"}
+        admin = CliRunner(env={**env, "GPUX_TOKEN": server.admin_token})
+        with GpuxClient(server.address, server.admin_token) as client:
+            seller = client.create_account("dc", "PROVIDER").token
+            buyer = client.create_account("lab", "BUYER").token
+        with GpuxClient(server.address, seller) as s, GpuxClient(server.address, buyer) as b:
+            s.deposit_capacity(SYMBOL, 4)
+            b.deposit_funds(100_000)
+            called = admin.invoke(app, ["admin", "call", SYMBOL])
+            assert called.exit_code == 0 and "until uncross" in called.output
+            s.place_order(SYMBOL, "SELL", 4, price_fen=1700, client_order_id=1)
+            b.place_order(SYMBOL, "BUY", 4, price_fen=1800, client_order_id=1)
+            book = CliRunner(env={**env, "GPUX_TOKEN": buyer}).invoke(app, ["book", SYMBOL])
+            assert "CALL" in book.output and "indicative" in book.output
+            done = admin.invoke(app, ["admin", "uncross", SYMBOL])
+            assert done.exit_code == 0 and "4 GPUs traded" in done.output, done.output
+            assert b.get_order(1).cum_qty == 4
+        assert admin.invoke(app, ["admin", "halt", SYMBOL]).exit_code == 0
+        resumed = admin.invoke(app, ["admin", "resume", SYMBOL, "--call", "60"])
+        assert resumed.exit_code == 0 and "call auction for 60 s" in resumed.output
+        again = admin.invoke(app, ["admin", "call", SYMBOL])
+        assert again.exit_code == 1 and "INSTRUMENT_IN_CALL" in again.output
+    finally:
+        server.stop()
