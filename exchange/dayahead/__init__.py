@@ -63,6 +63,7 @@ from exchange.dayahead.run import (
     CLEARING_FILE,
     FAILED_FILE,
     DayAheadOutcome,
+    failure,
     instrument_symbol,
     read_clearing,
     read_outcome,
@@ -73,6 +74,6 @@ from exchange.dayahead.run import (
 
 __all__ = [
     "APPLIED_FILE", "CLEARING_FILE", "FAILED_FILE", "HOURS", "DayAheadBook", "DayAheadClosed", "DayAheadCorruptError",
-    "DayAheadError", "DayAheadOrder", "DayAheadOutcome", "DuplicateDayAheadOrder", "InvalidDayAheadOrder",
+    "DayAheadError", "DayAheadOrder", "DayAheadOutcome", "DuplicateDayAheadOrder", "failure", "InvalidDayAheadOrder",
     "instrument_symbol", "read_clearing", "read_outcome", "run_day_ahead", "trade_commands", "verify_day_ahead",
 ]

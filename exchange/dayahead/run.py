@@ -222,6 +222,12 @@ def read_outcome(folder: Path, day: date) -> DayAheadOutcome:
     return DayAheadOutcome(day, auction, result, applied["trades"], applied["first_seq"], applied["last_seq"])
 
 
+def failure(folder: Path) -> str | None:
+    """Why a day failed (its ``failed.json``), or None if it has not."""
+    path = folder / FAILED_FILE
+    return json.loads(path.read_text())["reason"] if path.exists() else None
+
+
 def _pending_elsewhere(book: DayAheadBook, day: date) -> None:
     """Refuse to start a day while another is cleared but not booked: its holds are
     still in the engine, and a run releases every hold when it ends."""
@@ -265,9 +271,8 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
     catalog, listing = node.catalog, node.state.listing
     if (folder / APPLIED_FILE).exists():
         return read_outcome(folder, day)
-    if (folder / FAILED_FILE).exists():
-        raise DayAheadError(f"the day-ahead auction of {day} failed: "
-                            f"{json.loads((folder / FAILED_FILE).read_text())['reason']}")
+    if (why := failure(folder)) is not None:
+        raise DayAheadError(f"the day-ahead auction of {day} failed: {why}")
     if not (folder / CLEARING_FILE).exists():
         _pending_elsewhere(book, day)
         orders = book.close(day)

@@ -16,6 +16,7 @@ the same results (the tests compare each fast path with the plain one).
 
 from __future__ import annotations
 
+from datetime import date
 from operator import attrgetter
 
 import numpy as np
@@ -129,6 +130,14 @@ class Instruments:
             np.cumsum([len(e) for e in encoded], out=at[1:])
             self._symbol_table = (np.frombuffer(b"".join(encoded), np.uint8), at)
         return self._symbol_table
+
+
+def parse_day(text: str, field: str = "day") -> date:
+    """A request's date field (``YYYY-MM-DD``); INVALID_ARGUMENT naming the field if not."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(f"{field} {text!r} is not a date like 2026-11-25") from None
 
 
 def _clord(value: int, field: str) -> int:

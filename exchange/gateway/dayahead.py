@@ -8,35 +8,28 @@ interceptor, which maps them (:data:`exchange.gateway.interceptors.DOMAIN_ERRORS
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import grpc
 
 from exchange.dayahead import (
     APPLIED_FILE,
-    FAILED_FILE,
     DayAheadBook,
     DayAheadOrder,
     DayAheadOutcome,
+    failure,
     instrument_symbol,
     read_clearing,
     read_outcome,
     run_day_ahead,
 )
+from exchange.gateway.convert import parse_day
 from exchange.gateway.errors import GatewayError, invalid, not_found
 from exchange.gateway.interceptors import CALLER
 from exchange.proto.gpux.v1 import day_ahead_pb2, day_ahead_pb2_grpc, types_pb2
 
 _BLOCK = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK
 _HOURLY = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise invalid(f"delivery_day {text!r} is not a date like 2026-11-26") from None
 
 
 def _message(o: DayAheadOrder) -> day_ahead_pb2.DayAheadOrder:
@@ -62,7 +55,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         if o.side not in (types_pb2.SIDE_BUY, types_pb2.SIDE_SELL):
             raise invalid("side must be SIDE_BUY or SIDE_SELL")
         block = o.order_type == _BLOCK
-        day = _day(request.delivery_day)
+        day = parse_day(request.delivery_day, "delivery_day")
         today = self.x.catalog.market_time(self.x.node.sequencer.clock()).date()
         last = today + timedelta(days=self.x.catalog.market.listing_horizon_days)
         if not today < day <= last:
@@ -75,7 +68,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         return day_ahead_pb2.SubmitDayAheadOrderResponse(order=_message(order))
 
     async def ListDayAheadOrders(self, request, context):
-        day, account = _day(request.delivery_day), CALLER.get().account
+        day, account = parse_day(request.delivery_day, "delivery_day"), CALLER.get().account
         orders = [o for o in await asyncio.to_thread(self.book.orders, day) if o.account == account]
         messages = [_message(o) for o in orders]
         folder = self.book.day_dir(day)
@@ -94,10 +87,9 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         return day_ahead_pb2.ListDayAheadOrdersResponse(orders=messages, cleared=cleared)
 
     async def GetDayAheadResult(self, request, context):
-        day = _day(request.delivery_day)
+        day = parse_day(request.delivery_day, "delivery_day")
         folder = self.book.day_dir(day)
-        if (folder / FAILED_FILE).exists():
-            reason = json.loads((folder / FAILED_FILE).read_text())["reason"]
+        if (reason := failure(folder)) is not None:
             raise GatewayError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"the day-ahead auction for {day} failed, nothing was booked: {reason}")
         if not (folder / APPLIED_FILE).exists():
@@ -105,7 +97,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         return self._result(await asyncio.to_thread(read_outcome, folder, day))
 
     async def RunDayAhead(self, request, context):
-        day = _day(request.delivery_day)
+        day = parse_day(request.delivery_day, "delivery_day")
         if request.time_limit_seconds < 0:
             raise invalid("time_limit_seconds must be positive (0: the default, 60)")
         async with self._running:  # one run at a time

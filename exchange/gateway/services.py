@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from datetime import date
 from pathlib import Path
 
 import grpc
@@ -257,9 +256,9 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             raise invalid("depth must be positive")
         depth = depth or 10
 
-        def read(s: MarketState):
-            in_call = s.engine.book(instrument, 0).state == InstrumentState.CALL
-            return s.engine.book(instrument, None if in_call else depth), s.last_seq
+        def read(s: MarketState):  # the whole book only in a call phase
+            book = s.engine.book(instrument, depth)
+            return (s.engine.book(instrument) if book.state == InstrumentState.CALL else book), s.last_seq
 
         book, seq = await self.x.read(read)
         tick = self.x.catalog.gpu_class(self.x.listing.instrument(instrument).gpu_class).tick_fen
@@ -436,7 +435,7 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
         return account_pb2.GetBalanceResponse(balance=_balance(await self.x.read(lambda s: s.engine.account(account))))
 
     async def GetStatement(self, request, context):
-        day = _parse_day(request.day)
+        day = convert.parse_day(request.day)
         try:
             result = read_settlement(self.x.node.data.root, day)
         except SettlementError:
@@ -449,13 +448,6 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
             subsidy_fen=r.get("subsidy", 0), net_fen=r.get("net", 0))
 
 
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise invalid(f"day {text!r} is not a date like 2026-11-25") from None
-
-
 class AuditService(audit_pb2_grpc.AuditServiceServicer):
     """The trade log as it is on disk."""
 
@@ -464,7 +456,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self.root = x.node.data.trades
 
     async def ListTradeFiles(self, request, context):
-        chosen = [_parse_day(request.day)] if request.day else None
+        chosen = [convert.parse_day(request.day)] if request.day else None
 
         def listing() -> audit_pb2.ListTradeFilesResponse:  # file reads run off the event loop
             files = []
@@ -489,7 +481,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
             yield audit_pb2.DownloadTradeFileResponse(chunk=data[start:start + _CHUNK])
 
     async def StreamTrades(self, request, context):
-        day = _parse_day(request.day)
+        day = convert.parse_day(request.day)
         table = await asyncio.to_thread(read_day, self.root, day)
         for start in range(0, table.num_rows, 1000):
             yield audit_pb2.StreamTradesResponse(trades=_trades(table.slice(start, 1000)))
@@ -556,7 +548,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
     async def GrantVoucher(self, request, context):
         try:
             grant = VoucherGrant(request.grant_id, request.issuer, request.account, request.rate_bps,
-                                 request.cap_fen or None, _parse_day(request.valid_from), _parse_day(request.valid_to))
+                                 request.cap_fen or None, convert.parse_day(request.valid_from), convert.parse_day(request.valid_to))
             VoucherBook(self.x.node.data.root).grant(grant)
         except ValueError as exc:
             code = grpc.StatusCode.ALREADY_EXISTS if "already exists" in str(exc) else grpc.StatusCode.INVALID_ARGUMENT
