@@ -27,6 +27,7 @@ class PowerLossOps(FileOps):
         self.linked: set[Path] = set()  # files whose directory entry is durable
         self.dead = False
         self.lock = threading.RLock()  # a cut never lands in the middle of one call
+        self._cut: tuple[int, random.Random] | None = None
 
     def _alive(self) -> None:
         if self.dead:
@@ -52,8 +53,18 @@ class PowerLossOps(FileOps):
     def fsync(self, f: BinaryIO) -> None:
         with self.lock:
             self._alive()
+            if self._cut is not None and str(f.name).endswith(".journal"):
+                left, rng = self._cut
+                self._cut = (left - 1, rng) if left > 1 else None
+                if left == 1:
+                    self.power_loss(rng)
+                    self._alive()
             super().fsync(f)
             self.synced[Path(f.name)] = os.fstat(f.fileno()).st_size
+
+    def cut_at_journal_fsync(self, n: int, rng: random.Random) -> None:
+        """Cut the power during the ``n``-th journal fsync from now (1-based), before it persists."""
+        self._cut = (n, rng)
 
     def fsync_dir(self, path: Path) -> None:
         with self.lock:
