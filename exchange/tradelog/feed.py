@@ -1,9 +1,11 @@
 """The trade log's own thread: engine events in, sealed Arrow files out.
 
 The sequencer's writer thread hands each batch's events to :class:`TradeLogFeed` and goes
-on; the feed's thread converts the trades (:func:`trades_from_events`), appends them to
-the :class:`TradeLogWriter`, flushes when ``flush_rows`` are buffered or when it has been
-idle for ``flush_seconds``, and seals every delivery day whose last gate has closed.
+on; the feed's thread keeps the TRADE events and converts them in bulk
+(:func:`trades_from_events`: its fixed cost is paid per ``convert_rows`` trades, not per
+batch) into the :class:`TradeLogWriter` before every flush, which happens when
+``flush_rows`` are buffered or when it has been idle for ``flush_seconds``, and seals every
+delivery day whose last gate has closed (after converting and flushing what it holds).
 The journal stays the record of truth: trades the feed had not flushed when a process
 died are made again by the recovery replay. Events whose trades are all at or below
 the writer's ``logged_through`` are dropped unconverted (a replay of logged trades).
@@ -40,11 +42,14 @@ class TradeLogFeed:
     """A thread that owns a :class:`TradeLogWriter` and feeds it from engine events."""
 
     def __init__(self, writer: TradeLogWriter, listing: Listing, *, flush_rows: int = 65536,
-                 flush_seconds: float = 1.0) -> None:
+                 flush_seconds: float = 1.0, convert_rows: int = 4096) -> None:
         self.writer = writer
         self.listing = listing
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        self.convert_rows = convert_rows
+        self._pending: list[np.ndarray] = []  # TRADE events not converted yet, in order
+        self._pending_rows = 0
         self.error: BaseException | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="gpux-tradelog", daemon=True)
@@ -94,16 +99,26 @@ class TradeLogFeed:
     def _handle(self, kind: str, item: Any) -> None:
         writer = self.writer
         if kind == "events":
-            trades = item["trade_id"][item["kind"] == EventKind.TRADE]
-            if len(trades) and trades.max() > writer.logged_through:
-                writer.append(trades_from_events(item, self.listing))
+            trades = item[item["kind"] == EventKind.TRADE]
+            if len(trades) and trades["trade_id"].max() > writer.logged_through:
+                self._pending.append(trades)
+                self._pending_rows += len(trades)
+            if self._pending_rows >= self.convert_rows:
+                self._convert()
             if writer.buffered >= self.flush_rows:
                 writer.flush()
         elif kind in ("idle", "drain"):
+            self._convert()
             writer.flush()
         elif kind == "seal":
+            self._convert()
             writer.flush()
             for day in writer.trade_days():
                 if day_closes_ns(self.listing.catalog, day) <= item and not writer.sealed(day):
                     writer.seal(day)
 
+    def _convert(self) -> None:
+        """Append the held TRADE events to the writer as trade-log rows. O(rows)."""
+        if self._pending:
+            pending, self._pending, self._pending_rows = self._pending, [], 0
+            self.writer.append(trades_from_events(np.concatenate(pending), self.listing))
