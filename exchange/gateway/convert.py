@@ -25,7 +25,9 @@ from numba import njit
 from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
 from exchange.engine.schema import (
     CLORD_LIMIT,
+    EVENT_FIELDS,
     CommandKind,
+    E,
     EventKind,
     OrderFlag,
     OrderType,
@@ -575,40 +577,44 @@ _IS_ORDER_EVENT = np.zeros(16, bool)
 _IS_ORDER_EVENT[_ORDER_EVENTS] = True
 
 
+_TRADE, _ACCEPTED, _REPLACED, _REJECTED = (int(k) for k in (EventKind.TRADE, EventKind.ACCEPTED,
+                                                             EventKind.REPLACED, EventKind.REJECTED))
+_EXEC_TYPE_OF_KIND = {int(k): int(v) for k, v in _EXEC_TYPE.items()}
+_EV_KIND, _EV_ORDER_ID, _EV_CLORD, _EV_INSTRUMENT, _EV_SIDE, _EV_PRICE, _EV_QTY, _EV_LEAVES, _EV_FILLED = (
+    int(E[name]) for name in ("KIND", "ORDER_ID", "CLORD", "INSTRUMENT", "SIDE", "PRICE", "QTY", "LEAVES", "FILLED"))
+assert EVENT_FIELDS == ("seq", "ts", "kind", "reason", "account", "instrument", "order_id", "clord", "side",
+                        "price", "qty", "leaves", "filled", "contra_order_id", "contra_account",
+                        "contra_clord", "contra_leaves", "trade_id"), "reports() unpacks events in this order"
+
+
 def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
     """The execution reports of ``account``'s orders among ``events`` (its side of a trade,
-    whether it was the taker or the maker), in event order. One pass over the columns."""
-    kind = events["kind"]
-    mine = _IS_ORDER_EVENT[kind] & ((events["account"] == account)
-                                    | ((kind == EventKind.TRADE) & (events["contra_account"] == account)))
-    rows = events[mine]
-    index = np.flatnonzero(mine).tolist()
-    cols = {name: rows[name].tolist() for name in rows.dtype.names}
+    whether it was the taker or the maker), in event order. One pass over the rows as
+    Python tuples (few rows: a unary call's; :func:`reports_message` does many)."""
     out = []
     Report = types_pb2.ExecutionReport
-    for j, k in enumerate(cols["kind"]):
-        maker = k == EventKind.TRADE and cols["account"][j] != account
-        leaves = cols["contra_leaves"][j] if maker else cols["leaves"][j]
-        reason = cols["reason"][j]
-        report = Report(seq=cols["seq"][j], exec_index=index[j], transact_time_ns=cols["ts"][j],
-                        exec_type=_EXEC_TYPE[k], reason=reason, leaves_qty=leaves,
-                        order_id=cols["contra_order_id"][j] if maker else cols["order_id"][j],
-                        client_order_id=cols["contra_clord"][j] if maker else cols["clord"][j],
-                        symbol=instruments.symbol(cols["instrument"][j]),
-                        side=3 - cols["side"][j] if maker else cols["side"][j])
-        if k == EventKind.TRADE:
-            report.last_qty, report.last_price_fen, report.trade_id = cols["qty"][j], cols["price"][j], cols["trade_id"][j]
-            filled = 0 if maker else cols["filled"][j]
-            report.cum_qty = filled
-            status = _status(k, reason, leaves, True)
+    for index, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
+                contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(events.tolist()):
+        exec_type = _EXEC_TYPE_OF_KIND.get(k)
+        if exec_type is None or (owner != account and (k != _TRADE or contra_account != account)):
+            continue
+        maker = k == _TRADE and owner != account
+        if maker:
+            leaves, order_id, clord, side = contra_leaves, contra_order_id, contra_clord, 3 - side
+        report = Report(seq=seq, exec_index=index, transact_time_ns=ts, exec_type=exec_type, reason=reason,
+                        leaves_qty=leaves, order_id=order_id, client_order_id=clord,
+                        symbol=instruments.symbol(instrument), side=side)
+        if k == _TRADE:
+            report.last_qty, report.last_price_fen, report.trade_id = qty, price, trade_id
+            report.cum_qty = 0 if maker else filled
+            report.order_status = _status(k, reason, leaves, True)
         else:
-            report.price_fen, report.order_qty, report.cum_qty = cols["price"][j], cols["qty"][j], cols["filled"][j]
-            status = _status(k, reason, leaves, cols["filled"][j])
-            if k == EventKind.REPLACED:
-                report.orig_client_order_id = cols["contra_clord"][j]
-            elif k == EventKind.REJECTED:
+            report.price_fen, report.order_qty, report.cum_qty = price, qty, filled
+            report.order_status = _status(k, reason, leaves, filled)
+            if k == _REPLACED:
+                report.orig_client_order_id = contra_clord
+            elif k == _REJECTED:
                 report.text = explain(reason)
-        report.order_status = status
         out.append(report)
     return out
 
@@ -771,18 +777,17 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
 
 def order_from_events(events: np.ndarray, instruments: Instruments) -> types_pb2.Order:
     """The order a NEW_ORDER created, as its own events leave it (no second lookup)."""
-    accepted = events[events["kind"] == EventKind.ACCEPTED][0]
-    oid = accepted["order_id"]
-    own = events[(events["order_id"] == oid) & _IS_ORDER_EVENT[events["kind"]]]
-    last = own[-1]
-    trades = own[own["kind"] == EventKind.TRADE]
-    filled = int(trades["filled"][-1]) if len(trades) else 0
-    leaves = int(last["leaves"])
+    rows = events.tolist()
+    accepted = next(row for row in rows if row[_EV_KIND] == _ACCEPTED)
+    oid = accepted[_EV_ORDER_ID]
+    own = [row for row in rows if row[_EV_ORDER_ID] == oid and row[_EV_KIND] in _EXEC_TYPE_OF_KIND]
+    filled = next((row[_EV_FILLED] for row in reversed(own) if row[_EV_KIND] == _TRADE), 0)
+    leaves = own[-1][_EV_LEAVES]
     return types_pb2.Order(
-        order_id=int(oid), client_order_id=int(accepted["clord"]), first_client_order_id=int(accepted["clord"]),
-        symbol=instruments.symbol(int(accepted["instrument"])), side=int(accepted["side"]),
-        price_fen=int(accepted["price"]), order_qty=int(accepted["qty"]), cum_qty=filled, leaves_qty=leaves,
-        order_status=_status(int(last["kind"]), 0, leaves, filled))
+        order_id=oid, client_order_id=accepted[_EV_CLORD], first_client_order_id=accepted[_EV_CLORD],
+        symbol=instruments.symbol(accepted[_EV_INSTRUMENT]), side=accepted[_EV_SIDE], price_fen=accepted[_EV_PRICE],
+        order_qty=accepted[_EV_QTY], cum_qty=filled, leaves_qty=leaves,
+        order_status=_status(own[-1][_EV_KIND], 0, leaves, filled))
 
 
 def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Order:
