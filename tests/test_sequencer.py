@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import random
@@ -31,9 +32,32 @@ def clock() -> int:
     return NOW
 
 
+_DRIVER: dict[str, asyncio.AbstractEventLoop] = {}
+
+
+@pytest.fixture(autouse=True, params=["thread", "loop"])
+def driver(request):
+    """Every test runs on both sequencers: the writer thread and the LoopSequencer (an
+    event loop in a thread of its own, the tests calling from theirs)."""
+    if request.param == "thread":
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    _DRIVER["loop"] = loop
+    try:
+        yield
+    finally:
+        del _DRIVER["loop"]
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(10)
+        loop.close()
+
+
 def open_node(path, **kw) -> ExchangeNode:
     kw.setdefault("sync", SyncPolicy.OS)
-    return ExchangeNode.open(path, clock=clock, **kw)
+    return ExchangeNode.open(path, clock=clock, loop=_DRIVER.get("loop"), **kw)
 
 
 def start_market(node: ExchangeNode) -> None:
@@ -351,3 +375,24 @@ def test_pipelined_groups_keep_submission_order_and_every_read_sees_what_came_be
     for future, read in reads:
         assert read.result(30) >= future.result()["seq"].max()
     node.close()
+
+
+def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(tmp_path):
+    """LoopSequencer: what the loop submits in one turn is journaled as one record; a
+    submission cancelled before the turn ends never reaches the journal."""
+    async def run() -> None:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        batches = [flow(10, seed=i, base=1000 * (i + 1)) for i in range(5)]
+        futures = [node.sequencer.submit_async(b) for b in batches]
+        futures[2].cancel()
+        kept = batches[:2] + batches[3:]
+        results = await asyncio.gather(*futures[:2], *futures[3:])
+        for batch, events in zip(kept, results):  # each gets the events of its own commands
+            assert set(events["clord"][events["kind"] == EV.ACCEPTED]) <= set(batch["clord"].tolist())
+        read = await node.sequencer.call_async(lambda s: s.last_seq)
+        assert read == results[-1]["seq"].max()
+        await asyncio.to_thread(node.close)
+        last = list(FileJournal(tmp_path / "journal").read(0))[-1]
+        assert len(last) == 40 and np.array_equal(last["clord"], np.concatenate(kept)["clord"])
+    asyncio.run(run())

@@ -1,6 +1,7 @@
 """Sequencing: the single writer that turns submitted commands into durable, applied ones.
 
 * :class:`Sequencer` — the writer thread: stamp seq and ts, journal, sync, apply, acknowledge;
+  :class:`LoopSequencer` — the same, run by an asyncio event loop (the gateway's);
 * :class:`MarketState` — the deterministic state machine it drives (engine, listing,
   order ledger, trade output), also used by recovery and the audit;
 * :class:`OrderLedger` — every accepted order's latest state, for queries and retries;
@@ -10,10 +11,10 @@
 
 from exchange.sequencer.node import ExchangeNode, RecoveryReport, recover
 from exchange.sequencer.orders import OrderLedger, OrderRecord, OrderStatus
-from exchange.sequencer.sequencer import Sequencer, SequencerStoppedError, SyncPolicy
+from exchange.sequencer.sequencer import LoopSequencer, Sequencer, SequencerStoppedError, SyncPolicy
 from exchange.sequencer.state import MarketState
 
 __all__ = [
-    "ExchangeNode", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
+    "ExchangeNode", "LoopSequencer", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
     "RecoveryReport", "Sequencer", "SequencerStoppedError", "SyncPolicy", "recover",
 ]

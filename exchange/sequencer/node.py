@@ -13,6 +13,7 @@ original order, so a client retrying after a crash learns the original outcome.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import threading
@@ -29,7 +30,7 @@ from exchange.datadir import DataDir
 from exchange.engine.schema import CommandKind, command, commands
 from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.sequencer.orders import OrderRecord
-from exchange.sequencer.sequencer import Clock, Sequencer, SyncPolicy
+from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
 from exchange.sequencer.state import MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
 
@@ -131,7 +132,8 @@ class ExchangeNode:
 
     def __init__(self, data: DataDir, catalog: Catalog, state: MarketState, journal: FileJournal,
                  snapshots: SnapshotStore, trades: TradeLogFeed, report: RecoveryReport,
-                 *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int) -> None:
+                 *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.data = data
         self.catalog = catalog
         self.recovery = report
@@ -140,16 +142,18 @@ class ExchangeNode:
         self._sealed_through = 0
         self._closed = False
         self._listeners: list[Callable[[int], None]] = []
-        self.sequencer = Sequencer(state, journal, clock=clock, sync=sync, max_batch=max_batch,
-                                   snapshots=snapshots, snapshot_every=snapshot_every,
-                                   after_group=self._after_group)
+        kwargs = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
+                      snapshot_every=snapshot_every, after_group=self._after_group)
+        self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
+            else LoopSequencer(state, journal, loop=loop, **kwargs)
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, catalog_path: str | os.PathLike[str] | None = None,
              *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
              snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int | None = None,
-             ) -> ExchangeNode:
-        """Recover the data directory (created on first use) and start the sequencer."""
+             loop: asyncio.AbstractEventLoop | None = None) -> ExchangeNode:
+        """Recover the data directory (created on first use) and start the sequencer: a
+        writer thread, or with ``loop`` a :class:`LoopSequencer` run by that event loop."""
         data = DataDir.resolve(data_dir)
         lock = data.lock()
         try:
@@ -159,7 +163,7 @@ class ExchangeNode:
             writer = TradeLogWriter(data.trades, catalog)
             state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer)
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
-                       snapshot_every=snapshot_every, max_batch=max_batch)
+                       snapshot_every=snapshot_every, max_batch=max_batch, loop=loop)
         except BaseException:
             os.close(lock)
             raise

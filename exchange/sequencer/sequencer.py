@@ -28,10 +28,13 @@ Rules enforced here:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
@@ -73,8 +76,18 @@ def _report_snapshot(future: Future) -> None:
         log.error("snapshot write failed: %s", future.exception())
 
 
-def _resolve(future: Future, outcome: object) -> None:
-    """Set the result (or exception) of a future the writer thread has marked running."""
+def _take(future: Future | asyncio.Future) -> bool:
+    """Mark a submission's future as taken by the writer; False if its caller gave up first."""
+    if isinstance(future, asyncio.Future):
+        return not future.done()
+    return future.set_running_or_notify_cancel()
+
+
+def _resolve(future: Future | asyncio.Future, outcome: object) -> None:
+    """Set the result (or exception) of a taken future (an asyncio one its caller has
+    cancelled since is left alone)."""
+    if isinstance(future, asyncio.Future) and future.done():
+        return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
     else:
@@ -109,6 +122,9 @@ class Sequencer:
         self._last_seq, self._last_ts = state.last_seq, state.last_ts
         """Seq and ts of the last group stamped (the state lags by the group in flight)."""
         self._snapshot_pending: Future | None = None
+        self._start()
+
+    def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="gpux-sequencer", daemon=True)
         self._thread.start()
 
@@ -116,25 +132,33 @@ class Sequencer:
 
     def submit(self, batch: np.ndarray) -> Future:
         """Queue a command batch (seq and ts are stamped here); the future gives its events."""
+        return self._submit(batch, Future())
+
+    def call(self, work: Callable[[MarketState], object]) -> Future:
+        """Run ``work(state)`` in the writer thread between groups (reads, snapshots)."""
+        return self._call(work, Future())
+
+    def _submit(self, batch: np.ndarray, future):
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
-        future: Future = Future()
         if self.failure is not None or self._stopped:
             future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
         elif len(batch):
-            self._queue.put((batch.copy(), future))
+            self._put((batch.copy(), future))
         else:
             future.set_result(np.empty(0, batch.dtype))
         return future
 
-    def call(self, work: Callable[[MarketState], object]) -> Future:
-        """Run ``work(state)`` in the writer thread between groups (reads, snapshots)."""
-        future: Future = Future()
+    def _call(self, work: Callable[[MarketState], object], future):
         if self.failure is not None or self._stopped:  # a failed state is not served
             future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
         else:
-            self._queue.put((work, future))
+            self._put((work, future))
         return future
+
+    def _put(self, item: tuple) -> None:
+        """Hand an item to the writer."""
+        self._queue.put(item)
 
     def snapshot(self) -> Future:
         """Take a snapshot now; the future gives its path once it is durable."""
@@ -186,7 +210,7 @@ class Sequencer:
                     if payload is _STOP:
                         return
                     self._run_call(payload, future)
-                elif future.set_running_or_notify_cancel():  # else its caller gave up before
+                elif _take(future):  # else its caller gave up before
                     group.append(payload)                    # it was sequenced: drop it
                     futures.append(future)
                     count += len(payload)
@@ -202,7 +226,7 @@ class Sequencer:
                 self._group(group, futures)
 
     def _run_call(self, work: Callable[[MarketState], object], future: Future) -> None:
-        if not future.set_running_or_notify_cancel():
+        if not _take(future):
             return  # the caller gave up waiting: nothing to do
         try:
             result = work(self.state)
@@ -237,11 +261,15 @@ class Sequencer:
         if self.sync is SyncPolicy.GROUP:
             syncing = self._syncer.submit(self.journal.sync)
             self._flight = (batch, sizes, futures, syncing)
-            syncing.add_done_callback(lambda done: self._queue.put((_SYNCED, done)))
+            syncing.add_done_callback(self._sync_returned)
             self._finish(flight)
         else:  # SyncPolicy.OS: nothing to wait for
             self._finish(flight)
             self._finish((batch, sizes, futures, None))
+
+    def _sync_returned(self, done: Future) -> None:
+        """In the sync thread: tell the writer that a group's sync has returned."""
+        self._queue.put((_SYNCED, done))
 
     def _synced(self, flight: tuple) -> bool:
         """Wait for a group's sync; False (and the group failed) if the sync failed."""
@@ -275,14 +303,21 @@ class Sequencer:
                 self._fail(self._flight[2], _UNAPPLIED)
                 self._flight = None
             return
-        bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum(sizes)[:-1]])
-        for future, part in zip(futures, np.split(events, bounds)):
-            _resolve(future, part)
+        if len(futures) == 1:
+            _resolve(futures[0], events)
+        else:
+            bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum(sizes)[:-1]])
+            for future, part in zip(futures, np.split(events, bounds)):
+                _resolve(future, part)
         self._since_snapshot += len(batch)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self._start_snapshot()
         if self.after_group is not None and self.failure is None:
-            self.after_group(self._queue.empty())
+            self.after_group(self._idle())
+
+    def _idle(self) -> bool:
+        """Nothing more is queued for the writer."""
+        return self._queue.empty()
 
     def _start_snapshot(self, wait: bool = False) -> Future:
         """Copy the state now; write it in the background (one write at a time).
@@ -314,5 +349,138 @@ class Sequencer:
                 payload, future = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if payload is not _SYNCED and future is not None and future.set_running_or_notify_cancel():
+            if payload is not _SYNCED and future is not None and _take(future):
                 _resolve(future, SequencerStoppedError("sequencer stopped"))
+
+
+class LoopSequencer(Sequencer):
+    """The same sequencer, driven by an asyncio event loop instead of a writer thread.
+
+    The loop's thread owns the state and does the writer thread's work, with the same
+    rules: what is submitted while the loop runs one turn is gathered into one group when
+    the turn ends, stamped and journaled, and its fsync runs in the sync thread; a group
+    is applied and answered in the loop only once its fsync has returned, while the next
+    group gathers (pipelined as above); a read sees every group submitted before it.
+    From the loop, :meth:`submit_async` and :meth:`call_async` cost no thread hand-off
+    and answer without a wake-up (the gateway's path); other threads use :meth:`submit`
+    and :meth:`call`, which post to the loop. :meth:`stop` is called from another thread
+    while the loop runs.
+    """
+
+    def __init__(self, state: MarketState, journal: Journal, *, loop: asyncio.AbstractEventLoop,
+                 **kwargs) -> None:
+        self.loop = loop
+        self._pending: deque[tuple] = deque()
+        self._scheduled = False
+        self._ended = False
+        self._loop_thread: int | None = None
+        super().__init__(state, journal, **kwargs)
+
+    def _start(self) -> None:
+        """Nothing to start: the loop runs the writer's work as callbacks."""
+
+    def submit_async(self, batch: np.ndarray) -> asyncio.Future:
+        """:meth:`submit` from the loop's thread; an asyncio future."""
+        return self._submit(batch, self.loop.create_future())
+
+    def call_async(self, work: Callable[[MarketState], object]) -> asyncio.Future:
+        """:meth:`call` from the loop's thread; an asyncio future."""
+        return self._call(work, self.loop.create_future())
+
+    def stop(self) -> None:
+        """Finish what is queued, then stop (from a thread other than the loop's; if the
+        loop no longer runs, what is pending fails instead)."""
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("LoopSequencer.stop() waits for the loop: call it from another thread")
+        self._stopped = True
+        done: Future = Future()
+        with contextlib.suppress(RuntimeError):  # a closed loop runs nothing any more
+            self.loop.call_soon_threadsafe(self._enqueue, (_STOP, done))
+        while not self._ended:
+            if not self.loop.is_running():
+                self._end()  # no loop will run it: end here (nothing else touches the state)
+                break
+            with contextlib.suppress(TimeoutError):
+                done.result(timeout=0.5)
+        self._syncer.shutdown(wait=True)
+        self._snapshot_writer.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ in the loop
+
+    def _put(self, item: tuple) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._enqueue(item)
+        else:
+            self.loop.call_soon_threadsafe(self._enqueue, item)
+
+    def _enqueue(self, item: tuple) -> None:
+        self._loop_thread = threading.get_ident()
+        if self._ended:
+            payload, future = item
+            if _take(future):
+                _resolve(future, SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+            return
+        self._pending.append(item)
+        if not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self._pump)
+
+    def _sync_returned(self, done: Future) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: stop() has ended everything
+            self.loop.call_soon_threadsafe(self._pump)
+
+    def _idle(self) -> bool:
+        return not self._pending
+
+    def _pump(self) -> None:
+        """Do what the writer thread would: never dies silently, stops acknowledging on error."""
+        self._scheduled = False
+        try:
+            self._advance()
+        except BaseException as error:  # noqa: BLE001 - recorded; everything pending fails
+            log.exception("sequencer failed")
+            self.failure = self.failure or error
+            self._end()
+
+    def _advance(self) -> None:
+        """Group, journal, land and read as far as the group in flight allows."""
+        while not self._ended:
+            if self._flight is not None and self._flight[3] is not None and not self._flight[3].done():
+                return  # gather until its sync returns (_sync_returned pumps again)
+            group, futures, count = [], [], 0
+            while self._pending and count < self.max_batch:
+                payload, future = self._pending[0]
+                if payload is _STOP or callable(payload):
+                    break  # a read or the stop sees every group queued before it
+                self._pending.popleft()
+                if _take(future):
+                    group.append(payload)
+                    futures.append(future)
+                    count += len(payload)
+            if group:
+                self._group(group, futures)
+                continue
+            self._land()
+            if not self._pending:
+                return
+            payload, future = self._pending.popleft()
+            if payload is _STOP:
+                self._end()
+                future.set_result(None)
+                return
+            self._run_call(payload, future)
+
+    def _end(self) -> None:
+        """Stop for good: the group in flight (never applied) and everything pending fail."""
+        self._stopped = self._ended = True
+        flight, self._flight = self._flight, None
+        if flight is not None:  # journaled, perhaps durable, never applied
+            if flight[3] is not None:
+                flight[3].exception()  # no journal call may still be running
+            self._fail(flight[2], _UNAPPLIED)
+        while self._pending:
+            payload, future = self._pending.popleft()
+            if payload is _STOP:
+                future.set_result(None)
+            elif _take(future):
+                _resolve(future, SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
