@@ -50,12 +50,12 @@ class GatewayServer:
         """Recover the data dir, list due slots, start serving; the bound port."""
         kwargs = {"clock": self.clock} if self.clock is not None else {}
         self.node = await asyncio.to_thread(ExchangeNode.open, self.data_dir, self.catalog_path, sync=self.sync,
-                                            max_accounts=self.max_accounts, **kwargs)
+                                            max_accounts=self.max_accounts, loop=asyncio.get_running_loop(),
+                                            **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
         x = Exchange(self.node, accounts, limiter, self.opening_call_ns)
-        loop = asyncio.get_running_loop()
-        self.node.on_group(lambda seq: loop.call_soon_threadsafe(_notify, x, seq))
+        self.node.on_group(lambda seq: _notify(x, seq) if x.book_streams else None)  # in the loop
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
         self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
         names = add_services(self.server, x)
@@ -82,7 +82,7 @@ class GatewayServer:
             await asyncio.sleep(self.timer_seconds)
             ticks += 1
             with contextlib.suppress(Exception):
-                await asyncio.wrap_future(self.node.submit(command(CommandKind.TIMER)))
+                await self.node.sequencer.submit_async(command(CommandKind.TIMER))
                 if ticks % 60 == 0:
                     await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
 

@@ -41,7 +41,7 @@ from exchange.proto.gpux.v1 import (
     trading_pb2_grpc,
     types_pb2,
 )
-from exchange.sequencer import ExchangeNode, MarketState, OrderStatus
+from exchange.sequencer import ExchangeNode, LoopSequencer, MarketState, OrderStatus
 from exchange.sequencer.orders import R_ACCOUNT, R_FIRST_CLORD, R_INSTRUMENT, R_STATUS
 from exchange.settlement import SettlementError, VoucherBook, VoucherGrant, read_settlement
 from exchange.tradelog import day_files, days, read_day, read_seal
@@ -56,6 +56,8 @@ class Exchange:
 
     def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket,
                  opening_call_ns: int = 0) -> None:
+        if not isinstance(node.sequencer, LoopSequencer):
+            raise TypeError("the gateway runs its node's sequencer in the event loop: open it with loop=")
         self.node = node
         self.catalog = node.catalog
         self.listing = node.state.listing
@@ -67,14 +69,17 @@ class Exchange:
         self.book_changed = asyncio.Condition()
         self.notified_seq = 0
         """The last sequence number the node reported applied (book streams wait on it)."""
+        self.book_streams = 0
+        """Book streams open now: the node reports applied groups only while there are some."""
 
     async def execute(self, batch: np.ndarray) -> np.ndarray:
-        """Sequence, journal and apply a batch; its events."""
-        return await asyncio.wrap_future(self.node.submit(batch))
+        """Sequence, journal and apply a batch (in one group with the rest of this loop
+        turn's); its events."""
+        return await self.node.sequencer.submit_async(batch)
 
     async def read(self, work):
-        """Run ``work(state)`` in the writer thread between groups."""
-        return await asyncio.wrap_future(self.node.sequencer.call(work))
+        """Run ``work(state)`` between groups, once every group submitted before it is applied."""
+        return await self.node.sequencer.call_async(work)
 
     async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Execute one command; a rejection becomes its gRPC status."""
@@ -272,23 +277,27 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
 
     async def StreamBook(self, request, context):
-        book, seq, ind = await self._book(request.symbol, request.depth)
-        shown = _levels(book)
-        yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
-                                                 updates=_diff({}, shown), indicative=ind)
-        update_id, state, seen = 1, book.state, seq
-        while True:
-            async with self.x.book_changed:  # no wakeup is lost: wait for a seq not yet seen
-                await self.x.book_changed.wait_for(lambda: self.x.notified_seq > seen)
-                seen = self.x.notified_seq
-            book, seq, new_ind = await self._book(request.symbol, request.depth)
-            now = _levels(book)
-            updates = _diff(shown, now)
-            if updates or book.state != state or new_ind != ind:
-                update_id += 1
-                yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),
-                                                         updates=updates, indicative=new_ind)
-                shown, state, ind = now, book.state, new_ind
+        self.x.book_streams += 1  # before the first read: every group applied after it is reported
+        try:
+            book, seq, ind = await self._book(request.symbol, request.depth)
+            shown = _levels(book)
+            yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
+                                                     updates=_diff({}, shown), indicative=ind)
+            update_id, state, seen = 1, book.state, seq
+            while True:
+                async with self.x.book_changed:  # no wakeup is lost: wait for a seq not yet seen
+                    await self.x.book_changed.wait_for(lambda: self.x.notified_seq > seen)
+                    seen = self.x.notified_seq
+                book, seq, new_ind = await self._book(request.symbol, request.depth)
+                now = _levels(book)
+                updates = _diff(shown, now)
+                if updates or book.state != state or new_ind != ind:
+                    update_id += 1
+                    yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),
+                                                             updates=updates, indicative=new_ind)
+                    shown, state, ind = now, book.state, new_ind
+        finally:
+            self.x.book_streams -= 1
 
     async def ListTrades(self, request, context):
         """Trades of a symbol from the trade log (flushed within about a second)."""
