@@ -26,6 +26,7 @@ from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
 from exchange.engine.schema import (
     CLORD_LIMIT,
     EVENT_FIELDS,
+    C,
     CommandKind,
     E,
     EventKind,
@@ -105,19 +106,20 @@ class Instruments:
             self._fill(instrument)
         return self._classes[instrument]
 
-    def rules(self, ids: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(tick, band_lo, band_hi, min_qty, max_qty) of each listed id, as arrays."""
+    def rule_table(self, ids: np.ndarray) -> np.ndarray:
+        """(tick, band_lo, band_hi, min_qty, max_qty) by engine id, one row per listed id,
+        covering every id of ``ids``."""
         top = int(ids.max()) if len(ids) else 0
         if top >= len(self._rules):
             self._fill(top)
             self._rules = np.array([[c.tick_fen, c.band_lo_fen, c.band_hi_fen, c.min_qty, c.max_qty]
                                     for c in self._classes], np.int64)
-        return tuple(self._rules[ids].T)
+        return self._rules
 
     def rule(self, instrument: int) -> tuple[int, ...]:
         """(tick, band_lo, band_hi, min_qty, max_qty) of one listed id, as ints."""
         if instrument >= len(self._rule_rows):
-            self.rules(np.array([instrument]))
+            self.rule_table(np.array([instrument]))
             self._rule_rows = [tuple(row) for row in self._rules.tolist()]
         return self._rule_rows[instrument]
 
@@ -252,58 +254,101 @@ def _symbol_ids(symbols: list[str], instruments: Instruments) -> tuple[np.ndarra
     return ids, problems
 
 
+_PLACE_PROBLEMS = (
+    lambda f, ids, i, x: "side must be SIDE_BUY or SIDE_SELL",
+    lambda f, ids, i, x: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET",
+    lambda f, ids, i, x: "time_in_force is required (GTC, GTD, IOC or FOK)",
+    lambda f, ids, i, x: "market orders need time_in_force IOC or FOK",
+    lambda f, ids, i, x: "expire_time_ns is required for GTD orders and must be 0 for the others",
+    lambda f, ids, i, x: "post_only needs a limit order with GTC or GTD",
+    lambda f, ids, i, x: "self_trade_prevention is not a known mode",
+    lambda f, ids, i, x: (f"qty {f['qty'][i]} is outside the lot limits of {x.gpu_class(ids[i]).name}: "
+                          f"{x.rule(ids[i])[3]}..{x.rule(ids[i])[4]} GPUs"),
+    lambda f, ids, i, x: "market orders carry no price: set price_fen to 0",
+    lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is not on the tick of {x.gpu_class(ids[i]).name} "
+                          f"({x.rule(ids[i])[0]} fen)"),
+    lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is outside the band of {x.gpu_class(ids[i]).name}: "
+                          f"{x.rule(ids[i])[1]}..{x.rule(ids[i])[2]} fen"),
+    lambda f, ids, i, x: f"client_order_id must be in 1..{CLORD_LIMIT - 1}",
+)
+"""What :func:`_check_places` check k (its index here) tells the client, given the
+columns ``f``, the ids, the row and the :class:`Instruments`."""
+_LIMIT, _MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_GTC, _GTD, _IOC, _FOK = int(TimeInForce.GTC), int(TimeInForce.GTD), int(TimeInForce.IOC), int(TimeInForce.FOK)
+_STP_LAST, _STP_DEFAULT = int(StpMode.DECREMENT), int(StpMode.CANCEL_NEWEST)
+_POST_ONLY, _NEW_ORDER = int(OrderFlag.POST_ONLY), int(CommandKind.NEW_ORDER)
+_C_KIND, _C_ACCOUNT, _C_INSTRUMENT, _C_SIDE, _C_ORDER_TYPE, _C_TIF, _C_FLAGS, _C_STP, _C_PRICE, _C_QTY, _C_CLORD, \
+    _C_EXPIRE_TS = (int(C[name]) for name in ("KIND", "ACCOUNT", "INSTRUMENT", "SIDE", "ORDER_TYPE", "TIF", "FLAGS",
+                                              "STP", "PRICE", "QTY", "CLORD", "EXPIRE_TS"))
+
+
+@njit(cache=True)
+def _check_places(side, kind, tif, price, qty, clord, expire, post_only, stp, ids, rules, account, bad, out):
+    """Per order: ``bad[i]`` = the first of the checks of :data:`_PLACE_PROBLEMS` it fails
+    (-1: none), and ``out[i]`` its NEW_ORDER record (int64 command row). O(orders)."""
+    for i in range(len(ids)):
+        tick, lo, hi = rules[ids[i], 0], rules[ids[i], 1], rules[ids[i], 2]
+        market = kind[i] == _MARKET
+        ioc_fok = tif[i] == _IOC or tif[i] == _FOK
+        b = -1
+        if side[i] != _BUY and side[i] != _SELL:
+            b = 0
+        elif kind[i] != _LIMIT and not market:
+            b = 1
+        elif tif[i] < _GTC or tif[i] > _FOK:
+            b = 2
+        elif market and not ioc_fok:
+            b = 3
+        elif (tif[i] == _GTD) != (expire[i] != 0):
+            b = 4
+        elif post_only[i] != 0 and (market or ioc_fok):
+            b = 5
+        elif stp[i] < 0 or stp[i] > _STP_LAST:
+            b = 6
+        elif qty[i] < rules[ids[i], 3] or qty[i] > rules[ids[i], 4]:
+            b = 7
+        elif market and price[i] != 0:
+            b = 8
+        elif not market and price[i] % tick != 0:
+            b = 9
+        elif not market and (price[i] < lo or price[i] > hi):
+            b = 10
+        elif clord[i] <= 0 or clord[i] >= CLORD_LIMIT:
+            b = 11
+        bad[i] = b
+        row = out[i]
+        row[:] = 0
+        row[_C_KIND] = _NEW_ORDER
+        row[_C_ACCOUNT] = account
+        row[_C_INSTRUMENT] = ids[i]
+        row[_C_SIDE] = side[i]
+        row[_C_ORDER_TYPE] = kind[i]
+        row[_C_TIF] = tif[i]
+        row[_C_FLAGS] = _POST_ONLY if post_only[i] != 0 else 0
+        row[_C_STP] = _STP_DEFAULT if stp[i] == 0 else stp[i]
+        row[_C_PRICE] = price[i]
+        row[_C_QTY] = qty[i]
+        row[_C_CLORD] = clord[i]
+        row[_C_EXPIRE_TS] = expire[i]
+
+
 def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int, GatewayError], account: int,
                    instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
     """The column checks and records of :func:`place_commands` (``f``: the request fields
     as int64 columns, client_order_id already capped at CLORD_LIMIT; ``problems``: the
-    orders already refused, which get no second error)."""
+    orders already refused, which get no second error), in one compiled pass."""
     n = len(ids)
-    if problems:  # rows already refused borrow a listed id so the column checks can run
+    if problems:  # rows already refused borrow a listed id so the checks can run
         ids[list(problems)] = ids[next(i for i in range(n) if i not in problems)]
-    side, kind, tif, price, qty = f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"]
-    market = kind == OrderType.MARKET
-    ioc_fok = (tif == TimeInForce.IOC) | (tif == TimeInForce.FOK)
-    tick, lo, hi, min_qty, max_qty = instruments.rules(ids)
-    checks = (
-        ((side != Side.BUY) & (side != Side.SELL), lambda i: "side must be SIDE_BUY or SIDE_SELL"),
-        ((kind != OrderType.LIMIT) & ~market, lambda i: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"),
-        ((tif < TimeInForce.GTC) | (tif > TimeInForce.FOK), lambda i: "time_in_force is required (GTC, GTD, IOC or FOK)"),
-        (market & ~ioc_fok, lambda i: "market orders need time_in_force IOC or FOK"),
-        ((tif == TimeInForce.GTD) != (f["expire_time_ns"] != 0),
-         lambda i: "expire_time_ns is required for GTD orders and must be 0 for the others"),
-        ((f["post_only"] != 0) & (market | ioc_fok), lambda i: "post_only needs a limit order with GTC or GTD"),
-        ((f["self_trade_prevention"] < 0) | (f["self_trade_prevention"] > StpMode.DECREMENT),
-         lambda i: "self_trade_prevention is not a known mode"),
-        ((qty < min_qty) | (qty > max_qty), lambda i: (
-            f"qty {qty[i]} is outside the lot limits of {instruments.gpu_class(ids[i]).name}: "
-            f"{min_qty[i]}..{max_qty[i]} GPUs")),
-        (market & (price != 0), lambda i: "market orders carry no price: set price_fen to 0"),
-        (~market & (price % tick != 0), lambda i: (
-            f"price_fen {price[i]} is not on the tick of {instruments.gpu_class(ids[i]).name} ({tick[i]} fen)")),
-        (~market & ((price < lo) | (price > hi)), lambda i: (
-            f"price_fen {price[i]} is outside the band of {instruments.gpu_class(ids[i]).name}: {lo[i]}..{hi[i]} fen")),
-        ((f["client_order_id"] <= 0) | (f["client_order_id"] >= CLORD_LIMIT),
-         lambda i: f"client_order_id must be in 1..{CLORD_LIMIT - 1}"),
-    )
-    for bad, message in checks:
-        if not bad.any():
-            continue
-        for i in np.flatnonzero(bad).tolist():
-            if i not in problems:
-                problems[i] = invalid(message(i))
+    bad = np.empty(n, np.int64)
     batch = commands(n)
-    batch["kind"] = CommandKind.NEW_ORDER
-    batch["account"] = account
-    batch["instrument"] = ids
-    batch["side"] = side
-    batch["order_type"] = kind
-    batch["tif"] = tif
-    batch["flags"] = np.where(f["post_only"] != 0, int(OrderFlag.POST_ONLY), 0)
-    batch["stp"] = np.where(f["self_trade_prevention"] == 0, int(StpMode.CANCEL_NEWEST), f["self_trade_prevention"])
-    batch["price"] = price
-    batch["qty"] = qty
-    batch["clord"] = f["client_order_id"]
-    batch["expire_ts"] = f["expire_time_ns"]
+    _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"], f["client_order_id"],
+                  f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
+                  instruments.rule_table(ids), account, bad, batch.view(np.int64).reshape(n, len(C)))
+    for i in np.flatnonzero(bad >= 0).tolist():
+        if i not in problems:
+            problems[i] = invalid(_PLACE_PROBLEMS[bad[i]](f, ids, i, instruments))
     if problems:
         keep = np.ones(n, bool)
         keep[list(problems)] = False
@@ -577,14 +622,19 @@ _IS_ORDER_EVENT = np.zeros(16, bool)
 _IS_ORDER_EVENT[_ORDER_EVENTS] = True
 
 
-_TRADE, _ACCEPTED, _REPLACED, _REJECTED = (int(k) for k in (EventKind.TRADE, EventKind.ACCEPTED,
-                                                             EventKind.REPLACED, EventKind.REJECTED))
 _EXEC_TYPE_OF_KIND = {int(k): int(v) for k, v in _EXEC_TYPE.items()}
-_EV_KIND, _EV_ORDER_ID, _EV_CLORD, _EV_INSTRUMENT, _EV_SIDE, _EV_PRICE, _EV_QTY, _EV_LEAVES, _EV_FILLED = (
-    int(E[name]) for name in ("KIND", "ORDER_ID", "CLORD", "INSTRUMENT", "SIDE", "PRICE", "QTY", "LEAVES", "FILLED"))
 assert EVENT_FIELDS == ("seq", "ts", "kind", "reason", "account", "instrument", "order_id", "clord", "side",
                         "price", "qty", "leaves", "filled", "contra_order_id", "contra_account",
-                        "contra_clord", "contra_leaves", "trade_id"), "reports() unpacks events in this order"
+                        "contra_clord", "contra_leaves", "trade_id"), "events are read by column position below"
+_E_SEQ, _E_TS, _E_KIND, _E_REASON, _E_ACCOUNT, _E_INSTRUMENT, _E_ORDER_ID, _E_CLORD, _E_SIDE, _E_PRICE, _E_QTY, \
+    _E_LEAVES, _E_FILLED, _E_CONTRA_ORDER_ID, _E_CONTRA_ACCOUNT, _E_CONTRA_CLORD, _E_CONTRA_LEAVES, _E_TRADE_ID = \
+    range(len(EVENT_FIELDS))  # the order of EVENT_FIELDS
+_E_TRADE, _E_ACCEPTED, _E_CANCELLED, _E_EXPIRED, _E_REJECTED, _E_REPLACED = (int(k) for k in (
+    EventKind.TRADE, EventKind.ACCEPTED, EventKind.CANCELLED, EventKind.EXPIRED, EventKind.REJECTED,
+    EventKind.REPLACED))
+_OS_NEW, _OS_PARTIAL, _OS_FILLED, _OS_CANCELED, _OS_EXPIRED, _OS_REJECTED = (
+    types_pb2.ORDER_STATUS_NEW, types_pb2.ORDER_STATUS_PARTIALLY_FILLED, types_pb2.ORDER_STATUS_FILLED,
+    types_pb2.ORDER_STATUS_CANCELED, types_pb2.ORDER_STATUS_EXPIRED, types_pb2.ORDER_STATUS_REJECTED)
 
 
 def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
@@ -596,24 +646,24 @@ def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[
     for index, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
                 contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(events.tolist()):
         exec_type = _EXEC_TYPE_OF_KIND.get(k)
-        if exec_type is None or (owner != account and (k != _TRADE or contra_account != account)):
+        if exec_type is None or (owner != account and (k != _E_TRADE or contra_account != account)):
             continue
-        maker = k == _TRADE and owner != account
+        maker = k == _E_TRADE and owner != account
         if maker:
             leaves, order_id, clord, side = contra_leaves, contra_order_id, contra_clord, 3 - side
         report = Report(seq=seq, exec_index=index, transact_time_ns=ts, exec_type=exec_type, reason=reason,
                         leaves_qty=leaves, order_id=order_id, client_order_id=clord,
                         symbol=instruments.symbol(instrument), side=side)
-        if k == _TRADE:
+        if k == _E_TRADE:
             report.last_qty, report.last_price_fen, report.trade_id = qty, price, trade_id
             report.cum_qty = 0 if maker else filled
             report.order_status = _status(k, reason, leaves, True)
         else:
             report.price_fen, report.order_qty, report.cum_qty = price, qty, filled
             report.order_status = _status(k, reason, leaves, filled)
-            if k == _REPLACED:
+            if k == _E_REPLACED:
                 report.orig_client_order_id = contra_clord
-            elif k == _REJECTED:
+            elif k == _E_REJECTED:
                 report.text = explain(reason)
         out.append(report)
     return out
@@ -702,56 +752,69 @@ def _encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, field_key)
     return out
 
 
-def _mine(events: np.ndarray, account: int) -> np.ndarray:
-    kind = events["kind"]
-    return _IS_ORDER_EVENT[kind] & ((events["account"] == account)
-                                    | ((kind == EventKind.TRADE) & (events["contra_account"] == account)))
+@njit(cache=True)
+def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
+    """Fill ``out`` (one row per report, the columns of :func:`_encode_reports`, the text
+    column left 0) from the event rows ``ev`` that are ``account``'s
+    order events; the number of rows written. The rules of :func:`reports`. O(events)."""
+    n = 0
+    for i in range(ev.shape[0]):
+        kind = ev[i, _E_KIND]
+        trade = kind == _E_TRADE
+        if not is_order_event[kind] or (ev[i, _E_ACCOUNT] != account
+                                        and not (trade and ev[i, _E_CONTRA_ACCOUNT] == account)):
+            continue
+        maker = trade and ev[i, _E_ACCOUNT] != account
+        leaves = ev[i, _E_CONTRA_LEAVES] if maker else ev[i, _E_LEAVES]
+        filled = ev[i, _E_FILLED]
+        worked = trade or filled != 0
+        status = _OS_PARTIAL if worked else _OS_NEW
+        if leaves == 0 and worked:
+            status = _OS_FILLED
+        if kind == _E_CANCELLED and leaves == 0:
+            status = _OS_CANCELED
+        if kind == _E_EXPIRED and leaves == 0:
+            status = _OS_EXPIRED
+        if kind == _E_REJECTED:
+            status = _OS_REJECTED
+        instrument = ev[i, _E_INSTRUMENT]
+        row = out[n]
+        row[0] = ev[i, _E_SEQ]
+        row[1] = i
+        row[2] = ev[i, _E_TS]
+        row[3] = exec_type_of[kind]
+        row[4] = status
+        row[5] = ev[i, _E_REASON]
+        row[6] = 0  # the text: set by the caller for rejections
+        row[7] = ev[i, _E_CONTRA_ORDER_ID] if maker else ev[i, _E_ORDER_ID]
+        row[8] = ev[i, _E_CONTRA_CLORD] if maker else ev[i, _E_CLORD]
+        row[9] = ev[i, _E_CONTRA_CLORD] if kind == _E_REPLACED else 0
+        row[10] = instrument + 1 if 0 <= instrument < n_listed else 0
+        row[11] = 3 - ev[i, _E_SIDE] if maker else ev[i, _E_SIDE]
+        row[12] = 0 if trade else ev[i, _E_PRICE]
+        row[13] = 0 if trade else ev[i, _E_QTY]
+        row[14] = ev[i, _E_QTY] if trade else 0
+        row[15] = ev[i, _E_PRICE] if trade else 0
+        row[16] = leaves
+        row[17] = 0 if maker else filled
+        row[18] = ev[i, _E_TRADE_ID] if trade else 0
+        n += 1
+    return n
 
 
-def _report_columns(events: np.ndarray, mine: np.ndarray, account: int, instruments: Instruments
+def _report_columns(events: np.ndarray, account: int, instruments: Instruments
                     ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """The fields of :func:`reports`, computed over columns: (values as for
-    :func:`_encode_reports` with the text column still a reason, texts, symbol table)."""
-    rows = events[mine]
-    n = len(rows)
-    kind, reason, instrument = rows["kind"], rows["reason"], rows["instrument"]
-    trade = kind == EventKind.TRADE
-    maker = trade & (rows["account"] != account)
-    leaves = np.where(maker, rows["contra_leaves"], rows["leaves"])
-    filled = rows["filled"]
-    worked = trade | (filled != 0)
-    status = np.where(worked, types_pb2.ORDER_STATUS_PARTIALLY_FILLED, types_pb2.ORDER_STATUS_NEW)
-    status[(leaves == 0) & worked] = types_pb2.ORDER_STATUS_FILLED
-    status[(kind == EventKind.CANCELLED) & (leaves == 0)] = types_pb2.ORDER_STATUS_CANCELED
-    status[(kind == EventKind.EXPIRED) & (leaves == 0)] = types_pb2.ORDER_STATUS_EXPIRED
-    rejected = kind == EventKind.REJECTED
-    status[rejected] = types_pb2.ORDER_STATUS_REJECTED
-    texts = [explain(r) for r in np.unique(reason[rejected]).tolist()]
-    text_ref = np.zeros(n, np.int64)
-    if texts:
-        text_ref[rejected] = np.searchsorted(np.unique(reason[rejected]), reason[rejected]) + 1
-    listed = (instrument >= 0) & (instrument < len(instruments.listing))
-    table = instruments.symbol_table(int(instrument[listed].max()) if listed.any() else 0)
-    values = np.zeros((n, 19), np.int64)
-    values[:, 0] = rows["seq"]
-    values[:, 1] = np.flatnonzero(mine)
-    values[:, 2] = rows["ts"]
-    values[:, 3] = _EXEC_TYPE_OF[kind]
-    values[:, 4] = status
-    values[:, 5] = reason
-    values[:, 6] = text_ref
-    values[:, 7] = np.where(maker, rows["contra_order_id"], rows["order_id"])
-    values[:, 8] = np.where(maker, rows["contra_clord"], rows["clord"])
-    values[:, 9] = np.where(kind == EventKind.REPLACED, rows["contra_clord"], 0)
-    values[:, 10] = np.where(listed, instrument + 1, 0)
-    values[:, 11] = np.where(maker, 3 - rows["side"], rows["side"])
-    values[:, 12] = np.where(trade, 0, rows["price"])
-    values[:, 13] = np.where(trade, 0, rows["qty"])
-    values[:, 14] = np.where(trade, rows["qty"], 0)
-    values[:, 15] = np.where(trade, rows["price"], 0)
-    values[:, 16] = leaves
-    values[:, 17] = np.where(maker, 0, filled)
-    values[:, 18] = np.where(trade, rows["trade_id"], 0)
+    """The fields of :func:`reports` over the event rows (:func:`_report_values`): values
+    as for :func:`_encode_reports`, the texts of the rejections, the symbol table."""
+    values = np.empty((len(events), 19), np.int64)
+    n = _report_values(events.view(np.int64).reshape(len(events), len(E)), account, _IS_ORDER_EVENT,
+                       _EXEC_TYPE_OF, len(instruments.listing), values)
+    values = values[:n]
+    rejected = values[:, 3] == types_pb2.EXEC_TYPE_REJECTED
+    reasons = np.unique(values[rejected, 5])
+    texts = [explain(r) for r in reasons.tolist()]
+    values[rejected, 6] = np.searchsorted(reasons, values[rejected, 5]) + 1  # refers to texts[k - 1]
+    table = instruments.symbol_table(int(values[:, 10].max()) - 1 if n and values[:, 10].max() > 0 else 0)
     return values, texts, table
 
 
@@ -759,10 +822,9 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
     """A ``cls`` message (a response with ``repeated ExecutionReport reports``) holding
     :func:`reports` of ``events`` and the other ``fields`` given. Many reports are written
     as wire bytes by a compiled kernel and parsed in one call (the same messages)."""
-    mine = _mine(events, account) if events is not None else None
-    if mine is None or np.count_nonzero(mine) < _BULK_FROM:
+    if events is None or len(events) < _BULK_FROM:
         return cls(reports=reports(events, account, instruments) if events is not None else [], **fields)
-    values, texts, (symbol_buf, symbol_at) = _report_columns(events, mine, account, instruments)
+    values, texts, (symbol_buf, symbol_at) = _report_columns(events, account, instruments)
     encoded = [t.encode() for t in texts]
     text_at = np.zeros(len(encoded) + 1, np.int64)
     np.cumsum([len(e) for e in encoded], out=text_at[1:])
@@ -778,16 +840,16 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
 def order_from_events(events: np.ndarray, instruments: Instruments) -> types_pb2.Order:
     """The order a NEW_ORDER created, as its own events leave it (no second lookup)."""
     rows = events.tolist()
-    accepted = next(row for row in rows if row[_EV_KIND] == _ACCEPTED)
-    oid = accepted[_EV_ORDER_ID]
-    own = [row for row in rows if row[_EV_ORDER_ID] == oid and row[_EV_KIND] in _EXEC_TYPE_OF_KIND]
-    filled = next((row[_EV_FILLED] for row in reversed(own) if row[_EV_KIND] == _TRADE), 0)
-    leaves = own[-1][_EV_LEAVES]
+    accepted = next(row for row in rows if row[_E_KIND] == _E_ACCEPTED)
+    oid = accepted[_E_ORDER_ID]
+    own = [row for row in rows if row[_E_ORDER_ID] == oid and row[_E_KIND] in _EXEC_TYPE_OF_KIND]
+    filled = next((row[_E_FILLED] for row in reversed(own) if row[_E_KIND] == _E_TRADE), 0)
+    leaves = own[-1][_E_LEAVES]
     return types_pb2.Order(
-        order_id=oid, client_order_id=accepted[_EV_CLORD], first_client_order_id=accepted[_EV_CLORD],
-        symbol=instruments.symbol(accepted[_EV_INSTRUMENT]), side=accepted[_EV_SIDE], price_fen=accepted[_EV_PRICE],
-        order_qty=accepted[_EV_QTY], cum_qty=filled, leaves_qty=leaves,
-        order_status=_status(own[-1][_EV_KIND], 0, leaves, filled))
+        order_id=oid, client_order_id=accepted[_E_CLORD], first_client_order_id=accepted[_E_CLORD],
+        symbol=instruments.symbol(accepted[_E_INSTRUMENT]), side=accepted[_E_SIDE], price_fen=accepted[_E_PRICE],
+        order_qty=accepted[_E_QTY], cum_qty=filled, leaves_qty=leaves,
+        order_status=_status(own[-1][_E_KIND], 0, leaves, filled))
 
 
 def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Order:
