@@ -375,24 +375,3 @@ def test_pipelined_groups_keep_submission_order_and_every_read_sees_what_came_be
     for future, read in reads:
         assert read.result(30) >= future.result()["seq"].max()
     node.close()
-
-
-def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(tmp_path):
-    """LoopSequencer: what the loop submits in one turn is journaled as one record; a
-    submission cancelled before the turn ends never reaches the journal."""
-    async def run() -> None:
-        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
-        await asyncio.to_thread(start_market, node)
-        batches = [flow(10, seed=i, base=1000 * (i + 1)) for i in range(5)]
-        futures = [node.sequencer.submit_async(b) for b in batches]
-        futures[2].cancel()
-        kept = batches[:2] + batches[3:]
-        results = await asyncio.gather(*futures[:2], *futures[3:])
-        for batch, events in zip(kept, results):  # each gets the events of its own commands
-            assert set(events["clord"][events["kind"] == EV.ACCEPTED]) <= set(batch["clord"].tolist())
-        read = await node.sequencer.call_async(lambda s: s.last_seq)
-        assert read == results[-1]["seq"].max()
-        await asyncio.to_thread(node.close)
-        last = list(FileJournal(tmp_path / "journal").read(0))[-1]
-        assert len(last) == 40 and np.array_equal(last["clord"], np.concatenate(kept)["clord"])
-    asyncio.run(run())

@@ -239,11 +239,13 @@ class ExchangeNode:
             return
         self._closed = True
         try:
-            self.sequencer.stop()
             try:
-                self.trades.close()
+                self.sequencer.stop()
             finally:
-                self.sequencer.journal.close()
+                try:
+                    self.trades.close()
+                finally:
+                    self.sequencer.journal.close()
         finally:
             os.close(self._lock)
 

@@ -85,8 +85,8 @@ def _take(future: Future | asyncio.Future) -> bool:
 
 def _resolve(future: Future | asyncio.Future, outcome: object) -> None:
     """Set the result (or exception) of a taken future (an asyncio one its caller has
-    cancelled since is left alone)."""
-    if isinstance(future, asyncio.Future) and future.done():
+    cancelled since, or whose loop is closed, is left alone)."""
+    if isinstance(future, asyncio.Future) and (future.done() or future.get_loop().is_closed()):
         return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
@@ -362,18 +362,23 @@ class LoopSequencer(Sequencer):
     is applied and answered in the loop only once its fsync has returned, while the next
     group gathers (pipelined as above); a read sees every group submitted before it.
     From the loop, :meth:`submit_async` and :meth:`call_async` cost no thread hand-off
-    and answer without a wake-up (the gateway's path); other threads use :meth:`submit`
-    and :meth:`call`, which post to the loop. :meth:`stop` is called from another thread
-    while the loop runs.
+    and answer without a wake-up (the gateway's path). Other threads' :meth:`submit` and
+    :meth:`call` go through a locked inbox that the loop empties before it takes anything
+    of its own, so a submission that returned in a thread comes before whatever the loop
+    submits after learning of it. :meth:`stop` is called from outside the loop: it waits
+    for the loop to finish what was queued, or, once no loop runs, fails it. The work
+    runs in the loop: a group's encoding, write and apply, reads and snapshot copies
+    hold it for as long as they take.
     """
 
     def __init__(self, state: MarketState, journal: Journal, *, loop: asyncio.AbstractEventLoop,
                  **kwargs) -> None:
         self.loop = loop
-        self._pending: deque[tuple] = deque()
+        self._pending: deque[tuple] = deque()  # loop thread only
+        self._inbox: deque[tuple] = deque()  # other threads' items, under _inbox_lock
+        self._inbox_lock = threading.Lock()
         self._scheduled = False
         self._ended = False
-        self._loop_thread: int | None = None
         super().__init__(state, journal, **kwargs)
 
     def _start(self) -> None:
@@ -388,49 +393,77 @@ class LoopSequencer(Sequencer):
         return self._call(work, self.loop.create_future())
 
     def stop(self) -> None:
-        """Finish what is queued, then stop (from a thread other than the loop's; if the
-        loop no longer runs, what is pending fails instead)."""
-        if threading.get_ident() == self._loop_thread:
-            raise RuntimeError("LoopSequencer.stop() waits for the loop: call it from another thread")
+        """Finish what is queued, then stop (from outside the loop; once no loop runs it,
+        what is still pending fails instead)."""
+        if self._in_loop():
+            raise RuntimeError("LoopSequencer.stop() waits for the loop: call it from outside the loop")
         self._stopped = True
         done: Future = Future()
-        with contextlib.suppress(RuntimeError):  # a closed loop runs nothing any more
-            self.loop.call_soon_threadsafe(self._enqueue, (_STOP, done))
-        while not self._ended:
-            if not self.loop.is_running():
-                self._end()  # no loop will run it: end here (nothing else touches the state)
-                break
-            with contextlib.suppress(TimeoutError):
-                done.result(timeout=0.5)
-        self._syncer.shutdown(wait=True)
-        self._snapshot_writer.shutdown(wait=True)
+        try:
+            with self._inbox_lock:
+                if not self._ended:
+                    self._inbox.append((_STOP, done))
+            self._wake()
+            while not self._ended:
+                if not self.loop.is_running():
+                    self._end()  # no loop will run it: end here (nothing else touches the state)
+                    break
+                with contextlib.suppress(TimeoutError):
+                    done.result(timeout=0.5)
+        finally:
+            self._syncer.shutdown(wait=True)  # no journal call runs once stop() returns
+            self._snapshot_writer.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ handing over
+
+    def _in_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def _put(self, item: tuple) -> None:
+        if self._in_loop():
+            self._enqueue(item)
+            return
+        with self._inbox_lock:
+            ended = self._ended
+            if not ended:
+                self._inbox.append(item)
+        if ended:  # never sequenced
+            _resolve(item[1], SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+        else:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Have the loop run :meth:`_pump` (from any thread; a closed loop is left to stop())."""
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._pump)
+
+    def _take_inbox(self) -> None:
+        """Move the other threads' items behind what the loop holds (they came first)."""
+        if self._inbox:
+            with self._inbox_lock:
+                self._pending.extend(self._inbox)
+                self._inbox.clear()
 
     # ------------------------------------------------------------------ in the loop
 
-    def _put(self, item: tuple) -> None:
-        if threading.get_ident() == self._loop_thread:
-            self._enqueue(item)
-        else:
-            self.loop.call_soon_threadsafe(self._enqueue, item)
-
     def _enqueue(self, item: tuple) -> None:
-        self._loop_thread = threading.get_ident()
         if self._ended:
-            payload, future = item
-            if _take(future):
-                _resolve(future, SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+            _resolve(item[1], SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
             return
+        self._take_inbox()
         self._pending.append(item)
         if not self._scheduled:
             self._scheduled = True
             self.loop.call_soon(self._pump)
 
     def _sync_returned(self, done: Future) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed: stop() has ended everything
-            self.loop.call_soon_threadsafe(self._pump)
+        self._wake()
 
     def _idle(self) -> bool:
-        return not self._pending
+        return not self._pending and not self._inbox
 
     def _pump(self) -> None:
         """Do what the writer thread would: never dies silently, stops acknowledging on error."""
@@ -447,6 +480,7 @@ class LoopSequencer(Sequencer):
         while not self._ended:
             if self._flight is not None and self._flight[3] is not None and not self._flight[3].done():
                 return  # gather until its sync returns (_sync_returned pumps again)
+            self._take_inbox()
             group, futures, count = [], [], 0
             while self._pending and count < self.max_batch:
                 payload, future = self._pending[0]
@@ -471,16 +505,20 @@ class LoopSequencer(Sequencer):
             self._run_call(payload, future)
 
     def _end(self) -> None:
-        """Stop for good: the group in flight (never applied) and everything pending fail."""
-        self._stopped = self._ended = True
+        """Stop for good: the group in flight (journaled, never applied) and everything
+        pending fail; a stop waiting is released. Never waits for the sync thread
+        (:meth:`stop` does, before the journal can be closed)."""
+        with self._inbox_lock:
+            self._stopped = self._ended = True
+            self._pending.extend(self._inbox)
+            self._inbox.clear()
         flight, self._flight = self._flight, None
-        if flight is not None:  # journaled, perhaps durable, never applied
-            if flight[3] is not None:
-                flight[3].exception()  # no journal call may still be running
+        if flight is not None:
             self._fail(flight[2], _UNAPPLIED)
+        error = SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}")
         while self._pending:
             payload, future = self._pending.popleft()
             if payload is _STOP:
                 future.set_result(None)
             elif _take(future):
-                _resolve(future, SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+                _resolve(future, error)

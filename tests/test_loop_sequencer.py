@@ -1,0 +1,82 @@
+"""LoopSequencer: what only a sequencer driven by an event loop does (test_sequencer.py
+runs every shared rule on both drivers)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from exchange.engine.schema import EventKind as EV
+from exchange.journal import FileJournal
+from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy
+from tests.test_sequencer import clock, flow, start_market
+
+
+def open_node(path) -> ExchangeNode:
+    return ExchangeNode.open(path, clock=clock, sync=SyncPolicy.OS)
+
+
+def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(tmp_path):
+    """LoopSequencer: what the loop submits in one turn is journaled as one record; a
+    submission cancelled before the turn ends never reaches the journal."""
+    async def run() -> None:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        batches = [flow(10, seed=i, base=1000 * (i + 1)) for i in range(5)]
+        futures = [node.sequencer.submit_async(b) for b in batches]
+        futures[2].cancel()
+        kept = batches[:2] + batches[3:]
+        results = await asyncio.gather(*futures[:2], *futures[3:])
+        for batch, events in zip(kept, results):  # each gets the events of its own commands
+            assert set(events["clord"][events["kind"] == EV.ACCEPTED]) <= set(batch["clord"].tolist())
+        read = await node.sequencer.call_async(lambda s: s.last_seq)
+        assert read == results[-1]["seq"].max()
+        await asyncio.to_thread(node.close)
+        last = list(FileJournal(tmp_path / "journal").read(0))[-1]
+        assert len(last) == 40 and np.array_equal(last["clord"], np.concatenate(kept)["clord"])
+    asyncio.run(run())
+
+
+def test_a_thread_submission_that_returned_comes_before_what_the_loop_submits_after(tmp_path):
+    """LoopSequencer: other threads' items wait in an inbox the loop empties before it
+    takes its own, so a later loop read sees the thread's commands and a later loop
+    submission gets later seqs."""
+    async def run() -> None:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        sequencer = node.sequencer
+        for i in range(20):
+            from_thread = await asyncio.to_thread(sequencer.submit, flow(5, seed=i, base=1000 * (i + 1)))
+            read = sequencer.call_async(lambda s: s.last_seq)
+            own = sequencer.submit_async(flow(5, seed=50 + i, base=100_000 + 1000 * i))
+            thread_events = await asyncio.wrap_future(from_thread)
+            assert await read >= thread_events["seq"].max()
+            assert (await own)["seq"].min() > thread_events["seq"].max()
+        await asyncio.to_thread(node.close)
+    asyncio.run(run())
+
+
+def test_stopping_after_the_loop_stopped_fails_what_no_loop_will_run(tmp_path):
+    """LoopSequencer: once its loop no longer runs, stop() ends at once and what other
+    threads submitted fails instead of waiting forever; later submissions fail at once."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=loop)
+    start_market(node)
+    loop.call_soon_threadsafe(loop.stop)
+    runner.join(10)
+    stranded = node.submit(flow(5, seed=1, base=1000))
+    read = node.sequencer.call(lambda s: s.last_seq)
+    node.close()
+    for future in (stranded, read):
+        with pytest.raises(SequencerStoppedError):
+            future.result(5)
+    with pytest.raises(SequencerStoppedError):
+        node.submit(flow(5, seed=2, base=2000)).result(5)
+    loop.close()
+    again = open_node(tmp_path)  # closed cleanly: the journal reopens (threaded driver)
+    again.close()
