@@ -8,13 +8,17 @@ Two servers speak the same gpux.v1.TradingService messages:
   and answers a PlaceOrderResponse with one ExecutionReport and an Order, and whose
   StreamOrders answers each request with one ExecutionReport per command. It is the
   ceiling: what grpc aio + protobuf cost with these message shapes and no exchange.
+* durable echo: the echo, answering each request only once its bytes are written and
+  fsynced to a file in the gateway's data dir's file system (group commit, the fsync in a
+  thread). Not a target: it shows what "durable before acknowledged" alone costs on this
+  disk, so the gateway's own cost is the gap between it and the gateway.
 * gateway: the real GatewayServer (interceptor, validation, sequencer, journal with
   SyncPolicy.GROUP, i.e. an fsync per group, in a data dir under /tmp), clock fixed at
   2026-11-25T09:00+08:00, timer off, rate limit out of the way (1e9/s, burst 1e9).
   ``--sync os`` (no fsync) is a diagnostic only: it shows what the fsync costs.
 
 Process layout (chosen because of the GIL): each server runs in its own child process
-(``python bench/gateway.py --serve echo|gateway``), the load generator in this process
+(``python bench/gateway.py --serve echo|durable|gateway``), the load generator in this process
 on one grpc aio event loop. In one process the load generator (a Python grpc client)
 and the server would share one GIL and the figures would measure the sum of both. The
 load sends pre-serialized requests and keeps the responses as bytes (decoded after the
@@ -52,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -103,11 +108,59 @@ class EchoTrading(trading_pb2_grpc.TradingServiceServicer):
                 reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
 
 
+class DurableEcho(EchoTrading):
+    """The echo, answering each request only once its bytes are written and fsynced to a
+    file (group commit: what arrives while an fsync runs shares the next one, the fsync in
+    a thread): the floor that "durable before acknowledged" alone puts under the gateway."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.syncer = ThreadPoolExecutor(1)
+        self.waiting: list[tuple[bytes, asyncio.Future]] = []
+        self.syncing = False
+
+    async def durable(self, data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self.waiting.append((data, waiter))
+        if not self.syncing:
+            self._sync(loop)
+        await waiter
+
+    def _sync(self, loop: asyncio.AbstractEventLoop) -> None:
+        group, self.waiting, self.syncing = self.waiting, [], True
+
+        def write_and_sync() -> None:
+            os.write(self.fd, b"".join(data for data, _ in group))
+            os.fsync(self.fd)
+
+        def synced(_) -> None:
+            self.syncing = False
+            for _, waiter in group:
+                waiter.set_result(None)
+            if self.waiting:
+                self._sync(loop)
+        self.syncer.submit(write_and_sync).add_done_callback(lambda done: loop.call_soon_threadsafe(synced, done))
+
+    async def PlaceOrder(self, request, context):
+        await self.durable(request.SerializeToString())
+        return await super().PlaceOrder(request, context)
+
+    async def StreamOrders(self, request_iterator, context):
+        async for message in request_iterator:
+            await self.durable(message.SerializeToString())
+            yield trading_pb2.StreamOrdersResponse(
+                batch_id=message.batch_id,
+                reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
+
+
 async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
     """Start one server, print its port, serve until stdin closes."""
-    if kind == "echo":
+    if kind in ("echo", "durable"):
         server = grpc.aio.server()
-        trading_pb2_grpc.add_TradingServiceServicer_to_server(EchoTrading(), server)
+        servicer = EchoTrading() if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log")
+        trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         stop = server.stop
@@ -361,7 +414,7 @@ def main() -> None:
                         help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")
     parser.add_argument("--sync", choices=("group", "os"), default="group",
                         help="gateway journal sync policy (default group: fsync per group; os is a diagnostic)")
-    parser.add_argument("--serve", choices=("echo", "gateway"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("echo", "durable", "gateway"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -383,18 +436,20 @@ def main() -> None:
           f"{' (fsync per group)' if args.sync == 'group' else ' (DIAGNOSTIC: no fsync)'}, clock 2026-11-25T09:00+08:00")
 
     data_dir = tempfile.mkdtemp(prefix="gpux-bench-gateway-", dir="/tmp")
-    echo = gateway = None
+    echo = durable = gateway = None
     try:
         t = time.perf_counter()
         echo = Child("echo")
+        durable = Child("durable", data_dir)
         gateway = Child("gateway", data_dir, args.profile_server, args.sync)
         admin_token = (Path(data_dir) / "admin.token").read_text().strip()
         tokens = setup_market(gateway.address, admin_token, n_traders)
         print(f"servers up and market set up in {time.perf_counter() - t:.1f} s "
-              f"(echo {echo.address}, gateway {gateway.address}, data dir {data_dir})")
+              f"(echo {echo.address}, durable echo {durable.address}, gateway {gateway.address}, "
+              f"data dir {data_dir})")
 
         orders = Orders(n_traders)
-        results: dict[str, tuple[Measured, Measured]] = {}
+        results: dict[str, tuple[Measured, Measured, Measured]] = {}
         stream_tokens = tokens[:args.streams]
         for per_message, n_messages in stream_cases:
             warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
@@ -403,7 +458,8 @@ def main() -> None:
             print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
                   f"(echo: the same messages {ECHO_REPEAT} times over, for a long enough run)")
             pair = []
-            for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("gateway", gateway, 1)):
+            for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("durable", durable, ECHO_REPEAT),
+                                        ("gateway", gateway, 1)):
                 asyncio.run(run_streams(child.address, stream_tokens, warm))
                 sent = [m * repeat for m in load]
                 m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
@@ -418,7 +474,7 @@ def main() -> None:
         load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
         print(f"\nunary PlaceOrder: {args.callers} callers x {per_call} calls")
         pair = []
-        for name, child in (("echo", echo), ("gateway", gateway)):
+        for name, child in (("echo", echo), ("durable", durable), ("gateway", gateway)):
             asyncio.run(run_unary(child.address, caller_tokens, warm))
             m = measure(child, lambda a: run_unary(a, caller_tokens, load), per_call * args.callers,
                         lambda responses, _lat: count_reports(unary_responses=responses))
@@ -426,28 +482,30 @@ def main() -> None:
             pair.append(m)
         results["unary"] = tuple(pair)
     finally:
-        for child in (echo, gateway):
+        for child in (echo, durable, gateway):
             if child is not None:
                 child.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
     rows = []
-    for label, (e, g) in results.items():
+    for label, (e, d, g) in results.items():
         if label.startswith("stream"):
-            rows.append((f"{label} orders/s", f"{e.rate:,.0f}", f"{g.rate:,.0f}", g.rate / e.rate, 0.50))
-    e, g = results["unary"]
-    rows.append(("unary PlaceOrder calls/s", f"{e.rate:,.0f}", f"{g.rate:,.0f}", g.rate / e.rate, 0.70))
-    rows.append(("unary p50 latency (ms)", f"{e.pct(50):.2f}", f"{g.pct(50):.2f}", g.pct(50) / e.pct(50), None))
-    rows.append(("unary p99 latency (ms)", f"{e.pct(99):.2f}", f"{g.pct(99):.2f}", g.pct(99) / e.pct(99), None))
-    print(f"\nsummary (gateway sync={args.sync.upper()}):")
-    print("| figure | echo | gateway | gateway/echo | target | result |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for label, ev, gv, ratio, target in rows:
+            rows.append((f"{label} orders/s", e.rate, d.rate, g.rate, 0.50, "{:,.0f}"))
+    e, d, g = results["unary"]
+    rows.append(("unary PlaceOrder calls/s", e.rate, d.rate, g.rate, 0.70, "{:,.0f}"))
+    rows.append(("unary p50 latency (ms)", e.pct(50), d.pct(50), g.pct(50), None, "{:.2f}"))
+    rows.append(("unary p99 latency (ms)", e.pct(99), d.pct(99), g.pct(99), None, "{:.2f}"))
+    print(f"\nsummary (gateway sync={args.sync.upper()}; the target is against the echo, the durable echo "
+          "shows what fsync-before-answer alone costs):")
+    print("| figure | echo | durable echo | gateway | gateway/echo | target | result | gateway/durable echo |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, ev, dv, gv, target, fmt in rows:
+        values = f"{fmt.format(ev)} | {fmt.format(dv)} | {fmt.format(gv)}"
         if target is None:
-            print(f"| {label} | {ev} | {gv} | {ratio:.2f}x | — | — |")
+            print(f"| {label} | {values} | {gv / ev:.2f}x | — | — | {gv / dv:.2f}x |")
         else:
-            verdict = "PASS" if ratio >= target else "MISS"
-            print(f"| {label} | {ev} | {gv} | {ratio:.0%} | >= {target:.0%} | {verdict} |")
+            verdict = "PASS" if gv / ev >= target else "MISS"
+            print(f"| {label} | {values} | {gv / ev:.0%} | >= {target:.0%} | {verdict} | {gv / dv:.0%} |")
 
     if args.profile_server:
         import pstats
