@@ -300,7 +300,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             self.x.book_streams -= 1
 
     async def ListTrades(self, request, context):
-        """Trades of a symbol from the trade log (flushed within about a second)."""
+        """Trades of a symbol from the trade log (flushed within about two seconds)."""
         self.x.instrument(request.symbol)
         if request.limit < 0:
             raise invalid("limit must be positive")

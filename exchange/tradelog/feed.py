@@ -1,7 +1,10 @@
 """The trade log's own thread: engine events in, sealed Arrow files out.
 
-The sequencer's writer thread hands each batch's events to :class:`TradeLogFeed` and goes
-on; the feed's thread keeps the TRADE events and converts them in bulk
+The sequencer's writer hands each batch's events to :class:`TradeLogFeed` and goes on:
+they are held under a lock, and the feed's thread is woken only once ``convert_rows``
+events are held (or by a seal, a drain or its ``flush_seconds`` timeout), so a busy
+writer does not hand the GIL to the feed after every group. The thread keeps the TRADE
+events and converts them in bulk
 (:func:`trades_from_events`: its fixed cost is paid per ``convert_rows`` trades, not per
 batch) into the :class:`TradeLogWriter` before every flush, which happens when
 ``flush_rows`` are buffered or when it has been idle for ``flush_seconds``, and seals every
@@ -50,14 +53,25 @@ class TradeLogFeed:
         self.convert_rows = convert_rows
         self._pending: list[np.ndarray] = []  # TRADE events not converted yet, in order
         self._pending_rows = 0
+        self._lock = threading.Lock()
+        self._held: list[np.ndarray] = []  # events handed over since the thread last looked
+        self._held_rows = 0
+        self._woken = False
         self.error: BaseException | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="gpux-tradelog", daemon=True)
         self._thread.start()
 
     def events(self, events: np.ndarray) -> None:
-        """Queue a batch's events (only its TRADE rows matter). O(1) for the caller."""
-        self._queue.put(("events", events))
+        """Hand over a batch's events (only its TRADE rows matter). O(1) for the caller,
+        who wakes the thread only when ``convert_rows`` events are held."""
+        with self._lock:
+            self._held.append(events)
+            self._held_rows += len(events)
+            wake = self._held_rows >= self.convert_rows and not self._woken
+            self._woken |= wake
+        if wake:
+            self._queue.put(("events", None))
 
     def seal_through(self, timer_ts: int) -> None:
         """Queue sealing every traded day whose last gate closed at or before ``timer_ts``."""
@@ -87,8 +101,14 @@ class TradeLogFeed:
                 kind, item = "idle", None
             if kind == "stop":
                 return
+            with self._lock:  # everything handed over before this item (a seal, a drain) first
+                held, self._held, self._held_rows, self._woken = self._held, [], 0, False
+            if kind == "idle" and held:  # events came within flush_seconds: not idle
+                kind = "events"
             try:
                 if self.error is None:
+                    for events in held:
+                        self._hold(events)
                     self._handle(kind, item)
             except BaseException as error:  # kept for drain/close; trades stay in the journal
                 log.exception("trade log stopped writing; the journal keeps every trade, a restart refills it")
@@ -99,10 +119,6 @@ class TradeLogFeed:
     def _handle(self, kind: str, item: Any) -> None:
         writer = self.writer
         if kind == "events":
-            trades = item[item["kind"] == EventKind.TRADE]
-            if len(trades) and trades["trade_id"].max() > writer.logged_through:
-                self._pending.append(trades)
-                self._pending_rows += len(trades)
             if self._pending_rows >= self.convert_rows:
                 self._convert()
             if writer.buffered >= self.flush_rows:
@@ -116,6 +132,13 @@ class TradeLogFeed:
             for day in writer.trade_days():
                 if day_closes_ns(self.listing.catalog, day) <= item and not writer.sealed(day):
                     writer.seal(day)
+
+    def _hold(self, events: np.ndarray) -> None:
+        """Keep the TRADE events not logged yet for the next conversion."""
+        trades = events[events["kind"] == EventKind.TRADE]
+        if len(trades) and trades["trade_id"].max() > self.writer.logged_through:
+            self._pending.append(trades)
+            self._pending_rows += len(trades)
 
     def _convert(self) -> None:
         """Append the held TRADE events to the writer as trade-log rows. O(rows)."""
