@@ -672,7 +672,7 @@ def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[
 # ---------------------------------------------------------------- reports in bulk
 
 _BULK_FROM = 8
-"""Below this many reports the per-message path of :func:`reports` is cheaper."""
+"""Below this many events the per-message path of :func:`reports` is cheaper."""
 _EXEC_TYPE_OF = np.zeros(len(_IS_ORDER_EVENT), np.int64)
 _EXEC_TYPE_OF[_ORDER_EVENTS] = [int(v) for v in _EXEC_TYPE.values()]
 _U7, _U127, _U128 = np.uint64(7), np.uint64(127), np.uint64(128)

@@ -1,9 +1,10 @@
 """The gpux.v1 services over an exchange node.
 
 Every handler turns its request into command records (validated in
-:mod:`exchange.gateway.convert`), hands them to the node's sequencer and answers once the
-journal holds them and the engine has applied them; reads run in the writer thread
-between groups, so they see a consistent state. The caller is :data:`CALLER`, set by
+:mod:`exchange.gateway.convert`), hands them to the node's sequencer, which runs in the
+event loop (:class:`~exchange.sequencer.LoopSequencer`), and answers once the journal
+holds them and the engine has applied them; reads run in the loop between groups, so
+they see a consistent state. The caller is :data:`CALLER`, set by
 the interceptor; commands always carry the caller's own account.
 """
 

@@ -1,9 +1,13 @@
-"""The sequencer: one writer thread that orders, journals, applies and acknowledges.
+"""The sequencer: one writer that orders, journals, applies and acknowledges.
+
+The writer is a thread of its own (:class:`Sequencer`) or an asyncio event loop
+(:class:`LoopSequencer`, the gateway's); both follow the same rules, through the same
+methods.
 
 Rules enforced here:
 
-* One thread owns the market state; everything else hands it command batches through a
-  queue and waits on a future.
+* One writer owns the market state; everything else hands it command batches and
+  waits on a future.
 * The thread gathers whatever is queued (up to ``max_batch`` commands) into one group,
   stamps each command with the next sequence number and the group's timestamp (the
   only clock read; never earlier than the previous one), appends the group to the
@@ -113,7 +117,6 @@ class Sequencer:
         self.after_group = after_group
         self.failure: BaseException | None = None
         self._stopped = False
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._since_snapshot = 0
         self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="gpux-journal-sync")
@@ -125,6 +128,7 @@ class Sequencer:
         self._start()
 
     def _start(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="gpux-sequencer", daemon=True)
         self._thread.start()
 
