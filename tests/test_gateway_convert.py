@@ -196,3 +196,18 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
     assert convert._wire_places(two, 3, 7, instruments) is None  # the count must match
     assert convert._wire_places(two[:-1], 2, 7, instruments) is None  # cut short
     assert convert._wire_places(two + b"\x12\x05\x0a\x03\x0a\x01X", 2, 7, instruments) is None  # a third one
+
+
+def test_reports_in_bulk_skip_kinds_the_engine_does_not_have_and_other_accounts_events():
+    """The compiled report pass reads only kinds it knows (no read past its tables) and
+    makes an empty message when none of the events is the account's, listed or not."""
+    instruments = _instruments()
+    for kind in (16, -1, -15, 2**40, -2**40, 2**63 - 1):
+        events = np.zeros(10, EVENT_DTYPE)
+        events["kind"], events["account"] = kind, 7
+        assert reports_message(trading_pb2.StreamOrdersResponse, events, 7, instruments) == \
+            trading_pb2.StreamOrdersResponse(reports=reports(events, 7, instruments)) == trading_pb2.StreamOrdersResponse()
+    foreign = np.zeros(10, EVENT_DTYPE)
+    foreign["kind"], foreign["account"], foreign["instrument"] = EV.ACCEPTED, 8, 99
+    empty = Instruments(Listing(default_catalog()), default_catalog())  # nothing listed at all
+    assert reports_message(trading_pb2.StreamOrdersResponse, foreign, 7, empty) == trading_pb2.StreamOrdersResponse()

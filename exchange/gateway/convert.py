@@ -761,7 +761,7 @@ def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
     for i in range(ev.shape[0]):
         kind = ev[i, _E_KIND]
         trade = kind == _E_TRADE
-        if not is_order_event[kind] or (ev[i, _E_ACCOUNT] != account
+        if kind < 0 or kind >= is_order_event.shape[0] or not is_order_event[kind] or (ev[i, _E_ACCOUNT] != account
                                         and not (trade and ev[i, _E_CONTRA_ACCOUNT] == account)):
             continue
         maker = trade and ev[i, _E_ACCOUNT] != account
@@ -814,7 +814,8 @@ def _report_columns(events: np.ndarray, account: int, instruments: Instruments
     reasons = np.unique(values[rejected, 5])
     texts = [explain(r) for r in reasons.tolist()]
     values[rejected, 6] = np.searchsorted(reasons, values[rejected, 5]) + 1  # refers to texts[k - 1]
-    table = instruments.symbol_table(int(values[:, 10].max()) - 1 if n and values[:, 10].max() > 0 else 0)
+    top = int(values[:, 10].max()) - 1 if n else -1  # the highest listed id among them
+    table = instruments.symbol_table(top) if top >= 0 else (np.zeros(0, np.uint8), np.zeros(1, np.int64))
     return values, texts, table
 
 
