@@ -80,3 +80,16 @@ def test_stopping_after_the_loop_stopped_fails_what_no_loop_will_run(tmp_path):
     loop.close()
     again = open_node(tmp_path)  # closed cleanly: the journal reopens (threaded driver)
     again.close()
+
+
+def test_a_submission_to_a_closed_loop_fails_at_once(tmp_path):
+    """LoopSequencer: once its loop is closed nothing can run the work, so a thread's
+    submission fails at once instead of waiting for its timeout."""
+    async def run() -> ExchangeNode:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        return node
+    node = asyncio.run(run())  # the loop ends and is closed with the node still open
+    with pytest.raises(SequencerStoppedError, match="event loop is closed"):
+        node.submit(flow(5, seed=1, base=1000)).result(5)
+    node.close()

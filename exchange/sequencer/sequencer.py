@@ -431,11 +431,12 @@ class LoopSequencer(Sequencer):
             self._enqueue(item)
             return
         with self._inbox_lock:
-            ended = self._ended
+            ended = self._ended or self.loop.is_closed()
             if not ended:
                 self._inbox.append(item)
         if ended:  # never sequenced
-            _resolve(item[1], SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
+            why = self.failure or ("stop() was called" if self._ended else "its event loop is closed")
+            _resolve(item[1], SequencerStoppedError(f"sequencer stopped: {why}"))
         else:
             self._wake()
 
