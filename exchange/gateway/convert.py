@@ -152,75 +152,15 @@ def _clord(value: int, field: str) -> int:
 
 _PLACE_FIELDS = ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id",
                  "expire_time_ns", "post_only", "self_trade_prevention")
-_IOC_FOK = (TimeInForce.IOC, TimeInForce.FOK)
 _SYMBOL, _CLORD, _PLACE = attrgetter("symbol"), attrgetter("client_order_id"), attrgetter("place")
-
-
-def _place_one(req, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
-    """:func:`place_commands` of one request, checked as Python ints (same rules, same
-    order, same messages: a numpy call per check costs more than the whole check)."""
-    try:
-        iid = instruments.id(req.symbol)
-    except GatewayError as error:
-        return commands(0), {0: error}
-    side, kind, tif, price, qty = req.side, req.order_type, req.time_in_force, req.price_fen, req.qty
-    expire, post_only, stp = req.expire_time_ns, req.post_only, req.self_trade_prevention
-    clord = min(req.client_order_id, CLORD_LIMIT)
-    tick, lo, hi, min_qty, max_qty = instruments.rule(iid)
-    market = kind == OrderType.MARKET
-    if side not in (Side.BUY, Side.SELL):
-        message = "side must be SIDE_BUY or SIDE_SELL"
-    elif kind not in (OrderType.LIMIT, OrderType.MARKET):
-        message = "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"
-    elif tif < TimeInForce.GTC or tif > TimeInForce.FOK:
-        message = "time_in_force is required (GTC, GTD, IOC or FOK)"
-    elif market and tif not in _IOC_FOK:
-        message = "market orders need time_in_force IOC or FOK"
-    elif (tif == TimeInForce.GTD) != (expire != 0):
-        message = "expire_time_ns is required for GTD orders and must be 0 for the others"
-    elif post_only and (market or tif in _IOC_FOK):
-        message = "post_only needs a limit order with GTC or GTD"
-    elif stp < 0 or stp > StpMode.DECREMENT:
-        message = "self_trade_prevention is not a known mode"
-    elif qty < min_qty or qty > max_qty:
-        message = (f"qty {qty} is outside the lot limits of {instruments.gpu_class(iid).name}: "
-                   f"{min_qty}..{max_qty} GPUs")
-    elif market and price != 0:
-        message = "market orders carry no price: set price_fen to 0"
-    elif not market and price % tick != 0:
-        message = f"price_fen {price} is not on the tick of {instruments.gpu_class(iid).name} ({tick} fen)"
-    elif not market and (price < lo or price > hi):
-        message = f"price_fen {price} is outside the band of {instruments.gpu_class(iid).name}: {lo}..{hi} fen"
-    elif clord <= 0 or clord >= CLORD_LIMIT:
-        message = f"client_order_id must be in 1..{CLORD_LIMIT - 1}"
-    else:
-        message = None
-    if message is not None:
-        return commands(0), {0: invalid(message)}
-    batch = commands(1)
-    row = batch[0]
-    row["kind"] = CommandKind.NEW_ORDER
-    row["account"] = account
-    row["instrument"] = iid
-    row["side"] = side
-    row["order_type"] = kind
-    row["tif"] = tif
-    row["flags"] = int(OrderFlag.POST_ONLY) if post_only else 0
-    row["stp"] = int(StpMode.CANCEL_NEWEST) if stp == 0 else stp
-    row["price"] = price
-    row["qty"] = qty
-    row["clord"] = clord
-    row["expire_ts"] = expire
-    return batch, {}
 
 
 def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
     """Validate PlaceOrderRequests as columns; the NEW_ORDER records of the valid ones (in
     order) and, by index, the error of each invalid one. Per order only the field reads
-    and a cached symbol lookup run in Python; the checks run over whole columns."""
+    and a cached symbol lookup run in Python; the checks run in one compiled pass
+    (:func:`_check_places`)."""
     n = len(reqs)
-    if n == 1:
-        return _place_one(reqs[0], account, instruments)
     ids, problems = _symbol_ids(list(map(_SYMBOL, reqs)), instruments)
     if len(problems) == n:
         return commands(0), problems
