@@ -101,11 +101,13 @@ class EchoTrading(trading_pb2_grpc.TradingServiceServicer):
                                 cum_qty=0, leaves_qty=request.qty, order_status=types_pb2.ORDER_STATUS_NEW)
         return trading_pb2.PlaceOrderResponse(reports=[report], order=order)
 
+    def _stream_response(self, message: trading_pb2.StreamOrdersRequest) -> trading_pb2.StreamOrdersResponse:
+        return trading_pb2.StreamOrdersResponse(
+            batch_id=message.batch_id, reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
+
     async def StreamOrders(self, request_iterator, context):
         async for message in request_iterator:
-            yield trading_pb2.StreamOrdersResponse(
-                batch_id=message.batch_id,
-                reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
+            yield self._stream_response(message)
 
 
 class DurableEcho(EchoTrading):
@@ -150,9 +152,7 @@ class DurableEcho(EchoTrading):
     async def StreamOrders(self, request_iterator, context):
         async for message in request_iterator:
             await self.durable(message.SerializeToString())
-            yield trading_pb2.StreamOrdersResponse(
-                batch_id=message.batch_id,
-                reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
+            yield self._stream_response(message)
 
 
 async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
