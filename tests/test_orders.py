@@ -1,4 +1,5 @@
-"""The order ledger against a plain-Python fold of the same events, and the engine's views."""
+"""The order ledger and the ticker against plain-Python folds of the same events, the
+engine's views, and record copies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
+from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records
 from exchange.engine.schema import EventKind as EV
 from exchange.sequencer import MarketState, OrderLedger, OrderStatus
 from exchange.sequencer.node import _listing_commands
@@ -76,6 +78,42 @@ def test_ledger_matches_the_obvious_fold_and_the_engine(seed):
     assert restored.count == state.orders.count and restored.get(5) == state.orders.get(5)
 
 
+@pytest.mark.nojit
+@pytest.mark.parametrize("size", [1, 7, 250])
+def test_ticker_and_trade_sink_match_the_obvious_fold(size):
+    """Volume and last price per instrument, and the trades handed to the sink, against a
+    fold of every TRADE event in order (batches of one command up to 250)."""
+    catalog = default_catalog()
+    state = MarketState(catalog)
+    sunk = []
+    state.trade_sink = sunk.append
+    setup = np.concatenate([_listing_commands(state, [catalog.instrument(s) for s in SYMBOLS]),
+                            funding(len(SYMBOLS), 6)])
+    events = [state.apply(_stamp(setup, 1))]
+    flow = order_flow(catalog, 1500, len(SYMBOLS), 6, 3)
+    for i in range(0, len(flow), size):
+        events.append(state.apply(_stamp(flow[i:i + size], len(setup) + 1 + i)))
+    trades = [e for e in np.concatenate(events) if e["kind"] == EV.TRADE]
+    volume, last = {}, {}
+    for t in trades:
+        volume[int(t["instrument"])] = volume.get(int(t["instrument"]), 0) + int(t["qty"])
+        last[int(t["instrument"])] = int(t["price"])
+    assert len(trades) > 100 and len(last) == len(SYMBOLS)
+    for instrument in range(len(SYMBOLS)):
+        assert state.traded_volume(instrument) == volume[instrument]
+        assert state.last_trade_price(instrument) == last[instrument]
+    assert np.concatenate(sunk).tolist() == np.array(trades).tolist()
+
+
+def test_a_trade_outside_the_ticker_is_refused():
+    state = MarketState(default_catalog())
+    events = np.zeros(1, EVENT_DTYPE)
+    events["kind"], events["instrument"] = EV.TRADE, len(state.ticker)
+    with pytest.raises(AssertionError, match="not listed"):
+        state._follow_trades(events)
+    assert not state.ticker.any()
+
+
 def test_engine_bulk_views_agree_with_the_single_views():
     catalog = default_catalog()
     state = MarketState(catalog)
@@ -89,3 +127,19 @@ def test_engine_bulk_views_agree_with_the_single_views():
         assert bulk == {i: engine.position(account, i) for i in range(len(SYMBOLS))
                         if engine.position(account, i) != engine.position(99, i)}
     assert engine.instrument_states().tolist() == [engine.book(i).state for i in range(len(SYMBOLS))]
+
+
+@pytest.mark.parametrize("dtype", [COMMAND_DTYPE, EVENT_DTYPE])
+def test_record_copies_and_joins_equal_numpys(dtype):
+    rng = np.random.default_rng(7)
+    parts = [np.frombuffer(rng.integers(-2**63, 2**63, n * dtype.itemsize // 8, dtype=np.int64).tobytes(), dtype)
+             for n in (1, 0, 3, 5)]
+    strided = np.concatenate(parts)[::2]
+    for part in [*parts, strided]:
+        copied = copy_records(part)
+        assert copied.dtype == dtype and copied.tolist() == part.tolist()
+        assert not np.shares_memory(copied, part)
+    joined = concat_records([*parts, strided])
+    assert joined.dtype == dtype and joined.tolist() == np.concatenate([*parts, strided]).tolist()
+    with pytest.raises(TypeError, match="different dtypes"):
+        concat_records([np.zeros(1, COMMAND_DTYPE), np.zeros(1, EVENT_DTYPE)])

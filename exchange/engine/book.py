@@ -31,6 +31,7 @@ from exchange.engine.schema import (
     InstrumentState,
     Side,
     command,
+    copy_records,
 )
 
 _EMPTY = k.EMPTY
@@ -136,7 +137,7 @@ class Engine:
             status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
             if status == k.OK:
                 events = np.ndarray((n,), EVENT_DTYPE, self._events)
-                return events.copy() if copy else events
+                return copy_records(events) if copy else events
             self._reserve_events(n)
             self._grow()
 

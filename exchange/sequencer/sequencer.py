@@ -40,12 +40,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import accumulate
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
 
 import numpy as np
 
-from exchange.engine.schema import COMMAND_DTYPE
+from exchange.engine.schema import COMMAND_DTYPE, concat_records, copy_records
 from exchange.journal import Journal, SnapshotStore
 from exchange.sequencer.state import MarketState
 
@@ -148,7 +149,7 @@ class Sequencer:
         if self.failure is not None or self._stopped:
             future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
         elif len(batch):
-            self._put((batch.copy(), future))
+            self._put((copy_records(batch), future))
         else:
             future.set_result(np.empty(0, batch.dtype))
         return future
@@ -245,7 +246,7 @@ class Sequencer:
         if self.failure is not None:
             self._fail(futures, "nothing acknowledged")
             return
-        batch = np.concatenate(group) if len(group) > 1 else group[0]
+        batch = concat_records(group) if len(group) > 1 else group[0]
         first = self._last_seq + 1
         batch["seq"] = np.arange(first, first + len(batch))
         self._last_ts = batch["ts"] = max(self.clock(), self._last_ts)
@@ -309,10 +310,10 @@ class Sequencer:
             return
         if len(futures) == 1:
             _resolve(futures[0], events)
-        else:
-            bounds = np.searchsorted(events["seq"], batch["seq"][np.cumsum(sizes)[:-1]])
-            for future, part in zip(futures, np.split(events, bounds)):
-                _resolve(future, part)
+        else:  # each submission's events: from the first event of its first command on
+            bounds = np.searchsorted(events["seq"], list(accumulate(sizes[:-1], initial=first))[1:]).tolist()
+            for future, lo, hi in zip(futures, [0, *bounds], [*bounds, len(events)]):
+                _resolve(future, events[lo:hi])
         self._since_snapshot += len(batch)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self._start_snapshot()

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
-from exchange.engine.schema import CommandKind, EventKind, Reason
+from exchange.engine.schema import C, E, CommandKind, EventKind, Reason
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 
@@ -32,6 +33,45 @@ FORMAT = 6
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
 _DA_TRADE = int(CommandKind.DA_TRADE)
+_TRADE = int(EventKind.TRADE)
+_C_KIND, _E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(C.KIND), int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
+
+
+@njit(cache=True)
+def _kinds_present(commands):
+    """Bit ``1 << kind`` set for each command kind in the batch (kinds 0..62). O(commands)."""
+    present = 0
+    for i in range(commands.shape[0]):
+        kind = commands[i, _C_KIND]
+        if 0 <= kind < 63:
+            present |= 1 << kind
+    return present
+
+
+@njit(cache=True)
+def _follow_ticker(ticker, events):
+    """Add each TRADE event's quantity to its instrument's volume and make its price the
+    last; returns how many trades there were, or -1 (nothing changed) if one names an
+    instrument beyond the ticker. O(events)."""
+    trades = 0
+    for i in range(events.shape[0]):
+        if events[i, _E_KIND] == _TRADE:
+            instrument = events[i, _E_INSTRUMENT]
+            if not 0 <= instrument < ticker.shape[0]:
+                return -1
+            trades += 1
+    if trades:
+        for i in range(events.shape[0]):
+            if events[i, _E_KIND] == _TRADE:
+                instrument = events[i, _E_INSTRUMENT]
+                ticker[instrument, _VOLUME] += events[i, _E_QTY]
+                ticker[instrument, _LAST] = events[i, _E_PRICE]
+    return trades
+
+
+def _words(records: np.ndarray) -> np.ndarray:
+    """A C-contiguous record array of int64 fields as a (rows, fields) int64 view."""
+    return records.view(np.int64).reshape(len(records), len(records.dtype.names))
 
 
 class MarketState:
@@ -61,34 +101,34 @@ class MarketState:
     def apply(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
         """Apply a sequenced batch; return its events (a view valid until the next call
         when ``copy`` is False). The TRADE events also go to the sink, as a copy."""
+        batch = np.ascontiguousarray(batch)
         events = self.engine.process(batch, copy=copy)
-        self._follow_listing(batch, events)
+        present = _kinds_present(_words(batch))
+        if present >> _LIST & 1:
+            self._follow_listing(batch, events)
         if self.track_orders:
             self.orders.apply(events)
-        trades = events[events["kind"] == EventKind.TRADE]
-        if len(trades):
-            self._follow_trades(trades)
-            if self.trade_sink is not None and trades["trade_id"][-1] > self.trades_through:
+        if self._follow_trades(events) and self.trade_sink is not None:
+            trades = events[events["kind"] == _TRADE]
+            if trades["trade_id"][-1] > self.trades_through:
                 self.trade_sink(trades)
         if len(batch):
-            booking = batch["kind"] == _DA_TRADE
-            if booking.any():
-                self._follow_day_ahead(batch[booking], events)
+            if present >> _DA_TRADE & 1:
+                self._follow_day_ahead(batch[batch["kind"] == _DA_TRADE], events)
             self.last_seq = int(batch["seq"][-1])
             self.last_ts = int(batch["ts"][-1])
-            timers = batch["ts"][batch["kind"] == _TIMER]
-            if len(timers):
-                self.timer_ts = max(self.timer_ts, int(timers.max()))
+            if present >> _TIMER & 1:
+                self.timer_ts = max(self.timer_ts, int(batch["ts"][batch["kind"] == _TIMER].max()))
         return events
 
-    def _follow_trades(self, trades: np.ndarray) -> None:
-        """Last price and volume per instrument (the ticker). O(trades log trades)."""
+    def _follow_trades(self, events: np.ndarray) -> int:
+        """Last price and volume per instrument (the ticker); how many trades. O(events)."""
         if len(self.ticker) < len(self.listing):
             self.ticker.resize((max(len(self.listing), 2 * len(self.ticker)), 2), refcheck=False)
-        instrument = trades["instrument"]
-        np.add.at(self.ticker[:, _VOLUME], instrument, trades["qty"])
-        last, at = np.unique(instrument[::-1], return_index=True)
-        self.ticker[last, _LAST] = trades["price"][::-1][at]
+        trades = _follow_ticker(self.ticker, _words(events))
+        if trades < 0:
+            raise AssertionError("a trade names an instrument that is not listed")
+        return trades
 
     def last_trade_price(self, instrument: int) -> int:
         """Price of the instrument's latest trade, fen (0 if none)."""
@@ -109,8 +149,6 @@ class MarketState:
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
         """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
         listed = batch[batch["kind"] == _LIST]
-        if not len(listed):
-            return
         acked = set(events["seq"][events["kind"] == EventKind.ACK].tolist())
         for row in listed:
             if int(row["seq"]) in acked:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from exchange.catalog import Catalog, Listing
-from exchange.engine.schema import EventKind
+from exchange.engine.schema import EventKind, concat_records
 from exchange.tradelog.events import trades_from_events
 from exchange.tradelog.files import TradeLogWriter
 
@@ -144,4 +144,4 @@ class TradeLogFeed:
         """Append the held TRADE events to the writer as trade-log rows. O(rows)."""
         if self._pending:
             pending, self._pending, self._pending_rows = self._pending, [], 0
-            self.writer.append(trades_from_events(np.concatenate(pending), self.listing))
+            self.writer.append(trades_from_events(concat_records(pending), self.listing))
