@@ -1,6 +1,7 @@
 """Benchmark of the gRPC gateway (exchange.gateway) against a raw grpc aio echo server.
 
-    python bench/gateway.py [--quick] [--streams N] [--callers N] [--sync group|os] [--profile-server FILE]
+    python bench/gateway.py [--quick] [--rounds N] [--streams N] [--callers N] [--sync group|os]
+                            [--profile-server FILE]
 
 Two servers speak the same gpux.v1.TradingService messages:
 
@@ -41,7 +42,10 @@ fen, so accounts trade with each other; unique client order ids):
 Set-up through GpuxClient: the admin creates a provider (deposits capacity, places asks
 at 1800/1810/1820) and two buyers (deposit funds; one buys against the asks), and the
 trader accounts of the load (role PROVIDER, so they can sell: each deposits capacity
-and funds). Times are printed, never asserted. ``--quick`` runs under a minute.
+and funds). Times are printed, never asserted. The machines are noisy, so each case runs
+in ``--rounds`` rounds (echo, durable echo, gateway back to back, fresh orders each round)
+and the summary gives medians, a ratio as the median of the rounds' own ratios.
+``--quick`` (one round, smaller counts) runs under a minute.
 """
 
 from __future__ import annotations
@@ -410,6 +414,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts (under a minute)")
     parser.add_argument("--streams", type=int, default=4, help="concurrent StreamOrders streams")
     parser.add_argument("--callers", type=int, default=8, help="concurrent PlaceOrder callers")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="rounds of echo, durable echo and gateway runs, back to back (default 3; --quick 1)")
     parser.add_argument("--profile-server", metavar="FILE",
                         help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")
     parser.add_argument("--sync", choices=("group", "os"), default="group",
@@ -424,6 +430,7 @@ def main() -> None:
     # (orders per message, messages per stream) and unary calls in all
     stream_cases = [(100, 20), (1000, 4)] if args.quick else [(100, 100), (1000, 20)]
     unary_calls = 3000 if args.quick else 16000
+    rounds = args.rounds or (1 if args.quick else 3)
     warm_messages, warm_calls = 2, 200
     n_traders = max(args.streams, min(args.callers, 8))
 
@@ -449,63 +456,68 @@ def main() -> None:
               f"data dir {data_dir})")
 
         orders = Orders(n_traders)
-        results: dict[str, tuple[Measured, Measured, Measured]] = {}
+        results: dict[str, list[tuple[Measured, Measured, Measured]]] = {}
         stream_tokens = tokens[:args.streams]
         for per_message, n_messages in stream_cases:
-            warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
-            load = [orders.stream_messages(k, n_messages, per_message) for k in range(args.streams)]
             units = args.streams * n_messages * per_message
             print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
-                  f"(echo: the same messages {ECHO_REPEAT} times over, for a long enough run)")
-            pair = []
-            for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("durable", durable, ECHO_REPEAT),
-                                        ("gateway", gateway, 1)):
-                asyncio.run(run_streams(child.address, stream_tokens, warm))
-                sent = [m * repeat for m in load]
-                m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
-                            lambda responses: count_reports(stream_responses=responses))
-                print(m.line(name, "orders"))
-                pair.append(m)
-            results[f"stream {per_message:,}/msg"] = tuple(pair)
+                  f"(echo: the same messages {ECHO_REPEAT} times over, for a long enough run), {rounds} round(s)")
+            for r in range(rounds):
+                warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
+                load = [orders.stream_messages(k, n_messages, per_message) for k in range(args.streams)]
+                trio = []
+                for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("durable", durable, ECHO_REPEAT),
+                                            ("gateway", gateway, 1)):
+                    asyncio.run(run_streams(child.address, stream_tokens, warm))
+                    sent = [m * repeat for m in load]
+                    m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
+                                lambda responses: count_reports(stream_responses=responses))
+                    print(m.line(f"{name} {r + 1}", "orders"))
+                    trio.append(m)
+                results.setdefault(f"stream {per_message:,}/msg", []).append(tuple(trio))
 
         caller_tokens = [tokens[c % n_traders] for c in range(args.callers)]
         per_call = unary_calls // args.callers
-        warm = [orders.unary_requests(c % n_traders, warm_calls // args.callers) for c in range(args.callers)]
-        load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
-        print(f"\nunary PlaceOrder: {args.callers} callers x {per_call} calls")
-        pair = []
-        for name, child in (("echo", echo), ("durable", durable), ("gateway", gateway)):
-            asyncio.run(run_unary(child.address, caller_tokens, warm))
-            m = measure(child, lambda a: run_unary(a, caller_tokens, load), per_call * args.callers,
-                        lambda responses, _lat: count_reports(unary_responses=responses))
-            print(m.line(name, "calls"))
-            pair.append(m)
-        results["unary"] = tuple(pair)
+        print(f"\nunary PlaceOrder: {args.callers} callers x {per_call} calls, {rounds} round(s)")
+        for r in range(rounds):
+            warm = [orders.unary_requests(c % n_traders, warm_calls // args.callers) for c in range(args.callers)]
+            load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
+            trio = []
+            for name, child in (("echo", echo), ("durable", durable), ("gateway", gateway)):
+                asyncio.run(run_unary(child.address, caller_tokens, warm))
+                m = measure(child, lambda a: run_unary(a, caller_tokens, load), per_call * args.callers,
+                            lambda responses, _lat: count_reports(unary_responses=responses))
+                print(m.line(f"{name} {r + 1}", "calls"))
+                trio.append(m)
+            results.setdefault("unary", []).append(tuple(trio))
     finally:
         for child in (echo, durable, gateway):
             if child is not None:
                 child.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    rows = []
-    for label, (e, d, g) in results.items():
-        if label.startswith("stream"):
-            rows.append((f"{label} orders/s", e.rate, d.rate, g.rate, 0.50, "{:,.0f}"))
-    e, d, g = results["unary"]
-    rows.append(("unary PlaceOrder calls/s", e.rate, d.rate, g.rate, 0.70, "{:,.0f}"))
-    rows.append(("unary p50 latency (ms)", e.pct(50), d.pct(50), g.pct(50), None, "{:.2f}"))
-    rows.append(("unary p99 latency (ms)", e.pct(99), d.pct(99), g.pct(99), None, "{:.2f}"))
-    print(f"\nsummary (gateway sync={args.sync.upper()}; the target is against the echo, the durable echo "
-          "shows what fsync-before-answer alone costs):")
-    print("| figure | echo | durable echo | gateway | gateway/echo | target | result | gateway/durable echo |")
+    rows = [(f"{label} orders/s", trios, lambda m: m.rate, 0.50, "{:,.0f}")
+            for label, trios in results.items() if label.startswith("stream")]
+    rows.append(("unary PlaceOrder calls/s", results["unary"], lambda m: m.rate, 0.70, "{:,.0f}"))
+    rows.append(("unary p50 latency (ms)", results["unary"], lambda m: m.pct(50), None, "{:.2f}"))
+    rows.append(("unary p99 latency (ms)", results["unary"], lambda m: m.pct(99), None, "{:.2f}"))
+    print(f"\nsummary (gateway sync={args.sync.upper()}; medians over {rounds} round(s), a ratio is the median "
+          "of the rounds' ratios, each round's servers run back to back; the target is against the echo, the "
+          "durable echo shows what fsync-before-answer alone costs):")
+    print("| figure | echo | durable echo | gateway | gateway/echo (rounds) | target | result | gateway/durable echo |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for label, ev, dv, gv, target, fmt in rows:
+    for label, trios, value, target, fmt in rows:
+        ev, dv, gv = (float(np.median([value(trio[i]) for trio in trios])) for i in range(3))
+        ratios = [value(g) / value(e) for e, _, g in trios]
+        vs_echo, vs_durable = float(np.median(ratios)), float(np.median([value(g) / value(d) for _, d, g in trios]))
         values = f"{fmt.format(ev)} | {fmt.format(dv)} | {fmt.format(gv)}"
         if target is None:
-            print(f"| {label} | {values} | {gv / ev:.2f}x | — | — | {gv / dv:.2f}x |")
+            print(f"| {label} | {values} | {vs_echo:.2f}x ({', '.join(f'{x:.2f}x' for x in ratios)}) | — | — "
+                  f"| {vs_durable:.2f}x |")
         else:
-            verdict = "PASS" if gv / ev >= target else "MISS"
-            print(f"| {label} | {values} | {gv / ev:.0%} | >= {target:.0%} | {verdict} | {gv / dv:.0%} |")
+            verdict = "PASS" if vs_echo >= target else "MISS"
+            print(f"| {label} | {values} | {vs_echo:.0%} ({', '.join(f'{x:.0%}' for x in ratios)}) "
+                  f"| >= {target:.0%} | {verdict} | {vs_durable:.0%} |")
 
     if args.profile_server:
         import pstats
