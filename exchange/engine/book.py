@@ -32,10 +32,10 @@ from exchange.engine.schema import (
     Side,
     command,
     copy_records,
+    record_words,
 )
 
 _EMPTY = k.EMPTY
-_COMMAND_WIDTH = len(COMMAND_DTYPE.names)
 
 
 STATE_ARRAYS = ("orders", "levels", "instruments", "accounts", "positions", "clord_index",
@@ -131,7 +131,7 @@ class Engine:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
         if not batch.flags.c_contiguous:
             batch = np.ascontiguousarray(batch)
-        rows = np.ndarray((len(batch), _COMMAND_WIDTH), np.int64, batch)
+        rows = record_words(batch)
         start, n = 0, 0
         while True:
             status, start, n = _process(self._st, self._classes, rows, start, self._events, n)

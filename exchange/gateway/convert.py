@@ -28,7 +28,6 @@ from exchange.engine.schema import (
     EVENT_FIELDS,
     C,
     CommandKind,
-    E,
     EventKind,
     OrderFlag,
     OrderType,
@@ -37,6 +36,7 @@ from exchange.engine.schema import (
     StpMode,
     TimeInForce,
     commands,
+    record_words,
 )
 from exchange.gateway.errors import GatewayError, explain, invalid, not_found
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
@@ -285,7 +285,7 @@ def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int
     batch = commands(n)
     _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"], f["client_order_id"],
                   f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
-                  instruments.rule_table(ids), account, bad, batch.view(np.int64).reshape(n, len(C)))
+                  instruments.rule_table(ids), account, bad, record_words(batch))
     for i in np.flatnonzero(bad >= 0).tolist():
         if i not in problems:
             problems[i] = invalid(_PLACE_PROBLEMS[bad[i]](f, ids, i, instruments))
@@ -747,7 +747,7 @@ def _report_columns(events: np.ndarray, account: int, instruments: Instruments
     """The fields of :func:`reports` over the event rows (:func:`_report_values`): values
     as for :func:`_encode_reports`, the texts of the rejections, the symbol table."""
     values = np.empty((len(events), 19), np.int64)
-    n = _report_values(events.view(np.int64).reshape(len(events), len(E)), account, _IS_ORDER_EVENT,
+    n = _report_values(record_words(events), account, _IS_ORDER_EVENT,
                        _EXEC_TYPE_OF, len(instruments.listing), values)
     values = values[:n]
     rejected = values[:, 3] == types_pb2.EXEC_TYPE_REJECTED

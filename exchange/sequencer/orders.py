@@ -24,7 +24,8 @@ import numpy as np
 from numba import njit
 
 from exchange.engine._matching import EMPTY, _clord_key, _hfind, _hput, rehash
-from exchange.engine.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV
+from exchange.engine.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
+from exchange.engine.schema import EventKind as EV
 
 
 class OrderStatus(IntEnum):
@@ -159,7 +160,7 @@ class OrderLedger:
             self.rows.resize((max(top + 1, 2 * len(self.rows)), len(FIELDS)), refcheck=False)
         if 2 * (self.indexed + len(events)) > len(self.index):
             self.index = rehash(self.index, len(_table_for(self.indexed + len(events))))
-        self.indexed += _apply(self.rows, self.index, events.view(np.int64).reshape(len(events), len(E)))
+        self.indexed += _apply(self.rows, self.index, record_words(events))
         self.count = max(self.count, top)
 
     def get(self, order_id: int) -> OrderRecord | None:

@@ -17,7 +17,7 @@ from numba import njit
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
-from exchange.engine.schema import C, E, CommandKind, EventKind, Reason
+from exchange.engine.schema import C, E, CommandKind, EventKind, Reason, record_words
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 
@@ -69,11 +69,6 @@ def _follow_ticker(ticker, events):
     return trades
 
 
-def _words(records: np.ndarray) -> np.ndarray:
-    """A C-contiguous record array of int64 fields as a (rows, fields) int64 view."""
-    return records.view(np.int64).reshape(len(records), len(records.dtype.names))
-
-
 class MarketState:
     """Engine, listing, order ledger and trade output, advanced one batch at a time."""
 
@@ -103,7 +98,7 @@ class MarketState:
         when ``copy`` is False). The TRADE events also go to the sink, as a copy."""
         batch = np.ascontiguousarray(batch)
         events = self.engine.process(batch, copy=copy)
-        present = _kinds_present(_words(batch))
+        present = _kinds_present(record_words(batch))
         if present >> _LIST & 1:
             self._follow_listing(batch, events)
         if self.track_orders:
@@ -125,7 +120,7 @@ class MarketState:
         """Last price and volume per instrument (the ticker); how many trades. O(events)."""
         if len(self.ticker) < len(self.listing):
             self.ticker.resize((max(len(self.listing), 2 * len(self.ticker)), 2), refcheck=False)
-        trades = _follow_ticker(self.ticker, _words(events))
+        trades = _follow_ticker(self.ticker, record_words(events))
         if trades < 0:
             raise AssertionError("a trade names an instrument that is not listed")
         return trades
