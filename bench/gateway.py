@@ -170,11 +170,13 @@ async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
         stop = server.stop
     else:
         from exchange.gateway import GatewayServer
+        from exchange.gateway.server import freeze_startup_heap
         from exchange.sequencer import SyncPolicy
 
         gateway = GatewayServer(data_dir, "127.0.0.1:0", sync=SyncPolicy(sync), clock=lambda: NOW,
                                 timer_seconds=0, rate=1e9, burst=10**9)
         port = await gateway.start()
+        freeze_startup_heap()  # as gpux serve does
         stop = gateway.stop
     print(port, flush=True)
     await asyncio.to_thread(sys.stdin.read)  # the parent closes our stdin to stop us

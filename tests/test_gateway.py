@@ -319,6 +319,13 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
             assert len(listed) > 24
             # new slots open with the default opening call auction
             assert {i.state for i in listed} == {types_pb2.INSTRUMENT_STATE_CALL}
+        frozen = None
+        while frozen is None and time.monotonic() < deadline:  # full collections skip the start-up heap
+            line = proc.stderr.readline()
+            assert line, "gpux serve exited early"
+            found = re.search(r"start-up heap frozen: (\d+) objects", line)
+            frozen = int(found.group(1)) if found else None
+        assert frozen > 10_000
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:

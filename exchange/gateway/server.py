@@ -4,13 +4,15 @@
 serves every gpux.v1 service plus the standard health and reflection services, over
 TLS when a certificate and key are given. A ticker submits a TIMER every second (gate
 closures, GTD expiry, sealing) and lists newly due slots every minute; the clock it
-reads is the sequencer's, the only one. :func:`serve` runs one until SIGINT/SIGTERM.
+reads is the sequencer's, the only one. :func:`serve` runs one until SIGINT/SIGTERM,
+with the start-up heap frozen (:func:`freeze_startup_heap`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -106,9 +108,21 @@ def _notify(x: Exchange, seq: int) -> None:
     asyncio.ensure_future(wake())
 
 
+def freeze_startup_heap() -> int:
+    """Collect garbage, then move every object alive into the permanent generation
+    (``gc.freeze``), so that full collections no longer walk the start-up heap (catalog,
+    recovered state, protobuf and numba objects). Under the unary bench load a full
+    collection held the event loop for ~55 ms; frozen, under 1 ms. For a server process:
+    what is frozen is never collected. Returns how many objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 async def serve(server: GatewayServer) -> None:
-    """Run a server until SIGINT or SIGTERM, then stop it cleanly."""
+    """Run a server until SIGINT or SIGTERM (start-up heap frozen), then stop it cleanly."""
     await server.start()
+    log.info("start-up heap frozen: %d objects", freeze_startup_heap())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
