@@ -44,7 +44,8 @@ at 1800/1810/1820) and two buyers (deposit funds; one buys against the asks), an
 trader accounts of the load (role PROVIDER, so they can sell: each deposits capacity
 and funds). Times are printed, never asserted. The machines are noisy, so each case runs
 in ``--rounds`` rounds (echo, durable echo, gateway back to back, fresh orders each round)
-and the summary gives medians, a ratio as the median of the rounds' own ratios.
+and the summary gives medians, a ratio as the median of the rounds' own ratios. Orders
+left resting stay in the gateway's book, so later rounds trade against a deeper book.
 ``--quick`` (one round, smaller counts) runs under a minute.
 """
 
@@ -160,7 +161,10 @@ class DurableEcho(EchoTrading):
 
 
 async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
-    """Start one server, print its port, serve until stdin closes."""
+    """Start one server, print its port, serve until stdin closes. Every server's
+    start-up heap is frozen, as ``gpux serve`` does (the same process tuning for all)."""
+    from exchange.gateway.server import freeze_startup_heap
+
     if kind in ("echo", "durable"):
         server = grpc.aio.server()
         servicer = EchoTrading() if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log")
@@ -170,14 +174,13 @@ async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
         stop = server.stop
     else:
         from exchange.gateway import GatewayServer
-        from exchange.gateway.server import freeze_startup_heap
         from exchange.sequencer import SyncPolicy
 
         gateway = GatewayServer(data_dir, "127.0.0.1:0", sync=SyncPolicy(sync), clock=lambda: NOW,
                                 timer_seconds=0, rate=1e9, burst=10**9)
         port = await gateway.start()
-        freeze_startup_heap()  # as gpux serve does
         stop = gateway.stop
+    freeze_startup_heap()
     print(port, flush=True)
     await asyncio.to_thread(sys.stdin.read)  # the parent closes our stdin to stop us
     await stop(1.0)
@@ -368,7 +371,7 @@ class Measured:
         return float(np.percentile(self.latencies, q) * 1e3)
 
     def line(self, label: str, unit: str) -> str:
-        text = (f"  {label:8s} {self.units:>8,} {unit} in {self.seconds:6.2f} s = {self.rate:>10,.0f} {unit}/s"
+        text = (f"  {label:10s} {self.units:>8,} {unit} in {self.seconds:6.2f} s = {self.rate:>10,.0f} {unit}/s"
                 f"   cpu: client {self.client_util:4.0%} server {self.server_util:4.0%}")
         if self.latencies is not None:
             text += f"   p50 {self.pct(50):.2f} ms p99 {self.pct(99):.2f} ms"
@@ -411,12 +414,19 @@ def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
 
 # ====================================================================== main
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (under a minute)")
     parser.add_argument("--streams", type=int, default=4, help="concurrent StreamOrders streams")
     parser.add_argument("--callers", type=int, default=8, help="concurrent PlaceOrder callers")
-    parser.add_argument("--rounds", type=int, default=0,
+    parser.add_argument("--rounds", type=_positive, default=0,
                         help="rounds of echo, durable echo and gateway runs, back to back (default 3; --quick 1)")
     parser.add_argument("--profile-server", metavar="FILE",
                         help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")

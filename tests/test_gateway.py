@@ -297,21 +297,34 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
 
 
 def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
+    import queue
     import re
     import signal
     import subprocess
     import sys
+    import threading
 
     proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(tmp_path),
                              "--address", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put("")  # it exited
+    threading.Thread(target=read_stderr, daemon=True).start()
+    deadline = time.monotonic() + 60
+
+    def logged(pattern: str) -> int:
+        """The number in the first stderr line matching ``pattern`` (bounded wait)."""
+        while True:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line, f"gpux serve exited before logging {pattern!r}"
+            if found := re.search(pattern, line):
+                return int(found.group(1))
+
     try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            assert line, "gpux serve exited early"
-            found = re.search(r"on port (\d+)", line)
-            port = int(found.group(1)) if found else None
+        port = logged(r"on port (\d+)")
         token = (tmp_path / "admin.token").read_text().strip()
         with GpuxClient(f"127.0.0.1:{port}", token) as admin:
             assert admin.list_slots() == 0  # everything due was listed at start
@@ -319,13 +332,7 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
             assert len(listed) > 24
             # new slots open with the default opening call auction
             assert {i.state for i in listed} == {types_pb2.INSTRUMENT_STATE_CALL}
-        frozen = None
-        while frozen is None and time.monotonic() < deadline:  # full collections skip the start-up heap
-            line = proc.stderr.readline()
-            assert line, "gpux serve exited early"
-            found = re.search(r"start-up heap frozen: (\d+) objects", line)
-            frozen = int(found.group(1)) if found else None
-        assert frozen > 10_000
+        assert logged(r"start-up heap frozen: (\d+) objects") > 10_000  # full collections skip it
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
-from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records
+from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records, record_words
 from exchange.engine.schema import EventKind as EV
 from exchange.sequencer import MarketState, OrderLedger, OrderStatus
 from exchange.sequencer.node import _listing_commands
@@ -105,13 +105,16 @@ def test_ticker_and_trade_sink_match_the_obvious_fold(size):
     assert np.concatenate(sunk).tolist() == np.array(trades).tolist()
 
 
-def test_a_trade_outside_the_ticker_is_refused():
-    state = MarketState(default_catalog())
-    events = np.zeros(1, EVENT_DTYPE)
-    events["kind"], events["instrument"] = EV.TRADE, len(state.ticker)
+@pytest.mark.parametrize("instrument", [-1, 2, 64, 2**40])
+def test_a_trade_of_an_unlisted_instrument_is_refused(instrument):
+    catalog = default_catalog()
+    state = MarketState(catalog)
+    state.apply(_stamp(_listing_commands(state, [catalog.instrument(s) for s in SYMBOLS]), 1))
+    events = np.zeros(3, EVENT_DTYPE)
+    events["kind"], events["instrument"], events["qty"] = EV.TRADE, [0, instrument, 1], 1
     with pytest.raises(AssertionError, match="not listed"):
         state._follow_trades(events)
-    assert not state.ticker.any()
+    assert not state.ticker.any()  # nothing changed
 
 
 def test_engine_bulk_views_agree_with_the_single_views():
@@ -141,5 +144,8 @@ def test_record_copies_and_joins_equal_numpys(dtype):
         assert not np.shares_memory(copied, part)
     joined = concat_records([*parts, strided])
     assert joined.dtype == dtype and joined.tolist() == np.concatenate([*parts, strided]).tolist()
+    assert record_words(parts[2]).tolist() == [list(r) for r in parts[2].tolist()]
+    with pytest.raises(ValueError):  # a strided view has no matrix view: callers pass contiguous records
+        record_words(strided)
     with pytest.raises(TypeError, match="different dtypes"):
         concat_records([np.zeros(1, COMMAND_DTYPE), np.zeros(1, EVENT_DTYPE)])

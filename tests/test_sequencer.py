@@ -156,6 +156,11 @@ def test_group_commit_gathers_concurrent_submissions(tmp_path):
     node.close()
     records = list(FileJournal(tmp_path / "journal").read(0))
     assert len(records) < 42  # fewer journal records (and fsyncs) than submissions
+    replayed, first = replay_events(tmp_path), int(results[0]["seq"][0])
+    for i, batch_events in enumerate(results):  # exactly the events of its own 50 commands
+        lo = first + 50 * i
+        mine = replayed[(replayed["seq"] >= lo) & (replayed["seq"] < lo + 50)]
+        assert batch_events.tolist() == mine.tolist(), i
 
 
 def test_fsync_error_stops_acknowledging(tmp_path):

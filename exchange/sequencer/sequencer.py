@@ -40,9 +40,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from itertools import accumulate
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
+from itertools import accumulate
 
 import numpy as np
 

@@ -34,7 +34,8 @@ _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
 _DA_TRADE = int(CommandKind.DA_TRADE)
 _TRADE = int(EventKind.TRADE)
-_C_KIND, _E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(C.KIND), int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
+_C_KIND = int(C.KIND)
+_E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
 
 
 @njit(cache=True)
@@ -49,15 +50,15 @@ def _kinds_present(commands):
 
 
 @njit(cache=True)
-def _follow_ticker(ticker, events):
+def _follow_ticker(ticker, events, listed):
     """Add each TRADE event's quantity to its instrument's volume and make its price the
     last; returns how many trades there were, or -1 (nothing changed) if one names an
-    instrument beyond the ticker. O(events)."""
+    instrument outside ``0..listed-1`` or the ticker. O(events)."""
     trades = 0
     for i in range(events.shape[0]):
         if events[i, _E_KIND] == _TRADE:
             instrument = events[i, _E_INSTRUMENT]
-            if not 0 <= instrument < ticker.shape[0]:
+            if not 0 <= instrument < min(listed, ticker.shape[0]):
                 return -1
             trades += 1
     if trades:
@@ -117,12 +118,15 @@ class MarketState:
         return events
 
     def _follow_trades(self, events: np.ndarray) -> int:
-        """Last price and volume per instrument (the ticker); how many trades. O(events)."""
-        if len(self.ticker) < len(self.listing):
+        """Last price and volume per instrument (the ticker); how many trades. O(events).
+        The ticker grows (doubling) only when trades come while it is shorter than the
+        listing, so the same journal gives the same snapshot arrays as before."""
+        if len(self.ticker) < len(self.listing) and (events["kind"] == _TRADE).any():
             self.ticker.resize((max(len(self.listing), 2 * len(self.ticker)), 2), refcheck=False)
-        trades = _follow_ticker(self.ticker, record_words(events))
+        trades = _follow_ticker(self.ticker, record_words(events), len(self.listing))
         if trades < 0:
-            raise AssertionError("a trade names an instrument that is not listed")
+            raise AssertionError("the engine traded an instrument that is not listed "
+                                 f"(listed: 0..{len(self.listing) - 1})")
         return trades
 
     def last_trade_price(self, instrument: int) -> int:
