@@ -13,6 +13,10 @@ Figures, each against a baseline measured in the same process:
   (commands/s; target ≥ 1 M/s in batches) and its share of the raw-disk rate;
 * the sequencer end to end (submit → journal → fsync → engine → events), groups of
   10 k commands, against the same commands applied to a bare ``MarketState``;
+* small groups, as the gateway makes them from unary calls: one-order submissions
+  through an event loop's ``LoopSequencer`` (``SyncPolicy.OS``, so no fsync), gathered
+  1, 2 and 8 to a group; µs per group and per order, against a bare ``MarketState``
+  applying the same orders one per batch;
 * recovery (replay rate, target ≥ 2 M commands/s), against a bare ``MarketState``
   applying the same batches: (A) from zero, no snapshot; (B) from a snapshot taken
   at half the stream plus the journal tail (the normal restart).
@@ -21,6 +25,7 @@ Figures, each against a baseline measured in the same process:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import shutil
@@ -136,6 +141,8 @@ def main() -> None:
         print(f"  sequencer {n / seq_dt / 1e6:.2f} M cmd/s; bare MarketState {n / bare_dt / 1e6:.2f} M cmd/s; "
               f"ratio {seq_dt / bare_dt:.2f}×")
 
+        small_groups(root / "small", names, fund, stream[:40_000])
+
         print("\nrecovery (bare MarketState applying the same batches: "
               f"{n / bare_dt / 1e6:.2f} M cmd/s)")
         (data / "snapshots").rename(root / "snapshots-aside")
@@ -153,6 +160,44 @@ def main() -> None:
                 (root / "snapshots-aside").rename(data / "snapshots")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def small_groups(data: Path, names: list[str], fund: np.ndarray, orders: np.ndarray) -> None:
+    """Groups of 1, 2 and 8 one-order submissions through a LoopSequencer, against a bare
+    MarketState applying the same orders one per batch (in the same process)."""
+    catalog = default_catalog()
+    bare = MarketState(catalog)
+    pre = stamped(np.concatenate([_listing(bare, names), fund]), 1)
+    bare.apply(pre)
+    t = time.perf_counter()
+    for i in range(10_000):
+        bare.apply(stamped(orders[i:i + 1], len(pre) + 1 + i))
+    bare_us = (time.perf_counter() - t) / 10_000 * 1e6
+
+    async def run() -> list[tuple[int, float]]:
+        node = await asyncio.to_thread(ExchangeNode.open, data, sync=SyncPolicy.OS, clock=lambda: NOW,
+                                       snapshot_every=0, loop=asyncio.get_running_loop())
+        try:
+            await asyncio.to_thread(node.list_symbols, names)
+            await node.sequencer.submit_async(fund)
+            at, out = 10_000, []
+            for size in (1, 2, 8):
+                t = time.perf_counter()
+                for _ in range(8_000 // size):
+                    submitted = [node.sequencer.submit_async(orders[at + j:at + j + 1]) for j in range(size)]
+                    at += size
+                    for future in submitted:
+                        await future
+                out.append((size, (time.perf_counter() - t) / (8_000 // size) * 1e6))
+            return out
+        finally:
+            await asyncio.to_thread(node.close)
+
+    print(f"\nsmall groups through a LoopSequencer (SyncPolicy.OS; bare MarketState, one order per batch: "
+          f"{bare_us:.1f} µs/order)")
+    for size, per_group in asyncio.run(run()):
+        print(f"  groups of {size}: {per_group:6.1f} µs/group {per_group / size:6.1f} µs/order "
+              f"= {per_group / size / bare_us:.2f}× the bare apply")
 
 
 def _listing(state: MarketState, names: list[str]) -> np.ndarray:
