@@ -152,23 +152,32 @@ def _clord(value: int, field: str) -> int:
 
 _PLACE_FIELDS = ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id",
                  "expire_time_ns", "post_only", "self_trade_prevention")
-_SYMBOL, _CLORD, _PLACE = attrgetter("symbol"), attrgetter("client_order_id"), attrgetter("place")
+_SYMBOL, _PLACE, _PLACE_VALUES = attrgetter("symbol"), attrgetter("place"), attrgetter(*_PLACE_FIELDS)
+_CLORD_AT = _PLACE_FIELDS.index("client_order_id")
+
+
+def _place_row(req) -> tuple:
+    """A request's fields in ``_PLACE_FIELDS`` order; client_order_id (uint64 on the wire)
+    capped at CLORD_LIMIT, which is refused below, so that it fits an int64."""
+    values = _PLACE_VALUES(req)
+    if values[_CLORD_AT] < CLORD_LIMIT:
+        return values
+    return (*values[:_CLORD_AT], CLORD_LIMIT, *values[_CLORD_AT + 1:])
 
 
 def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
     """Validate PlaceOrderRequests as columns; the NEW_ORDER records of the valid ones (in
     order) and, by index, the error of each invalid one. Per order only the field reads
     and a cached symbol lookup run in Python; the checks run in one compiled pass
-    (:func:`_check_places`)."""
+    (:func:`_check_places`). The fields become columns in one array conversion: a unary
+    call makes a handful of numpy calls, each of which costs several times its warm
+    price in a server whose caches the network work keeps cold."""
     n = len(reqs)
     ids, problems = _symbol_ids(list(map(_SYMBOL, reqs)), instruments)
     if len(problems) == n:
         return commands(0), problems
-    f = {name: np.fromiter(map(attrgetter(name), reqs), np.int64, n) for name in _PLACE_FIELDS
-         if name != "client_order_id"}
-    # uint64 on the wire: anything past the limit is refused below, without overflowing int64
-    f["client_order_id"] = np.minimum(np.fromiter(map(_CLORD, reqs), np.uint64, n), CLORD_LIMIT).astype(np.int64)
-    return _place_columns(f, ids, problems, account, instruments)
+    columns = np.array(list(map(_place_row, reqs)), np.int64).reshape(n, len(_PLACE_FIELDS)).T.copy()
+    return _place_columns(dict(zip(_PLACE_FIELDS, columns)), ids, problems, account, instruments)
 
 
 def _symbol_ids(symbols: list[str], instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
@@ -286,7 +295,7 @@ def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int
     _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"], f["client_order_id"],
                   f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
                   instruments.rule_table(ids), account, bad, record_words(batch))
-    for i in np.flatnonzero(bad >= 0).tolist():
+    for i in [i for i, why in enumerate(bad.tolist()) if why >= 0]:
         if i not in problems:
             problems[i] = invalid(_PLACE_PROBLEMS[bad[i]](f, ids, i, instruments))
     if problems:
@@ -572,19 +581,20 @@ _E_SEQ, _E_TS, _E_KIND, _E_REASON, _E_ACCOUNT, _E_INSTRUMENT, _E_ORDER_ID, _E_CL
 _E_TRADE, _E_ACCEPTED, _E_CANCELLED, _E_EXPIRED, _E_REJECTED, _E_REPLACED = (int(k) for k in (
     EventKind.TRADE, EventKind.ACCEPTED, EventKind.CANCELLED, EventKind.EXPIRED, EventKind.REJECTED,
     EventKind.REPLACED))
+_NO_REASON = int(Reason.NONE)
 _OS_NEW, _OS_PARTIAL, _OS_FILLED, _OS_CANCELED, _OS_EXPIRED, _OS_REJECTED = (
     types_pb2.ORDER_STATUS_NEW, types_pb2.ORDER_STATUS_PARTIALLY_FILLED, types_pb2.ORDER_STATUS_FILLED,
     types_pb2.ORDER_STATUS_CANCELED, types_pb2.ORDER_STATUS_EXPIRED, types_pb2.ORDER_STATUS_REJECTED)
 
 
-def reports(events: np.ndarray, account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
-    """The execution reports of ``account``'s orders among ``events`` (its side of a trade,
-    whether it was the taker or the maker), in event order. One pass over the rows as
-    Python tuples (few rows: a unary call's; :func:`reports_message` does many)."""
+def reports(rows: list[tuple], account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
+    """The execution reports of ``account``'s orders among event ``rows`` (``events.tolist()``:
+    its side of a trade, whether it was the taker or the maker), in event order. One pass
+    over Python tuples (few rows: a unary call's; :func:`reports_message` does many)."""
     out = []
     Report = types_pb2.ExecutionReport
     for index, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
-                contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(events.tolist()):
+                contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(rows):
         exec_type = _EXEC_TYPE_OF_KIND.get(k)
         if exec_type is None or (owner != account and (k != _E_TRADE or contra_account != account)):
             continue
@@ -778,9 +788,9 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
     return message
 
 
-def order_from_events(events: np.ndarray, instruments: Instruments) -> types_pb2.Order:
-    """The order a NEW_ORDER created, as its own events leave it (no second lookup)."""
-    rows = events.tolist()
+def order_from_rows(rows: list[tuple], instruments: Instruments) -> types_pb2.Order:
+    """The order a NEW_ORDER created, as its own event ``rows`` (``events.tolist()``) leave
+    it (no second lookup)."""
     accepted = next(row for row in rows if row[_E_KIND] == _E_ACCEPTED)
     oid = accepted[_E_ORDER_ID]
     own = [row for row in rows if row[_E_ORDER_ID] == oid and row[_E_KIND] in _EXEC_TYPE_OF_KIND]
@@ -802,7 +812,8 @@ def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Or
         order_status=int(record.status))
 
 
-def first_rejection(events: np.ndarray) -> int:
-    """The reason of the first REJECTED event, else Reason.NONE."""
-    rejected = events["reason"][events["kind"] == EventKind.REJECTED]
-    return int(rejected[0]) if len(rejected) else int(Reason.NONE)
+def first_rejection(rows: list[tuple]) -> int:
+    """The reason of the first REJECTED event among ``rows`` (``events.tolist()``), else
+    Reason.NONE. A few rows (one command's) as tuples: no numpy call, which matters in a
+    server whose caches the network work keeps cold."""
+    return next((row[_E_REASON] for row in rows if row[_E_KIND] == _E_REJECTED), _NO_REASON)

@@ -85,7 +85,7 @@ class Exchange:
     async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Execute one command; a rejection becomes its gRPC status."""
         events = await self.execute(command(kind, **fields))
-        reason = convert.first_rejection(events)
+        reason = convert.first_rejection(events.tolist())
         if reason:
             raise rejection(reason)
         return events
@@ -105,9 +105,11 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
     def __init__(self, x: Exchange) -> None:
         self.x = x
 
-    async def _order_call(self, batch: np.ndarray, account: int) -> tuple[np.ndarray, list]:
-        events = await self.x.execute(batch)
-        reason = convert.first_rejection(events)
+    async def _order_call(self, batch: np.ndarray, account: int) -> tuple[list[tuple], list]:
+        """Execute one order command; its event rows and the caller's reports (a rejection
+        becomes its gRPC status)."""
+        rows = (await self.x.execute(batch)).tolist()
+        reason = convert.first_rejection(rows)
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
             clord = int(batch["clord"][0])
             original = await self.x.read(lambda s: s.orders.find(account, clord))
@@ -116,15 +118,15 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}")
         if reason:
             raise rejection(reason)
-        return events, convert.reports(events, account, self.x.instruments)
+        return rows, convert.reports(rows, account, self.x.instruments)
 
     async def PlaceOrder(self, request, context):
         account = _account()
         batch, problems = convert.place_commands([request], account, self.x.instruments)
         if problems:
             raise problems[0]
-        events, reports = await self._order_call(batch, account)
-        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_from_events(events, self.x.instruments))
+        rows, reports = await self._order_call(batch, account)
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_from_rows(rows, self.x.instruments))
 
     async def CancelOrder(self, request, context):
         batch = commands(1)
@@ -143,7 +145,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         instrument = self.x.instrument(request.symbol) if request.symbol else -1
         events = await self.x.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
         ack = events[events["kind"] == EventKind.ACK]
-        return trading_pb2.MassCancelResponse(reports=convert.reports(events, account, self.x.instruments),
+        return trading_pb2.MassCancelResponse(reports=convert.reports(events.tolist(), account, self.x.instruments),
                                               cancelled=int(ack["qty"][0]))
 
     async def GetOrder(self, request, context):
@@ -199,7 +201,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""
-        made = convert.reports(events, account, self.x.instruments) if events is not None else []
+        made = convert.reports(events.tolist(), account, self.x.instruments) if events is not None else []
         if not problems:
             return made
         seqs = [r.seq for r in made]
