@@ -295,9 +295,9 @@ def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int
     _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"], f["client_order_id"],
                   f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
                   instruments.rule_table(ids), account, bad, record_words(batch))
-    for i in [i for i, why in enumerate(bad.tolist()) if why >= 0]:
-        if i not in problems:
-            problems[i] = invalid(_PLACE_PROBLEMS[bad[i]](f, ids, i, instruments))
+    for i, why in enumerate(bad.tolist()):
+        if why >= 0 and i not in problems:
+            problems[i] = invalid(_PLACE_PROBLEMS[why](f, ids, i, instruments))
     if problems:
         keep = np.ones(n, bool)
         keep[list(problems)] = False
