@@ -30,7 +30,7 @@ from exchange.journal import FileJournal
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant, settle
 from exchange.tradelog import day_closes_ns, days, read_day
-from exchange.workload import order_flow
+from exchange.testing.workload import order_flow
 
 import journal as stream_def  # bench/journal.py: the same stream
 

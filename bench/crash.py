@@ -2,12 +2,12 @@
 
     python bench/crash.py [--cuts N] [--seed S]
 
-Each cut starts ``python -m exchange.drill`` on a data dir (a fresh one every
+Each cut starts ``python -m exchange.testing.drill`` on a data dir (a fresh one every
 ``--per-dir`` cuts, so recovery time does not grow without end; group commit,
 snapshots every 2,000 commands), kills it with SIGKILL after a random number of acknowledged
 batches plus a random sub-millisecond delay, recovers in this process and checks that
 every acknowledged order is present, the state is the replay of the surviving journal,
-and retried orders are never placed twice (see ``exchange.drill``). At the end the trade log must equal the trades of a
+and retried orders are never placed twice (see ``exchange.testing.drill``). At the end the trade log must equal the trades of a
 replay from zero and every hash chain must verify. Prints counts and the time per cut;
 any lost acknowledged order stops the run with the order named.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import default_catalog
-from exchange.drill import cut
+from exchange.testing.drill import cut
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
 from exchange.tradelog import read_all, trades_from_events, verify_all

@@ -2,7 +2,7 @@
 
     python bench/journal.py [--commands N] [--quick]
 
-Stream (fixed seed): ``exchange.workload.order_flow`` on 6 H100 instruments (3 regions ×
+Stream (fixed seed): ``exchange.testing.workload.order_flow`` on 6 H100 instruments (3 regions ×
 2 hours), 200 accounts (half providers with capacity, half funded buyers), limit orders
 around the reference price (20 % IOC) and ~10 % cancels.
 
@@ -41,7 +41,7 @@ from exchange.engine.schema import commands
 from exchange.journal import FileJournal
 from exchange.journal.records import encode
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
-from exchange.workload import funding, order_flow, symbols
+from exchange.testing.workload import funding, order_flow, symbols
 
 SEED = 20261125
 ACCOUNTS = 200

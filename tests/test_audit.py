@@ -22,7 +22,7 @@ from exchange.engine.schema import CommandKind as K, commands
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant
 from exchange.tradelog import chain_hash, day_closes_ns, day_files
-from exchange.workload import funding, order_flow, symbols
+from exchange.testing.workload import funding, order_flow, symbols
 
 NOW = int(datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 # 22:00 and 23:00 on the 26th, 00:00 and 01:00 on the 27th: two delivery days

@@ -49,7 +49,7 @@ def test_errors_are_named(provider):
 def test_book_table_shows_the_indicative_uncross_in_a_call_phase():
     from rich.console import Console
 
-    from exchange.cli_client import _book_table
+    from exchange.cli.client_commands import _book_table
     from exchange.proto.gpux.v1 import market_data_pb2, types_pb2
 
     book = market_data_pb2.GetBookResponse(

@@ -5,7 +5,7 @@ import io
 import numpy as np
 from rich.console import Console
 
-from exchange import demo
+from exchange.cli import demo
 from exchange.engine import CommandKind, EventKind as EV, Reason, ReferenceEngine, Side
 
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
-from exchange import netdemo
-from exchange.datadir import DataDir
+from exchange.cli import netdemo
+from exchange.journal import DataDir
 from exchange.settlement import settled_days
 from exchange.tradelog import days, read_seal
 

@@ -11,7 +11,7 @@ from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, c
 from exchange.engine.schema import EventKind as EV
 from exchange.sequencer import MarketState, OrderLedger, OrderStatus
 from exchange.sequencer.node import _listing_commands
-from exchange.workload import funding, order_flow
+from exchange.testing.workload import funding, order_flow
 
 SYMBOLS = ["H100-80G.jiaxing.20261126T10", "H100-80G.ningbo.20261126T10"]
 T = 1_795_000_000 * 10**9

@@ -1,8 +1,11 @@
-"""Durable storage of the sequenced command stream: journal segments and snapshots.
+"""Durable storage: the data directory, and in it the sequenced command stream as
+journal segments and snapshots.
 
 * :class:`Journal` — the interface (append a batch, sync, read from a sequence number);
   :class:`FileJournal` is the local-file implementation (a replicated one can follow).
 * :class:`SnapshotStore` — checksummed snapshots of the market state at a seq.
+* :class:`DataDir` — the paths of one data directory, its writer lock and its pinned
+  catalog and account limit (:mod:`exchange.journal.datadir`).
 * :class:`FileOps` — the seam to the operating system that tests replace with
   power-loss and EIO layers.
 
@@ -16,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from exchange.journal.datadir import DataDir, DataDirBusyError
 from exchange.journal.errors import (
     JournalCorruptError,
     JournalError,
@@ -47,7 +51,7 @@ class Journal(Protocol):
 
 
 __all__ = [
-    "FileJournal", "FileOps", "Journal", "JournalCorruptError", "JournalError",
+    "DataDir", "DataDirBusyError", "FileJournal", "FileOps", "Journal", "JournalCorruptError", "JournalError",
     "JournalFailedError", "LoadReport", "Snapshot", "SnapshotError", "SnapshotStore",
     "TornTail", "write_atomically",
 ]

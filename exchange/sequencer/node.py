@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import Catalog
-from exchange.datadir import DataDir
+from exchange.journal import DataDir
 from exchange.engine.schema import CommandKind, command, commands
 from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.sequencer.orders import OrderRecord

@@ -1,4 +1,6 @@
-"""The ``gpux`` command line: the catalog, symbols, the demo, settlement, vouchers, the audit."""
+"""The ``gpux`` app: the catalog, symbols, ``serve``, the demo, settlement, vouchers, the
+audit; the commands that talk to a gateway are added from
+:mod:`~exchange.cli.client_commands` and :mod:`~exchange.cli.dayahead_commands`."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.catalog import Catalog, CatalogError, SymbolError, load_catalog
-from exchange.cli_client import register as register_client_commands
-from exchange.cli_dayahead import dayahead_app
+from exchange.cli.client_commands import register as register_client_commands
+from exchange.cli.dayahead_commands import dayahead_app
 
 _CURRENCY_SIGNS_TEXT = {"CNY": "¥"}
 
@@ -150,10 +152,10 @@ def demo_command(
     settlement with a voucher, and the audit (``--in-process``: the scripted market on a
     node, with gate closure and sealing)."""
     if in_process:
-        from exchange import demo  # imported lazily: it pulls in the engine
+        from exchange.cli import demo  # imported lazily: it pulls in the engine
 
         raise typer.Exit(code=demo.main(data_dir=data_dir))
-    from exchange import netdemo
+    from exchange.cli import netdemo
 
     raise typer.Exit(code=netdemo.main(data_dir=data_dir))
 
@@ -192,7 +194,7 @@ def serve_command(
 
 
 def _data_dir(path: Path | None):
-    from exchange.datadir import DataDir
+    from exchange.journal import DataDir
 
     data = DataDir.resolve(path)
     if not data.exists():
@@ -244,7 +246,7 @@ def settle_command(
 ) -> None:
     """Settle a delivery day from the trade log: statements, vouchers, delivery schedule."""
     from exchange.settlement import SettlementError, settle
-    from exchange.settlement.render import issuer_lines, settlement_table
+    from exchange.cli.tables import issuer_lines, settlement_table
     from exchange.tradelog import days, read_day, read_seal
 
     data = _data_dir(data_dir)
@@ -312,6 +314,3 @@ def voucher_list_command(data_dir: DataDirOption = None) -> None:
 
 register_client_commands(app)
 app.add_typer(dayahead_app, name="dayahead")
-
-if __name__ == "__main__":
-    app()

@@ -27,7 +27,7 @@ from rich.table import Table
 
 from exchange.audit import AuditReport, audit
 from exchange.catalog import Catalog, Listing, default_catalog
-from exchange.datadir import DataDir
+from exchange.journal import DataDir
 from exchange.engine import (
     CommandKind as K,
     Engine,
@@ -42,7 +42,7 @@ from exchange.engine import (
 )
 from exchange.sequencer import ExchangeNode
 from exchange.settlement import DaySettlement, VoucherBook, VoucherGrant, settle
-from exchange.settlement.render import issuer_lines, settlement_table
+from exchange.cli.tables import issuer_lines, settlement_table
 from exchange.tradelog import day_closes_ns, days, read_day
 
 ACCOUNTS = ("jiaxing-dc", "ningxia-cloud", "night-idle-lab", "ai-startup", "university-lab",

@@ -1,6 +1,6 @@
 """Crash drill: a real writer process is killed with SIGKILL at random points.
 
-The writer (``python -m exchange.drill DATA_DIR RUN DAY``) opens an exchange node with a
+The writer (``python -m exchange.testing.drill DATA_DIR RUN DAY``) opens an exchange node with a
 group-committed journal, submits a deterministic order flow and prints one line
 ``ACK <run> <batch>`` for every batch acknowledged, the moment it is. The driver
 (:func:`cut`) reads those lines, kills the writer with SIGKILL at a random moment,
@@ -28,7 +28,7 @@ import numpy as np
 from exchange.catalog import Catalog
 from exchange.engine.schema import CommandKind, EventKind, Reason
 from exchange.sequencer import ExchangeNode, SyncPolicy
-from exchange.workload import funding, order_flow, symbols
+from exchange.testing.workload import funding, order_flow, symbols
 
 ACCOUNTS = 12
 BATCHES = 400  # per run: more than a cut ever waits for
@@ -76,7 +76,7 @@ class CutResult:
 def cut(data_dir: Path, run: int, day: datetime, rng: random.Random, timeout: float = 60.0) -> CutResult:
     """Start a writer, SIGKILL it after a random number of acknowledgements (plus a random
     sub-millisecond delay), recover in this process and check every acknowledged order."""
-    proc = subprocess.Popen([sys.executable, "-m", "exchange.drill", str(data_dir), str(run), day.isoformat()],
+    proc = subprocess.Popen([sys.executable, "-m", "exchange.testing.drill", str(data_dir), str(run), day.isoformat()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
     deadline = time.monotonic() + timeout
     target = rng.randint(0, 40)

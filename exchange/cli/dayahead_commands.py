@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from exchange.cli_client import DEFAULT_ADDRESS, Address, Token, _client, _fail, _money
+from exchange.cli.remote import DEFAULT_ADDRESS, Address, Token, connect, fail_rpc
+from exchange.cli.tables import result_table, yuan
 from exchange.proto.gpux.v1 import day_ahead_pb2
 
 dayahead_app = typer.Typer(help="The day-ahead auction: whole jobs and hourly orders for a delivery day.",
@@ -33,25 +34,13 @@ def _orders_table(orders, cleared: bool) -> Table:
     for column in ("ref", "client id", "side", "type", "hours", "GPUs", "alternatives", "filled", "where / why"):
         table.add_column(column)
     for o in orders:
-        alts = ", ".join(f"{a.gpu_class}.{a.region}@{_money(a.limit_fen)}" for a in o.alternatives)
+        alts = ", ".join(f"{a.gpu_class}.{a.region}@{yuan(a.limit_fen)}" for a in o.alternatives)
         where = (f"{o.alternatives[o.accepted_alternative].region}" if o.accepted_alternative >= 0
                  else o.reject_reason)
         table.add_row(str(o.ref), str(o.client_order_id), "BUY" if o.side == 1 else "SELL",
                       day_ahead_pb2.DayAheadOrderType.Name(o.order_type).removeprefix("DAY_AHEAD_ORDER_TYPE_"),
                       f"{o.start_hour}-{o.start_hour + o.hours}", str(o.qty), alts,
                       str(o.filled_qty) if cleared else "", where if cleared else "")
-    return table
-
-
-def result_table(r) -> Table:
-    """A cleared day: its figures, and the price and volume of every traded instrument-hour."""
-    table = Table(title=f"Day-ahead result {r.delivery_day}: {r.trades} trades, welfare {_money(r.welfare_fen)}, "
-                        f"gap {r.mip_gap_ppm} ppm, {r.solve_ms} ms, {r.rounds} rounds")
-    for column in ("symbol", "price", "GPUs"):
-        table.add_column(column, justify="left" if column == "symbol" else "right")
-    for p in r.prices:
-        if p.volume:
-            table.add_row(p.symbol, _money(p.price_fen), str(p.volume))
     return table
 
 
@@ -71,43 +60,43 @@ def submit(
     if side.upper() not in ("BUY", "SELL"):
         raise typer.BadParameter("side must be BUY or SELL")
     alternatives = [_alternative(p) for p in products]
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             order = client.submit_day_ahead(day, side.upper(), start_hour, qty, alternatives, hours=hours,
                                             min_ratio_percent=min_ratio,
                                             client_order_id=client_order_id or time.time_ns() // 1000)
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     Console().print(_orders_table([order], cleared=False))
 
 
 @dayahead_app.command("orders")
 def orders(day: Day, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Your day-ahead orders of a day, with fills once it has cleared."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             mine = client.day_ahead_orders(day)
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     Console().print(_orders_table(mine.orders, mine.cleared))
 
 
 @dayahead_app.command("result")
 def result(day: Day, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """A cleared day's prices and volumes."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             Console().print(result_table(client.day_ahead_result(day)))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
 
 
 @dayahead_app.command("run")
 def run(day: Day, time_limit: Annotated[int, typer.Option(help="Solver seconds.")] = 60,
         address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Operators: close a day's book, clear it and book the trades."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             Console().print(result_table(client.run_day_ahead(day, time_limit)))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)

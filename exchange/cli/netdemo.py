@@ -44,12 +44,12 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.audit import audit
-from exchange.cli_dayahead import result_table
+from exchange.cli.tables import result_table
 from exchange.client import GpuxClient
-from exchange.datadir import DataDir
+from exchange.journal import DataDir
 from exchange.proto.gpux.v1 import types_pb2
 from exchange.settlement import VoucherBook, VoucherGrant, settle
-from exchange.settlement.render import issuer_lines, settlement_table
+from exchange.cli.tables import issuer_lines, settlement_table
 from exchange.tradelog import days, read_day
 
 PROVIDERS: dict[str, tuple[tuple[str, str, int, int], ...]] = {

@@ -1,4 +1,5 @@
-"""A day's settlement as a rich table, for the CLI and the demo (money formatted here)."""
+"""Rich tables that commands and demos share: a day's settlement, a day-ahead result,
+and money in yuan (formatted here, never in the domain packages)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ from rich import box
 from rich.table import Table
 
 from exchange.catalog import Market
-from exchange.settlement.statements import DaySettlement
+from exchange.settlement import DaySettlement
 
 _COLUMNS = ("account", "bought_qty", "bought_value", "sold_qty", "sold_value", "fees", "subsidy", "net")
 _COUNTS = ("account", "bought_qty", "sold_qty")
+
+
+def yuan(fen: int) -> str:
+    """``fen`` as yuan with the sign, e.g. ``¥1,234.50``."""
+    return f"¥{fen // 100:,}.{fen % 100:02d}" if fen >= 0 else f"-{yuan(-fen)}"
 
 
 def settlement_table(result: DaySettlement, market: Market, names: list[str] | None = None) -> Table:
@@ -31,3 +37,15 @@ def issuer_lines(result: DaySettlement, market: Market) -> list[str]:
     """One line per voucher issuer: what it owes for the day."""
     return [f"voucher issuer {row['issuer']} owes {market.format_money(row['amount'])}"
             for row in result.issuers.to_pylist()]
+
+
+def result_table(r) -> Table:
+    """A cleared day: its figures, and the price and volume of every traded instrument-hour."""
+    table = Table(title=f"Day-ahead result {r.delivery_day}: {r.trades} trades, welfare {yuan(r.welfare_fen)}, "
+                        f"gap {r.mip_gap_ppm} ppm, {r.solve_ms} ms, {r.rounds} rounds")
+    for column in ("symbol", "price", "GPUs"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for p in r.prices:
+        if p.volume:
+            table.add_row(p.symbol, yuan(p.price_fen), str(p.volume))
+    return table

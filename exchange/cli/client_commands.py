@@ -5,7 +5,7 @@ operators' halts and call auctions over gRPC (``--address`` / ``$GPUX_ADDRESS``,
 from __future__ import annotations
 
 import time
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import grpc
 import typer
@@ -13,31 +13,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from exchange.client import GpuxClient
+from exchange.cli.remote import DEFAULT_ADDRESS, Address, Token, connect, fail_rpc
+from exchange.cli.tables import yuan
 from exchange.proto.gpux.v1 import types_pb2
-
-Address = Annotated[str, typer.Option(envvar="GPUX_ADDRESS", help="Gateway host:port.")]
-Token = Annotated[str, typer.Option(envvar="GPUX_TOKEN", help="Bearer token of your account.")]
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 order_app = typer.Typer(help="Place, cancel and list your orders.", no_args_is_help=True)
 capacity_app = typer.Typer(help="Deposit, withdraw and show GPU capacity (providers).", no_args_is_help=True)
-
-
-def _fail(error: grpc.RpcError) -> NoReturn:
-    typer.echo(f"error: {error.code().name}: {error.details()}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _client(address: str, token: str) -> GpuxClient:
-    if not token:
-        typer.echo("error: give --token or set GPUX_TOKEN (an admin's token is in <data dir>/admin.token)", err=True)
-        raise typer.Exit(code=2)
-    return GpuxClient(address, token)
-
-
-def _money(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}" if fen >= 0 else f"-{_money(-fen)}"
 
 
 def _orders_table(orders) -> Table:
@@ -46,7 +27,7 @@ def _orders_table(orders) -> Table:
         table.add_column(column)
     for o in orders:
         table.add_row(str(o.order_id), str(o.client_order_id), o.symbol, types_pb2.Side.Name(o.side)[5:],
-                      _money(o.price_fen), str(o.order_qty), str(o.cum_qty), str(o.leaves_qty),
+                      yuan(o.price_fen), str(o.order_qty), str(o.cum_qty), str(o.leaves_qty),
                       types_pb2.OrderStatus.Name(o.order_status)[13:])
     return table
 
@@ -67,24 +48,24 @@ def order_place(
         typer.echo("error: side is BUY or SELL; tif is GTC, IOC or FOK", err=True)
         raise typer.Exit(code=2)
     clord = client_order_id or time.time_ns() // 1000 % (1 << 42)
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             order = client.place_order(symbol, side, qty, price_fen=price, client_order_id=clord,
                                        time_in_force=tif if price else ("IOC" if tif == "GTC" else tif))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     Console().print(_orders_table([order]))
 
 
 @order_app.command("cancel")
 def order_cancel(client_order_id: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Cancel one of your live orders by its client order id."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             client.cancel_order(client_order_id)
             order = client.get_order(client_order_id)
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     Console().print(_orders_table([order]))
 
 
@@ -92,11 +73,11 @@ def order_cancel(client_order_id: int, address: Address = DEFAULT_ADDRESS, token
 def order_list(open_only: Annotated[bool, typer.Option("--open", help="Only live orders.")] = False,
                symbol: str = "", address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """List your orders, newest first."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             orders = client.list_orders(open_only=open_only, symbol=symbol)
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     Console().print(_orders_table(orders))
 
 
@@ -107,13 +88,13 @@ def _book_table(book, ticker) -> Table:
     for i in range(max(len(book.bids), len(book.asks))):
         bid = book.bids[i] if i < len(book.bids) else None
         ask = book.asks[i] if i < len(book.asks) else None
-        table.add_row(str(bid.qty) if bid else "", _money(bid.price_fen) if bid else "",
-                      _money(ask.price_fen) if ask else "", str(ask.qty) if ask else "")
-    table.caption = (f"last {_money(ticker.last_price_fen)}  volume {ticker.volume}  best ask per PFLOP-h "
-                     f"{_money(ticker.best_ask_per_pflop_hour_fen)}")
+        table.add_row(str(bid.qty) if bid else "", yuan(bid.price_fen) if bid else "",
+                      yuan(ask.price_fen) if ask else "", str(ask.qty) if ask else "")
+    table.caption = (f"last {yuan(ticker.last_price_fen)}  volume {ticker.volume}  best ask per PFLOP-h "
+                     f"{yuan(ticker.best_ask_per_pflop_hour_fen)}")
     if book.HasField("indicative"):  # a call phase: what the uncross would give now
         ind = book.indicative
-        table.caption += (f"\ncall phase: indicative {_money(ind.price_fen)} x {ind.qty}, surplus {ind.surplus_qty}"
+        table.caption += (f"\ncall phase: indicative {yuan(ind.price_fen)} x {ind.qty}, surplus {ind.surplus_qty}"
                           if ind.qty else "\ncall phase: nothing crosses yet")
     return table
 
@@ -126,7 +107,7 @@ def book_command(
     address: Address = DEFAULT_ADDRESS, token: Token = "",
 ) -> None:
     """Show an order book (refreshing with --live)."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             if not live:
                 Console().print(_book_table(client.book(symbol, depth), client.ticker(symbol)))
@@ -136,24 +117,24 @@ def book_command(
                     time.sleep(seconds)
                     view.update(_book_table(client.book(symbol, depth), client.ticker(symbol)))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
         except KeyboardInterrupt:
             pass
 
 
 def trades_command(symbol: str, limit: int = 50, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Show the latest trades of a symbol."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             trades = client.trades(symbol, limit=10_000)[-limit:]
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
     table = Table(title=f"Trades of {symbol}")
     for column in ("trade", "seq", "price", "qty", "aggressor"):
         table.add_column(column)
     for t in trades:
         aggressor = "auction" if t.auction else types_pb2.Side.Name(t.aggressor_side)[5:]
-        table.add_row(str(t.trade_id), str(t.seq), _money(t.price_fen), str(t.qty), aggressor)
+        table.add_row(str(t.trade_id), str(t.seq), yuan(t.price_fen), str(t.qty), aggressor)
     Console().print(table)
 
 
@@ -169,31 +150,31 @@ def _positions_table(positions) -> Table:
 @capacity_app.command("deposit")
 def capacity_deposit(symbol: str, qty: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Deposit GPUs for a slot."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             Console().print(_positions_table([client.deposit_capacity(symbol, qty)]))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
 
 
 @capacity_app.command("withdraw")
 def capacity_withdraw(symbol: str, qty: int, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Withdraw GPUs not offered or sold."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             Console().print(_positions_table([client.withdraw_capacity(symbol, qty)]))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
 
 
 @capacity_app.command("show")
 def capacity_show(symbol: str = "", address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Show your capacity, bought and sold GPUs per slot."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             Console().print(_positions_table(client.positions(symbol)))
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
 
 
 admin_app = typer.Typer(help="Operators: halt, resume, call auctions (an admin's token).", no_args_is_help=True)
@@ -202,11 +183,11 @@ Symbol = Annotated[str, typer.Argument(help="e.g. H100-80G.jiaxing.20261126T14")
 
 def _admin(address: str, token: str, act):
     """``act(client)``'s result; a refusal is printed with its status and exits 1."""
-    with _client(address, token) as client:
+    with connect(address, token) as client:
         try:
             return act(client)
         except grpc.RpcError as error:
-            _fail(error)
+            fail_rpc(error)
 
 
 @admin_app.command("halt")
@@ -238,7 +219,7 @@ def admin_call(symbol: Symbol,
 def admin_uncross(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """End a call auction now: everyone trades at one price, then continuous trading."""
     r = _admin(address, token, lambda c: c.uncross(symbol))
-    typer.echo(f"{symbol}: uncrossed at {_money(r.price_fen)}, {r.qty} GPUs traded" if r.price_fen
+    typer.echo(f"{symbol}: uncrossed at {yuan(r.price_fen)}, {r.qty} GPUs traded" if r.price_fen
                else f"{symbol}: nothing crossed; continuous trading")
 
 

@@ -1,10 +1,11 @@
 """The data directory: where one exchange keeps everything it must not lose.
 
-Layout (see DESIGN.md section 6)::
+Layout::
 
     <data dir>/LOCK                held by the one process writing here
     <data dir>/catalog.toml        the catalog the market was created with (pinned)
     <data dir>/engine.json         the engine's account limit (pinned: replays depend on it)
+    <data dir>/accounts.json, admin.token   accounts and the first admin's token (exchange.gateway)
     <data dir>/journal/            sequenced command batches (exchange.journal)
     <data dir>/snapshots/          state at a sequence number
     <data dir>/trades/date=YYYY-MM-DD/*.arrow   the trade log (exchange.tradelog)
@@ -27,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 
 from exchange.catalog import CATALOG_ENV, Catalog, CatalogError, loads_catalog
-from exchange.journal import FileOps, write_atomically
+from exchange.journal.fileops import FileOps, write_atomically
 
 DATA_DIR_ENV = "GPUX_DATA_DIR"
 DEFAULT_MAX_ACCOUNTS = 4096
