@@ -1,4 +1,5 @@
-"""A real gateway server on 127.0.0.1 (free port) in a background event loop, for tests."""
+"""A real gateway server on 127.0.0.1 (free port) in a background event loop, and a
+listing for the gateway's unit tests."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+from exchange.catalog import Listing, default_catalog
 from exchange.gateway import GatewayServer
+from exchange.gateway.instruments import Instruments
 from exchange.sequencer import SyncPolicy
 
 NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 SYMBOL = "H100-80G.jiaxing.20261125T14"
 OTHER = "H100-80G.ningbo.20261125T15"
+
+
+def listed_instruments() -> Instruments:
+    """The gateway's instrument cache over a listing of SYMBOL (id 0) and a 910B slot (id 1)."""
+    catalog = default_catalog()
+    listing = Listing(catalog)
+    listing.add(SYMBOL)
+    listing.add("910B.ningxia.20261125T14")
+    return Instruments(listing, catalog)
 
 
 class RunningServer:

@@ -5,9 +5,15 @@
 * :mod:`~exchange.gateway.interceptors` — the one interceptor: bearer-token
   authentication, the role policy per method, per-account rate limits, and domain
   errors mapped to gRPC status codes;
-* :mod:`~exchange.gateway.services` — the six services over the node;
-* :mod:`~exchange.gateway.convert` — validation and wire ↔ record conversion;
-* :mod:`~exchange.gateway.accounts` — accounts, roles and tokens.
+* :mod:`~exchange.gateway.services` — the six services over the node
+  (:mod:`~exchange.gateway.dayahead`: the seventh);
+* :mod:`~exchange.gateway.validation` — requests checked and turned into command records;
+* :mod:`~exchange.gateway.reports` — engine events as execution reports and orders;
+* :mod:`~exchange.gateway.wire` — the compiled protobuf codec of the order path
+  (field numbers from the generated descriptors);
+* :mod:`~exchange.gateway.instruments` — the symbol ↔ engine id cache and class rules;
+* :mod:`~exchange.gateway.accounts` — accounts, roles and tokens;
+* :mod:`~exchange.gateway.errors` — domain errors and the gRPC status of each.
 
 Rules: nothing reaches the sequencer unless the caller is authenticated, allowed and
 within its rate, and the request is valid; every command carries the caller's own

@@ -23,9 +23,9 @@ from exchange.dayahead import (
     read_outcome,
     run_day_ahead,
 )
-from exchange.gateway.convert import parse_day
 from exchange.gateway.errors import GatewayError, invalid, not_found
 from exchange.gateway.interceptors import CALLER
+from exchange.gateway.validation import parse_day
 from exchange.proto.gpux.v1 import day_ahead_pb2, day_ahead_pb2_grpc, types_pb2
 
 _BLOCK = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK

@@ -1,7 +1,7 @@
 """The gpux.v1 services over an exchange node.
 
 Every handler turns its request into command records (validated in
-:mod:`exchange.gateway.convert`), hands them to the node's sequencer, which runs in the
+:mod:`exchange.gateway.validation`), hands them to the node's sequencer, which runs in the
 event loop (:class:`~exchange.sequencer.LoopSequencer`), and answers once the journal
 holds them and the engine has applied them; reads run in the loop between groups, so
 they see a consistent state. The caller is :data:`CALLER`, set by
@@ -22,11 +22,20 @@ import pyarrow.compute as pc
 
 from exchange.auction import indicative
 from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
-from exchange.gateway import convert
 from exchange.gateway.accounts import AccountRegistry, Role
 from exchange.gateway.dayahead import add_day_ahead
 from exchange.gateway.errors import GatewayError, invalid, not_found, rejection
+from exchange.gateway.instruments import Instruments
 from exchange.gateway.interceptors import CALLER, TokenBucket
+from exchange.gateway.reports import (
+    execution_reports,
+    first_rejection,
+    invalid_report,
+    order_from_rows,
+    order_message,
+    reports_message,
+)
+from exchange.gateway.validation import cancel_command, parse_day, place_commands, replace_command, stream_commands
 from exchange.proto.gpux.v1 import (
     account_pb2,
     account_pb2_grpc,
@@ -62,7 +71,7 @@ class Exchange:
         self.node = node
         self.catalog = node.catalog
         self.listing = node.state.listing
-        self.instruments = convert.Instruments(self.listing, self.catalog)
+        self.instruments = Instruments(self.listing, self.catalog)
         self.accounts = accounts
         self.limiter = limiter
         self.opening_call_ns = opening_call_ns
@@ -85,7 +94,7 @@ class Exchange:
     async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Execute one command; a rejection becomes its gRPC status."""
         events = await self.execute(command(kind, **fields))
-        reason = convert.first_rejection(events.tolist())
+        reason = first_rejection(events.tolist())
         if reason:
             raise rejection(reason)
         return events
@@ -109,7 +118,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         """Execute one order command; its event rows and the caller's reports (a rejection
         becomes its gRPC status)."""
         rows = (await self.x.execute(batch)).tolist()
-        reason = convert.first_rejection(rows)
+        reason = first_rejection(rows)
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
             clord = int(batch["clord"][0])
             original = await self.x.read(lambda s: s.orders.find(account, clord))
@@ -118,25 +127,25 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}")
         if reason:
             raise rejection(reason)
-        return rows, convert.reports(rows, account, self.x.instruments)
+        return rows, execution_reports(rows, account, self.x.instruments)
 
     async def PlaceOrder(self, request, context):
         account = _account()
-        batch, problems = convert.place_commands([request], account, self.x.instruments)
+        batch, problems = place_commands([request], account, self.x.instruments)
         if problems:
             raise problems[0]
         rows, reports = await self._order_call(batch, account)
-        return trading_pb2.PlaceOrderResponse(reports=reports, order=convert.order_from_rows(rows, self.x.instruments))
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.x.instruments))
 
     async def CancelOrder(self, request, context):
         batch = commands(1)
-        convert.cancel_command(request, _account(), batch)
+        cancel_command(request, _account(), batch)
         _, reports = await self._order_call(batch, _account())
         return trading_pb2.CancelOrderResponse(reports=reports)
 
     async def ReplaceOrder(self, request, context):
         batch = commands(1)
-        convert.replace_command(request, _account(), batch)
+        replace_command(request, _account(), batch)
         _, reports = await self._order_call(batch, _account())
         return trading_pb2.ReplaceOrderResponse(reports=reports)
 
@@ -145,7 +154,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         instrument = self.x.instrument(request.symbol) if request.symbol else -1
         events = await self.x.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
         ack = events[events["kind"] == EventKind.ACK]
-        return trading_pb2.MassCancelResponse(reports=convert.reports(events.tolist(), account, self.x.instruments),
+        return trading_pb2.MassCancelResponse(reports=execution_reports(events.tolist(), account, self.x.instruments),
                                               cancelled=int(ack["qty"][0]))
 
     async def GetOrder(self, request, context):
@@ -153,7 +162,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         record = await self.x.read(lambda s: s.orders.find(account, clord))
         if record is None:
             raise not_found(f"no order with client_order_id {clord}")
-        return trading_pb2.GetOrderResponse(order=convert.order_message(record, self.x.instruments))
+        return trading_pb2.GetOrderResponse(order=order_message(record, self.x.instruments))
 
     async def ListOrders(self, request, context):
         account = _account()
@@ -173,7 +182,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             return [state.orders.get(int(i)) for i in ids]
 
         records = await self.x.read(select)
-        return trading_pb2.ListOrdersResponse(orders=[convert.order_message(r, self.x.instruments) for r in records])
+        return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.x.instruments) for r in records])
 
     async def StreamOrders(self, request_iterator, context):
         account = _account()
@@ -184,13 +193,13 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 if not self.x.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                        f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
-                batch, problems = convert.stream_commands(message, account, self.x.instruments)
+                batch, problems = stream_commands(message, account, self.x.instruments)
                 events = await self.x.execute(batch) if len(batch) else None
                 if problems:
                     yield trading_pb2.StreamOrdersResponse(
                         batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
-                else:  # the reports in bulk (convert.reports_message)
-                    yield convert.reports_message(trading_pb2.StreamOrdersResponse, events, account,
+                else:  # the reports in bulk (reports_message)
+                    yield reports_message(trading_pb2.StreamOrdersResponse, events, account,
                                                   self.x.instruments, batch_id=message.batch_id)
             if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
                 await asyncio.sleep(_DISCONNECT_GRACE)
@@ -201,7 +210,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""
-        made = convert.reports(events.tolist(), account, self.x.instruments) if events is not None else []
+        made = execution_reports(events.tolist(), account, self.x.instruments) if events is not None else []
         if not problems:
             return made
         seqs = [r.seq for r in made]
@@ -211,7 +220,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             if i in problems:
                 which = cmd.WhichOneof("command")
                 clord = getattr(getattr(cmd, which), "client_order_id", 0) if which else 0
-                out.append(convert.invalid_report(problems[i], clord))
+                out.append(invalid_report(problems[i], clord))
                 continue
             seq = first_seq + valid
             while at < len(made) and seqs[at] == seq:
@@ -447,7 +456,7 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
         return account_pb2.GetBalanceResponse(balance=_balance(await self.x.read(lambda s: s.engine.account(account))))
 
     async def GetStatement(self, request, context):
-        day = convert.parse_day(request.day)
+        day = parse_day(request.day)
         try:
             result = read_settlement(self.x.node.data.root, day)
         except SettlementError:
@@ -468,7 +477,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self.root = x.node.data.trades
 
     async def ListTradeFiles(self, request, context):
-        chosen = [convert.parse_day(request.day)] if request.day else None
+        chosen = [parse_day(request.day)] if request.day else None
 
         def listing() -> audit_pb2.ListTradeFilesResponse:  # file reads run off the event loop
             files = []
@@ -493,7 +502,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
             yield audit_pb2.DownloadTradeFileResponse(chunk=data[start:start + _CHUNK])
 
     async def StreamTrades(self, request, context):
-        day = convert.parse_day(request.day)
+        day = parse_day(request.day)
         table = await asyncio.to_thread(read_day, self.root, day)
         for start in range(0, table.num_rows, 1000):
             yield audit_pb2.StreamTradesResponse(trades=_trades(table.slice(start, 1000)))
@@ -560,7 +569,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
     async def GrantVoucher(self, request, context):
         try:
             grant = VoucherGrant(request.grant_id, request.issuer, request.account, request.rate_bps,
-                                 request.cap_fen or None, convert.parse_day(request.valid_from), convert.parse_day(request.valid_to))
+                                 request.cap_fen or None, parse_day(request.valid_from), parse_day(request.valid_to))
             VoucherBook(self.x.node.data.root).grant(grant)
         except ValueError as exc:
             code = grpc.StatusCode.ALREADY_EXISTS if "already exists" in str(exc) else grpc.StatusCode.INVALID_ARGUMENT

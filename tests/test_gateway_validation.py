@@ -1,23 +1,14 @@
-"""Validation of order batches in the gateway, row by row against the rules."""
+"""Validation of order requests in the gateway, row by row against the rules, and the
+stream path that reads orders from the wire against the per-command one."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from exchange.catalog import Listing, default_catalog
-from exchange.engine.schema import EVENT_DTYPE, EventKind as EV, Reason
-from exchange.gateway.convert import Instruments, place_commands, reports, reports_message
+from exchange.gateway import validation
+from exchange.gateway.validation import place_commands
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
-
-SYMBOL = "H100-80G.jiaxing.20261125T14"
-
-
-def _instruments() -> Instruments:
-    catalog = default_catalog()
-    listing = Listing(catalog)
-    listing.add(SYMBOL)
-    listing.add("910B.ningxia.20261125T14")
-    return Instruments(listing, catalog)
+from tests.gateway_harness import SYMBOL, listed_instruments as _instruments
 
 
 def _order(**fields):
@@ -93,45 +84,6 @@ def test_one_order_takes_the_scalar_path_with_the_same_outcome_as_the_columns():
             assert not one_problems and one.tobytes() == many[:1].tobytes(), req
 
 
-def _events(rows: list[dict]) -> np.ndarray:
-    out = np.zeros(len(rows), EVENT_DTYPE)
-    for i, row in enumerate(rows):
-        for name, value in row.items():
-            out[i][name] = value
-    return out
-
-
-def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
-    """reports_message (wire bytes from columns) == the reports built one message at a time,
-    over every kind of order event, both sides of a trade, texts and unlisted ids."""
-    rng = np.random.default_rng(5)
-    me, other = 7, 8
-    kinds = [EV.ACCEPTED, EV.REJECTED, EV.TRADE, EV.CANCELLED, EV.EXPIRED, EV.REPLACED, EV.DONE, EV.ACK]
-    reasons = [0, int(Reason.DUPLICATE_CLIENT_ORDER_ID), int(Reason.INSUFFICIENT_FUNDS), 601, 9999]
-    rows = []
-    for i in range(400):
-        kind = kinds[rng.integers(len(kinds))]
-        taker = int(rng.choice([me, other]))
-        rows.append(dict(
-            seq=1000 + i // 3, ts=1_795_482_000 * 10**9 + i, kind=kind, reason=reasons[rng.integers(len(reasons))],
-            account=taker, instrument=int(rng.choice([0, 1, 5, -1])), order_id=int(rng.integers(1, 2**40)),
-            clord=int(rng.integers(1, 2**40)), side=int(rng.choice([1, 2])), price=int(rng.choice([0, 1800, -3])),
-            qty=int(rng.integers(0, 20)), leaves=int(rng.choice([0, 0, 3])), filled=int(rng.choice([0, 2])),
-            contra_order_id=int(rng.integers(1, 2**40)), contra_account=other if taker == me else me,
-            contra_clord=int(rng.integers(0, 2**40)), contra_leaves=int(rng.choice([0, 4])),
-            trade_id=int(rng.integers(1, 10**6)) if kind == EV.TRADE else 0))
-    events = _events(rows)
-    instruments = _instruments()
-    for n in (0, 1, 3, 20, 400):  # below and above the bulk threshold
-        part = events[:n]
-        bulk = reports_message(trading_pb2.StreamOrdersResponse, part, me, instruments, batch_id=42)
-        expected = trading_pb2.StreamOrdersResponse(batch_id=42, reports=reports(part.tolist(), me, instruments))
-        assert bulk == expected, n
-    assert len(expected.reports) > 100 and any(r.text for r in expected.reports)
-    single = reports_message(trading_pb2.PlaceOrderResponse, events, me, instruments)  # field 1, not 2
-    assert list(single.reports) == reports(events, me, instruments)
-
-
 def _wire_cases(rng: np.random.Generator, n: int) -> list:
     """Place requests hitting every check (and none), with odd wire values."""
     symbols = [SYMBOL, SYMBOL, SYMBOL, "910B.ningxia.20261125T14", "H100-80G.nowhere.20261125T14",
@@ -156,8 +108,6 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
     """The compiled reader of a StreamOrdersRequest gives the same records and the same
     problems (index and message, every validation rule) as reading the messages field by
     field; requests it does not take (another command kind, one command) go that way."""
-    from exchange.gateway import convert
-
     rng = np.random.default_rng(20261125)
     instruments = _instruments()
     taken = 0
@@ -173,10 +123,10 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
         if trial % 5 == 4:  # an unknown field in one order and in the request: skipped
             raw = bytearray(message.commands[0].place.SerializeToString()) + b"\x98\x06\x07"  # field 99 = 7
             message.commands[0].place.ParseFromString(bytes(raw))
-        want = convert._stream_commands(message.commands, 7, instruments)
+        want = validation._stream_commands(message.commands, 7, instruments)
         data = message.SerializeToString()
-        fast = convert._wire_places(data, n, 7, instruments) if n > 1 else None
-        got = convert.stream_commands(message, 7, instruments)
+        fast = validation._wire_places(data, n, 7, instruments) if n > 1 else None
+        got = validation.stream_commands(message, 7, instruments)
         if fast is not None:
             taken += 1
             assert fast[0].tolist() == want[0].tolist() and fast[1] == want[1]
@@ -188,27 +138,11 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
         trading_pb2.OrderCommand(place=_order(client_order_id=1)),
         trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=1)),
         trading_pb2.OrderCommand()])
-    assert convert._wire_places(mixed.SerializeToString(), 3, 7, instruments) is None
-    batch, problems = convert.stream_commands(mixed, 7, instruments)
+    assert validation._wire_places(mixed.SerializeToString(), 3, 7, instruments) is None
+    batch, problems = validation.stream_commands(mixed, 7, instruments)
     assert len(batch) == 2 and problems == {2: "empty command: set place, cancel or replace"}
     two = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=_order(client_order_id=i))
                                                     for i in (1, 2)]).SerializeToString()
-    assert convert._wire_places(two, 3, 7, instruments) is None  # the count must match
-    assert convert._wire_places(two[:-1], 2, 7, instruments) is None  # cut short
-    assert convert._wire_places(two + b"\x12\x05\x0a\x03\x0a\x01X", 2, 7, instruments) is None  # a third one
-
-
-def test_reports_in_bulk_skip_kinds_the_engine_does_not_have_and_other_accounts_events():
-    """The compiled report pass reads only kinds it knows (no read past its tables) and
-    makes an empty message when none of the events is the account's, listed or not."""
-    instruments = _instruments()
-    for kind in (16, -1, -15, 2**40, -2**40, 2**63 - 1):
-        events = np.zeros(10, EVENT_DTYPE)
-        events["kind"], events["account"] = kind, 7
-        empty = trading_pb2.StreamOrdersResponse()
-        assert reports_message(trading_pb2.StreamOrdersResponse, events, 7, instruments) == empty
-        assert trading_pb2.StreamOrdersResponse(reports=reports(events.tolist(), 7, instruments)) == empty
-    foreign = np.zeros(10, EVENT_DTYPE)
-    foreign["kind"], foreign["account"], foreign["instrument"] = EV.ACCEPTED, 8, 99
-    empty = Instruments(Listing(default_catalog()), default_catalog())  # nothing listed at all
-    assert reports_message(trading_pb2.StreamOrdersResponse, foreign, 7, empty) == trading_pb2.StreamOrdersResponse()
+    assert validation._wire_places(two, 3, 7, instruments) is None  # the count must match
+    assert validation._wire_places(two[:-1], 2, 7, instruments) is None  # cut short
+    assert validation._wire_places(two + b"\x12\x05\x0a\x03\x0a\x01X", 2, 7, instruments) is None  # a third one

@@ -1,0 +1,160 @@
+"""The compiled protobuf codec of the gateway against the generated descriptors and the
+protobuf classes themselves: the same field numbers, and bytes either side reads the same.
+All ``nojit``: the kernels also run as plain Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from google.protobuf.descriptor import FieldDescriptor
+
+from exchange.gateway import wire
+from exchange.proto.gpux.v1 import trading_pb2, types_pb2
+
+pytestmark = pytest.mark.nojit
+
+CAP = 1 << 43  # what read_places is told: a uint64 at or above it is read as it
+
+
+def _fields(message: type) -> dict:
+    return message.DESCRIPTOR.fields_by_name
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def test_the_codec_takes_its_field_numbers_from_the_descriptors():
+    assert wire._COMMANDS_NUMBER == _fields(trading_pb2.StreamOrdersRequest)["commands"].number
+    assert int(wire._PLACE_KEY) == _fields(trading_pb2.OrderCommand)["place"].number << 3 | 2
+    place = _fields(trading_pb2.PlaceOrderRequest)
+    assert wire._SYMBOL_NUMBER == place["symbol"].number
+    assert {int(n): int(wire._PLACE_COLUMN_OF[n]) for n in np.flatnonzero(wire._PLACE_COLUMN_OF >= 0)} == {
+        place[name].number: j for j, name in enumerate(wire.PLACE_COLUMNS)}
+    assert set(wire.PLACE_COLUMNS) | {"symbol"} == set(place)  # every field of an order is read
+
+    report = _fields(types_pb2.ExecutionReport)
+    assert sorted(wire.REPORT_COLUMNS) == sorted(report)
+    for name, key in zip(wire.REPORT_COLUMNS, wire._REPORT_KEYS.tolist()):
+        assert key >> 3 == report[name].number, name
+        assert key & 7 == (2 if name in ("text", "symbol") else 0), name
+    assert wire.length_delimited_key(trading_pb2.StreamOrdersResponse, "reports") == \
+        _fields(trading_pb2.StreamOrdersResponse)["reports"].number << 3 | 2
+
+
+def _random_place(rng: np.random.Generator) -> trading_pb2.PlaceOrderRequest:
+    """Every field at ordinary and extreme values, zeros (left off the wire) included."""
+    pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
+    return trading_pb2.PlaceOrderRequest(
+        symbol=pick(["H100-80G.jiaxing.20261125T14", "910B.ningxia.20261125T14", "", "H100-80G.嘉兴.20261125T14"]),
+        side=pick([0, 1, 2, -1, 2**31 - 1, -2**31]), order_type=pick([0, 1, 2, 7, -5]),
+        time_in_force=pick([0, 1, 4, 9, -1]), price_fen=pick([0, 1800, -1800, 2**63 - 1, -2**63]),
+        qty=pick([0, 4, -3, 2**63 - 1, -2**63]),
+        client_order_id=pick([0, 1, CAP - 1, CAP, 2**63, 2**64 - 1]),
+        expire_time_ns=pick([0, 5, -5, 1_900_000_000 * 10**9]), post_only=pick([False, True]),
+        self_trade_prevention=pick([0, 1, 4, -1, 99]))
+
+
+def _as_read(place: trading_pb2.PlaceOrderRequest) -> list[int]:
+    """What read_places should give for a request: the fields as Python reads them, the
+    uint64 capped."""
+    return [min(int(getattr(place, name)), CAP) if name == "client_order_id" else int(getattr(place, name))
+            for name in wire.PLACE_COLUMNS]
+
+
+def _field(number: int, body: bytes) -> bytes:
+    """A length-delimited field on the wire."""
+    return _varint(number << 3 | 2) + _varint(len(body)) + body
+
+
+def _reordered(message: trading_pb2.StreamOrdersRequest) -> bytes:
+    """The bytes of ``message`` with each order's fields in the reverse of protobuf's order
+    and the other fields last (protobuf reads them as the same message)."""
+    commands, place = _fields(trading_pb2.StreamOrdersRequest)["commands"].number, \
+        _fields(trading_pb2.OrderCommand)["place"].number
+    orders = b"".join(
+        _field(commands, _field(place, b"".join(trading_pb2.PlaceOrderRequest(**{f.name: v}).SerializeToString()
+                                                for f, v in reversed(cmd.place.ListFields()))))
+        for cmd in message.commands)
+    rest = trading_pb2.StreamOrdersRequest(batch_id=message.batch_id, cancel_on_disconnect=message.cancel_on_disconnect)
+    return orders + rest.SerializeToString()
+
+
+def test_orders_written_by_protobuf_are_read_by_the_kernel_as_python_reads_them():
+    rng = np.random.default_rng(17)
+    for trial in range(200):
+        n = int(rng.integers(1, 12))
+        places = [_random_place(rng) for _ in range(n)]
+        if trial % 4 == 0:  # one symbol throughout: the kernel says so
+            for p in places:
+                p.symbol = "H100-80G.jiaxing.20261125T14"
+        message = trading_pb2.StreamOrdersRequest(batch_id=trial, cancel_on_disconnect=bool(trial % 2),
+                                                  commands=[trading_pb2.OrderCommand(place=p) for p in places])
+        data = message.SerializeToString()
+        if trial % 3 == 0:
+            data = _reordered(message)
+            assert trading_pb2.StreamOrdersRequest.FromString(data) == message
+        values = np.empty((n, len(wire.PLACE_COLUMNS)), np.int64)
+        symbol_at = np.empty((n, 2), np.int64)
+        same = wire.read_places(np.frombuffer(data, np.uint8), values, symbol_at, CAP)
+        assert values.tolist() == [_as_read(p) for p in places]
+        assert [data[a:b].decode() for a, b in symbol_at.tolist()] == [p.symbol for p in places]
+        assert same == (len({p.symbol for p in places}) == 1)
+
+
+def _random_reports(rng: np.random.Generator, n: int, texts: list[str], symbols: list[str]
+                    ) -> tuple[np.ndarray, list[types_pb2.ExecutionReport]]:
+    """Report columns at random values of each field's type (a third of them 0), and the
+    same reports built by protobuf."""
+    fields = _fields(types_pb2.ExecutionReport)
+    ranges = {FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1), FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+              FieldDescriptor.TYPE_INT64: (-2**63, 2**63 - 1), FieldDescriptor.TYPE_ENUM: (-2**31, 2**31 - 1)}
+    values = np.zeros((n, len(wire.REPORT_COLUMNS)), np.uint64)
+    made = []
+    for i in range(n):
+        kwargs = {}
+        for j, name in enumerate(wire.REPORT_COLUMNS):
+            if rng.random() < 1 / 3:
+                continue
+            if name in ("text", "symbol"):
+                table = texts if name == "text" else symbols
+                k = int(rng.integers(len(table)))
+                values[i, j], kwargs[name] = k + 1, table[k]
+            else:
+                lo, hi = ranges[fields[name].type]
+                options = [lo, hi, 1, -1 if lo < 0 else 2, int(rng.integers(0, 2**31))]
+                value = options[int(rng.integers(len(options)))]
+                values[i, j], kwargs[name] = value % 2**64, value
+        made.append(types_pb2.ExecutionReport(**kwargs))
+    return values, made
+
+
+def _table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [s.encode() for s in strings]
+    at = np.zeros(len(encoded) + 1, np.int64)
+    at[1:] = np.cumsum([len(e) for e in encoded])
+    return np.frombuffer(b"".join(encoded), np.uint8), at
+
+
+def test_reports_written_by_the_kernel_are_the_bytes_protobuf_writes():
+    rng = np.random.default_rng(25)
+    texts = ["the price is outside the class's price band", "", "已拒绝"]
+    symbols = ["H100-80G.jiaxing.20261125T14", "910B.ningxia.20261125T14", ""]
+    text_buf, text_at = _table(texts)
+    symbol_buf, symbol_at = _table(symbols)
+    for response in (trading_pb2.StreamOrdersResponse, trading_pb2.PlaceOrderResponse):
+        key = wire.length_delimited_key(response, "reports")
+        for n in (0, 1, 5, 60):
+            values, made = _random_reports(rng, n, texts, symbols)
+            data = wire.encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, key).tobytes()
+            assert data == response(reports=made).SerializeToString(), (response, n)
+            assert response.FromString(data) == response(reports=made)
+
+    far_key = 200 << 3 | 2  # a field number whose key takes two bytes
+    values, made = _random_reports(rng, 4, texts, symbols)
+    data = wire.encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, far_key).tobytes()
+    assert data == b"".join(_varint(far_key) + _varint(r.ByteSize()) + r.SerializeToString() for r in made)
