@@ -43,9 +43,9 @@ def _message(o: DayAheadOrder) -> day_ahead_pb2.DayAheadOrder:
 class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
     """Day-ahead intake, results and the operator's run."""
 
-    def __init__(self, x) -> None:
-        self.x = x
-        self.book = DayAheadBook(x.node.data.dayahead, x.catalog)
+    def __init__(self, exchange) -> None:
+        self.exchange = exchange
+        self.book = DayAheadBook(exchange.node.data.dayahead, exchange.catalog)
         self._running = asyncio.Lock()
 
     async def SubmitDayAheadOrder(self, request, context):
@@ -56,8 +56,8 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
             raise invalid("side must be SIDE_BUY or SIDE_SELL")
         block = o.order_type == _BLOCK
         day = parse_day(request.delivery_day, "delivery_day")
-        today = self.x.catalog.market_time(self.x.node.sequencer.clock()).date()
-        last = today + timedelta(days=self.x.catalog.market.listing_horizon_days)
+        today = self.exchange.catalog.market_time(self.exchange.node.sequencer.clock()).date()
+        last = today + timedelta(days=self.exchange.catalog.market.listing_horizon_days)
         if not today < day <= last:
             raise invalid(f"delivery_day must be a day from {today + timedelta(days=1)} to {last} (market time)")
         order = await asyncio.to_thread(
@@ -101,13 +101,13 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         if request.time_limit_seconds < 0:
             raise invalid("time_limit_seconds must be positive (0: the default, 60)")
         async with self._running:  # one run at a time
-            outcome = await asyncio.to_thread(run_day_ahead, self.x.node, self.book, day,
+            outcome = await asyncio.to_thread(run_day_ahead, self.exchange.node, self.book, day,
                                               time_limit=float(request.time_limit_seconds or 60))
         return day_ahead_pb2.RunDayAheadResponse(result=self._result(outcome))
 
     def _result(self, outcome: DayAheadOutcome) -> day_ahead_pb2.GetDayAheadResultResponse:
         r = outcome.result
-        prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.x.catalog, outcome.day, p, h),
+        prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.exchange.catalog, outcome.day, p, h),
                                               price_fen=price, volume=r.volume.get((p, h), 0))
                   for (p, h), price in sorted(r.prices.items())]
         return day_ahead_pb2.GetDayAheadResultResponse(
@@ -116,7 +116,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
             rounds=r.iterations, removed_blocks=list(r.removed), trades=outcome.trades)
 
 
-def add_day_ahead(server: grpc.aio.Server, x) -> str:
+def add_day_ahead(server: grpc.aio.Server, exchange) -> str:
     """Register the service; its full name."""
-    day_ahead_pb2_grpc.add_DayAheadServiceServicer_to_server(DayAheadService(x), server)
+    day_ahead_pb2_grpc.add_DayAheadServiceServicer_to_server(DayAheadService(exchange), server)
     return "gpux.v1.DayAheadService"

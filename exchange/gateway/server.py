@@ -56,11 +56,11 @@ class GatewayServer:
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
-        x = Exchange(self.node, accounts, limiter, self.opening_call_ns)
-        self.node.on_group(lambda seq: _notify(x, seq) if x.book_streams else None)  # in the loop
+        exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns)
+        self.node.on_group(lambda seq: _notify(exchange, seq) if exchange.book_streams else None)  # in the loop
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
         self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
-        names = add_services(self.server, x)
+        names = add_services(self.server, exchange)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
@@ -98,13 +98,13 @@ class GatewayServer:
             await asyncio.to_thread(self.node.close)
 
 
-def _notify(x: Exchange, seq: int) -> None:
+def _notify(exchange: Exchange, seq: int) -> None:
     """In the event loop: record the applied seq and wake the book streams."""
-    x.notified_seq = max(x.notified_seq, seq)
+    exchange.notified_seq = max(exchange.notified_seq, seq)
 
     async def wake() -> None:
-        async with x.book_changed:
-            x.book_changed.notify_all()
+        async with exchange.book_changed:
+            exchange.book_changed.notify_all()
     asyncio.ensure_future(wake())
 
 

@@ -111,31 +111,31 @@ def _account() -> int:
 class TradingService(trading_pb2_grpc.TradingServiceServicer):
     """Orders of the caller's account."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
 
     async def _order_call(self, batch: np.ndarray, account: int) -> tuple[list[tuple], list]:
         """Execute one order command; its event rows and the caller's reports (a rejection
         becomes its gRPC status)."""
-        rows = (await self.x.execute(batch)).tolist()
+        rows = (await self.exchange.execute(batch)).tolist()
         reason = first_rejection(rows)
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
             clord = int(batch["clord"][0])
-            original = await self.x.read(lambda s: s.orders.find(account, clord))
+            original = await self.exchange.read(lambda s: s.orders.find(account, clord))
             which = f"by order {original.order_id} ({original.status.name}); GetOrder returns it" if original \
                 else "(by a command that was rejected or has not been applied)"
             raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}")
         if reason:
             raise rejection(reason)
-        return rows, execution_reports(rows, account, self.x.instruments)
+        return rows, execution_reports(rows, account, self.exchange.instruments)
 
     async def PlaceOrder(self, request, context):
         account = _account()
-        batch, problems = place_commands([request], account, self.x.instruments)
+        batch, problems = place_commands([request], account, self.exchange.instruments)
         if problems:
             raise problems[0]
         rows, reports = await self._order_call(batch, account)
-        return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.x.instruments))
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.exchange.instruments))
 
     async def CancelOrder(self, request, context):
         batch = commands(1)
@@ -151,22 +151,22 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     async def MassCancel(self, request, context):
         account = _account()
-        instrument = self.x.instrument(request.symbol) if request.symbol else -1
-        events = await self.x.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
+        instrument = self.exchange.instrument(request.symbol) if request.symbol else -1
+        events = await self.exchange.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
         ack = events[events["kind"] == EventKind.ACK]
-        return trading_pb2.MassCancelResponse(reports=execution_reports(events.tolist(), account, self.x.instruments),
-                                              cancelled=int(ack["qty"][0]))
+        reports = execution_reports(events.tolist(), account, self.exchange.instruments)
+        return trading_pb2.MassCancelResponse(reports=reports, cancelled=int(ack["qty"][0]))
 
     async def GetOrder(self, request, context):
         account, clord = _account(), request.client_order_id
-        record = await self.x.read(lambda s: s.orders.find(account, clord))
+        record = await self.exchange.read(lambda s: s.orders.find(account, clord))
         if record is None:
             raise not_found(f"no order with client_order_id {clord}")
-        return trading_pb2.GetOrderResponse(order=order_message(record, self.x.instruments))
+        return trading_pb2.GetOrderResponse(order=order_message(record, self.exchange.instruments))
 
     async def ListOrders(self, request, context):
         account = _account()
-        instrument = self.x.instrument(request.symbol) if request.symbol else -1
+        instrument = self.exchange.instrument(request.symbol) if request.symbol else -1
         limit = request.limit or 1000
         if limit < 0:
             raise invalid("limit must be positive")
@@ -181,8 +181,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             ids = np.flatnonzero(mask)[::-1][:limit]
             return [state.orders.get(int(i)) for i in ids]
 
-        records = await self.x.read(select)
-        return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.x.instruments) for r in records])
+        records = await self.exchange.read(select)
+        return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.exchange.instruments) for r in records])
 
     async def StreamOrders(self, request_iterator, context):
         account = _account()
@@ -190,27 +190,27 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         try:
             async for message in request_iterator:
                 armed |= message.cancel_on_disconnect
-                if not self.x.limiter.take(account):
+                if not self.exchange.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                       f"rate limit of {self.x.limiter.rate:g} batches/s exceeded")
-                batch, problems = stream_commands(message, account, self.x.instruments)
-                events = await self.x.execute(batch) if len(batch) else None
+                                       f"rate limit of {self.exchange.limiter.rate:g} batches/s exceeded")
+                batch, problems = stream_commands(message, account, self.exchange.instruments)
+                events = await self.exchange.execute(batch) if len(batch) else None
                 if problems:
                     yield trading_pb2.StreamOrdersResponse(
                         batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
                 else:  # the reports in bulk (reports_message)
                     yield reports_message(trading_pb2.StreamOrdersResponse, events, account,
-                                                  self.x.instruments, batch_id=message.batch_id)
+                                                  self.exchange.instruments, batch_id=message.batch_id)
             if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
                 await asyncio.sleep(_DISCONNECT_GRACE)
             clean = True
         finally:
             if armed and not clean:  # opt-in cancel on disconnect
-                self.x.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
+                self.exchange.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
 
     def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""
-        made = execution_reports(events.tolist(), account, self.x.instruments) if events is not None else []
+        made = execution_reports(events.tolist(), account, self.exchange.instruments) if events is not None else []
         if not problems:
             return made
         seqs = [r.seq for r in made]
@@ -233,11 +233,11 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     """Public market data."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
 
     async def GetCatalog(self, request, context):
-        c = self.x.catalog
+        c = self.exchange.catalog
         return market_data_pb2.GetCatalogResponse(
             classes=[market_data_pb2.GpuClass(
                 name=k.name, memory_gb=k.memory_gb, fp16_tflops_centi=k.fp16_tflops_centi,
@@ -250,8 +250,8 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             listing_horizon_days=c.market.listing_horizon_days)
 
     async def ListInstruments(self, request, context):
-        listed = list(self.x.listing)
-        found = (await self.x.read(lambda state: state.engine.instrument_states())).tolist()
+        listed = list(self.exchange.listing)
+        found = (await self.exchange.read(lambda state: state.engine.instrument_states())).tolist()
         out = []
         for inst, st in zip(listed, found):
             if request.gpu_class and inst.gpu_class != request.gpu_class:
@@ -262,13 +262,13 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 continue
             out.append(types_pb2.Instrument(symbol=inst.symbol, gpu_class=inst.gpu_class, region=inst.region,
                                             slot_start_ns=inst.slot_ts_ns,
-                                            gate_closure_ns=self.x.catalog.gate_ts_ns(inst), state=st))
+                                            gate_closure_ns=self.exchange.catalog.gate_ts_ns(inst), state=st))
         return market_data_pb2.ListInstrumentsResponse(instruments=out)
 
     async def _book(self, symbol: str, depth: int):
         """(book to ``depth``, seq, indicative uncross or None): in a call phase the
         indicative price is computed over the whole book, whatever the depth shown."""
-        instrument = self.x.instrument(symbol)
+        instrument = self.exchange.instrument(symbol)
         if depth < 0:
             raise invalid("depth must be positive")
         depth = depth or 10
@@ -277,8 +277,8 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             book = s.engine.book(instrument, depth)
             return (s.engine.book(instrument) if book.state == InstrumentState.CALL else book), s.last_seq
 
-        book, seq = await self.x.read(read)
-        tick = self.x.catalog.gpu_class(self.x.listing.instrument(instrument).gpu_class).tick_fen
+        book, seq = await self.exchange.read(read)
+        tick = self.exchange.catalog.gpu_class(self.exchange.listing.instrument(instrument).gpu_class).tick_fen
         return book_to_depth(book, depth), seq, _indicative(book, tick)
 
     async def GetBook(self, request, context):
@@ -289,7 +289,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
 
     async def StreamBook(self, request, context):
-        self.x.book_streams += 1  # before the first read: every group applied after it is reported
+        self.exchange.book_streams += 1  # before the first read: every group applied after it is reported
         try:
             book, seq, ind = await self._book(request.symbol, request.depth)
             shown = _levels(book)
@@ -297,9 +297,9 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                                                      updates=_diff({}, shown), indicative=ind)
             update_id, state, seen = 1, book.state, seq
             while True:
-                async with self.x.book_changed:  # no wakeup is lost: wait for a seq not yet seen
-                    await self.x.book_changed.wait_for(lambda: self.x.notified_seq > seen)
-                    seen = self.x.notified_seq
+                async with self.exchange.book_changed:  # no wakeup is lost: wait for a seq not yet seen
+                    await self.exchange.book_changed.wait_for(lambda: self.exchange.notified_seq > seen)
+                    seen = self.exchange.notified_seq
                 book, seq, new_ind = await self._book(request.symbol, request.depth)
                 now = _levels(book)
                 updates = _diff(shown, now)
@@ -309,18 +309,18 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                                                              updates=updates, indicative=new_ind)
                     shown, state, ind = now, book.state, new_ind
         finally:
-            self.x.book_streams -= 1
+            self.exchange.book_streams -= 1
 
     async def ListTrades(self, request, context):
         """Trades of a symbol from the trade log (flushed within about two seconds)."""
-        self.x.instrument(request.symbol)
+        self.exchange.instrument(request.symbol)
         if request.limit < 0:
             raise invalid("limit must be positive")
         limit = request.limit or 1000
-        trades_root = self.x.node.data.trades
+        trades_root = self.exchange.node.data.trades
         symbol, after = request.symbol, request.after_trade_id
-        inst = self.x.catalog.instrument(symbol)
-        day = self.x.catalog.market_time(inst.slot_ts_ns).date()
+        inst = self.exchange.catalog.instrument(symbol)
+        day = self.exchange.catalog.market_time(inst.slot_ts_ns).date()
 
         def select() -> list[types_pb2.Trade]:  # file reads run off the event loop
             if day not in days(trades_root):
@@ -332,17 +332,17 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         return market_data_pb2.ListTradesResponse(trades=await asyncio.to_thread(select))
 
     async def GetTicker(self, request, context):
-        instrument = self.x.instrument(request.symbol)
-        inst = self.x.listing.instrument(instrument)
+        instrument = self.exchange.instrument(request.symbol)
+        inst = self.exchange.listing.instrument(instrument)
 
         def ticker(state: MarketState):
             book = state.engine.book(instrument, 1)
             return book, state.last_trade_price(instrument), state.traded_volume(instrument)
 
-        book, last, volume = await self.x.read(ticker)
+        book, last, volume = await self.exchange.read(ticker)
         bid = book.bids[0].price if book.bids else 0
         ask = book.asks[0].price if book.asks else 0
-        per_pflop = self.x.catalog.price_per_pflop_hour
+        per_pflop = self.exchange.catalog.price_per_pflop_hour
         return market_data_pb2.GetTickerResponse(
             symbol=request.symbol, best_bid_fen=bid, best_ask_fen=ask, last_price_fen=last, volume=volume,
             best_ask_per_pflop_hour_fen=per_pflop(inst.gpu_class, ask) if ask else 0,
@@ -399,15 +399,15 @@ def _position_message(symbol: str, p) -> capacity_pb2.Position:
 class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
     """Providers' GPUs per slot."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
 
     async def _change(self, kind: CommandKind, request) -> capacity_pb2.Position:
-        account, instrument = _account(), self.x.instrument(request.symbol)
+        account, instrument = _account(), self.exchange.instrument(request.symbol)
         if request.qty <= 0:
             raise invalid("qty must be a positive number of GPUs")
-        await self.x.one(kind, account=account, instrument=instrument, qty=request.qty)
-        p = await self.x.read(lambda s: s.engine.position(account, instrument))
+        await self.exchange.one(kind, account=account, instrument=instrument, qty=request.qty)
+        p = await self.exchange.read(lambda s: s.engine.position(account, instrument))
         return _position_message(request.symbol, p)
 
     async def DepositCapacity(self, request, context):
@@ -419,12 +419,12 @@ class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
     async def GetCapacity(self, request, context):
         account = _account()
         if request.symbol:
-            instrument = self.x.instrument(request.symbol)
-            found = {instrument: await self.x.read(lambda s: s.engine.position(account, instrument))}
+            instrument = self.exchange.instrument(request.symbol)
+            found = {instrument: await self.exchange.read(lambda s: s.engine.position(account, instrument))}
         else:
-            found = await self.x.read(lambda s: s.engine.positions_of(account))
+            found = await self.exchange.read(lambda s: s.engine.positions_of(account))
         return capacity_pb2.GetCapacityResponse(positions=[
-            _position_message(self.x.instruments.symbol(i), p) for i, p in sorted(found.items())])
+            _position_message(self.exchange.instruments.symbol(i), p) for i, p in sorted(found.items())])
 
 
 def _balance(a) -> account_pb2.Balance:
@@ -435,15 +435,15 @@ def _balance(a) -> account_pb2.Balance:
 class AccountService(account_pb2_grpc.AccountServiceServicer):
     """The caller's money."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
 
     async def _funds(self, kind: CommandKind, amount: int) -> account_pb2.Balance:
         account = _account()
         if amount <= 0:
             raise invalid("amount_fen must be positive")
-        await self.x.one(kind, account=account, amount=amount)
-        return _balance(await self.x.read(lambda s: s.engine.account(account)))
+        await self.exchange.one(kind, account=account, amount=amount)
+        return _balance(await self.exchange.read(lambda s: s.engine.account(account)))
 
     async def DepositFunds(self, request, context):
         return account_pb2.DepositFundsResponse(balance=await self._funds(CommandKind.DEPOSIT_FUNDS, request.amount_fen))
@@ -453,18 +453,20 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
 
     async def GetBalance(self, request, context):
         account = _account()
-        return account_pb2.GetBalanceResponse(balance=_balance(await self.x.read(lambda s: s.engine.account(account))))
+        balance = await self.exchange.read(lambda s: s.engine.account(account))
+        return account_pb2.GetBalanceResponse(balance=_balance(balance))
 
     async def GetStatement(self, request, context):
         day = parse_day(request.day)
         try:
-            result = read_settlement(self.x.node.data.root, day)
+            result = read_settlement(self.exchange.node.data.root, day)
         except SettlementError:
             raise not_found(f"delivery day {day} has not been settled") from None
         rows = [r for r in result.statements.to_pylist() if r["account"] == _account()]
         r = rows[0] if rows else {}
         return account_pb2.GetStatementResponse(
-            provisional=read_seal(self.x.node.data.trades, day) is None, day=day.isoformat(), bought_qty=r.get("bought_qty", 0), bought_value_fen=r.get("bought_value", 0),
+            provisional=read_seal(self.exchange.node.data.trades, day) is None, day=day.isoformat(),
+            bought_qty=r.get("bought_qty", 0), bought_value_fen=r.get("bought_value", 0),
             sold_qty=r.get("sold_qty", 0), sold_value_fen=r.get("sold_value", 0), fees_fen=r.get("fees", 0),
             subsidy_fen=r.get("subsidy", 0), net_fen=r.get("net", 0))
 
@@ -472,9 +474,9 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
 class AuditService(audit_pb2_grpc.AuditServiceServicer):
     """The trade log as it is on disk."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
-        self.root = x.node.data.trades
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.root = exchange.node.data.trades
 
     async def ListTradeFiles(self, request, context):
         chosen = [parse_day(request.day)] if request.day else None
@@ -511,14 +513,14 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
 class AdminService(admin_pb2_grpc.AdminServiceServicer):
     """Operators' controls."""
 
-    def __init__(self, x: Exchange) -> None:
-        self.x = x
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
 
     async def CreateAccount(self, request, context):
         if request.role not in (Role.PROVIDER, Role.BUYER, Role.AUDITOR, Role.ADMIN):
             raise invalid("role must be ROLE_PROVIDER, ROLE_BUYER, ROLE_AUDITOR or ROLE_ADMIN")
         try:
-            account, token = self.x.accounts.create(request.name, Role(request.role))
+            account, token = self.exchange.accounts.create(request.name, Role(request.role))
         except ValueError as exc:
             raise invalid(str(exc)) from None
         except OverflowError as exc:
@@ -527,26 +529,26 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
 
     async def IssueToken(self, request, context):
         try:
-            return admin_pb2.IssueTokenResponse(token=self.x.accounts.issue(request.account))
+            return admin_pb2.IssueTokenResponse(token=self.exchange.accounts.issue(request.account))
         except KeyError:
             raise not_found(f"no account {request.account}") from None
 
     async def HaltInstrument(self, request, context):
-        await self.x.one(CommandKind.HALT, instrument=self.x.instrument(request.symbol))
+        await self.exchange.one(CommandKind.HALT, instrument=self.exchange.instrument(request.symbol))
         return admin_pb2.HaltInstrumentResponse()
 
     async def ResumeInstrument(self, request, context):
-        await self.x.one(CommandKind.RESUME, instrument=self.x.instrument(request.symbol),
+        await self.exchange.one(CommandKind.RESUME, instrument=self.exchange.instrument(request.symbol),
                          expire_ts=self._call_end(request.call_seconds))
         return admin_pb2.ResumeInstrumentResponse()
 
     async def StartCall(self, request, context):
-        await self.x.one(CommandKind.START_CALL, instrument=self.x.instrument(request.symbol),
+        await self.exchange.one(CommandKind.START_CALL, instrument=self.exchange.instrument(request.symbol),
                          expire_ts=self._call_end(request.call_seconds))
         return admin_pb2.StartCallResponse()
 
     async def Uncross(self, request, context):
-        events = await self.x.one(CommandKind.UNCROSS, instrument=self.x.instrument(request.symbol))
+        events = await self.exchange.one(CommandKind.UNCROSS, instrument=self.exchange.instrument(request.symbol))
         head = events[events["kind"] == EventKind.UNCROSSED][0]
         traded = int(events["qty"][events["kind"] == EventKind.ACK][0])
         return admin_pb2.UncrossResponse(price_fen=int(head["price"]), qty=traded)
@@ -556,39 +558,40 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         sequencer's clock, the engine only sees the time in the command."""
         if seconds < 0:
             raise invalid("call_seconds must be 0 or positive")
-        return self.x.node.sequencer.clock() + seconds * 10**9 if seconds else 0
+        return self.exchange.node.sequencer.clock() + seconds * 10**9 if seconds else 0
 
     async def KillSwitch(self, request, context):
-        events = await self.x.one(CommandKind.MASS_CANCEL, account=request.account, instrument=-1)
+        events = await self.exchange.one(CommandKind.MASS_CANCEL, account=request.account, instrument=-1)
         return admin_pb2.KillSwitchResponse(cancelled=int(events["qty"][events["kind"] == EventKind.ACK][0]))
 
     async def SetCredit(self, request, context):
-        await self.x.one(CommandKind.SET_CREDIT, account=request.account, amount=request.credit_fen)
+        await self.exchange.one(CommandKind.SET_CREDIT, account=request.account, amount=request.credit_fen)
         return admin_pb2.SetCreditResponse()
 
     async def GrantVoucher(self, request, context):
         try:
             grant = VoucherGrant(request.grant_id, request.issuer, request.account, request.rate_bps,
                                  request.cap_fen or None, parse_day(request.valid_from), parse_day(request.valid_to))
-            VoucherBook(self.x.node.data.root).grant(grant)
+            VoucherBook(self.exchange.node.data.root).grant(grant)
         except ValueError as exc:
             code = grpc.StatusCode.ALREADY_EXISTS if "already exists" in str(exc) else grpc.StatusCode.INVALID_ARGUMENT
             raise GatewayError(code, str(exc)) from None
         return admin_pb2.GrantVoucherResponse()
 
     async def ListSlots(self, request, context):
-        listed = await asyncio.to_thread(self.x.node.list_due, self.x.node.sequencer.clock(), self.x.opening_call_ns)
+        node = self.exchange.node
+        listed = await asyncio.to_thread(node.list_due, node.sequencer.clock(), self.exchange.opening_call_ns)
         return admin_pb2.ListSlotsResponse(listed=listed)
 
 
-def add_services(server: grpc.aio.Server, x: Exchange) -> list[str]:
+def add_services(server: grpc.aio.Server, exchange: Exchange) -> list[str]:
     """Register every gpux.v1 service; their full names (for reflection)."""
-    trading_pb2_grpc.add_TradingServiceServicer_to_server(TradingService(x), server)
-    market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(x), server)
-    capacity_pb2_grpc.add_CapacityServiceServicer_to_server(CapacityService(x), server)
-    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(x), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(x), server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(x), server)
-    return [f"gpux.v1.{name}" for name in ("TradingService", "MarketDataService", "CapacityService",
-                                            "AccountService", "AuditService", "AdminService")] + [add_day_ahead(server, x)]
+    trading_pb2_grpc.add_TradingServiceServicer_to_server(TradingService(exchange), server)
+    market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(exchange), server)
+    capacity_pb2_grpc.add_CapacityServiceServicer_to_server(CapacityService(exchange), server)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(exchange), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(exchange), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(exchange), server)
+    names = ("TradingService", "MarketDataService", "CapacityService", "AccountService", "AuditService", "AdminService")
+    return [f"gpux.v1.{name}" for name in names] + [add_day_ahead(server, exchange)]
 
