@@ -121,7 +121,7 @@ def make_day(n_regions: int, n_classes: int, n_orders: int, n_blocks: int,
 def first_round(auction: Auction, aggregate: bool, integer: bool, time_limit: float,
                 gap: float, options: dict) -> dict:
     t0 = time.perf_counter()
-    form = build_mip(auction, {}, aggregate=aggregate, integer_orders=integer)
+    form = build_mip(auction, aggregate=aggregate, integer_orders=integer)
     t_build = time.perf_counter() - t0
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

@@ -283,6 +283,13 @@ def test_parallel_blocks_presolve_bug():
     assert r.welfare_fen == brute_force(a, set(r.removed)) == 12
 
 
+def test_sides_are_the_engines():
+    from exchange.engine.schema import Side as EngineSide
+
+    assert {s.name: int(s) for s in Side} == {s.name: int(s) for s in EngineSide}
+    assert (BUY.sign, SELL.sign) == (1, -1)
+
+
 def test_invalid_input_is_refused():
     with pytest.raises(ClearingError, match="order 'B'"):
         clear(Auction({"r": BAND}, 1, (bid("B", 10.0, 1),)))
@@ -370,9 +377,9 @@ def brute_force(auction: Auction, excluded: set = frozenset()) -> int:
                 continue
             a, k = choice
             alt = blk.alternatives[a]
-            value += int(blk.side) * alt.limit_fen * blk.length * k
+            value += blk.side.sign * alt.limit_fen * blk.length * k
             for h in blk.hours:
-                net[(alt.product, h)] = net.get((alt.product, h), 0) + int(blk.side) * k
+                net[(alt.product, h)] = net.get((alt.product, h), 0) + blk.side.sign * k
         hourly = brute_hourly(auction, net)
         if hourly is not None and (best is None or hourly + value > best):
             best = hourly + value

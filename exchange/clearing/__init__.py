@@ -14,6 +14,8 @@ Rules
   checked to be within 1e-6 of an integer, and then all fills, prices and welfare are
   recomputed exactly in integers. Invalid input raises :class:`ClearingError`.
 * **Instruments** are ``(product, hour)`` for hours ``0 .. hours-1`` of the delivery day.
+* **Sides** (:class:`Side`) have the engine's values, 1 buy and 2 sell, so the day-ahead
+  book's sides pass through unchanged; arithmetic uses ``Side.sign`` (+1 buy, -1 sell).
 * **Hourly orders** (:class:`HourlyOrder`): a bid or ask for one instrument, divisible
   (any integer fill ``0..qty``).
 * **Block orders** (:class:`BlockOrder`): ``qty`` GPUs in each of the consecutive hours
@@ -63,8 +65,8 @@ Rules
   minimum; evaluated on the merit orders without caps); ``PARADOXICALLY_REJECTED``
   (strictly in the money but rejected -- allowed and reported).
 
-Formulation (:mod:`exchange.clearing.solve`)
---------------------------------------------
+Formulation (:mod:`exchange.clearing.formulation`)
+--------------------------------------------------
 
 Per instrument, all hourly orders of uncapped accounts are one concave piecewise-linear
 curve: their units sorted by limit (a consumed unit is a filled ask or a dropped bid)
@@ -82,6 +84,15 @@ passing the previous solution (without them, each curve's segments refilled chea
 first so the balance rows hold again) as a feasible start. HiGHS options for the rounds:
 :data:`MIP_OPTIONS` (no root reduced-cost sub-MIP heuristic; presolve's parallel
 rows/columns rule off, which returned suboptimal points for parallel block columns).
+
+Modules: :mod:`~exchange.clearing.model` (input and result types),
+:mod:`~exchange.clearing.validate` (input rules), :mod:`~exchange.clearing.formulation`
+(the MIP), :mod:`~exchange.clearing.highs` (solver options and read-back),
+:mod:`~exchange.clearing.prices` (exact merit orders, intervals, welfare),
+:mod:`~exchange.clearing.dispatch` (hourly fills for fixed blocks),
+:mod:`~exchange.clearing.pricing` (clearing prices), :mod:`~exchange.clearing.solve`
+(the no-paradox loop), :mod:`~exchange.clearing.outcome` (volumes, block outcomes and
+reasons), :mod:`~exchange.clearing.verify` (the independent re-check).
 
 Result: fills per hourly order, per block the fill, accepted alternative or rejection
 reason and its surplus at the final prices, prices and volume per instrument, welfare
@@ -102,7 +113,10 @@ from exchange.clearing.model import (
     Side,
     VerifyError,
 )
-from exchange.clearing.solve import MIP_OPTIONS, build_mip, clear, validate
+from exchange.clearing.formulation import build_mip
+from exchange.clearing.highs import MIP_OPTIONS
+from exchange.clearing.solve import clear
+from exchange.clearing.validate import validate
 from exchange.clearing.verify import verify
 
 __all__ = [

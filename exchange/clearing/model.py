@@ -14,10 +14,18 @@ from dataclasses import dataclass, field
 
 
 class Side(enum.IntEnum):
-    """Buy (bid) or sell (ask)."""
+    """Buy (bid) or sell (ask), with the engine's values (``exchange.engine.schema.Side``:
+    the day-ahead book and the engine pass them straight through). Arithmetic on money and
+    quantities uses :attr:`sign`, never the value."""
 
     BUY = 1
-    SELL = -1
+    SELL = 2
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell: a buy adds its value to welfare and its GPUs to
+        the instrument's net demand, a sell subtracts them."""
+        return 1 if self is Side.BUY else -1
 
 
 class RejectReason(enum.Enum):

@@ -110,8 +110,18 @@ def block_net(auction: Auction, accepted: dict[int, tuple[int, int]]) -> dict[tu
         blk = auction.blocks[b]
         prod = blk.alternatives[a].product
         for h in blk.hours:
-            net[(prod, h)] = net.get((prod, h), 0) + int(blk.side) * k
+            net[(prod, h)] = net.get((prod, h), 0) + blk.side.sign * k
     return net
+
+
+def welfare(auction: Auction, fills: Sequence[int], accepted: dict[int, tuple[int, int]]) -> int:
+    """Accepted buy value minus accepted sell value at limit prices, in fen, for hourly
+    ``fills`` (in ``Auction.orders`` order) and ``{block: (alt, k)}``."""
+    total = sum(o.side.sign * o.limit_fen * f for o, f in zip(auction.orders, fills))
+    for b, (a, k) in accepted.items():
+        blk = auction.blocks[b]
+        total += blk.side.sign * blk.alternatives[a].limit_fen * blk.length * k
+    return total
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,7 @@ def tie_price(spec: ProductSpec, lo: int, hi: int) -> int:
 def surplus(block: BlockOrder, alt: BlockAlternative, prices: dict[tuple[Hashable, int], int]) -> int:
     """Per-GPU surplus over the run at ``prices``: buy ``limit*L - sum p``, sell the opposite."""
     total = sum(prices[(alt.product, h)] for h in block.hours)
-    return int(block.side) * (alt.limit_fen * block.length - total)
+    return block.side.sign * (alt.limit_fen * block.length - total)
 
 
 def best_fill(
@@ -228,7 +238,7 @@ def best_fill(
             if price is None:
                 return None
             total += price
-        return int(block.side) * (alt.limit_fen * block.length - total)
+        return block.side.sign * (alt.limit_fen * block.length - total)
 
     lo, hi = 0, block.qty  # gain(j) > 0 for j <= lo
     while lo < hi:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exchange.clearing.model import Auction, ClearingResult, RejectReason, Side, VerifyError
-from exchange.clearing.prices import increasable, price_interval, surplus, usage
+from exchange.clearing.prices import increasable, price_interval, surplus, usage, welfare
 
 
 def _fail(msg: str) -> None:
@@ -134,9 +134,6 @@ def verify(auction: Auction, result: ClearingResult) -> None:
         if r.surplus_fen != s:
             _fail(f"block {blk.block_id!r}: reported surplus {r.surplus_fen} != {s}")
 
-    welfare = sum(int(o.side) * o.limit_fen * f for o, f in zip(orders, fills))
-    for b, (a, k) in accepted.items():
-        blk = auction.blocks[b]
-        welfare += int(blk.side) * blk.alternatives[a].limit_fen * blk.length * k
-    if welfare != result.welfare_fen:
-        _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {welfare} fen")
+    recomputed = welfare(auction, fills, accepted)
+    if recomputed != result.welfare_fen:
+        _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {recomputed} fen")

@@ -55,7 +55,6 @@ REMOVAL = "disjoint"
 """The no-paradox loop's removal rule for a real day: per round the worst offender and
 every other offender on different product-hours (as much welfare as one at a time,
 in a fraction of the rounds; bench/clearing.py case 2)."""
-_BUY, _SELL = 1, 2
 _TRADE_FIELDS = ("kind", "account", "contra_account", "instrument", "price", "qty", "clord", "orig_clord")
 _HOLD_FIELDS = ("kind", "account", "instrument", "qty", "amount")
 
@@ -85,7 +84,7 @@ def hold_requests(orders: list[DayAheadOrder]) -> tuple[dict[int, int], dict[tup
     funds: dict[int, int] = defaultdict(int)
     capacity: dict[tuple[int, tuple[str, str], int], int] = defaultdict(int)
     for o in orders:
-        if o.side == _BUY:
+        if o.side == Side.BUY:
             funds[o.account] += max(limit for _, _, limit in o.alternatives) * o.qty * o.length
         else:
             for gpu_class, region, _ in o.alternatives:
@@ -102,10 +101,9 @@ def build_auction(catalog: Catalog, orders: list[DayAheadOrder], funds: dict, ca
             if (gpu_class, region) not in products:
                 k = catalog.gpu_class(gpu_class)
                 products[(gpu_class, region)] = ProductSpec(k.tick_fen, k.band_lo_fen, k.band_hi_fen, k.reference_fen)
-    side = {_BUY: Side.BUY, _SELL: Side.SELL}
-    hourly = tuple(HourlyOrder(o.ref, o.account, side[o.side], o.alternatives[0][:2], o.hour, o.alternatives[0][2], o.qty)
+    hourly = tuple(HourlyOrder(o.ref, o.account, Side(o.side), o.alternatives[0][:2], o.hour, o.alternatives[0][2], o.qty)
                    for o in orders if o.kind == "hourly")
-    blocks = tuple(BlockOrder(o.ref, o.account, side[o.side], o.hour, o.length, o.qty,
+    blocks = tuple(BlockOrder(o.ref, o.account, Side(o.side), o.hour, o.length, o.qty,
                               tuple(BlockAlternative((c, r), lim) for c, r, lim in o.alternatives), o.min_ratio)
                    for o in orders if o.kind == "block")
     return Auction(products, HOURS, hourly, blocks, capacity, funds)
