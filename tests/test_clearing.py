@@ -283,6 +283,39 @@ def test_parallel_blocks_presolve_bug():
     assert r.welfare_fen == brute_force(a, set(r.removed)) == 12
 
 
+def mip_start_day() -> Auction:
+    """Issue 16's first reproducer: with b1 removed, HiGHS 1.16 (MIP start + presolve)
+    reported objective 618 but returned its start, worth 447."""
+    orders = (ask("o0", 48, 2, 0, "E"), ask("o2", 35, 2, 0, "E"), ask("o3", 52, 1, 1, "E"),
+              ask("o4", 29, 1, 1, "E"), ask("o5", 29, 4, 1, "E"), ask("o6", 48, 5, 2, "E"),
+              ask("o7", 60, 1, 2, "E"), ask("o8", 31, 2, 0, "W"), ask("o9", 28, 3, 0, "W"))
+    blocks = (block("b0", BUY, 2, 1, 2, [("E", 51)]), block("b1", BUY, 4, 0, 3, [("W", 71), ("E", 102)]),
+              block("b2", BUY, 4, 0, 1, [("W", 128)]), block("b3", BUY, 3, 1, 2, [("E", 67)]))
+    spec = ProductSpec(1, 1, 500)
+    return Auction({"E": spec, "W": spec}, 3, orders, blocks)
+
+
+def test_a_solver_point_worth_less_than_its_objective_is_solved_again():
+    a = mip_start_day()
+    r = clear(a, removal="worst")
+    verify(a, r)
+    assert r.removed == ("b1",)
+    assert r.welfare_fen == brute_force(a, {"b1"}) == 618
+    assert r.blocks["b3"].qty == 3 and r.mip_objective == r.mip_bound == 618
+
+
+def test_verify_checks_welfare_against_the_bound_and_the_objective():
+    a = textbook()
+    r = run(a)
+    with pytest.raises(VerifyError, match="more than the reported gap"):
+        verify(a, replace(r, mip_bound=r.welfare_fen + 171.0))
+    with pytest.raises(VerifyError, match="above the reported dual bound"):
+        verify(a, replace(r, mip_bound=r.welfare_fen - 5.0))
+    with pytest.raises(VerifyError, match="below the objective"):
+        verify(a, replace(r, mip_objective=r.welfare_fen + 171.0, mip_bound=r.welfare_fen + 171.0, mip_gap=1.0))
+    verify(a, replace(r, mip_bound=r.welfare_fen + 171.0, mip_gap=171 / r.welfare_fen))
+
+
 def test_sides_are_the_engines():
     from exchange.engine.schema import Side as EngineSide
 

@@ -13,6 +13,12 @@ Rules
   whole GPUs. Floats exist only inside HiGHS; every value read back is rounded,
   checked to be within 1e-6 of an integer, and then all fills, prices and welfare are
   recomputed exactly in integers. Invalid input raises :class:`ClearingError`.
+* **No solver result is taken on trust.** After every MIP solve the exact welfare of
+  the returned point (its blocks, the hourly orders re-dispatched) is compared with
+  HiGHS's objective; if the point is worth less, the round is solved again without its
+  start and without presolve (HiGHS 1.16 once returned its start with the optimum's
+  objective), and a second mismatch is an error. :func:`verify` checks the welfare
+  against the reported objective, dual bound and gap.
 * **Instruments** are ``(product, hour)`` for hours ``0 .. hours-1`` of the delivery day.
 * **Sides** (:class:`Side`) have the engine's values, 1 buy and 2 sell, so the day-ahead
   book's sides pass through unchanged; arithmetic uses ``Side.sign`` (+1 buy, -1 sell).

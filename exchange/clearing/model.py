@@ -164,8 +164,8 @@ class ClearingResult:
     welfare_fen: int
     """Sum of accepted buy value minus accepted sell value at limit prices."""
     mip_gap: float
-    """Relative gap of the last MIP round (not money): HiGHS's, or for a reused round
-    ``(bound - welfare) / max(1, |welfare|)`` against the last solve's bound."""
+    """Relative gap of the last MIP round (not money): ``(mip_bound - welfare) / max(1,
+    |welfare|)`` with the exact welfare, at least 0."""
     solve_seconds: float
     """Wall time of all HiGHS calls (MIP rounds, dispatch and price problems)."""
     total_seconds: float
@@ -174,6 +174,8 @@ class ClearingResult:
     removed: tuple[Hashable, ...] = ()
     """Block ids removed by the no-paradox loop, in removal order."""
     mip_objective: float = 0.0
+    """HiGHS's objective for the last round's point (its exact welfare for a round decided
+    without HiGHS); never above ``welfare_fen`` beyond float noise."""
     mip_bound: float = 0.0
     """Dual bound the last round was measured against (its own solve, or the last solve
     before it when the round reused the previous solution without its removed blocks)."""

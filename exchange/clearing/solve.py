@@ -81,7 +81,7 @@ def clear(
         fills={o.order_id: f for o, f in zip(auction.orders, final.fills)},
         blocks=block_results(book, final.accepted, prices, set(loop.removed)),
         prices=prices,
-        welfare_fen=welfare(auction, final.fills, final.accepted),
+        welfare_fen=final.welfare,
         mip_gap=final.gap,
         solve_seconds=loop.clock.seconds,
         total_seconds=time.perf_counter() - t_start,
@@ -102,9 +102,23 @@ class _Round:
     x: np.ndarray
     accepted: Accepted
     fills: list[int]
+    welfare: int
+    """Exact, in fen: the accepted blocks and the hourly fills at their limits."""
     gap: float
+    """``(bound - welfare) / max(1, |welfare|)``, at least 0."""
     objective: float
+    """HiGHS's objective for ``x`` (or ``welfare`` for a round decided without HiGHS)."""
     bound: float
+
+
+def _gap(bound: float, welfare: int) -> float:
+    return max(0.0, bound - welfare) / max(1.0, abs(welfare))
+
+
+def _untrusted(rnd: _Round) -> bool:
+    """Whether HiGHS's objective claims more than its point's exact welfare (by more
+    than float noise: 1 fen plus 1e-7 relative)."""
+    return rnd.objective - rnd.welfare > 1.0 + 1e-7 * abs(rnd.welfare)
 
 
 class _NoParadoxLoop:
@@ -159,37 +173,58 @@ class _NoParadoxLoop:
         w = welfare(self.auction, fills, accepted)
         if self.bound - w > max(self.rel_gap * max(1.0, abs(w)), self.abs_gap):
             return None
-        gap = max(0.0, self.bound - w) / max(1.0, abs(w))
-        return _Round(self.start, accepted, fills, gap, float(w), self.bound)
+        return _Round(self.start, accepted, fills, w, _gap(self.bound, w), float(w), self.bound)
 
     def _solve(self) -> _Round:
-        """A HiGHS solve of the round, from the previous solution as a start if any."""
-        h = self.h
+        """A HiGHS solve of the round, from the previous solution as a start if any.
+
+        The returned point is never taken on trust: its exact welfare (decoded blocks,
+        hourly orders re-dispatched) must match HiGHS's objective. HiGHS 1.16 can report
+        the optimum's objective yet return the start as the solution (a start plus
+        presolve); then the round is solved again without the start and without presolve,
+        and a second mismatch fails the clearing."""
+        if self.form.lp.num_col_ == 0:  # nothing to decide: no blocks, no reachable segment
+            self.bound = float(self.form.offset_fen)
+            fills = hourly_fills(self.book, {}, self.clock)
+            return _Round(np.zeros(0), {}, fills, welfare(self.auction, fills, {}), 0.0, self.bound, self.bound)
         if self.start is not None:
             sol = highspy.HighsSolution()
             sol.col_value = self.start
             sol.value_valid = True
-            h.setSolution(sol)
-        if self.form.lp.num_col_ == 0:  # nothing to decide: no blocks, no reachable segment
-            x = np.zeros(0)
-            gap, objective = 0.0, float(self.form.offset_fen)
-            self.bound = objective
-        else:
-            self.clock.run(h)
-            self.solves += 1
-            status = h.getModelStatus()
-            info = h.getInfo()
-            if info.primal_solution_status != 2:  # kSolutionStatusFeasible
-                raise ClearingError(f"MIP round {self.iterations}: no feasible solution "
-                                    f"(HiGHS status {h.modelStatusToString(status)})")
-            x = np.array(h.getSolution().col_value)
-            if not self.is_mip and status != highspy.HighsModelStatus.kOptimal:
-                raise ClearingError(f"LP: HiGHS status {h.modelStatusToString(status)}")
-            gap = float(info.mip_gap) if self.is_mip else 0.0  # an LP solved to optimality
-            objective = float(info.objective_function_value)
-            self.bound = float(info.mip_dual_bound) if self.is_mip else objective
+            self.h.setSolution(sol)
+        rnd = self._run()
+        if _untrusted(rnd):
+            self.h.clearSolver()
+            _status, presolve = self.h.getOptionValue("presolve")
+            self.h.setOptionValue("presolve", "off")
+            try:
+                rnd = self._run()
+            finally:
+                self.h.setOptionValue("presolve", presolve)
+            if _untrusted(rnd):
+                raise ClearingError(f"MIP round {self.iterations}: HiGHS reports objective {rnd.objective} "
+                                    f"but its point is worth {rnd.welfare} fen")
+        return rnd
+
+    def _run(self) -> _Round:
+        """Run HiGHS on the round's model; its point decoded and re-dispatched exactly."""
+        h = self.h
+        self.clock.run(h)
+        self.solves += 1
+        status = h.getModelStatus()
+        info = h.getInfo()
+        if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+            raise ClearingError(f"MIP round {self.iterations}: no feasible solution "
+                                f"(HiGHS status {h.modelStatusToString(status)})")
+        if not self.is_mip and status != highspy.HighsModelStatus.kOptimal:
+            raise ClearingError(f"LP: HiGHS status {h.modelStatusToString(status)}")
+        x = np.array(h.getSolution().col_value)
+        objective = float(info.objective_function_value)
+        self.bound = float(info.mip_dual_bound) if self.is_mip else objective
         accepted = _decode(self.auction, self.form, x)
-        return _Round(x, accepted, hourly_fills(self.book, accepted, self.clock), gap, objective, self.bound)
+        fills = hourly_fills(self.book, accepted, self.clock)
+        w = welfare(self.auction, fills, accepted)
+        return _Round(x, accepted, fills, w, _gap(self.bound, w), objective, self.bound)
 
     def _offenders_to_drop(self, accepted: Accepted, default: Prices, bad: list[int]) -> list[int]:
         """The removal rule: offenders by loss ``k * (sum p - limit*L)`` at the tie-rule

@@ -20,7 +20,9 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     that could take one more GPU within its account's cap is not in the money:
     bid limit <= price, ask limit >= price -- so a partial fill is at its limit);
     capacity and funds caps; every accepted block in the money; rejection reasons
-    consistent with the prices; reported surplus, volume and welfare recomputed.
+    consistent with the prices; reported surplus, volume and welfare recomputed; the
+    welfare within the reported gap of the reported dual bound, and not below the
+    objective the solver reported.
     """
     orders = auction.orders
     fills: list[int] = []
@@ -137,3 +139,20 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     recomputed = welfare(auction, fills, accepted)
     if recomputed != result.welfare_fen:
         _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {recomputed} fen")
+    _check_solver_figures(result)
+
+
+def _check_solver_figures(result: ClearingResult) -> None:
+    """The welfare against the solver's claims: at most the dual bound, within the
+    reported gap of it, and worth at least the objective HiGHS reported for the point
+    (up to float noise: 1 fen plus 1e-7 relative)."""
+    w = result.welfare_fen
+    noise = 1.0 + 1e-7 * abs(w)
+    if w > result.mip_bound + noise:
+        _fail(f"welfare {w} fen above the reported dual bound {result.mip_bound}")
+    if result.mip_objective > w + noise:
+        _fail(f"welfare {w} fen below the objective {result.mip_objective} the solver reported for it")
+    gap = (result.mip_bound - w) / max(1.0, abs(w))
+    if gap > result.mip_gap + 1e-9 + noise / max(1.0, abs(w)):
+        _fail(f"welfare {w} fen is {gap:.3g} below the bound {result.mip_bound}, "
+              f"more than the reported gap {result.mip_gap:.3g}")
