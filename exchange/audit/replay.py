@@ -27,8 +27,19 @@ from exchange.settlement import (
     compute_settlement,
     read_settlement,
     settled_days,
+    settled_from,
 )
-from exchange.tradelog import TRADE_SCHEMA, TradeLogError, read_all, trades_from_events, verify_all
+from exchange.tradelog import (
+    TRADE_SCHEMA,
+    ChainReport,
+    TradeLogError,
+    genesis_hash,
+    read_all,
+    read_seal,
+    trades_from_events,
+    verify_all,
+    verify_parquet,
+)
 from exchange.tradelog.events import delivery_day
 
 Progress = Callable[[int, int], None]
@@ -185,15 +196,36 @@ def _audit(data: DataDir, report: AuditReport, progress: Progress | None, from_s
 
 
 def _check_trade_log(data: DataDir, catalog: Catalog) -> tuple[int, pa.Table, dict[date, DaySettlement]]:
-    """(files whose chain verifies, all their trades, each settled day re-run from them)."""
+    """(files whose chain verifies, all their trades, each settled day re-run from them);
+    also checks each sealed day's Parquet copy and the trades each settlement names."""
     if not data.trades.exists():
         return 0, TRADE_SCHEMA.empty_table(), {}
-    files = sum(r.files for r in verify_all(data.trades, catalog.market.tz))
+    reports = {r.day: r for r in verify_all(data.trades, catalog.market.tz)}
     trades = read_all(data.trades)
     by_day = _split_days(trades, catalog)
-    settlements = {day: compute_settlement(data.root, day, lambda d: by_day.get(d, TRADE_SCHEMA.empty_table()), by_day)
-                   for day in settled_days(data.root)}
-    return files, trades, settlements
+    seals = {day: read_seal(data.trades, day) for day, r in reports.items() if r.sealed}
+    for day, seal in seals.items():
+        verify_parquet(data.parquet, day, seal, by_day.get(day, TRADE_SCHEMA.empty_table()))
+    settlements = {}
+    for day in settled_days(data.root):
+        _check_source(day, settled_from(data.root, day), reports.get(day), seals.get(day))
+        settlements[day] = compute_settlement(data.root, day, lambda d: by_day.get(d, TRADE_SCHEMA.empty_table()),
+                                              by_day)
+    return sum(r.files for r in reports.values()), trades, settlements
+
+
+def _check_source(day: date, source: dict | None, report: ChainReport | None, seal: dict | None) -> None:
+    """A settlement's manifest names the trades it came from: the log must still hold them."""
+    if source is None:  # settled without naming its trades
+        return
+    head = report.head if report is not None else genesis_hash(day)
+    if source.get("head") != head:
+        raise AuditError(f"settlement {day} was computed from trade-log head {source.get('head')}, but the "
+                         f"day's log ends at {head}: trades changed since, settle {day} again")
+    copy = (seal or {}).get("parquet") or {}
+    if source.get("parquet_sha256") not in (None, copy.get("sha256")):
+        raise AuditError(f"settlement {day} names Parquet copy {source.get('parquet_sha256')}, "
+                         f"the seal names {copy.get('sha256')}")
 
 
 def _split_days(trades: pa.Table, catalog: Catalog) -> dict[date, pa.Table]:

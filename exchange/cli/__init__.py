@@ -1,7 +1,7 @@
 """The ``gpux`` command line, the demos and the rich tables they print.
 
 * :mod:`~exchange.cli.main` — the ``gpux`` app (:data:`app`): catalog, symbols, ``serve``,
-  ``demo``, ``settle``, vouchers, the audit;
+  ``demo``, ``settle``, ``export``, vouchers, the audit;
 * :mod:`~exchange.cli.client_commands` — ``gpux order/book/trades/capacity/admin`` over gRPC;
 * :mod:`~exchange.cli.dayahead_commands` — ``gpux dayahead submit/orders/result/run``;
 * :mod:`~exchange.cli.remote` — what the gRPC commands share: ``--address``, ``--token``,

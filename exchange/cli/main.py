@@ -1,5 +1,5 @@
-"""The ``gpux`` app: the catalog, symbols, ``serve``, the demo, settlement, vouchers, the
-audit; the commands that talk to a gateway are added from
+"""The ``gpux`` app: the catalog, symbols, ``serve``, the demo, settlement, export,
+vouchers, the audit; the commands that talk to a gateway are added from
 :mod:`~exchange.cli.client_commands` and :mod:`~exchange.cli.dayahead_commands`."""
 
 from __future__ import annotations
@@ -244,16 +244,18 @@ def settle_command(
     day: Annotated[str, typer.Argument(help="Delivery day, YYYY-MM-DD (market time).")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Settle a delivery day from the trade log: statements, vouchers, delivery schedule."""
+    """Settle a delivery day from the trade log (its chain verified first): statements,
+    vouchers, delivery schedule; the manifest names the trades it came from."""
     from exchange.settlement import SettlementError, settle
     from exchange.cli.tables import issuer_lines, settlement_table
-    from exchange.tradelog import days, read_day, read_seal
+    from exchange.tradelog import TradeLogError, days, read_day, read_seal, trades_source
 
     data = _data_dir(data_dir)
     when = _day(day)
     try:
-        result = settle(data.root, when, lambda d: read_day(data.trades, d), days(data.trades))
-    except SettlementError as exc:
+        source = trades_source(data.trades, when, data.catalog().market.tz)
+        result = settle(data.root, when, lambda d: read_day(data.trades, d), days(data.trades), source)
+    except (SettlementError, TradeLogError) as exc:
         _fail(str(exc))
     market = data.catalog().market
     console = Console()
@@ -265,6 +267,52 @@ def settle_command(
     if read_seal(data.trades, when) is None:
         console.print(f"[yellow]note[/]: trading in {when} has not closed (the day is not sealed): "
                       "this settlement is provisional", highlight=False, soft_wrap=True)
+
+
+EXPORT_FORMATS = ("parquet", "csv")
+EXPORT_TABLES = ("trades", "statements", "subsidies", "delivery", "issuers")
+
+
+@app.command("export")
+def export_command(
+    day: Annotated[str, typer.Argument(help="Delivery day, YYYY-MM-DD (market time).")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    table: Annotated[str, typer.Option(help="trades, or a settlement table: statements, subsidies, delivery, "
+                                            "issuers.")] = "trades",
+    out: Annotated[Path | None, typer.Option(help="File to write (default: TABLE-DAY.FORMAT here).",
+                                             dir_okay=False)] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a delivery day's trades (or a settlement table) as Parquet or CSV for SQL
+    tools: the trades from the Arrow files once their hash chain verifies, a settlement
+    table once its manifest does. Money stays integer fen, times UTC nanoseconds."""
+    import pyarrow.csv as pacsv
+
+    from exchange.settlement import SettlementError, read_settlement, settled_days
+    from exchange.tradelog import TradeLogError, read_day, verify_chain
+    from exchange.tradelog.parquet import parquet_bytes
+
+    if fmt not in EXPORT_FORMATS:
+        _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    if table not in EXPORT_TABLES:
+        _fail(f"--table must be one of {', '.join(EXPORT_TABLES)}, not {table!r}")
+    data, when = _data_dir(data_dir), _day(day)
+    try:
+        if table == "trades":
+            verify_chain(data.trades, when, data.catalog().market.tz)
+            rows = read_day(data.trades, when)
+        elif when not in settled_days(data.root):
+            _fail(f"{when} has not been settled: run gpux settle {when} first")
+        else:
+            rows = getattr(read_settlement(data.root, when), table)
+    except (TradeLogError, SettlementError) as exc:
+        _fail(str(exc))
+    target = out or Path(f"{table}-{when.isoformat()}.{fmt}")
+    if fmt == "parquet":
+        target.write_bytes(parquet_bytes(rows))
+    else:
+        pacsv.write_csv(rows, str(target))
+    typer.echo(f"{rows.num_rows} rows of {table} {when} written to {target}")
 
 
 voucher_app = typer.Typer(help="Compute vouchers (算力券) that subsidise what an account buys.",

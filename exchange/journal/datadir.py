@@ -9,6 +9,7 @@ Layout::
     <data dir>/journal/            sequenced command batches (exchange.journal)
     <data dir>/snapshots/          state at a sequence number
     <data dir>/trades/date=YYYY-MM-DD/*.arrow   the trade log (exchange.tradelog)
+    <data dir>/parquet/date=YYYY-MM-DD/trades.parquet   a sealed day's copy for SQL tools
     <data dir>/settlement/         vouchers, statements and delivery schedules
     <data dir>/dayahead/YYYY-MM-DD/ day-ahead orders, clearing record (exchange.dayahead)
 
@@ -64,6 +65,10 @@ class DataDir:
     @property
     def trades(self) -> Path:
         return self.root / "trades"
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "parquet"
 
     @property
     def settlement(self) -> Path:

@@ -160,7 +160,7 @@ class ExchangeNode:
             ops = ops or FileOps()
             catalog = data.catalog(catalog_path, ops)
             accounts = data.max_accounts(max_accounts, ops)
-            writer = TradeLogWriter(data.trades, catalog)
+            writer = TradeLogWriter(data.trades, catalog, data.parquet)
             state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer)
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop)

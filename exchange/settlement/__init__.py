@@ -34,8 +34,10 @@ Rules:
   log and the grants that an auditor can reproduce. Day D is written as Parquet under
   ``<data_dir>/settlement/date=YYYY-MM-DD/`` (statements, subsidies, delivery, issuers;
   each file atomically, then ``_MANIFEST.json`` with their SHA-256, so the four are one
-  set) and read back with :func:`read_settlement`. Missing, corrupt, incomplete or mixed
-  files are a :class:`SettlementError` naming the file.
+  set, and, when given, the trades they came from: the day's trade-log chain head and
+  Parquet copy, :func:`settled_from`) and read back with :func:`read_settlement`.
+  Missing, corrupt, incomplete or mixed files are a :class:`SettlementError` naming
+  the file.
 """
 
 from exchange.settlement.statements import (
@@ -50,6 +52,7 @@ from exchange.settlement.statements import (
     settle,
     settle_day,
     settled_days,
+    settled_from,
     verify,
 )
 from exchange.settlement.vouchers import SettlementError, VoucherBook, VoucherGrant
@@ -69,5 +72,6 @@ __all__ = [
     "settle",
     "settle_day",
     "settled_days",
+    "settled_from",
     "verify",
 ]

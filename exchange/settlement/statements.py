@@ -297,13 +297,17 @@ MANIFEST = "_MANIFEST.json"
 
 
 def settle(
-    data_dir: Path, day: date, read_trades: Callable[[date], pa.Table], trade_days: Iterable[date]
+    data_dir: Path, day: date, read_trades: Callable[[date], pa.Table], trade_days: Iterable[date],
+    trades_source: Mapping[str, object] | None = None,
 ) -> DaySettlement:
     """:func:`compute_settlement`, then write its tables to
     ``<data_dir>/settlement/date=YYYY-MM-DD/*.parquet``, as a set: the old manifest is
     removed first, each file is written atomically, and the manifest of their hashes
     last -- so a crash mid-way leaves a day that reads as incomplete, never one that
-    mixes two runs."""
+    mixes two runs. ``trades_source`` (the trade log's
+    :func:`~exchange.tradelog.trades_source` of the day) is kept in the manifest as
+    ``trades``: the chain head and Parquet copy the statements were computed from,
+    which the audit checks against the log."""
     result = compute_settlement(data_dir, day, read_trades, trade_days)
     folder = _day_dir(data_dir, day)
     folder.mkdir(parents=True, exist_ok=True)
@@ -318,8 +322,20 @@ def settle(
         data = buf.getvalue().to_pybytes()
         write_atomically(ops, folder / f"{name}.parquet", data)
         digests[name] = hashlib.sha256(data).hexdigest()
-    write_atomically(ops, folder / MANIFEST, json.dumps({"day": day.isoformat(), "sha256": digests}).encode())
+    manifest = {"day": day.isoformat(), "sha256": digests}
+    if trades_source is not None:
+        manifest["trades"] = dict(trades_source)
+    write_atomically(ops, folder / MANIFEST, json.dumps(manifest).encode())
     return result
+
+
+def settled_from(data_dir: Path, day: date) -> dict | None:
+    """The ``trades`` source a day's settlement manifest names (None if it names none)."""
+    path = _day_dir(data_dir, day) / MANIFEST
+    try:
+        return json.loads(path.read_text()).get("trades")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise SettlementError(f"{path}: unreadable: {exc}") from None
 
 
 def settled_days(data_dir: Path) -> list[date]:

@@ -45,7 +45,10 @@ little-endian then its UTF-8 bytes. No value may be null. It depends only on the
 never on the pyarrow version or file layout, so anyone can recompute the chain.
 
 A seal ``_SEALED.json`` holds ``day``, ``hash`` (the last file's hash, or the genesis),
-``files``, ``trades``, ``first_trade_id`` and ``last_trade_id`` (0 and 0 if no trades).
+``files``, ``trades``, ``first_trade_id`` and ``last_trade_id`` (0 and 0 if no trades),
+and, when the writer has a parquet root, ``parquet``: the path, SHA-256 and rows of the
+day's Parquet copy for SQL tools, written just before the seal
+(:mod:`exchange.tradelog.parquet`, checked by :func:`verify_parquet`).
 
 Verification (:func:`verify_chain`, :func:`verify_all`) checks every file opens and
 validates, has exactly TRADE_SCHEMA, links to its predecessor, hashes to its stored hash,
@@ -54,14 +57,12 @@ slots of its day, and that a seal agrees with the files; else :class:`TradeLogCo
 naming the file and the fault.
 """
 
+from exchange.tradelog.errors import TradeLogCorruptError, TradeLogError, TradeLogSealedError
 from exchange.tradelog.events import delivery_day, fees, trades_from_events
 from exchange.tradelog.feed import TradeLogFeed, day_closes_ns
 from exchange.tradelog.files import (
     SEAL_NAME,
     ChainReport,
-    TradeLogCorruptError,
-    TradeLogError,
-    TradeLogSealedError,
     TradeLogWriter,
     canonical_bytes,
     chain_hash,
@@ -71,15 +72,18 @@ from exchange.tradelog.files import (
     read_all,
     read_day,
     read_seal,
+    trades_source,
     verify_all,
     verify_chain,
 )
+from exchange.tradelog.parquet import PARQUET_NAME, verify_parquet
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA, fee
 
 __all__ = [
     "TradeLogFeed",
     "day_closes_ns",
     "BPS_DENOMINATOR",
+    "PARQUET_NAME",
     "SEAL_NAME",
     "TRADE_SCHEMA",
     "ChainReport",
@@ -99,6 +103,8 @@ __all__ = [
     "read_day",
     "read_seal",
     "trades_from_events",
+    "trades_source",
     "verify_all",
     "verify_chain",
+    "verify_parquet",
 ]

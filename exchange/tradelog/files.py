@@ -18,7 +18,9 @@ import pyarrow as pa
 
 from exchange.catalog.model import Catalog, load_catalog
 from exchange.journal.fileops import FileOps, write_atomically
+from exchange.tradelog.errors import TradeLogCorruptError, TradeLogError, TradeLogSealedError
 from exchange.tradelog.events import delivery_day
+from exchange.tradelog.parquet import parquet_bytes, parquet_entry, relative_path
 from exchange.tradelog.schema import TRADE_SCHEMA
 
 SEAL_NAME = "_SEALED.json"
@@ -30,18 +32,6 @@ _FILE_RE = re.compile(r"(\d{12,})-(\d{12,})\.arrow")
 _TMP_SUFFIX = ".tmp"  # the suffix write_atomically gives its temp files
 _OPS = FileOps()
 _META = ("prev_hash", "hash", "first_trade_id", "last_trade_id", "rows")
-
-
-class TradeLogError(Exception):
-    """Base of the trade-log errors."""
-
-
-class TradeLogCorruptError(TradeLogError):
-    """A trade-log file or seal fails verification; the message names the file and why."""
-
-
-class TradeLogSealedError(TradeLogError):
-    """A trade would be appended to a delivery day that is already sealed."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +101,7 @@ def chain_hash(prev_hash: str, table: pa.Table) -> str:
 # --------------------------------------------------------------------------- disk helpers
 
 
-def _make_dirs(path: Path) -> None:
+def make_dirs(path: Path) -> None:
     """``mkdir -p`` that fsyncs the parent of every directory it creates."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(parents=True, exist_ok=True)
@@ -284,6 +274,16 @@ def verify_chain(root: Path, day: date, tz: tzinfo | None = None) -> ChainReport
     return ChainReport(day, len(paths), trades, head, seal is not None, first, last)
 
 
+def trades_source(root: Path, day: date, tz: tzinfo | None = None) -> dict:
+    """What a settlement of ``day`` is computed from, once :func:`verify_chain` passes:
+    the chain ``head``, ``trades``, ``sealed`` and the Parquet copy's ``parquet_sha256``
+    (None before the seal)."""
+    report = verify_chain(root, day, tz)
+    copy = (read_seal(root, day) or {}).get("parquet") or {}
+    return {"head": report.head, "trades": report.trades, "sealed": report.sealed,
+            "parquet_sha256": copy.get("sha256")}
+
+
 def verify_all(root: Path, tz: tzinfo | None = None) -> list[ChainReport]:
     """:func:`verify_chain` for every day under ``root``, in day order."""
     tz = tz or load_catalog().market.tz
@@ -297,13 +297,15 @@ class TradeLogWriter:
     """Appends trades to ``root`` (``<data_dir>/trades``), one file per day per flush.
 
     Not thread-safe; one writer per root. Opening removes leftover temp files and
-    finds :attr:`last_trade_id` from the file names.
+    finds :attr:`last_trade_id` from the file names. With ``parquet_root``, sealing a
+    day also writes its Parquet copy there (:mod:`exchange.tradelog.parquet`).
     """
 
-    def __init__(self, root: Path, catalog: Catalog) -> None:
+    def __init__(self, root: Path, catalog: Catalog, parquet_root: Path | None = None) -> None:
         self.root = Path(root)
+        self.parquet_root = None if parquet_root is None else Path(parquet_root)
         self.tz = catalog.market.tz
-        _make_dirs(self.root)
+        make_dirs(self.root)
         for tmp in (*self.root.glob(".*"), *self.root.glob("date=*/.*")):
             if tmp.name.endswith(_TMP_SUFFIX) and tmp.is_file():
                 tmp.unlink()
@@ -413,14 +415,15 @@ class TradeLogWriter:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        _make_dirs(d)
+        make_dirs(d)
         path = d / f"{ids[0]:012d}-{ids[-1]:012d}.arrow"
         _atomic_write(path, sink.getvalue())
         self._heads[day] = digest
         return path
 
     def seal(self, day: date) -> ChainReport:
-        """Flush, verify the day's chain, and write its ``_SEALED.json``; returns the report.
+        """Flush, verify the day's chain, write its Parquet copy (with a parquet root),
+        then its ``_SEALED.json`` naming the copy; returns the report.
 
         After this, appending a trade of ``day`` raises :class:`TradeLogSealedError`.
         """
@@ -433,6 +436,13 @@ class TradeLogWriter:
             "trades": report.trades, "first_trade_id": report.first_trade_id,
             "last_trade_id": report.last_trade_id,
         }
-        _make_dirs(_day_dir(self.root, day))
+        if self.parquet_root is not None:
+            trades = read_day(self.root, day)
+            data = parquet_bytes(trades)
+            path = self.parquet_root / relative_path(day)
+            make_dirs(path.parent)
+            _atomic_write(path, data)
+            seal["parquet"] = parquet_entry(day, data, trades.num_rows)
+        make_dirs(_day_dir(self.root, day))
         _atomic_write(_day_dir(self.root, day) / SEAL_NAME, json.dumps(seal, indent=1).encode())
         return replace(report, sealed=True)
