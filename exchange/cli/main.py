@@ -171,22 +171,31 @@ def serve_command(
     rate: Annotated[float, typer.Option(help="Requests per second per account.")] = 1000.0,
     opening_call: Annotated[int, typer.Option(
         min=0, help="Seconds of the opening call auction of each newly listed slot (0: none).")] = 300,
+    http_address: Annotated[str | None, typer.Option(
+        help="host:port to serve Prometheus /metrics on (default: off).")] = None,
+    log_format: Annotated[str, typer.Option(help="Logs on stderr: text, or json (one object per line).")] = "text",
 ) -> None:
-    """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C.
+    """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
+    (with --http-address also Prometheus /metrics).
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
     import asyncio
-    import logging
 
     from exchange.gateway import GatewayServer, serve
+    from exchange.web.logs import configure_logging
 
     if (tls_cert is None) != (tls_key is None):
         _fail("give both --tls-cert and --tls-key, or neither")
+    if http_address is not None and not http_address.rpartition(":")[2].isdigit():
+        _fail(f"--http-address must be host:port, e.g. 127.0.0.1:8080, not {http_address!r}")
     tls = (tls_cert.read_bytes(), tls_key.read_bytes()) if tls_cert and tls_key else None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        configure_logging(log_format)
+    except ValueError as exc:
+        _fail(str(exc))
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
-                           opening_call_seconds=opening_call)
+                           opening_call_seconds=opening_call, http_address=http_address)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

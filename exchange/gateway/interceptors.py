@@ -73,6 +73,8 @@ class TokenBucket:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._state: dict[int, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self.refused = 0
+        """Requests refused so far (the operator metrics read it)."""
 
     def take(self, account: int) -> bool:
         """Take one token for ``account``; False if its bucket is empty."""
@@ -82,6 +84,7 @@ class TokenBucket:
             tokens = min(float(self.burst), tokens + (now - then) * self.rate)
             if tokens < 1.0:
                 self._state[account] = (tokens, now)
+                self.refused += 1
                 return False
             self._state[account] = (tokens - 1.0, now)
             return True
@@ -122,6 +125,8 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         self.accounts = accounts
         self.limiter = limiter
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self.open_streams: dict[str, int] = {}
+        """Server-streaming calls open now, by method name (the operator metrics read it)."""
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         method = details.method
@@ -131,7 +136,8 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        wrapped = _wrap(handler, method, self._principal, POLICY.get(method, frozenset()), self.limiter)
+        wrapped = _wrap(handler, method, self._principal, POLICY.get(method, frozenset()), self.limiter,
+                        self.open_streams)
         self._handlers[method] = wrapped
         return wrapped
 
@@ -152,8 +158,9 @@ def _check(method: str, principal: Principal | None, allowed, limiter: TokenBuck
     return None
 
 
-def _wrap(handler, method, principal_of, allowed, limiter):
-    """The same handler with the checks in front and errors mapped."""
+def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[str, int]):
+    """The same handler with the checks in front and errors mapped; its streams counted."""
+    name = method.rsplit("/", 1)[-1]
 
     def unary(behavior):
         async def call(request, context):
@@ -177,6 +184,7 @@ def _wrap(handler, method, principal_of, allowed, limiter):
             if denied:
                 await context.abort(*denied)
             CALLER.set(principal)
+            open_streams[name] = open_streams.get(name, 0) + 1
             try:
                 async for item in behavior(request, context):
                     yield item
@@ -184,6 +192,8 @@ def _wrap(handler, method, principal_of, allowed, limiter):
                 raise
             except Exception as error:  # noqa: BLE001 - every error gets a status
                 await context.abort(*_abort_code(error))
+            finally:
+                open_streams[name] -= 1
         return call
 
     kinds = (("unary_unary", unary, grpc.unary_unary_rpc_method_handler),

@@ -2,10 +2,12 @@
 
 :class:`GatewayServer` opens (recovers) the data directory, starts the sequencer, and
 serves every gpux.v1 service plus the standard health and reflection services, over
-TLS when a certificate and key are given. A ticker submits a TIMER every second (gate
-closures, GTD expiry, sealing) and lists newly due slots every minute; the clock it
-reads is the sequencer's, the only one. :func:`serve` runs one until SIGINT/SIGTERM,
-with the start-up heap frozen (:func:`freeze_startup_heap`).
+TLS when a certificate and key are given; with an HTTP address, also the market page
+and operator metrics in the same event loop (:class:`exchange.web.WebServer`). A
+ticker submits a TIMER every second (gate closures, GTD expiry, sealing) and lists
+newly due slots every minute; the clock it reads is the sequencer's, the only one.
+:func:`serve` runs one until SIGINT/SIGTERM, with the start-up heap frozen
+(:func:`freeze_startup_heap`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from exchange.gateway.accounts import AccountRegistry
 from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
 from exchange.gateway.services import Exchange, add_services
 from exchange.sequencer import ExchangeNode, SyncPolicy
+from exchange.web import WebServer
 
 log = logging.getLogger("gpux.gateway")
 
@@ -37,15 +40,18 @@ class GatewayServer:
                  catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
-                 opening_call_seconds: int = 0) -> None:
+                 opening_call_seconds: int = 0, http_address: str | None = None) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
         self.opening_call_ns = opening_call_seconds * 10**9
         """New slots open with a call phase this long (0: straight into continuous trading)."""
+        self.http_address = http_address
+        """host:port of the market page and /metrics (:mod:`exchange.web`); None: off."""
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
-        self.port = 0
+        self.web: WebServer | None = None
+        self.port = self.http_port = 0
         self._ticker: asyncio.Task | None = None
 
     async def start(self) -> int:
@@ -59,7 +65,8 @@ class GatewayServer:
         exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns)
         self.node.on_group(lambda seq: _notify(exchange, seq) if exchange.book_streams else None)  # in the loop
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
-        self.server = grpc.aio.server(interceptors=[GatewayInterceptor(accounts, limiter)])
+        interceptor = GatewayInterceptor(accounts, limiter)
+        self.server = grpc.aio.server(interceptors=[interceptor])
         names = add_services(self.server, exchange)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
@@ -74,6 +81,9 @@ class GatewayServer:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         if self.timer_seconds:
             self._ticker = asyncio.create_task(self._tick())
+        if self.http_address is not None:
+            self.web = WebServer(exchange, self.http_address, interceptor.open_streams)
+            self.http_port = await self.web.start()
         log.info("gpux serving %s on port %d (data dir %s)", names, self.port, self.node.data.root)
         return self.port
 
@@ -92,6 +102,8 @@ class GatewayServer:
         """Stop serving (in-flight calls get ``grace`` seconds), then close the node."""
         if self._ticker is not None:
             self._ticker.cancel()
+        if self.web is not None:
+            await self.web.stop()
         if self.server is not None:
             await self.server.stop(grace)
         if self.node is not None:

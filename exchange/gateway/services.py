@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import time
 from pathlib import Path
 
 import grpc
@@ -80,12 +81,20 @@ class Exchange:
         self.notified_seq = 0
         """The last sequence number the node reported applied (book streams wait on it)."""
         self.book_streams = 0
-        """Book streams open now: the node reports applied groups only while there are some."""
+        """Book streams open now (the live market page counts as one while it has
+        clients): the node reports applied groups only while there are some."""
+        self.metrics = None
+        """The operator metrics (:class:`exchange.web.ExchangeMetrics`) when served."""
 
     async def execute(self, batch: np.ndarray) -> np.ndarray:
         """Sequence, journal and apply a batch (in one group with the rest of this loop
-        turn's); its events."""
-        return await self.node.sequencer.submit_async(batch)
+        turn's); its events. With metrics, the time to the answer is recorded."""
+        if self.metrics is None:
+            return await self.node.sequencer.submit_async(batch)
+        started = time.perf_counter()
+        events = await self.node.sequencer.submit_async(batch)
+        self.metrics.acked(time.perf_counter() - started)
+        return events
 
     async def read(self, work):
         """Run ``work(state)`` between groups, once every group submitted before it is applied."""

@@ -11,10 +11,16 @@
 
 from exchange.sequencer.node import ExchangeNode, RecoveryReport, recover
 from exchange.sequencer.orders import OrderLedger, OrderRecord, OrderStatus
-from exchange.sequencer.sequencer import LoopSequencer, Sequencer, SequencerStoppedError, SyncPolicy
+from exchange.sequencer.sequencer import (
+    GroupObserver,
+    LoopSequencer,
+    Sequencer,
+    SequencerStoppedError,
+    SyncPolicy,
+)
 from exchange.sequencer.state import MarketState
 
 __all__ = [
-    "ExchangeNode", "LoopSequencer", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
+    "ExchangeNode", "GroupObserver", "LoopSequencer", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
     "RecoveryReport", "Sequencer", "SequencerStoppedError", "SyncPolicy", "recover",
 ]

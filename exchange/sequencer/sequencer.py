@@ -28,6 +28,8 @@ Rules enforced here:
   was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
   (O(state)) and written by a background thread, so trading pauses only for the copy.
+* An :attr:`~Sequencer.observer` (:class:`GroupObserver`, e.g. the operator metrics)
+  is told of every fsync, applied group and snapshot; it must only record.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
+from pathlib import Path
 from itertools import accumulate
+from typing import Protocol
 
 import numpy as np
 
@@ -54,6 +58,19 @@ log = logging.getLogger("gpux.sequencer")
 
 Clock = Callable[[], int]
 """Nanoseconds since the Unix epoch."""
+
+
+class GroupObserver(Protocol):
+    """What the sequencer tells an observer; each call must return at once."""
+
+    def synced(self, seconds: float) -> None:
+        """A journal sync returned after ``seconds`` (in the sync thread)."""
+
+    def applied(self, batch: np.ndarray, events: np.ndarray) -> None:
+        """A group was applied and answered (in the writer); neither array changes after."""
+
+    def snapshot_written(self, seconds: float, size: int) -> None:
+        """A snapshot was copied and written in ``seconds``; ``size`` bytes (in the snapshot thread)."""
 
 
 class SyncPolicy(Enum):
@@ -116,6 +133,8 @@ class Sequencer:
         self.snapshots = snapshots
         self.snapshot_every = snapshot_every
         self.after_group = after_group
+        self.observer: GroupObserver | None = None
+        """Told of every fsync, applied group and snapshot (set it before the first submit)."""
         self.failure: BaseException | None = None
         self._stopped = False
         self._since_snapshot = 0
@@ -264,13 +283,20 @@ class Sequencer:
         self._last_seq = first + len(batch) - 1
         sizes = [len(b) for b in group]
         if self.sync is SyncPolicy.GROUP:
-            syncing = self._syncer.submit(self.journal.sync)
+            syncing = self._syncer.submit(self._sync)
             self._flight = (batch, sizes, futures, syncing)
             syncing.add_done_callback(self._sync_returned)
             self._finish(flight)
         else:  # SyncPolicy.OS: nothing to wait for
             self._finish(flight)
             self._finish((batch, sizes, futures, None))
+
+    def _sync(self) -> None:
+        """In the sync thread: sync the journal; tell the observer how long it took."""
+        started = time.perf_counter()
+        self.journal.sync()
+        if self.observer is not None:
+            self.observer.synced(time.perf_counter() - started)
 
     def _sync_returned(self, done: Future) -> None:
         """In the sync thread: tell the writer that a group's sync has returned."""
@@ -314,6 +340,8 @@ class Sequencer:
             bounds = np.searchsorted(events["seq"], list(accumulate(sizes[:-1], initial=first))[1:]).tolist()
             for future, lo, hi in zip(futures, [0, *bounds], [*bounds, len(events)]):
                 _resolve(future, events[lo:hi])
+        if self.observer is not None:
+            self.observer.applied(batch, events)
         self._since_snapshot += len(batch)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self._start_snapshot()
@@ -337,10 +365,18 @@ class Sequencer:
                 return pending
             pending.exception()
         self._since_snapshot = 0
+        started = time.perf_counter()
         snapshot = self.state.snapshot()
-        self._snapshot_pending = self._snapshot_writer.submit(self.snapshots.write, snapshot)
+        self._snapshot_pending = self._snapshot_writer.submit(self._write_snapshot, snapshot, started)
         self._snapshot_pending.add_done_callback(_report_snapshot)
         return self._snapshot_pending
+
+    def _write_snapshot(self, snapshot, started: float) -> Path:
+        """In the snapshot thread: write it; tell the observer the time since the copy began."""
+        path = self.snapshots.write(snapshot)
+        if self.observer is not None:
+            self.observer.snapshot_written(time.perf_counter() - started, path.stat().st_size)
+        return path
 
     def _fail(self, futures: list[Future], what: str) -> None:
         error = SequencerStoppedError(f"sequencer stopped, {what}: {self.failure}")
