@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from exchange.auction import indicative, reference_uncross, uncross  # noqa: E402
 from exchange.auction import _uncross as kernels  # noqa: E402
 from exchange.engine import Engine, EngineConfig  # noqa: E402
-from exchange.engine.schema import EventKind, CommandKind, commands  # noqa: E402
+from exchange.schema import EventKind, CommandKind, commands  # noqa: E402
 
 SEED = 20240607
 TICK = 5

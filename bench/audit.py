@@ -25,7 +25,7 @@ import numpy as np
 from exchange.audit import audit
 from exchange.catalog import default_catalog
 from exchange.engine import Engine
-from exchange.engine.schema import CommandKind, commands
+from exchange.schema import CommandKind, commands
 from exchange.journal import FileJournal
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant, settle

@@ -29,7 +29,7 @@ import numpy as np
 from exchange.audit import audit
 from exchange.audit.replay import replay
 from exchange.dayahead import DayAheadBook, instrument_symbol, run_day_ahead
-from exchange.engine.schema import CommandKind, commands
+from exchange.schema import CommandKind, commands
 from exchange.sequencer import ExchangeNode
 
 NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9

@@ -70,7 +70,7 @@ TARGETS = {
 
 
 def engine_config():
-    from exchange.engine.schema import EngineConfig
+    from exchange.schema import EngineConfig
 
     return EngineConfig(tick=(1,), band_lo=(100,), band_hi=(6000,), min_qty=(1,),
                         max_qty=(100,), max_accounts=256)
@@ -78,7 +78,7 @@ def engine_config():
 
 def setup_commands(accounts: int = ACCOUNTS, cash: int = CASH) -> np.ndarray:
     """List instrument 0, fund every account and give it capacity in instrument 0."""
-    from exchange.engine.schema import CommandKind as K, commands
+    from exchange.schema import CommandKind as K, commands
 
     setup = commands(1 + 2 * accounts)
     setup["kind"][0] = K.LIST_INSTRUMENT
@@ -102,7 +102,7 @@ def setup_commands(accounts: int = ACCOUNTS, cash: int = CASH) -> np.ndarray:
 def trading_stream(n: int, seed: int = SEED, first_seq: int = 1_000, accounts: int = ACCOUNTS,
                    cancel_share: float = 0.10) -> np.ndarray:
     """``n`` NEW_ORDER / CANCEL commands for instrument 0 (see the module docstring)."""
-    from exchange.engine.schema import CommandKind as K, OrderType, Side, TimeInForce, commands
+    from exchange.schema import CommandKind as K, OrderType, Side, TimeInForce, commands
 
     cfg = engine_config()
     rng = np.random.default_rng(seed)
@@ -165,7 +165,7 @@ def trading_stream(n: int, seed: int = SEED, first_seq: int = 1_000, accounts: i
 
 def resting_batch(start: int, n: int, rng: np.random.Generator, accounts: int = ACCOUNTS) -> np.ndarray:
     """``n`` non-crossing GTC orders: bids in [MID-500, MID-1], asks in [MID+1, MID+500]."""
-    from exchange.engine.schema import CommandKind as K, OrderType, Side, TimeInForce, commands
+    from exchange.schema import CommandKind as K, OrderType, Side, TimeInForce, commands
 
     idx = np.arange(start, start + n)
     buy = rng.random(n) < 0.5
@@ -290,7 +290,7 @@ def main() -> None:
 
     from exchange.engine.book import Engine
     from exchange.engine.reference import ReferenceEngine
-    from exchange.engine.schema import CommandKind as K, EventKind as EV, Reason
+    from exchange.schema import CommandKind as K, EventKind as EV, Reason
 
     print(f"gpux engine benchmark  python {platform.python_version()}  numpy {np.__version__}"
           f"  numba {numba.__version__}  cpus {os.cpu_count()}  {platform.machine()}")

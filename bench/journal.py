@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import default_catalog
-from exchange.engine.schema import commands
+from exchange.schema import commands
 from exchange.journal import FileJournal
 from exchange.journal.records import encode
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from exchange.engine.schema import (
+from exchange.schema import (
     COMMAND_DTYPE,
     EVENT_FIELDS,
     CommandKind,

@@ -419,22 +419,3 @@ def test_result_types():
     r = uncross(*cols(TEXTBOOK), 100, 1)
     assert isinstance(r, UncrossResult) and isinstance(r.indicative, Indicative)
     assert isinstance(r.rule, Rule) and r.crossed
-
-
-@pytest.mark.parametrize("first", ["exchange.auction", "exchange.engine", "exchange.engine.reference",
-                                   "exchange.auction.reference", "exchange.dayahead", "exchange.gateway"])
-def test_every_package_imports_first_in_a_fresh_process(first):
-    """The engine's kernels use the auction's and the auction uses the engine's schema:
-    no import order may be a cycle."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", f"import {first}"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
-def test_kernel_side_values_are_the_engines():
-    from exchange.auction import _uncross
-    from exchange.engine.schema import Side
-
-    assert (_uncross._BUY, _uncross._SELL) == (int(Side.BUY), int(Side.SELL))

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from exchange.audit import audit, replay
 from exchange.cli import app
-from exchange.engine.schema import CommandKind as K, commands
+from exchange.schema import CommandKind as K, commands
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant
 from exchange.tradelog import chain_hash, day_closes_ns, day_files

@@ -30,7 +30,7 @@ from exchange.catalog import (
     slot_from_ts_ns,
     slot_ts_ns,
 )
-from exchange.engine.schema import CommandKind, EngineConfig, command
+from exchange.schema import CommandKind, EngineConfig, command
 
 CLASSES = ("H100-80G", "H800-80G", "A800-80G", "A100-80G", "910B", "MLU370", "BI-V100")
 REGIONS = (
@@ -480,7 +480,7 @@ def test_default_listing_size(cat: Catalog) -> None:
 
 
 def test_band_above_the_engine_price_limit_is_rejected_naming_the_key(tmp_path):
-    from exchange.engine.schema import PRICE_LIMIT
+    from exchange.schema import PRICE_LIMIT
 
     text = DEFAULT_TEXT.replace("band_hi_fen = 6000", f"band_hi_fen = {PRICE_LIMIT}", 1)
     assert text != DEFAULT_TEXT

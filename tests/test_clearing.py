@@ -317,7 +317,7 @@ def test_verify_checks_welfare_against_the_bound_and_the_objective():
 
 
 def test_sides_are_the_engines():
-    from exchange.engine.schema import Side as EngineSide
+    from exchange.schema import Side as EngineSide
 
     assert {s.name: int(s) for s in Side} == {s.name: int(s) for s in EngineSide}
     assert (BUY.sign, SELL.sign) == (1, -1)

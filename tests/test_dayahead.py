@@ -22,7 +22,7 @@ from exchange.dayahead import (
     instrument_symbol,
     run_day_ahead,
 )
-from exchange.engine.schema import CommandKind, Reason, command
+from exchange.schema import CommandKind, Reason, command
 from exchange.sequencer import ExchangeNode
 from exchange.settlement import settle
 from exchange.tradelog import days, read_all, read_day

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from exchange.auction import uncross as auction_uncross
 from exchange.engine.book import Engine
 from exchange.engine.reference import ReferenceEngine
-from exchange.engine.schema import InstrumentState
+from exchange.schema import InstrumentState
 from tests.helpers import (
     BIG,
     BUY,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.engine.schema import COMMAND_DTYPE
+from exchange.schema import COMMAND_DTYPE
 from tests.helpers import (
     BIG,
     GATE_TS,

@@ -42,7 +42,7 @@ from hypothesis.stateful import (
 )
 
 from exchange.engine.reference import ReferenceEngine
-from exchange.engine.schema import (
+from exchange.schema import (
     CLORD_LIMIT,
     COMMAND_DTYPE,
     COMMAND_FIELDS,

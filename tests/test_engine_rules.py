@@ -1,4 +1,4 @@
-"""Unit tests of the market rules of :mod:`exchange.engine.schema`, run against every
+"""Unit tests of the market rules of :mod:`exchange.schema.rules`, run against every
 engine (fixture ``engine_cls``). Every expected event is given field by field; fields
 not named are asserted to be 0. Accounts 1, 2 are buyers, 3, 4 providers unless said.
 """
@@ -12,7 +12,7 @@ import pytest
 
 from exchange.engine.api import EngineStateError
 from exchange.engine.reference import ReferenceEngine
-from exchange.engine.schema import CLORD_LIMIT, EVENT_DTYPE, InstrumentState
+from exchange.schema import CLORD_LIMIT, EVENT_DTYPE, InstrumentState
 from tests.helpers import (
     BIG,
     BUY,
@@ -932,7 +932,7 @@ def test_stp_decrement_maker_larger_keeps_its_place(market: Market) -> None:
 
 @nojit
 def test_replace_after_decrement_counts_removed_qty(market: Market) -> None:
-    """Reference choice O6: leaves after a replace = qty - filled - removed."""
+    """Rule O6: leaves after a replace = qty - filled - removed."""
     m = market
     m.fund(1)
     m.provide(1)
@@ -1667,7 +1667,7 @@ def test_reference_check_detects_broken_state() -> None:
 
 
 def test_config_refuses_prices_that_do_not_fit_a_level_key() -> None:
-    from exchange.engine.schema import PRICE_LIMIT, EngineConfig
+    from exchange.schema import PRICE_LIMIT, EngineConfig
 
     with pytest.raises(ValueError, match="band_hi"):
         EngineConfig(tick=(1,), band_lo=(1,), band_hi=(PRICE_LIMIT,), min_qty=(1,), max_qty=(1,))
@@ -1676,7 +1676,7 @@ def test_config_refuses_prices_that_do_not_fit_a_level_key() -> None:
 
 @nojit
 def test_money_limit_keeps_balances_inside_int64(market: Market) -> None:
-    from exchange.engine.schema import MONEY_LIMIT
+    from exchange.schema import MONEY_LIMIT
 
     m = market
     assert_events(m.deposit_funds(1, MONEY_LIMIT + 1), [rejected(R.BAD_AMOUNT, account=1)])
@@ -1692,7 +1692,7 @@ def test_money_limit_keeps_balances_inside_int64(market: Market) -> None:
 
 @nojit
 def test_capacity_limit_keeps_quantities_inside_int64(market: Market) -> None:
-    from exchange.engine.schema import CAPACITY_LIMIT
+    from exchange.schema import CAPACITY_LIMIT
 
     m = market
     assert_events(m.deposit_capacity(3, I0, CAPACITY_LIMIT + 1),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exchange.engine.schema import CommandKind, command, commands
+from exchange.schema import CommandKind, command, commands
 from exchange.journal import (
     FileJournal,
     JournalCorruptError,

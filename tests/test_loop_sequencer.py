@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from exchange.engine.schema import EventKind as EV
+from exchange.schema import EventKind as EV
 from exchange.journal import FileJournal
 from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy
 from tests.test_sequencer import clock, flow, start_market

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
-from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records, record_words
-from exchange.engine.schema import EventKind as EV
+from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records, record_words
+from exchange.schema import EventKind as EV
 from exchange.sequencer import MarketState, OrderLedger, OrderStatus
 from exchange.sequencer.node import _listing_commands
 from exchange.testing.workload import funding, order_flow

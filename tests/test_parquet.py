@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from exchange.audit import audit
 from exchange.cli import app
-from exchange.engine.schema import CommandKind, command
+from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.tradelog import PARQUET_NAME, day_closes_ns, read_day, read_seal
 from exchange.testing.workload import funding, order_flow, symbols

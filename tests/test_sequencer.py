@@ -15,7 +15,7 @@ import pytest
 
 from exchange.catalog import default_catalog
 from exchange.journal import DataDirBusyError
-from exchange.engine.schema import CommandKind as K, EventKind as EV, Reason
+from exchange.schema import CommandKind as K, EventKind as EV, Reason
 from exchange.journal import FileJournal, FileOps, JournalFailedError
 from exchange.sequencer import ExchangeNode, MarketState, OrderStatus, SequencerStoppedError, SyncPolicy
 from exchange.tradelog import read_all, trades_from_events, verify_all

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.catalog import Catalog, Listing, default_catalog
-from exchange.engine.schema import EVENT_DTYPE, EventKind, Reason, Side
+from exchange.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog import (
     TRADE_SCHEMA,
     TradeLogCorruptError,

@@ -23,10 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Plain ints for the kernels (numba treats them as compile-time constants): the engine's
-# Side values, written out because the engine's kernels import this module (a test
-# checks they agree).
-_BUY, _SELL = 1, 2
+from exchange.schema import Side
+
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)  # plain ints: compile-time constants
 
 # Which step of the rule decided the price (mirrors uncross.Rule).
 R_NONE, R_VOLUME, R_SURPLUS, R_PRESSURE, R_REFERENCE = 0, 1, 2, 3, 4

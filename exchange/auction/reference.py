@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from exchange.auction.uncross import Rule, UncrossResult
-from exchange.engine.schema import Side
+from exchange.schema import Side
 
 BUY, SELL = int(Side.BUY), int(Side.SELL)
 

@@ -12,7 +12,7 @@ from enum import IntEnum
 import numpy as np
 
 from exchange.auction import _uncross as _k
-from exchange.engine.schema import CAPACITY_LIMIT, MONEY_LIMIT, Side
+from exchange.schema import CAPACITY_LIMIT, MONEY_LIMIT, Side
 
 TRADE_BUY, TRADE_SELL, TRADE_QTY = _k.T_BUY, _k.T_SELL, _k.T_QTY
 """Columns of :attr:`UncrossResult.trades`: buy order index, sell order index, qty."""

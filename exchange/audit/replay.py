@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from exchange.catalog import Catalog, CatalogError
 from exchange.dayahead import DayAheadError, verify_day_ahead
 from exchange.journal import DataDir
-from exchange.engine.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
+from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
 from exchange.journal import FileJournal, JournalError, SnapshotStore
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import read_ahead

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from exchange.catalog.model import NS_PER_HOUR, Catalog, Instrument, format_symbol
-from exchange.engine.schema import CommandKind, command, commands
+from exchange.schema import CommandKind, command, commands
 
 
 _LIST_FIELDS = ("instrument", "gpu_class", "region", "slot_ts")

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from exchange.engine.schema import PRICE_LIMIT, EngineConfig
+from exchange.schema import PRICE_LIMIT, EngineConfig
 
 NS_PER_SECOND = 10**9
 NS_PER_HOUR = 3600 * NS_PER_SECOND

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 
 class Side(enum.IntEnum):
-    """Buy (bid) or sell (ask), with the engine's values (``exchange.engine.schema.Side``:
+    """Buy (bid) or sell (ask), with the engine's values (``exchange.schema.Side``:
     the day-ahead book and the engine pass them straight through). Arithmetic on money and
     quantities uses :attr:`sign`, never the value."""
 

@@ -35,7 +35,7 @@ from exchange.clearing import (
 )
 from exchange.dayahead.book import HOURS, DayAheadBook, DayAheadError, DayAheadOrder
 from exchange.dayahead.codec import auction_from_json, auction_to_json, result_from_json, result_to_json
-from exchange.engine.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, InstrumentState, commands
+from exchange.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, InstrumentState, commands
 from exchange.journal import FileOps, write_atomically
 
 CLEARING_FILE = "clearing.json"

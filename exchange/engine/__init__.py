@@ -1,11 +1,12 @@
-"""The matching engine: continuous price-time matching with pre-trade risk.
+"""The matching engine: continuous price-time matching with pre-trade risk and call
+auctions, following the rules of :mod:`exchange.schema.rules`.
 
-* :mod:`exchange.engine.schema` — command and event records, codes and the rules;
 * :mod:`exchange.engine.api` — the interface both engines implement, and its views;
 * :class:`Engine` — the numba engine (state in numpy arrays, jitted kernels);
 * :class:`ReferenceEngine` — the plain Python oracle with the same events.
 
-Both are pure functions of their command sequence: no clock, no randomness.
+Both are pure functions of their command sequence: no clock, no randomness. The record
+types and codes are re-exported from :mod:`exchange.schema` for convenience.
 """
 
 from exchange.engine.api import (
@@ -19,7 +20,7 @@ from exchange.engine.api import (
 )
 from exchange.engine.book import Engine
 from exchange.engine.reference import ReferenceEngine
-from exchange.engine.schema import (
+from exchange.schema import (
     COMMAND_DTYPE,
     EVENT_DTYPE,
     CommandKind,

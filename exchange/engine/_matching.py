@@ -1,6 +1,6 @@
 """Numba kernels of the matching engine: plain functions over int64 arrays.
 
-The rules are those of :mod:`exchange.engine.schema`; :class:`exchange.engine.book.Engine`
+The rules are those of :mod:`exchange.schema.rules`; :class:`exchange.engine.book.Engine`
 is the typed wrapper in front. State is a tuple of arrays (``_State`` below names its
 parts) so every kernel takes the same first argument:
 
@@ -39,7 +39,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from exchange.auction._uncross import book_kernel as _uncross_price
-from exchange.engine.schema import (
+from exchange.schema import (
     ACCOUNT_BITS,
     CAPACITY_LIMIT,
     CLORD_LIMIT,
@@ -106,12 +106,6 @@ _E_FIELDS = len(E)
 
 _kernel = njit(cache=True, _nrt=False)
 """Decorator of the kernels that never allocate: compiled without reference counting."""
-
-
-def events_bound(live_orders: int, instruments: int) -> int:
-    """Most events one command can emit when ``live_orders`` orders are live (a TIMER
-    may also emit one UNCROSSED per instrument)."""
-    return 8 + 3 * live_orders + instruments
 
 
 # ---------------------------------------------------------------- order terms
@@ -898,7 +892,7 @@ def _book_levels(st, inst, side):
 
 @njit(cache=True)
 def _uncross(st, ev, n, inst, seq, ts, classes):
-    """End an instrument's call phase (schema: "Call phase and uncross"); return
+    """End an instrument's call phase (rules: "Call phase and uncross"); return
     ``(n, GPUs traded)``. O(orders of the instrument + levels)."""
     orders, levels, insts = st[0], st[1], st[2]
     for s in _instrument_slots(st, inst, EMPTY):

@@ -2,7 +2,7 @@
 
 An engine is a pure function of its command sequence: :meth:`MatchingEngine.process`
 takes a batch of commands (``COMMAND_DTYPE``) and returns the events (``EVENT_DTYPE``)
-they caused, following the rules in :mod:`exchange.engine.schema`. The views are for
+they caused, following the rules in :mod:`exchange.schema.rules`. The views are for
 tests, the demo and market data; they never change state.
 """
 
@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from exchange.engine.schema import CommandKind, InstrumentState
+from exchange.schema import CommandKind, InstrumentState
 
 
 class EngineStateError(AssertionError):
@@ -94,7 +94,7 @@ class OrderView:
 
 
 class MatchingEngine(Protocol):
-    """What every engine offers; see :mod:`exchange.engine.schema` for the rules."""
+    """What every engine offers; see :mod:`exchange.schema.rules` for the rules."""
 
     def process(self, batch: np.ndarray) -> np.ndarray:
         """Apply a batch of commands in order; return the events they caused."""

@@ -1,6 +1,6 @@
 """The numba matching engine: typed wrapper over the kernels in ``_matching``.
 
-Rules: :mod:`exchange.engine.schema`. The engine holds its state in numpy arrays that
+Rules: :mod:`exchange.schema.rules`. The engine holds its state in numpy arrays that
 only the jitted kernels mutate, one batch at a time; this class only allocates, grows
 and reads them. It is deterministic: no clock, no randomness, no dict iteration.
 
@@ -22,7 +22,7 @@ from exchange.engine.api import (
     OrderView,
     PositionView,
 )
-from exchange.engine.schema import (
+from exchange.schema import (
     COMMAND_DTYPE,
     EVENT_DTYPE,
     E,
@@ -32,6 +32,7 @@ from exchange.engine.schema import (
     Side,
     command,
     copy_records,
+    events_bound,
     record_words,
 )
 
@@ -147,7 +148,7 @@ class Engine:
 
         The buffer comes from ``np.empty``: room that is never written costs no memory.
         """
-        need = 2 * written + k.events_bound(self._live, self.n_instruments)
+        need = 2 * written + events_bound(self._live, self.n_instruments)
         if need > len(self._events):
             grown = np.empty((max(need, 2 * len(self._events)), len(E)), np.int64)
             grown[:written] = self._events[:written]

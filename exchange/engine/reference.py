@@ -1,4 +1,4 @@
-"""The reference matching engine: plain Python, following :mod:`exchange.engine.schema`
+"""The reference matching engine: plain Python, following :mod:`exchange.schema.rules`
 to the letter. It is the oracle for the property tests and the baseline of the benchmark.
 
 State is kept in small dataclasses; each book side is a ``SortedDict`` price -> level, a
@@ -6,158 +6,6 @@ level holds its orders in an insertion-ordered ``OrderedDict`` (order id -> orde
 time priority is insertion order and removing any order is O(1). Nothing that affects
 events depends on hash order: whenever several orders or instruments are processed
 together they are sorted by order id or instrument id first.
-
-Field and rule choices that schema.py leaves open
--------------------------------------------------
-The numba engine must make the same choices; each is numbered for reference.
-
-Events in general
-
-E1. Every event carries the command's ``seq`` and ``ts``. Every field that does not
-    apply is 0: ``contra_*`` and ``trade_id`` are 0 except on TRADE, and except
-    ``contra_clord`` on REPLACED, which carries the previous client order id (the
-    command's ``orig_clord``, like FIX OrigClOrdID; the other ``contra_*`` fields and
-    ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, DONE, ACK and
-    UNCROSSED, and on TRADE except AUCTION on the trades of an uncross and DAY_AHEAD on
-    a DA_TRADE's.
-E2. Order events (ACCEPTED, CANCELLED, EXPIRED, REPLACED, DONE, TRADE for the taker) carry
-    the order's ``account, instrument, order_id, clord`` (its *current* clord, i.e. the
-    newest one after a replace), ``side`` and ``price`` = its limit (a MARKET order's
-    limit is the band edge: BUY band_hi, SELL band_lo), and ``leaves``/``filled`` after
-    the event.
-E3. ``qty``: ACCEPTED = order qty; REPLACED = the new total qty; DONE = the order's total
-    qty (the replaced qty if it was replaced); CANCELLED / EXPIRED = the qty removed by
-    this event; TRADE = the traded qty.
-E4. TRADE: first party = the taker (``side`` = taker side, ``price`` = trade price = the
-    maker's limit, ``leaves``/``filled`` = the taker's after the trade); ``contra_order_id,
-    contra_account, contra_clord, contra_leaves`` = the maker's, leaves after the trade;
-    ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match. In an
-    uncross the first party is the newer order of the pair (higher order id), the price
-    the auction price, and both may stay in the book. A DA_TRADE's TRADE: first party the
-    buyer (``side`` BUY, ``clord`` = the command's ``clord``), ``contra_account`` the
-    seller, ``contra_clord`` = the command's ``orig_clord``; order ids, leaves, filled and
-    contra_leaves 0.
-E5. REJECTED echoes verbatim from the command: ``account, instrument, side, price, qty``
-    and ``clord`` -- except CANCEL, whose ``clord`` is the command's ``orig_clord``
-    (REPLACE echoes its new ``clord``; every other kind, non-order commands and
-    UNKNOWN_COMMAND included, its ``clord`` field verbatim, normally 0). ``order_id,
-    leaves, filled`` are 0 even when the order is known. ``qty`` is the command's
-    ``qty`` field for every kind, so a rejected funds command has ``qty`` = its ``qty``
-    field (normally 0), not its amount.
-E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 for
-    MASS_CANCEL, whatever the fields hold for LIST/HALT/RESUME/CLOSE_GATE/TIMER); its
-    ``qty`` is: MASS_CANCEL -> number of orders cancelled; CLOSE_GATE -> number of orders
-    expired; TIMER -> number of orders expired (gate closures + GTD expiries);
-    DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
-    WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; UNCROSS -> the GPUs
-    traded (the auction volume less self-trade cancels); HOLD_FUNDS, HOLD_CAPACITY -> the
-    amount or GPUs held; DA_TRADE -> its qty; LIST_INSTRUMENT, HALT, RESUME, START_CALL,
-    RELEASE_HOLDS -> 0. All other ACK fields are 0.
-    UNCROSSED (one per uncross, before its trades): ``account`` 0, the instrument,
-    ``price`` and ``qty`` = auction price and volume, ``side`` and ``leaves`` = surplus
-    side and qty; all other fields 0.
-E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
-    Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
-    included (even when it did nothing). A ``kind`` outside 1..20 -> REJECTED
-    (UNKNOWN_COMMAND).
-
-Orders
-
-O1. Taker event order for a NEW_ORDER: ACCEPTED; [FOK: CANCELLED(FOK_UNFILLABLE) + DONE
-    and stop]; matching events in loop order (maker EXPIRED+DONE / STP cancels / TRADE
-    + maker DONE); then CANCELLED(IOC_REMAINDER) if an IOC/FOK/MARKET order has leaves;
-    then the taker's DONE if its leaves are 0 (else it rests, no further event).
-O2. STP CANCEL_BOTH and DECREMENT cancel the taker with reason SELF_TRADE as well. Under
-    DECREMENT a partly decremented maker keeps its place at the head of its level.
-O3. POST_ONLY_WOULD_CROSS (NEW_ORDER and REPLACE) compares with the best opposite level
-    as it stands in the book, including own orders and GTD orders whose expire_ts has
-    passed but which have not been expired yet (lazy expiry only happens inside a
-    matching loop and on TIMER). Crossing includes equality (BUY price >= best ask,
-    SELL price <= best bid). For REPLACE the check applies only if the order has the
-    POST_ONLY flag.
-O4. "Live" means resting in the book. A GTD order whose expire_ts <= ts but which has
-    not been expired by a matching loop or TIMER is still live: CANCEL cancels it
-    (USER_CANCEL), REPLACE replaces it (it keeps its expire_ts), MASS_CANCEL cancels it
-    (MASS_CANCEL), CLOSE_GATE expires it with GATE_CLOSURE, and views show it.
-O5. Client order ids: every clord accepted for an account -- by NEW_ORDER, or as the
-    new clord of a successful REPLACE -- is used for good (also after the order is done);
-    clords of rejected commands are not. A REPLACE whose new clord equals orig_clord is
-    therefore DUPLICATE_CLIENT_ORDER_ID. CANCEL/REPLACE look orig_clord up among the
-    account's used clords: never used -> UNKNOWN_ORDER; used but the order is no longer
-    live, *or the clord is an older clord of an order since replaced* (the order is now
-    known only by its new clord) -> ORDER_DONE. orig_clord is not range-checked
-    (out-of-range values simply are UNKNOWN_ORDER).
-O6. Quantity bookkeeping: an order has ``qty`` (total), ``filled``, ``leaves`` and
-    ``removed`` (qty cancelled or expired, e.g. by a DECREMENT self-trade while the
-    order goes on living) with ``qty == filled + leaves + removed``. A REPLACE to total
-    qty Q sets ``leaves = Q - filled - removed``; REPLACE_BELOW_FILLED is raised when
-    that is <= 0, i.e. ``Q <= filled + removed`` (identical to the spec's ``Q <= filled``
-    unless the order was partly cancelled by a DECREMENT self-trade). The risk delta uses
-    these new leaves.
-O7. REPLACE priority: PRIORITY_KEPT iff new price == old price and new qty <= old qty
-    (a replace that changes only the clord keeps priority); the order stays in place,
-    its leaves shrink. PRIORITY_LOST: the order leaves its level, REPLACED is emitted,
-    then, if the new price crosses, it matches as a taker (with its tif, stp; expired
-    makers are expired; a FOK fillability check never applies, as resting orders are
-    GTC/GTD), then rests at the tail of its new level if leaves > 0, else DONE.
-    REPLACE quantity/tick/band/gate/halt checks use the order's instrument; the
-    command's ``instrument`` and ``side`` fields are ignored (only echoed on reject).
-O8. Gate check for orders and replaces: GATE_CLOSED if the instrument's state is CLOSED
-    or ts >= gate_ts, whether or not a TIMER has closed it yet. An instrument past its
-    gate_ts but not yet closed keeps its resting orders until CLOSE_GATE/TIMER; they
-    can still be cancelled (CANCEL and MASS_CANCEL check no gate).
-
-Account and market commands
-
-A1. Check order, first failing wins:
-    DEPOSIT_CAPACITY: UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS
-        (qty <= 0, above CAPACITY_LIMIT, or taking capacity above it; the class lot
-        limits do not apply), GATE_CLOSED (state CLOSED only: unlike orders,
-        ts >= gate_ts alone does not count). Allowed while halted.
-    WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
-        QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (so positions are frozen once the instrument
-        is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
-    DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0, or cash + amount above
-        MONEY_LIMIT).
-    WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0 or above MONEY_LIMIT),
-        INSUFFICIENT_FUNDS.
-    SET_CREDIT: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount < 0 or above MONEY_LIMIT),
-        INSUFFICIENT_FUNDS; sets
-        credit to amount (not adds).
-    MASS_CANCEL: UNKNOWN_ACCOUNT (account not -1 and out of range), UNKNOWN_INSTRUMENT
-        (instrument not -1 and not listed), BAD_MASS_CANCEL_FILTER (both -1). Allowed
-        while halted or closed (cancelling nothing gives ACK qty 0).
-    LIST_INSTRUMENT: BAD_INSTRUMENT_ID (instrument != n_instruments), UNKNOWN_GPU_CLASS
-        (gpu_class outside 0..n_classes-1), BAD_EXPIRY (expire_ts not 0 and <= ts).
-        account, region, slot_ts are not checked; a new instrument is OPEN, or CALL
-        with expire_ts > 0 (even if its gate_ts is already past).
-    HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
-        CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN or CALL -> INSTRUMENT_NOT_HALTED,
-        CLOSED -> GATE_CLOSED, then BAD_EXPIRY (expire_ts not 0 and <= ts). Only the
-        state counts, not ts vs gate_ts.
-    CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
-        Works on OPEN, HALTED and CALL instruments.
-    START_CALL: UNKNOWN_INSTRUMENT, GATE_CLOSED (CLOSED or ts >= gate_ts, as O8),
-        INSTRUMENT_IN_CALL, BAD_EXPIRY (expire_ts not 0 and <= ts).
-    UNCROSS: UNKNOWN_INSTRUMENT, GATE_CLOSED (as START_CALL), INSTRUMENT_NOT_IN_CALL.
-    TIMER: never rejected.
-    The ``account`` field is not checked for LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE
-    and TIMER.
-A2. TIMER closes due instruments (state not CLOSED, gate_ts <= ts; HALTED ones too) in
-    ascending instrument id, each as CLOSE_GATE but without its ACK, then expires the
-    GTD orders still live with expire_ts <= ts in ascending order id (all
-    instruments, halted ones too), then uncrosses the instruments in CALL whose call
-    ends (0 < end <= ts) in ascending instrument id, then emits one ACK.
-
-Views and API
-
-V1. ``book(i)`` of an id that is not listed returns an empty view with state UNLISTED;
-    ``account(a)`` and ``position(a, i)`` return zeros for anything never touched
-    (no range check). Book levels and ``live_orders`` include GTD orders whose
-    expire_ts has passed but that have not been expired yet (O4). ``OrderView.qty`` is
-    the total qty (filled + leaves + removed, O6), ``price`` the limit.
-V2. ``process`` needs a batch whose dtype has exactly the ``COMMAND_FIELDS`` names
-    (TypeError otherwise); an empty batch returns an empty EVENT_DTYPE array.
 
 Integers are Python ints here; the spec assumes every amount fits in int64 (nothing
 checks for overflow, e.g. of cash after huge deposits).
@@ -173,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from sortedcontainers import SortedDict, SortedList
 
+from exchange.auction.reference import reference_uncross
 from exchange.engine.api import (
     AccountView,
     BookView,
@@ -181,7 +30,7 @@ from exchange.engine.api import (
     OrderView,
     PositionView,
 )
-from exchange.engine.schema import (
+from exchange.schema import (
     CAPACITY_LIMIT,
     CLORD_LIMIT,
     COMMAND_DTYPE,
@@ -1071,12 +920,8 @@ class ReferenceEngine:
         return None
 
     def _uncross(self, inst: Instrument) -> int:
-        """End the call phase of ``inst`` (schema: "Call phase and uncross") with the
+        """End the call phase of ``inst`` (rules: "Call phase and uncross") with the
         plain auction oracle; return the GPUs traded."""
-        # Imported here: exchange.auction imports the engine's schema, so a module-level
-        # import would make importing either package first a cycle.
-        from exchange.auction.reference import reference_uncross
-
         for oid in sorted(inst.live):
             o = inst.live[oid]
             if o.tif == GTD and o.expire_ts <= self._ts:

@@ -3,14 +3,14 @@
 Handlers raise :class:`GatewayError` (or let a known domain exception through); the
 interceptor in :mod:`exchange.gateway.interceptors` turns it into the status and a
 message that says what to fix. Engine rejections map by the hundreds digit of their
-reason code (see :class:`exchange.engine.schema.Reason`).
+reason code (see :class:`exchange.schema.Reason`).
 """
 
 from __future__ import annotations
 
 import grpc
 
-from exchange.engine.schema import Reason
+from exchange.schema import Reason
 
 
 class GatewayError(Exception):

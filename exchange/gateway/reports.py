@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 from numba import njit
 
-from exchange.engine.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
+from exchange.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
 from exchange.gateway.errors import explain
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.wire import REPORT_COLUMNS, encode_reports, length_delimited_key

@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from exchange.engine.schema import CommandKind, command
+from exchange.schema import CommandKind, command
 from exchange.gateway.accounts import AccountRegistry
 from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
 from exchange.gateway.services import Exchange, add_services

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.auction import indicative
-from exchange.engine.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
+from exchange.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
 from exchange.gateway.accounts import AccountRegistry, Role
 from exchange.gateway.dayahead import add_day_ahead
 from exchange.gateway.errors import GatewayError, invalid, not_found, rejection

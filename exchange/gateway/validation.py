@@ -18,7 +18,7 @@ from operator import attrgetter
 import numpy as np
 from numba import njit
 
-from exchange.engine.schema import (
+from exchange.schema import (
     CLORD_LIMIT,
     C,
     CommandKind,

@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 import pyarrow as pa
 
-from exchange.engine.schema import COMMAND_DTYPE, COMMAND_FIELDS
+from exchange.schema import COMMAND_DTYPE, COMMAND_FIELDS
 
 MAGIC = b"GPXJ"
 VERSION = 1

@@ -27,7 +27,7 @@ import numpy as np
 
 from exchange.catalog import Catalog
 from exchange.journal import DataDir
-from exchange.engine.schema import CommandKind, command, commands
+from exchange.schema import CommandKind, command, commands
 from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy

@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 
 from exchange.engine._matching import EMPTY, _clord_key, _hfind, _hput, rehash
-from exchange.engine.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
-from exchange.engine.schema import EventKind as EV
+from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
+from exchange.schema import EventKind as EV
 
 
 class OrderStatus(IntEnum):

@@ -50,7 +50,7 @@ from typing import Protocol
 
 import numpy as np
 
-from exchange.engine.schema import COMMAND_DTYPE, concat_records, copy_records
+from exchange.schema import COMMAND_DTYPE, concat_records, copy_records
 from exchange.journal import Journal, SnapshotStore
 from exchange.sequencer.state import MarketState
 

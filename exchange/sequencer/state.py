@@ -17,7 +17,7 @@ from numba import njit
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
-from exchange.engine.schema import C, E, CommandKind, EventKind, Reason, record_words
+from exchange.schema import C, E, CommandKind, EventKind, Reason, record_words
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import Catalog
-from exchange.engine.schema import CommandKind, EventKind, Reason
+from exchange.schema import CommandKind, EventKind, Reason
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.testing.workload import funding, order_flow, symbols
 

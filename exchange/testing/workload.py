@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from exchange.catalog import Catalog
-from exchange.engine.schema import CommandKind, OrderType, Side, TimeInForce, commands
+from exchange.schema import CommandKind, OrderType, Side, TimeInForce, commands
 
 FUNDS = 10**12  # fen per buyer: risk checks run but never bite
 CAPACITY = 10**9  # GPUs per provider and instrument

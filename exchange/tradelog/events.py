@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from exchange.catalog.listing import Listing
-from exchange.engine.schema import EVENT_DTYPE, EventKind, Reason, Side
+from exchange.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

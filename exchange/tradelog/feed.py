@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from exchange.catalog import Catalog, Listing
-from exchange.engine.schema import EventKind, concat_records
+from exchange.schema import EventKind, concat_records
 from exchange.tradelog.events import trades_from_events
 from exchange.tradelog.files import TradeLogWriter
 

@@ -1,8 +1,10 @@
-"""The engine's contract: command and event records, their codes, and the market rules.
+"""The market rules: what every command does, which events it emits, and every field of
+those events.
 
-Both engines (the numba one in :mod:`exchange.engine.book` and the plain Python
-oracle in :mod:`exchange.engine.reference`) implement exactly these rules and must
-emit byte-identical event arrays for the same command array.
+Both matching engines (the numba one, :class:`exchange.engine.Engine`, and the plain
+Python oracle, :class:`exchange.engine.ReferenceEngine`) implement exactly these rules
+and must emit byte-identical event arrays for the same command array. The records and
+codes named here are in :mod:`exchange.schema`.
 
 Records
 -------
@@ -195,276 +197,173 @@ Held money and GPUs count against new orders and withdrawals as reservations do:
 available = ``cash + credit - reserved - held``, free GPUs = ``capacity + bought - sold
 - ask_open - held``.
 
-Event fields in detail (E1-E7, O1-O8 in :mod:`exchange.engine.reference` spell out every
-field of every event kind); in short: REJECTED echoes the command (clord: a CANCEL's
+Event fields in detail (E1-E7, O1-O8 below spell out every field of every event kind);
+in short: REJECTED echoes the command (clord: a CANCEL's
 orig_clord, else its clord) with order_id 0; ACK echoes account and instrument, with qty =
 orders cancelled or expired (MASS_CANCEL, CLOSE_GATE, TIMER), the qty (capacity) or the
 amount (funds) of the command, else 0.
 
 Positions and accounts are never negative except cash, which may go below zero down
 to -credit through purchases.
+
+Field and rule choices in detail
+-------------------------------
+What the rules above leave open, decided once for both engines; each is numbered for
+reference.
+
+Events in general
+
+E1. Every event carries the command's ``seq`` and ``ts``. Every field that does not
+    apply is 0: ``contra_*`` and ``trade_id`` are 0 except on TRADE, and except
+    ``contra_clord`` on REPLACED, which carries the previous client order id (the
+    command's ``orig_clord``, like FIX OrigClOrdID; the other ``contra_*`` fields and
+    ``trade_id`` stay 0 there); ``reason`` is 0 (NONE) on ACCEPTED, DONE, ACK and
+    UNCROSSED, and on TRADE except AUCTION on the trades of an uncross and DAY_AHEAD on
+    a DA_TRADE's.
+E2. Order events (ACCEPTED, CANCELLED, EXPIRED, REPLACED, DONE, TRADE for the taker) carry
+    the order's ``account, instrument, order_id, clord`` (its *current* clord, i.e. the
+    newest one after a replace), ``side`` and ``price`` = its limit (a MARKET order's
+    limit is the band edge: BUY band_hi, SELL band_lo), and ``leaves``/``filled`` after
+    the event.
+E3. ``qty``: ACCEPTED = order qty; REPLACED = the new total qty; DONE = the order's total
+    qty (the replaced qty if it was replaced); CANCELLED / EXPIRED = the qty removed by
+    this event; TRADE = the traded qty.
+E4. TRADE: first party = the taker (``side`` = taker side, ``price`` = trade price = the
+    maker's limit, ``leaves``/``filled`` = the taker's after the trade); ``contra_order_id,
+    contra_account, contra_clord, contra_leaves`` = the maker's, leaves after the trade;
+    ``trade_id`` = 1, 2, 3, ... over the engine's life. One TRADE event per match. In an
+    uncross the first party is the newer order of the pair (higher order id), the price
+    the auction price, and both may stay in the book. A DA_TRADE's TRADE: first party the
+    buyer (``side`` BUY, ``clord`` = the command's ``clord``), ``contra_account`` the
+    seller, ``contra_clord`` = the command's ``orig_clord``; order ids, leaves, filled and
+    contra_leaves 0.
+E5. REJECTED echoes verbatim from the command: ``account, instrument, side, price, qty``
+    and ``clord`` -- except CANCEL, whose ``clord`` is the command's ``orig_clord``
+    (REPLACE echoes its new ``clord``; every other kind, non-order commands and
+    UNKNOWN_COMMAND included, its ``clord`` field verbatim, normally 0). ``order_id,
+    leaves, filled`` are 0 even when the order is known. ``qty`` is the command's
+    ``qty`` field for every kind, so a rejected funds command has ``qty`` = its ``qty``
+    field (normally 0), not its amount.
+E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 for
+    MASS_CANCEL, whatever the fields hold for LIST/HALT/RESUME/CLOSE_GATE/TIMER); its
+    ``qty`` is: MASS_CANCEL -> number of orders cancelled; CLOSE_GATE -> number of orders
+    expired; TIMER -> number of orders expired (gate closures + GTD expiries);
+    DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
+    WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; UNCROSS -> the GPUs
+    traded (the auction volume less self-trade cancels); HOLD_FUNDS, HOLD_CAPACITY -> the
+    amount or GPUs held; DA_TRADE -> its qty; LIST_INSTRUMENT, HALT, RESUME, START_CALL,
+    RELEASE_HOLDS -> 0. All other ACK fields are 0.
+    UNCROSSED (one per uncross, before its trades): ``account`` 0, the instrument,
+    ``price`` and ``qty`` = auction price and volume, ``side`` and ``leaves`` = surplus
+    side and qty; all other fields 0.
+E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
+    Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
+    included (even when it did nothing). A ``kind`` outside 1..20 -> REJECTED
+    (UNKNOWN_COMMAND).
+
+Orders
+
+O1. Taker event order for a NEW_ORDER: ACCEPTED; [FOK: CANCELLED(FOK_UNFILLABLE) + DONE
+    and stop]; matching events in loop order (maker EXPIRED+DONE / STP cancels / TRADE
+    + maker DONE); then CANCELLED(IOC_REMAINDER) if an IOC/FOK/MARKET order has leaves;
+    then the taker's DONE if its leaves are 0 (else it rests, no further event).
+O2. STP CANCEL_BOTH and DECREMENT cancel the taker with reason SELF_TRADE as well. Under
+    DECREMENT a partly decremented maker keeps its place at the head of its level.
+O3. POST_ONLY_WOULD_CROSS (NEW_ORDER and REPLACE) compares with the best opposite level
+    as it stands in the book, including own orders and GTD orders whose expire_ts has
+    passed but which have not been expired yet (lazy expiry only happens inside a
+    matching loop and on TIMER). Crossing includes equality (BUY price >= best ask,
+    SELL price <= best bid). For REPLACE the check applies only if the order has the
+    POST_ONLY flag.
+O4. "Live" means resting in the book. A GTD order whose expire_ts <= ts but which has
+    not been expired by a matching loop or TIMER is still live: CANCEL cancels it
+    (USER_CANCEL), REPLACE replaces it (it keeps its expire_ts), MASS_CANCEL cancels it
+    (MASS_CANCEL), CLOSE_GATE expires it with GATE_CLOSURE, and views show it.
+O5. Client order ids: every clord accepted for an account -- by NEW_ORDER, or as the
+    new clord of a successful REPLACE -- is used for good (also after the order is done);
+    clords of rejected commands are not. A REPLACE whose new clord equals orig_clord is
+    therefore DUPLICATE_CLIENT_ORDER_ID. CANCEL/REPLACE look orig_clord up among the
+    account's used clords: never used -> UNKNOWN_ORDER; used but the order is no longer
+    live, *or the clord is an older clord of an order since replaced* (the order is now
+    known only by its new clord) -> ORDER_DONE. orig_clord is not range-checked
+    (out-of-range values simply are UNKNOWN_ORDER).
+O6. Quantity bookkeeping: an order has ``qty`` (total), ``filled``, ``leaves`` and
+    ``removed`` (qty cancelled or expired, e.g. by a DECREMENT self-trade while the
+    order goes on living) with ``qty == filled + leaves + removed``. A REPLACE to total
+    qty Q sets ``leaves = Q - filled - removed``; REPLACE_BELOW_FILLED is raised when
+    that is <= 0, i.e. ``Q <= filled + removed`` (identical to the spec's ``Q <= filled``
+    unless the order was partly cancelled by a DECREMENT self-trade). The risk delta uses
+    these new leaves.
+O7. REPLACE priority: PRIORITY_KEPT iff new price == old price and new qty <= old qty
+    (a replace that changes only the clord keeps priority); the order stays in place,
+    its leaves shrink. PRIORITY_LOST: the order leaves its level, REPLACED is emitted,
+    then, if the new price crosses, it matches as a taker (with its tif, stp; expired
+    makers are expired; a FOK fillability check never applies, as resting orders are
+    GTC/GTD), then rests at the tail of its new level if leaves > 0, else DONE.
+    REPLACE quantity/tick/band/gate/halt checks use the order's instrument; the
+    command's ``instrument`` and ``side`` fields are ignored (only echoed on reject).
+O8. Gate check for orders and replaces: GATE_CLOSED if the instrument's state is CLOSED
+    or ts >= gate_ts, whether or not a TIMER has closed it yet. An instrument past its
+    gate_ts but not yet closed keeps its resting orders until CLOSE_GATE/TIMER; they
+    can still be cancelled (CANCEL and MASS_CANCEL check no gate).
+
+Account and market commands
+
+A1. Check order, first failing wins:
+    DEPOSIT_CAPACITY: UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS
+        (qty <= 0, above CAPACITY_LIMIT, or taking capacity above it; the class lot
+        limits do not apply), GATE_CLOSED (state CLOSED only: unlike orders,
+        ts >= gate_ts alone does not count). Allowed while halted.
+    WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
+        QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (so positions are frozen once the instrument
+        is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
+    DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0, or cash + amount above
+        MONEY_LIMIT).
+    WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0 or above MONEY_LIMIT),
+        INSUFFICIENT_FUNDS.
+    SET_CREDIT: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount < 0 or above MONEY_LIMIT),
+        INSUFFICIENT_FUNDS; sets
+        credit to amount (not adds).
+    MASS_CANCEL: UNKNOWN_ACCOUNT (account not -1 and out of range), UNKNOWN_INSTRUMENT
+        (instrument not -1 and not listed), BAD_MASS_CANCEL_FILTER (both -1). Allowed
+        while halted or closed (cancelling nothing gives ACK qty 0).
+    LIST_INSTRUMENT: BAD_INSTRUMENT_ID (instrument != n_instruments), UNKNOWN_GPU_CLASS
+        (gpu_class outside 0..n_classes-1), BAD_EXPIRY (expire_ts not 0 and <= ts).
+        account, region, slot_ts are not checked; a new instrument is OPEN, or CALL
+        with expire_ts > 0 (even if its gate_ts is already past).
+    HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
+        CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN or CALL -> INSTRUMENT_NOT_HALTED,
+        CLOSED -> GATE_CLOSED, then BAD_EXPIRY (expire_ts not 0 and <= ts). Only the
+        state counts, not ts vs gate_ts.
+    CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
+        Works on OPEN, HALTED and CALL instruments.
+    START_CALL: UNKNOWN_INSTRUMENT, GATE_CLOSED (CLOSED or ts >= gate_ts, as O8),
+        INSTRUMENT_IN_CALL, BAD_EXPIRY (expire_ts not 0 and <= ts).
+    UNCROSS: UNKNOWN_INSTRUMENT, GATE_CLOSED (as START_CALL), INSTRUMENT_NOT_IN_CALL.
+    TIMER: never rejected.
+    The ``account`` field is not checked for LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE
+    and TIMER.
+A2. TIMER closes due instruments (state not CLOSED, gate_ts <= ts; HALTED ones too) in
+    ascending instrument id, each as CLOSE_GATE but without its ACK, then expires the
+    GTD orders still live with expire_ts <= ts in ascending order id (all
+    instruments, halted ones too), then uncrosses the instruments in CALL whose call
+    ends (0 < end <= ts) in ascending instrument id, then emits one ACK.
+
+Views and API
+
+V1. ``book(i)`` of an id that is not listed returns an empty view with state UNLISTED;
+    ``account(a)`` and ``position(a, i)`` return zeros for anything never touched
+    (no range check). Book levels and ``live_orders`` include GTD orders whose
+    expire_ts has passed but that have not been expired yet (O4). ``OrderView.qty`` is
+    the total qty (filled + leaves + removed, O6), ``price`` the limit.
+V2. ``process`` needs a batch whose dtype has exactly the ``COMMAND_FIELDS`` names
+    (TypeError otherwise); an empty batch returns an empty EVENT_DTYPE array.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
 
-import numpy as np
-
-CLORD_LIMIT = 1 << 43
-"""Client order ids are in ``(0, CLORD_LIMIT)`` so (clord, account) packs into one int64."""
-MONEY_LIMIT = 10**15
-"""Largest amount (fen, ¥10 trillion) a funds command may carry or a deposit may bring a
-cash balance to, so balances stay far inside int64."""
-CAPACITY_LIMIT = 10**12
-"""Most GPUs a capacity command may carry, and a deposit may bring a position's
-capacity to, so quantities stay far inside int64."""
-PRICE_LIMIT = 1 << 31
-"""Prices are below ``PRICE_LIMIT`` fen (¥21 M per GPU-hour) so a price packs into 32 bits
-of a price-level key and ``price * qty`` stays far inside int64."""
-ACCOUNT_BITS = 20
-"""Accounts are below ``2**ACCOUNT_BITS``; the limit of ``EngineConfig.max_accounts``."""
-
-
-class Side(IntEnum):
-    BUY = 1
-    SELL = 2
-
-
-class OrderType(IntEnum):
-    LIMIT = 1
-    MARKET = 2
-
-
-class TimeInForce(IntEnum):
-    GTC = 1  # good till cancel (at the latest, gate closure)
-    GTD = 2  # good till expire_ts
-    IOC = 3  # immediate or cancel
-    FOK = 4  # fill or kill
-
-
-class StpMode(IntEnum):
-    """What happens when an order would trade with one of its own account's orders."""
-
-    CANCEL_NEWEST = 1
-    CANCEL_OLDEST = 2
-    CANCEL_BOTH = 3
-    DECREMENT = 4
-
-
-class OrderFlag(IntEnum):
-    POST_ONLY = 1
-
-
-class InstrumentState(IntEnum):
-    UNLISTED = 0
-    OPEN = 1
-    HALTED = 2
-    CLOSED = 3
-    CALL = 4  # call phase of an auction: orders collect, nothing matches
-
-
-class CommandKind(IntEnum):
-    NEW_ORDER = 1
-    CANCEL = 2
-    REPLACE = 3
-    MASS_CANCEL = 4
-    DEPOSIT_CAPACITY = 5
-    WITHDRAW_CAPACITY = 6
-    DEPOSIT_FUNDS = 7
-    WITHDRAW_FUNDS = 8
-    SET_CREDIT = 9
-    LIST_INSTRUMENT = 10
-    HALT = 11
-    RESUME = 12
-    CLOSE_GATE = 13
-    TIMER = 14
-    START_CALL = 15
-    UNCROSS = 16
-    HOLD_FUNDS = 17
-    HOLD_CAPACITY = 18
-    DA_TRADE = 19
-    RELEASE_HOLDS = 20
-
-
-class EventKind(IntEnum):
-    ACCEPTED = 1
-    REJECTED = 2
-    TRADE = 3
-    CANCELLED = 4
-    EXPIRED = 5
-    REPLACED = 6
-    DONE = 7
-    ACK = 8
-    UNCROSSED = 9
-
-
-class Reason(IntEnum):
-    """Reasons, grouped by meaning: the hundreds digit says which gRPC status fits.
-
-    1xx bad input (INVALID_ARGUMENT), 2xx wrong state (FAILED_PRECONDITION),
-    3xx not found (NOT_FOUND), 4xx already exists (ALREADY_EXISTS),
-    5xx pre-trade risk (FAILED_PRECONDITION), 6xx why an order was cancelled or expired,
-    7xx what a replace did to priority, 8xx how a trade happened.
-    """
-
-    NONE = 0
-    UNKNOWN_COMMAND = 101
-    UNKNOWN_ACCOUNT = 102
-    UNKNOWN_INSTRUMENT = 103
-    BAD_SIDE = 104
-    BAD_ORDER_TYPE = 105
-    BAD_TIME_IN_FORCE = 106
-    BAD_STP_MODE = 107
-    BAD_FLAGS = 108
-    BAD_CLIENT_ORDER_ID = 109
-    QUANTITY_OUT_OF_LIMITS = 110
-    PRICE_NOT_ON_TICK = 111
-    PRICE_OUT_OF_BAND = 112
-    MARKET_ORDER_HAS_PRICE = 113
-    BAD_EXPIRY = 114
-    BAD_AMOUNT = 115
-    UNKNOWN_GPU_CLASS = 116
-    BAD_MASS_CANCEL_FILTER = 117
-    BAD_INSTRUMENT_ID = 118
-    SAME_ACCOUNT = 119
-    GATE_CLOSED = 201
-    INSTRUMENT_HALTED = 202
-    INSTRUMENT_NOT_HALTED = 203
-    POST_ONLY_WOULD_CROSS = 204
-    ORDER_DONE = 205
-    REPLACE_BELOW_FILLED = 206
-    INSTRUMENT_IN_CALL = 207
-    INSTRUMENT_NOT_IN_CALL = 208
-    UNKNOWN_ORDER = 301
-    DUPLICATE_CLIENT_ORDER_ID = 401
-    INSUFFICIENT_FUNDS = 501
-    INSUFFICIENT_CAPACITY = 502
-    USER_CANCEL = 601
-    MASS_CANCEL = 602
-    IOC_REMAINDER = 603
-    FOK_UNFILLABLE = 604
-    SELF_TRADE = 605
-    GATE_CLOSURE = 606
-    GTD_EXPIRY = 607
-    PRIORITY_KEPT = 701
-    PRIORITY_LOST = 702
-    AUCTION = 801
-    DAY_AHEAD = 802
-
-
-COMMAND_FIELDS = (
-    "seq", "ts", "kind", "account", "instrument", "side", "order_type", "tif", "flags",
-    "stp", "price", "qty", "clord", "orig_clord", "expire_ts", "amount", "gpu_class",
-    "region", "slot_ts", "contra_account",
-)
-"""Command record fields; ``amount`` is money in fen for the funds commands,
-``contra_account`` the seller of a DA_TRADE."""
-
-EVENT_FIELDS = (
-    "seq", "ts", "kind", "reason", "account", "instrument", "order_id", "clord", "side",
-    "price", "qty", "leaves", "filled", "contra_order_id", "contra_account",
-    "contra_clord", "contra_leaves", "trade_id",
-)
-"""Event record fields. For order events the first party is the order's owner; for a
-TRADE it is the taker (``side`` is the aggressor side) and ``contra_*`` the maker; a
-REPLACED carries the previous client order id in ``contra_clord``.
-``price`` is the order's limit (trade price for TRADE); ``qty`` is the order qty
-(ACCEPTED, REPLACED, DONE), the cancelled/expired qty, the traded qty, or the count or
-amount echoed by an ACK; ``leaves`` and ``filled`` are the order's after the event."""
-
-COMMAND_DTYPE = np.dtype([(name, np.int64) for name in COMMAND_FIELDS])
-EVENT_DTYPE = np.dtype([(name, np.int64) for name in EVENT_FIELDS])
-
-# Column indices for the kernels, which see records as rows of an int64 matrix.
-C = IntEnum("C", {name.upper(): i for i, name in enumerate(COMMAND_FIELDS)}, start=0)
-E = IntEnum("E", {name.upper(): i for i, name in enumerate(EVENT_FIELDS)}, start=0)
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Static market parameters, per GPU class index, that the engine enforces.
-
-    Prices in fen per GPU-hour, quantities in GPUs, times in ns.
-    """
-
-    tick: tuple[int, ...]
-    band_lo: tuple[int, ...]
-    band_hi: tuple[int, ...]
-    min_qty: tuple[int, ...]
-    max_qty: tuple[int, ...]
-    gate_closure_ns: int = 15 * 60 * 10**9
-    max_accounts: int = 4096
-    reference: tuple[int, ...] = ()
-    """Reference price per class for an uncross with no last trade (catalog
-    ``reference_fen``); empty: the tick nearest the middle of each band, rounding down."""
-
-    def __post_init__(self) -> None:
-        n = len(self.tick)
-        if not n or any(len(v) != n for v in (self.band_lo, self.band_hi, self.min_qty, self.max_qty)):
-            raise ValueError("EngineConfig: every per-class tuple needs one entry per GPU class")
-        for c in range(n):
-            if self.tick[c] <= 0 or self.band_lo[c] <= 0 or self.band_lo[c] > self.band_hi[c]:
-                raise ValueError(f"EngineConfig: class {c} needs tick > 0 and 0 < band_lo <= band_hi")
-            if self.band_hi[c] >= PRICE_LIMIT:
-                raise ValueError(f"EngineConfig: class {c} band_hi must be below {PRICE_LIMIT} fen")
-            if self.band_lo[c] % self.tick[c] or self.band_hi[c] % self.tick[c]:
-                raise ValueError(f"EngineConfig: class {c} band edges must lie on the tick")
-            if not 1 <= self.min_qty[c] <= self.max_qty[c]:
-                raise ValueError(f"EngineConfig: class {c} needs 1 <= min_qty <= max_qty")
-        if not self.reference:
-            object.__setattr__(self, "reference", tuple(
-                self.band_lo[c] + (self.band_hi[c] - self.band_lo[c]) // (2 * self.tick[c]) * self.tick[c]
-                for c in range(n)))
-        for c, ref in enumerate(self.reference):
-            if len(self.reference) != n or not self.band_lo[c] <= ref <= self.band_hi[c] or ref % self.tick[c]:
-                raise ValueError(f"EngineConfig: class {c} reference must lie on the tick in the band")
-        if not 1 <= self.max_accounts <= 1 << ACCOUNT_BITS:
-            raise ValueError(f"EngineConfig: max_accounts must be in 1..{1 << ACCOUNT_BITS}")
-
-    @property
-    def n_classes(self) -> int:
-        """Number of GPU classes."""
-        return len(self.tick)
-
-    def levels(self, gpu_class: int) -> int:
-        """Price levels in the band of a class: ``(band_hi - band_lo) // tick + 1``."""
-        return (self.band_hi[gpu_class] - self.band_lo[gpu_class]) // self.tick[gpu_class] + 1
-
-
-def commands(n: int) -> np.ndarray:
-    """A zeroed command batch of length ``n``."""
-    return np.zeros(n, dtype=COMMAND_DTYPE)
-
-
-def record_words(records: np.ndarray) -> np.ndarray:
-    """A C-contiguous 1-D record array whose fields are all int64 as its (rows, fields)
-    int64 matrix: a view, no copy (what the kernels read). O(1)."""
-    return records.view(np.int64).reshape(len(records), len(records.dtype.names))
-
-
-def copy_records(records: np.ndarray) -> np.ndarray:
-    """An equal copy, in memory of its own, of a 1-D record array whose fields are all
-    int64 (commands, events), copied as one block of words instead of field by field
-    as ``records.copy()`` does (about 1 µs instead of 4 µs for one record). O(n)."""
-    return np.ascontiguousarray(records).view(np.int64).copy().view(records.dtype)
-
-
-def concat_records(parts: list[np.ndarray]) -> np.ndarray:
-    """One or more 1-D record arrays of one all-int64 dtype joined in order (what
-    ``np.concatenate(parts)`` gives, without NumPy's structured-dtype promotion, about
-    20 µs per part); ``TypeError`` if their dtypes differ. O(total)."""
-    dtype = parts[0].dtype
-    if any(part.dtype != dtype for part in parts):
-        raise TypeError(f"records of different dtypes: {sorted({str(part.dtype) for part in parts})}")
-    return np.concatenate([np.ascontiguousarray(part).view(np.int64) for part in parts]).view(dtype)
-
-
-def command(kind: CommandKind, **fields: int) -> np.ndarray:
-    """One command as a batch of length 1; unnamed fields are 0."""
-    batch = commands(1)
-    batch["kind"] = int(kind)
-    for name, value in fields.items():
-        batch[name] = int(value)
-    return batch
+def events_bound(live_orders: int, instruments: int) -> int:
+    """Most events one command can emit when ``live_orders`` orders are live (a TIMER
+    may also emit one UNCROSSED per instrument)."""
+    return 8 + 3 * live_orders + instruments
