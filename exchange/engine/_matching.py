@@ -11,8 +11,7 @@ parts) so every kernel takes the same first argument:
   trade price and the end of a call phase.
 * ``accts``   (max_accounts, A_FIELDS) cash, credit, reserved, held.
 * ``pos``     (cap, P_FIELDS) positions of (account, instrument), with GPUs held.
-* three open-addressing hash tables, rows of (key, value) so one probe touches one cache
-  line, linear probing, power-of-two size:
+* three hash tables (:mod:`exchange.engine.hashtable`):
   (clord, account) → order slot (or DONE for finished orders), (instrument, account) →
   position row, (instrument, side, price) → level.
 * ``ctr``     counters (next ids, free-list heads, table counts).
@@ -39,8 +38,17 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from exchange.auction._uncross import book_kernel as _uncross_price
+from exchange.engine.hashtable import (
+    EMPTY,
+    clord_key,
+    hash_delete,
+    hash_find,
+    hash_put,
+    home_slot,
+    level_key,
+    position_key,
+)
 from exchange.schema import (
-    ACCOUNT_BITS,
     CAPACITY_LIMIT,
     CLORD_LIMIT,
     MONEY_LIMIT,
@@ -79,7 +87,6 @@ P_FIELDS = 7
  CT_POSITIONS, CT_CLORD_N, CT_POS_N, CT_LEVEL_N, CT_LIVE) = range(10)
 CT_FIELDS = 10
 
-EMPTY = -1  # an empty hash slot (all keys are >= 0) and "not found"
 DONE = -2  # clord hash value of an order that is no longer live
 
 OK = 0
@@ -96,7 +103,6 @@ _CALL = int(IS.CALL)
 _CLORD_LIMIT = CLORD_LIMIT
 _MONEY_LIMIT = MONEY_LIMIT
 _CAPACITY_LIMIT = CAPACITY_LIMIT
-_ACCOUNT_BITS = ACCOUNT_BITS
 _C_SEQ, _C_TS, _C_KIND, _C_ACCOUNT, _C_INSTRUMENT = int(C.SEQ), int(C.TS), int(C.KIND), int(C.ACCOUNT), int(C.INSTRUMENT)
 _C_SIDE, _C_TYPE, _C_TIF, _C_FLAGS, _C_STP = int(C.SIDE), int(C.ORDER_TYPE), int(C.TIF), int(C.FLAGS), int(C.STP)
 _C_PRICE, _C_QTY, _C_CLORD, _C_ORIG, _C_EXPIRE = int(C.PRICE), int(C.QTY), int(C.CLORD), int(C.ORIG_CLORD), int(C.EXPIRE_TS)
@@ -128,95 +134,6 @@ def _stp(o):
 @_kernel
 def _flags(o):
     return (o[O_TERMS] >> FLAGS_SHIFT) & 15
-
-
-# ---------------------------------------------------------------- hash tables
-
-@_kernel
-def _slot_of(key, mask):
-    """Start slot for a key: a multiply-xorshift mix that cannot overflow int64."""
-    x = key ^ (key >> 31)
-    h = (x & 0xFFFFFF) * 0x9E3779 + ((x >> 24) & 0xFFFFFF) * 0x85EBCB + (x >> 48) * 0xC2B2AF
-    h ^= h >> 17
-    return h & mask
-
-
-@_kernel
-def _hfind(table, key):
-    """Value stored for key, or EMPTY. O(1) expected."""
-    mask = table.shape[0] - 1
-    i = _slot_of(key, mask)
-    while True:
-        k = table[i, 0]
-        if k == key:
-            return table[i, 1]
-        if k == EMPTY:
-            return EMPTY
-        i = (i + 1) & mask
-
-
-@_kernel
-def _hput(table, key, val):
-    """Set key to val; return 1 if the key is new, 0 if it was updated. O(1) expected."""
-    mask = table.shape[0] - 1
-    i = _slot_of(key, mask)
-    while True:
-        k = table[i, 0]
-        if k == key:
-            table[i, 1] = val
-            return 0
-        if k == EMPTY:
-            table[i, 0] = key
-            table[i, 1] = val
-            return 1
-        i = (i + 1) & mask
-
-
-@_kernel
-def _hdel(table, key):
-    """Remove key (which must be present) by backward-shift deletion. O(1) expected."""
-    mask = table.shape[0] - 1
-    i = _slot_of(key, mask)
-    while table[i, 0] != key:
-        i = (i + 1) & mask
-    j = i
-    while True:
-        j = (j + 1) & mask
-        if table[j, 0] == EMPTY:
-            break
-        home = _slot_of(table[j, 0], mask)
-        # The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
-        if (j > i and (home <= i or home > j)) or (j < i and (home <= i and home > j)):
-            table[i, 0] = table[j, 0]
-            table[i, 1] = table[j, 1]
-            i = j
-    table[i, 0] = EMPTY
-    table[i, 1] = EMPTY
-
-
-@njit(cache=True)
-def rehash(table, new_size):
-    """A copy of a table with ``new_size`` (a power of two) slots."""
-    grown = np.full((new_size, 2), EMPTY, np.int64)
-    for i in range(table.shape[0]):
-        if table[i, 0] != EMPTY:
-            _hput(grown, table[i, 0], table[i, 1])
-    return grown
-
-
-@_kernel
-def _clord_key(clord, account):
-    return (clord << _ACCOUNT_BITS) | account
-
-
-@_kernel
-def _pos_key(instrument, account):
-    return (instrument << _ACCOUNT_BITS) | account
-
-
-@_kernel
-def _level_key(instrument, side, price):
-    return ((instrument * 2 + side - 1) << 32) | price
 
 
 # ---------------------------------------------------------------- events
@@ -274,15 +191,15 @@ def _ack(ev, n, cmd, qty):
 def _position(st, account, instrument, create):
     """Row of (account, instrument) in the position table, or EMPTY; creates it if asked."""
     pos, pt, ctr = st[4], st[6], st[8]
-    key = _pos_key(instrument, account)
-    row = _hfind(pt, key)
+    key = position_key(instrument, account)
+    row = hash_find(pt, key)
     if row == EMPTY and create:
         row = ctr[CT_POSITIONS]
         ctr[CT_POSITIONS] += 1
         pos[row, :] = 0
         pos[row, P_ACCOUNT] = account
         pos[row, P_INSTRUMENT] = instrument
-        ctr[CT_POS_N] += _hput(pt, key, row)
+        ctr[CT_POS_N] += hash_put(pt, key, row)
     return row
 
 
@@ -322,12 +239,12 @@ def _rest(st, slot):
     orders, levels, insts, lt, ctr = st[0], st[1], st[2], st[7], st[8]
     o = orders[slot]
     inst, side, price = o[O_INSTRUMENT], _side(o), o[O_PRICE]
-    key = _level_key(inst, side, price)
-    lvl = _hfind(lt, key)
+    key = level_key(inst, side, price)
+    lvl = hash_find(lt, key)
     if lvl == EMPTY:
         lvl = ctr[CT_LEVEL_FREE]
         ctr[CT_LEVEL_FREE] = levels[lvl, L_NEXT]
-        ctr[CT_LEVEL_N] += _hput(lt, key, lvl)
+        ctr[CT_LEVEL_N] += hash_put(lt, key, lvl)
         levels[lvl, :] = EMPTY
         levels[lvl, L_PRICE] = price
         levels[lvl, L_QTY] = 0
@@ -392,7 +309,7 @@ def _unlink(st, slot):
         if lnext != EMPTY:
             levels[lnext, L_PREV] = lprev
         ctr[CT_LEVEL_N] -= 1
-        _hdel(lt, _level_key(inst, side, levels[lvl, L_PRICE]))
+        hash_delete(lt, level_key(inst, side, levels[lvl, L_PRICE]))
         levels[lvl, :] = EMPTY
         levels[lvl, L_NEXT] = ctr[CT_LEVEL_FREE]
         ctr[CT_LEVEL_FREE] = lvl
@@ -404,7 +321,7 @@ def _finish(st, ev, n, slot, seq, ts):
     orders, ct, ctr = st[0], st[5], st[8]
     o = orders[slot]
     n = _emit_order(ev, n, orders, slot, seq, ts, EV.DONE, 0, o[O_QTY])
-    _hput(ct, _clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
+    hash_put(ct, clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
     ctr[CT_LIVE] -= 1
     o[:] = 0
     o[O_LEVEL] = EMPTY
@@ -627,7 +544,7 @@ def _new_order(st, ev, n, cmd):
             reason = R.MARKET_ORDER_HAS_PRICE
         elif (expire <= ts) if tif == _GTD else (expire != 0):
             reason = R.BAD_EXPIRY
-        elif _hfind(ct, _clord_key(clord, account)) != EMPTY:
+        elif hash_find(ct, clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         else:
             reason = _trading_reason(st, inst, ts)
@@ -663,7 +580,7 @@ def _new_order(st, ev, n, cmd):
     o[O_NEXT] = EMPTY
     o[O_PREV] = EMPTY
     o[O_LEVEL] = EMPTY
-    ctr[CT_CLORD_N] += _hput(ct, _clord_key(clord, account), slot)
+    ctr[CT_CLORD_N] += hash_put(ct, clord_key(clord, account), slot)
     if side == _BUY:
         st[3][account, A_RESERVED] += price * qty
         _position(st, account, inst, True)
@@ -681,7 +598,7 @@ def _live_slot(st, account, clord):
     """(slot, reason): the live order of (account, clord), or UNKNOWN_ORDER / ORDER_DONE."""
     if clord <= 0 or clord >= _CLORD_LIMIT:
         return EMPTY, R.UNKNOWN_ORDER
-    slot = _hfind(st[5], _clord_key(clord, account))
+    slot = hash_find(st[5], clord_key(clord, account))
     if slot == EMPTY:
         return EMPTY, R.UNKNOWN_ORDER
     if slot == DONE:
@@ -723,7 +640,7 @@ def _replace(st, ev, n, cmd):
             reason = R.QUANTITY_OUT_OF_LIMITS
         elif _price_reason(i, price) != R.NONE:
             reason = _price_reason(i, price)
-        elif _hfind(ct, _clord_key(clord, account)) != EMPTY:
+        elif hash_find(ct, clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         elif _trading_reason(st, o[O_INSTRUMENT], ts) != R.NONE:
             reason = _trading_reason(st, o[O_INSTRUMENT], ts)
@@ -745,8 +662,8 @@ def _replace(st, ev, n, cmd):
         levels[o[O_LEVEL], L_QTY] += new_leaves - o[O_LEAVES]
     else:
         _unlink(st, slot)
-    _hput(ct, _clord_key(o[O_CLORD], account), DONE)
-    st[8][CT_CLORD_N] += _hput(ct, _clord_key(clord, account), slot)
+    hash_put(ct, clord_key(o[O_CLORD], account), DONE)
+    st[8][CT_CLORD_N] += hash_put(ct, clord_key(clord, account), slot)
     o[O_CLORD] = clord
     o[O_PRICE] = price
     o[O_QTY] = qty
@@ -1163,7 +1080,7 @@ def _prefetch_clord_slot(table, cmd):
     kind = cmd[_C_KIND]
     clord = cmd[_C_ORIG] if kind == K.CANCEL else cmd[_C_CLORD]
     if 0 < clord < _CLORD_LIMIT and cmd[_C_ACCOUNT] >= 0:
-        _prefetch_row(table, _slot_of(_clord_key(clord, cmd[_C_ACCOUNT]), table.shape[0] - 1))
+        _prefetch_row(table, home_slot(clord_key(clord, cmd[_C_ACCOUNT]), table.shape[0] - 1))
 
 
 @_kernel

@@ -22,6 +22,7 @@ from exchange.engine.api import (
     OrderView,
     PositionView,
 )
+from exchange.engine.hashtable import EMPTY, clord_key, hash_find, level_key, new_table, position_key, rehash
 from exchange.schema import (
     COMMAND_DTYPE,
     EVENT_DTYPE,
@@ -35,9 +36,6 @@ from exchange.schema import (
     events_bound,
     record_words,
 )
-
-_EMPTY = k.EMPTY
-
 
 STATE_ARRAYS = ("orders", "levels", "instruments", "accounts", "positions", "clord_index",
                 "position_index", "level_index", "counters")
@@ -66,7 +64,7 @@ def _term(order: np.ndarray, shift: int) -> int:
 
 def _free_pool(rows: int, fields: int, next_col: int) -> np.ndarray:
     """A pool of free rows (all EMPTY) chained through ``next_col`` from row 0."""
-    pool = np.full((rows, fields), _EMPTY, np.int64)
+    pool = np.full((rows, fields), EMPTY, np.int64)
     _chain(pool, 0, next_col)
     return pool
 
@@ -74,7 +72,7 @@ def _free_pool(rows: int, fields: int, next_col: int) -> np.ndarray:
 def _chain(pool: np.ndarray, start: int, next_col: int) -> None:
     """Link rows ``start..`` of a pool into a free list through ``next_col``."""
     pool[start:, next_col] = np.arange(start + 1, len(pool) + 1)
-    pool[-1, next_col] = _EMPTY
+    pool[-1, next_col] = EMPTY
 
 
 def _double(pool: np.ndarray, fill: int) -> int:
@@ -88,11 +86,6 @@ def _double(pool: np.ndarray, fill: int) -> int:
     pool.resize((2 * n, pool.shape[1]), refcheck=False)
     pool[n:] = fill
     return n
-
-
-def _table(entries: int) -> np.ndarray:
-    """An empty hash table of (key, value) rows, a power-of-two size >= 2 * entries."""
-    return np.full((1 << max(4, (2 * entries - 1).bit_length()), 2), _EMPTY, np.int64)
 
 
 class Engine:
@@ -116,7 +109,7 @@ class Engine:
         ctr = np.zeros(k.CT_FIELDS, np.int64)
         ctr[k.CT_NEXT_ORDER_ID] = 1
         ctr[k.CT_NEXT_TRADE_ID] = 1
-        self._st = (orders, levels, insts, accts, pos, _table(n), _table(n), _table(n), ctr)
+        self._st = (orders, levels, insts, accts, pos, new_table(n), new_table(n), new_table(n), ctr)
         self._events = np.empty((4096, len(E)), np.int64)
 
     # ------------------------------------------------------------------ commands
@@ -165,13 +158,13 @@ class Engine:
     def _grow(self) -> None:
         """Double every pool or table that may not have room for one more command."""
         (orders, levels, insts, accts, pos, ct, pt, lt, ctr) = self._st
-        if ctr[k.CT_ORDER_FREE] == _EMPTY:
-            start = _double(orders, _EMPTY)
+        if ctr[k.CT_ORDER_FREE] == EMPTY:
+            start = _double(orders, EMPTY)
             orders[start:, k.O_ID] = 0
             _chain(orders, start, k.O_NEXT)
             ctr[k.CT_ORDER_FREE] = start
-        if ctr[k.CT_LEVEL_FREE] == _EMPTY:
-            start = _double(levels, _EMPTY)
+        if ctr[k.CT_LEVEL_FREE] == EMPTY:
+            start = _double(levels, EMPTY)
             _chain(levels, start, k.L_NEXT)
             ctr[k.CT_LEVEL_FREE] = start
         if ctr[k.CT_INSTRUMENTS] >= len(insts):
@@ -179,11 +172,11 @@ class Engine:
         if ctr[k.CT_POSITIONS] >= len(pos):
             _double(pos, 0)
         if 2 * (ctr[k.CT_CLORD_N] + 1) > len(ct):
-            ct = k.rehash(ct, 2 * len(ct))
+            ct = rehash(ct, 2 * len(ct))
         if 2 * (ctr[k.CT_POS_N] + 1) > len(pt):
-            pt = k.rehash(pt, 2 * len(pt))
+            pt = rehash(pt, 2 * len(pt))
         if 2 * (ctr[k.CT_LEVEL_N] + 1) > len(lt):
-            lt = k.rehash(lt, 2 * len(lt))
+            lt = rehash(lt, 2 * len(lt))
         self._st = (orders, levels, insts, accts, pos, ct, pt, lt, ctr)
 
     # ------------------------------------------------------------------ snapshots
@@ -221,7 +214,7 @@ class Engine:
         levels, insts = self._st[1], self._st[2]
         out = []
         lvl = insts[instrument, k.I_BEST_BID if side == Side.BUY else k.I_BEST_ASK]
-        while lvl != _EMPTY:
+        while lvl != EMPTY:
             out.append(int(lvl))
             lvl = levels[lvl, k.L_NEXT]
         return out
@@ -251,7 +244,7 @@ class Engine:
     def position(self, account: int, instrument: int) -> PositionView:
         """Capacity and holdings of an account in an instrument. O(1)."""
         row = k._position(self._st, account, instrument, False)
-        if row == _EMPTY:
+        if row == EMPTY:
             return PositionView(0, 0, 0, 0)
         p = self._st[4][row]
         return PositionView(int(p[k.P_CAPACITY]), int(p[k.P_BOUGHT]), int(p[k.P_SOLD]),
@@ -275,7 +268,7 @@ class Engine:
     def live_orders(self, account: int | None = None) -> list[OrderView]:
         """Live orders (of one account or all), ascending order id. O(pool)."""
         orders = self._st[0]
-        live = orders[(orders[:, k.O_ID] != 0) & (orders[:, k.O_LEVEL] != _EMPTY)]
+        live = orders[(orders[:, k.O_ID] != 0) & (orders[:, k.O_LEVEL] != EMPTY)]
         if account is not None:
             live = live[live[:, k.O_ACCOUNT] == account]
         live = live[np.argsort(live[:, k.O_ID])]
@@ -303,7 +296,7 @@ class Engine:
         for inst in range(self.n_instruments):
             best = {}
             for side in (Side.BUY, Side.SELL):
-                prev_lvl, prev_price = _EMPTY, None
+                prev_lvl, prev_price = EMPTY, None
                 for lvl in self._side_levels(inst, side):
                     n_levels += 1
                     price = int(levels[lvl, k.L_PRICE])
@@ -311,11 +304,11 @@ class Engine:
                         fail(f"level {lvl} of instrument {inst}: broken back link")
                     if prev_price is not None and (price >= prev_price if side == Side.BUY else price <= prev_price):
                         fail(f"instrument {inst} side {side.name}: levels not sorted at {price}")
-                    if k._hfind(lt, k._level_key(inst, int(side), price)) != lvl:
+                    if hash_find(lt, level_key(inst, int(side), price)) != lvl:
                         fail(f"level index does not point at level {lvl} ({price})")
-                    qty, count, prev_slot = 0, 0, _EMPTY
+                    qty, count, prev_slot = 0, 0, EMPTY
                     slot = levels[lvl, k.L_HEAD]
-                    while slot != _EMPTY:
+                    while slot != EMPTY:
                         o = orders[slot]
                         if o[k.O_LEVEL] != lvl or o[k.O_PREV] != prev_slot or o[k.O_PRICE] != price:
                             fail(f"order slot {slot} misplaced in level {lvl}")
@@ -353,7 +346,7 @@ class Engine:
             o = orders[slot]
             if o[k.O_QTY] != o[k.O_FILLED] + o[k.O_LEAVES] + o[k.O_REMOVED]:
                 fail(f"order {o[k.O_ID]}: qty {o[k.O_QTY]} != filled + leaves + removed")
-            if k._hfind(ct, k._clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
+            if hash_find(ct, clord_key(o[k.O_CLORD], o[k.O_ACCOUNT])) != slot:
                 fail(f"order {o[k.O_ID]}: client order id index does not point at it")
             if _term(o, k.SIDE_SHIFT) == Side.BUY:
                 reserved[o[k.O_ACCOUNT]] += o[k.O_PRICE] * o[k.O_LEAVES]
@@ -372,7 +365,7 @@ class Engine:
         for row in range(int(ctr[k.CT_POSITIONS])):
             p = pos[row]
             key = (int(p[k.P_ACCOUNT]), int(p[k.P_INSTRUMENT]))
-            if k._hfind(pt, k._pos_key(key[1], key[0])) != row:
+            if hash_find(pt, position_key(key[1], key[0])) != row:
                 fail(f"position index does not point at row {row}")
             if p[k.P_ASK_OPEN] != ask_open.pop(key, 0):
                 fail(f"position {key}: ask_open {p[k.P_ASK_OPEN]} != open asks")

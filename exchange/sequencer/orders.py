@@ -11,7 +11,7 @@ order id in int64 arrays, updated by a small jitted kernel:
 * ``REPLACED`` sets the new client order id, price, qty and leaves.
 
 Status names follow FIX OrdStatus. Lookups by (account, client order id) go through an
-open-addressing hash index (the engine's hash kernels): O(1) expected; the index is
+open-addressing hash index (:mod:`exchange.engine.hashtable`): O(1) expected; the index is
 kept in snapshots (every client order id an order ever had stays found).
 """
 
@@ -23,7 +23,7 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from exchange.engine._matching import EMPTY, _clord_key, _hfind, _hput, rehash
+from exchange.engine.hashtable import EMPTY, clord_key, hash_find, hash_put, rehash
 from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
 from exchange.schema import EventKind as EV
 
@@ -93,7 +93,7 @@ def _apply(rows, index, ev):
             r[R_FIRST_CLORD] = e[_CLORD]
             r[R_CLORD] = e[_CLORD]
             r[R_SEQ] = e[_SEQ]
-            added += _hput(index, _clord_key(e[_CLORD], e[_ACCOUNT]), oid)
+            added += hash_put(index, clord_key(e[_CLORD], e[_ACCOUNT]), oid)
         elif kind == _TRADE and oid != 0:  # a day-ahead trade (order id 0) moves no order
             t = rows[oid]
             t[R_FILLED] = e[_FILLED]
@@ -114,7 +114,7 @@ def _apply(rows, index, ev):
             r[R_PRICE] = e[_PRICE]
             r[R_QTY] = e[_QTY]
             r[R_LEAVES] = e[_LEAVES]
-            added += _hput(index, _clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
+            added += hash_put(index, clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
     return added
 
 
@@ -125,8 +125,8 @@ def _reindex(rows, index):
     for oid in range(1, rows.shape[0]):
         r = rows[oid]
         if r[R_STATUS] != 0:
-            added += _hput(index, _clord_key(r[R_FIRST_CLORD], r[R_ACCOUNT]), oid)
-            added += _hput(index, _clord_key(r[R_CLORD], r[R_ACCOUNT]), oid)
+            added += hash_put(index, clord_key(r[R_FIRST_CLORD], r[R_ACCOUNT]), oid)
+            added += hash_put(index, clord_key(r[R_CLORD], r[R_ACCOUNT]), oid)
     return added
 
 
@@ -182,5 +182,5 @@ class OrderLedger:
         """The order an account placed or replaced under a client order id. O(1) expected."""
         if not 0 < clord < CLORD_LIMIT or not 0 <= account < 1 << ACCOUNT_BITS:
             return None
-        order_id = int(_hfind(self.index, _clord_key(clord, account)))
+        order_id = int(hash_find(self.index, clord_key(clord, account)))
         return self.get(order_id) if order_id != EMPTY else None

@@ -1,0 +1,124 @@
+"""Open-addressing hash tables of int64 keys to int64 values, as numba kernels.
+
+A table is an ``(size, 2)`` int64 array of (key, value) rows, so one probe touches one
+cache line; ``size`` is a power of two, probing is linear, keys are >= 0 and an empty
+row holds :data:`EMPTY` in both columns. Callers keep a table at most half full (they
+count the keys :func:`hash_put` adds and :func:`rehash` into a bigger one in time), so
+every operation is O(1) expected.
+
+The engine indexes orders, positions and price levels this way; the sequencer's order
+ledger indexes client order ids with the same kernels and :func:`clord_key`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from exchange.schema import ACCOUNT_BITS
+
+EMPTY = -1
+"""An empty row's key and value, and what :func:`hash_find` returns for a missing key."""
+
+_kernel = njit(cache=True, _nrt=False)
+"""Decorator of the kernels that never allocate: compiled without reference counting."""
+
+
+def new_table(entries: int) -> np.ndarray:
+    """An empty table with room for ``entries`` keys at most half full (at least 16 rows)."""
+    return np.full((1 << max(4, (2 * entries - 1).bit_length()), 2), EMPTY, np.int64)
+
+
+@_kernel
+def home_slot(key, mask):
+    """Start row of a key in a table of ``mask + 1`` rows: a multiply-xorshift mix that
+    cannot overflow int64."""
+    x = key ^ (key >> 31)
+    h = (x & 0xFFFFFF) * 0x9E3779 + ((x >> 24) & 0xFFFFFF) * 0x85EBCB + (x >> 48) * 0xC2B2AF
+    h ^= h >> 17
+    return h & mask
+
+
+@_kernel
+def hash_find(table, key):
+    """Value stored for key, or EMPTY."""
+    mask = table.shape[0] - 1
+    i = home_slot(key, mask)
+    while True:
+        k = table[i, 0]
+        if k == key:
+            return table[i, 1]
+        if k == EMPTY:
+            return EMPTY
+        i = (i + 1) & mask
+
+
+@_kernel
+def hash_put(table, key, val):
+    """Set key to val; return 1 if the key is new, 0 if it was updated."""
+    mask = table.shape[0] - 1
+    i = home_slot(key, mask)
+    while True:
+        k = table[i, 0]
+        if k == key:
+            table[i, 1] = val
+            return 0
+        if k == EMPTY:
+            table[i, 0] = key
+            table[i, 1] = val
+            return 1
+        i = (i + 1) & mask
+
+
+@_kernel
+def hash_delete(table, key):
+    """Remove key (which must be present) by backward-shift deletion."""
+    mask = table.shape[0] - 1
+    i = home_slot(key, mask)
+    while table[i, 0] != key:
+        i = (i + 1) & mask
+    j = i
+    while True:
+        j = (j + 1) & mask
+        if table[j, 0] == EMPTY:
+            break
+        home = home_slot(table[j, 0], mask)
+        # The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
+        if (j > i and (home <= i or home > j)) or (j < i and (home <= i and home > j)):
+            table[i, 0] = table[j, 0]
+            table[i, 1] = table[j, 1]
+            i = j
+    table[i, 0] = EMPTY
+    table[i, 1] = EMPTY
+
+
+@njit(cache=True)
+def rehash(table, new_size):
+    """A copy of a table with ``new_size`` (a power of two) rows. O(size)."""
+    grown = np.full((new_size, 2), EMPTY, np.int64)
+    for i in range(table.shape[0]):
+        if table[i, 0] != EMPTY:
+            hash_put(grown, table[i, 0], table[i, 1])
+    return grown
+
+
+# ---------------------------------------------------------------- keys
+
+@_kernel
+def clord_key(clord, account):
+    """Key of an account's client order id: ``clord < CLORD_LIMIT`` (2**43) and the
+    account below ``2**ACCOUNT_BITS`` pack into one int64 >= 0."""
+    return (clord << ACCOUNT_BITS) | account
+
+
+@_kernel
+def position_key(instrument, account):
+    """Key of an account's position in an instrument."""
+    return (instrument << ACCOUNT_BITS) | account
+
+
+@_kernel
+def level_key(instrument, side, price):
+    """Key of a price level of one side (1 BUY, 2 SELL) of an instrument's book: prices
+    are below ``PRICE_LIMIT`` (2**31), so they fit the low 32 bits."""
+    return ((instrument * 2 + side - 1) << 32) | price
