@@ -198,7 +198,7 @@ def _status_kb(field: str) -> int:
 def child_memory(resting: int) -> dict:
     import gc
 
-    from exchange.engine.book import Engine
+    from exchange.engine.numba_engine import Engine
 
     cfg = engine_config()
     warm = Engine(cfg)  # load the compiled kernels before the baseline
@@ -222,12 +222,12 @@ def child_memory(resting: int) -> dict:
     state_bytes = sum(a.nbytes for a in eng._st)
     return {"rss0_kb": rss0, "rss1_kb": rss1, "hwm_kb": hwm, "live": eng._live,
             "rejected": rejected, "state_bytes": state_bytes, "seconds": elapsed,
-            "orders_rows": len(eng._st[0]), "clord_table": len(eng._st[5])}
+            "orders_rows": len(eng._st.orders), "clord_table": len(eng._st.clord_index)}
 
 
 def child_startup() -> dict:
     t_import0 = time.perf_counter()
-    from exchange.engine.book import Engine
+    from exchange.engine.numba_engine import Engine
 
     t_import1 = time.perf_counter()
     setup = setup_commands()
@@ -288,7 +288,7 @@ def main() -> None:
 
     import numba
 
-    from exchange.engine.book import Engine
+    from exchange.engine.numba_engine import Engine
     from exchange.engine.reference import ReferenceEngine
     from exchange.schema import CommandKind as K, EventKind as EV, Reason
 

@@ -1,7 +1,7 @@
 """Fixtures shared by the engine tests.
 
 * ``engine_cls`` -- parametrized over the implementations: ``reference`` (always) and
-  ``numba`` (:class:`exchange.engine.book.Engine`; skipped if it cannot be imported,
+  ``numba`` (:class:`exchange.engine.numba_engine.Engine`; skipped if it cannot be imported,
   unless ``GPUX_REQUIRE_NUMBA=1`` is set, which turns the skip into a failure).
 * ``config`` -- the small :data:`tests.helpers.CONFIG`.
 * ``engine`` -- ``engine_cls(config)`` with :data:`tests.helpers.INSTRUMENTS` listed;
@@ -33,7 +33,7 @@ from tests.helpers import CONFIG, Market, make_engine  # noqa: E402
 
 def _numba_engine_cls() -> type:
     try:
-        from exchange.engine.book import Engine
+        from exchange.engine.numba_engine import Engine
     except Exception as exc:  # the numba engine is optional until it exists
         if os.environ.get("GPUX_REQUIRE_NUMBA") == "1":
             raise

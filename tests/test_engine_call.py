@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.auction import uncross as auction_uncross
-from exchange.engine.book import Engine
+from exchange.engine.numba_engine import Engine
 from exchange.engine.reference import ReferenceEngine
 from exchange.schema import InstrumentState
 from tests.helpers import (

@@ -88,7 +88,7 @@ MID = (500, 200)
 
 def _numba_engine_cls() -> type:
     try:
-        from exchange.engine.book import Engine
+        from exchange.engine.numba_engine import Engine
     except Exception as exc:  # same policy as conftest's engine_cls fixture
         if os.environ.get("GPUX_REQUIRE_NUMBA") == "1":
             raise

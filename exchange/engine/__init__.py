@@ -2,8 +2,13 @@
 auctions, following the rules of :mod:`exchange.schema.rules`.
 
 * :mod:`exchange.engine.api` — the interface both engines implement, and its views;
-* :class:`Engine` — the numba engine (state in numpy arrays, jitted kernels);
-* :class:`ReferenceEngine` — the plain Python oracle with the same events.
+* :class:`Engine` (:mod:`exchange.engine.numba_engine`) — the numba engine: state in
+  numpy arrays (:mod:`~exchange.engine.layout`, :mod:`~exchange.engine.hashtable`),
+  jitted kernels (:mod:`~exchange.engine.process` dispatching to
+  :mod:`~exchange.engine.commands`, which use :mod:`~exchange.engine.orderbook` and
+  :mod:`~exchange.engine.events`);
+* :class:`ReferenceEngine` (:mod:`exchange.engine.reference`) — the plain Python oracle
+  with the same events.
 
 Both are pure functions of their command sequence: no clock, no randomness. The record
 types and codes are re-exported from :mod:`exchange.schema` for convenience.
@@ -18,7 +23,7 @@ from exchange.engine.api import (
     OrderView,
     PositionView,
 )
-from exchange.engine.book import Engine
+from exchange.engine.numba_engine import Engine
 from exchange.engine.reference import ReferenceEngine
 from exchange.schema import (
     COMMAND_DTYPE,
