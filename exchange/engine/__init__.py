@@ -7,8 +7,9 @@ auctions, following the rules of :mod:`exchange.schema.rules`.
   jitted kernels (:mod:`~exchange.engine.process` dispatching to
   :mod:`~exchange.engine.commands`, which use :mod:`~exchange.engine.orderbook` and
   :mod:`~exchange.engine.events`);
-* :class:`ReferenceEngine` (:mod:`exchange.engine.reference`) — the plain Python oracle
-  with the same events.
+* :class:`ReferenceEngine` (:mod:`exchange.engine.reference`, its state and book
+  operations in :mod:`~exchange.engine.reference_book`) — the plain Python oracle with
+  the same events.
 
 Both are pure functions of their command sequence: no clock, no randomness. The record
 types and codes are re-exported from :mod:`exchange.schema` for convenience.
