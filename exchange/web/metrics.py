@@ -30,7 +30,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from exchange.engine import CommandKind, EventKind, Reason
+from exchange.schema import CommandKind, EventKind, Reason
 
 SECONDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 """Bucket bounds of the latency histograms, seconds."""
