@@ -17,6 +17,11 @@ def _order(**fields):
     return trading_pb2.PlaceOrderRequest(**{**base, **fields})
 
 
+def _errors(problems: dict) -> dict:
+    """Comparable contents of a problems dict (index -> GatewayError)."""
+    return {i: (e.code, e.message, e.reason, e.metadata) for i, e in problems.items()}
+
+
 def test_a_mixed_batch_keeps_the_good_orders_and_names_each_fault():
     reqs = [
         _order(client_order_id=1),
@@ -129,8 +134,8 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
         got = validation.stream_commands(message, 7, instruments)
         if fast is not None:
             taken += 1
-            assert fast[0].tolist() == want[0].tolist() and fast[1] == want[1]
-        assert got[0].tolist() == want[0].tolist() and got[1] == want[1]
+            assert fast[0].tolist() == want[0].tolist() and _errors(fast[1]) == _errors(want[1])
+        assert got[0].tolist() == want[0].tolist() and _errors(got[1]) == _errors(want[1])
     assert taken > 150
 
     # not a plain batch of orders: the kernel declines, the ordinary path answers
@@ -140,7 +145,8 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
         trading_pb2.OrderCommand()])
     assert validation._wire_places(mixed.SerializeToString(), 3, 7, instruments) is None
     batch, problems = validation.stream_commands(mixed, 7, instruments)
-    assert len(batch) == 2 and problems == {2: "empty command: set place, cancel or replace"}
+    assert len(batch) == 2 and {i: e.message for i, e in problems.items()} == {
+        2: "empty command: set place, cancel or replace"}
     two = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=_order(client_order_id=i))
                                                     for i in (1, 2)]).SerializeToString()
     assert validation._wire_places(two, 3, 7, instruments) is None  # the count must match

@@ -1,6 +1,6 @@
-"""The typed Python client of the gpux.v1 gRPC API: :class:`GpuxClient`
-(in :mod:`exchange.client.gpux_client`)."""
+"""The typed Python client of the gpux.v1 gRPC API: :class:`GpuxClient` and
+:func:`error_info` (in :mod:`exchange.client.gpux_client`)."""
 
-from exchange.client.gpux_client import GpuxClient
+from exchange.client.gpux_client import GpuxClient, error_info
 
-__all__ = ["GpuxClient"]
+__all__ = ["GpuxClient", "error_info"]

@@ -5,7 +5,9 @@ orders is retried on UNAVAILABLE and DEADLINE_EXCEEDED with the same client orde
 which makes the retry safe: if the first attempt did reach the journal, the retry is
 answered ALREADY_EXISTS and :meth:`GpuxClient.place_order` returns the original order
 instead of placing a second one. Errors surface as ``grpc.RpcError`` with the status and
-message the gateway chose.
+message the gateway chose; :func:`error_info` reads the ``google.rpc.ErrorInfo`` every
+gpux error carries (its ``reason`` is a ``gpux.v1.Reason`` name, ``metadata`` names the
+field at fault).
 
     client = GpuxClient("127.0.0.1:50051", token)
     client.deposit_funds(1_000_000)
@@ -18,6 +20,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from exchange.proto.gpux.v1 import (
     account_pb2,
@@ -41,6 +45,17 @@ _RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 _SIDES = {"BUY": types_pb2.SIDE_BUY, "SELL": types_pb2.SIDE_SELL}
 _TIF = {"GTC": types_pb2.TIME_IN_FORCE_GTC, "GTD": types_pb2.TIME_IN_FORCE_GTD,
         "IOC": types_pb2.TIME_IN_FORCE_IOC, "FOK": types_pb2.TIME_IN_FORCE_FOK}
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ``google.rpc.ErrorInfo`` of a failed call (domain ``gpux``), or None if the
+    status carries none (a transport failure)."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info
+    return None
 
 
 class GpuxClient:
@@ -208,10 +223,14 @@ class GpuxClient:
 
     # ---------------------------------------------------------------- admin
 
-    def create_account(self, name: str, role: str) -> admin_pb2.CreateAccountResponse:
-        """Create an account (role PROVIDER, BUYER, AUDITOR or ADMIN); its id and first token."""
-        return self._call(self.admin.CreateAccount, admin_pb2.CreateAccountRequest(
-            name=name, role=admin_pb2.Role.Value(f"ROLE_{role}")))
+    def create_account(self, name: str, role: str, request_id: str = "") -> admin_pb2.CreateAccountResponse:
+        """Create an account (role PROVIDER, BUYER, AUDITOR or ADMIN); its id and first
+        token. With a ``request_id`` the call is retried safely: a repeat answers the same
+        account (with a new token)."""
+        request = admin_pb2.CreateAccountRequest(name=name, role=admin_pb2.Role.Value(f"ROLE_{role}"),
+                                                 request_id=request_id)
+        return (self._retried(self.admin.CreateAccount, request)[0] if request_id
+                else self._call(self.admin.CreateAccount, request))
 
     def halt(self, symbol: str) -> None:
         self._call(self.admin.HaltInstrument, admin_pb2.HaltInstrumentRequest(symbol=symbol))

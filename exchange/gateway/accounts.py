@@ -1,7 +1,9 @@
 """Accounts, roles and bearer tokens of the gateway.
 
 Every caller presents ``authorization: Bearer <token>``; the token maps to one engine
-account and one role. Tokens are random (``secrets.token_urlsafe``) and only their
+account and one role. Account names are unique; a creation that repeats the
+``request_id`` of an earlier one (same name and role) answers that account again, with
+a new token, so an operator's retry is safe. Tokens are random (``secrets.token_urlsafe``) and only their
 SHA-256 is stored, in ``<data dir>/accounts.json`` (written atomically). On the first
 start of a data dir an admin account (0) is created and its token written to
 ``<data dir>/admin.token`` (mode 0600), so the operator can create the others.
@@ -18,7 +20,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+import grpc
+
+from exchange.gateway.errors import GatewayError, GatewayReason, invalid, quote
 from exchange.journal import FileOps, write_atomically
+
+NAME_CHARS = 64
+"""Most characters of an account name or a creation's request id."""
 
 
 class Role(IntEnum):
@@ -84,35 +92,65 @@ class AccountRegistry:
         """The principal of a token, or None."""
         return self._by_token.get(_digest(token))
 
-    def create(self, name: str, role: Role) -> tuple[int, str]:
-        """A new account with a first token: (account id, token)."""
+    def create(self, name: str, role: Role, request_id: str = "") -> tuple[int, str]:
+        """A new account with a first token: (account id, token); for a repeated
+        ``request_id`` (same name and role), that account and a new token.
+        :class:`GatewayError` if the name or request id is invalid or taken, or every
+        account is."""
+        for field, value in (("name", name), ("request_id", request_id)):
+            if len(value) > NAME_CHARS or (field == "name" and not value):
+                raise invalid(f"{field} must be {'1' if field == 'name' else '0'} to {NAME_CHARS} characters",
+                              field, limit=NAME_CHARS, value=value)
         with self._lock:
-            token = self._create(name, role)
+            if request_id:
+                earlier = next((e for e in self._accounts if e.get("request_id") == request_id), None)
+                if earlier is not None:
+                    if earlier["name"] != name or earlier["role"] != int(role):
+                        raise GatewayError(grpc.StatusCode.ALREADY_EXISTS,
+                                           f"request_id {quote(request_id)} created account {earlier['account']} "
+                                           f"({quote(earlier['name'])}, {Role(earlier['role']).name}); a different "
+                                           "account needs a new request_id", GatewayReason.ALREADY_EXISTS,
+                                           field="request_id", value=request_id)
+                    return earlier["account"], self._issue(earlier)
+            taken = next((e for e in self._accounts if e["name"] == name), None)
+            if taken is not None:
+                raise GatewayError(grpc.StatusCode.ALREADY_EXISTS,
+                                   f"the name {quote(name)} is taken by account {taken['account']}: choose "
+                                   "another (a retry repeats the request_id of the first try)",
+                                   GatewayReason.ALREADY_EXISTS, field="name", value=name)
+            token = self._create(name, role, request_id=request_id)
             return self._accounts[-1]["account"], token
 
-    def _create(self, name: str, role: Role, token: str | None = None) -> str:
-        if not name or len(name) > 64:
-            raise ValueError("account name must be 1 to 64 characters")
+    def _create(self, name: str, role: Role, token: str | None = None, request_id: str = "") -> str:
         if len(self._accounts) >= self.max_accounts:
-            raise OverflowError(f"all {self.max_accounts} accounts are taken")
+            raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"all {self.max_accounts} accounts are taken",
+                               GatewayReason.WRONG_STATE, limit=self.max_accounts)
         token = token or secrets.token_urlsafe(32)
         entry = {"account": len(self._accounts), "name": name, "role": int(role), "tokens": [_digest(token)]}
+        if request_id:
+            entry["request_id"] = request_id
         self._accounts.append(entry)
         self._save()
         self._by_token[_digest(token)] = Principal(entry["account"], role, name)
         return token
 
+    def exists(self, account: int) -> bool:
+        """Whether the registry has ``account``."""
+        return 0 <= account < len(self._accounts)
+
     def issue(self, account: int) -> str:
         """Another token for an existing account (KeyError if unknown)."""
         with self._lock:
-            if not 0 <= account < len(self._accounts):
+            if not self.exists(account):
                 raise KeyError(f"no account {account}")
-            entry = self._accounts[account]
-            token = secrets.token_urlsafe(32)
-            entry["tokens"].append(_digest(token))
-            self._save()
-            self._by_token[_digest(token)] = Principal(account, Role(entry["role"]), entry["name"])
-            return token
+            return self._issue(self._accounts[account])
+
+    def _issue(self, entry: dict) -> str:
+        token = secrets.token_urlsafe(32)
+        entry["tokens"].append(_digest(token))
+        self._save()
+        self._by_token[_digest(token)] = Principal(entry["account"], Role(entry["role"]), entry["name"])
+        return token
 
     def name(self, account: int) -> str:
         """Display name of an account."""

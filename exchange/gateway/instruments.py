@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
-from exchange.gateway.errors import invalid, not_found
+from exchange.schema import Reason
+from exchange.gateway.errors import GatewayReason, invalid, not_found, quote
+
+SYMBOL_CHARS = 64
+"""Longest symbol looked up (a real one is about 30 characters); a longer one is refused
+unparsed."""
 
 
 class Instruments:
@@ -29,16 +34,21 @@ class Instruments:
         if found is not None:
             return found
         if not symbol:
-            raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14")
+            raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14", "symbol", GatewayReason.BAD_SYMBOL)
+        if len(symbol) > SYMBOL_CHARS:
+            raise invalid(f"symbol {quote(symbol, 40)} is longer than {SYMBOL_CHARS} characters: expected "
+                          "GPU.REGION.YYYYMMDDTHH, e.g. H100-80G.jiaxing.20261125T14", "symbol",
+                          GatewayReason.BAD_SYMBOL, limit=SYMBOL_CHARS, value=symbol)
         try:
             inst = self.catalog.instrument(symbol)
         except SymbolError as exc:
-            raise invalid(str(exc)) from None
+            raise invalid(str(exc), "symbol", GatewayReason.BAD_SYMBOL, value=symbol) from None
         try:
             found = self.listing.id_of(inst.symbol)
         except KeyError:
             raise not_found(f"{inst.symbol} is not listed (slots are listed up to "
-                            f"{self.catalog.market.listing_horizon_days} days ahead)") from None
+                            f"{self.catalog.market.listing_horizon_days} days ahead)", "symbol",
+                            Reason.UNKNOWN_INSTRUMENT, value=symbol) from None
         self._ids[symbol] = found
         return found
 

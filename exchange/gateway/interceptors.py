@@ -1,16 +1,23 @@
 """The one interceptor in front of every RPC: authentication, authorization, rate limits,
-and the mapping of domain errors to gRPC status codes.
+and the mapping of errors to gRPC statuses.
 
-* ``authorization: Bearer <token>`` metadata names the caller (UNAUTHENTICATED if it is
-  missing or unknown); health and reflection need no token.
+* ``authorization: Bearer <token>`` metadata names the caller (the scheme in any case,
+  RFC 6750; UNAUTHENTICATED if it is missing or unknown); health and reflection need no
+  token.
 * :data:`POLICY` lists the roles allowed to call each method (PERMISSION_DENIED else);
   ownership needs no check in handlers: every command is built with the caller's
   own account, so no one can touch another account's orders.
 * Each account has a token bucket (``rate`` requests/s, ``burst`` deep); an empty
   bucket answers RESOURCE_EXHAUSTED. Opening a stream takes one token; the order
   stream takes one more per batch it carries.
-* :class:`GatewayError` becomes its status and message; a stopped sequencer becomes
-  UNAVAILABLE; anything else INTERNAL (and is logged).
+* A request whose bytes do not parse as the method's message is answered
+  INVALID_ARGUMENT (after the checks above; in a stream, when the handler reaches it),
+  never an exception in grpc's own code.
+* Every refusal is one error model (:func:`~exchange.gateway.errors.status_details`):
+  the status, a message that says what to fix, and a ``google.rpc.Status`` with an
+  ``ErrorInfo`` in the trailers. :class:`GatewayError` gives its own; the
+  :data:`DOMAIN_ERRORS` theirs; a stopped sequencer is UNAVAILABLE; anything else
+  INTERNAL (and is logged).
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from exchange.dayahead import (
     DuplicateDayAheadOrder,
     InvalidDayAheadOrder,
 )
+from exchange.schema import Reason
 from exchange.gateway.accounts import AccountRegistry, Principal, Role
-from exchange.gateway.errors import GatewayError
+from exchange.gateway.errors import GatewayError, GatewayReason, quote, status_details
 from exchange.sequencer import SequencerStoppedError
 
 log = logging.getLogger("gpux.gateway")
@@ -90,28 +98,69 @@ class TokenBucket:
             return True
 
 
-DOMAIN_ERRORS: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
-    (InvalidDayAheadOrder, grpc.StatusCode.INVALID_ARGUMENT),
-    (DuplicateDayAheadOrder, grpc.StatusCode.ALREADY_EXISTS),
-    (DayAheadClosed, grpc.StatusCode.FAILED_PRECONDITION),
-    (DayAheadCorruptError, grpc.StatusCode.DATA_LOSS),
-    (DayAheadError, grpc.StatusCode.FAILED_PRECONDITION),
-    (ClearingError, grpc.StatusCode.FAILED_PRECONDITION),
+DOMAIN_ERRORS: tuple[tuple[type[BaseException], grpc.StatusCode, int], ...] = (
+    (InvalidDayAheadOrder, grpc.StatusCode.INVALID_ARGUMENT, GatewayReason.BAD_FIELD),
+    (DuplicateDayAheadOrder, grpc.StatusCode.ALREADY_EXISTS, Reason.DUPLICATE_CLIENT_ORDER_ID),
+    (DayAheadClosed, grpc.StatusCode.FAILED_PRECONDITION, GatewayReason.WRONG_STATE),
+    (DayAheadCorruptError, grpc.StatusCode.DATA_LOSS, GatewayReason.DATA_CORRUPT),
+    (DayAheadError, grpc.StatusCode.FAILED_PRECONDITION, GatewayReason.WRONG_STATE),
+    (ClearingError, grpc.StatusCode.FAILED_PRECONDITION, GatewayReason.WRONG_STATE),
 )
-"""Domain exceptions a handler may let through, and their status (first match wins);
-the message is the exception's own, which says what to fix."""
+"""Domain exceptions a handler may let through, their status and reason (first match
+wins); the message is the exception's own, which says what to fix."""
 
 
-def _abort_code(error: BaseException) -> tuple[grpc.StatusCode, str]:
+def as_gateway_error(error: BaseException) -> GatewayError:
+    """Any exception a handler raised as the :class:`GatewayError` to answer it with."""
     if isinstance(error, GatewayError):
-        return error.code, error.message
-    for kind, code in DOMAIN_ERRORS:
+        return error
+    for kind, code, reason in DOMAIN_ERRORS:
         if isinstance(error, kind):
-            return code, str(error)
+            return GatewayError(code, str(error), reason)
     if isinstance(error, SequencerStoppedError):
-        return grpc.StatusCode.UNAVAILABLE, f"the exchange is not accepting commands: {error}"
+        return GatewayError(grpc.StatusCode.UNAVAILABLE, f"the exchange is not accepting commands: {error}",
+                            GatewayReason.UNAVAILABLE)
     log.exception("internal error", exc_info=error)
-    return grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}"
+    return GatewayError(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}", GatewayReason.INTERNAL)
+
+
+async def abort(context, error: GatewayError):
+    """End the call with ``error`` in the one error model (raises AbortError)."""
+    status = status_details(error.code, error.message, error.reason, error.metadata)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+class MalformedRequest:
+    """What the tolerant deserializer (:func:`_tolerant`) gives for bytes that do not parse."""
+
+    def __init__(self, size: int, problem: str) -> None:
+        self.error = GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request is not a valid protobuf message of this method ({size} bytes: {quote(problem)})",
+            GatewayReason.MALFORMED_REQUEST)
+
+
+def _tolerant(deserialize):
+    """``deserialize``, with bytes that do not parse given as a :class:`MalformedRequest`
+    instead of an exception inside grpc (which answers UNKNOWN or INTERNAL and logs a
+    traceback)."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 - protobuf raises DecodeError, and others on some inputs
+            return MalformedRequest(len(data), str(error) or type(error).__name__)
+    return parse
+
+
+async def _checked(requests):
+    """A request stream whose first malformed message raises its error."""
+    async for message in requests:
+        if isinstance(message, MalformedRequest):
+            raise message.error
+        yield message
 
 
 class GatewayInterceptor(grpc.aio.ServerInterceptor):
@@ -142,48 +191,63 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _principal(self, context) -> Principal | None:
-        """The caller named by a call's ``authorization: Bearer <token>`` metadata."""
-        token = next((v for k, v in context.invocation_metadata() or () if k == "authorization"), "")
-        return self.accounts.authenticate(token[7:]) if token.startswith("Bearer ") else None
+        """The caller named by a call's ``authorization: Bearer <token>`` metadata (the
+        scheme in any case)."""
+        value = next((v for k, v in context.invocation_metadata() or () if k == "authorization"), "")
+        scheme, _, token = value.strip().partition(" ")
+        return self.accounts.authenticate(token.strip()) if scheme.lower() == "bearer" else None
 
 
-def _check(method: str, principal: Principal | None, allowed, limiter: TokenBucket):
+def _check(method: str, principal: Principal | None, allowed, limiter: TokenBucket) -> GatewayError | None:
     if principal is None:
-        return grpc.StatusCode.UNAUTHENTICATED, "missing or unknown bearer token: send 'authorization: Bearer <token>'"
+        return GatewayError(grpc.StatusCode.UNAUTHENTICATED,
+                            "missing or unknown bearer token: send 'authorization: Bearer <token>'",
+                            GatewayReason.UNAUTHENTICATED)
     if principal.role not in allowed:
-        return (grpc.StatusCode.PERMISSION_DENIED,
-                f"{principal.role.name.lower()} accounts may not call {method.rsplit('/', 1)[-1]}")
+        return GatewayError(grpc.StatusCode.PERMISSION_DENIED,
+                            f"{principal.role.name.lower()} accounts may not call {method.rsplit('/', 1)[-1]}",
+                            GatewayReason.PERMISSION_DENIED)
     if not limiter.take(principal.account):
-        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"rate limit of {limiter.rate:g} requests/s exceeded; retry later"
+        return GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            f"rate limit of {limiter.rate:g} requests/s exceeded; retry later",
+                            GatewayReason.RATE_LIMITED, limit=f"{limiter.rate:g}/s")
     return None
 
 
 def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[str, int]):
-    """The same handler with the checks in front and errors mapped; its streams counted."""
+    """The same handler with the checks in front, malformed requests refused and errors
+    mapped; its streams counted."""
     name = method.rsplit("/", 1)[-1]
 
-    def unary(behavior):
+    def admit(request, context, streamed: bool):
+        """The request to hand on (a checked stream), or the error to refuse the call with."""
+        principal = principal_of(context)
+        denied = _check(method, principal, allowed, limiter)
+        if denied:
+            return None, denied
+        if isinstance(request, MalformedRequest):
+            return None, request.error
+        CALLER.set(principal)
+        return (_checked(request) if streamed else request), None
+
+    def unary(behavior, streamed):
         async def call(request, context):
-            principal = principal_of(context)
-            denied = _check(method, principal, allowed, limiter)
+            request, denied = admit(request, context, streamed)
             if denied:
-                await context.abort(*denied)
-            CALLER.set(principal)
+                await abort(context, denied)
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
                 raise
             except Exception as error:  # noqa: BLE001 - every error gets a status
-                await context.abort(*_abort_code(error))
+                await abort(context, as_gateway_error(error))
         return call
 
-    def streaming(behavior):
+    def streaming(behavior, streamed):
         async def call(request, context):
-            principal = principal_of(context)
-            denied = _check(method, principal, allowed, limiter)
+            request, denied = admit(request, context, streamed)
             if denied:
-                await context.abort(*denied)
-            CALLER.set(principal)
+                await abort(context, denied)
             open_streams[name] = open_streams.get(name, 0) + 1
             try:
                 async for item in behavior(request, context):
@@ -191,18 +255,18 @@ def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[st
             except grpc.aio.AbortError:
                 raise
             except Exception as error:  # noqa: BLE001 - every error gets a status
-                await context.abort(*_abort_code(error))
+                await abort(context, as_gateway_error(error))
             finally:
                 open_streams[name] -= 1
         return call
 
-    kinds = (("unary_unary", unary, grpc.unary_unary_rpc_method_handler),
-             ("unary_stream", streaming, grpc.unary_stream_rpc_method_handler),
-             ("stream_unary", unary, grpc.stream_unary_rpc_method_handler),
-             ("stream_stream", streaming, grpc.stream_stream_rpc_method_handler))
-    for attr, wrap, make in kinds:
+    kinds = (("unary_unary", unary, False, grpc.unary_unary_rpc_method_handler),
+             ("unary_stream", streaming, False, grpc.unary_stream_rpc_method_handler),
+             ("stream_unary", unary, True, grpc.stream_unary_rpc_method_handler),
+             ("stream_stream", streaming, True, grpc.stream_stream_rpc_method_handler))
+    for attr, wrap, streamed, make in kinds:
         behavior = getattr(handler, attr)
         if behavior is not None:
-            return make(wrap(behavior), request_deserializer=handler.request_deserializer,
+            return make(wrap(behavior, streamed), request_deserializer=_tolerant(handler.request_deserializer),
                         response_serializer=handler.response_serializer)
     return handler

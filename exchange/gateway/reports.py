@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from exchange.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
-from exchange.gateway.errors import explain
+from exchange.gateway.errors import GatewayError, explain, quote
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.wire import REPORT_COLUMNS, encode_reports, length_delimited_key
 from exchange.proto.gpux.v1 import types_pb2
@@ -32,11 +32,24 @@ _EXEC_TYPE = {
 _ORDER_EVENTS = np.array(list(_EXEC_TYPE), np.int64)
 
 
-def invalid_report(message: str, clord: int) -> types_pb2.ExecutionReport:
-    """The report of a stream command the gateway refused before sequencing it."""
-    return types_pb2.ExecutionReport(exec_type=types_pb2.EXEC_TYPE_REJECTED,
-                                     order_status=types_pb2.ORDER_STATUS_REJECTED, text=message,
-                                     client_order_id=clord)
+def invalid_report(error: GatewayError, cmd) -> types_pb2.ExecutionReport:
+    """The report of a stream command (an OrderCommand) the gateway refused before
+    sequencing it: the error's reason and message, the command's symbol, side and client
+    order id (a cancel's: the order it names)."""
+    which = cmd.WhichOneof("command")
+    body = getattr(cmd, which) if which else None
+    report = types_pb2.ExecutionReport(exec_type=types_pb2.EXEC_TYPE_REJECTED, reason=error.reason,
+                                       order_status=types_pb2.ORDER_STATUS_REJECTED, text=error.message)
+    if which == "place":
+        report.symbol, report.side = quote(body.symbol, marks=False), body.side
+        report.price_fen, report.order_qty = body.price_fen, body.qty
+    if which in ("place", "replace"):
+        report.client_order_id = body.client_order_id
+    if which in ("cancel", "replace"):
+        report.orig_client_order_id = body.orig_client_order_id
+    if which == "cancel":
+        report.client_order_id = body.orig_client_order_id
+    return report
 
 
 def _status(kind: int, reason: int, leaves: int, filled: int) -> int:
@@ -77,8 +90,12 @@ def execution_reports(rows: list[tuple], account: int, instruments: Instruments)
     over Python tuples (few rows: a unary call's; :func:`reports_message` does many)."""
     out = []
     Report = types_pb2.ExecutionReport
-    for index, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
-                contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(rows):
+    first, first_seq = 0, None  # where the events of the current command start
+    for i, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
+            contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(rows):
+        if seq != first_seq:
+            first, first_seq = i, seq
+        index = i - first
         exec_type = _EXEC_TYPE_OF_KIND.get(k)
         if exec_type is None or (owner != account and (k != _E_TRADE or contra_account != account)):
             continue
@@ -124,7 +141,10 @@ def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
     rows ``ev`` that are ``account``'s order events; the number of rows written. The
     rules of :func:`execution_reports`. O(events)."""
     n = 0
+    first = 0  # where the events of the current command start
     for i in range(ev.shape[0]):
+        if i > 0 and ev[i, _E_SEQ] != ev[i - 1, _E_SEQ]:
+            first = i
         kind = ev[i, _E_KIND]
         trade = kind == _E_TRADE
         if kind < 0 or kind >= is_order_event.shape[0] or not is_order_event[kind] or (ev[i, _E_ACCOUNT] != account
@@ -146,7 +166,7 @@ def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
         instrument = ev[i, _E_INSTRUMENT]
         row = out[n]
         row[_R_SEQ] = ev[i, _E_SEQ]
-        row[_R_EXEC_INDEX] = i
+        row[_R_EXEC_INDEX] = i - first
         row[_R_TIME] = ev[i, _E_TS]
         row[_R_EXEC_TYPE] = exec_type_of[kind]
         row[_R_STATUS] = status

@@ -1,7 +1,8 @@
 """The gateway server: gpux.v1 over grpc aio, on an exchange node.
 
 :class:`GatewayServer` opens (recovers) the data directory, starts the sequencer, and
-serves every gpux.v1 service plus the standard health and reflection services, over
+serves every gpux.v1 service plus the standard health and reflection (v1 and v1alpha,
+:mod:`~exchange.gateway.reflection`) services, over
 TLS when a certificate and key are given; with an HTTP address, also the market page
 and operator metrics in the same event loop (:class:`exchange.web.WebServer`). A
 ticker submits a TIMER every second (gate closures, GTD expiry, sealing) and lists
@@ -21,11 +22,11 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from exchange.schema import CommandKind, command
 from exchange.gateway.accounts import AccountRegistry
 from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
+from exchange.gateway.reflection import enable_reflection
 from exchange.gateway.services import Exchange, add_services
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.web import WebServer
@@ -70,7 +71,7 @@ class GatewayServer:
         names = add_services(self.server, exchange)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
-        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        enable_reflection(self.server, [*names, health.SERVICE_NAME])
         if self.tls is not None:
             key, cert = self.tls[1], self.tls[0]
             self.port = self.server.add_secure_port(self.address, grpc.ssl_server_credentials([(key, cert)]))

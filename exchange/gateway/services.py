@@ -22,10 +22,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.auction import indicative
-from exchange.schema import CommandKind, EventKind, InstrumentState, Reason, Side, command, commands
+from exchange.schema import (
+    CAPACITY_LIMIT,
+    MONEY_LIMIT,
+    CommandKind,
+    EventKind,
+    InstrumentState,
+    Reason,
+    Side,
+    command,
+    commands,
+)
 from exchange.gateway.accounts import AccountRegistry, Role
 from exchange.gateway.dayahead import add_day_ahead
-from exchange.gateway.errors import GatewayError, invalid, not_found, rejection
+from exchange.gateway.errors import GatewayError, GatewayReason, invalid, not_found, quote, rejection
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.gateway.reports import (
@@ -58,6 +68,8 @@ from exchange.settlement import SettlementError, VoucherBook, VoucherGrant, read
 from exchange.tradelog import day_files, days, read_day, read_seal
 
 _CHUNK = 64 * 1024
+_NAME_CHARS = 64  # most characters of a voucher grant id or issuer
+_PATH_CHARS, _PART_CHARS = 1024, 255  # a trade-log path, and one name in it (the file systems' limits)
 _DISCONNECT_GRACE = 0.05  # seconds a stream's end waits to tell a client cancel from a close
 _LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
@@ -133,7 +145,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             original = await self.exchange.read(lambda s: s.orders.find(account, clord))
             which = f"by order {original.order_id} ({original.status.name}); GetOrder returns it" if original \
                 else "(by a command that was rejected or has not been applied)"
-            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}")
+            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}",
+                               Reason.DUPLICATE_CLIENT_ORDER_ID, field="client_order_id", value=clord)
         if reason:
             raise rejection(reason)
         return rows, execution_reports(rows, account, self.exchange.instruments)
@@ -170,7 +183,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         account, clord = _account(), request.client_order_id
         record = await self.exchange.read(lambda s: s.orders.find(account, clord))
         if record is None:
-            raise not_found(f"no order with client_order_id {clord}")
+            raise not_found(f"no order with client_order_id {clord}", "client_order_id", Reason.UNKNOWN_ORDER,
+                            value=clord)
         return trading_pb2.GetOrderResponse(order=order_message(record, self.exchange.instruments))
 
     async def ListOrders(self, request, context):
@@ -178,7 +192,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         instrument = self.exchange.instrument(request.symbol) if request.symbol else -1
         limit = request.limit or 1000
         if limit < 0:
-            raise invalid("limit must be positive")
+            raise invalid("limit must be positive", "limit", value=limit)
 
         def select(state: MarketState) -> list:
             rows = state.orders.rows[: state.orders.count + 1]
@@ -201,7 +215,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 armed |= message.cancel_on_disconnect
                 if not self.exchange.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                       f"rate limit of {self.exchange.limiter.rate:g} batches/s exceeded")
+                                       f"rate limit of {self.exchange.limiter.rate:g} batches/s exceeded",
+                                       GatewayReason.RATE_LIMITED, limit=f"{self.exchange.limiter.rate:g}/s")
                 batch, problems = stream_commands(message, account, self.exchange.instruments)
                 events = await self.exchange.execute(batch) if len(batch) else None
                 if problems:
@@ -217,7 +232,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
             if armed and not clean:  # opt-in cancel on disconnect
                 self.exchange.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
 
-    def _in_order(self, cmds, events, problems: dict[int, str], account: int) -> list:
+    def _in_order(self, cmds, events, problems: dict[int, GatewayError], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""
         made = execution_reports(events.tolist(), account, self.exchange.instruments) if events is not None else []
         if not problems:
@@ -227,9 +242,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         out, at, valid = [], 0, 0
         for i, cmd in enumerate(cmds):
             if i in problems:
-                which = cmd.WhichOneof("command")
-                clord = getattr(getattr(cmd, which), "client_order_id", 0) if which else 0
-                out.append(invalid_report(problems[i], clord))
+                out.append(invalid_report(problems[i], cmd))
                 continue
             seq = first_seq + valid
             while at < len(made) and seqs[at] == seq:
@@ -279,7 +292,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         indicative price is computed over the whole book, whatever the depth shown."""
         instrument = self.exchange.instrument(symbol)
         if depth < 0:
-            raise invalid("depth must be positive")
+            raise invalid("depth must be positive", "depth", value=depth)
         depth = depth or 10
 
         def read(s: MarketState):  # the whole book only in a call phase
@@ -324,7 +337,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         """Trades of a symbol from the trade log (flushed within about two seconds)."""
         self.exchange.instrument(request.symbol)
         if request.limit < 0:
-            raise invalid("limit must be positive")
+            raise invalid("limit must be positive", "limit", value=request.limit)
         limit = request.limit or 1000
         trades_root = self.exchange.node.data.trades
         symbol, after = request.symbol, request.after_trade_id
@@ -413,9 +426,17 @@ class CapacityService(capacity_pb2_grpc.CapacityServiceServicer):
 
     async def _change(self, kind: CommandKind, request) -> capacity_pb2.Position:
         account, instrument = _account(), self.exchange.instrument(request.symbol)
-        if request.qty <= 0:
-            raise invalid("qty must be a positive number of GPUs")
-        await self.exchange.one(kind, account=account, instrument=instrument, qty=request.qty)
+        if not 0 < request.qty <= CAPACITY_LIMIT:
+            raise invalid(f"qty must be a number of GPUs in 1..{CAPACITY_LIMIT}", "qty", Reason.QUANTITY_OUT_OF_LIMITS,
+                          limit=f"1..{CAPACITY_LIMIT}", value=request.qty)
+        events = await self.exchange.execute(command(kind, account=account, instrument=instrument, qty=request.qty))
+        reason = first_rejection(events.tolist())
+        if reason == Reason.QUANTITY_OUT_OF_LIMITS and kind == CommandKind.DEPOSIT_CAPACITY:
+            raise rejection(reason, f"rejected, QUANTITY_OUT_OF_LIMITS: the deposit would lift the capacity in "
+                                    f"{request.symbol} over {CAPACITY_LIMIT} GPUs", field="qty",
+                            limit=CAPACITY_LIMIT, value=request.qty)
+        if reason:
+            raise rejection(reason)
         p = await self.exchange.read(lambda s: s.engine.position(account, instrument))
         return _position_message(request.symbol, p)
 
@@ -449,10 +470,20 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
 
     async def _funds(self, kind: CommandKind, amount: int) -> account_pb2.Balance:
         account = _account()
-        if amount <= 0:
-            raise invalid("amount_fen must be positive")
-        await self.exchange.one(kind, account=account, amount=amount)
-        return _balance(await self.exchange.read(lambda s: s.engine.account(account)))
+        if not 0 < amount <= MONEY_LIMIT:
+            raise invalid(f"amount_fen must be positive and at most {MONEY_LIMIT}", "amount_fen", Reason.BAD_AMOUNT,
+                          limit=f"1..{MONEY_LIMIT}", value=amount)
+        events = await self.exchange.execute(command(kind, account=account, amount=amount))
+        reason = first_rejection(events.tolist())
+        balance = await self.exchange.read(lambda s: s.engine.account(account))
+        if reason == Reason.BAD_AMOUNT and kind == CommandKind.DEPOSIT_FUNDS:  # the amount itself was checked above
+            raise rejection(reason, f"rejected, BAD_AMOUNT: the deposit would lift the cash balance "
+                                    f"({balance.cash} fen) over {MONEY_LIMIT} fen: at most "
+                                    f"{MONEY_LIMIT - balance.cash} fen more can be deposited",
+                            field="amount_fen", limit=MONEY_LIMIT, value=amount)
+        if reason:
+            raise rejection(reason)
+        return _balance(balance)
 
     async def DepositFunds(self, request, context):
         return account_pb2.DepositFundsResponse(balance=await self._funds(CommandKind.DEPOSIT_FUNDS, request.amount_fen))
@@ -470,7 +501,7 @@ class AccountService(account_pb2_grpc.AccountServiceServicer):
         try:
             result = read_settlement(self.exchange.node.data.root, day)
         except SettlementError:
-            raise not_found(f"delivery day {day} has not been settled") from None
+            raise not_found(f"delivery day {day} has not been settled", "day", value=request.day) from None
         rows = [r for r in result.statements.to_pylist() if r["account"] == _account()]
         r = rows[0] if rows else {}
         return account_pb2.GetStatementResponse(
@@ -503,12 +534,19 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         return await asyncio.to_thread(listing)
 
     async def DownloadTradeFile(self, request, context):
-        path = (self.root / request.path).resolve()
-        if ".." in Path(request.path).parts or not path.is_relative_to(self.root.resolve()):
-            raise invalid("path must be a file of the trade log, as ListTradeFiles gives it")
-        if not path.is_file():
-            raise not_found(f"no trade-log file {request.path}")
-        data = await asyncio.to_thread(path.read_bytes)
+        name = request.path
+        wrong = invalid(f"path {quote(name)} must be a file of the trade log, as ListTradeFiles gives it",
+                        "path", value=name)
+        too_long = len(name) > _PATH_CHARS or any(len(part.encode()) > _PART_CHARS for part in name.split("/"))
+        if not name or "\0" in name or too_long:
+            raise wrong
+        path = (self.root / name).resolve()
+        if ".." in Path(name).parts or not path.is_relative_to(self.root.resolve()):
+            raise wrong
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise not_found(f"no trade-log file {quote(name)}", "path", value=name) from None
         for start in range(0, len(data), _CHUNK):
             yield audit_pb2.DownloadTradeFileResponse(chunk=data[start:start + _CHUNK])
 
@@ -527,20 +565,20 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
 
     async def CreateAccount(self, request, context):
         if request.role not in (Role.PROVIDER, Role.BUYER, Role.AUDITOR, Role.ADMIN):
-            raise invalid("role must be ROLE_PROVIDER, ROLE_BUYER, ROLE_AUDITOR or ROLE_ADMIN")
-        try:
-            account, token = self.exchange.accounts.create(request.name, Role(request.role))
-        except ValueError as exc:
-            raise invalid(str(exc)) from None
-        except OverflowError as exc:
-            raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)) from None
+            raise invalid("role must be ROLE_PROVIDER, ROLE_BUYER, ROLE_AUDITOR or ROLE_ADMIN", "role",
+                          value=request.role)
+        account, token = self.exchange.accounts.create(request.name, Role(request.role), request.request_id)
         return admin_pb2.CreateAccountResponse(account=account, token=token)
 
     async def IssueToken(self, request, context):
-        try:
-            return admin_pb2.IssueTokenResponse(token=self.exchange.accounts.issue(request.account))
-        except KeyError:
-            raise not_found(f"no account {request.account}") from None
+        self._known(request.account)
+        return admin_pb2.IssueTokenResponse(token=self.exchange.accounts.issue(request.account))
+
+    def _known(self, account: int) -> int:
+        """``account`` if the registry has it, else NOT_FOUND."""
+        if not self.exchange.accounts.exists(account):
+            raise not_found(f"no account {account}", "account", Reason.UNKNOWN_ACCOUNT, value=account)
+        return account
 
     async def HaltInstrument(self, request, context):
         await self.exchange.one(CommandKind.HALT, instrument=self.exchange.instrument(request.symbol))
@@ -566,25 +604,33 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         """The end of a call phase of ``seconds`` from now (0: none); the gateway reads the
         sequencer's clock, the engine only sees the time in the command."""
         if seconds < 0:
-            raise invalid("call_seconds must be 0 or positive")
+            raise invalid("call_seconds must be 0 or positive", "call_seconds", value=seconds)
         return self.exchange.node.sequencer.clock() + seconds * 10**9 if seconds else 0
 
     async def KillSwitch(self, request, context):
-        events = await self.exchange.one(CommandKind.MASS_CANCEL, account=request.account, instrument=-1)
+        events = await self.exchange.one(CommandKind.MASS_CANCEL, account=self._known(request.account), instrument=-1)
         return admin_pb2.KillSwitchResponse(cancelled=int(events["qty"][events["kind"] == EventKind.ACK][0]))
 
     async def SetCredit(self, request, context):
-        await self.exchange.one(CommandKind.SET_CREDIT, account=request.account, amount=request.credit_fen)
+        await self.exchange.one(CommandKind.SET_CREDIT, account=self._known(request.account), amount=request.credit_fen)
         return admin_pb2.SetCreditResponse()
 
     async def GrantVoucher(self, request, context):
+        self._known(request.account)
+        for field in ("grant_id", "issuer"):
+            if len(getattr(request, field)) > _NAME_CHARS:
+                raise invalid(f"{field} must be at most {_NAME_CHARS} characters", field, limit=_NAME_CHARS,
+                              value=getattr(request, field))
         try:
             grant = VoucherGrant(request.grant_id, request.issuer, request.account, request.rate_bps,
-                                 request.cap_fen or None, parse_day(request.valid_from), parse_day(request.valid_to))
+                                 request.cap_fen or None, parse_day(request.valid_from, "valid_from"),
+                                 parse_day(request.valid_to, "valid_to"))
             VoucherBook(self.exchange.node.data.root).grant(grant)
         except ValueError as exc:
-            code = grpc.StatusCode.ALREADY_EXISTS if "already exists" in str(exc) else grpc.StatusCode.INVALID_ARGUMENT
-            raise GatewayError(code, str(exc)) from None
+            if "already exists" in str(exc):
+                raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, str(exc), GatewayReason.ALREADY_EXISTS,
+                                   field="grant_id") from None
+            raise invalid(str(exc)) from None
         return admin_pb2.GrantVoucherResponse()
 
     async def ListSlots(self, request, context):

@@ -12,6 +12,7 @@ attribute by attribute. The tests compare each fast path with the plain one.
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from operator import attrgetter
 
@@ -24,13 +25,14 @@ from exchange.schema import (
     CommandKind,
     OrderFlag,
     OrderType,
+    Reason,
     Side,
     StpMode,
     TimeInForce,
     commands,
     record_words,
 )
-from exchange.gateway.errors import GatewayError, invalid
+from exchange.gateway.errors import GatewayError, invalid, quote
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.wire import PLACE_COLUMNS, read_places
 from exchange.proto.gpux.v1 import trading_pb2
@@ -41,12 +43,13 @@ def parse_day(text: str, field: str = "day") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise invalid(f"{field} {text!r} is not a date like 2026-11-25") from None
+        raise invalid(f"{field} {quote(text)} is not a date like 2026-11-25", field, value=text) from None
 
 
 def _clord(value: int, field: str) -> int:
     if not 0 < value < CLORD_LIMIT:
-        raise invalid(f"{field} must be in 1..{CLORD_LIMIT - 1}")
+        raise invalid(f"{field} must be in 1..{CLORD_LIMIT - 1}", field, Reason.BAD_CLIENT_ORDER_ID,
+                      limit=f"1..{CLORD_LIMIT - 1}", value=value)
     return value
 
 
@@ -95,31 +98,40 @@ def _symbol_ids(symbols: list[str], instruments: Instruments) -> tuple[np.ndarra
     for i, symbol in enumerate(symbols):
         got = found[symbol]
         if isinstance(got, GatewayError):
-            problems[i] = GatewayError(got.code, got.message)
+            problems[i] = copy.copy(got)
         else:
             ids[i] = got
     return ids, problems
 
 
 _PLACE_PROBLEMS = (
-    lambda f, ids, i, x: "side must be SIDE_BUY or SIDE_SELL",
-    lambda f, ids, i, x: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET",
-    lambda f, ids, i, x: "time_in_force is required (GTC, GTD, IOC or FOK)",
-    lambda f, ids, i, x: "market orders need time_in_force IOC or FOK",
-    lambda f, ids, i, x: "expire_time_ns is required for GTD orders and must be 0 for the others",
-    lambda f, ids, i, x: "post_only needs a limit order with GTC or GTD",
-    lambda f, ids, i, x: "self_trade_prevention is not a known mode",
-    lambda f, ids, i, x: (f"qty {f['qty'][i]} is outside the lot limits of {x.gpu_class(ids[i]).name}: "
-                          f"{x.rule(ids[i])[3]}..{x.rule(ids[i])[4]} GPUs"),
-    lambda f, ids, i, x: "market orders carry no price: set price_fen to 0",
-    lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is not on the tick of {x.gpu_class(ids[i]).name} "
-                          f"({x.rule(ids[i])[0]} fen)"),
-    lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is outside the band of {x.gpu_class(ids[i]).name}: "
-                          f"{x.rule(ids[i])[1]}..{x.rule(ids[i])[2]} fen"),
-    lambda f, ids, i, x: f"client_order_id must be in 1..{CLORD_LIMIT - 1}",
+    (Reason.BAD_SIDE, "side", lambda f, ids, i, x: "side must be SIDE_BUY or SIDE_SELL"),
+    (Reason.BAD_ORDER_TYPE, "order_type",
+     lambda f, ids, i, x: "order_type must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET"),
+    (Reason.BAD_TIME_IN_FORCE, "time_in_force",
+     lambda f, ids, i, x: "time_in_force is required (GTC, GTD, IOC or FOK)"),
+    (Reason.BAD_TIME_IN_FORCE, "time_in_force", lambda f, ids, i, x: "market orders need time_in_force IOC or FOK"),
+    (Reason.BAD_EXPIRY, "expire_time_ns",
+     lambda f, ids, i, x: "expire_time_ns is required for GTD orders and must be 0 for the others"),
+    (Reason.BAD_FLAGS, "post_only", lambda f, ids, i, x: "post_only needs a limit order with GTC or GTD"),
+    (Reason.BAD_STP_MODE, "self_trade_prevention", lambda f, ids, i, x: "self_trade_prevention is not a known mode"),
+    (Reason.QUANTITY_OUT_OF_LIMITS, "qty",
+     lambda f, ids, i, x: (f"qty {f['qty'][i]} is outside the lot limits of {x.gpu_class(ids[i]).name}: "
+                           f"{x.rule(ids[i])[3]}..{x.rule(ids[i])[4]} GPUs")),
+    (Reason.MARKET_ORDER_HAS_PRICE, "price_fen",
+     lambda f, ids, i, x: "market orders carry no price: set price_fen to 0"),
+    (Reason.PRICE_NOT_ON_TICK, "price_fen",
+     lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is not on the tick of {x.gpu_class(ids[i]).name} "
+                           f"({x.rule(ids[i])[0]} fen)")),
+    (Reason.PRICE_OUT_OF_BAND, "price_fen",
+     lambda f, ids, i, x: (f"price_fen {f['price_fen'][i]} is outside the band of {x.gpu_class(ids[i]).name}: "
+                           f"{x.rule(ids[i])[1]}..{x.rule(ids[i])[2]} fen")),
+    (Reason.BAD_CLIENT_ORDER_ID, "client_order_id",
+     lambda f, ids, i, x: f"client_order_id must be in 1..{CLORD_LIMIT - 1}"),
 )
-"""What :func:`_check_places` check k (its index here) tells the client, given the
-columns ``f``, the ids, the row and the :class:`Instruments`."""
+"""What :func:`_check_places` check k (its index here) is: the reason, the field at
+fault, and what it tells the client, given the columns ``f``, the ids, the row and the
+:class:`Instruments`."""
 _LIMIT, _MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
 _GTC, _GTD, _IOC, _FOK = int(TimeInForce.GTC), int(TimeInForce.GTD), int(TimeInForce.IOC), int(TimeInForce.FOK)
@@ -195,7 +207,8 @@ def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int
                   instruments.rule_table(ids), account, bad, record_words(batch))
     for i, why in enumerate(bad.tolist()):
         if why >= 0 and i not in problems:
-            problems[i] = invalid(_PLACE_PROBLEMS[why](f, ids, i, instruments))
+            reason, field, message = _PLACE_PROBLEMS[why]
+            problems[i] = invalid(message(f, ids, i, instruments), field, reason, value=int(f[field][i]))
     if problems:
         keep = np.ones(n, bool)
         keep[list(problems)] = False
@@ -213,7 +226,8 @@ def cancel_command(req: trading_pb2.CancelOrderRequest, account: int, out: np.nd
 def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.ndarray) -> None:
     """Validate a ReplaceOrderRequest into a REPLACE record (limits are the engine's)."""
     if req.qty <= 0 or req.price_fen <= 0:
-        raise invalid("replace needs the new total qty > 0 and a limit price_fen > 0")
+        raise invalid("replace needs the new total qty > 0 and a limit price_fen > 0",
+                      "qty" if req.qty <= 0 else "price_fen", value=req.qty if req.qty <= 0 else req.price_fen)
     out["kind"] = CommandKind.REPLACE
     out["account"] = account
     out["orig_clord"] = _clord(req.orig_client_order_id, "orig_client_order_id")
@@ -222,9 +236,9 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
     out["qty"] = req.qty
 
 
-def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
+def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
     """The records of a stream batch's valid OrderCommands, in order, and for each
-    invalid one (by its index in the batch) what is wrong with it.
+    invalid one (by its index in the batch) its error.
 
     ``reqs`` is the StreamOrdersRequest (or its ``commands``). A request of place
     commands only (the usual batch) is read from its wire bytes by a compiled kernel
@@ -241,13 +255,13 @@ def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.nd
     return _stream_commands(reqs, account, instruments)
 
 
-def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, str]]:
+def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
     """:func:`stream_commands` command by command (any mix of place, cancel, replace)."""
     kinds = [cmd.WhichOneof("command") for cmd in reqs]
     places = [i for i, k in enumerate(kinds) if k == "place"]
     placed, place_problems = place_commands([reqs[i].place for i in places] if len(places) < len(reqs)
                                             else list(map(_PLACE, reqs)), account, instruments)
-    problems = {places[j]: error.message for j, error in place_problems.items()}
+    problems = {places[j]: error for j, error in place_problems.items()}
     if len(places) == len(reqs):  # only orders (the usual batch): no interleaving to do
         return placed, problems
     batch = commands(len(reqs))
@@ -264,15 +278,15 @@ def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.n
             elif which == "replace":
                 replace_command(reqs[i].replace, account, batch[i:i + 1])
             else:
-                raise invalid("empty command: set place, cancel or replace")
+                raise invalid("empty command: set place, cancel or replace", "command")
             valid.append(i)
         except GatewayError as error:
-            problems[i] = error.message
+            problems[i] = error
     return batch[valid] if len(valid) < len(reqs) else batch, problems
 
 
 def _wire_places(data: bytes, n: int, account: int, instruments: Instruments
-                 ) -> tuple[np.ndarray, dict[int, str]] | None:
+                 ) -> tuple[np.ndarray, dict[int, GatewayError]] | None:
     """:func:`stream_commands` of a serialized request of ``n`` place commands, or None
     if it holds anything else (see :func:`~exchange.gateway.wire.read_places`)."""
     buf = np.frombuffer(data, np.uint8)
@@ -291,5 +305,5 @@ def _wire_places(data: bytes, n: int, account: int, instruments: Instruments
         placed, problems = _place_columns(f, ids, problems, account, instruments)
     else:
         placed = commands(0)
-    return placed, {i: error.message for i, error in problems.items()}
+    return placed, problems
 

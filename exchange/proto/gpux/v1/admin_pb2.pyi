@@ -19,12 +19,14 @@ ROLE_AUDITOR: Role
 ROLE_ADMIN: Role
 
 class CreateAccountRequest(_message.Message):
-    __slots__ = ("name", "role")
+    __slots__ = ("name", "role", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     role: Role
-    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateAccountResponse(_message.Message):
     __slots__ = ("account", "token")

@@ -88,8 +88,8 @@ class MarketDataServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamBook(self, request, context):
-        """A snapshot, then every change with consecutive sequence numbers; a client that
-        sees a gap calls again with from_seq to resync.
+        """A snapshot, then the changes of the levels shown (update_id one more per message; seq
+        the command sequence number the book is at). A new call starts with a new snapshot.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
