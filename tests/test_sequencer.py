@@ -380,3 +380,17 @@ def test_pipelined_groups_keep_submission_order_and_every_read_sees_what_came_be
     for future, read in reads:
         assert read.result(30) >= future.result()["seq"].max()
     node.close()
+
+
+def test_a_wait_that_times_out_says_what_it_waited_for_and_how_long(tmp_path):
+    node = open_node(tmp_path)
+    release = threading.Event()
+    try:
+        with pytest.raises(TimeoutError, match=r"a read of the market state: .* within 0\.05 s"):
+            node.read(lambda state: release.wait(10), timeout=0.05)
+        # the writer is still held by that read: a batch behind it times out too
+        with pytest.raises(TimeoutError, match=r"a batch of 1 commands: .* within 0\.05 s"):
+            node.execute(flow(1, 0), timeout=0.05)
+    finally:
+        release.set()
+        node.close()

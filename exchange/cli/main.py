@@ -42,8 +42,10 @@ def main(
     ctx.obj = catalog
 
 
-def _fail(message: str) -> NoReturn:
-    """Print an error to stderr and exit with status 2."""
+def _fail(message: str | BaseException) -> NoReturn:
+    """Print an error (or an exception, by its text, else its type) to stderr; exit 2."""
+    if isinstance(message, BaseException):
+        message = str(message) or type(message).__name__
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
 
@@ -52,7 +54,7 @@ def _catalog(ctx: typer.Context) -> Catalog:
     try:
         return load_catalog(ctx.obj)
     except CatalogError as exc:
-        _fail(str(exc))
+        _fail(exc)
 
 
 def _when(moment: datetime) -> str:
@@ -118,7 +120,7 @@ def symbol_command(
     try:
         inst = cat.instrument(symbol)
     except SymbolError as exc:
-        _fail(str(exc))
+        _fail(exc)
     cls = cat.gpu_class(inst.gpu_class)
     region = cat.region(inst.region)
     gate_ns = cat.gate_ts_ns(inst)
@@ -193,13 +195,13 @@ def serve_command(
     try:
         configure_logging(log_format)
     except ValueError as exc:
-        _fail(str(exc))
+        _fail(exc)
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
                            opening_call_seconds=opening_call, http_address=http_address)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:
-        _fail(str(exc))
+        _fail(exc)
 
 
 def _data_dir(path: Path | None):
@@ -265,7 +267,7 @@ def settle_command(
         source = trades_source(data.trades, when, data.catalog().market.tz)
         result = settle(data.root, when, lambda d: read_day(data.trades, d), days(data.trades), source)
     except (SettlementError, TradeLogError) as exc:
-        _fail(str(exc))
+        _fail(exc)
     market = data.catalog().market
     console = Console()
     console.print(settlement_table(result, market))
@@ -315,7 +317,7 @@ def export_command(
         else:
             rows = getattr(read_settlement(data.root, when), table)
     except (TradeLogError, SettlementError) as exc:
-        _fail(str(exc))
+        _fail(exc)
     target = out or Path(f"{table}-{when.isoformat()}.{fmt}")
     if fmt == "parquet":
         target.write_bytes(parquet_bytes(rows))
@@ -348,7 +350,7 @@ def voucher_grant_command(
         VoucherBook(data.root).grant(VoucherGrant(grant_id, issuer, account, rate_bps, cap_fen,
                                                   _day(valid_from), _day(valid_to)))
     except ValueError as exc:
-        _fail(str(exc))
+        _fail(exc)
     typer.echo(f"granted {grant_id}")
 
 

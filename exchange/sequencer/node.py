@@ -180,8 +180,8 @@ class ExchangeNode:
         return self.sequencer.submit(batch)
 
     def execute(self, batch: np.ndarray, timeout: float | None = 30.0) -> np.ndarray:
-        """Submit and wait for the events."""
-        return self.submit(batch).result(timeout)
+        """Submit and wait for the events (a TimeoutError after ``timeout`` s says so)."""
+        return _answer(self.submit(batch), timeout, f"a batch of {len(batch)} commands")
 
     def send(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Execute one command given by its fields."""
@@ -189,7 +189,7 @@ class ExchangeNode:
 
     def read(self, work, timeout: float | None = 30.0):
         """Run ``work(state)`` in the writer thread, between groups, and return its result."""
-        return self.sequencer.call(work).result(timeout)
+        return _answer(self.sequencer.call(work), timeout, "a read of the market state")
 
     def order(self, account: int, clord: int) -> OrderRecord | None:
         """The order an account placed (or replaced) under a client order id."""
@@ -259,3 +259,14 @@ def _listing_commands(state: MarketState, instruments: list) -> np.ndarray:
     batch["region"] = [state.catalog.region_index(i.region) for i in instruments]
     batch["slot_ts"] = [i.slot_ts_ns for i in instruments]
     return batch
+
+
+def _answer(future: Future, timeout: float | None, what: str):
+    """The result of ``future``; a TimeoutError that names ``what`` and the wait when the
+    sequencer has not answered within ``timeout`` s (a bare one would print as nothing)."""
+    try:
+        return future.result(timeout)
+    except TimeoutError:
+        if future.done():  # the work itself raised it
+            raise
+        raise TimeoutError(f"{what}: the sequencer did not answer within {timeout:g} s") from None
