@@ -1,5 +1,6 @@
 # Needs only python3 (with venv and pip) and GNU make: every target that runs code
-# first makes .venv and installs the project into it, again when pyproject.toml changes.
+# first makes .venv and installs the project into it, again when pyproject.toml changes,
+# then compiles the numba kernels once (gpux warm), so no first command waits for them.
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -10,6 +11,7 @@ STAMP := $(VENV)/stamp
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -e '.[test]'
+	$(VENV)/bin/gpux warm
 	touch $(STAMP)
 
 demo: $(STAMP)

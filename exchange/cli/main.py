@@ -162,6 +162,15 @@ def demo_command(
     raise typer.Exit(code=netdemo.main(data_dir=data_dir))
 
 
+@app.command("warm")
+def warm_command() -> None:
+    """Compile the numba kernels ahead (once; ``make`` runs it after installing), so that
+    no first command waits a minute for them. Later runs only load them from the cache."""
+    from exchange.cli.warm import warm
+
+    typer.echo(str(warm(say=typer.echo)))
+
+
 @app.command("serve")
 def serve_command(
     ctx: typer.Context,
@@ -183,7 +192,9 @@ def serve_command(
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
     import asyncio
+    import logging
 
+    from exchange.cli.warm import warm
     from exchange.gateway import GatewayServer, serve
     from exchange.web.logs import configure_logging
 
@@ -196,6 +207,8 @@ def serve_command(
         configure_logging(log_format)
     except ValueError as exc:
         _fail(exc)
+    log = logging.getLogger("gpux.warm")
+    log.info("%s", warm(say=log.info))  # before the first command: none waits on a compile
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
                            opening_call_seconds=opening_call, http_address=http_address)
     try:

@@ -44,12 +44,12 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.audit import audit
-from exchange.cli.tables import result_table
+from exchange.cli.tables import issuer_lines, result_table, settlement_table
+from exchange.cli.warm import warm
 from exchange.client import GpuxClient
 from exchange.journal import DataDir
 from exchange.proto.gpux.v1 import types_pb2
 from exchange.settlement import VoucherBook, VoucherGrant, settle
-from exchange.cli.tables import issuer_lines, settlement_table
 from exchange.tradelog import days, read_day
 
 PROVIDERS: dict[str, tuple[tuple[str, str, int, int], ...]] = {
@@ -352,10 +352,15 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     console = console or Console(width=None if sys.stdout.isatty() else 150)
 
+    def say(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True)
+
+    say(str(warm(say=say)))  # here, unbounded, so the server's start-up only loads them
     server = ServerProcess(path)
     with server:
-        console.print(f"gpux serve (pid {server.proc.pid}) on {server.address}, data dir {path}",
-                      highlight=False, soft_wrap=True)
+        say(f"gpux serve (pid {server.proc.pid}) on {server.address}, data dir {path}")
+        say("gpux serve: " + next((line.split("gpux.warm ", 1)[1] for line in server.log if "kernels ready" in line),
+                                  "(no kernel report)"))
         day, slots, names, orders, tickers, (auction, outcomes) = _run_market(server, console)
         code = server.stop()
         if code != 0:

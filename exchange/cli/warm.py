@@ -1,0 +1,134 @@
+"""Compile the numba kernels ahead: ``gpux warm``, and before ``gpux serve`` or the demo start.
+
+numba compiles a kernel on its first call and keeps the machine code in its on-disk cache
+(``cache=True``: ``__pycache__`` beside each module, or ``$NUMBA_CACHE_DIR``). From a cold
+cache that is about a minute of CPU, most of it the engine's command kernel; left to the
+first command a server sequences, it would stall that command past any sane timeout.
+:func:`warm` rehearses a small market through the real entry points instead (the market
+state: engine, order ledger, ticker; the auction API; the gateway's wire codec), so every
+kernel is compiled, or loaded from the cache, for the argument types the exchange uses.
+``make`` runs ``gpux warm`` once after installing; ``gpux serve`` and ``gpux demo`` warm
+before they start, saying so when it takes a while.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+NOTICE = ("preparing the numba kernels: the first time they are compiled, about a minute "
+          "(later starts load them from the cache) ...")
+NOW = datetime.fromisoformat("2026-11-25T09:00:00+08:00")
+SLOTS = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
+"""Market time of the rehearsal, and the first of the slots it trades."""
+
+
+@dataclass(frozen=True)
+class WarmReport:
+    """What :func:`warm` did: kernels found, signatures compiled and loaded, seconds."""
+
+    kernels: int
+    compiled: int
+    loaded: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"{self.kernels} numba kernels ready in {self.seconds:.1f} s "
+                f"({self.compiled} compiled, {self.loaded} loaded from the cache)")
+
+
+def kernels() -> dict[str, object]:
+    """Every numba dispatcher defined in the ``exchange`` package, by qualified name
+    (imports every module of it, the generated protobuf code aside)."""
+    from numba.core.registry import CPUDispatcher
+
+    import exchange
+
+    for found in pkgutil.walk_packages(exchange.__path__, "exchange."):
+        if not found.name.startswith("exchange.proto") and not found.name.endswith("__main__"):
+            importlib.import_module(found.name)
+    return {f"{name}.{attr}": value
+            for name, module in sorted(sys.modules.items()) if name.startswith("exchange.")
+            for attr, value in sorted(vars(module).items())
+            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == name}
+
+
+def rehearse() -> None:
+    """Run a small market through every kernel's real entry point (no files, no clock).
+
+    The flow rests more orders than the engine's and the ledger's first tables hold, so
+    their growth kernels run too; one instrument goes through a call and an uncross."""
+    from exchange.auction import indicative, uncross
+    from exchange.catalog import default_catalog
+    from exchange.engine import CommandKind as K, command
+    from exchange.gateway.instruments import Instruments
+    from exchange.gateway.reports import execution_reports, reports_message
+    from exchange.gateway.validation import place_commands, stream_commands
+    from exchange.proto.gpux.v1 import trading_pb2
+    from exchange.sequencer import MarketState
+    from exchange.testing.workload import funding, order_flow, symbols
+
+    catalog = default_catalog()
+    state = MarketState(catalog, max_accounts=8)
+    names = symbols(catalog, SLOTS)
+    listed = [catalog.instrument(s) for s in names]
+    listing = np.concatenate([command(K.LIST_INSTRUMENT, instrument=i, gpu_class=catalog.class_index(inst.gpu_class),
+                                      region=catalog.region_index(inst.region), slot_ts=inst.slot_ts_ns)
+                              for i, inst in enumerate(listed)])
+    batches = [listing, funding(len(names), 8), command(K.START_CALL, instrument=0),
+               order_flow(catalog, 3_000, len(names), 8, seed=1), command(K.UNCROSS, instrument=0)]
+    seq = 0
+    for batch in batches:
+        batch["seq"] = np.arange(seq + 1, seq + 1 + len(batch))
+        batch["ts"] = int(NOW.timestamp()) * 10**9
+        seq += len(batch)
+        events = state.apply(batch)
+
+    side, price, qty = np.array([1, 2]), np.array([1_900, 1_800]), np.array([3, 2])
+    indicative(side, price, qty, reference=1_850, tick=1)
+    uncross(side, price, qty, np.arange(2), reference=1_850, tick=1)
+
+    instruments = Instruments(state.listing, catalog)
+    place = trading_pb2.PlaceOrderRequest(symbol=names[0], side=1, order_type=1, time_in_force=1, price_fen=1_800,
+                                          qty=1, client_order_id=1, self_trade_prevention=1)
+    place_commands([place], 9, instruments)
+    stream = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=place)] * 2)
+    stream_commands(stream, 9, instruments)
+    account = int(events["account"][0])
+    execution_reports(events.tolist(), account, instruments)
+    reports_message(trading_pb2.StreamOrdersResponse, events, account, instruments)
+
+
+def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0) -> WarmReport:
+    """Make every kernel ready (:func:`rehearse`); ``say`` is told :data:`NOTICE` if that
+    takes over ``notice_after`` s (a cold cache, or a very busy machine). The rehearsal's
+    errors are raised."""
+    found = kernels()
+    start = time.perf_counter()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            rehearse()
+        except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="gpux-warm", daemon=True)
+    worker.start()
+    worker.join(notice_after)
+    if worker.is_alive() and say is not None:
+        say(NOTICE)
+    worker.join()
+    if failure:
+        raise failure[0]
+    compiled = sum(sum(d.stats.cache_misses.values()) for d in found.values())
+    loaded = sum(sum(d.stats.cache_hits.values()) for d in found.values())
+    return WarmReport(len(found), compiled, loaded, time.perf_counter() - start)

@@ -1,0 +1,37 @@
+"""The first run on a fresh clone: an empty numba cache must neither fail nor time out."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from exchange.cli import app
+from exchange.cli.warm import NOTICE, kernels
+
+
+@pytest.mark.slow
+def test_gpux_demo_with_an_empty_kernel_cache_compiles_once_and_the_server_only_loads(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "GPUX_DATA_DIR": str(tmp_path / "data")}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    run = subprocess.run([sys.executable, "-m", "exchange.cli", "demo"], env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert NOTICE in run.stdout
+    compiled = re.search(r"^\d+ numba kernels ready in \S+ s \((\d+) compiled, 0 loaded from the cache\)$",
+                         run.stdout, re.M)
+    assert compiled and int(compiled.group(1)) >= len(kernels()), run.stdout[:2000]
+    # everything the server ran during the demo was compiled by the warm-up before it
+    assert re.search(r"^gpux serve: \d+ numba kernels ready in \S+ s \(0 compiled, \d+ loaded", run.stdout, re.M)
+    assert "AUDIT PASSED" in run.stdout
+
+
+def test_gpux_warm_reports_every_kernel_of_the_package():
+    result = CliRunner().invoke(app, ["warm"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(kernels())} numba kernels ready in" in result.output
+    assert len(kernels()) > 50  # the engine's, the auction's, the sequencer's and the gateway's
