@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/gpux warm
 	touch $(STAMP)
 
+# the demo market stays up this long after trading, to look at its page: 10 minutes at a
+# terminal, none under CI or without one (make demo DEMO_SECONDS=N to choose)
+DEMO_SECONDS ?= $(if $(CI),0,$(shell test -t 0 && echo 600 || echo 0))
+
 demo: $(STAMP)
-	$(VENV)/bin/gpux demo
+	$(VENV)/bin/gpux demo --serve $(DEMO_SECONDS)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -q

@@ -347,17 +347,21 @@ def test_price_per_pflop_hour(cat: Catalog, cls: str, price: int, expected: int)
     assert cat.price_per_pflop_hour(cat.class_index(cls), np.int64(price)) == expected
 
 
-@given(cls=st.sampled_from(CLASSES), price=st.integers(min_value=0, max_value=10**12))
-def test_price_per_pflop_hour_is_rounded_half_up(cls: str, price: int) -> None:
+@given(cls=st.sampled_from(CLASSES), price=st.integers(min_value=0, max_value=10**12),
+       gpu_hours=st.integers(min_value=1, max_value=10**6))
+def test_price_per_pflop_hour_is_rounded_half_up(cls: str, price: int, gpu_hours: int) -> None:
     cat = default_catalog()
     tflops = Decimal(cat.gpu_class(cls).fp16_tflops)
     exact = Fraction(price * 1000) / Fraction(tflops)
     assert cat.price_per_pflop_hour(cls, price) == int(exact + Fraction(1, 2))  # floor(x + 1/2)
+    assert cat.price_per_pflop_hour(cls, price, gpu_hours) == int(exact / gpu_hours + Fraction(1, 2))
 
 
 def test_price_per_pflop_hour_rejects_bad_prices(cat: Catalog) -> None:
     with pytest.raises(ValueError):
         cat.price_per_pflop_hour("910B", -1)
+    with pytest.raises(ValueError):
+        cat.price_per_pflop_hour("910B", 4, 0)
     with pytest.raises(TypeError):
         cat.price_per_pflop_hour("910B", 4.0)
     with pytest.raises(KeyError):

@@ -130,6 +130,12 @@ def test_engine_bulk_views_agree_with_the_single_views():
         assert bulk == {i: engine.position(account, i) for i in range(len(SYMBOLS))
                         if engine.position(account, i) != engine.position(99, i)}
     assert engine.instrument_states().tolist() == [engine.book(i).state for i in range(len(SYMBOLS))]
+    top = engine.top_of_book()
+    for i in range(len(SYMBOLS)):
+        book = engine.book(i, 1)
+        assert (top["bid_price"][i], top["bid_qty"][i]) == ((book.bids[0].price, book.bids[0].qty) if book.bids else (0, 0))
+        assert (top["ask_price"][i], top["ask_qty"][i]) == ((book.asks[0].price, book.asks[0].qty) if book.asks else (0, 0))
+    assert top["state"].tolist() == engine.instrument_states().tolist() and (top["ask_qty"] > 0).sum() >= 2
 
 
 @pytest.mark.parametrize("dtype", [COMMAND_DTYPE, EVENT_DTYPE])

@@ -265,19 +265,21 @@ class Catalog:
             max_accounts=max_accounts,
         )
 
-    def price_per_pflop_hour(self, gpu_class: str | int, price_fen: int) -> int:
-        """A price in fen per GPU-hour as fen per PFLOP-hour of FP16, for comparing classes.
+    def price_per_pflop_hour(self, gpu_class: str | int, price_fen: int, gpu_hours: int = 1) -> int:
+        """A price in fen per GPU-hour as fen per PFLOP-hour of FP16, for comparing classes
+        (with ``gpu_hours``: an amount paid for that many GPU-hours, averaged exactly).
 
-        ``price_fen * 1000 / TFLOPS``, computed in integers from the stored hundredths
-        of TFLOPS as ``price_fen * 100_000 / fp16_tflops_centi`` and rounded half up
-        (an exact half goes to the larger integer): 4 fen/h on a 320 TFLOPS 910B is
-        12.5 -> 13 fen per PFLOP-hour. ``price_fen`` must be a non-negative integer.
+        ``price_fen * 1000 / (TFLOPS * gpu_hours)``, computed in integers from the stored
+        hundredths of TFLOPS as ``price_fen * 100_000 / (fp16_tflops_centi * gpu_hours)``
+        and rounded half up (an exact half goes to the larger integer): 4 fen/h on a
+        320 TFLOPS 910B is 12.5 -> 13 fen per PFLOP-hour. ``price_fen`` must be a
+        non-negative integer, ``gpu_hours`` a positive one.
         """
-        price_fen = operator.index(price_fen)
-        if price_fen < 0:
-            raise ValueError(f"price_fen must be >= 0, got {price_fen}")
-        centi = self.gpu_class(gpu_class).fp16_tflops_centi
-        return (price_fen * 200_000 + centi) // (2 * centi)
+        price_fen, gpu_hours = operator.index(price_fen), operator.index(gpu_hours)
+        if price_fen < 0 or gpu_hours < 1:
+            raise ValueError(f"price_fen must be >= 0 and gpu_hours >= 1, got {price_fen} and {gpu_hours}")
+        per = self.gpu_class(gpu_class).fp16_tflops_centi * gpu_hours
+        return (price_fen * 200_000 + per) // (2 * per)
 
 
 # --------------------------------------------------------------------------- symbols

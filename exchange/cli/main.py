@@ -149,17 +149,20 @@ def demo_command(
         file_okay=False)] = None,
     in_process: Annotated[bool, typer.Option(
         "--in-process", help="Drive an exchange node directly instead of a server over gRPC.")] = False,
+    serve: Annotated[float, typer.Option(
+        "--serve", min=0, help="Seconds the market and its page stay up after trading, to look at them "
+                               "(Ctrl-C ends the wait; 0: go straight on).")] = 0,
 ) -> None:
-    """Run the demo market end to end: a real server, providers and buyers over gRPC,
-    settlement with a voucher, and the audit (``--in-process``: the scripted market on a
-    node, with gate closure and sealing)."""
+    """Run the demo market end to end: a real server (with its market page), providers
+    and buyers over gRPC, settlement with a voucher, and the audit (``--in-process``: the
+    scripted market on a node, with gate closure and sealing)."""
     if in_process:
         from exchange.cli import demo  # imported lazily: it pulls in the engine
 
         raise typer.Exit(code=demo.main(data_dir=data_dir))
     from exchange.cli import netdemo
 
-    raise typer.Exit(code=netdemo.main(data_dir=data_dir))
+    raise typer.Exit(code=netdemo.main(data_dir=data_dir, serve_seconds=serve))
 
 
 @app.command("warm")
@@ -183,11 +186,11 @@ def serve_command(
     opening_call: Annotated[int, typer.Option(
         min=0, help="Seconds of the opening call auction of each newly listed slot (0: none).")] = 300,
     http_address: Annotated[str | None, typer.Option(
-        help="host:port to serve Prometheus /metrics on (default: off).")] = None,
+        help="host:port of the read-only market page and Prometheus /metrics (default: off).")] = None,
     log_format: Annotated[str, typer.Option(help="Logs on stderr: text, or json (one object per line).")] = "text",
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
-    (with --http-address also Prometheus /metrics).
+    (with --http-address also the market page and /metrics).
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """

@@ -18,7 +18,10 @@ hours, render-farm bids one whole job (12 GPUs for 4 consecutive hours, in eithe
 region, all or none) and ai-startup an hourly bid; the operator runs the auction and
 the job lands in the cheaper region, booked as trades.
 
-The tickers are read, the server is stopped with SIGTERM (it must exit 0), and then,
+The server also serves the market page and /metrics (``--http-address``, a free port);
+its URL is printed and, with ``serve_seconds``, the market stays up that long (Ctrl-C
+ends the wait early) for a person to look at it. The tickers are read, the server is
+stopped with SIGTERM (it must exit 0), and then,
 offline on its files: a city fund grants ai-startup a voucher, tomorrow is settled
 provisionally (the real clock does not reach its gate closure, so the day is not
 sealed), and :func:`exchange.audit.audit` re-verifies everything. Every wait is bounded,
@@ -34,6 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -77,7 +81,7 @@ class ServerProcess:
         self.data_dir = data_dir
         self.proc: subprocess.Popen | None = None
         self.log: list[str] = []
-        self.address = self.token = ""
+        self.address = self.token = self.page = ""
         self._ports: queue.Queue[int | None] = queue.Queue()
         self._reader: threading.Thread | None = None
 
@@ -85,7 +89,8 @@ class ServerProcess:
         """Start it; wait (bounded) for its port; read the admin token."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
-             "--address", "127.0.0.1:0", "--opening-call", "0"],  # the demo trades at once
+             "--address", "127.0.0.1:0", "--opening-call", "0",  # the demo trades at once
+             "--http-address", "127.0.0.1:0"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read_log, name="gpux-netdemo-log", daemon=True)
         self._reader.start()
@@ -103,6 +108,8 @@ class ServerProcess:
         """Keep reading stderr (so the child never blocks on a full pipe); find the port."""
         for line in self.proc.stderr:
             self.log.append(line.rstrip())
+            page = re.search(r"market page at (http://\S+/)", line)  # logged before the port
+            self.page = page.group(1) if page else self.page
             found = re.search(r"on port (\d+)", line)
             if found:
                 self._ports.put(int(found.group(1)))
@@ -343,9 +350,24 @@ def _day_ahead_lines(outcomes, money) -> list[str]:
     return lines
 
 
-def main(console: Console | None = None, data_dir: Path | None = None) -> int:
+def _show_page(console: Console, page: str, day: date, seconds: float) -> None:
+    """Print the market page's URL (on the traded day); keep the market up ``seconds``
+    (Ctrl-C ends the wait early)."""
+    console.print(f"market page (算力超市): {page}#/?day={day}  ·  metrics: {page}metrics",
+                  highlight=False, soft_wrap=True)
+    if seconds > 0:
+        console.print(f"the market stays up for {seconds:g} s: open the page; Ctrl-C to go on to settlement",
+                      highlight=False, soft_wrap=True)
+        try:
+            time.sleep(seconds)
+        except KeyboardInterrupt:
+            console.print("going on", highlight=False)
+
+
+def main(console: Console | None = None, data_dir: Path | None = None, serve_seconds: float = 0.0) -> int:
     """Run the network demo (see the module docstring) on ``data_dir`` (default
-    ``<data dir>/netdemo``; recreated); print it; the exit code (1 if the audit fails)."""
+    ``<data dir>/netdemo``; recreated); print it; the exit code (1 if the audit fails).
+    With ``serve_seconds``, the market and its page stay up that long after trading."""
     path = Path(data_dir) if data_dir is not None else DataDir.resolve().root / "netdemo"
     if path.exists():
         shutil.rmtree(path)  # the demo's own directory: a new market each run
@@ -362,6 +384,7 @@ def main(console: Console | None = None, data_dir: Path | None = None) -> int:
         say("gpux serve: " + next((line.split("gpux.warm ", 1)[1] for line in server.log if "kernels ready" in line),
                                   "(no kernel report)"))
         day, slots, names, orders, tickers, (auction, outcomes) = _run_market(server, console)
+        _show_page(console, server.page, day, serve_seconds)
         code = server.stop()
         if code != 0:
             raise RuntimeError(f"gpux serve exited with {code} after SIGTERM: " + " | ".join(server.log[-5:]))

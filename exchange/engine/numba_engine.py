@@ -201,6 +201,21 @@ class Engine:
         """The state (:class:`InstrumentState` values) of every listed instrument, by id."""
         return self._st.instruments[: self.n_instruments, lay.I_STATE].copy()
 
+    def top_of_book(self) -> dict[str, np.ndarray]:
+        """Best bid and ask of every listed instrument, by id: arrays ``state``,
+        ``bid_price``, ``bid_qty``, ``ask_price``, ``ask_qty`` (0 for an empty side).
+        O(instruments), vectorised: what a market-wide view reads between groups."""
+        insts, levels = self._st.instruments[: self.n_instruments], self._st.levels
+        top = {"state": insts[:, lay.I_STATE].copy()}
+        for side, best in (("bid", lay.I_BEST_BID), ("ask", lay.I_BEST_ASK)):
+            level = insts[:, best]
+            has = level != EMPTY
+            for field, column in (("price", lay.L_PRICE), ("qty", lay.L_QTY)):
+                values = np.zeros(len(level), np.int64)
+                values[has] = levels[level[has], column]
+                top[f"{side}_{field}"] = values
+        return top
+
     def live_orders(self, account: int | None = None) -> list[OrderView]:
         """Live orders (of one account or all), ascending order id. O(pool)."""
         orders = self._st.orders
