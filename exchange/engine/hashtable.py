@@ -17,6 +17,8 @@ from numba import njit
 
 from exchange.schema import ACCOUNT_BITS
 
+KEY, VALUE = 0, 1
+"""Columns of a table row."""
 EMPTY = -1
 """An empty row's key and value, and what :func:`hash_find` returns for a missing key."""
 
@@ -45,9 +47,9 @@ def hash_find(table, key):
     mask = table.shape[0] - 1
     i = home_slot(key, mask)
     while True:
-        k = table[i, 0]
+        k = table[i, KEY]
         if k == key:
-            return table[i, 1]
+            return table[i, VALUE]
         if k == EMPTY:
             return EMPTY
         i = (i + 1) & mask
@@ -59,13 +61,13 @@ def hash_put(table, key, val):
     mask = table.shape[0] - 1
     i = home_slot(key, mask)
     while True:
-        k = table[i, 0]
+        k = table[i, KEY]
         if k == key:
-            table[i, 1] = val
+            table[i, VALUE] = val
             return 0
         if k == EMPTY:
-            table[i, 0] = key
-            table[i, 1] = val
+            table[i, KEY] = key
+            table[i, VALUE] = val
             return 1
         i = (i + 1) & mask
 
@@ -75,21 +77,21 @@ def hash_delete(table, key):
     """Remove key (which must be present) by backward-shift deletion."""
     mask = table.shape[0] - 1
     i = home_slot(key, mask)
-    while table[i, 0] != key:
+    while table[i, KEY] != key:
         i = (i + 1) & mask
     j = i
     while True:
         j = (j + 1) & mask
-        if table[j, 0] == EMPTY:
+        if table[j, KEY] == EMPTY:
             break
-        home = home_slot(table[j, 0], mask)
+        home = home_slot(table[j, KEY], mask)
         # The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
         if (j > i and (home <= i or home > j)) or (j < i and (home <= i and home > j)):
-            table[i, 0] = table[j, 0]
-            table[i, 1] = table[j, 1]
+            table[i, KEY] = table[j, KEY]
+            table[i, VALUE] = table[j, VALUE]
             i = j
-    table[i, 0] = EMPTY
-    table[i, 1] = EMPTY
+    table[i, KEY] = EMPTY
+    table[i, VALUE] = EMPTY
 
 
 @njit(cache=True)
@@ -97,8 +99,8 @@ def rehash(table, new_size):
     """A copy of a table with ``new_size`` (a power of two) rows. O(size)."""
     grown = np.full((new_size, 2), EMPTY, np.int64)
     for i in range(table.shape[0]):
-        if table[i, 0] != EMPTY:
-            hash_put(grown, table[i, 0], table[i, 1])
+        if table[i, KEY] != EMPTY:
+            hash_put(grown, table[i, KEY], table[i, VALUE])
     return grown
 
 

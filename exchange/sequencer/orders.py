@@ -23,7 +23,7 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, clord_key, hash_find, hash_put, rehash
+from exchange.engine.hashtable import EMPTY, KEY, clord_key, hash_find, hash_put, rehash
 from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
 from exchange.schema import EventKind as EV
 
@@ -146,7 +146,7 @@ class OrderLedger:
         self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
         if index is not None:
             self.index = np.array(index, np.int64, order="C")
-            self.indexed = int(np.count_nonzero(self.index[:, 0] != EMPTY))
+            self.indexed = int(np.count_nonzero(self.index[:, KEY] != EMPTY))
         else:
             self.index = _table_for(2 * self.count)
             self.indexed = _reindex(self.rows, self.index)
