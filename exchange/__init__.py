@@ -2,6 +2,8 @@
 
 Packages, from the core outwards:
 
+* :mod:`exchange.schema` — the command and event records, their codes and the market
+  rules that every part shares (plain numpy, no numba);
 * :mod:`exchange.catalog` — what is traded: GPU classes, regions, market rules, symbols,
   instrument ids;
 * :mod:`exchange.engine` — the matching engine (numba kernels and a plain Python reference);
