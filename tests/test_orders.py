@@ -155,3 +155,32 @@ def test_record_copies_and_joins_equal_numpys(dtype):
         record_words(strided)
     with pytest.raises(TypeError, match="different dtypes"):
         concat_records([np.zeros(1, COMMAND_DTYPE), np.zeros(1, EVENT_DTYPE)])
+
+
+@pytest.mark.parametrize("sizes", [[2, 3, 4], [250], [100_000]])
+def test_the_state_does_not_depend_on_how_the_commands_were_batched(sizes):
+    """A replay joins the journal's groups into larger batches: every snapshot array
+    (engine, order ledger and its index, ticker) comes out as from one command a batch,
+    across doublings of the ledger and of the ticker (past 64 instruments, listed in
+    three steps, trading after the first two)."""
+    catalog = default_catalog()
+    days = [f"H100-80G.{region}.202611{day}T{hour:02d}" for day in (26, 27) for hour in range(24)
+            for region in ("jiaxing", "ningbo", "huzhou")]
+    listing = _listing_commands(MarketState(catalog), [catalog.instrument(s) for s in days])
+    stream = np.concatenate([listing[:40], funding(40, 8), order_flow(catalog, 1500, 40, 8, 4),
+                             listing[40:72], funding(72, 8), order_flow(catalog, 2500, 72, 8, 5, clord_base=10**6),
+                             listing[72:]])
+    stream = _stamp(stream, 1)
+
+    def snapshot(sizes: list[int]) -> dict[str, np.ndarray]:
+        state, at, i = MarketState(catalog), 0, 0
+        while at < len(stream):
+            state.apply(stream[at:at + sizes[i % len(sizes)]])
+            at, i = at + sizes[i % len(sizes)], i + 1
+        assert state.traded_volume(70) > 0 and len(state.ticker) == 128 and len(state.orders.index) >= 8192
+        return state.snapshot().arrays
+
+    one_by_one, batched = snapshot([1]), snapshot(sizes)
+    assert one_by_one.keys() == batched.keys()
+    for name, array in one_by_one.items():
+        assert array.shape == batched[name].shape and np.array_equal(array, batched[name]), name

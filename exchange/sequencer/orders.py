@@ -72,14 +72,17 @@ _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _apply(rows, index, ev):
-    """Fold events into the ledger rows (row = order id) and index the new client order
-    ids; returns how many keys were added. O(events)."""
+def _apply(rows, index, ev, start, room):
+    """Fold events from ``start`` on into the ledger rows (row = order id) and index the
+    new client order ids, stopping before an event that would index one more key than
+    ``room``; returns (keys added, where it stopped: the event count when done). O(events)."""
     added = 0
-    for i in range(ev.shape[0]):
+    for i in range(start, ev.shape[0]):
         e = ev[i]
         kind = e[_KIND]
         oid = e[_ORDER_ID]
+        if added == room and (kind == _ACCEPTED or kind == _REPLACED):
+            return added, i
         if kind == _ACCEPTED:
             r = rows[oid]
             r[R_ACCOUNT] = e[_ACCOUNT]
@@ -115,7 +118,7 @@ def _apply(rows, index, ev):
             r[R_QTY] = e[_QTY]
             r[R_LEAVES] = e[_LEAVES]
             added += hash_put(index, clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
-    return added
+    return added, ev.shape[0]
 
 
 @njit(cache=True)
@@ -152,15 +155,23 @@ class OrderLedger:
             self.indexed = _reindex(self.rows, self.index)
 
     def apply(self, events: np.ndarray) -> None:
-        """Fold a batch of engine events in. O(events)."""
+        """Fold a batch of engine events in. O(events) amortised.
+
+        The rows and the index grow by doubling, the index exactly when one more key would
+        fill it past half, so the arrays depend only on the events, not on how they were
+        batched (a replay joins the journal's groups into larger batches)."""
         if not len(events):
             return
         top = int(events["order_id"].max())
-        if top >= len(self.rows):  # grow in place (mremap, no copy); new rows are zero
-            self.rows.resize((max(top + 1, 2 * len(self.rows)), len(FIELDS)), refcheck=False)
-        if 2 * (self.indexed + len(events)) > len(self.index):
-            self.index = rehash(self.index, len(_table_for(self.indexed + len(events))))
-        self.indexed += _apply(self.rows, self.index, record_words(events))
+        if top >= len(self.rows):  # double past top, in place (mremap, no copy); new rows are zero
+            self.rows.resize((len(self.rows) << (top // len(self.rows)).bit_length(), len(FIELDS)), refcheck=False)
+        words, start = record_words(events), 0
+        while True:
+            added, start = _apply(self.rows, self.index, words, start, len(self.index) // 2 - self.indexed)
+            self.indexed += added
+            if start == len(events):
+                break
+            self.index = rehash(self.index, 2 * len(self.index))
         self.count = max(self.count, top)
 
     def get(self, order_id: int) -> OrderRecord | None:

@@ -119,10 +119,13 @@ class MarketState:
 
     def _follow_trades(self, events: np.ndarray) -> int:
         """Last price and volume per instrument (the ticker); how many trades. O(events).
-        The ticker grows (doubling) only when trades come while it is shorter than the
-        listing, so the same journal gives the same snapshot arrays as before."""
-        if len(self.ticker) < len(self.listing) and (events["kind"] == _TRADE).any():
-            self.ticker.resize((max(len(self.listing), 2 * len(self.ticker)), 2), refcheck=False)
+        The ticker grows by doubling, only as far as a trade of a listed instrument needs,
+        so its size depends on the trades, not on how the commands were batched."""
+        if len(self.ticker) < len(self.listing):
+            traded = events["instrument"][events["kind"] == _TRADE]
+            top = int(traded.max()) if len(traded) else -1
+            if len(self.ticker) <= top < len(self.listing):
+                self.ticker.resize((len(self.ticker) << (top // len(self.ticker)).bit_length(), 2), refcheck=False)
         trades = _follow_ticker(self.ticker, record_words(events), len(self.listing))
         if trades < 0:
             raise AssertionError("the engine traded an instrument that is not listed "
@@ -138,12 +141,18 @@ class MarketState:
         return int(self.ticker[instrument, _VOLUME]) if instrument < len(self.ticker) else 0
 
     def _follow_day_ahead(self, booked: np.ndarray, events: np.ndarray) -> None:
-        """Record the first booking of each delivery day (the day of its instruments)."""
+        """Record the first booking of each delivery day (the day of its instruments): the
+        first and last seq of its DA_TRADE commands and how many traded. Day by day, so a
+        replay that applies the journal's groups several to a batch books as the run did."""
         traded = events["seq"][(events["kind"] == EventKind.TRADE) & (events["reason"] == Reason.DAY_AHEAD)]
-        for day in {self.catalog.market_time(self.listing.instrument(int(i)).slot_ts_ns).date()
-                    for i in np.unique(booked["instrument"]) if 0 <= i < len(self.listing)}:
-            self.dayahead_booked.setdefault(day.isoformat(), [int(booked["seq"][0]), int(booked["seq"][-1]),
-                                                              int(np.isin(traded, booked["seq"]).sum())])
+        days: dict[str, list[int]] = {}
+        for i in np.unique(booked["instrument"]).tolist():
+            if 0 <= i < len(self.listing):
+                day = self.catalog.market_time(self.listing.instrument(i).slot_ts_ns).date().isoformat()
+                days.setdefault(day, []).append(i)
+        for day, instruments in days.items():
+            seqs = booked["seq"][np.isin(booked["instrument"], instruments)]
+            self.dayahead_booked.setdefault(day, [int(seqs[0]), int(seqs[-1]), int(np.isin(traded, seqs).sum())])
 
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
         """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
