@@ -8,6 +8,12 @@ around the reference price (20 % IOC) and ~10 % cancels.
 
 Figures, each against a baseline measured in the same process:
 
+* journal records, for a journal written in groups of 1, of 1–4 (1, 2, 3, 4, 1, ...)
+  and of 1,000 commands, as the sequencer writes them (one record per group, ts
+  advancing 20 µs per group): bytes per command (exact; targets ≤ 128 at group size 1,
+  ≤ 100 at 1,000), the journal read alone (open + read, commands/s), and recovery from
+  zero (``ExchangeNode.open``: replay rate, targets ≥ 2 M/s at 1,000, ≥ 1 M/s at 1–4)
+  against a bare ``MarketState`` applying the same commands in batches of 65,536;
 * raw disk: the same bytes written with ``os.write`` and one ``fsync`` per group;
 * journal append + fsync per group, for groups of 1 k, 10 k and 64 k commands
   (commands/s; target ≥ 1 M/s in batches) and its share of the raw-disk rate;
@@ -38,8 +44,7 @@ import numpy as np
 
 from exchange.catalog import default_catalog
 from exchange.schema import commands
-from exchange.journal import FileJournal
-from exchange.journal.records import encode
+from exchange.journal import FileJournal, records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
 from exchange.testing.workload import funding, order_flow, symbols
 
@@ -71,7 +76,10 @@ def raw_disk(path: Path, chunks: list[bytes]) -> float:
 def journal_rate(root: Path, stream: np.ndarray, group: int) -> tuple[float, float]:
     """(commands/s through FileJournal append+sync, same bytes on the raw disk)."""
     batches = [stamped(stream[i:i + group], 1 + i) for i in range(0, len(stream), group)]
-    chunks = [encode(b) for b in batches]
+    chunks, chain = [], 0
+    for b in batches:
+        chunk, chain = records.encode(b, chain)
+        chunks.append(chunk)
     raw = raw_disk(root / f"raw-{group}", chunks)
     journal = FileJournal(root / f"journal-{group}")
     t = time.perf_counter()
@@ -106,6 +114,8 @@ def main() -> None:
         warm = MarketState(catalog)
         warm.apply(stamped(np.concatenate([_listing(warm, names), fund]), 1))
         warm.apply(stamped(stream[:5000], 10_000))
+
+        record_sizes(root / "records", names, fund, stream, catalog)
 
         print("\njournal append + fsync per group")
         print(f"  {'group':>7} {'journal cmd/s':>14} {'raw disk cmd/s':>15} {'share':>6}")
@@ -147,11 +157,7 @@ def main() -> None:
               f"{n / bare_dt / 1e6:.2f} M cmd/s)")
         (data / "snapshots").rename(root / "snapshots-aside")
         for label in ("A from zero (no snapshot)", "B newest snapshot at half + journal tail"):
-            t = time.perf_counter()
-            node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW)
-            open_dt = time.perf_counter() - t
-            rep = node.recovery
-            node.close()
+            rep, open_dt = recover(data)
             print(f"  {label}: snapshot load {rep.snapshot_seconds:.2f} s, {rep.replayed_commands:,} commands "
                   f"replayed in {rep.replay_seconds:.2f} s = {rep.replayed_commands / rep.replay_seconds / 1e6:.2f} "
                   f"M cmd/s (open total {open_dt:.2f} s)")
@@ -160,6 +166,55 @@ def main() -> None:
                 (root / "snapshots-aside").rename(data / "snapshots")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def recover(data: Path):
+    """(recovery report, seconds) of opening an exchange node on a data dir."""
+    t = time.perf_counter()
+    node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW)
+    seconds = time.perf_counter() - t
+    node.close()
+    return node.recovery, seconds
+
+
+GROUPINGS = {"1": [1], "1-4": [1, 2, 3, 4], "1,000": [1000]}
+
+
+def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndarray, catalog) -> None:
+    """Per grouping: journal bytes per command, the journal read alone, recovery from zero."""
+    bare = MarketState(catalog)
+    pre = stamped(np.concatenate([_listing(bare, names), fund]), 1)
+    bare.apply(pre)
+    t = time.perf_counter()
+    for i in range(0, len(stream), 65_536):
+        bare.apply(stamped(stream[i:i + 65_536], len(pre) + 1 + i))
+    bare_rate = len(stream) / (time.perf_counter() - t)
+    print(f"\njournal records by group size (bare MarketState, batches of 65,536: {bare_rate / 1e6:.2f} M cmd/s)")
+    print(f"  {'groups of':>9} {'bytes/cmd':>10} {'journal read':>14} {'recovery replay':>16} {'recovery total':>15}")
+    for label, sizes in GROUPINGS.items():
+        data = root / label
+        node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
+        node.list_symbols(names)
+        node.execute(fund)
+        node.close()
+        journal = FileJournal(data / "journal")
+        before = sum(p.stat().st_size for p in journal.segments())
+        at, group, ts = 0, 0, NOW
+        while at < len(stream):
+            size = sizes[group % len(sizes)]
+            batch = stamped(stream[at:at + size], journal.last_seq + 1)
+            batch["ts"] = ts
+            journal.append(batch)
+            at, group, ts = at + size, group + 1, ts + 20_000
+        journal.close()
+        per_command = (sum(p.stat().st_size for p in journal.segments()) - before) / len(stream)
+        shutil.rmtree(data / "snapshots", ignore_errors=True)  # recovery from zero
+        t = time.perf_counter()
+        read = sum(len(batch) for batch in FileJournal(data / "journal", read_only=True).read())
+        read_rate = read / (time.perf_counter() - t)
+        rep, total = recover(data)
+        print(f"  {label:>9} {per_command:>10.1f} {read_rate / 1e6:>12.2f} M {rep.replayed_commands / rep.replay_seconds / 1e6:>14.2f} M "
+              f"{total:>13.2f} s")
 
 
 def small_groups(data: Path, names: list[str], fund: np.ndarray, orders: np.ndarray) -> None:

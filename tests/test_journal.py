@@ -1,20 +1,25 @@
-"""Journal and snapshot store: round trips, torn tails, corruption, EIO, power loss."""
+"""Journal and snapshot store: round trips, torn tails, corruption, EIO, power loss, the
+record format against a reading of its documented layout, and segments of format 1."""
 
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exchange.schema import CommandKind, command, commands
+from exchange.schema import COMMAND_FIELDS, CommandKind, command, commands, record_words
 from exchange.journal import (
     FileJournal,
     JournalCorruptError,
     JournalFailedError,
     Snapshot,
     SnapshotStore,
+    legacy,
+    records,
 )
 from tests.faults import FailingOps, PowerLossOps
 
@@ -45,7 +50,7 @@ def _read_all(journal: FileJournal, after: int = 0) -> np.ndarray:
 
 
 def test_round_trip_across_segments(tmp_path):
-    journal = FileJournal(tmp_path / "j", segment_bytes=4096)
+    journal = FileJournal(tmp_path / "j", segment_bytes=1024)
     written = np.concatenate(_fill(journal, [1, 7, 50, 3, 100, 2] * 3))
     journal.close()
     reopened = FileJournal(tmp_path / "j")
@@ -68,7 +73,7 @@ def test_append_continues_after_reopen_and_rejects_gaps(tmp_path):
     assert [int(s) for s in _read_all(journal)["seq"]] == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("cut", [1, 20, 39, 41, 100])
+@pytest.mark.parametrize("cut", [1, 3, 4, 20, 29, 33, 100])
 def test_torn_tail_is_truncated_and_reported(tmp_path, cut):
     journal = FileJournal(tmp_path / "j")
     written = _fill(journal, [5, 6, 7])
@@ -181,7 +186,7 @@ def test_snapshots_load_newest_and_skip_damaged_ones_by_name(tmp_path):
 
 
 def test_a_missing_segment_is_refused_not_skipped(tmp_path):
-    journal = FileJournal(tmp_path / "j", segment_bytes=1500)
+    journal = FileJournal(tmp_path / "j", segment_bytes=400)
     _fill(journal, [20] * 8)
     journal.close()
     segments = journal.segments()
@@ -197,7 +202,7 @@ def test_a_missing_segment_is_refused_not_skipped(tmp_path):
 
 
 def test_a_renamed_segment_is_refused(tmp_path):
-    journal = FileJournal(tmp_path / "j", segment_bytes=1500)
+    journal = FileJournal(tmp_path / "j", segment_bytes=400)
     _fill(journal, [20] * 4)
     journal.close()
     first = journal.segments()[0]
@@ -206,69 +211,293 @@ def test_a_renamed_segment_is_refused(tmp_path):
         _read_all(FileJournal(tmp_path / "j"))
 
 
-def test_records_of_the_v1_command_schema_still_decode():
-    """Journals written before commands had contra_account read back with it 0."""
+def test_read_joins_small_records_and_groups_gives_them_back(tmp_path):
+    journal = FileJournal(tmp_path / "j")
+    sizes = [1, 2, 3, 4] * 50
+    written = _fill(journal, sizes)
+    assert len(list(journal.read())) == 1  # one batch for the replay, not 200
+    assert [len(g) for g in journal.groups()] == sizes
+    assert all(g.tobytes() == w.tobytes() for g, w in zip(journal.groups(), written))
+    for after in (0, 1, 2, 250, 499, 500):
+        expected = np.concatenate(written)
+        assert _read_all(journal, after).tobytes() == expected[expected["seq"] > after].tobytes()
+
+
+def test_large_reads_come_in_whole_records_of_about_read_batch_commands(tmp_path, monkeypatch):
+    from exchange.journal import segments
+
+    monkeypatch.setattr(segments, "READ_BATCH", 100)
+    journal = FileJournal(tmp_path / "j")
+    written = np.concatenate(_fill(journal, [30] * 10 + [250] + [1] * 7))
+    lengths = [len(b) for b in journal.read()]
+    assert lengths == [120, 90, 90, 250, 7] and _read_all(journal).tobytes() == written.tobytes()
+
+
+# ---------------------------------------------------------------- the record format
+
+def _reference_decode(record: bytes) -> tuple[np.ndarray, int]:
+    """(commands, running CRC-32 after it) of one format-2 record at the start of a
+    segment, read field by field as the records module's docstring lays it out."""
+    magic, version, words, count, length, first, crc = struct.unpack_from("<4sHHIIqI", record)
+    assert (magic, version) == (b"GPXJ", 2) and len(record) == 28 + length + length % 4 + 4
+    assert zlib.crc32(record[28:-4], zlib.crc32(record[:24])) == crc
+    chain = int.from_bytes(record[-4:], "little")
+    assert zlib.crc32(record[:-4]) == chain  # from the segment's first byte
+    mask_bytes = (words + 3) // 4 * 2
+    payload = record[28:28 + length]
+    units = iter(struct.unpack_from(f"<{(length - count * mask_bytes) // 2}H", payload, count * mask_bytes))
+    out = commands(count)
+    previous_ts = 0
+    for i in range(count):
+        mask = payload[i * mask_bytes:(i + 1) * mask_bytes]
+        values = []
+        for field in range(words):
+            value = 0
+            for k in range(4):
+                unit = 4 * field + k
+                if mask[unit // 8] >> (unit % 8) & 1:
+                    value |= next(units) << (16 * k)
+            values.append(value)
+        values[0] = (values[0] + (previous_ts if i else 0)) % 2**64  # ts: difference to the previous
+        previous_ts = values[0]
+        out[i]["seq"] = first + i
+        for name, value in zip(COMMAND_FIELDS[1:], values):
+            out[i][name] = value - 2**64 if value >= 2**63 else value
+    assert next(units, None) is None
+    return out, zlib.crc32(record[-4:], chain)
+
+
+_INT64 = st.integers(-2**63, 2**63 - 1)
+
+
+@st.composite
+def _batches(draw) -> np.ndarray:
+    n = draw(st.integers(1, 12))
+    batch = commands(n)
+    matrix = record_words(batch)
+    for column in draw(st.lists(st.integers(1, len(COMMAND_FIELDS) - 1), max_size=8)):
+        matrix[:, column] = draw(st.lists(st.one_of(_INT64, st.integers(-3, 70_000)), min_size=n, max_size=n))
+    batch["seq"] = np.arange(n) + draw(st.integers(1, 2**40))
+    return batch
+
+
+@settings(max_examples=150, deadline=None)
+@given(_batches(), st.integers(0, 2**32 - 1))
+def test_encode_writes_the_documented_layout_and_decode_reads_it(batch, chain):
+    record, after = records.encode(batch, 0)
+    expected, expected_after = _reference_decode(record)
+    assert expected.tobytes() == batch.tobytes() and after == expected_after
+    rows, end, running = records.scan(memoryview(record), tail=False)
+    assert end == len(record) and running == after
+    assert records.decode(memoryview(record), rows).tobytes() == batch.tobytes()
+    assert records.encode(batch[::-1].copy()[::-1], chain)[0][:-4] == record[:-4]  # any layout in memory
+    assert len(record) % 4 == 0
+
+
+def test_a_typical_order_takes_under_a_hundred_bytes():
+    order = command(CommandKind.NEW_ORDER, seq=123_456_789, ts=1_795_000_000_123_456_789, account=150,
+                    instrument=4, side=1, order_type=1, tif=1, stp=1, price=212_500, qty=8, clord=987_654)
+    record, _ = records.encode(order, 0)
+    assert len(record) == 28 + 10 + 2 * 16 + 2 + 4  # header, mask, 16 nonzero units, padding, chain
+
+
+def _segment(batches: list[np.ndarray]) -> bytes:
+    out, chain = [], 0
+    for batch in batches:
+        record, chain = records.encode(batch, chain)
+        out.append(record)
+    return b"".join(out)
+
+
+def test_a_magic_inside_a_payload_is_read_around(tmp_path):
+    """Client-chosen numbers may spell the record magic at an aligned place: reading
+    then walks those records one by one, and gets the same commands."""
+    journal = FileJournal(tmp_path / "j")
+    spell = int.from_bytes(b"GPXJGPXJ", "little")
+    written = []
+    for shift in range(4):  # one of these puts the magic on a 4-byte boundary
+        batch = _batch(journal.last_seq + 1, 3)
+        batch["price"] = batch["qty"] = spell
+        batch["account"][:] = (1 << (16 * shift)) - 1  # 0 to 3 nonzero units before the spell
+        journal.append(batch)
+        written.append(batch)
+    written += _fill(journal, [5, 6])
+    journal.close()
+    data = journal.segments()[-1].read_bytes()
+    aligned = [at for at in range(0, len(data), 4) if data[at:at + 4] == b"GPXJ"]
+    assert len(aligned) > len(written)
+    assert _read_all(FileJournal(tmp_path / "j")).tobytes() == np.concatenate(written).tobytes()
+    segment = journal.segments()[-1]
+    segment.write_bytes(data[:-7])  # and a torn tail after them is still cut
+    reopened = FileJournal(tmp_path / "j")
+    assert reopened.torn_tail.segment == segment.name
+    assert _read_all(reopened).tobytes() == np.concatenate(written[:-1]).tobytes()
+
+
+def _offsets(segment) -> list[int]:
+    rows, _, _ = records.scan(memoryview(segment.read_bytes()), tail=False)
+    return rows["offset"].tolist()
+
+
+@pytest.mark.parametrize("where", ["payload", "crc", "chain"])
+def test_damage_inside_a_long_run_is_named_at_its_record(tmp_path, where):
+    journal = FileJournal(tmp_path / "j")
+    _fill(journal, [1, 2, 3, 4] * 30)
+    journal.close()
+    segment = journal.segments()[-1]
+    offsets = _offsets(segment)
+    target = offsets[77]
+    at = {"payload": target + 30, "crc": target + 25, "chain": offsets[78] - 2}[where]
+    data = bytearray(segment.read_bytes())
+    data[at] ^= 0x10
+    segment.write_bytes(bytes(data))
+    with pytest.raises(JournalCorruptError) as error:
+        FileJournal(tmp_path / "j")
+    assert (error.value.segment, error.value.offset) == (segment.name, target)
+    assert "checksum" in str(error.value)
+
+
+def test_damage_in_the_last_record_is_a_torn_tail(tmp_path):
+    journal = FileJournal(tmp_path / "j")
+    written = _fill(journal, [3] * 20)
+    journal.close()
+    segment = journal.segments()[-1]
+    last = _offsets(segment)[-1]
+    data = bytearray(segment.read_bytes())
+    data[-2] ^= 1  # its chain
+    segment.write_bytes(bytes(data))
+    reopened = FileJournal(tmp_path / "j")
+    assert reopened.torn_tail.offset == last and reopened.last_seq == 57
+    assert _read_all(reopened).tobytes() == np.concatenate(written[:-1]).tobytes()
+
+
+def _rechecked(record: bytes, payload: bytes | None = None, **fields) -> bytes:
+    """The first record of a segment with header fields or the payload changed and both
+    checksums made right again."""
+    names = ("magic", "version", "words", "count", "length", "first")
+    values = dict(zip(names, struct.unpack_from("<4sHHIIq", record)))
+    payload = record[28:28 + values["length"]] if payload is None else payload
+    values.update(length=len(payload), **fields)
+    head = struct.pack("<4sHHIIq", *(values[n] for n in names))
+    payload += bytes(len(payload) % 4)
+    body = head + zlib.crc32(payload, zlib.crc32(head)).to_bytes(4, "little") + payload
+    return body + zlib.crc32(body).to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"count": 0}, "no commands"),
+    ({"words": 40}, "newer gpux"),
+    ({"payload": b"\x01\x00\x07\x00"}, "cannot hold"),
+])
+def test_an_impossible_record_with_good_checksums_is_corruption_never_a_tail(tmp_path, change, problem):
+    journal = FileJournal(tmp_path / "j")
+    _fill(journal, [4])
+    journal.close()
+    segment = journal.segments()[-1]
+    record = segment.read_bytes()
+    segment.write_bytes(_rechecked(record, **change))
+    with pytest.raises(JournalCorruptError, match=problem) as error:
+        FileJournal(tmp_path / "j")
+    assert error.value.segment == segment.name and error.value.offset == 0
+
+
+def test_masks_that_do_not_match_the_payload_are_named_when_read():
+    record, _ = records.encode(_batch(1, 3), 0)
+    data = bytearray(record)
+    data[28] ^= 0x01  # a mask bit of the first command's first unit: the units no longer add up
+    damaged = _rechecked(bytes(data))
+    rows, _, _ = records.scan(memoryview(damaged), tail=False)
+    with pytest.raises(records.BadRecord, match="masks mark"):
+        records.decode(memoryview(damaged), rows)
+
+
+def test_seqs_out_of_line_between_records_are_named():
+    segment = _segment([_batch(1, 3), _batch(5, 2)])
+    with pytest.raises(records.BadRecord, match="expected seq 4, found 5") as error:
+        records.scan(memoryview(segment), tail=True)
+    assert error.value.offset == len(records.encode(_batch(1, 3), 0)[0])
+
+
+# ---------------------------------------------------------- segments of format 1
+
+def _format1_record(batch: np.ndarray, schema=None) -> bytes:
+    """A record as gpux wrote it before format 2: the old writer, kept here only."""
     import pyarrow as pa
 
-    from exchange.journal import records
-
-    batch = command(CommandKind.DEPOSIT_FUNDS, seq=5, account=3, amount=700)
-    v1 = records._V1_SCHEMA
-    table = pa.RecordBatch.from_arrays([pa.array(batch[name]) for name in v1.names], schema=v1)
+    schema = schema or legacy.SCHEMAS["commands/v2"]
+    table = pa.RecordBatch.from_arrays([pa.array(batch[name]) for name in schema.names], schema=schema)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, v1) as writer:
-        writer.write_batch(table)
-    decoded = records.decode(sink.getvalue().to_pybytes(), 1)
-    assert decoded.tolist() == batch.tolist() and int(decoded["contra_account"][0]) == 0
-    with pytest.raises(ValueError):
-        records.decode(sink.getvalue().to_pybytes(), 2)
-
-
-def _pyarrow_record(batch: np.ndarray) -> bytes:
-    """A record as encode wrote it before its per-size templates: pyarrow's IPC writer."""
-    import struct
-    import zlib
-
-    import pyarrow as pa
-
-    from exchange.journal import records
-
-    n = len(batch)
-    columns = np.ascontiguousarray(np.ascontiguousarray(batch).view(np.int64).reshape(n, batch.dtype.itemsize // 8).T)
-    table = pa.RecordBatch.from_arrays([pa.array(col) for col in columns], schema=records.COMMAND_SCHEMA)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, records.COMMAND_SCHEMA) as writer:
+    with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_batch(table)
     payload = sink.getvalue().to_pybytes()
-    first = int(batch["seq"][0]) if n else 0
-    head = records.HEADER.pack(records.MAGIC, records.VERSION, 0, len(payload), first, n, 0)[:records.HEADER_SIZE - 8]
+    head = legacy.HEADER.pack(b"GPXJ", 1, 0, len(payload), int(batch["seq"][0]), len(batch), 0)[:legacy.HEADER_SIZE - 8]
     return head + struct.pack("<I4x", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 63, 64, 65, 100, 999, 4097])
-def test_encode_writes_the_bytes_of_the_pyarrow_writer(n):
-    """The cached templates change no byte on disk: every column, any int64 value."""
-    from exchange.journal import records
-
-    rng = np.random.default_rng(n)
-    for fill in ("random", "zeros", "extremes"):
-        batch = commands(n)
-        matrix = batch.view(np.int64).reshape(n, batch.dtype.itemsize // 8)
-        if fill == "random":
-            matrix[:] = rng.integers(-2**63, 2**63 - 1, matrix.shape, dtype=np.int64, endpoint=True)
-        elif fill == "extremes":
-            matrix[:] = np.where(rng.random(matrix.shape) < 0.5, np.iinfo(np.int64).min, np.iinfo(np.int64).max)
-        batch["seq"] = np.arange(7, 7 + n)
-        encoded = records.encode(batch)
-        assert encoded == _pyarrow_record(batch)
-        assert records.encode(batch[::-1].copy()[::-1]) == encoded  # a non-contiguous view too
-        if n:
-            assert records.decode(encoded[records.HEADER_SIZE:], n).tolist() == batch.tolist()
+def _format1_journal(path, sizes: list[int], per_segment: int) -> list[np.ndarray]:
+    path.mkdir()
+    written, seq = [], 1
+    for at in range(0, len(sizes), per_segment):
+        segment = b""
+        for n in sizes[at:at + per_segment]:
+            written.append(_batch(seq, n, tag=len(written)))
+            segment += _format1_record(written[-1])
+            seq += n
+        (path / f"{int(written[at]['seq'][0]):020d}.journal").write_bytes(segment)
+    return written
 
 
-def test_encode_falls_back_to_pyarrow_when_the_template_does_not_fit(monkeypatch):
-    from exchange.journal import records
+def test_segments_of_format_1_are_read_and_appended_to(tmp_path):
+    written = _format1_journal(tmp_path / "j", [3, 1, 4, 1, 5, 9, 2, 6], per_segment=3)
+    journal = FileJournal(tmp_path / "j")
+    assert journal.last_seq == 31 and journal.torn_tail is None
+    assert _read_all(journal).tobytes() == np.concatenate(written).tobytes()
+    written += _fill(journal, [2, 7])  # new records follow the old ones in the newest segment
+    journal.close()
+    reopened = FileJournal(tmp_path / "j")
+    assert len(reopened.segments()) == 3 and reopened.last_seq == 40
+    assert _read_all(reopened).tobytes() == np.concatenate(written).tobytes()
+    assert [g.tobytes() for g in reopened.groups()] == [w.tobytes() for w in written]
+    assert _read_all(reopened, 20).tobytes() == np.concatenate(written)[20:].tobytes()
 
-    batch = _batch(1, 4)
-    monkeypatch.setattr(records, "_FRAMES", {4: None})
-    assert records.encode(batch) == _pyarrow_record(batch)
+
+def test_a_torn_tail_of_format_1_is_cut_and_damage_named(tmp_path):
+    written = _format1_journal(tmp_path / "j", [3, 4, 5], per_segment=3)
+    segment = FileJournal(tmp_path / "j").segments()[-1]
+    data = segment.read_bytes()
+    segment.write_bytes(data[:-9])
+    journal = FileJournal(tmp_path / "j")
+    assert journal.torn_tail.segment == segment.name and journal.last_seq == 7
+    assert _read_all(journal).tobytes() == np.concatenate(written[:2]).tobytes()
+    damaged = bytearray(segment.read_bytes())
+    damaged[50] ^= 1  # the first record's payload; the second is intact
+    segment.write_bytes(bytes(damaged))
+    with pytest.raises(JournalCorruptError, match="checksum") as error:
+        FileJournal(tmp_path / "j")
+    assert (error.value.segment, error.value.offset) == (segment.name, 0)
+
+
+def test_format_1_payloads_of_the_v1_command_schema_still_decode():
+    """Journals written before commands had contra_account read back with it 0."""
+    batch = command(CommandKind.DEPOSIT_FUNDS, seq=5, account=3, amount=700)
+    record = _format1_record(batch, legacy.SCHEMAS["commands/v1"])
+    rows, _, _ = records.scan(memoryview(record), tail=False)
+    decoded = records.decode(memoryview(record), rows)
+    assert decoded.tolist() == batch.tolist() and int(decoded["contra_account"][0]) == 0
+    with pytest.raises(ValueError):
+        legacy.decode(record[legacy.HEADER_SIZE:], 2)
+
+
+def test_a_mask_bit_past_the_fields_is_named_when_read():
+    record, _ = records.encode(_batch(1, 2), 0)
+    data = bytearray(record)
+    data[28 + 10 + 9] |= 0x80  # the second command's mask, unit 79 of 76
+    damaged = _rechecked(bytes(data))
+    rows, _, _ = records.scan(memoryview(damaged), tail=False)
+    with pytest.raises(records.BadRecord, match="past its fields"):
+        records.decode(memoryview(damaged), rows)
+
+
+def test_the_popcount_without_numpy_2_counts_the_same():
+    units = np.random.default_rng(3).integers(0, 1 << 16, 1000).astype("<u2")
+    assert records._byte_popcount(units).tolist() == [bin(int(u)).count("1") for u in units]

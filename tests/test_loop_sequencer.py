@@ -35,7 +35,7 @@ def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(t
         read = await node.sequencer.call_async(lambda s: s.last_seq)
         assert read == results[-1]["seq"].max()
         await asyncio.to_thread(node.close)
-        last = list(FileJournal(tmp_path / "journal").read(0))[-1]
+        last = list(FileJournal(tmp_path / "journal").groups())[-1]
         assert len(last) == 40 and np.array_equal(last["clord"], np.concatenate(kept)["clord"])
     asyncio.run(run())
 

@@ -154,7 +154,7 @@ def test_group_commit_gathers_concurrent_submissions(tmp_path):
     seqs = np.concatenate([r["seq"] for r in results])
     assert np.all(np.diff(seqs) >= 0)  # acknowledged in submission order
     node.close()
-    records = list(FileJournal(tmp_path / "journal").read(0))
+    records = list(FileJournal(tmp_path / "journal").groups())
     assert len(records) < 42  # fewer journal records (and fsyncs) than submissions
     replayed, first = replay_events(tmp_path), int(results[0]["seq"][0])
     for i, batch_events in enumerate(results):  # exactly the events of its own 50 commands

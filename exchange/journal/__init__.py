@@ -8,6 +8,8 @@ journal segments and snapshots.
   catalog and account limit (:mod:`exchange.journal.datadir`).
 * :class:`FileOps` — the seam to the operating system that tests replace with
   power-loss and EIO layers.
+* :mod:`~exchange.journal.records` — the record format of a group (its layout and why);
+  :mod:`~exchange.journal.legacy` reads segments of the format before it.
 
 Rules: nothing is acknowledged before :meth:`Journal.sync` returns for its record; a
 torn tail is cut on open, damage before the tail is refused with the segment and offset

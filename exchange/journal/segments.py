@@ -1,8 +1,9 @@
-"""The local-file journal: numbered segment files of framed command batches.
+"""The local-file journal: numbered segment files of journal records.
 
 Rules enforced here:
 
-* Records are appended in sequence order; a record's first seq is the last seq + 1.
+* Records (:mod:`exchange.journal.records`, one per appended batch) are appended in
+  sequence order; a record's first seq is the last seq + 1.
 * Segments are named by their first seq (``00000000000000000001.journal``); a new
   segment starts once the current one reaches ``segment_bytes``. Creating a segment
   fsyncs the directory.
@@ -10,13 +11,18 @@ Rules enforced here:
   for everything appended since the last one). A failed write or fsync poisons the
   journal: every later call raises :class:`JournalFailedError`.
 * Opening scans the newest segment (``read_only`` reports, never changes): a torn tail
-  (damage after which no whole record with a good checksum follows: an incomplete or garbled last write, zero fill) is
-  truncated away and reported in :attr:`FileJournal.torn_tail`; damage followed by a
-  valid record, or anywhere in an older segment, raises :class:`JournalCorruptError`
-  naming the segment and offset.
+  (damage after which no intact record follows: an incomplete or garbled last write,
+  zero fill) is truncated away and reported in :attr:`FileJournal.torn_tail`; damage
+  followed by an intact record, or anywhere in an older segment, raises
+  :class:`JournalCorruptError` naming the segment and offset.
+* Segments written by an older gpux (record format 1, :mod:`exchange.journal.legacy`)
+  are read as they are; new records are appended after them in the current format.
+* :meth:`FileJournal.read` yields batches of up to about :data:`READ_BATCH` commands,
+  joining the records of small groups (a replay does not depend on where groups ended);
+  :meth:`FileJournal.groups` yields one batch per record.
 
-Cost: append O(n) to encode and write; open O(size of the newest segment);
-read O(records read).
+Cost: append O(n); open O(size of the newest segment); read O(commands read); both
+vectorised over records (no Python per record of the current format).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from exchange.journal.fileops import FileOps
 
 SUFFIX = ".journal"
 DEFAULT_SEGMENT_BYTES = 64 << 20
+READ_BATCH = 1 << 16
+"""Commands per batch that :meth:`FileJournal.read` aims at (whole records)."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +52,6 @@ class TornTail:
     segment: str
     offset: int
     dropped_bytes: int
-
-
-@dataclass(frozen=True)
-class _Record:
-    offset: int
-    first_seq: int
-    count: int
-    length: int
 
 
 def _segment_name(first_seq: int) -> str:
@@ -66,53 +66,18 @@ def _map(path: Path) -> memoryview:
         return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
 
-def _valid_record_after(data: memoryview, offset: int) -> bool:
-    """Whether a whole record with a good checksum starts anywhere after ``offset``."""
-    raw = data.obj
-    at = raw.find(records.MAGIC, offset + 1)
-    while at != -1:
-        if len(raw) - at >= records.HEADER_SIZE:
-            _, version, length, _, count, crc = records.parse_header(data, at)
-            end = at + records.HEADER_SIZE + length
-            if version == records.VERSION and count > 0 and end <= len(raw) and records.crc_ok(data, at, length, crc):
-                return True
-        at = raw.find(records.MAGIC, at + 1)
-    return False
+def _identity(path: Path) -> tuple[int, int, int]:
+    """Inode, size and mtime of a file: unchanged while nothing writes it."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def _scan(path: Path, data: memoryview, expect_seq: int | None, tail: bool) -> tuple[list[_Record], int]:
-    """Validate the records of a segment; (records, end of the valid prefix).
-
-    With ``tail``, damage after which no valid record follows ends the valid prefix
-    (a torn write); any other damage raises JournalCorruptError.
-    """
-    found: list[_Record] = []
-    offset, size = 0, len(data)
-    while offset < size:
-        problem = None
-        if size - offset < records.HEADER_SIZE:
-            problem = "incomplete record header"
-        else:
-            magic, version, length, first, count, crc = records.parse_header(data, offset)
-            end = offset + records.HEADER_SIZE + length
-            if magic != records.MAGIC or version != records.VERSION:
-                problem = "bad record magic or version"
-            elif end > size:
-                problem = f"record of {length} bytes runs past the end of the file"
-            elif not records.crc_ok(data, offset, length, crc):
-                problem = "checksum mismatch"
-            elif expect_seq is not None and first != expect_seq:
-                raise JournalCorruptError(path.name, offset, f"expected seq {expect_seq}, found {first}")
-            elif count <= 0:
-                raise JournalCorruptError(path.name, offset, "record holds no commands")
-        if problem is not None:
-            if tail and not _valid_record_after(data, offset):
-                return found, offset
-            raise JournalCorruptError(path.name, offset, problem)
-        found.append(_Record(offset, first, count, length))
-        expect_seq = first + count
-        offset = end
-    return found, offset
+def _scan(path: Path, data: memoryview, tail: bool) -> tuple[np.ndarray, int, int]:
+    """:func:`records.scan` of a segment, its damage named as JournalCorruptError."""
+    try:
+        return records.scan(data, tail)
+    except records.BadRecord as error:
+        raise JournalCorruptError(path.name, error.offset, error.problem) from None
 
 
 class FileJournal:
@@ -132,6 +97,11 @@ class FileJournal:
         self._failed: JournalFailedError | None = None
         self._file = None
         self._size = 0
+        self._chain = 0  # running CRC-32 of the current segment (records.encode)
+        self._scanned: tuple[Path, tuple[int, int, int], np.ndarray] | None = None
+        """The newest segment's table of records as opening found it, and the file's
+        inode, size and mtime then: the first read() uses it if they are unchanged
+        (recovery reads right after opening); dropped then or at the first append."""
         if read_only and not self.directory.is_dir():
             raise FileNotFoundError(f"no journal at {self.directory}")
         if not self.directory.exists():
@@ -147,16 +117,18 @@ class FileJournal:
         """Truncate a torn tail of the newest segment; return the last durable seq."""
         while segments := self.segments():
             path = segments[-1]
-            data = memoryview(path.read_bytes())
-            found, end = _scan(path, data, None, tail=True)
-            if end < len(data):
-                self.torn_tail = TornTail(path.name, end, len(data) - end)
+            data = _map(path)
+            table, end, chain = _scan(path, data, tail=True)
+            size = len(data)
+            del data  # unmapped before a cut
+            if end < size:
+                self.torn_tail = TornTail(path.name, end, size - end)
                 if not self.read_only:
                     self.ops.truncate(path, end)
-            if found:
-                last = found[-1]
-                self._current, self._size = path, end
-                return last.first_seq + last.count - 1
+            self._scanned = path, _identity(path), table
+            if len(table):
+                self._current, self._size, self._chain = path, end, chain
+                return int(table["first"][-1] + table["count"][-1] - 1)
             first = int(path.name[: -len(SUFFIX)])
             if len(segments) == 1 or self.read_only:
                 self._current, self._size = path, 0
@@ -184,14 +156,24 @@ class FileJournal:
         first = int(batch["seq"][0])
         if first != self.last_seq + 1 or int(batch["seq"][-1]) != first + len(batch) - 1:
             raise ValueError(f"journal: batch seqs must run from {self.last_seq + 1} without gaps")
-        data = records.encode(batch)
+        for start in range(0, len(batch), records.MAX_COMMANDS):
+            self._append_record(batch[start:start + records.MAX_COMMANDS])
+
+    def _append_record(self, batch: np.ndarray) -> None:
+        first = int(batch["seq"][0])
+        self._scanned = None
         try:
             if self._file is None or self._size >= self.segment_bytes:
                 self._rotate(first)
+        except OSError as error:
+            raise self._fail("write", error) from error
+        data, chain = records.encode(batch, self._chain)
+        try:
             self.ops.write(self._file, data)
         except OSError as error:
             raise self._fail("write", error) from error
         self._size += len(data)
+        self._chain = chain
         self.last_seq = first + len(batch) - 1
 
     def _rotate(self, first_seq: int) -> None:
@@ -200,7 +182,7 @@ class FileJournal:
             self.ops.fsync(self._file)
             self._file.close()
         if self._current is None or self._size >= self.segment_bytes:
-            self._current, self._size = self.directory / _segment_name(first_seq), 0
+            self._current, self._size, self._chain = self.directory / _segment_name(first_seq), 0, 0
             self._file = self.ops.open_append(self._current)
             self.ops.fsync_dir(self.directory)
         else:
@@ -221,32 +203,52 @@ class FileJournal:
         Every record read is checked; damage raises JournalCorruptError, except a torn
         tail of the newest segment (possible only read-only), where reading stops.
         """
+        needed = after_seq + 1
+        for batch, _ in self._chunks(after_seq):
+            yield batch[batch["seq"] >= needed] if batch["seq"][0] < needed else batch
+            needed = int(batch["seq"][-1]) + 1
+
+    def groups(self) -> Iterator[np.ndarray]:
+        """Every record as a batch of its own: the groups as they were appended (what
+        tools and tests look at; :meth:`read` is faster)."""
+        for batch, counts in self._chunks(0):
+            yield from np.split(batch, np.cumsum(counts)[:-1])
+
+    def _chunks(self, after_seq: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(batch, commands of each of its records) for the whole records that hold
+        every seq above ``after_seq``, about READ_BATCH commands at a time."""
         segments = self.segments()
         firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
         needed = after_seq + 1  # the next seq the caller must get: a gap is corruption
+        scanned, self._scanned = self._scanned, None
         for i, path in enumerate(segments):
             if i + 1 < len(segments) and firsts[i + 1] <= needed:
                 continue
             data = _map(path)
-            found, _ = _scan(path, data, None, tail=i == len(segments) - 1)
-            if found and found[0].first_seq != firsts[i]:
-                raise JournalCorruptError(path.name, 0, f"first record is seq {found[0].first_seq}, "
+            if scanned is not None and scanned[0] == path and scanned[1] == _identity(path):
+                table = scanned[2]  # checked on open, unchanged since
+            else:
+                table, _, _ = _scan(path, data, tail=i == len(segments) - 1)
+            if len(table) and table["first"][0] != firsts[i]:
+                raise JournalCorruptError(path.name, 0, f"first record is seq {int(table['first'][0])}, "
                                                         f"not the {firsts[i]} the segment is named for")
-            for rec in found:
-                if rec.first_seq + rec.count - 1 < needed:
-                    continue
-                if rec.first_seq > needed:
-                    raise JournalCorruptError(path.name, rec.offset, f"seq {needed}..{rec.first_seq - 1} "
-                                                                     "are missing (a segment or record is lost)")
-                start = rec.offset + records.HEADER_SIZE
+            table = table[table["first"] + table["count"] > needed]
+            if not len(table):
+                continue
+            if table["first"][0] > needed:
+                raise JournalCorruptError(path.name, int(table["offset"][0]),
+                                          f"seq {needed}..{int(table['first'][0]) - 1} are missing "
+                                          "(a segment or record is lost)")
+            chunk = (np.cumsum(table["count"]) - table["count"]) // READ_BATCH
+            bounds = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(table)]
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                rows = table[start:stop]
                 try:
-                    batch = records.decode(data[start:start + rec.length], rec.count)
-                except (ValueError, OSError) as error:
-                    raise JournalCorruptError(path.name, rec.offset, f"undecodable payload: {error}") from None
-                if batch["seq"][0] != rec.first_seq or np.any(np.diff(batch["seq"]) != 1):
-                    raise JournalCorruptError(path.name, rec.offset, "sequence numbers do not match the header")
-                yield batch[batch["seq"] >= needed] if rec.first_seq < needed else batch
-                needed = rec.first_seq + rec.count
+                    batch = records.decode(data, rows)
+                except records.BadRecord as error:
+                    raise JournalCorruptError(path.name, error.offset, error.problem) from None
+                yield batch, rows["count"]
+            needed = int(table["first"][-1] + table["count"][-1])
 
     def close(self) -> None:
         """Sync and close the current segment."""
