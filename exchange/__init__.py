@@ -11,6 +11,8 @@ Packages, from the core outwards:
 * :mod:`exchange.journal` — the data directory, journal segments and snapshots;
 * :mod:`exchange.sequencer` — the single writer, market state, order ledger and recovery
   (:class:`~exchange.sequencer.ExchangeNode`);
+* :mod:`exchange.executions` — each account's execution records, numbered by its
+  ``exec_seq``, and the execution log its private stream resumes from;
 * :mod:`exchange.tradelog` — the hash-chained Arrow trade log per delivery day, and the
   Parquet copy of each sealed day for SQL tools;
 * :mod:`exchange.settlement` — statements, vouchers and delivery schedules;

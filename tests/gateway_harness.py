@@ -43,6 +43,9 @@ class RunningServer:
         self.admin_token = (Path(data_dir) / "admin.token").read_text().strip()
 
     def stop(self) -> None:
+        """Stop the server and its loop (a second call does nothing)."""
+        if self.loop.is_closed() or not self.thread.is_alive():
+            return
         asyncio.run_coroutine_threadsafe(self.server.stop(0.5), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -35,6 +39,26 @@ def test_capacity_orders_book_and_trades(provider):
     assert shown.exit_code == 0 and SYMBOL in shown.output
     trades = provider.invoke(app, ["trades", SYMBOL])
     assert trades.exit_code == 0 and "Trades of" in trades.output
+
+
+def test_fills_lists_and_follows_the_accounts_events(provider):
+    """After the test above: the deposit, the order and its cancel, numbered; --live
+    prints the same and keeps the stream open."""
+    fills = provider.invoke(app, ["fills"])
+    assert fills.exit_code == 0, fills.output
+    lines = fills.output.splitlines()
+    assert lines[0].split()[:3] == ["1", "DEPOSIT_CAPACITY", "16"]
+    assert lines[1].split()[:3] == ["2", "NEW", "SELL"] and "¥18.50" in lines[1]
+    assert lines[2].split()[:2] == ["3", "CANCELED"] and "USER_CANCEL" in lines[2]
+    assert provider.invoke(app, ["fills", "--after", "2"]).output.splitlines() == lines[2:]
+    live = subprocess.Popen([sys.executable, "-m", "exchange.cli", "fills", "--live", "--after", "1"],
+                            env={**os.environ, **provider.env}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert [live.stdout.readline().rstrip("\n") for _ in range(2)] == lines[1:3]
+        assert live.poll() is None  # still following
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_errors_are_named(provider):

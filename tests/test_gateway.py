@@ -165,8 +165,12 @@ def _empty_call(client: GpuxClient, method: str):
     def call():
         if name == "StreamOrders":
             return list(rpc(iter([trading_pb2.StreamOrdersRequest()]), timeout=5, metadata=client.metadata))
-        if name in ("StreamBook", "DownloadTradeFile", "StreamTrades"):
-            return list(rpc(request, timeout=5, metadata=client.metadata))
+        if name in ("StreamBook", "DownloadTradeFile", "StreamTrades", "StreamExecutionReports", "StreamTickers"):
+            stream = rpc(request, timeout=5, metadata=client.metadata)
+            try:
+                return next(stream, None)  # refused at once, or the first message (some never end)
+            finally:
+                stream.cancel()
         return rpc(request, timeout=5, metadata=client.metadata)
     return call
 

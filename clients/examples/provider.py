@@ -6,12 +6,19 @@ the provider finds the slot among the listed instruments (ListInstruments), depo
 offers them as ``--levels`` asks, each ``--step-fen`` dearer than the one before,
 starting at the region's price (``jiaxing=1800``; without one, the class's reference).
 
-Client order ids are derived from the symbol and the level, so running it again, or the
-client's own retry after a lost answer, never places a second ladder: the gateway says
-ALREADY_EXISTS and the client returns the original order. Every call has a deadline.
+With ``--follow`` it then stays on and re-quotes: it follows its own execution stream
+(``GpuxClient.stream_executions``, pushed by the exchange, resumed by itself after a
+disconnect), and each time one of its asks fills it brings that many more GPUs into the
+slot and offers them again, ``--step-fen`` dearer (demand was there), until
+``--requotes`` re-quotes have been made (0: forever).
+
+Client order ids are derived from the symbol and the level (a re-quote's: from the fill's
+exec_id), so running it again, or the client's own retry after a lost answer, never
+places a second ladder or re-quotes a fill twice: the gateway says ALREADY_EXISTS and
+the client returns the original order. Every call has a deadline.
 
     python clients/examples/provider.py --address 127.0.0.1:50051 --token "$PROVIDER_TOKEN" \\
-        --gpu-class H100-80G --regions jiaxing=1800,ningxia=1720,guizhou=1690 --hours 9-12
+        --gpu-class H100-80G --regions jiaxing=1800,ningxia=1720,guizhou=1690 --hours 9-12 --follow
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ import sys
 import zlib
 from datetime import datetime, timedelta, timezone
 
+import grpc
+
 from exchange.client import GpuxClient
+from exchange.proto.gpux.v1 import types_pb2
 
 
 def order_id(*parts: object) -> int:
@@ -47,6 +57,34 @@ def tomorrow_slots(client: GpuxClient, gpu_class: str, hours: range) -> dict[tup
     return slots
 
 
+def requote(client: GpuxClient, step_fen: int, band_hi: int, limit: int) -> int:
+    """Follow the account's executions; for each fill of one of its asks, deposit the GPUs
+    sold and offer them again ``step_fen`` dearer. Stops after ``limit`` re-quotes
+    (0: never); how many it made."""
+    made = 0
+    for event in client.stream_executions():
+        fill = event.report
+        if event.WhichOneof("event") != "report" or fill.exec_type != types_pb2.EXEC_TYPE_TRADE \
+                or fill.side != types_pb2.SIDE_SELL:
+            continue
+        clord = order_id(fill.symbol, "requote", event.exec_id)
+        try:
+            client.get_order(clord)  # re-quoted already (a run before this one)
+            continue
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        price = min(fill.last_price_fen + step_fen, band_hi)
+        client.deposit_capacity(fill.symbol, fill.last_qty)
+        client.place_order(fill.symbol, "SELL", fill.last_qty, price_fen=price, client_order_id=clord)
+        print(f"{fill.symbol}: {fill.last_qty} sold at {fill.last_price_fen / 100:.2f}, "
+              f"re-quoted {fill.last_qty} at {price / 100:.2f}", flush=True)
+        made += 1
+        if made == limit:
+            return made
+    return made
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--address", default=os.environ.get("GPUX_ADDRESS", "127.0.0.1:50051"))
@@ -58,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus", type=int, default=32, help="GPUs per slot")
     p.add_argument("--levels", type=int, default=3)
     p.add_argument("--step-fen", type=int, default=25)
+    p.add_argument("--follow", action="store_true", help="stay on and re-quote asks as they fill")
+    p.add_argument("--requotes", type=int, default=0, help="with --follow: stop after this many (0: never)")
     args = p.parse_args(argv)
     if not args.token:
         p.error("give --token or set GPUX_TOKEN")
@@ -84,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
                 order = client.place_order(symbol, "SELL", qty, price_fen=price,
                                            client_order_id=order_id(symbol, "ask", level))
                 ladder.append(f"{order.leaves_qty}@{price / 100:.2f}")
-            print(f"{symbol}: {args.gpus} GPUs in the slot, asks {'  '.join(ladder)}")
+            print(f"{symbol}: {args.gpus} GPUs in the slot, asks {'  '.join(ladder)}", flush=True)
+        if args.follow:
+            requote(client, args.step_fen, classes[args.gpu_class].band_hi_fen, args.requotes)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The client side of the ``gpux`` command line: orders, books, trades, capacity and
-operators' halts and call auctions over gRPC (``--address`` / ``$GPUX_ADDRESS``,
+"""The client side of the ``gpux`` command line: orders, books, trades, your own fills,
+capacity and operators' halts and call auctions over gRPC (``--address`` / ``$GPUX_ADDRESS``,
 ``--token`` / ``$GPUX_TOKEN``)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rich.table import Table
 
 from exchange.cli.remote import DEFAULT_ADDRESS, Address, Token, connect, fail_rpc
 from exchange.cli.tables import yuan
-from exchange.proto.gpux.v1 import types_pb2
+from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 
 order_app = typer.Typer(help="Place, cancel and list your orders.", no_args_is_help=True)
 capacity_app = typer.Typer(help="Deposit, withdraw and show GPU capacity (providers).", no_args_is_help=True)
@@ -223,6 +223,47 @@ def admin_uncross(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Tok
                else f"{symbol}: nothing crossed; continuous trading")
 
 
+def event_line(event) -> str:
+    """One line for an AccountEvent of the execution stream."""
+    head = f"{event.exec_seq:>6}  "
+    if event.WhichOneof("event") == "change":
+        c = event.change
+        what = yuan(c.amount_fen) if c.amount_fen else f"{c.qty} {'orders' if c.kind == 6 else 'GPUs'}"
+        return head + f"{trading_pb2.AccountChangeKind.Name(c.kind)[20:]:<18} {what} {c.symbol}".rstrip()
+    r = event.report
+    kind, side = types_pb2.ExecType.Name(r.exec_type)[10:], types_pb2.Side.Name(r.side)[5:]
+    if r.exec_type == types_pb2.EXEC_TYPE_TRADE:
+        what = f"{side} {r.last_qty} @ {yuan(r.last_price_fen)}, {r.leaves_qty} left (trade {r.trade_id})"
+    else:
+        what = f"{side} {r.order_qty} @ {yuan(r.price_fen)}, {r.leaves_qty} left"
+        if r.reason:
+            what += f" ({types_pb2.Reason.Name(r.reason)[7:]})"
+    return head + f"{kind:<18} {what} {r.symbol} order {r.client_order_id}"
+
+
+def fills_command(
+    after: Annotated[int, typer.Option(help="Only events with a larger exec_seq.")] = 0,
+    live: Annotated[bool, typer.Option(help="Keep following new events as they happen (Ctrl-C to stop).")] = False,
+    limit: Annotated[int, typer.Option(help="Without --live: the last this many.")] = 50,
+    address: Address = DEFAULT_ADDRESS, token: Token = "",
+) -> None:
+    """Your executions: fills (as taker and maker), order events and changes of funds and
+    capacity, numbered by exec_seq; with --live, pushed as they happen (resuming by
+    itself after a disconnect or a server restart)."""
+    with connect(address, token) as client:
+        try:
+            if not live:
+                for event in client.executions(after)[-limit:]:
+                    typer.echo(event_line(event))
+                return
+            for event in client.stream_executions(after):
+                typer.echo(event_line(event))
+        except grpc.RpcError as error:
+            fail_rpc(error)
+        except KeyboardInterrupt:
+            pass
+
+
 def register(app: typer.Typer) -> None:
     """Add the client commands to the ``gpux`` app."""
     app.add_typer(order_app, name="order")
@@ -230,3 +271,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(admin_app, name="admin")
     app.command("book")(book_command)
     app.command("trades")(trades_command)
+    app.command("fills")(fills_command)

@@ -152,6 +152,49 @@ class GpuxClient:
                     for i, b in enumerate(batches))
         return self.trading.StreamOrders(requests, timeout=timeout or 10 * self.timeout, metadata=self.metadata)
 
+    def stream_executions(self, after: int = 0, *, give_up_after: float = 60.0) -> Iterator[trading_pb2.AccountEvent]:
+        """Every event of the account with an exec_seq above ``after`` (order reports,
+        both sides of fills, funds and capacity changes), then each new one as it
+        happens, without end (stop iterating to stop). When the connection drops or the
+        server restarts, or the server ends the stream because it was read too slowly,
+        it calls again after the last exec_seq received: no event is missed or repeated.
+        Raises once reconnecting has failed for ``give_up_after`` seconds."""
+        failing_since = None
+        while True:
+            call = self.trading.StreamExecutionReports(
+                trading_pb2.StreamExecutionReportsRequest(after_exec_seq=after), metadata=self.metadata)
+            try:
+                for response in call:
+                    failing_since = None
+                    for event in response.events:
+                        after = event.exec_seq
+                        yield event
+            except grpc.RpcError as error:
+                info = error_info(error)
+                slow = info is not None and info.reason == "REASON_SLOW_CONSUMER"
+                if not slow and error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                    raise
+                failing_since = failing_since or time.monotonic()
+                if not slow and time.monotonic() - failing_since > give_up_after:
+                    raise
+                time.sleep(0 if slow else self.backoff)
+            finally:
+                call.cancel()
+
+    def executions(self, after: int = 0) -> list[trading_pb2.AccountEvent]:
+        """The account's events with an exec_seq above ``after``, up to its latest one now."""
+        call = self.trading.StreamExecutionReports(trading_pb2.StreamExecutionReportsRequest(after_exec_seq=after),
+                                                   timeout=10 * self.timeout, metadata=self.metadata)
+        events: list[trading_pb2.AccountEvent] = []
+        try:
+            for response in call:
+                events.extend(response.events)
+                if (events[-1].exec_seq if events else after) >= response.last_exec_seq:
+                    return events
+        finally:
+            call.cancel()
+        return events
+
     # ---------------------------------------------------------------- money and capacity
 
     def deposit_funds(self, amount_fen: int) -> account_pb2.Balance:

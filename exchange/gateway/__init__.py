@@ -1,7 +1,7 @@
 """The gRPC gateway (package ``gpux.v1``): how every user reaches the market.
 
 * :mod:`~exchange.gateway.server` — :class:`GatewayServer` on an exchange node, with
-  health and reflection services and optional TLS;
+  health and reflection services (:mod:`~exchange.gateway.reflection`) and optional TLS;
 * :mod:`~exchange.gateway.interceptors` — the one interceptor: bearer-token
   authentication, the role policy per method, per-account rate limits, and domain
   errors mapped to gRPC status codes;
@@ -9,6 +9,8 @@
   (:mod:`~exchange.gateway.dayahead`: the seventh);
 * :mod:`~exchange.gateway.validation` — requests checked and turned into command records;
 * :mod:`~exchange.gateway.reports` — engine events as execution reports and orders;
+* :mod:`~exchange.gateway.executions` — each account's private execution stream, pushed
+  and resumable (:class:`~exchange.gateway.executions.ExecutionHub`);
 * :mod:`~exchange.gateway.wire` — the compiled protobuf codec of the order path
   (field numbers from the generated descriptors);
 * :mod:`~exchange.gateway.instruments` — the symbol ↔ engine id cache and class rules;

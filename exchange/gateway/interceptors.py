@@ -52,7 +52,8 @@ TRADERS = frozenset({Role.PROVIDER, Role.BUYER})
 EVERYONE = frozenset(Role)
 POLICY: dict[str, frozenset[Role]] = {
     **{f"/gpux.v1.TradingService/{m}": TRADERS for m in (
-        "PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel", "GetOrder", "ListOrders", "StreamOrders")},
+        "PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel", "GetOrder", "ListOrders", "StreamOrders",
+        "StreamExecutionReports")},
     **{f"/gpux.v1.MarketDataService/{m}": EVERYONE for m in (
         "GetCatalog", "ListInstruments", "GetBook", "StreamBook", "ListTrades", "GetTicker")},
     "/gpux.v1.CapacityService/DepositCapacity": frozenset({Role.PROVIDER}),

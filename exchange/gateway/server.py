@@ -41,7 +41,7 @@ class GatewayServer:
                  catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
-                 opening_call_seconds: int = 0, http_address: str | None = None) -> None:
+                 opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -49,6 +49,8 @@ class GatewayServer:
         """New slots open with a call phase this long (0: straight into continuous trading)."""
         self.http_address = http_address
         """host:port of the market page and /metrics (:mod:`exchange.web`); None: off."""
+        self.exec_buffer = exec_buffer
+        """Execution reports one private stream may fall behind by before it is ended."""
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
         self.web: WebServer | None = None
@@ -63,7 +65,7 @@ class GatewayServer:
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
-        exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns)
+        exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns, self.exec_buffer)
         self.node.on_group(lambda seq: _notify(exchange, seq) if exchange.book_streams else None)  # in the loop
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
         interceptor = GatewayInterceptor(accounts, limiter)

@@ -36,6 +36,7 @@ from exchange.schema import (
 from exchange.gateway.accounts import AccountRegistry, Role
 from exchange.gateway.dayahead import add_day_ahead
 from exchange.gateway.errors import GatewayError, GatewayReason, invalid, not_found, quote, rejection
+from exchange.gateway.executions import ExecutionHub, stream_executions
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.gateway.reports import (
@@ -78,7 +79,7 @@ class Exchange:
     """What every service shares: the node, the accounts, the rate limiter."""
 
     def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket,
-                 opening_call_ns: int = 0) -> None:
+                 opening_call_ns: int = 0, exec_buffer: int = 10_000) -> None:
         if not isinstance(node.sequencer, LoopSequencer):
             raise TypeError("the gateway runs its node's sequencer in the event loop: open it with loop=")
         self.node = node
@@ -89,6 +90,8 @@ class Exchange:
         self.limiter = limiter
         self.opening_call_ns = opening_call_ns
         """Length of the call phase new slots open with (0: none)."""
+        self.executions = ExecutionHub(node.executions, exec_buffer)
+        """The private execution streams (:mod:`exchange.gateway.executions`)."""
         self.book_changed = asyncio.Condition()
         self.notified_seq = 0
         """The last sequence number the node reported applied (book streams wait on it)."""
@@ -231,6 +234,11 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         finally:
             if armed and not clean:  # opt-in cancel on disconnect
                 self.exchange.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
+
+    async def StreamExecutionReports(self, request, context):
+        async for message in stream_executions(self.exchange.executions, _account(), request.after_exec_seq,
+                                               self.exchange.instruments):
+            yield message
 
     def _in_order(self, cmds, events, problems: dict[int, GatewayError], account: int) -> list:
         """Reports of a stream batch, command by command (refused ones in their place)."""

@@ -2,9 +2,11 @@
 
 Opening a node is recovery: the newest valid snapshot (damaged newer ones are named in
 the report), then every journal record after it replayed through the same
-:class:`MarketState`; trades the trade log does not hold yet are written. The result is
-exactly the state, events and trades of a run that never stopped. Then the sequencer
-takes over, and acknowledges nothing before the journal holds it.
+:class:`MarketState`; trades the trade log does not hold yet are written, and so are
+execution records the execution log does not hold yet (a log that is damaged, or lags
+behind the snapshot, is rebuilt from the whole journal). The result is exactly the
+state, events, trades and execution records of a run that never stopped. Then the
+sequencer takes over, and acknowledges nothing before the journal holds it.
 
 Exactly-once: a command that repeats a client order id the account used before is
 rejected by the engine (DUPLICATE_CLIENT_ORDER_ID); :meth:`ExchangeNode.order` gives the
@@ -14,6 +16,7 @@ original order, so a client retrying after a crash learns the original outcome.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import queue
 import threading
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import Catalog
+from exchange.executions import ExecLog
 from exchange.journal import DataDir
 from exchange.schema import CommandKind, command, commands
 from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
@@ -33,6 +37,8 @@ from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
 from exchange.sequencer.state import MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
+
+log = logging.getLogger("gpux.node")
 
 
 @dataclass
@@ -43,6 +49,8 @@ class RecoveryReport:
     skipped_snapshots: list[tuple[str, str]] = field(default_factory=list)
     torn_tail: TornTail | None = None
     replayed_commands: int = 0
+    rebuilt_executions: str | None = None
+    """Why the execution log was rebuilt from the journal (None: it was not)."""
     last_seq: int = 0
     snapshot_seconds: float = 0.0
     replay_seconds: float = 0.0
@@ -50,10 +58,12 @@ class RecoveryReport:
 
 
 def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
-            trades: TradeLogWriter | None = None,
+            trades: TradeLogWriter | None = None, executions: ExecLog | None = None,
             ) -> tuple[MarketState, FileJournal, SnapshotStore, TradeLogFeed | None, RecoveryReport]:
     """Newest valid snapshot + journal tail → the state of an uninterrupted run; with a
-    trade-log writer, a feed that gets the replayed trades (and those to come)."""
+    trade-log writer, a feed that gets the replayed trades (and those to come); with an
+    execution log, the replayed execution records it lacks (rebuilt from the whole
+    journal if it is damaged or lags behind the snapshot)."""
     started = time.perf_counter()
     report = RecoveryReport()
     store = SnapshotStore(data.snapshots, ops)
@@ -69,12 +79,16 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
     feed = TradeLogFeed(trades, state.listing) if trades is not None else None
     if feed is not None:
         state.trade_sink, state.trades_through = feed.events, trades.logged_through
+    if executions is not None:
+        state.exec_sink = executions.append
     try:
         for batch in read_ahead(journal.read(state.last_seq)):
             state.apply(batch, copy=False)
             report.replayed_commands += len(batch)
         if feed is not None:
             feed.drain()
+        if executions is not None:
+            report.rebuilt_executions = _check_executions(executions, journal, state, catalog)
     except BaseException:
         if feed is not None:
             feed.close()
@@ -84,6 +98,30 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
     report.last_seq = state.last_seq
     report.seconds = time.perf_counter() - started
     return state, journal, store, feed, report
+
+
+def _check_executions(executions: ExecLog, journal: FileJournal, state: MarketState, catalog: Catalog
+                      ) -> str | None:
+    """Rebuild the execution log from the whole journal if it is damaged or does not
+    hold exactly the records the state has numbered; why it was rebuilt (None: it was
+    fine). The journal keeps every segment, so the numbering is always recomputable."""
+    why = executions.damaged or executions.lagging
+    if why is None and np.array_equal(executions.counts, state.exec_counts):
+        executions.checking = False
+        return None
+    why = why or f"{executions.path} does not end where the journal does"
+    kept = executions.reset()
+    log.warning("rebuilding the execution log from the journal: %s%s", why,
+                f" (the damaged file is kept as {kept})" if kept else "")
+    replay = MarketState(catalog, max_accounts=state.engine.config.max_accounts)
+    replay.exec_sink = executions.append
+    for batch in read_ahead(journal.read(0)):
+        replay.apply(batch, copy=False)
+    if not np.array_equal(replay.exec_counts, state.exec_counts):
+        raise JournalError(f"replaying the journal numbers the executions differently from snapshot "
+                           f"{state.last_seq}: the snapshot does not fit the journal")
+    executions.checking = False
+    return why
 
 
 def read_ahead(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
@@ -138,6 +176,8 @@ class ExchangeNode:
         self.catalog = catalog
         self.recovery = report
         self.trades = trades
+        self.executions: ExecLog | None = None
+        """Every account's execution records (set by :meth:`open`)."""
         self._listing_lock = threading.Lock()
         self._sealed_through = 0
         self._closed = False
@@ -161,9 +201,15 @@ class ExchangeNode:
             catalog = data.catalog(catalog_path, ops)
             accounts = data.max_accounts(max_accounts, ops)
             writer = TradeLogWriter(data.trades, catalog, data.parquet)
-            state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer)
+            executions = ExecLog(data.executions, accounts)
+            try:
+                state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer, executions)
+            except BaseException:
+                executions.close()
+                raise
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop)
+            node.executions = executions
         except BaseException:
             os.close(lock)
             raise
@@ -245,6 +291,8 @@ class ExchangeNode:
                 try:
                     self.trades.close()
                 finally:
+                    if self.executions is not None:
+                        self.executions.close()
                     self.sequencer.journal.close()
         finally:
             os.close(self._lock)

@@ -2,8 +2,9 @@
 
 :class:`MarketState` applies a sequenced command batch to the engine and keeps what is
 derived from the events in step: the listing (an instrument is listed once its
-``LIST_INSTRUMENT`` is acknowledged), the order ledger, and the trades handed to the
-trade log. It is a pure function of the command sequence, so the same journal gives
+``LIST_INSTRUMENT`` is acknowledged), the order ledger, each account's execution
+records (numbered by its ``exec_seq``, :mod:`exchange.executions`) and the trades handed
+to the trade log. It is a pure function of the command sequence, so the same journal gives
 the same state, events and trades on every replay (recovery and audit use it too).
 A snapshot holds all of it at a sequence number.
 """
@@ -17,18 +18,22 @@ from numba import njit
 
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
+from exchange.executions import derive_executions
 from exchange.schema import C, E, CommandKind, EventKind, Reason, record_words
 from exchange.journal import Snapshot
 from exchange.sequencer.orders import OrderLedger
 
 TradeSink = Callable[[np.ndarray], None]
 """Called with the TRADE events of every batch that traded (the trade-log feed, an auditor)."""
+ExecSink = Callable[[np.ndarray], None]
+"""Called with the execution records (EXEC_DTYPE) of every batch that made some."""
 
 _LEDGER = "order_ledger"
 _LEDGER_INDEX = "order_ledger_index"
 _TICKER = "ticker"
+_EXEC_COUNTS = "exec_counts"
 _LAST, _VOLUME = 0, 1
-FORMAT = 6
+FORMAT = 7
 """Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
@@ -80,7 +85,11 @@ class MarketState:
         self.listing = Listing(catalog)
         self.orders = OrderLedger()
         self.track_orders = track_orders
-        """Whether the order ledger follows the events (an auditor's replay skips it)."""
+        """Whether the order ledger and the execution records follow the events (an
+        auditor's replay skips both)."""
+        self.exec_counts = np.zeros(self.engine.config.max_accounts, np.int64)
+        """Per account: execution records so far, i.e. its last exec_seq."""
+        self.exec_sink: ExecSink | None = None
         self.trade_sink: TradeSink | None = None
         self.trades_through = 0
         """Trades up to this id are not handed to the sink again (already logged)."""
@@ -104,6 +113,9 @@ class MarketState:
             self._follow_listing(batch, events)
         if self.track_orders:
             self.orders.apply(events)
+            executions = derive_executions(batch, events, self.exec_counts)
+            if len(executions) and self.exec_sink is not None:
+                self.exec_sink(executions)
         if self._follow_trades(events) and self.trade_sink is not None:
             trades = events[events["kind"] == _TRADE]
             if trades["trade_id"][-1] > self.trades_through:
@@ -175,6 +187,7 @@ class MarketState:
         arrays[_LEDGER] = self.orders.rows.copy()
         arrays[_LEDGER_INDEX] = self.orders.index.copy()
         arrays[_TICKER] = self.ticker.copy()
+        arrays[_EXEC_COUNTS] = self.exec_counts.copy()
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
         meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
@@ -191,6 +204,7 @@ class MarketState:
         state = cls(catalog, Engine.from_state(config, snapshot.arrays))
         state.orders = OrderLedger(snapshot.arrays[_LEDGER], snapshot.arrays[_LEDGER_INDEX])
         state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
+        state.exec_counts = np.array(snapshot.arrays[_EXEC_COUNTS], np.int64, order="C")
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
             state._list(instrument, gpu_class, region, slot_ts)
         state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])

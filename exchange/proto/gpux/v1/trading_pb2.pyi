@@ -1,11 +1,35 @@
 from exchange.proto.gpux.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AccountChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_CHANGE_KIND_UNSPECIFIED: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_DEPOSIT_FUNDS: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_WITHDRAW_FUNDS: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_SET_CREDIT: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_DEPOSIT_CAPACITY: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_WITHDRAW_CAPACITY: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_MASS_CANCEL: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_HOLD_FUNDS: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_HOLD_CAPACITY: _ClassVar[AccountChangeKind]
+    ACCOUNT_CHANGE_KIND_RELEASE_HOLDS: _ClassVar[AccountChangeKind]
+ACCOUNT_CHANGE_KIND_UNSPECIFIED: AccountChangeKind
+ACCOUNT_CHANGE_KIND_DEPOSIT_FUNDS: AccountChangeKind
+ACCOUNT_CHANGE_KIND_WITHDRAW_FUNDS: AccountChangeKind
+ACCOUNT_CHANGE_KIND_SET_CREDIT: AccountChangeKind
+ACCOUNT_CHANGE_KIND_DEPOSIT_CAPACITY: AccountChangeKind
+ACCOUNT_CHANGE_KIND_WITHDRAW_CAPACITY: AccountChangeKind
+ACCOUNT_CHANGE_KIND_MASS_CANCEL: AccountChangeKind
+ACCOUNT_CHANGE_KIND_HOLD_FUNDS: AccountChangeKind
+ACCOUNT_CHANGE_KIND_HOLD_CAPACITY: AccountChangeKind
+ACCOUNT_CHANGE_KIND_RELEASE_HOLDS: AccountChangeKind
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("symbol", "side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id", "expire_time_ns", "post_only", "self_trade_prevention")
@@ -138,3 +162,45 @@ class StreamOrdersResponse(_message.Message):
     batch_id: int
     reports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ExecutionReport]
     def __init__(self, batch_id: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[_types_pb2.ExecutionReport, _Mapping]]] = ...) -> None: ...
+
+class StreamExecutionReportsRequest(_message.Message):
+    __slots__ = ("after_exec_seq",)
+    AFTER_EXEC_SEQ_FIELD_NUMBER: _ClassVar[int]
+    after_exec_seq: int
+    def __init__(self, after_exec_seq: _Optional[int] = ...) -> None: ...
+
+class StreamExecutionReportsResponse(_message.Message):
+    __slots__ = ("events", "last_exec_seq")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_EXEC_SEQ_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AccountEvent]
+    last_exec_seq: int
+    def __init__(self, events: _Optional[_Iterable[_Union[AccountEvent, _Mapping]]] = ..., last_exec_seq: _Optional[int] = ...) -> None: ...
+
+class AccountEvent(_message.Message):
+    __slots__ = ("exec_seq", "exec_id", "report", "change")
+    EXEC_SEQ_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    exec_seq: int
+    exec_id: str
+    report: _types_pb2.ExecutionReport
+    change: AccountChange
+    def __init__(self, exec_seq: _Optional[int] = ..., exec_id: _Optional[str] = ..., report: _Optional[_Union[_types_pb2.ExecutionReport, _Mapping]] = ..., change: _Optional[_Union[AccountChange, _Mapping]] = ...) -> None: ...
+
+class AccountChange(_message.Message):
+    __slots__ = ("kind", "seq", "transact_time_ns", "symbol", "amount_fen", "qty")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TRANSACT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    QTY_FIELD_NUMBER: _ClassVar[int]
+    kind: AccountChangeKind
+    seq: int
+    transact_time_ns: int
+    symbol: str
+    amount_fen: int
+    qty: int
+    def __init__(self, kind: _Optional[_Union[AccountChangeKind, str]] = ..., seq: _Optional[int] = ..., transact_time_ns: _Optional[int] = ..., symbol: _Optional[str] = ..., amount_fen: _Optional[int] = ..., qty: _Optional[int] = ...) -> None: ...

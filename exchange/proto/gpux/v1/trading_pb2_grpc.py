@@ -69,6 +69,11 @@ class TradingServiceStub:
                 request_serializer=gpux_dot_v1_dot_trading__pb2.StreamOrdersRequest.SerializeToString,
                 response_deserializer=gpux_dot_v1_dot_trading__pb2.StreamOrdersResponse.FromString,
                 _registered_method=True)
+        self.StreamExecutionReports = channel.unary_stream(
+                '/gpux.v1.TradingService/StreamExecutionReports',
+                request_serializer=gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsRequest.SerializeToString,
+                response_deserializer=gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsResponse.FromString,
+                _registered_method=True)
 
 
 class TradingServiceServicer:
@@ -117,6 +122,22 @@ class TradingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamExecutionReports(self, request, context):
+        """The caller's own events, pushed as they happen (a FIX drop copy / user-data
+        stream): every report of its orders, whoever caused it (its fills as taker and as
+        maker, cancels of every cause, expiry, gate closure, self-trade prevention, kill
+        switch, cancel on disconnect, auction and day-ahead fills, replaces, rejections of
+        its order commands) and every change of its funds, capacity and holds, in
+        sequence order, each with a per-account exec_seq (1, 2, 3, ... with no gaps, the
+        same across restarts) and a unique exec_id. Resume with after_exec_seq: nothing is
+        missed or repeated, across disconnects and server restarts. A reader that falls
+        too far behind is ended with RESOURCE_EXHAUSTED (ErrorInfo reason
+        REASON_SLOW_CONSUMER, metadata "resume_after": the exec_seq to resume after).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TradingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +175,11 @@ def add_TradingServiceServicer_to_server(servicer, server):
                     servicer.StreamOrders,
                     request_deserializer=gpux_dot_v1_dot_trading__pb2.StreamOrdersRequest.FromString,
                     response_serializer=gpux_dot_v1_dot_trading__pb2.StreamOrdersResponse.SerializeToString,
+            ),
+            'StreamExecutionReports': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamExecutionReports,
+                    request_deserializer=gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsRequest.FromString,
+                    response_serializer=gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +371,33 @@ class TradingService:
             '/gpux.v1.TradingService/StreamOrders',
             gpux_dot_v1_dot_trading__pb2.StreamOrdersRequest.SerializeToString,
             gpux_dot_v1_dot_trading__pb2.StreamOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamExecutionReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gpux.v1.TradingService/StreamExecutionReports',
+            gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsRequest.SerializeToString,
+            gpux_dot_v1_dot_trading__pb2.StreamExecutionReportsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,190 @@
+"""The execution log: every execution record, in order, in one append-only file.
+
+``<data dir>/executions/executions.log`` holds fixed-size records (EXEC_DTYPE, each with
+a checksum of its words). The sequencer's writer appends each group's records after
+applying it (:meth:`ExecLog.append`, one ``write``: the page cache keeps it through a
+kill -9) and then hands them to the listeners (the gateway's live streams). A resume
+reads an account's records after an ``exec_seq`` (:meth:`ExecLog.positions`,
+:meth:`ExecLog.read`).
+
+The journal is the truth, the log a copy of what it implies. On open the file is
+checked: a torn last write is cut off; a damaged record anywhere else, or numbering
+that does not run 1, 2, 3, ... per account, marks the log :attr:`~ExecLog.damaged`.
+While the node replays the journal tail, records the log already holds are not
+written twice, and a record that would leave a gap (the log lost records that a
+snapshot covers, e.g. after a power loss) marks it :attr:`~ExecLog.lagging`. Either way
+the node rebuilds it from the whole journal (:meth:`ExecLog.reset`, then a replay); a
+damaged file is kept beside it under a new name, which the log names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from exchange.executions.records import EXEC_DTYPE
+from exchange.schema import record_words
+
+log = logging.getLogger("gpux.executions")
+
+RECORD_BYTES = EXEC_DTYPE.itemsize
+_FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
+
+
+class ExecLogError(RuntimeError):
+    """The execution log cannot be used (and was not rebuilt)."""
+
+
+def checksums(words: np.ndarray) -> np.ndarray:
+    """FNV-1a over each row's words but the last (the check column), as int64. O(words)."""
+    values = np.ascontiguousarray(words).view(np.uint64)
+    h = np.full(len(values), _FNV_OFFSET, np.uint64)
+    for j in range(values.shape[1] - 1):
+        h ^= values[:, j]
+        h *= _FNV_PRIME
+    return h.view(np.int64)
+
+
+class ExecLog:
+    """The execution records of one data directory (see the module docstring)."""
+
+    FILE = "executions.log"
+
+    def __init__(self, directory: Path, max_accounts: int) -> None:
+        self.path = Path(directory) / self.FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.max_accounts = max_accounts
+        self.counts = np.zeros(max_accounts, np.int64)
+        """Records per account in the log: its last exec_seq."""
+        self._accounts = np.zeros(4096, np.int32)  # the account of each record, by position
+        self.n = 0
+        self.damaged: str | None = None
+        """Why the file cannot be trusted (set on open), else None."""
+        self.lagging: str | None = None
+        """Why the log cannot continue the journal's numbering (set while replaying), else None."""
+        self.torn_bytes = 0
+        """Bytes of a torn last write cut off on open."""
+        self.checking = True
+        """Whether appends skip records already held and check the numbering (recovery);
+        off once the node runs, when every record is new."""
+        self.listeners: list[Callable[[np.ndarray], None]] = []
+        """Called with each appended group's records (in the writer; must return quickly)."""
+        self._load()
+
+    def _load(self) -> None:
+        size = os.fstat(self._fd).st_size
+        whole = size // RECORD_BYTES
+        data = np.fromfile(self.path, EXEC_DTYPE, count=whole) if whole else np.zeros(0, EXEC_DTYPE)
+        words = record_words(data)
+        good = checksums(words) == words[:, -1] if whole else np.zeros(0, bool)
+        keep = whole
+        if not good.all():
+            first_bad = int(np.flatnonzero(~good)[0])
+            if good[first_bad:].any():
+                self.damaged = f"{self.path}: record {first_bad} (byte {first_bad * RECORD_BYTES}) is damaged"
+                return
+            keep = first_bad  # the end of a write that did not finish
+        if keep * RECORD_BYTES != size:
+            self.torn_bytes = size - keep * RECORD_BYTES
+            os.ftruncate(self._fd, keep * RECORD_BYTES)
+        data = data[:keep]
+        accounts, numbers = data["exec_account"], data["exec_seq"]
+        if len(data) and (accounts.min() < 0 or accounts.max() >= self.max_accounts):
+            self.damaged = f"{self.path}: an account outside 0..{self.max_accounts - 1}"
+            return
+        order = np.argsort(accounts, kind="stable")
+        ranks = np.arange(len(data)) - np.maximum.accumulate(
+            np.where(np.r_[True, np.diff(accounts[order]) != 0], np.arange(len(data)), 0)) if len(data) else order
+        if not np.array_equal(numbers[order], ranks + 1):
+            self.damaged = f"{self.path}: the exec_seq of an account does not run 1, 2, 3, ..."
+            return
+        self.counts = np.bincount(accounts, minlength=self.max_accounts).astype(np.int64)
+        self._index(accounts.astype(np.int32))
+        os.lseek(self._fd, 0, os.SEEK_END)
+
+    def _index(self, accounts: np.ndarray) -> None:
+        """Add records' accounts to the position index (a new array when it grows, so a
+        reader holding the old one is never disturbed)."""
+        end = self.n + len(accounts)
+        if end > len(self._accounts):
+            grown = np.zeros(max(end, 2 * len(self._accounts)), np.int32)
+            grown[:self.n] = self._accounts[:self.n]
+            self._accounts = grown
+        self._accounts[self.n:end] = accounts
+        self.n = end
+
+    def append(self, records: np.ndarray) -> None:
+        """Write a group's records (EXEC_DTYPE, fresh: their check column is set here)
+        and hand them to the listeners. While :attr:`checking`, records the log holds
+        already are skipped and one that would leave a gap stops all writing
+        (:attr:`lagging`). O(records)."""
+        if self.damaged or self.lagging or not len(records):
+            return
+        accounts, numbers = records["exec_account"], records["exec_seq"]
+        if self.checking:
+            fresh = numbers > self.counts[accounts]
+            if not fresh.all():
+                records = records[fresh]
+                accounts, numbers = records["exec_account"], records["exec_seq"]
+                if not len(records):
+                    return
+            firsts, at = np.unique(accounts, return_index=True)
+            if not np.array_equal(numbers[at], self.counts[firsts] + 1):
+                self.lagging = (f"{self.path} ends before the journal's snapshot: account "
+                                f"{int(firsts[0])} has {int(self.counts[firsts[0]])} records, the next one is "
+                                f"exec_seq {int(numbers[at][0])}")
+                return
+        words = record_words(records)
+        words[:, -1] = checksums(words)
+        data = memoryview(records.tobytes())
+        while data:
+            data = data[os.write(self._fd, data):]
+        np.maximum.at(self.counts, accounts, numbers)
+        self._index(accounts.astype(np.int32))
+        for listener in self.listeners:
+            listener(records)
+
+    def positions(self, account: int, after: int, upto: int) -> np.ndarray:
+        """Positions in the file of ``account``'s records with exec_seq in ``after+1..upto``
+        (its k-th record has exec_seq k). O(records in the log)."""
+        return np.flatnonzero(self._accounts[:self.n] == account)[after:upto]
+
+    def read(self, positions: np.ndarray) -> np.ndarray:
+        """The records at ``positions`` (safe in another thread while appends go on: the
+        file only grows). O(records read)."""
+        out = np.empty(len(positions), EXEC_DTYPE)
+        raw = out.view(np.uint8).reshape(len(positions), RECORD_BYTES)
+        for i, position in enumerate(positions.tolist()):
+            raw[i] = np.frombuffer(os.pread(self._fd, RECORD_BYTES, position * RECORD_BYTES), np.uint8)
+        return out
+
+    def reset(self) -> Path | None:
+        """Empty the log to rebuild it; a damaged file is kept, renamed (its new path)."""
+        kept = None
+        if self.damaged:
+            kept = self.path.with_name(f"{self.FILE}.damaged-{os.getpid()}")
+            os.replace(self.path, kept)
+            os.close(self._fd)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self.counts[:] = 0
+        self.n = 0
+        self.damaged = self.lagging = None
+        return kept
+
+    def sync(self) -> None:
+        """Make everything appended durable (fsync)."""
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Sync and close the file (a second call does nothing)."""
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,229 @@
+"""Private execution records: the per-account numbering against a plain reference, the
+execution log's checks and rebuild from the journal, and the StreamExecutionReports
+stream end to end (both sides of fills, resume, restart, a slow reader cut off)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime, timezone
+
+import grpc
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exchange.catalog import Listing, default_catalog
+from exchange.client import GpuxClient, error_info
+from exchange.executions import ExecLog, derive_executions
+from exchange.executions.records import ACCOUNT_COMMANDS, ORDER_COMMANDS
+from exchange.proto.gpux.v1 import trading_pb2, types_pb2
+from exchange.schema import CommandKind, EventKind, commands
+from exchange.sequencer import ExchangeNode, MarketState
+from exchange.testing.workload import funding, order_flow, symbols
+from tests.gateway_harness import NOW, SYMBOL, RunningServer
+
+
+def reference_executions(batch: np.ndarray, events: np.ndarray, counts: dict[int, int], max_accounts: int
+                         ) -> list[tuple[int, int, int]]:
+    """(account, exec_seq, event index) of each record, the rules said plainly."""
+    kinds = {int(row["seq"]): int(row["kind"]) for row in batch}
+    out = []
+    for i, e in enumerate(events.tolist()):
+        seq, _, kind, _, account, *_ = e
+        contra = e[14]
+        command = kinds.get(seq, 0)
+        touched = []
+        if kind in (EventKind.ACCEPTED, EventKind.TRADE, EventKind.CANCELLED, EventKind.EXPIRED, EventKind.REPLACED):
+            touched.append(account)
+            if kind == EventKind.TRADE and contra != account:
+                touched.append(contra)
+        elif (kind == EventKind.REJECTED and command in ORDER_COMMANDS) or (
+                kind == EventKind.ACK and command in ACCOUNT_COMMANDS):
+            touched.append(account)
+        for a in touched:
+            if 0 <= a < max_accounts:
+                counts[a] = counts.get(a, 0) + 1
+                out.append((a, counts[a], i))
+    return out
+
+
+def _market(accounts: int = 6) -> tuple[MarketState, list[str]]:
+    catalog = default_catalog()
+    state = MarketState(catalog, max_accounts=accounts)
+    listed = symbols(catalog, datetime.fromtimestamp(NOW / 1e9 + 86400 * 2, timezone.utc))
+    scratch = Listing(catalog)  # the commands; the state lists them once acknowledged
+    batch = np.concatenate([scratch.add(symbol) for symbol in listed])
+    batch["seq"] = np.arange(1, len(batch) + 1)
+    batch["ts"] = NOW
+    state.apply(batch)
+    return state, listed
+
+
+@pytest.mark.nojit
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.integers(20, 300))
+def test_records_follow_the_reference(seed, n):
+    """Random order flow (with cancels, fills on both sides, deposits, a kill switch):
+    the compiled derivation gives the reference's records, numbered densely per account."""
+    state, listed = _market()
+    seq = state.last_seq
+    reference_counts: dict[int, int] = {}
+    for batch in (funding(len(listed), 6), order_flow(state.catalog, n, len(listed), 6, seed),
+                  np.concatenate([commands(1), commands(1)])):
+        if batch["kind"][0] == 0:  # a kill switch and a release of holds
+            batch["kind"] = (CommandKind.MASS_CANCEL, CommandKind.RELEASE_HOLDS)
+            batch["account"], batch["instrument"] = (3, 0), (-1, 0)
+        batch["seq"] = np.arange(seq + 1, seq + 1 + len(batch))
+        batch["ts"] = NOW
+        seq += len(batch)
+        before = state.exec_counts.copy()
+        events = state.apply(batch)
+        records = derive_executions(batch, events, before.copy())
+        want = reference_executions(batch, events, reference_counts, 6)
+        assert [(int(r["exec_account"]), int(r["exec_seq"])) for r in records] == [(a, s) for a, s, _ in want]
+        assert np.array_equal(state.exec_counts, [reference_counts.get(a, 0) for a in range(6)])
+    assert state.exec_counts.sum() > n  # fills gave records to both sides
+
+
+def test_the_log_is_rebuilt_from_the_journal_when_damaged_or_behind(tmp_path):
+    node = ExchangeNode.open(tmp_path)
+    for amount in (1000, 2000, 3000):
+        node.send(CommandKind.DEPOSIT_FUNDS, account=1, amount=amount)
+    node.send(CommandKind.DEPOSIT_FUNDS, account=2, amount=5)
+    node.close()
+    path = tmp_path / "executions" / ExecLog.FILE
+    whole = path.read_bytes()
+
+    def reopen() -> ExchangeNode:
+        node = ExchangeNode.open(tmp_path)
+        log = node.executions
+        assert list(log.counts[:3]) == [0, 3, 1]
+        amounts = log.read(log.positions(1, 0, 3))["qty"]
+        assert list(amounts) == [1000, 2000, 3000]
+        return node
+
+    os.truncate(path, len(whole) - 50)  # a torn last write: cut off, the journal tail refills it
+    node = reopen()
+    assert node.executions.torn_bytes and node.recovery.rebuilt_executions is None
+    node.snapshot()
+    node.close()
+    path.write_bytes(whole[: len(whole) // 2])  # behind the snapshot: rebuilt from the whole journal
+    node = reopen()
+    assert "does not end where the journal does" in node.recovery.rebuilt_executions
+    node.close()
+    damaged = bytearray(whole)
+    damaged[10] ^= 0xFF
+    path.write_bytes(bytes(damaged))  # damaged in the middle: named, kept aside, rebuilt
+    node = reopen()
+    assert "record 0" in node.recovery.rebuilt_executions
+    assert [p.name for p in path.parent.glob("*.damaged-*")]
+    node.close()
+
+
+@pytest.fixture()
+def traders(tmp_path):
+    server = RunningServer(tmp_path, exec_buffer=64)
+    admin = GpuxClient(server.address, server.admin_token)
+    provider = admin.create_account("maker", "PROVIDER")
+    buyer = admin.create_account("taker", "BUYER")
+    clients = {"ADMIN": admin, "PROVIDER": GpuxClient(server.address, provider.token),
+               "BUYER": GpuxClient(server.address, buyer.token)}
+    clients["PROVIDER"].deposit_capacity(SYMBOL, 500)
+    clients["BUYER"].deposit_funds(50_000_000)
+    yield server, clients, {"PROVIDER": provider.account, "BUYER": buyer.account}
+    for c in clients.values():
+        c.close()
+    server.stop()
+
+
+def _follow(client: GpuxClient, count: int, after: int = 0) -> list:
+    """The first ``count`` events of the account after ``after`` (a thread reads them)."""
+    got: list = []
+    done = threading.Event()
+
+    def read() -> None:
+        for event in client.stream_executions(after):
+            got.append(event)
+            if len(got) == count:
+                break
+        done.set()
+    threading.Thread(target=read, daemon=True).start()
+    return got, done
+
+
+def test_a_maker_is_told_of_its_fills_and_everything_else(traders):
+    server, c, ids = traders
+    provider, buyer, admin = c["PROVIDER"], c["BUYER"], c["ADMIN"]
+    provider.place_order(SYMBOL, "SELL", 4, price_fen=1800, client_order_id=1)
+    provider.place_order(SYMBOL, "SELL", 4, price_fen=1810, client_order_id=2)
+    buyer.place_order(SYMBOL, "BUY", 6, price_fen=1810, client_order_id=10, time_in_force="IOC")
+    assert admin.kill_switch(ids["PROVIDER"]) == 1
+    events = provider.executions()
+    kinds = [e.change.kind if e.WhichOneof("event") == "change" else e.report.exec_type for e in events]
+    assert kinds == [trading_pb2.ACCOUNT_CHANGE_KIND_DEPOSIT_CAPACITY, types_pb2.EXEC_TYPE_NEW, types_pb2.EXEC_TYPE_NEW,
+                     types_pb2.EXEC_TYPE_TRADE, types_pb2.EXEC_TYPE_TRADE, types_pb2.EXEC_TYPE_CANCELED,
+                     trading_pb2.ACCOUNT_CHANGE_KIND_MASS_CANCEL]
+    assert [e.exec_seq for e in events] == list(range(1, 8))
+    assert len({e.exec_id for e in events}) == 7 and events[0].exec_id == f"{ids['PROVIDER']}-1"
+    fills = [e.report for e in events if e.report.exec_type == types_pb2.EXEC_TYPE_TRADE]
+    assert [(f.side, f.last_qty, f.last_price_fen, f.leaves_qty, f.client_order_id) for f in fills] == [
+        (types_pb2.SIDE_SELL, 4, 1800, 0, 1), (types_pb2.SIDE_SELL, 2, 1810, 2, 2)]
+    assert events[5].report.reason == types_pb2.REASON_MASS_CANCEL
+    assert events[0].change.qty == 500 and events[0].change.symbol == SYMBOL
+    taker = buyer.executions()
+    assert [e.report.exec_type for e in taker[1:]] == [types_pb2.EXEC_TYPE_NEW, types_pb2.EXEC_TYPE_TRADE,
+                                                       types_pb2.EXEC_TYPE_TRADE]
+    assert {f.report.trade_id for f in taker[2:]} == {f.trade_id for f in fills}
+    # resume from any point: the rest, once
+    assert [e.exec_seq for e in provider.executions(after=4)] == [5, 6, 7]
+    assert provider.executions(after=7) == []
+    with pytest.raises(grpc.RpcError) as error:
+        provider.executions(after=99)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_live_events_arrive_and_resume_across_a_restart(traders, tmp_path):
+    server, c, ids = traders
+    provider, buyer = c["PROVIDER"], c["BUYER"]
+    got, done = _follow(provider, 5)
+    provider.place_order(SYMBOL, "SELL", 2, price_fen=1800, client_order_id=1)
+    buyer.place_order(SYMBOL, "BUY", 1, price_fen=1800, client_order_id=10)
+    buyer.place_order(SYMBOL, "BUY", 1, price_fen=1800, client_order_id=11)
+    provider.withdraw_capacity(SYMBOL, 10)
+    assert done.wait(20)
+    assert [e.exec_seq for e in got] == [1, 2, 3, 4, 5]
+    server.stop()
+    again = RunningServer(tmp_path)
+    try:
+        with GpuxClient(again.address, provider.metadata[0][1][7:]) as same:
+            events = same.executions(after=2)
+        assert [e.exec_seq for e in events] == [3, 4, 5]
+        assert [e.exec_id for e in events] == [e.exec_id for e in got[2:]]
+    finally:
+        again.stop()
+
+
+def test_a_slow_reader_is_cut_with_its_resume_point_and_the_writer_never_waits(traders):
+    server, c, ids = traders
+    provider, buyer = c["PROVIDER"], c["BUYER"]
+    provider.place_order(SYMBOL, "SELL", 400, price_fen=1800, client_order_id=1)
+    stream = provider.trading.StreamExecutionReports(trading_pb2.StreamExecutionReportsRequest(),
+                                                     metadata=provider.metadata)
+    first = next(stream)  # subscribed and caught up: the deposit and the ask
+    assert [e.exec_seq for e in first.events] == [1, 2]
+    many = [trading_pb2.OrderCommand(place=trading_pb2.PlaceOrderRequest(
+        symbol=SYMBOL, side=types_pb2.SIDE_BUY, order_type=types_pb2.ORDER_TYPE_LIMIT, qty=1, price_fen=1800,
+        time_in_force=types_pb2.TIME_IN_FORCE_IOC, client_order_id=100 + i)) for i in range(200)]
+    answers = list(buyer.stream_orders([many]))  # 200 fills for the maker in one group: over the bound of 64
+    assert sum(r.exec_type == types_pb2.EXEC_TYPE_TRADE for r in answers[0].reports) == 200
+    with pytest.raises(grpc.RpcError) as error:
+        for _ in stream:
+            pass
+    info = error_info(error.value)
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and info.reason == "REASON_SLOW_CONSUMER"
+    assert info.metadata["resume_after"] == "2" and "after_exec_seq=2" in error.value.details()
+    rest = provider.executions(after=2)
+    assert [e.exec_seq for e in rest] == list(range(3, 203))
+    assert server.server.node is not None and next(iter(rest)).report.exec_type == types_pb2.EXEC_TYPE_TRADE
