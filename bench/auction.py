@@ -13,7 +13,7 @@ Figures printed (targets only reported, never asserted):
 * ``uncross`` through the public wrapper (validation included), best of R runs, kernels
   already compiled; and the kernel alone (no validation);
 * ``indicative`` (same price rule, no allocation), best of R runs;
-* ``reference_uncross`` (scans every candidate over every order) on the same book, the
+* ``reference_uncross`` (sums every candidate over every order) on the same book, the
   in-process baseline (best of 3; ``--quick``: once), and the ratio;
 * agreement of price, volume, surplus, fills and trades between the two;
 * the same book entered into the numba engine during a call phase (one account per
@@ -130,10 +130,10 @@ def main() -> None:
           f"{len(r.trades):,} trades")
 
     t_unc = best_of(runs, lambda: uncross(side, price, qty, priority, REFERENCE, TICK))
-    t_ker = best_of(runs, lambda: kernels.uncross_kernel(side, price, qty, priority, REFERENCE))
+    t_ker = best_of(runs, lambda: kernels.uncross_kernel(side, price, qty, priority, REFERENCE, TICK))
     t_ind = best_of(runs, lambda: indicative(side, price, qty, REFERENCE, TICK))
-    t_ref = best_of(ref_runs, lambda: reference_uncross(side, price, qty, priority, REFERENCE))
-    want = reference_uncross(side, price, qty, priority, REFERENCE)
+    t_ref = best_of(ref_runs, lambda: reference_uncross(side, price, qty, priority, REFERENCE, TICK))
+    want = reference_uncross(side, price, qty, priority, REFERENCE, TICK)
     same = (r.indicative == want.indicative and np.array_equal(r.filled, want.filled)
             and np.array_equal(r.trades, want.trades))
 

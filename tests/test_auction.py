@@ -2,16 +2,20 @@
 Python reference, and both against hand-worked answers and invariants.
 
 * hand cases: a textbook book (unique maximum volume), each tie step on its own (minimum
-  surplus, buy pressure, sell pressure, reference price and its equal-distance rule),
-  no cross, market orders at the band edges, allocation by price then time;
+  surplus, buy pressure, sell pressure, the reference price inside the range or the
+  range's nearer end, a price between the limits), the issue-16 reproducers, no cross,
+  market orders at the band edges, allocation by price then time;
+* :func:`scan_every_tick`: the price rule by brute force, every tick of the band a
+  candidate (the oracle of the price fields; it also asserts that the ticks left for
+  step 4 form one range);
 * :func:`check_invariants`: quantities balance, no order filled through its limit, the
   short side filled completely, strictly better orders filled completely unless step 4
-  decided, fills a price-time prefix on each side, trades consistent with the fills, the
-  price one of the limits with the maximum volume;
-* differential: hypothesis books (few price levels, small quantities, repeated
+  decided, fills a price-time prefix on each side, trades consistent with the fills;
+* differential: hypothesis books (few price levels with gaps, small quantities, repeated
   priorities, so ties are common) and seeded random books: price, volume, surplus,
   rule, every fill and every trade equal between :func:`uncross` and
-  :func:`reference_uncross`, :func:`indicative` equal to the uncross's price fields;
+  :func:`reference_uncross`, the price fields equal to :func:`scan_every_tick`'s,
+  :func:`indicative` equal to the uncross's price fields;
 * validation: each malformed input raises ValueError naming what to fix.
 
 The ``nojit`` ones also run under ``NUMBA_DISABLE_JIT=1`` (smaller example counts).
@@ -51,14 +55,50 @@ def cols(rows):
 
 
 def run(rows, reference, tick=1) -> UncrossResult:
-    """uncross the book, check it against the reference, indicative and the invariants."""
+    """uncross the book, check it against the reference, the every-tick scan, indicative
+    and the invariants."""
     side, price, qty, prio = cols(rows)
     got = uncross(side, price, qty, prio, reference, tick)
-    want = reference_uncross(side, price, qty, prio, reference)
+    want = reference_uncross(side, price, qty, prio, reference, tick)
     assert_same(got, want)
+    assert got.indicative == scan_every_tick(side, price, qty, reference, tick)
     assert indicative(side, price, qty, reference, tick) == got.indicative
     check_invariants(side, price, qty, prio, got)
     return got
+
+
+def scan_every_tick(side, price, qty, reference, tick, band=None) -> Indicative:
+    """The price rule of :mod:`exchange.auction` by brute force: every tick of the band
+    (default: one tick below the lowest limit or reference to one above the highest) is
+    a candidate, its bid and ask qty summed over all orders, the steps applied literally."""
+    side, price, qty = list(side), list(price), list(qty)
+    lo, hi = band or (max(tick, min(price + [reference]) - tick), max(price + [reference]) + tick)
+    cands = []  # (price, volume, bid - ask)
+    for p in range(lo, hi + 1, tick):
+        bid = sum(q for s, lim, q in zip(side, price, qty) if s == BUY and lim >= p)
+        ask = sum(q for s, lim, q in zip(side, price, qty) if s == SELL and lim <= p)
+        cands.append((p, min(bid, ask), bid - ask))
+    best_v = max(v for _, v, _ in cands)
+    if best_v == 0:
+        return Indicative(0, 0, 0, 0, Rule.NONE)
+    tied = [c for c in cands if c[1] == best_v]  # (1)
+    rule = Rule.VOLUME
+    if len(tied) > 1:  # (2)
+        best_s = min(abs(d) for _, _, d in tied)
+        tied = [c for c in tied if abs(c[2]) == best_s]
+        rule = Rule.SURPLUS
+    if len(tied) > 1:
+        if all(d > 0 for _, _, d in tied):  # (3)
+            tied, rule = [max(tied)], Rule.PRESSURE
+        elif all(d < 0 for _, _, d in tied):
+            tied, rule = [min(tied)], Rule.PRESSURE
+        else:  # (4) a range remains: the reference if inside, else the nearer end
+            first, last = tied[0][0], tied[-1][0]
+            assert [c[0] for c in tied] == list(range(first, last + 1, tick)), "not one range"
+            p = reference if first <= reference <= last else min((first, last), key=lambda e: abs(e - reference))
+            tied, rule = [c for c in tied if c[0] == p], Rule.REFERENCE
+    p, volume, signed = tied[0]
+    return Indicative(p, volume, abs(signed), BUY if signed > 0 else SELL if signed < 0 else 0, rule)
 
 
 def assert_same(got: UncrossResult, want: UncrossResult) -> None:
@@ -82,15 +122,11 @@ def check_invariants(side, price, qty, prio, r: UncrossResult) -> None:
             assert min(qty[buy & (price >= p)].sum(), qty[sell & (price <= p)].sum()) == 0
         return
     p = r.price
-    assert p in price
     bid = int(qty[buy & (price >= p)].sum())
     ask = int(qty[sell & (price <= p)].sum())
     assert r.volume == min(bid, ask) > 0
     assert r.surplus == abs(bid - ask)
     assert r.surplus_side == (BUY if bid > ask else SELL if bid < ask else 0)
-    # the maximum volume over all candidates
-    for q in set(price.tolist()):
-        assert min(qty[buy & (price >= q)].sum(), qty[sell & (price <= q)].sum()) <= r.volume
     # balance
     assert r.filled[buy].sum() == r.filled[sell].sum() == r.volume
     # no order filled through its limit
@@ -206,26 +242,51 @@ def test_pressure_ignores_the_reference_and_other_volumes():
 
 @nojit
 def test_reference_price_no_surplus():
-    # 10 and 15: bid 10 ask 10 at both; 5 and 20 do not cross
+    # 10..15: bid 10 ask 10 at every tick; 5 and 20 do not cross
     rows = [(BUY, 15, 10, 1), (SELL, 10, 10, 2), (SELL, 20, 1, 3), (BUY, 5, 1, 4)]
-    for ref, want in ((5, 10), (12, 10), (13, 15), (100, 15)):
+    for ref, want in ((5, 10), (10, 10), (12, 12), (13, 13), (15, 15), (100, 15)):
         r = run(rows, reference=ref)
         assert (r.price, r.volume, r.surplus, r.surplus_side, r.rule) == (want, 10, 0, 0, Rule.REFERENCE)
 
 
 @nojit
-def test_reference_equally_near_takes_the_higher():
-    rows = [(BUY, 12, 10, 1), (SELL, 10, 10, 2)]
-    r = run(rows, reference=11)
-    assert (r.price, r.rule) == (12, Rule.REFERENCE)
+@pytest.mark.parametrize("buy, sell, reference, tick", [(1900, 1700, 1800, 1), (1055, 1045, 1050, 5)])
+def test_issue_16_the_reference_inside_the_range_is_the_price(buy, sell, reference, tick):
+    """Issue 16 item 4: every tick between the limits trades the same with no surplus;
+    the price was the buy limit, it is the reference."""
+    q = 10 if buy == 1900 else 1
+    r = run([(BUY, buy, q, 1), (SELL, sell, q, 2)], reference=reference, tick=tick)
+    assert (r.price, r.volume, r.surplus, r.rule) == (reference, q, 0, Rule.REFERENCE)
+    assert r.trades.tolist() == [[0, 1, q]]
+
+
+@nojit
+def test_reference_outside_the_range_takes_the_nearer_end():
+    rows = [(BUY, 1900, 10, 1), (SELL, 1700, 10, 2)]
+    assert run(rows, reference=2000, tick=5).price == 1900
+    assert run(rows, reference=1000, tick=5).price == 1700
     rows = [(BUY, 14, 10, 1), (SELL, 10, 10, 2), (BUY, 12, 1, 3), (SELL, 12, 1, 4)]
-    # 10: bid 11 ask 10; 12: bid 11 ask 11; 14: bid 10 ask 11  -> 12 has volume 11
+    # 10, 11: bid 11 ask 10; 12: bid 11 ask 11; 13, 14: bid 10 ask 11  -> 12 has volume 11
     assert run(rows, reference=13).price == 12
 
 
 @nojit
+def test_a_price_between_the_limits_can_win_on_surplus():
+    # 5..10: bid 10 ask 5 (surplus +5); 11..20: bid 5 ask 5 (none): the range 11..20
+    rows = [(BUY, 10, 5, 1), (BUY, 20, 5, 2), (SELL, 5, 5, 3)]
+    for ref, want in ((8, 11), (15, 15), (30, 20)):
+        r = run(rows, reference=ref)
+        assert (r.price, r.volume, r.surplus, r.rule) == (want, 5, 0, Rule.REFERENCE)
+        assert r.filled.tolist() == [0, 5, 5]
+    # 10: +3, 11: 0, 12: -3 (volume 5 everywhere): 11, which no order names, on surplus
+    rows = [(BUY, 12, 5, 1), (BUY, 10, 3, 2), (SELL, 10, 5, 3), (SELL, 12, 3, 4)]
+    r = run(rows, reference=10)
+    assert (r.price, r.volume, r.surplus, r.rule) == (11, 5, 0, Rule.SURPLUS)
+
+
+@nojit
 def test_reference_with_mixed_surplus_may_skip_a_better_order():
-    # documented exception: 10 (+1), 11 (+1), 12 (-1) all volume 5; mixed -> nearest 10;
+    # documented exception: 10 (+1), 11 (+1), 12 (-1) all volume 5; mixed -> range 10..12;
     # the buy at 11 is strictly better than 10 and gets nothing
     rows = [(BUY, 12, 5, 1), (BUY, 11, 1, 2), (SELL, 10, 5, 3), (SELL, 12, 1, 4)]
     r = run(rows, reference=10)
@@ -258,13 +319,14 @@ def test_touching_limits_cross():
 @nojit
 def test_market_orders_at_the_band_edges():
     lo, hi = 100, 200
-    # market only: 100 and 200 tie with no surplus, reference 150 equally near -> 200
-    assert run([(BUY, hi, 10, 1), (SELL, lo, 10, 2)], reference=150).price == hi
+    # market only: every tick of the band ties with no surplus: the reference
+    assert run([(BUY, hi, 10, 1), (SELL, lo, 10, 2)], reference=150).price == 150
     # market buys against limit sells: the market buy fills first
     rows = [(BUY, 160, 5, 1), (BUY, hi, 5, 2), (SELL, 150, 8, 3), (SELL, lo, 2, 4)]
-    # 100: bid 10 ask 2; 150: bid 10 ask 10 -> 10; 160: bid 10 ask 10; 200: bid 5 ask 10
+    # 100..149: bid 10 ask 2; 150..160: bid 10 ask 10 -> 10; 161..200: bid 5 ask 10
     r = run(rows, reference=155)
-    assert (r.price, r.volume, r.rule) == (160, 10, Rule.REFERENCE)
+    assert (r.price, r.volume, r.rule) == (155, 10, Rule.REFERENCE)
+    assert run(rows, reference=180).price == 160
 
 
 @nojit
@@ -337,26 +399,31 @@ def test_validation(change, message):
 
 @st.composite
 def books(draw, max_orders=24):
+    """(rows, reference, band): limits on ``levels`` prices ``spread`` ticks apart (so
+    gaps of ticks no order names), the reference anywhere in the band."""
     n = draw(st.integers(0, max_orders))
     levels = draw(st.integers(1, 8))
+    spread = draw(st.integers(1, 4))
     base = draw(st.integers(1, 40))
     rows = []
     for _ in range(n):
         rows.append((
             draw(st.sampled_from([BUY, SELL])),
-            TICK * (base + draw(st.integers(0, levels - 1))),
+            TICK * (base + spread * draw(st.integers(0, levels - 1))),
             draw(st.integers(1, 6)),
             draw(st.integers(0, n)),  # repeats on purpose
         ))
-    reference = TICK * (base + draw(st.integers(-3, levels + 2)))
-    return rows, max(reference, TICK)
+    band = (TICK, TICK * (base + spread * levels + 3))
+    reference = draw(st.integers(1, band[1] // TICK)) * TICK
+    return rows, reference, band
 
 
-def _differential(rows, reference):
+def _differential(rows, reference, band=None):
     side, price, qty, prio = cols(rows)
     got = uncross(side, price, qty, prio, reference, TICK)
-    want = reference_uncross(side, price, qty, prio, reference)
+    want = reference_uncross(side, price, qty, prio, reference, TICK)
     assert_same(got, want)
+    assert got.indicative == scan_every_tick(side, price, qty, reference, TICK, band)
     assert indicative(side, price, qty, reference, TICK) == got.indicative
     check_invariants(side, price, qty, prio, got)
     check_invariants(side, price, qty, prio, want)
@@ -385,10 +452,11 @@ def test_differential_seeded_every_rule():
     for case in range(150 if NOJIT else 1500):
         n = int(rng.integers(0, 6 if case % 3 else 60))
         levels = int(rng.integers(1, 10))
-        rows = [(int(rng.integers(1, 3)), TICK * (20 + int(rng.integers(0, levels))),
+        spread = int(rng.integers(1, 4))
+        rows = [(int(rng.integers(1, 3)), TICK * (20 + spread * int(rng.integers(0, levels))),
                  int(rng.integers(1, 8 if case % 2 else 200)), int(rng.integers(0, 2 * n + 1)))
                 for _ in range(n)]
-        ref = TICK * (20 + int(rng.integers(-2, levels + 2)))
+        ref = TICK * (20 + int(rng.integers(-2, spread * levels + 2)))
         seen[_differential(rows, ref).rule] += 1
     assert all(seen.values()), seen
 
@@ -402,7 +470,8 @@ def test_large_book_against_reference():
     prio = rng.permutation(n)
     got = uncross(side, price, qty, prio, TICK * 1000, TICK)
     assert got.crossed and got.volume > 1000
-    assert_same(got, reference_uncross(side, price, qty, prio, TICK * 1000))
+    assert_same(got, reference_uncross(side, price, qty, prio, TICK * 1000, TICK))
+    assert got.indicative == scan_every_tick(side, price, qty, TICK * 1000, TICK)
     check_invariants(side, price, qty, prio, got)
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from exchange.auction import uncross as auction_uncross
 from exchange.engine.numba_engine import Engine
 from exchange.engine.reference import ReferenceEngine
-from exchange.schema import InstrumentState
+from exchange.schema import EngineConfig, InstrumentState
 from tests.helpers import (
     BIG,
     BUY,
@@ -161,9 +161,10 @@ def test_gate_closes_a_call_without_uncross(market: Market) -> None:
 
 @nojit
 def test_uncross_tie_goes_to_the_reference_price(market: Market) -> None:
-    """Volume 5 at 500, 550 and 600 with surplus 1 (buy, buy, sell): mixed pressure, so
-    the price nearest the reference: the class reference 550 first, then a last trade
-    of 600 moves it."""
+    """Volume 5 with no surplus at every tick from 555 to 595 (buy 600 x5 and 550 x1,
+    sell 500 x5 and 600 x1): a range remains, so the reference if it lies inside, else
+    the end nearest it: the class reference 550 first (-> 555), then a last trade of 580
+    (-> 580, a price no order names), then one of 600 (-> 595)."""
     m = market
     for a in (1, 2):
         m.fund(a)
@@ -176,18 +177,38 @@ def test_uncross_tie_goes_to_the_reference_price(market: Market) -> None:
         m.sell(3, 500, 5, clord)
         m.sell(3, 600, 1, clord + 1)
 
+    clord = 1
+    for last, want in ((0, 555), (580, 580), (600, 595)):
+        if last:
+            m.mass_cancel(instrument=I0)
+            m.buy(2, last, 1, clord)
+            m.sell(4, last, 1, clord)
+            assert m.engine.book(I0).reference == last
+        m.start_call(I0)
+        book(clord)
+        clord += 2
+        events = rows(m.uncross(I0))
+        assert (events[0]["price"], events[0]["qty"], events[0]["leaves"]) == (want, 5, 0)
+        assert m.levels() == ([(550, 1, 1)], [(600, 1, 1)])
+    m.verify()
+
+
+@pytest.mark.parametrize("buy, sell, qty, reference", [(1900, 1700, 10, 1800), (1055, 1045, 1, 1050)])
+def test_issue_16_uncross_prints_at_the_reference(engine_cls, buy, sell, qty, reference) -> None:
+    """Issue 16 item 4: every tick between the two limits trades qty with no surplus, so
+    the price is the class reference (it used to be the buy limit)."""
+    config = EngineConfig(tick=(5,), band_lo=(1000,), band_hi=(3000,), min_qty=(1,), max_qty=(100,),
+                          reference=(reference,), max_accounts=16)
+    m = Market(make_engine(engine_cls, config, instruments=((0, 1),)))
+    m.fund(1)
+    m.provide(2)
     m.start_call(I0)
-    book(1)
-    events = m.uncross(I0)
-    assert rows(events)[0]["price"] == 550 and rows(events)[0]["qty"] == 5
-    assert m.levels() == ([(550, 1, 1)], [(600, 1, 1)])
-    m.mass_cancel(instrument=I0)
-    m.buy(2, 600, 1, 1)
-    m.sell(4, 600, 1, 1)  # last trade 600
-    assert m.engine.book(I0).reference == 600
-    m.start_call(I0)
-    book(3)
-    assert rows(m.uncross(I0))[0]["price"] == 600
+    m.buy(1, buy, qty, 1)
+    m.sell(2, sell, qty, 1)
+    events = rows(m.uncross(I0))
+    assert [(r["kind"], r["price"], r["qty"]) for r in events[:2]] == [
+        (EV.UNCROSSED, reference, qty), (EV.TRADE, reference, qty)]
+    assert m.money(1) == (BIG - reference * qty, 0, 0)
     m.verify()
 
 

@@ -12,15 +12,24 @@ Price rule
 ----------
 At a price p, *bid qty* B(p) = qty of buys with limit >= p, *ask qty* S(p) = qty of sells
 with limit <= p, *executable volume* V(p) = min(B, S), *surplus* B - S (buy side if
-positive, sell side if negative). The candidates are the distinct limit prices of the
-orders; the uncrossing price is the one left by these steps in turn:
+positive, sell side if negative). Every tick is a candidate, not only the limit prices;
+the uncrossing price is the one left by these steps in turn:
 
 1. maximum volume V;
 2. among those, minimum |surplus|;
-3. market pressure: if every remaining candidate has buy surplus, the highest of them;
+3. market pressure: if every remaining price has buy surplus, the highest of them;
    if every one has sell surplus, the lowest;
-4. otherwise (mixed signs, or no surplus): the price nearest the reference; of two
-   equally near (one below, one above), **the higher**.
+4. otherwise (mixed signs, or no surplus) a range of prices remains: the reference price
+   if it lies within the range, else the end of the range nearest to it.
+
+Step 4 is the reference-price rule of the call auctions at Xetra and Euronext. The prices
+left after steps 1 and 2 always form one range of consecutive ticks (B falls and S rises
+with p, so V is at its maximum on a range and the surplus falls across it), so step 4 is
+well defined. Examples: buy 10 @ 1900 against sell 10 @ 1700, reference 1800: every tick
+1700..1900 trades 10 with no surplus, the price is 1800; with reference 2000 it is 1900.
+The price need not be any order's limit: buys 5 @ 10 and 5 @ 20 against sell 5 @ 5,
+reference 8 (tick 1): V is 5 from 5 to 20, the surplus 5 up to 10 and 0 from 11, so the
+range is 11..20 and the price 11.
 
 If the maximum volume is 0 nothing crosses: no uncross (``rule`` NONE, price 0).
 :class:`Rule` in the result says which step decided.
@@ -47,8 +56,8 @@ API
 * :func:`indicative` ``(side, price, qty, reference, tick) -> Indicative``
   (price, volume, surplus, surplus_side, rule) -- same price rule, no allocation,
   one sort: to publish during the call phase.
-* :func:`reference_uncross` ``(side, price, qty, priority, reference)`` -- the plain
-  Python oracle (scans all candidates over all orders), for tests and benchmarks.
+* :func:`reference_uncross` ``(side, price, qty, priority, reference, tick)`` -- the
+  plain Python oracle (sums every candidate over all orders), for tests and benchmarks.
 
 Both validate their input and raise ``ValueError`` saying what to fix.
 """

@@ -13,9 +13,12 @@ sorted orders folds them into *levels* (one per distinct limit price, ascending)
 * ``ask[k]``  sell qty with limit <= lvl_price[k] (a prefix sum);
 * ``start[k]`` where level k starts in the sorted order (``start[m]`` = n).
 
-:func:`_select` scans the levels once (the candidates are exactly the level prices) and
-the allocation walks the sells from the bottom level and the buys from the top level in
-price-time priority. Everything after the sort is O(n).
+:func:`_select` scans the levels and the gaps of ticks between them once (every tick is a
+candidate, but the ticks of one gap all have the same bid and ask qty, so a gap is
+scanned as one segment: O(levels), not O(ticks)); the allocation at the price p walks
+the sells from the bottom level up to the last level <= p and the buys from the top
+level down to the first level >= p, in price-time priority. Everything after the sort
+is O(n).
 """
 
 from __future__ import annotations
@@ -71,12 +74,14 @@ def _levels(side, price, qty, order):
 
 
 @njit(cache=True)
-def _select(lvl_price, bid, ask, reference):
-    """The level of the uncrossing price and the rule step that decided it; (-1, R_NONE)
-    when nothing crosses. One ascending scan keeps the running tie sets: ``n1`` levels
-    with the best volume, ``n2`` of those with the least surplus (lowest ``lo``, highest
-    ``hi``, nearest the reference ``near`` with the higher one winning equal distances,
-    and whether all of them have buy surplus / all have sell surplus)."""
+def _select(lvl_price, bid, ask, reference, tick):
+    """The uncrossing price and the rule step that decided it; (-1, R_NONE) when nothing
+    crosses. Every tick is a candidate: one ascending scan over the *segments*, each
+    level followed by the gap of ticks up to the next level (where bid qty is the next
+    level's and ask qty this level's), keeps the running tie sets: ``n1`` ticks with the
+    best volume, ``n2`` of those with the least surplus (from ``lo`` to ``hi``: a range
+    of consecutive ticks, see :mod:`exchange.auction`), and whether all of them have buy
+    surplus / all have sell surplus."""
     m = lvl_price.shape[0]
     best_v = 0
     best_s = 0
@@ -84,13 +89,23 @@ def _select(lvl_price, bid, ask, reference):
     n2 = 0
     lo = -1
     hi = -1
-    near = -1
-    near_d = 0
     all_buy = False
     all_sell = False
-    for k in range(m):
-        b = bid[k]
-        a = ask[k]
+    for j in range(2 * m - 1):
+        k = j // 2
+        if j % 2 == 0:  # the level k
+            b = bid[k]
+            a = ask[k]
+            first = lvl_price[k]
+            last = first
+        else:  # the ticks strictly between levels k and k + 1
+            b = bid[k + 1]
+            a = ask[k]
+            first = lvl_price[k] + tick
+            last = lvl_price[k + 1] - tick
+            if first > last:
+                continue
+        count = (last - first) // tick + 1
         v = min(b, a)
         if v == 0 or v < best_v:
             continue
@@ -98,30 +113,24 @@ def _select(lvl_price, bid, ask, reference):
         if v > best_v:
             best_v = v
             best_s = s
-            n1 = 1
+            n1 = count
             fresh = True
         else:
-            n1 += 1
+            n1 += count
             if s > best_s:
                 continue
             fresh = s < best_s
             best_s = s
-        d = abs(lvl_price[k] - reference)
         if fresh:
-            n2 = 1
-            lo = k
-            near = k
-            near_d = d
+            n2 = count
+            lo = first
             all_buy = b > a
             all_sell = b < a
         else:
-            n2 += 1
-            if d <= near_d:  # ascending scan: on equal distance the higher price wins
-                near = k
-                near_d = d
+            n2 += count
             all_buy = all_buy and b > a
             all_sell = all_sell and b < a
-        hi = k
+        hi = last
     if best_v == 0:
         return -1, R_NONE
     if n1 == 1:
@@ -132,23 +141,40 @@ def _select(lvl_price, bid, ask, reference):
         return hi, R_PRESSURE
     if all_sell:
         return lo, R_PRESSURE
-    return near, R_REFERENCE
+    return min(max(reference, lo), hi), R_REFERENCE
 
 
 @njit(cache=True)
-def indicative_kernel(side, price, qty, reference):
+def _bounds(lvl_price, p):
+    """(last level at or below p, first level at or above p): the ask and the bid qty at
+    p are ``ask[below]`` and ``bid[above]``."""
+    below = np.searchsorted(lvl_price, p, side="right") - 1
+    above = np.searchsorted(lvl_price, p, side="left")
+    return below, above
+
+
+@njit(cache=True)
+def _outcome(lvl_price, bid, ask, reference, tick):
+    """(price, volume, bid - ask surplus, rule) over the levels; zeros and R_NONE when
+    nothing crosses."""
+    p, rule = _select(lvl_price, bid, ask, reference, tick)
+    if p < 0:
+        return 0, 0, 0, R_NONE
+    below, above = _bounds(lvl_price, p)
+    return p, min(bid[above], ask[below]), bid[above] - ask[below], rule
+
+
+@njit(cache=True)
+def indicative_kernel(side, price, qty, reference, tick):
     """(price, volume, bid - ask surplus, rule) of the uncross; (0, 0, 0, R_NONE) when
     nothing crosses. No allocation of fills, so no time order needed."""
     order = np.argsort(price)
     lvl_price, bid, ask, start = _levels(side, price, qty, order)
-    k, rule = _select(lvl_price, bid, ask, reference)
-    if k < 0:
-        return 0, 0, 0, R_NONE
-    return lvl_price[k], min(bid[k], ask[k]), bid[k] - ask[k], rule
+    return _outcome(lvl_price, bid, ask, reference, tick)
 
 
 @njit(cache=True)
-def uncross_kernel(side, price, qty, priority, reference):
+def uncross_kernel(side, price, qty, priority, reference, tick):
     """(price, volume, bid - ask surplus, rule, filled, trades) of the uncross.
 
     ``filled[i]`` is order i's executed qty; ``trades`` rows are (buy index, sell index,
@@ -159,17 +185,17 @@ def uncross_kernel(side, price, qty, priority, reference):
     by_time = np.argsort(priority, kind="mergesort")
     order = by_time[np.argsort(price[by_time], kind="mergesort")]
     lvl_price, bid, ask, start = _levels(side, price, qty, order)
-    k, rule = _select(lvl_price, bid, ask, reference)
-    if k < 0:
+    p, volume, signed, rule = _outcome(lvl_price, bid, ask, reference, tick)
+    if rule == R_NONE:
         return 0, 0, 0, R_NONE, filled, np.empty((0, T_FIELDS), np.int64)
     m = lvl_price.shape[0]
-    volume = min(bid[k], ask[k])
+    below, above = _bounds(lvl_price, p)
 
-    # sells: levels 0..k ascending, time order within a level
+    # sells: levels 0..below ascending, time order within a level
     sells = np.empty(n, np.int64)
     ns = 0
     left = volume
-    for j in range(start[k + 1]):
+    for j in range(start[below + 1]):
         if left == 0:
             break
         i = order[j]
@@ -180,11 +206,11 @@ def uncross_kernel(side, price, qty, priority, reference):
             sells[ns] = i
             ns += 1
 
-    # buys: levels m-1..k descending, time order within a level
+    # buys: levels m-1..above descending, time order within a level
     buys = np.empty(n, np.int64)
     nb = 0
     left = volume
-    for lv in range(m - 1, k - 1, -1):
+    for lv in range(m - 1, above - 1, -1):
         if left == 0:
             break
         for j in range(start[lv], start[lv + 1]):
@@ -221,11 +247,11 @@ def uncross_kernel(side, price, qty, priority, reference):
             s += 1
             if s < ns:
                 rs = filled[sells[s]]
-    return lvl_price[k], volume, bid[k] - ask[k], rule, filled, trades[:t]
+    return p, volume, signed, rule, filled, trades[:t]
 
 
 @njit(cache=True)
-def book_kernel(bid_price, bid_qty, ask_price, ask_qty, reference):
+def book_kernel(bid_price, bid_qty, ask_price, ask_qty, reference, tick):
     """(price, volume, bid - ask surplus, rule) of the uncross of a book given as price
     levels, best first on each side (bids descending, asks ascending, one entry per
     distinct price); (0, 0, 0, R_NONE) when nothing crosses. The same rule as
@@ -260,7 +286,4 @@ def book_kernel(bid_price, bid_qty, ask_price, ask_qty, reference):
         bid[k] += bid[k + 1]
     for k in range(1, m):
         ask[k] += ask[k - 1]
-    k, rule = _select(lvl_price, bid, ask, reference)
-    if k < 0:
-        return 0, 0, 0, R_NONE
-    return lvl_price[k], min(bid[k], ask[k]), bid[k] - ask[k], rule
+    return _outcome(lvl_price, bid, ask, reference, tick)

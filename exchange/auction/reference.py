@@ -1,8 +1,11 @@
 """The reference uncross: plain Python, the rules of :mod:`exchange.auction` to the letter.
 
-No cleverness: every candidate price is scanned over all orders (O(n * prices)), the
-tie steps filter the candidate list one after the other. It is the oracle of the tests
-and the baseline of ``bench/auction.py``. Inputs are trusted (validate with
+No cleverness: the bid and ask qty of a candidate are summed over all orders, the tie
+steps filter the candidate list one after the other. Every tick is a candidate; the
+ticks strictly between two neighbouring limit prices all have the same bid and ask qty,
+so each such gap is listed once, as a run of ticks (O(n * limit prices)). It is the
+oracle of the tests (which check it against a scan of every single tick) and the
+baseline of ``bench/auction.py``. Inputs are trusted (validate with
 :func:`exchange.auction.uncross` first); they may be lists or arrays of ints.
 """
 
@@ -19,7 +22,7 @@ BUY, SELL = int(Side.BUY), int(Side.SELL)
 
 
 def reference_uncross(side: Sequence[int], price: Sequence[int], qty: Sequence[int],
-                      priority: Sequence[int], reference: int) -> UncrossResult:
+                      priority: Sequence[int], reference: int, tick: int) -> UncrossResult:
     side = [int(x) for x in side]
     price = [int(x) for x in price]
     qty = [int(x) for x in qty]
@@ -27,37 +30,47 @@ def reference_uncross(side: Sequence[int], price: Sequence[int], qty: Sequence[i
     n = len(side)
     none = UncrossResult(0, 0, 0, 0, Rule.NONE, np.zeros(n, np.int64), np.zeros((0, 3), np.int64))
 
-    # every candidate: (price, executable volume, bid - ask)
-    cands = []
-    for p in sorted(set(price)):
+    def at(p: int) -> tuple[int, int]:
+        """(executable volume, bid - ask) at the price p."""
         bid = sum(qty[i] for i in range(n) if side[i] == BUY and price[i] >= p)
         ask = sum(qty[i] for i in range(n) if side[i] == SELL and price[i] <= p)
-        cands.append((p, min(bid, ask), bid - ask))
-    if not cands or max(c[1] for c in cands) == 0:
+        return min(bid, ask), bid - ask
+
+    # every candidate as runs of ticks alike: (first, last, executable volume, bid - ask)
+    limits = sorted(set(price))
+    runs = []
+    for p, above in zip(limits, limits[1:] + [None]):
+        runs.append((p, p, *at(p)))
+        if above is not None and p + tick < above:  # the ticks strictly between
+            runs.append((p + tick, above - tick, *at(p + tick)))
+    if not runs or max(r[2] for r in runs) == 0:
         return none
 
+    def ticks(runs: list) -> int:
+        return sum((last - first) // tick + 1 for first, last, _, _ in runs)
+
     # (1) maximum volume
-    best_v = max(c[1] for c in cands)
-    tied = [c for c in cands if c[1] == best_v]
+    best_v = max(r[2] for r in runs)
+    tied = [r for r in runs if r[2] == best_v]
     rule = Rule.VOLUME
-    if len(tied) > 1:
+    if ticks(tied) > 1:
         # (2) minimum surplus
-        best_s = min(abs(c[2]) for c in tied)
-        tied = [c for c in tied if abs(c[2]) == best_s]
+        best_s = min(abs(r[3]) for r in tied)
+        tied = [r for r in tied if abs(r[3]) == best_s]
         rule = Rule.SURPLUS
-    if len(tied) > 1:
-        # (3) market pressure
-        if all(c[2] > 0 for c in tied):
-            tied = [max(tied)]
-            rule = Rule.PRESSURE
-        elif all(c[2] < 0 for c in tied):
-            tied = [min(tied)]
-            rule = Rule.PRESSURE
-        else:
-            # (4) nearest the reference; equally near: the higher price
-            tied = [min(tied, key=lambda c: (abs(c[0] - reference), -c[0]))]
-            rule = Rule.REFERENCE
-    p, volume, signed = tied[0]
+    lo, hi = min(r[0] for r in tied), max(r[1] for r in tied)
+    if ticks(tied) == 1:
+        p = lo
+    elif all(r[3] > 0 for r in tied):
+        # (3) market pressure: buy surplus everywhere, the highest
+        p, rule = hi, Rule.PRESSURE
+    elif all(r[3] < 0 for r in tied):
+        # (3) market pressure: sell surplus everywhere, the lowest
+        p, rule = lo, Rule.PRESSURE
+    else:
+        # (4) the tied ticks are the range lo..hi: the reference, or its nearer end
+        p, rule = min(max(reference, lo), hi), Rule.REFERENCE
+    volume, signed = at(p)
 
     # allocation in price-time priority (equal priorities: by index)
     buys = sorted((i for i in range(n) if side[i] == BUY and price[i] >= p),

@@ -25,7 +25,7 @@ class Rule(IntEnum):
     VOLUME = _k.R_VOLUME  # (1) the only price with the maximum executable volume
     SURPLUS = _k.R_SURPLUS  # (2) ... and the least surplus
     PRESSURE = _k.R_PRESSURE  # (3) surplus all on one side: highest (buy) / lowest (sell)
-    REFERENCE = _k.R_REFERENCE  # (4) nearest the reference (equal distance: the higher)
+    REFERENCE = _k.R_REFERENCE  # (4) a range is left: the reference, or the range's end nearest it
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _validate(side, price, qty, priority, reference, tick) -> tuple[np.ndarray, 
     side, price, qty = cols[:3]
     priority = cols[3] if priority is not None else None
     if n == 0:
-        return side, price, qty, priority, reference
+        return side, price, qty, priority, reference, tick
     bad = (side != Side.BUY) & (side != Side.SELL)
     if bad.any():
         i = _first(bad)
@@ -143,7 +143,7 @@ def _validate(side, price, qty, priority, reference, tick) -> tuple[np.ndarray, 
         raise ValueError(f"qty[{i}] = {qty[i]} must be a positive number of GPUs, at most {CAPACITY_LIMIT}")
     if n * CAPACITY_LIMIT >= 2**62 and sum(qty.tolist()) >= 2**62:  # exact; only for n > 4.6 M
         raise ValueError("total qty too large for int64 sums: split the book")
-    return side, price, qty, priority, reference
+    return side, price, qty, priority, reference, tick
 
 
 def indicative(side, price, qty, reference: int, tick: int) -> Indicative:
@@ -153,8 +153,8 @@ def indicative(side, price, qty, reference: int, tick: int) -> Indicative:
     ``side``, ``price`` (fen; market orders at the band edge) and ``qty`` (GPUs) are
     integer arrays of one entry per order; ``reference`` is the last trade or catalog
     reference price (fen, on the tick). Raises ValueError on malformed input."""
-    side, price, qty, _, reference = _validate(side, price, qty, None, reference, tick)
-    p, v, s, rule = _k.indicative_kernel(side, price, qty, reference)
+    side, price, qty, _, reference, tick = _validate(side, price, qty, None, reference, tick)
+    p, v, s, rule = _k.indicative_kernel(side, price, qty, reference, tick)
     surplus, surplus_side = _surplus(int(s))
     return Indicative(int(p), int(v), surplus, surplus_side, Rule(int(rule)))
 
@@ -169,7 +169,7 @@ def uncross(side, price, qty, priority, reference: int, tick: int) -> UncrossRes
     ``reference`` is the last trade or catalog reference price (fen, on the tick).
     Nothing crosses: ``rule`` NONE, price/volume/surplus 0, no fills, no trades.
     Raises ValueError on malformed input, saying what to fix."""
-    side, price, qty, priority, reference = _validate(side, price, qty, priority, reference, tick)
-    p, v, s, rule, filled, trades = _k.uncross_kernel(side, price, qty, priority, reference)
+    side, price, qty, priority, reference, tick = _validate(side, price, qty, priority, reference, tick)
+    p, v, s, rule, filled, trades = _k.uncross_kernel(side, price, qty, priority, reference, tick)
     surplus, surplus_side = _surplus(int(s))
     return UncrossResult(int(p), int(v), surplus, surplus_side, Rule(int(rule)), filled, trades)

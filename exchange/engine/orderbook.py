@@ -27,6 +27,7 @@ from exchange.engine.layout import (
     A_HELD,
     A_RESERVED,
     CL_REFERENCE,
+    CL_TICK,
     CT_LEVEL_FREE,
     CT_LEVEL_N,
     CT_LIVE,
@@ -463,7 +464,8 @@ def uncross(st, ev, n, inst, seq, ts, classes):
     reference = insts[inst, I_LAST]
     if reference == 0:
         reference = classes[insts[inst, I_CLASS], CL_REFERENCE]
-    price, volume, signed, _ = uncross_book(bid_p, bid_q, ask_p, ask_q, reference)
+    tick = classes[insts[inst, I_CLASS], CL_TICK]
+    price, volume, signed, _ = uncross_book(bid_p, bid_q, ask_p, ask_q, reference, tick)
     surplus_side = Side.BUY if signed > 0 else (Side.SELL if signed < 0 else 0)
     n = emit(ev, n, seq, ts, EV.UNCROSSED, 0, 0, inst, 0, 0, surplus_side, price, volume,
              abs(signed), 0)

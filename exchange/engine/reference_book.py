@@ -410,7 +410,8 @@ class ReferenceBook:
         queue += [o for level in inst.asks.values() for o in level.orders.values()]
         reference = inst.last or self.config.reference[inst.gpu_class]
         result = reference_uncross([o.side for o in queue], [o.price for o in queue],
-                                   [o.leaves for o in queue], range(len(queue)), reference)
+                                   [o.leaves for o in queue], range(len(queue)), reference,
+                                   self.config.tick[inst.gpu_class])
         self._emit(EV_UNCROSSED, 0, 0, inst.id, side=result.surplus_side, price=result.price,
                    qty=result.volume, leaves=result.surplus)
         traded = 0
