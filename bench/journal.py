@@ -11,9 +11,10 @@ Figures, each against a baseline measured in the same process:
 * journal records, for a journal written in groups of 1, of 1–4 (1, 2, 3, 4, 1, ...)
   and of 1,000 commands, as the sequencer writes them (one record per group, ts
   advancing 20 µs per group): bytes per command (exact; targets ≤ 128 at group size 1,
-  ≤ 100 at 1,000), the journal read alone (open + read, commands/s), and recovery from
-  zero (``ExchangeNode.open``: replay rate, targets ≥ 2 M/s at 1,000, ≥ 1 M/s at 1–4)
-  against a bare ``MarketState`` applying the same commands in batches of 65,536;
+  ≤ 100 at 1,000), the journal read alone (open + read, commands/s), and a restart's
+  recovery from zero (``ExchangeNode.open`` once its trades are logged: replay rate,
+  targets ≥ 2 M/s at 1,000, ≥ 1 M/s at 1–4) against a bare ``MarketState`` applying
+  the same commands in batches of 65,536;
 * raw disk: the same bytes written with ``os.write`` and one ``fsync`` per group;
 * journal append + fsync per group, for groups of 1 k, 10 k and 64 k commands
   (commands/s; target ≥ 1 M/s in batches) and its share of the raw-disk rate;
@@ -190,7 +191,8 @@ def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndar
         bare.apply(stamped(stream[i:i + 65_536], len(pre) + 1 + i))
     bare_rate = len(stream) / (time.perf_counter() - t)
     print(f"\njournal records by group size (bare MarketState, batches of 65,536: {bare_rate / 1e6:.2f} M cmd/s)")
-    print(f"  {'groups of':>9} {'bytes/cmd':>10} {'journal read':>14} {'recovery replay':>16} {'recovery total':>15}")
+    print(f"  {'groups of':>9} {'bytes/cmd':>10} {'journal read':>14} {'recovery replay':>16} {'× bare':>7} "
+          f"{'open total':>11}")
     for label, sizes in GROUPINGS.items():
         data = root / label
         node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
@@ -208,13 +210,15 @@ def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndar
             at, group, ts = at + size, group + 1, ts + 20_000
         journal.close()
         per_command = (sum(p.stat().st_size for p in journal.segments()) - before) / len(stream)
+        recover(data)  # logs the trades, as the live run would have: a restart does not convert them again
         shutil.rmtree(data / "snapshots", ignore_errors=True)  # recovery from zero
         t = time.perf_counter()
         read = sum(len(batch) for batch in FileJournal(data / "journal", read_only=True).read())
         read_rate = read / (time.perf_counter() - t)
         rep, total = recover(data)
-        print(f"  {label:>9} {per_command:>10.1f} {read_rate / 1e6:>12.2f} M {rep.replayed_commands / rep.replay_seconds / 1e6:>14.2f} M "
-              f"{total:>13.2f} s")
+        replay_rate = rep.replayed_commands / rep.replay_seconds
+        print(f"  {label:>9} {per_command:>10.1f} {read_rate / 1e6:>12.2f} M {replay_rate / 1e6:>14.2f} M "
+              f"{replay_rate / bare_rate:>6.2f}× {total:>9.2f} s")
 
 
 def small_groups(data: Path, names: list[str], fund: np.ndarray, orders: np.ndarray) -> None:
