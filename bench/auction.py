@@ -35,10 +35,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from exchange.auction import indicative, reference_uncross, uncross  # noqa: E402
-from exchange.auction import _uncross as kernels  # noqa: E402
+from exchange.auction import (  # noqa: E402
+    _uncross as kernels,  # noqa: E402
+    indicative,
+    reference_uncross,
+    uncross,
+)
 from exchange.engine import Engine, EngineConfig  # noqa: E402
-from exchange.schema import EventKind, CommandKind, commands  # noqa: E402
+from exchange.schema import CommandKind, EventKind, commands  # noqa: E402
 
 SEED = 20240607
 TICK = 5
@@ -73,7 +77,8 @@ def engine_in_call(side, price, qty) -> Engine:
     setup[0]["kind"], setup[0]["slot_ts"], setup[0]["expire_ts"] = int(CommandKind.LIST_INSTRUMENT), 10**15, 10**14
     funds, capacity, orders = setup[1:1 + accounts], setup[1 + accounts:1 + 2 * accounts], setup[1 + 2 * accounts:]
     funds["kind"], funds["account"], funds["amount"] = int(CommandKind.DEPOSIT_FUNDS), np.arange(accounts), 10**13
-    capacity["kind"], capacity["account"], capacity["qty"] = int(CommandKind.DEPOSIT_CAPACITY), np.arange(accounts), 10**9
+    capacity["kind"], capacity["account"] = int(CommandKind.DEPOSIT_CAPACITY), np.arange(accounts)
+    capacity["qty"] = 10**9
     orders["kind"], orders["account"], orders["side"] = int(CommandKind.NEW_ORDER), np.arange(n) // 100, side
     orders["order_type"], orders["tif"], orders["stp"] = 1, 1, 1
     orders["price"], orders["qty"], orders["clord"] = price, qty, np.arange(1, n + 1)
@@ -126,7 +131,8 @@ def main() -> None:
     first = time.perf_counter() - t0
     print(f"first call (compile or load cache): {first * 1e3:.1f} ms")
     print(f"result: price {r.price}, volume {r.volume:,}, surplus {r.surplus:,} "
-          f"({ {1: 'BUY', 2: 'SELL'}.get(r.surplus_side, '-') } side), rule {r.rule.name}, {np.count_nonzero(r.filled):,} orders filled, "
+          f"({ {1: 'BUY', 2: 'SELL'}.get(r.surplus_side, '-') } side), rule {r.rule.name}, "
+          f"{np.count_nonzero(r.filled):,} orders filled, "
           f"{len(r.trades):,} trades")
 
     t_unc = best_of(runs, lambda: uncross(side, price, qty, priority, REFERENCE, TICK))

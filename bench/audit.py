@@ -20,19 +20,17 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
+import journal as stream_def  # bench/journal.py: the same stream
 
 from exchange.audit import audit
 from exchange.catalog import default_catalog
 from exchange.engine import Engine
-from exchange.schema import CommandKind, commands
 from exchange.journal import FileJournal
+from exchange.schema import CommandKind, commands
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant, settle
-from exchange.tradelog import day_closes_ns, days, read_day
 from exchange.testing.workload import order_flow
-
-import journal as stream_def  # bench/journal.py: the same stream
+from exchange.tradelog import day_closes_ns, days, read_day
 
 DAY = date(2031, 1, 15)
 

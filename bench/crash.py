@@ -7,9 +7,10 @@ Each cut starts ``python -m exchange.testing.drill`` on a data dir (a fresh one 
 snapshots every 2,000 commands), kills it with SIGKILL after a random number of acknowledged
 batches plus a random sub-millisecond delay, recovers in this process and checks that
 every acknowledged order is present, the state is the replay of the surviving journal,
-and retried orders are never placed twice (see ``exchange.testing.drill``). At the end the trade log must equal the trades of a
-replay from zero and every hash chain must verify. Prints counts and the time per cut;
-any lost acknowledged order stops the run with the order named.
+and retried orders are never placed twice (see ``exchange.testing.drill``). At the end the
+trade log must equal the trades of a replay from zero and every hash chain must verify.
+Prints counts and the time per cut; any lost acknowledged order stops the run with the
+order named.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import default_catalog
-from exchange.testing.drill import cut
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
+from exchange.testing.drill import cut
 from exchange.tradelog import read_all, trades_from_events, verify_all
 
 

@@ -57,7 +57,8 @@ def market(node: ExchangeNode, rng: np.random.Generator, hourly: int, blocks: in
 
     def limit(side: int) -> int:
         drift = 1 if side == 1 else -1
-        return int(np.clip(round(ref * (1 + drift * 0.01 + rng.normal(0, 0.03)) / tick) * tick, k.band_lo_fen, k.band_hi_fen))
+        price = round(ref * (1 + drift * 0.01 + rng.normal(0, 0.03)) / tick) * tick
+        return int(np.clip(price, k.band_lo_fen, k.band_hi_fen))
 
     book = DayAheadBook(node.data.dayahead, node.catalog)
     started = time.perf_counter()
@@ -109,7 +110,8 @@ def main() -> None:
         replay_s = time.perf_counter() - t
     r = outcome.result
     orders = args.hourly + args.blocks
-    print(f"day-ahead on a node: {args.hourly:,} hourly + {args.blocks} block orders, 5 regions x 24 h, seed {args.seed}")
+    print(f"day-ahead on a node: {args.hourly:,} hourly + {args.blocks} block orders, 5 regions x 24 h, "
+          f"seed {args.seed}")
     print(f"  intake            {orders / intake:10,.0f} orders/s  ({intake:.2f} s, one fsync per order)")
     print(f"  escrow batch      {timings['escrow'] * 1e3:10.1f} ms")
     print(f"  clearing (HiGHS)  {r.total_seconds * 1e3:10.1f} ms  ({r.iterations} rounds, gap {r.mip_gap:.2e}, "

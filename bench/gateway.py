@@ -266,7 +266,8 @@ class Orders:
 
     def stream_messages(self, account: int, n_messages: int, per_message: int) -> list[bytes]:
         return [trading_pb2.StreamOrdersRequest(
-                    batch_id=b, commands=[trading_pb2.OrderCommand(place=p) for p in self.requests(account, per_message)]
+                    batch_id=b,
+                    commands=[trading_pb2.OrderCommand(place=p) for p in self.requests(account, per_message)],
                 ).SerializeToString() for b in range(n_messages)]
 
     def unary_requests(self, account: int, n: int) -> list[bytes]:
@@ -452,7 +453,8 @@ def main() -> None:
           "(grpc aio, pre-serialized requests, responses decoded after timing)")
     print(f"load: {args.streams} streams x {{100, 1000}} orders/message ({WINDOW} messages in flight per stream), "
           f"{args.callers} unary callers; seed {SEED}; gateway sync={args.sync.upper()}"
-          f"{' (fsync per group)' if args.sync == 'group' else ' (DIAGNOSTIC: no fsync)'}, clock 2026-11-25T09:00+08:00")
+          f"{' (fsync per group)' if args.sync == 'group' else ' (DIAGNOSTIC: no fsync)'}, "
+          "clock 2026-11-25T09:00+08:00")
 
     data_dir = tempfile.mkdtemp(prefix="gpux-bench-gateway-", dir="/tmp")
     echo = durable = gateway = None
@@ -497,7 +499,7 @@ def main() -> None:
             trio = []
             for name, child in (("echo", echo), ("durable", durable), ("gateway", gateway)):
                 asyncio.run(run_unary(child.address, caller_tokens, warm))
-                m = measure(child, lambda a: run_unary(a, caller_tokens, load), per_call * args.callers,
+                m = measure(child, lambda a, load=load: run_unary(a, caller_tokens, load), per_call * args.callers,
                             lambda responses, _lat: count_reports(unary_responses=responses))
                 print(m.line(f"{name} {r + 1}", "calls"))
                 trio.append(m)

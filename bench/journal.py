@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import default_catalog
-from exchange.schema import commands
 from exchange.journal import FileJournal, records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
 from exchange.testing.workload import funding, order_flow, symbols

@@ -256,7 +256,7 @@ def kinds(events: np.ndarray) -> list[str]:
 
 # ---------------------------------------------------------------------------- expected events
 
-def O(account: int, order_id: int, clord: int, side: int, price: int,
+def O(account: int, order_id: int, clord: int, side: int, price: int,  # noqa: E743 -- O(...): an order, in event tables
       instrument: int = I0) -> dict[str, int]:
     """The identity fields of an order as events show them (price = its limit)."""
     return dict(account=account, instrument=instrument, order_id=order_id, clord=clord,

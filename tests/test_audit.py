@@ -10,7 +10,6 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -21,8 +20,8 @@ from exchange.cli import app
 from exchange.schema import CommandKind as K, commands
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.settlement import VoucherBook, VoucherGrant
-from exchange.tradelog import chain_hash, day_closes_ns, day_files
 from exchange.testing.workload import funding, order_flow, symbols
+from exchange.tradelog import chain_hash, day_closes_ns, day_files
 
 NOW = int(datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 # 22:00 and 23:00 on the 26th, 00:00 and 01:00 on the 27th: two delivery days

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import calendar
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 
 import numpy as np
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from exchange.catalog import (
     NS_PER_DAY,
@@ -119,7 +118,7 @@ def test_engine_config_matches_file(cat: Catalog) -> None:
 def test_timezone_midnight_market_time_is_previous_day_utc(cat: Catalog) -> None:
     inst = cat.instrument("H100-80G.jiaxing.20261125T00")
     assert inst.slot_ts_ns == utc_ns(2026, 11, 24, 16)
-    assert inst.slot.astimezone(timezone.utc) == datetime(2026, 11, 24, 16, tzinfo=timezone.utc)
+    assert inst.slot.astimezone(UTC) == datetime(2026, 11, 24, 16, tzinfo=UTC)
     assert cat.instrument_at("H100-80G", "jiaxing", utc_ns(2026, 11, 24, 16)) == inst
     assert cat.gate_ts_ns(inst) == utc_ns(2026, 11, 24, 15, 45)
     assert cat.market_time(cat.gate_ts_ns(inst)).strftime("%Y-%m-%d %H:%M") == "2026-11-24 23:45"
@@ -266,7 +265,8 @@ H100_BAND = "tick_fen = 1\nband_lo_fen = 100\n"
         ('name = "jiaxing"', 'name = "jia-xing"', "region #2: name 'jia-xing' is not a region name"),
         ('display_name = "嘉兴"', 'display_name = ""', "region 'jiaxing': display_name must be a non-empty string"),
         ('display_name = "嘉兴"', "", "region 'jiaxing': missing key 'display_name'"),
-        ("fp16_tflops = 204.9", "fp16_tflops = 204.905", "class 'H100-80G': fp16_tflops 204.905 needs at most 2 decimal places"),
+        ("fp16_tflops = 204.9", "fp16_tflops = 204.905",
+         "class 'H100-80G': fp16_tflops 204.905 needs at most 2 decimal places"),
         ("fp16_tflops = 204.9", "fp16_tflops = -1", "class 'H100-80G': fp16_tflops -1 is outside"),
         ("fp16_tflops = 204.9", "fp16_tflops = nan", "class 'H100-80G': fp16_tflops NaN must be a finite number"),
         ("fp16_tflops = 204.9", 'fp16_tflops = "lots"', "class 'H100-80G': fp16_tflops must be a decimal number"),
@@ -462,7 +462,7 @@ def test_listing_errors() -> None:
     with pytest.raises(ValueError, match="already listed as id 0"):
         listing.add("H100-80G.hangzhou.20261125T11")
     # the same slot written in UTC is the same instrument
-    utc_slot = datetime(2026, 11, 25, 3, tzinfo=timezone.utc)
+    utc_slot = datetime(2026, 11, 25, 3, tzinfo=UTC)
     with pytest.raises(ValueError, match="already listed"):
         listing.add(Instrument("H100-80G", "hangzhou", utc_slot))
     assert Instrument("H100-80G", "hangzhou", utc_slot) in listing

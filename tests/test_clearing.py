@@ -8,8 +8,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from exchange.clearing import (
     Auction,
@@ -39,7 +38,7 @@ def ask(oid, limit, qty, hour=0, product="r", account="seller"):
 
 def block(bid_, side, qty, start, length, alts, min_ratio=100, account="blk"):
     return BlockOrder(bid_, account, side, start, length, qty,
-                      tuple(BlockAlternative(p, l) for p, l in alts), min_ratio)
+                      tuple(BlockAlternative(p, limit) for p, limit in alts), min_ratio)
 
 
 def run(auction, **kw):

@@ -102,9 +102,10 @@ def test_day_ahead_from_the_command_line(tmp_path):
         as_admin = CliRunner(env={**env, "GPUX_TOKEN": server.admin_token})
         day = "2026-11-26"
         for hour in (10, 11):
-            assert as_provider.invoke(app, ["capacity", "deposit", f"H100-80G.ningbo.20261126T{hour}", "4"]).exit_code == 0
-            offered = as_provider.invoke(app, ["dayahead", "submit", day, "sell", str(hour), "4", "H100-80G.ningbo@1600",
-                                               "--client-order-id", str(hour)])
+            deposited = as_provider.invoke(app, ["capacity", "deposit", f"H100-80G.ningbo.20261126T{hour}", "4"])
+            assert deposited.exit_code == 0
+            offered = as_provider.invoke(app, ["dayahead", "submit", day, "sell", str(hour), "4",
+                                               "H100-80G.ningbo@1600", "--client-order-id", str(hour)])
             assert offered.exit_code == 0, offered.output
         with GpuxClient(server.address, buyer) as client:
             client.deposit_funds(1_000_000)
@@ -116,7 +117,8 @@ def test_day_ahead_from_the_command_line(tmp_path):
         denied = as_buyer.invoke(app, ["dayahead", "run", day])
         assert denied.exit_code == 1 and "PERMISSION_DENIED" in denied.output
         ran = as_admin.invoke(app, ["dayahead", "run", day, "--time-limit", "30"])
-        assert ran.exit_code == 0 and "H100-80G.ningbo.20261126T10" in ran.output and "2 trades" in ran.output, ran.output
+        assert ran.exit_code == 0, ran.output
+        assert "H100-80G.ningbo.20261126T10" in ran.output and "2 trades" in ran.output, ran.output
         mine = as_buyer.invoke(app, ["dayahead", "orders", day])
         assert mine.exit_code == 0 and "cleared" in mine.output and "ningbo" in mine.output
         shown = as_buyer.invoke(app, ["dayahead", "result", day])

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from exchange.catalog import default_catalog
-from exchange.testing.drill import cut
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
+from exchange.testing.drill import cut
 from exchange.tradelog import read_all, trades_from_events, verify_all
 
 CUTS = 30

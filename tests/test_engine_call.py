@@ -6,10 +6,8 @@ spelled out, then hypothesis books whose uncross must equal the auction kernel's
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from exchange.auction import uncross as auction_uncross
 from exchange.engine.numba_engine import Engine
@@ -19,13 +17,13 @@ from tests.helpers import (
     BIG,
     BUY,
     CONFIG,
+    EV,
     GATE_TS,
     GTD,
     I0,
     I1,
     SELL,
     T0,
-    EV,
     Market,
     O,
     R,

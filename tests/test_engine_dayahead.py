@@ -9,11 +9,11 @@ import pytest
 from exchange.schema import COMMAND_DTYPE
 from tests.helpers import (
     BIG,
+    EV,
     GATE_TS,
     I0,
     I1,
     I2,
-    EV,
     Market,
     R,
     ack,

@@ -636,7 +636,7 @@ def test_replace_qty_down_keeps_priority(market: Market) -> None:
     m.fund(1)
     m.fund(2)
     m.provide(3)
-    b1, b2 = O(1, 1, 1, BUY, 500), O(2, 2, 1, BUY, 500)
+    b2 = O(2, 2, 1, BUY, 500)
     m.buy(1, 500, 10, 1)
     m.buy(2, 500, 5, 1)
     b1n = O(1, 1, 2, BUY, 500)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import Listing, default_catalog
 from exchange.client import GpuxClient, error_info
@@ -52,7 +51,7 @@ def reference_executions(batch: np.ndarray, events: np.ndarray, counts: dict[int
 def _market(accounts: int = 6) -> tuple[MarketState, list[str]]:
     catalog = default_catalog()
     state = MarketState(catalog, max_accounts=accounts)
-    listed = symbols(catalog, datetime.fromtimestamp(NOW / 1e9 + 86400 * 2, timezone.utc))
+    listed = symbols(catalog, datetime.fromtimestamp(NOW / 1e9 + 86400 * 2, UTC))
     scratch = Listing(catalog)  # the commands; the state lists them once acknowledged
     batch = np.concatenate([scratch.add(symbol) for symbol in listed])
     batch["seq"] = np.arange(1, len(batch) + 1)

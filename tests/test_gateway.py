@@ -14,8 +14,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from exchange.catalog import default_catalog
 from exchange.client import GpuxClient
-from exchange.gateway.interceptors import POLICY
 from exchange.gateway.accounts import Role
+from exchange.gateway.interceptors import POLICY
 from exchange.proto.gpux.v1 import (
     account_pb2,
     admin_pb2,
@@ -280,7 +280,7 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=1))
@@ -395,8 +395,7 @@ def test_capacity_withdraw_and_instrument_filters(market):
 def test_trades_files_download_statement_and_vouchers(market):
     server, c, made = market
     from exchange.settlement import settle
-    from exchange.tradelog import days as trade_days
-    from exchange.tradelog import read_day
+    from exchange.tradelog import days as trade_days, read_day
 
     c["PROVIDER"].place_order(SYMBOL, "SELL", 1, price_fen=1830, client_order_id=6000)
     c["BUYER"].place_order(SYMBOL, "BUY", 1, price_fen=1830, client_order_id=6001, time_in_force="IOC")

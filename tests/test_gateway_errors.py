@@ -11,9 +11,9 @@ import pytest
 from grpc_reflection.v1alpha import reflection_pb2
 
 from exchange.client import GpuxClient, error_info
-from exchange.schema import Reason
 from exchange.gateway.errors import QUOTE_CHARS, GatewayReason
 from exchange.proto.gpux.v1 import admin_pb2, trading_pb2, types_pb2
+from exchange.schema import Reason
 from tests.gateway_harness import SYMBOL, RunningServer
 
 Code = grpc.StatusCode
@@ -100,7 +100,8 @@ def test_huge_inputs_are_quoted_short(market):
     limit and arrived as RESOURCE_EXHAUSTED."""
     _, c, _ = market
     for symbol in ("X" * 100_000, "H100-80G.jiaxing." + "9" * 10_000):
-        error = _refused(lambda: c["BUYER"].place_order(symbol, "BUY", 1, price_fen=1800, client_order_id=5))
+        error = _refused(lambda symbol=symbol: c["BUYER"].place_order(symbol, "BUY", 1, price_fen=1800,
+                                                                      client_order_id=5))
         assert error.code() == Code.INVALID_ARGUMENT and len(error.details()) < 3 * QUOTE_CHARS
         assert error_info(error).reason == "REASON_BAD_SYMBOL" and len(error_info(error).metadata["value"]) < 150
     error = _refused(lambda: c["AUDITOR"].download_trade_file("date=x/" + "y" * 50_000))
@@ -131,7 +132,7 @@ def test_trade_file_names_that_no_file_system_takes(market):
     _, c, _ = market
     auditor = c["AUDITOR"]
     for name in ("date=2026-11-25/a\x00b.arrow", "date=2026-11-25/" + "a" * 300 + ".arrow", "x/" * 600):
-        error = _refused(lambda: auditor.download_trade_file(name))
+        error = _refused(lambda name=name: auditor.download_trade_file(name))
         assert error.code() == Code.INVALID_ARGUMENT and error_info(error).metadata["field"] == "path", name
     assert _refused(lambda: auditor.download_trade_file("date=2026-11-25/none.arrow")).code() == Code.NOT_FOUND
 
@@ -193,7 +194,8 @@ def test_reflection_v1_and_v1alpha(market, package):
     names = {s.name for s in listed.list_services_response.service}
     assert {"gpux.v1.TradingService", "grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection"} <= names
-    assert trading.file_descriptor_response.file_descriptor_proto and itself.file_descriptor_response.file_descriptor_proto
+    assert trading.file_descriptor_response.file_descriptor_proto
+    assert itself.file_descriptor_response.file_descriptor_proto
 
 
 def test_create_account_request_fields(market):

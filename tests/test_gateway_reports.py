@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from exchange.catalog import Listing, default_catalog
-from exchange.schema import EVENT_DTYPE, EventKind as EV, Reason
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.reports import execution_reports, reports_message
 from exchange.proto.gpux.v1 import trading_pb2
+from exchange.schema import EVENT_DTYPE, EventKind as EV, Reason
 from tests.gateway_harness import listed_instruments as _instruments
 
 

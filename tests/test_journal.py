@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from exchange.schema import COMMAND_FIELDS, CommandKind, command, commands, record_words
 from exchange.journal import (
     FileJournal,
     JournalCorruptError,
@@ -21,6 +20,7 @@ from exchange.journal import (
     legacy,
     records,
 )
+from exchange.schema import COMMAND_FIELDS, CommandKind, command, commands, record_words
 from tests.faults import FailingOps, PowerLossOps
 
 

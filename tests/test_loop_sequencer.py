@@ -9,8 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-from exchange.schema import EventKind as EV
 from exchange.journal import FileJournal
+from exchange.schema import EventKind as EV
 from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy
 from tests.test_sequencer import clock, flow, start_market
 

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
-from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, concat_records, copy_records, record_words
-from exchange.schema import EventKind as EV
+from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, EventKind as EV, concat_records, copy_records, record_words
 from exchange.sequencer import MarketState, OrderLedger, OrderStatus
 from exchange.sequencer.node import _listing_commands
 from exchange.testing.workload import funding, order_flow
@@ -133,8 +132,10 @@ def test_engine_bulk_views_agree_with_the_single_views():
     top = engine.top_of_book()
     for i in range(len(SYMBOLS)):
         book = engine.book(i, 1)
-        assert (top["bid_price"][i], top["bid_qty"][i]) == ((book.bids[0].price, book.bids[0].qty) if book.bids else (0, 0))
-        assert (top["ask_price"][i], top["ask_qty"][i]) == ((book.asks[0].price, book.asks[0].qty) if book.asks else (0, 0))
+        best_bid = (book.bids[0].price, book.bids[0].qty) if book.bids else (0, 0)
+        best_ask = (book.asks[0].price, book.asks[0].qty) if book.asks else (0, 0)
+        assert (top["bid_price"][i], top["bid_qty"][i]) == best_bid
+        assert (top["ask_price"][i], top["ask_qty"][i]) == best_ask
     assert top["state"].tolist() == engine.instrument_states().tolist() and (top["ask_qty"] > 0).sum() >= 2
 
 

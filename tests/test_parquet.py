@@ -20,8 +20,8 @@ from exchange.audit import audit
 from exchange.cli import app
 from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, SyncPolicy
-from exchange.tradelog import PARQUET_NAME, day_closes_ns, read_day, read_seal
 from exchange.testing.workload import funding, order_flow, symbols
+from exchange.tradelog import PARQUET_NAME, day_closes_ns, read_day, read_seal
 
 NOW = int(datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 FIRST_HOUR = datetime.fromisoformat("2026-11-26T22:00:00+08:00")  # two hours on the 26th, two on the 27th

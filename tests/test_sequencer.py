@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 
 from exchange.catalog import default_catalog
-from exchange.journal import DataDirBusyError
+from exchange.journal import DataDirBusyError, FileJournal, FileOps, JournalFailedError
 from exchange.schema import CommandKind as K, EventKind as EV, Reason
-from exchange.journal import FileJournal, FileOps, JournalFailedError
 from exchange.sequencer import ExchangeNode, MarketState, OrderStatus, SequencerStoppedError, SyncPolicy
-from exchange.tradelog import read_all, trades_from_events, verify_all
 from exchange.testing.workload import funding, order_flow, symbols
+from exchange.tradelog import read_all, trades_from_events, verify_all
 from tests.faults import FailingOps, PowerLossOps
 
 DAY = datetime.fromisoformat("2026-11-26T10:00:00+08:00")

@@ -6,12 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from exchange.settlement import (
     DaySettlement,
@@ -40,7 +39,7 @@ def make_trades(day: date, rows: list[tuple]) -> pa.Table:
         values = {
             "trade_id": i, "seq": i, "ts": slot - timedelta(hours=1),
             "symbol": f"H100-80G.jiaxing.{slot:%Y%m%dT%H}", "gpu_class": "H100-80G", "region": "jiaxing",
-            "slot_start": slot.astimezone(timezone.utc), "price": price, "qty": qty, "notional": price * qty,
+            "slot_start": slot.astimezone(UTC), "price": price, "qty": qty, "notional": price * qty,
             "buyer_account": buyer, "buyer_order_id": 2 * i, "seller_account": seller,
             "seller_order_id": 2 * i + 1, "aggressor_side": "BUY", "buyer_fee": bfee, "seller_fee": sfee,
         }
@@ -164,7 +163,7 @@ def test_hand_example_three_days():
             bills[issuer] += amount
         assert rows(s.issuers) == sorted(bills.items())
     assert rows(result[D1].delivery)[0][:4] == (
-        "H100-80G.jiaxing.20260301T10", "H100-80G", "jiaxing", datetime(2026, 3, 1, 2, tzinfo=timezone.utc))
+        "H100-80G.jiaxing.20260301T10", "H100-80G", "jiaxing", datetime(2026, 3, 1, 2, tzinfo=UTC))
     assert result[D1].summary_rows()[-1] == {
         "account": "total", "bought_qty": 27, "bought_value": 54750, "sold_qty": 27, "sold_value": 54750,
         "fees": 44, "subsidy": 14855, "net": 14811}

@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import Catalog, Listing, default_catalog
 from exchange.schema import EVENT_DTYPE, EventKind, Reason, Side

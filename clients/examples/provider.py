@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             name, _, price = item.partition("=")
             regions[name] = int(price) if price else reference
         slots = tomorrow_slots(client, args.gpu_class, hour_range(args.hours))
-        for (region, hour), symbol in sorted(slots.items()):
+        for (region, _hour), symbol in sorted(slots.items()):
             if region not in regions:
                 continue
             have = client.positions(symbol)[0].capacity

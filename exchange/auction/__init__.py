@@ -62,6 +62,7 @@ API
 Both validate their input and raise ``ValueError`` saying what to fix.
 """
 
+from exchange.auction.reference import reference_uncross
 from exchange.auction.uncross import (
     TRADE_BUY,
     TRADE_QTY,
@@ -72,7 +73,6 @@ from exchange.auction.uncross import (
     indicative,
     uncross,
 )
-from exchange.auction.reference import reference_uncross
 
 __all__ = [
     "TRADE_BUY",

@@ -11,7 +11,7 @@ baseline of ``bench/auction.py``. Inputs are trusted (validate with
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,9 +16,8 @@ import pyarrow.compute as pc
 
 from exchange.catalog import Catalog, CatalogError
 from exchange.dayahead import DayAheadError, verify_day_ahead
-from exchange.journal import DataDir
+from exchange.journal import DataDir, FileJournal, JournalError, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
-from exchange.journal import FileJournal, JournalError, SnapshotStore
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import read_ahead
 from exchange.settlement import (

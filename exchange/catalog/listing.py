@@ -9,7 +9,6 @@ import numpy as np
 from exchange.catalog.model import NS_PER_HOUR, Catalog, Instrument, format_symbol
 from exchange.schema import CommandKind, command, commands
 
-
 _LIST_FIELDS = ("instrument", "gpu_class", "region", "slot_ts")
 
 

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -36,7 +36,7 @@ REGION_NAME_RE = re.compile(r"[a-z0-9]+")
 """A region name: lowercase ASCII letters and digits."""
 SLOT_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})")
 _TFLOPS_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURRENCY_SIGNS = {"CNY": "¥"}
 
 

@@ -106,6 +106,8 @@ in integer fen, the last round's MIP gap, solver and total seconds, the number o
 rounds (and how many of them HiGHS solved), and the removed blocks.
 """
 
+from exchange.clearing.formulation import build_mip
+from exchange.clearing.highs import MIP_OPTIONS
 from exchange.clearing.model import (
     Auction,
     BlockAlternative,
@@ -119,8 +121,6 @@ from exchange.clearing.model import (
     Side,
     VerifyError,
 )
-from exchange.clearing.formulation import build_mip
-from exchange.clearing.highs import MIP_OPTIONS
 from exchange.clearing.solve import clear
 from exchange.clearing.validate import validate
 from exchange.clearing.verify import verify

@@ -7,8 +7,8 @@ from collections.abc import Hashable
 
 from exchange.clearing.dispatch import Accepted, HourlyBook
 from exchange.clearing.model import BlockOrder, BlockResult, RejectReason, Side
-from exchange.clearing.pricing import Prices
 from exchange.clearing.prices import MeritOrder, best_fill, block_net, surplus
+from exchange.clearing.pricing import Prices
 
 
 def volumes(book: HourlyBook, fills: list[int], accepted: Accepted) -> dict[tuple[Hashable, int], int]:

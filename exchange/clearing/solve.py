@@ -24,8 +24,8 @@ from exchange.clearing.formulation import Formulation, build_mip
 from exchange.clearing.highs import MIP_OPTIONS, SolveClock, as_int, new_highs
 from exchange.clearing.model import Auction, ClearingError, ClearingResult
 from exchange.clearing.outcome import block_results, volumes
-from exchange.clearing.pricing import Prices, block_prices, price_intervals, tie_prices
 from exchange.clearing.prices import surplus, welfare
+from exchange.clearing.pricing import Prices, block_prices, price_intervals, tie_prices
 from exchange.clearing.validate import validate
 
 REMOVALS = ("worst", "disjoint", "all")

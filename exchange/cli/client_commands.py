@@ -38,7 +38,8 @@ def order_place(
     side: Annotated[str, typer.Argument(help="BUY or SELL")],
     qty: Annotated[int, typer.Argument(help="GPUs")],
     price: Annotated[int, typer.Option(help="Limit in fen per GPU-hour (0: market order).")] = 0,
-    client_order_id: Annotated[int | None, typer.Option(help="Your id for the order (default: from the clock).")] = None,
+    client_order_id: Annotated[
+        int | None, typer.Option(help="Your id for the order (default: from the clock).")] = None,
     tif: Annotated[str, typer.Option(help="GTC, IOC or FOK.")] = "GTC",
     address: Address = DEFAULT_ADDRESS, token: Token = "",
 ) -> None:

@@ -27,22 +27,22 @@ from rich.table import Table
 
 from exchange.audit import AuditReport, audit
 from exchange.catalog import Catalog, Listing, default_catalog
-from exchange.journal import DataDir
+from exchange.cli.tables import issuer_lines, settlement_table
 from exchange.engine import (
     CommandKind as K,
     Engine,
     EventKind as EV,
-    OrderType,
     MatchingEngine,
+    OrderType,
     Reason,
     Side,
     StpMode,
     TimeInForce as TIF,
     command,
 )
+from exchange.journal import DataDir
 from exchange.sequencer import ExchangeNode
 from exchange.settlement import DaySettlement, VoucherBook, VoucherGrant, settle
-from exchange.cli.tables import issuer_lines, settlement_table
 from exchange.tradelog import day_closes_ns, days, read_day
 
 ACCOUNTS = ("jiaxing-dc", "ningxia-cloud", "night-idle-lab", "ai-startup", "university-lab",

@@ -90,7 +90,8 @@ def catalog_command(ctx: typer.Context) -> None:
             f"{c.memory_gb} GB",
             c.fp16_tflops,
             c.interconnect,
-            f"{m.format_money(c.band_lo_fen, with_currency=False)}–{m.format_money(c.band_hi_fen, with_currency=False)}",
+            f"{m.format_money(c.band_lo_fen, with_currency=False)}–"
+            f"{m.format_money(c.band_hi_fen, with_currency=False)}",
             m.format_money(c.tick_fen, with_currency=False),
             f"{c.min_qty}–{c.max_qty}",
             f"{c.maker_fee_bps}/{c.taker_fee_bps}",
@@ -261,7 +262,8 @@ def audit_command(
     console.print(f"data dir {report.data_dir}: {report.chained_files} trade-log files chained, "
                   f"{report.commands:,} commands replayed (after seq {report.from_seq:,}), "
                   f"{report.trades:,} trades compared, "
-                  f"{len(report.settled_days)} settled days re-run ({report.seconds:.2f} s)", highlight=False, soft_wrap=True)
+                  f"{len(report.settled_days)} settled days re-run ({report.seconds:.2f} s)",
+                  highlight=False, soft_wrap=True)
     if not report.ok:
         console.print(f"[bold red]AUDIT FAILED[/]: {report.problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
@@ -275,8 +277,8 @@ def settle_command(
 ) -> None:
     """Settle a delivery day from the trade log (its chain verified first): statements,
     vouchers, delivery schedule; the manifest names the trades it came from."""
-    from exchange.settlement import SettlementError, settle
     from exchange.cli.tables import issuer_lines, settlement_table
+    from exchange.settlement import SettlementError, settle
     from exchange.tradelog import TradeLogError, days, read_day, read_seal, trades_source
 
     data = _data_dir(data_dir)

@@ -283,7 +283,8 @@ def _run_market(server: ServerProcess, console: Console):
         for name, role in [*((p, "PROVIDER") for p in PROVIDERS), *((b, "BUYER") for b in BUYERS)]:
             created = admin.create_account(name, role)
             names[created.account], tokens[name] = name, created.token
-        console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}", highlight=False, soft_wrap=True)
+        console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}",
+                      highlight=False, soft_wrap=True)
         # Not a with block: its exit would wait for the threads without a bound.
         pool = ThreadPoolExecutor(len(PROVIDERS) + len(BUYERS), thread_name_prefix="gpux-netdemo")
         try:
@@ -341,10 +342,12 @@ def _day_ahead_lines(outcomes, money) -> list[str]:
     """A line per buyer's day-ahead order: what it asked for and what it got."""
     lines = []
     for name, o in outcomes:
-        what = (f"{o.qty} GPUs x {o.hours} h from {o.start_hour}:00" if o.hours > 1 else f"{o.qty} GPUs at {o.start_hour}:00")
+        what = (f"{o.qty} GPUs x {o.hours} h from {o.start_hour}:00" if o.hours > 1
+                else f"{o.qty} GPUs at {o.start_hour}:00")
         if o.accepted_alternative >= 0:
             where = o.alternatives[o.accepted_alternative]
-            lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} at most {money(where.limit_fen)}/GPU-h")
+            lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} "
+                         f"at most {money(where.limit_fen)}/GPU-h")
         else:
             lines.append(f"{name}: {what} -> not filled {o.reject_reason}".rstrip())
     return lines

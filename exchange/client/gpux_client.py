@@ -319,7 +319,8 @@ class GpuxClient:
             client_order_id=client_order_id, side=_SIDES[side], start_hour=start_hour, hours=hours or 1, qty=qty,
             order_type=day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK if block else day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY,
             min_ratio_percent=min_ratio_percent,
-            alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=p) for c, r, p in alternatives]))
+            alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=p)
+                          for c, r, p in alternatives]))
         return self._call(self.day_ahead.SubmitDayAheadOrder, request).order
 
     def day_ahead_orders(self, delivery_day: str) -> day_ahead_pb2.ListDayAheadOrdersResponse:

@@ -45,7 +45,8 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
         products={_product(p): ProductSpec(**spec) for p, spec in d["products"]},
         hours=d["hours"],
         orders=tuple(HourlyOrder(i, a, Side(s), _product(p), h, lim, q) for i, a, s, p, h, lim, q in d["orders"]),
-        blocks=tuple(BlockOrder(i, a, Side(s), st, ln, q, tuple(BlockAlternative(_product(p), lim) for p, lim in alts), mr)
+        blocks=tuple(BlockOrder(i, a, Side(s), st, ln, q,
+                                tuple(BlockAlternative(_product(p), lim) for p, lim in alts), mr)
                      for i, a, s, st, ln, q, mr, alts in d["blocks"]),
         capacity={(a, _product(p), h): q for a, p, h, q in d["capacity"]},
         funds={a: f for a, f in d["funds"]},

@@ -35,8 +35,8 @@ from exchange.clearing import (
 )
 from exchange.dayahead.book import HOURS, DayAheadBook, DayAheadError, DayAheadOrder
 from exchange.dayahead.codec import auction_from_json, auction_to_json, result_from_json, result_to_json
-from exchange.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, InstrumentState, commands
 from exchange.journal import FileOps, write_atomically
+from exchange.schema import CAPACITY_LIMIT, MONEY_LIMIT, CommandKind, EventKind, InstrumentState, commands
 
 CLEARING_FILE = "clearing.json"
 FAILED_FILE = "failed.json"
@@ -101,7 +101,8 @@ def build_auction(catalog: Catalog, orders: list[DayAheadOrder], funds: dict, ca
             if (gpu_class, region) not in products:
                 k = catalog.gpu_class(gpu_class)
                 products[(gpu_class, region)] = ProductSpec(k.tick_fen, k.band_lo_fen, k.band_hi_fen, k.reference_fen)
-    hourly = tuple(HourlyOrder(o.ref, o.account, Side(o.side), o.alternatives[0][:2], o.hour, o.alternatives[0][2], o.qty)
+    hourly = tuple(HourlyOrder(o.ref, o.account, Side(o.side), o.alternatives[0][:2], o.hour, o.alternatives[0][2],
+                               o.qty)
                    for o in orders if o.kind == "hourly")
     blocks = tuple(BlockOrder(o.ref, o.account, Side(o.side), o.hour, o.length, o.qty,
                               tuple(BlockAlternative((c, r), lim) for c, r, lim in o.alternatives), o.min_ratio)
@@ -170,7 +171,8 @@ def trade_commands(catalog: Catalog, listing: Listing, day: date, auction: Aucti
     return batch
 
 
-def _hold_commands(listing: Listing, catalog: Catalog, day: date, funds: dict, capacity: dict) -> tuple[np.ndarray, list]:
+def _hold_commands(listing: Listing, catalog: Catalog, day: date, funds: dict,
+                   capacity: dict) -> tuple[np.ndarray, list]:
     """RELEASE_HOLDS(-1) (nothing else uses holds), then a hold per account / position;
     and the cap key each hold stands for (None for the release)."""
     keys: list = [None]

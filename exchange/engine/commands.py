@@ -194,7 +194,8 @@ def new_order(st, ev, n, cmd):
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         else:
             reason = trading_reason(st, inst, ts)
-        if reason == R.NONE and i[I_STATE] == IS.CALL and (tif == TIF.IOC or tif == TIF.FOK or flags == OrderFlag.POST_ONLY):
+        immediate = tif == TIF.IOC or tif == TIF.FOK or flags == OrderFlag.POST_ONLY
+        if reason == R.NONE and i[I_STATE] == IS.CALL and immediate:
             reason = R.INSTRUMENT_IN_CALL
         if reason == R.NONE:
             if otype == OrderType.MARKET:

@@ -8,7 +8,17 @@ event kind carries is rule E1-E7 of :mod:`exchange.schema.rules`.
 
 from __future__ import annotations
 
-from exchange.engine.layout import O_ACCOUNT, O_CLORD, O_FILLED, O_ID, O_INSTRUMENT, O_LEAVES, O_PRICE, kernel, order_side
+from exchange.engine.layout import (
+    O_ACCOUNT,
+    O_CLORD,
+    O_FILLED,
+    O_ID,
+    O_INSTRUMENT,
+    O_LEAVES,
+    O_PRICE,
+    kernel,
+    order_side,
+)
 from exchange.schema import C, CommandKind as K, E, EventKind as EV
 
 

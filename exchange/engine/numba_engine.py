@@ -28,8 +28,8 @@ from exchange.engine.orderbook import position_row
 from exchange.schema import (
     COMMAND_DTYPE,
     EVENT_DTYPE,
-    E,
     CommandKind,
+    E,
     EngineConfig,
     InstrumentState,
     Side,

@@ -21,8 +21,8 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from exchange.schema import MONEY_LIMIT, Reason
 from exchange.proto.gpux.v1 import types_pb2
+from exchange.schema import MONEY_LIMIT, Reason
 
 DOMAIN = "gpux"
 """The ``ErrorInfo.domain`` of every gpux error."""

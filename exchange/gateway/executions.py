@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 import grpc
 import numpy as np
 
-from exchange.executions import X, ExecLog
+from exchange.executions import ExecLog, X
 from exchange.gateway.errors import GatewayError, GatewayReason, invalid
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.reports import execution_reports

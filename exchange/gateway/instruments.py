@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
-from exchange.schema import Reason
 from exchange.gateway.errors import GatewayReason, invalid, not_found, quote
+from exchange.schema import Reason
 
 SYMBOL_CHARS = 64
 """Longest symbol looked up (a real one is about 30 characters); a longer one is refused

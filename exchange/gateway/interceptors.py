@@ -38,9 +38,9 @@ from exchange.dayahead import (
     DuplicateDayAheadOrder,
     InvalidDayAheadOrder,
 )
-from exchange.schema import Reason
 from exchange.gateway.accounts import AccountRegistry, Principal, Role
 from exchange.gateway.errors import GatewayError, GatewayReason, quote, status_details
+from exchange.schema import Reason
 from exchange.sequencer import SequencerStoppedError
 
 log = logging.getLogger("gpux.gateway")

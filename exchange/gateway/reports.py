@@ -14,11 +14,11 @@ from functools import cache
 import numpy as np
 from numba import njit
 
-from exchange.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
 from exchange.gateway.errors import GatewayError, explain, quote
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.wire import REPORT_COLUMNS, encode_reports, length_delimited_key
 from exchange.proto.gpux.v1 import types_pb2
+from exchange.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
 from exchange.sequencer import OrderRecord
 
 _EXEC_TYPE = {

@@ -23,11 +23,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from exchange.schema import CommandKind, command
 from exchange.gateway.accounts import AccountRegistry
 from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
 from exchange.gateway.reflection import enable_reflection
 from exchange.gateway.services import Exchange, add_services
+from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.web import WebServer
 

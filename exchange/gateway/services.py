@@ -22,17 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.auction import indicative
-from exchange.schema import (
-    CAPACITY_LIMIT,
-    MONEY_LIMIT,
-    CommandKind,
-    EventKind,
-    InstrumentState,
-    Reason,
-    Side,
-    command,
-    commands,
-)
 from exchange.gateway.accounts import AccountRegistry, Role
 from exchange.gateway.dayahead import add_day_ahead
 from exchange.gateway.errors import GatewayError, GatewayReason, invalid, not_found, quote, rejection
@@ -63,8 +52,19 @@ from exchange.proto.gpux.v1 import (
     trading_pb2_grpc,
     types_pb2,
 )
+from exchange.schema import (
+    CAPACITY_LIMIT,
+    MONEY_LIMIT,
+    CommandKind,
+    EventKind,
+    InstrumentState,
+    Reason,
+    Side,
+    command,
+    commands,
+)
 from exchange.sequencer import ExchangeNode, LoopSequencer, MarketState, OrderStatus
-from exchange.sequencer.orders import R_ACCOUNT, R_FIRST_CLORD, R_INSTRUMENT, R_STATUS
+from exchange.sequencer.orders import R_ACCOUNT, R_INSTRUMENT, R_STATUS
 from exchange.settlement import SettlementError, VoucherBook, VoucherGrant, read_settlement
 from exchange.tradelog import day_files, days, read_day, read_seal
 

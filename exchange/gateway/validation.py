@@ -19,6 +19,10 @@ from operator import attrgetter
 import numpy as np
 from numba import njit
 
+from exchange.gateway.errors import GatewayError, invalid, quote
+from exchange.gateway.instruments import Instruments
+from exchange.gateway.wire import PLACE_COLUMNS, read_places
+from exchange.proto.gpux.v1 import trading_pb2
 from exchange.schema import (
     CLORD_LIMIT,
     C,
@@ -32,10 +36,6 @@ from exchange.schema import (
     commands,
     record_words,
 )
-from exchange.gateway.errors import GatewayError, invalid, quote
-from exchange.gateway.instruments import Instruments
-from exchange.gateway.wire import PLACE_COLUMNS, read_places
-from exchange.proto.gpux.v1 import trading_pb2
 
 
 def parse_day(text: str, field: str = "day") -> date:

@@ -22,9 +22,10 @@ as little-endian int64, except that ts is the difference to the previous command
 in the record (the first keeps its own; differences wrap modulo 2**64, so every int64
 survives). That is 4 × words 16-bit units per command, bits 16k..16k+15 of field f
 being unit 4f + k; a command's mask has one bit per unit, set if the unit is not zero
-(unit i is bit i % 8 of byte i // 8; ceil(words / 4) × 2 bytes, spare bits zero). The payload is the masks of all the commands, then their
-nonzero units, command by command and unit by unit. A reader of a newer gpux decodes
-records with fewer words, the missing fields 0; fields are only ever added at the end.
+(unit i is bit i % 8 of byte i // 8; ceil(words / 4) × 2 bytes, spare bits zero). The
+payload is the masks of all the commands, then their nonzero units, command by command
+and unit by unit. A reader of a newer gpux decodes records with fewer words, the
+missing fields 0; fields are only ever added at the end.
 
 Why this format
 ---------------
@@ -275,7 +276,8 @@ class _Heads:
         words = np.frombuffer(data, "<u4", count=len(data) // 4)
         at = np.flatnonzero(words[:max(len(words) - 7, 0)] == _MAGIC_WORD)  # a record is 8 words or more
         version_words, count, length, first_low, first_high = words[at + np.arange(1, 6)[:, None]].astype(np.int64)
-        version, fields, offset, first = version_words & 0xFFFF, version_words >> 16, at * 4, first_low | first_high << 32
+        version, fields = version_words & 0xFFFF, version_words >> 16
+        offset, first = at * 4, first_low | first_high << 32
         ends = offset + (HEADER_SIZE + TRAILER_SIZE + 3) + length - (length + 3) % 4
         per_command = (fields + 3) // 4 * 2
         plausible = ((version == VERSION) & (fields >= 1) & (fields <= WORDS) & (count > 0) & (length % 2 == 0)

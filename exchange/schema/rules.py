@@ -94,10 +94,11 @@ halted.
 REPLACE(account, orig_clord, clord, price, qty): cancel-replace to a new total qty and
 limit price, keeping tif, flags, stp and expiry; the order keeps its order id and is
 known by the new clord afterwards (orig_clord then answers ORDER_DONE). New leaves are
-``qty - filled - removed`` (removed: cancelled by a DECREMENT self-trade). Checks: UNKNOWN_ACCOUNT, BAD_CLIENT_ORDER_ID (new clord),
-UNKNOWN_ORDER / ORDER_DONE (orig), QUANTITY_OUT_OF_LIMITS, PRICE_NOT_ON_TICK,
-PRICE_OUT_OF_BAND, DUPLICATE_CLIENT_ORDER_ID (new clord), GATE_CLOSED, INSTRUMENT_HALTED,
-REPLACE_BELOW_FILLED (new leaves <= 0), POST_ONLY_WOULD_CROSS (not in CALL), then risk on the change
+``qty - filled - removed`` (removed: cancelled by a DECREMENT self-trade). Checks:
+UNKNOWN_ACCOUNT, BAD_CLIENT_ORDER_ID (new clord), UNKNOWN_ORDER / ORDER_DONE (orig),
+QUANTITY_OUT_OF_LIMITS, PRICE_NOT_ON_TICK, PRICE_OUT_OF_BAND, DUPLICATE_CLIENT_ORDER_ID
+(new clord), GATE_CLOSED, INSTRUMENT_HALTED, REPLACE_BELOW_FILLED (new leaves <= 0),
+POST_ONLY_WOULD_CROSS (not in CALL), then risk on the change
 (BUY: new price * new leaves - old price * old leaves; SELL: new leaves - old leaves).
 Emits ``REPLACED`` (``contra_clord`` = orig_clord; reason PRIORITY_KEPT when the price is unchanged and qty not
 increased, else PRIORITY_LOST: the order moves to the tail of its new level, and if it
@@ -113,8 +114,8 @@ Account and market commands
 ---------------------------
 * DEPOSIT_CAPACITY(account, instrument, qty): provider capacity in that slot. Checks
   UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT, QUANTITY_OUT_OF_LIMITS (qty <= 0 or above
-  CAPACITY_LIMIT, or a deposit taking capacity above it), GATE_CLOSED (state CLOSED).  WITHDRAW_CAPACITY: qty <= capacity and
-  qty <= capacity + bought - sold - ask_open - held, else INSUFFICIENT_CAPACITY.
+  CAPACITY_LIMIT, or a deposit taking capacity above it), GATE_CLOSED (state CLOSED).
+  WITHDRAW_CAPACITY: qty <= capacity and qty <= capacity + bought - sold - ask_open - held, else INSUFFICIENT_CAPACITY.
 * DEPOSIT_FUNDS(account, amount > 0); WITHDRAW_FUNDS(account, amount > 0) needs
   amount <= cash and cash - amount + credit >= reserved + held; SET_CREDIT(account,
   amount >= 0) needs cash + amount >= reserved + held. Else INSUFFICIENT_FUNDS; BAD_AMOUNT when the amount is
@@ -315,8 +316,8 @@ A1. Check order, first failing wins:
         limits do not apply), GATE_CLOSED (state CLOSED only: unlike orders,
         ts >= gate_ts alone does not count). Allowed while halted.
     WITHDRAW_CAPACITY: the same UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
-        QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (so positions are frozen once the instrument
-        is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
+        QUANTITY_OUT_OF_LIMITS (qty <= 0 or above CAPACITY_LIMIT), GATE_CLOSED (so positions
+        are frozen once the instrument is CLOSED), then INSUFFICIENT_CAPACITY (qty > capacity or qty > free).
     DEPOSIT_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0, or cash + amount above
         MONEY_LIMIT).
     WITHDRAW_FUNDS: UNKNOWN_ACCOUNT, BAD_AMOUNT (amount <= 0 or above MONEY_LIMIT),
@@ -332,9 +333,9 @@ A1. Check order, first failing wins:
         account, region, slot_ts are not checked; a new instrument is OPEN, or CALL
         with expire_ts > 0 (even if its gate_ts is already past).
     HALT: UNKNOWN_INSTRUMENT, then by state: HALTED -> INSTRUMENT_HALTED,
-        CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT, OPEN or CALL -> INSTRUMENT_NOT_HALTED,
-        CLOSED -> GATE_CLOSED, then BAD_EXPIRY (expire_ts not 0 and <= ts). Only the
-        state counts, not ts vs gate_ts.
+        CALL -> INSTRUMENT_IN_CALL, CLOSED -> GATE_CLOSED. RESUME: UNKNOWN_INSTRUMENT,
+        OPEN or CALL -> INSTRUMENT_NOT_HALTED, CLOSED -> GATE_CLOSED, then BAD_EXPIRY
+        (expire_ts not 0 and <= ts). Only the state counts, not ts vs gate_ts.
     CLOSE_GATE: UNKNOWN_INSTRUMENT, CLOSED -> GATE_CLOSED (a second close is rejected).
         Works on OPEN, HALTED and CALL instruments.
     START_CALL: UNKNOWN_INSTRUMENT, GATE_CLOSED (CLOSED or ts >= gate_ts, as O8),

@@ -30,9 +30,8 @@ import numpy as np
 
 from exchange.catalog import Catalog
 from exchange.executions import ExecLog
-from exchange.journal import DataDir
+from exchange.journal import DataDir, FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.schema import CommandKind, command, commands
-from exchange.journal import FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
 from exchange.sequencer.state import MarketState

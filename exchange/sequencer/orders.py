@@ -24,8 +24,7 @@ import numpy as np
 from numba import njit
 
 from exchange.engine.hashtable import EMPTY, KEY, clord_key, hash_find, hash_put, rehash
-from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, record_words
-from exchange.schema import EventKind as EV
+from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV, record_words
 
 
 class OrderStatus(IntEnum):
@@ -63,8 +62,9 @@ class OrderRecord:
 
 
 # Plain ints for the kernel (compile-time constants).
-_KIND, _ORDER_ID, _ACCOUNT, _INSTRUMENT, _SIDE = int(E.KIND), int(E.ORDER_ID), int(E.ACCOUNT), int(E.INSTRUMENT), int(E.SIDE)
-_PRICE, _QTY, _LEAVES, _FILLED, _CLORD, _SEQ = int(E.PRICE), int(E.QTY), int(E.LEAVES), int(E.FILLED), int(E.CLORD), int(E.SEQ)
+_KIND, _ORDER_ID, _ACCOUNT, _INSTRUMENT = int(E.KIND), int(E.ORDER_ID), int(E.ACCOUNT), int(E.INSTRUMENT)
+_SIDE, _PRICE, _QTY, _LEAVES = int(E.SIDE), int(E.PRICE), int(E.QTY), int(E.LEAVES)
+_FILLED, _CLORD, _SEQ = int(E.FILLED), int(E.CLORD), int(E.SEQ)
 _CONTRA_ID, _CONTRA_LEAVES = int(E.CONTRA_ORDER_ID), int(E.CONTRA_LEAVES)
 _ACCEPTED, _TRADE, _CANCELLED, _EXPIRED, _REPLACED = (
     int(EV.ACCEPTED), int(EV.TRADE), int(EV.CANCELLED), int(EV.EXPIRED), int(EV.REPLACED))

@@ -44,14 +44,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
-from pathlib import Path
 from itertools import accumulate
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from exchange.schema import COMMAND_DTYPE, concat_records, copy_records
 from exchange.journal import Journal, SnapshotStore
+from exchange.schema import COMMAND_DTYPE, concat_records, copy_records
 from exchange.sequencer.state import MarketState
 
 log = logging.getLogger("gpux.sequencer")

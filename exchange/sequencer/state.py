@@ -19,8 +19,8 @@ from numba import njit
 from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
 from exchange.executions import derive_executions
-from exchange.schema import C, E, CommandKind, EventKind, Reason, record_words
 from exchange.journal import Snapshot
+from exchange.schema import C, CommandKind, E, EventKind, Reason, record_words
 from exchange.sequencer.orders import OrderLedger
 
 TradeSink = Callable[[np.ndarray], None]
@@ -190,8 +190,9 @@ class MarketState:
         arrays[_EXEC_COUNTS] = self.exec_counts.copy()
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
-        meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts, "listing": listing,
-                "max_accounts": self.engine.config.max_accounts, "dayahead_booked": self.dayahead_booked}
+        meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts,
+                "listing": listing, "max_accounts": self.engine.config.max_accounts,
+                "dayahead_booked": self.dayahead_booked}
         return Snapshot(self.last_seq, arrays, meta)
 
     @classmethod

@@ -16,13 +16,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from exchange.journal import FileOps, write_atomically
 from exchange.settlement.vouchers import (
     SETTLEMENT_DIR,
     SettlementError,
     VoucherBook,
     VoucherGrant,
 )
-from exchange.journal import FileOps, write_atomically
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA
 
 _I64 = pa.int64()

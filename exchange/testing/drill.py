@@ -141,7 +141,7 @@ def _retry(node: ExchangeNode, run: int, last_acked: int, instruments: int) -> i
         if index > last_acked:
             durable = int(duplicate.sum())
         for row in orders:
-            if node.read(lambda s: s.orders.placed(int(row["account"]), int(row["clord"]))) != 1:
+            if node.read(lambda s, row=row: s.orders.placed(int(row["account"]), int(row["clord"]))) != 1:
                 raise AssertionError(f"run {run}: order {int(row['clord'])} exists twice after a retry")
     return durable
 

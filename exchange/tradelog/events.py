@@ -5,7 +5,7 @@ Vectorised with numpy: the only Python loop is over the distinct instruments of 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +14,7 @@ from exchange.catalog.listing import Listing
 from exchange.schema import EVENT_DTYPE, EventKind, Reason, Side
 from exchange.tradelog.schema import BPS_DENOMINATOR, TRADE_SCHEMA
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _AGGRESSOR = pa.array(["BUY", "SELL", "AUCTION", "DAY_AHEAD"])  # side - 1; 2 uncross; 3 day-ahead
 
 

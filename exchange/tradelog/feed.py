@@ -31,7 +31,6 @@ from exchange.schema import EventKind, concat_records
 from exchange.tradelog.events import trades_from_events
 from exchange.tradelog.files import TradeLogWriter
 
-
 log = logging.getLogger("gpux.tradelog")
 
 

@@ -217,47 +217,8 @@ def verify_chain(root: Path, day: date, tz: tzinfo | None = None) -> ChainReport
     head, first, last, trades = genesis_hash(day), 0, 0, 0
     paths = day_files(root, day)
     for path in paths:
-
-        def bad(what: str) -> TradeLogCorruptError:
-            return TradeLogCorruptError(f"{path}: {what}")
-
-        name = _FILE_RE.fullmatch(path.name)
-        if not name:
-            raise bad("file name is not FIRST-LAST.arrow (12+ digit trade ids)")
-        table = _read(path)
-        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-        missing = [k for k in _META if f"gpux.{k}" not in meta]
-        if missing:
-            raise bad(f"schema metadata lacks {', '.join('gpux.' + k for k in missing)}")
-        if not table.schema.equals(TRADE_SCHEMA):
-            raise bad(f"schema is not TRADE_SCHEMA: {table.schema.remove_metadata()}")
-        if meta["gpux.prev_hash"] != head:
-            raise bad(
-                f"gpux.prev_hash {meta['gpux.prev_hash']} does not link to the previous "
-                f"file's hash {head} (a file missing, reordered or replaced?)"
-            )
-        try:
-            computed = chain_hash(head, table)
-        except ValueError as exc:
-            raise bad(str(exc)) from None
-        if computed != meta["gpux.hash"]:
-            raise bad(f"content hash {computed} differs from gpux.hash {meta['gpux.hash']}")
-        ids = _ints(table.column("trade_id"))
-        if not len(ids):
-            raise bad("file holds no rows")
-        stated = {"rows": len(ids), "first_trade_id": ids[0], "last_trade_id": ids[-1]}
-        for key, actual in (("gpux." + k, v) for k, v in stated.items()):
-            if meta[key] != str(actual):
-                raise bad(f"{key} {meta[key]} but the rows say {actual}")
-        if (int(name.group(1)), int(name.group(2))) != (ids[0], ids[-1]):
-            raise bad(f"file name does not match its trade ids {ids[0]}..{ids[-1]}")
-        if ids[0] <= last or (np.diff(ids) <= 0).any():
-            raise bad(f"trade ids do not increase (previous file ended at {last})")
-        slots = _ints(table.column("slot_start"))
-        wrong = slots[_days_of(slots, tz) != day.toordinal()]
-        if wrong.size:
-            raise bad(f"slot_start {wrong[0]} ns is not on delivery day {day} ({tz})")
-        head, first, last = computed, first or int(ids[0]), int(ids[-1])
+        head, ids = _verify_file(path, day, tz, head, last)
+        first, last = first or int(ids[0]), int(ids[-1])
         trades += len(ids)
     seal = read_seal(root, day)
     if seal is not None:
@@ -272,6 +233,52 @@ def verify_chain(root: Path, day: date, tz: tzinfo | None = None) -> ChainReport
                 f"(key: (sealed, actual)): {diff}"
             )
     return ChainReport(day, len(paths), trades, head, seal is not None, first, last)
+
+
+def _verify_file(path: Path, day: date, tz: tzinfo, head: str, last: int) -> tuple[str, np.ndarray]:
+    """Check one file of a day's chain, given the hash of the file before it and the last
+    trade id before it; its own hash and its trade ids."""
+
+    def bad(what: str) -> TradeLogCorruptError:
+        return TradeLogCorruptError(f"{path}: {what}")
+
+    name = _FILE_RE.fullmatch(path.name)
+    if not name:
+        raise bad("file name is not FIRST-LAST.arrow (12+ digit trade ids)")
+    table = _read(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    missing = [k for k in _META if f"gpux.{k}" not in meta]
+    if missing:
+        raise bad(f"schema metadata lacks {', '.join('gpux.' + k for k in missing)}")
+    if not table.schema.equals(TRADE_SCHEMA):
+        raise bad(f"schema is not TRADE_SCHEMA: {table.schema.remove_metadata()}")
+    if meta["gpux.prev_hash"] != head:
+        raise bad(
+            f"gpux.prev_hash {meta['gpux.prev_hash']} does not link to the previous "
+            f"file's hash {head} (a file missing, reordered or replaced?)"
+        )
+    try:
+        computed = chain_hash(head, table)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if computed != meta["gpux.hash"]:
+        raise bad(f"content hash {computed} differs from gpux.hash {meta['gpux.hash']}")
+    ids = _ints(table.column("trade_id"))
+    if not len(ids):
+        raise bad("file holds no rows")
+    stated = {"rows": len(ids), "first_trade_id": ids[0], "last_trade_id": ids[-1]}
+    for key, actual in (("gpux." + k, v) for k, v in stated.items()):
+        if meta[key] != str(actual):
+            raise bad(f"{key} {meta[key]} but the rows say {actual}")
+    if (int(name.group(1)), int(name.group(2))) != (ids[0], ids[-1]):
+        raise bad(f"file name does not match its trade ids {ids[0]}..{ids[-1]}")
+    if ids[0] <= last or (np.diff(ids) <= 0).any():
+        raise bad(f"trade ids do not increase (previous file ended at {last})")
+    slots = _ints(table.column("slot_start"))
+    wrong = slots[_days_of(slots, tz) != day.toordinal()]
+    if wrong.size:
+        raise bad(f"slot_start {wrong[0]} ns is not on delivery day {day} ({tz})")
+    return computed, ids
 
 
 def trades_source(root: Path, day: date, tz: tzinfo | None = None) -> dict:

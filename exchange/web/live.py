@@ -104,7 +104,7 @@ class LiveFeed:
         seen = self.exchange.notified_seq
         while True:
             async with self.exchange.book_changed:  # the gateway's fan-out: woken per applied group
-                await self.exchange.book_changed.wait_for(lambda: self.exchange.notified_seq > seen)
+                await self.exchange.book_changed.wait_for(lambda seen=seen: self.exchange.notified_seq > seen)
                 seen = self.exchange.notified_seq
             rows, seq = await self.exchange.read(live_rows)
             message = self._changes(rows, seq)

@@ -224,7 +224,7 @@ class WebServer:
         asks = {}
         for start in range(0, len(wanted), LADDER_CHUNK):
             chunk = wanted[start:start + LADDER_CHUNK]
-            asks.update(await self.exchange.read(lambda state: {
+            asks.update(await self.exchange.read(lambda state, chunk=chunk: {
                 s: [(lv.price, lv.qty) for lv in state.engine.book(i, gpus).asks] for s, i in chunk}))
         return asks
 
