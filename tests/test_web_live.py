@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from exchange.gateway.services import Exchange
 from exchange.web import live
 from exchange.web.live import CLOSED, LIVE_FIELDS, LiveFeed
 
@@ -19,6 +20,8 @@ class FakeExchange:
         self.book_changed = asyncio.Condition()
         self.notified_seq = self.book_streams = self.reads = self.seq = 0
         self.rows = np.zeros((instruments, len(LIVE_FIELDS)), np.int64)
+
+    applied_after = Exchange.applied_after  # the gateway's own wait for the next applied group
 
     async def read(self, work):
         self.reads += 1

@@ -5,8 +5,7 @@
 * :mod:`~exchange.gateway.interceptors` — the one interceptor: bearer-token
   authentication, the role policy per method, per-account rate limits, and domain
   errors mapped to gRPC status codes;
-* :mod:`~exchange.gateway.services` — the six services over the node
-  (:mod:`~exchange.gateway.dayahead`: the seventh);
+* :mod:`~exchange.gateway.services` — the seven services over the node, a module each;
 * :mod:`~exchange.gateway.validation` — requests checked and turned into command records;
 * :mod:`~exchange.gateway.reports` — engine events as execution reports and orders;
 * :mod:`~exchange.gateway.executions` — each account's private execution stream, pushed

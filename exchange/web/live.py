@@ -103,9 +103,7 @@ class LiveFeed:
         self._ready.set()
         seen = self.exchange.notified_seq
         while True:
-            async with self.exchange.book_changed:  # the gateway's fan-out: woken per applied group
-                await self.exchange.book_changed.wait_for(lambda seen=seen: self.exchange.notified_seq > seen)
-                seen = self.exchange.notified_seq
+            seen = await self.exchange.applied_after(seen)  # the gateway's fan-out: woken per applied group
             rows, seq = await self.exchange.read(live_rows)
             message = self._changes(rows, seq)
             if message is not None:

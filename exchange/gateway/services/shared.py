@@ -1,0 +1,84 @@
+"""What every gpux.v1 service shares: :class:`Exchange`, the node and its gateway state,
+and the caller's account."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from exchange.gateway.accounts import AccountRegistry
+from exchange.gateway.errors import rejection
+from exchange.gateway.executions import ExecutionHub
+from exchange.gateway.instruments import Instruments
+from exchange.gateway.interceptors import CALLER, TokenBucket
+from exchange.gateway.reports import first_rejection
+from exchange.schema import CommandKind, command
+from exchange.sequencer import ExchangeNode, LoopSequencer
+
+
+class Exchange:
+    """What every service shares: the node, the accounts, the rate limiter."""
+
+    def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket,
+                 opening_call_ns: int = 0, exec_buffer: int = 10_000) -> None:
+        if not isinstance(node.sequencer, LoopSequencer):
+            raise TypeError("the gateway runs its node's sequencer in the event loop: open it with loop=")
+        self.node = node
+        self.catalog = node.catalog
+        self.listing = node.state.listing
+        self.instruments = Instruments(self.listing, self.catalog)
+        self.accounts = accounts
+        self.limiter = limiter
+        self.opening_call_ns = opening_call_ns
+        """Length of the call phase new slots open with (0: none)."""
+        self.executions = ExecutionHub(node.executions, exec_buffer)
+        """The private execution streams (:mod:`exchange.gateway.executions`)."""
+        self.book_changed = asyncio.Condition()
+        self.notified_seq = 0
+        """The last sequence number the node reported applied (book streams wait on it)."""
+        self.book_streams = 0
+        """Book streams open now (the live market page counts as one while it has
+        clients): the node reports applied groups only while there are some."""
+        self.metrics = None
+        """The operator metrics (:class:`exchange.web.ExchangeMetrics`) when served."""
+
+    async def execute(self, batch: np.ndarray) -> np.ndarray:
+        """Sequence, journal and apply a batch (in one group with the rest of this loop
+        turn's); its events. With metrics, the time to the answer is recorded."""
+        if self.metrics is None:
+            return await self.node.sequencer.submit_async(batch)
+        started = time.perf_counter()
+        events = await self.node.sequencer.submit_async(batch)
+        self.metrics.acked(time.perf_counter() - started)
+        return events
+
+    async def applied_after(self, seen: int) -> int:
+        """Wait until the node reports a group applied after sequence number ``seen``; the
+        newest such number. No wakeup is lost: the condition is tested under its lock."""
+        async with self.book_changed:
+            await self.book_changed.wait_for(lambda: self.notified_seq > seen)
+            return self.notified_seq
+
+    async def read(self, work):
+        """Run ``work(state)`` between groups, once every group submitted before it is applied."""
+        return await self.node.sequencer.call_async(work)
+
+    async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
+        """Execute one command; a rejection becomes its gRPC status."""
+        events = await self.execute(command(kind, **fields))
+        reason = first_rejection(events.tolist())
+        if reason:
+            raise rejection(reason)
+        return events
+
+    def instrument(self, symbol: str) -> int:
+        """Engine id of a listed symbol (INVALID_ARGUMENT / NOT_FOUND otherwise)."""
+        return self.instruments.id(symbol)
+
+
+
+def caller_account() -> int:
+    """The account of the caller (set by the interceptor); commands always carry it."""
+    return CALLER.get().account

@@ -1,0 +1,156 @@
+"""TradingService: orders of the caller's account."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import numpy as np
+
+from exchange.gateway.errors import GatewayError, GatewayReason, invalid, not_found, rejection
+from exchange.gateway.executions import stream_executions
+from exchange.gateway.reports import (
+    execution_reports,
+    first_rejection,
+    invalid_report,
+    order_from_rows,
+    order_message,
+    reports_message,
+)
+from exchange.gateway.services.shared import Exchange, caller_account
+from exchange.gateway.validation import cancel_command, place_commands, replace_command, stream_commands
+from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc
+from exchange.schema import CommandKind, EventKind, Reason, command, commands
+from exchange.sequencer import MarketState, OrderStatus
+from exchange.sequencer.orders import R_ACCOUNT, R_INSTRUMENT, R_STATUS
+
+_DISCONNECT_GRACE = 0.05  # seconds a stream's end waits to tell a client cancel from a close
+_LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class TradingService(trading_pb2_grpc.TradingServiceServicer):
+    """Orders of the caller's account."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+    async def _order_call(self, batch: np.ndarray, account: int) -> tuple[list[tuple], list]:
+        """Execute one order command; its event rows and the caller's reports (a rejection
+        becomes its gRPC status)."""
+        rows = (await self.exchange.execute(batch)).tolist()
+        reason = first_rejection(rows)
+        if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
+            clord = int(batch["clord"][0])
+            original = await self.exchange.read(lambda s: s.orders.find(account, clord))
+            which = f"by order {original.order_id} ({original.status.name}); GetOrder returns it" if original \
+                else "(by a command that was rejected or has not been applied)"
+            raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}",
+                               Reason.DUPLICATE_CLIENT_ORDER_ID, field="client_order_id", value=clord)
+        if reason:
+            raise rejection(reason)
+        return rows, execution_reports(rows, account, self.exchange.instruments)
+
+    async def PlaceOrder(self, request, context):
+        account = caller_account()
+        batch, problems = place_commands([request], account, self.exchange.instruments)
+        if problems:
+            raise problems[0]
+        rows, reports = await self._order_call(batch, account)
+        return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.exchange.instruments))
+
+    async def CancelOrder(self, request, context):
+        batch = commands(1)
+        cancel_command(request, caller_account(), batch)
+        _, reports = await self._order_call(batch, caller_account())
+        return trading_pb2.CancelOrderResponse(reports=reports)
+
+    async def ReplaceOrder(self, request, context):
+        batch = commands(1)
+        replace_command(request, caller_account(), batch)
+        _, reports = await self._order_call(batch, caller_account())
+        return trading_pb2.ReplaceOrderResponse(reports=reports)
+
+    async def MassCancel(self, request, context):
+        account = caller_account()
+        instrument = self.exchange.instrument(request.symbol) if request.symbol else -1
+        events = await self.exchange.one(CommandKind.MASS_CANCEL, account=account, instrument=instrument)
+        ack = events[events["kind"] == EventKind.ACK]
+        reports = execution_reports(events.tolist(), account, self.exchange.instruments)
+        return trading_pb2.MassCancelResponse(reports=reports, cancelled=int(ack["qty"][0]))
+
+    async def GetOrder(self, request, context):
+        account, clord = caller_account(), request.client_order_id
+        record = await self.exchange.read(lambda s: s.orders.find(account, clord))
+        if record is None:
+            raise not_found(f"no order with client_order_id {clord}", "client_order_id", Reason.UNKNOWN_ORDER,
+                            value=clord)
+        return trading_pb2.GetOrderResponse(order=order_message(record, self.exchange.instruments))
+
+    async def ListOrders(self, request, context):
+        account = caller_account()
+        instrument = self.exchange.instrument(request.symbol) if request.symbol else -1
+        limit = request.limit or 1000
+        if limit < 0:
+            raise invalid("limit must be positive", "limit", value=limit)
+
+        def select(state: MarketState) -> list:
+            rows = state.orders.rows[: state.orders.count + 1]
+            mask = (rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
+            if instrument >= 0:
+                mask &= rows[:, R_INSTRUMENT] == instrument
+            if request.open_only:
+                mask &= np.isin(rows[:, R_STATUS], _LIVE)
+            ids = np.flatnonzero(mask)[::-1][:limit]
+            return [state.orders.get(int(i)) for i in ids]
+
+        records = await self.exchange.read(select)
+        return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.exchange.instruments) for r in records])
+
+    async def StreamOrders(self, request_iterator, context):
+        account = caller_account()
+        armed = clean = False
+        try:
+            async for message in request_iterator:
+                armed |= message.cancel_on_disconnect
+                if not self.exchange.limiter.take(account):
+                    raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                       f"rate limit of {self.exchange.limiter.rate:g} batches/s exceeded",
+                                       GatewayReason.RATE_LIMITED, limit=f"{self.exchange.limiter.rate:g}/s")
+                batch, problems = stream_commands(message, account, self.exchange.instruments)
+                events = await self.exchange.execute(batch) if len(batch) else None
+                if problems:
+                    yield trading_pb2.StreamOrdersResponse(
+                        batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
+                else:  # the reports in bulk (reports_message)
+                    yield reports_message(trading_pb2.StreamOrdersResponse, events, account,
+                                                  self.exchange.instruments, batch_id=message.batch_id)
+            if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
+                await asyncio.sleep(_DISCONNECT_GRACE)
+            clean = True
+        finally:
+            if armed and not clean:  # opt-in cancel on disconnect
+                self.exchange.node.submit(command(CommandKind.MASS_CANCEL, account=account, instrument=-1))
+
+    async def StreamExecutionReports(self, request, context):
+        async for message in stream_executions(self.exchange.executions, caller_account(), request.after_exec_seq,
+                                               self.exchange.instruments):
+            yield message
+
+    def _in_order(self, cmds, events, problems: dict[int, GatewayError], account: int) -> list:
+        """Reports of a stream batch, command by command (refused ones in their place)."""
+        made = execution_reports(events.tolist(), account, self.exchange.instruments) if events is not None else []
+        if not problems:
+            return made
+        seqs = [r.seq for r in made]
+        first_seq = int(events["seq"][0]) if events is not None and len(events) else 0
+        out, at, valid = [], 0, 0
+        for i, cmd in enumerate(cmds):
+            if i in problems:
+                out.append(invalid_report(problems[i], cmd))
+                continue
+            seq = first_seq + valid
+            while at < len(made) and seqs[at] == seq:
+                out.append(made[at])
+                at += 1
+            valid += 1
+        return out
