@@ -106,7 +106,8 @@ def _check_price(name: str, p: int, tick: int) -> None:
         raise ValueError(f"{name} = {p} fen is not on the tick {tick}: use a multiple of the tick")
 
 
-def _validate(side, price, qty, priority, reference, tick) -> tuple[np.ndarray, ...]:
+def _validate(side, price, qty, priority, reference,
+              tick) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int, int]:
     tick = _int("tick", tick)
     if tick <= 0:
         raise ValueError(f"tick = {tick} must be a positive number of fen")

@@ -110,7 +110,7 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
         for batch in read_ahead(journal.read(start_seq)):
             events = state.apply(batch, copy=False)
             if digest:
-                hasher.update(events)
+                hasher.update(events.data)
             escrow = batch["kind"] >= CommandKind.HOLD_FUNDS  # holds and day-ahead trades
             if escrow.any():
                 held.append(batch[escrow].copy())

@@ -34,9 +34,9 @@ class Listing:
 
     def __contains__(self, item: object) -> bool:
         """Whether a symbol or an :class:`Instrument` is listed."""
-        return self._symbol(item) in self._ids
+        return (self._symbol(item) if isinstance(item, Instrument) else item) in self._ids
 
-    def _symbol(self, item: object) -> object:
+    def _symbol(self, item: str | Instrument) -> str:
         """The canonical symbol of an instrument (slot in market time), or item as is."""
         if isinstance(item, Instrument):
             slot = item.slot.astimezone(self.catalog.market.tz)

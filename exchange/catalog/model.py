@@ -463,8 +463,8 @@ class _Loader:
         regions: list[Region] = []
         for i, raw in enumerate(self.entries(data, "region")):
             region = self.region(raw, i)
-            for j, other in enumerate(regions):
-                if other.name == region.name:
+            for j, earlier in enumerate(regions):
+                if earlier.name == region.name:
                     raise self.error(
                         f"region {region.name!r}", f"duplicate name (also region #{j + 1})"
                     )

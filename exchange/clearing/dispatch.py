@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -76,10 +77,10 @@ def _capped_fills(auction: Auction, accepted: Accepted, net: dict, clock: SolveC
         d = net.get(key, 0)
         lower[i] += d  # the row holds -(block buys - block sells): moved to the right-hand side
         upper[i] += d
-    for r, (kind, key) in enumerate(_cap_rows(fixed), start=n_inst):
-        upper[r] -= use.sold.get(key, 0) if kind == "cap" else use.spent.get(key, 0)
+    for r, (kind, capped) in enumerate(_cap_rows(fixed), start=n_inst):
+        upper[r] -= use.sold.get(capped, 0) if kind == "cap" else use.spent.get(capped, 0)
         if upper[r] < 0:
-            raise ClearingError(f"blocks alone exceed {kind} of {key!r}")
+            raise ClearingError(f"blocks alone exceed {kind} of {capped!r}")
     lp.row_lower_ = lower
     lp.row_upper_ = upper
     if lp.num_col_ == 0:  # no hourly orders (HiGHS reports an empty model, not optimal)
@@ -96,10 +97,10 @@ def _capped_fills(auction: Auction, accepted: Accepted, net: dict, clock: SolveC
     return fills
 
 
-def _cap_rows(auction: Auction) -> list[tuple[str, Hashable]]:
+def _cap_rows(auction: Auction) -> list[tuple[str, Any]]:
     """Row order of the cap rows :func:`build_mip` creates for an auction without blocks
     (after the balance rows, in order of first use)."""
-    seen: list[tuple[str, Hashable]] = []
+    seen: list[tuple[str, Any]] = []  # ("cap", (account, product, hour)) or ("funds", account)
     have: set = set()
     for o in auction.orders:
         if o.side is Side.SELL:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -90,7 +91,7 @@ class _MipBuilder:
         self._entries((r, j, v) for r, v in entries)
         return j
 
-    def row(self, lo: float, hi: float, entries: list[tuple[int, float]] = ()) -> int:
+    def row(self, lo: float, hi: float, entries: Iterable[tuple[int, float]] = ()) -> int:
         r = len(self.row_lo)
         self.row_lo.append(lo)
         self.row_hi.append(hi)
@@ -111,7 +112,7 @@ class _MipBuilder:
         """The funds row of ``account``, if it has funds."""
         return self._cap_row(self._fund_rows, account, self.auction.funds)
 
-    def _cap_row(self, rows: dict, key: Hashable, caps: Mapping[Hashable, int]) -> int | None:
+    def _cap_row(self, rows: dict, key: Hashable, caps: Mapping[Any, int]) -> int | None:
         """The ``<= caps[key]`` row, made at first use; ``None`` if ``key`` is not capped."""
         if key not in caps:
             return None

@@ -50,8 +50,8 @@ def block_prices(book: HourlyBook, intervals: Intervals, default: Prices, accept
     keys: dict = {}
     for b, (a, _k) in accepted.items():
         blk = auction.blocks[b]
-        for h in blk.hours:
-            keys.setdefault((blk.alternatives[a].product, h), len(keys))
+        for hour in blk.hours:
+            keys.setdefault((blk.alternatives[a].product, hour), len(keys))
     if not keys:
         return dict(default)
     klist = list(keys)

@@ -166,7 +166,7 @@ class _NoParadoxLoop:
         the gap of the last solve's bound (still valid: blocks were only fixed to 0): a
         solution of this round as good as a re-solve would return. (Its welfare is exact
         integer fen; only HiGHS's bound and the gap are floats.)"""
-        if not self.start_ok or self.bound is None:
+        if not self.start_ok or self.start is None or self.bound is None:
             return None
         accepted = _decode(self.auction, self.form, self.start)
         fills = hourly_fills(self.book, accepted, self.clock)
@@ -236,7 +236,8 @@ class _NoParadoxLoop:
             return [-losses[0][1]]
         if self.removal == "all":
             return [-nb for _l, nb in losses]
-        drop, taken = [], set()  # "disjoint": worst first, then each sharing no instrument with those taken
+        drop: list[int] = []
+        taken: set[tuple] = set()  # "disjoint": worst first, then each sharing no instrument with those taken
         for _l, nb in losses:
             blk = blocks[-nb]
             prod = blk.alternatives[accepted[-nb][0]].product
@@ -257,7 +258,7 @@ class _NoParadoxLoop:
                 if kc is not None:
                     self.h.changeColBounds(kc, 0.0, 0.0)
                     start[kc] = 0.0
-        fixed = self.repair(start)
+        fixed = self.repair(start) if self.repair is not None else None  # None: no columns, no blocks
         self.start_ok = fixed is not None
         self.start = fixed if self.start_ok else start
 

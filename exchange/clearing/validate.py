@@ -4,11 +4,12 @@ the input itself must meet, checked before anything reaches the solver."""
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import TypeGuard
 
 from exchange.clearing.model import Auction, ClearingError, Side
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return type(v) is int
 
 

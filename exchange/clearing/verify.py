@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from exchange.clearing.model import Auction, ClearingResult, RejectReason, Side, VerifyError
 from exchange.clearing.prices import increasable, price_interval, surplus, usage, welfare
 
 
-def _fail(msg: str) -> None:
+def _fail(msg: str) -> NoReturn:
     raise VerifyError(msg)
 
 
@@ -88,9 +90,9 @@ def verify(auction: Auction, result: ClearingResult) -> None:
             _fail(f"instrument {key!r}: volume {result.volume.get(key)} != traded {bought[key]}")
 
     use = usage(auction, fills, accepted)
-    for key, cap in auction.capacity.items():
-        if use.sold.get(key, 0) > cap:
-            _fail(f"capacity {key!r}: sold {use.sold[key]} > {cap}")
+    for capped, cap in auction.capacity.items():
+        if use.sold.get(capped, 0) > cap:
+            _fail(f"capacity {capped!r}: sold {use.sold[capped]} > {cap}")
     for acct, funds in auction.funds.items():
         if use.spent.get(acct, 0) > funds:
             _fail(f"funds of {acct!r}: limit value {use.spent[acct]} > {funds}")
@@ -119,7 +121,7 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     for b, blk in enumerate(auction.blocks):
         r = result.blocks[blk.block_id]
         if b in accepted:
-            s = surplus(blk, blk.alternatives[r.alternative], prices)
+            s = surplus(blk, blk.alternatives[accepted[b][0]], prices)
             if s < 0:
                 _fail(f"block {blk.block_id!r}: accepted out of the money (surplus {s} fen "
                       f"per GPU at alternative {r.alternative})")

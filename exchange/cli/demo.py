@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from exchange.engine import (
     command,
 )
 from exchange.journal import DataDir
+from exchange.schema import EngineConfig
 from exchange.sequencer import ExchangeNode
 from exchange.settlement import DaySettlement, VoucherBook, VoucherGrant, settle
 from exchange.tradelog import day_closes_ns, days, read_day
@@ -63,7 +65,7 @@ class DemoMarket:
     """A market driven by the demo: its engine, listing and every command and event."""
 
     catalog: Catalog
-    engine_cls: type[MatchingEngine] = Engine
+    engine_cls: Callable[[EngineConfig], MatchingEngine] = Engine
     engine: MatchingEngine = field(init=False)
     listing: Listing = field(init=False)
     node: ExchangeNode | None = None
@@ -122,7 +124,7 @@ def _ask_ladder(m: DemoMarket, account: int, instrument: int, gpu_class: str,
     return [m.order(account, instrument, Side.SELL, q, ref + 25 * i) for i, q in enumerate(qtys)]
 
 
-def run_market(catalog: Catalog | None = None, engine_cls: type[MatchingEngine] = Engine,
+def run_market(catalog: Catalog | None = None, engine_cls: Callable[[EngineConfig], MatchingEngine] = Engine,
                data_dir: Path | None = None) -> DemoMarket:
     """Drive the whole demo scenario and return the market in its final state: on an
     exchange node in ``data_dir`` (which must be new; the node is left open), else on
@@ -272,11 +274,13 @@ def close_and_settle(m: DemoMarket) -> tuple[DaySettlement, AuditReport]:
     day = date(2026, 11, 25)
     m.ts = day_closes_ns(m.catalog, day)
     m.send(command(K.TIMER))
-    root = m.node.data.root
-    m.node.close()
+    node = m.node
+    assert node is not None, "close_and_settle needs a market on a node"
+    root = node.data.root
+    node.close()
     VoucherBook(root).grant(VoucherGrant("hz-compute-30", "hangzhou-city-fund", AI_STARTUP, 3000,
                                          1_000_000, day, date(2026, 12, 31)))
-    result = settle(root, day, lambda d: read_day(m.node.data.trades, d), days(m.node.data.trades))
+    result = settle(root, day, lambda d: read_day(node.data.trades, d), days(node.data.trades))
     return result, audit(root)
 
 

@@ -43,6 +43,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -106,6 +107,7 @@ class ServerProcess:
 
     def _read_log(self) -> None:
         """Keep reading stderr (so the child never blocks on a full pipe); find the port."""
+        assert self.proc is not None and self.proc.stderr is not None  # started, stderr piped
         for line in self.proc.stderr:
             self.log.append(line.rstrip())
             page = re.search(r"market page at (http://\S+/)", line)  # logged before the port
@@ -128,6 +130,7 @@ class ServerProcess:
                 self.proc.wait(timeout)
         if self._reader is not None:
             self._reader.join(timeout)
+        assert self.proc.stderr is not None  # piped
         self.proc.stderr.close()
         return self.proc.returncode
 
@@ -218,8 +221,9 @@ def day_ahead(address: str, admin: GpuxClient, tokens: dict[str, str], day: date
                 client.deposit_capacity(f"H100-80G.{region}.{day:%Y%m%d}T{hour:02d}", gpus)
                 client.submit_day_ahead(text, "SELL", hour, gpus, [("H100-80G", region, limit)], client_order_id=hour)
     gpus, alternatives = DAY_AHEAD_JOB
-    bids = {"render-farm": dict(start_hour=HOURS[0], qty=gpus, alternatives=list(alternatives), hours=len(HOURS)),
-            "ai-startup": dict(start_hour=HOURS[0], qty=8, alternatives=[("H100-80G", "jiaxing", 1800)])}
+    bids: dict[str, dict[str, Any]] = {
+        "render-farm": dict(start_hour=HOURS[0], qty=gpus, alternatives=list(alternatives), hours=len(HOURS)),
+        "ai-startup": dict(start_hour=HOURS[0], qty=8, alternatives=[("H100-80G", "jiaxing", 1800)])}
     for name, bid in bids.items():
         with GpuxClient(address, tokens[name]) as client:
             client.submit_day_ahead(text, "BUY", client_order_id=1, **bid)
@@ -242,7 +246,7 @@ BUYERS: dict[str, tuple[int, Callable]] = {
 def buy(name: str, address: str, token: str, slots: Slots) -> list[tuple[str, str, int, types_pb2.Order]]:
     """Deposit a buyer's funds and run its job; [(buyer, time in force, limit, order)]."""
     funds, job = BUYERS[name]
-    orders = []
+    orders: list[tuple[str, str, int, types_pb2.Order]] = []
     with GpuxClient(address, token) as client:
         client.deposit_funds(funds)
 
@@ -383,6 +387,7 @@ def main(console: Console | None = None, data_dir: Path | None = None, serve_sec
     say(str(warm(say=say)))  # here, unbounded, so the server's start-up only loads them
     server = ServerProcess(path)
     with server:
+        assert server.proc is not None  # started by the with
         say(f"gpux serve (pid {server.proc.pid}) on {server.address}, data dir {path}")
         say("gpux serve: " + next((line.split("gpux.warm ", 1)[1] for line in server.log if "kernels ready" in line),
                                   "(no kernel report)"))

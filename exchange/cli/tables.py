@@ -28,7 +28,7 @@ def settlement_table(result: DaySettlement, market: Market, names: list[str] | N
     for row in result.summary_rows():
         if names is not None and row["account"] != "total":
             row = {**row, "account": names[int(row["account"])]}
-        table.add_row(*(str(row[c]) if c in _COUNTS else market.format_money(row[c], with_currency=False)
+        table.add_row(*(str(row[c]) if c in _COUNTS else market.format_money(int(row[c]), with_currency=False)
                         for c in _COLUMNS))
     return table
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class WarmReport:
                 f"({self.compiled} compiled, {self.loaded} loaded from the cache)")
 
 
-def kernels() -> dict[str, object]:
+def kernels() -> dict[str, Any]:
     """Every numba dispatcher defined in the ``exchange`` package, by qualified name
     (imports every module of it, the generated protobuf code aside)."""
     from numba.core.registry import CPUDispatcher
@@ -97,8 +98,8 @@ def rehearse() -> None:
     uncross(side, price, qty, np.arange(2), reference=1_850, tick=1)
 
     instruments = Instruments(state.listing, catalog)
-    place = trading_pb2.PlaceOrderRequest(symbol=names[0], side=1, order_type=1, time_in_force=1, price_fen=1_800,
-                                          qty=1, client_order_id=1, self_trade_prevention=1)
+    place = trading_pb2.PlaceOrderRequest(symbol=names[0], side=1, order_type=1, time_in_force=1, price_fen=1_800,  # type: ignore[arg-type]
+                                          qty=1, client_order_id=1, self_trade_prevention=1)  # type: ignore[arg-type]
     place_commands([place], 9, instruments)
     stream = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=place)] * 2)
     stream_commands(stream, 9, instruments)

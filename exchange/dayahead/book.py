@@ -130,8 +130,8 @@ class DayAheadBook:
         """Validate, append durably, return the order (with its ref). Raises
         :class:`InvalidDayAheadOrder`, :class:`DuplicateDayAheadOrder` or
         :class:`DayAheadClosed`, and then nothing was written."""
-        alternatives = [tuple(a) for a in alternatives]
-        self._validate(side, hour, length, qty, min_ratio, alternatives, block, client_order_id)
+        alts: list = [tuple(a) for a in alternatives]  # lists from JSON and the wire, too
+        self._validate(side, hour, length, qty, min_ratio, alts, block, client_order_id)
         with self._lock:
             orders = self._load(day)
             if self.closed(day):
@@ -140,7 +140,7 @@ class DayAheadBook:
                 raise DuplicateDayAheadOrder(
                     f"client order id {client_order_id} was already used for {day} by this account")
             order = DayAheadOrder(len(orders) + 1, account, client_order_id, "block" if block else "hourly",
-                                  side, hour, length, qty, min_ratio, tuple(alternatives))
+                                  side, hour, length, qty, min_ratio, tuple(alts))
             self._append(day, order)
             orders.append(order)
             return order

@@ -30,12 +30,12 @@ def _product(p) -> tuple[str, str]:
 def auction_to_json(a: Auction) -> dict[str, Any]:
     return {
         "hours": a.hours,
-        "products": [[list(p), dataclasses.asdict(spec)] for p, spec in a.products.items()],
-        "orders": [[o.order_id, o.account, int(o.side), list(o.product), o.hour, o.limit_fen, o.qty]
+        "products": [[list(_product(p)), dataclasses.asdict(spec)] for p, spec in a.products.items()],
+        "orders": [[o.order_id, o.account, int(o.side), list(_product(o.product)), o.hour, o.limit_fen, o.qty]
                    for o in a.orders],
         "blocks": [[b.block_id, b.account, int(b.side), b.start, b.length, b.qty, b.min_ratio,
-                    [[list(x.product), x.limit_fen] for x in b.alternatives]] for b in a.blocks],
-        "capacity": [[acct, list(p), h, q] for (acct, p, h), q in a.capacity.items()],
+                    [[list(_product(x.product)), x.limit_fen] for x in b.alternatives]] for b in a.blocks],
+        "capacity": [[acct, list(_product(p)), h, q] for (acct, p, h), q in a.capacity.items()],
         "funds": [[acct, f] for acct, f in a.funds.items()],
     }
 
@@ -67,8 +67,8 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
         "fills": [[i, q] for i, q in r.fills.items()],
         "blocks": [[b.block_id, b.qty, b.alternative, b.reason.value if b.reason else None, b.surplus_fen]
                    for b in r.blocks.values()],
-        "prices": [[list(p), h, price] for (p, h), price in r.prices.items()],
-        "volume": [[list(p), h, v] for (p, h), v in r.volume.items()],
+        "prices": [[list(_product(p)), h, price] for (p, h), price in r.prices.items()],
+        "volume": [[list(_product(p)), h, v] for (p, h), v in r.volume.items()],
         "welfare_fen": r.welfare_fen,
         "removed": list(r.removed),
         **{name: getattr(r, name) for name in _figures()},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -93,9 +94,9 @@ def hold_requests(orders: list[DayAheadOrder]) -> tuple[dict[int, int], dict[tup
     return dict(funds), dict(capacity)
 
 
-def build_auction(catalog: Catalog, orders: list[DayAheadOrder], funds: dict, capacity: dict) -> Auction:
+def build_auction(catalog: Catalog, orders: list[DayAheadOrder], funds: Mapping, capacity: Mapping) -> Auction:
     """The clearing input of a day's orders under the given caps (the holds)."""
-    products: dict[tuple[str, str], ProductSpec] = {}
+    products: dict[Hashable, ProductSpec] = {}  # by (gpu_class, region)
     for o in orders:
         for gpu_class, region, _ in o.alternatives:
             if (gpu_class, region) not in products:
@@ -195,7 +196,8 @@ def _hold_commands(listing: Listing, catalog: Catalog, day: date, funds: dict,
 
 def _caps(keys: list, events: np.ndarray) -> tuple[dict, dict]:
     """The holds the engine granted: each hold command's ACK qty (0 if rejected)."""
-    funds, capacity = {}, {}
+    funds: dict[int, int] = {}
+    capacity: dict[tuple[int, tuple[str, str], int], int] = {}
     granted = {int(e["seq"]): int(e["qty"]) for e in events[events["kind"] == EventKind.ACK]}
     first = int(events["seq"][0])
     for i, key in enumerate(keys):

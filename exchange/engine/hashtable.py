@@ -22,7 +22,7 @@ KEY, VALUE = 0, 1
 EMPTY = -1
 """An empty row's key and value, and what :func:`hash_find` returns for a missing key."""
 
-_kernel = njit(cache=True, _nrt=False)
+_kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
 """Decorator of the kernels that never allocate: compiled without reference counting."""
 
 

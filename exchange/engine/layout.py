@@ -58,7 +58,7 @@ CT_FIELDS = 10
 DONE = -2
 """Value of a client order id in ``clord_index`` once its order is no longer live."""
 
-kernel = njit(cache=True, _nrt=False)
+kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
 """Decorator of the kernels that never allocate: compiled without reference counting,
 which makes a call between them as cheap as in C."""
 

@@ -54,7 +54,7 @@ def _process(*args):
     result = kernels.process(*args)
     signatures = getattr(kernels.process, "signatures", ())
     if len(signatures) == 1:  # absent when NUMBA_DISABLE_JIT=1
-        _process = kernels.process.overloads[signatures[0]].entry_point
+        _process = kernels.process.overloads[signatures[0]].entry_point  # type: ignore[attr-defined, misc]
     return result
 
 
@@ -247,7 +247,7 @@ class Engine:
         ask_open: dict[tuple[int, int], int] = {}
         n_levels = 0
         for inst in range(self.n_instruments):
-            best = {}
+            best: dict[Side, int] = {}
             for side in (Side.BUY, Side.SELL):
                 prev_lvl, prev_price = EMPTY, None
                 for lvl in self._side_levels(inst, side):

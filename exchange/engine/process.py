@@ -70,9 +70,12 @@ def _prefetch_row(typingctx, table, row):
     return types.void(table, row), codegen
 
 
-if config.DISABLE_JIT:  # the kernels run as Python: a cache hint means nothing there
-    def _prefetch_row(table, row):  # noqa: F811
-        return None
+def _no_prefetch(table, row):
+    return None
+
+
+if config.DISABLE_JIT:  # type: ignore[attr-defined]  # numba's config is set at run time
+    _prefetch_row = _no_prefetch  # type: ignore[assignment]  # the kernels run as Python: no cache hint there
 
 
 @kernel
@@ -81,7 +84,7 @@ def _prefetch_clord_slot(table, cmd):
     kind = cmd[C.KIND]
     clord = cmd[C.ORIG_CLORD] if kind == K.CANCEL else cmd[C.CLORD]
     if 0 < clord < CLORD_LIMIT and cmd[C.ACCOUNT] >= 0:
-        _prefetch_row(table, home_slot(clord_key(clord, cmd[C.ACCOUNT]), table.shape[0] - 1))
+        _prefetch_row(table, home_slot(clord_key(clord, cmd[C.ACCOUNT]), table.shape[0] - 1))  # type: ignore[call-arg]
 
 
 @njit(cache=True, nogil=True)

@@ -98,7 +98,8 @@ class ReferenceEngine(ReferenceBook):
         batch = np.asarray(batch)
         if batch.dtype.names != COMMAND_FIELDS:
             raise TypeError(f"process() needs a COMMAND_DTYPE batch, got {batch.dtype}")
-        self._out = out = []
+        out: list[tuple[int, ...]] = []
+        self._out = out
         for row in batch.astype(COMMAND_DTYPE, copy=False).reshape(-1).tolist():
             c = Cmd._make(row)
             self._seq, self._ts = c.seq, c.ts
@@ -127,7 +128,7 @@ class ReferenceEngine(ReferenceBook):
         inst = self._instruments[instrument]
 
         def levels(side_levels: Iterable[PriceLevel]) -> tuple[Level, ...]:
-            result = []
+            result: list[Level] = []
             for lv in side_levels:
                 if depth is not None and len(result) >= depth:
                     break

@@ -126,12 +126,13 @@ class AccountRegistry:
             raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"all {self.max_accounts} accounts are taken",
                                GatewayReason.WRONG_STATE, limit=self.max_accounts)
         token = token or secrets.token_urlsafe(32)
-        entry = {"account": len(self._accounts), "name": name, "role": int(role), "tokens": [_digest(token)]}
+        account = len(self._accounts)
+        entry = {"account": account, "name": name, "role": int(role), "tokens": [_digest(token)]}
         if request_id:
             entry["request_id"] = request_id
         self._accounts.append(entry)
         self._save()
-        self._by_token[_digest(token)] = Principal(entry["account"], role, name)
+        self._by_token[_digest(token)] = Principal(account, role, name)
         return token
 
     def exists(self, account: int) -> bool:

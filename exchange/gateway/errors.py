@@ -114,7 +114,7 @@ _BY_HUNDREDS = {
     5: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
-_HINTS = {
+_HINTS: dict[int, str] = {
     Reason.UNKNOWN_ACCOUNT: "the account is not known to the engine",
     Reason.UNKNOWN_INSTRUMENT: "the symbol is not listed",
     Reason.QUANTITY_OUT_OF_LIMITS: "the quantity is outside the lot limits of the class (or capacity limits)",

@@ -10,6 +10,7 @@ columns by a compiled pass and written as wire bytes
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -37,8 +38,8 @@ def invalid_report(error: GatewayError, cmd) -> types_pb2.ExecutionReport:
     sequencing it: the error's reason and message, the command's symbol, side and client
     order id (a cancel's: the order it names)."""
     which = cmd.WhichOneof("command")
-    body = getattr(cmd, which) if which else None
-    report = types_pb2.ExecutionReport(exec_type=types_pb2.EXEC_TYPE_REJECTED, reason=error.reason,
+    body: Any = getattr(cmd, which) if which else None
+    report = types_pb2.ExecutionReport(exec_type=types_pb2.EXEC_TYPE_REJECTED, reason=error.reason,  # type: ignore[arg-type]
                                        order_status=types_pb2.ORDER_STATUS_REJECTED, text=error.message)
     if which == "place":
         report.symbol, report.side = quote(body.symbol, marks=False), body.side
@@ -102,16 +103,16 @@ def execution_reports(rows: list[tuple], account: int, instruments: Instruments)
         maker = k == _E_TRADE and owner != account
         if maker:
             leaves, order_id, clord, side = contra_leaves, contra_order_id, contra_clord, 3 - side
-        report = Report(seq=seq, exec_index=index, transact_time_ns=ts, exec_type=exec_type, reason=reason,
+        report = Report(seq=seq, exec_index=index, transact_time_ns=ts, exec_type=exec_type, reason=reason,  # type: ignore[arg-type]
                         leaves_qty=leaves, order_id=order_id, client_order_id=clord,
                         symbol=instruments.symbol(instrument), side=side)
         if k == _E_TRADE:
             report.last_qty, report.last_price_fen, report.trade_id = qty, price, trade_id
             report.cum_qty = 0 if maker else filled
-            report.order_status = _status(k, reason, leaves, True)
+            report.order_status = _status(k, reason, leaves, True)  # type: ignore[assignment]
         else:
             report.price_fen, report.order_qty, report.cum_qty = price, qty, filled
-            report.order_status = _status(k, reason, leaves, filled)
+            report.order_status = _status(k, reason, leaves, filled)  # type: ignore[assignment]
             if k == _E_REPLACED:
                 report.orig_client_order_id = contra_clord
             elif k == _E_REJECTED:
@@ -189,7 +190,7 @@ def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
 
 
 def _report_columns(events: np.ndarray, account: int, instruments: Instruments
-                    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+                    ) -> tuple[np.ndarray, list[str], tuple[np.ndarray, np.ndarray]]:
     """The fields of :func:`execution_reports` over the event rows
     (:func:`_report_values`): values as for :func:`~exchange.gateway.wire.encode_reports`,
     the texts of the rejections, the symbol table."""
@@ -218,7 +219,8 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
     are written as wire bytes by a compiled kernel and parsed in one call (the same
     messages)."""
     if events is None or len(events) < _BULK_FROM:
-        return cls(reports=execution_reports(events, account, instruments) if events is not None else [], **fields)
+        return cls(reports=execution_reports(events.tolist(), account, instruments) if events is not None else [],
+                   **fields)
     values, texts, (symbol_buf, symbol_at) = _report_columns(events, account, instruments)
     encoded = [t.encode() for t in texts]
     text_at = np.zeros(len(encoded) + 1, np.int64)
@@ -243,16 +245,16 @@ def order_from_rows(rows: list[tuple], instruments: Instruments) -> types_pb2.Or
         order_id=oid, client_order_id=accepted[_E_CLORD], first_client_order_id=accepted[_E_CLORD],
         symbol=instruments.symbol(accepted[_E_INSTRUMENT]), side=accepted[_E_SIDE], price_fen=accepted[_E_PRICE],
         order_qty=accepted[_E_QTY], cum_qty=filled, leaves_qty=leaves,
-        order_status=_status(own[-1][_E_KIND], 0, leaves, filled))
+        order_status=_status(own[-1][_E_KIND], 0, leaves, filled))  # type: ignore[arg-type]
 
 
 def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Order:
     """An OrderRecord of the ledger as the wire's Order."""
     return types_pb2.Order(
         order_id=record.order_id, client_order_id=record.clord, first_client_order_id=record.first_clord,
-        symbol=instruments.symbol(record.instrument), side=record.side, price_fen=record.price,
+        symbol=instruments.symbol(record.instrument), side=record.side, price_fen=record.price,  # type: ignore[arg-type]
         order_qty=record.qty, cum_qty=record.filled, leaves_qty=record.leaves,
-        order_status=int(record.status))
+        order_status=int(record.status))  # type: ignore[arg-type]
 
 
 def first_rejection(rows: list[tuple]) -> int:

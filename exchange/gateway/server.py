@@ -83,23 +83,23 @@ class GatewayServer:
         for name in ("", *names):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         if self.timer_seconds:
-            self._ticker = asyncio.create_task(self._tick())
+            self._ticker = asyncio.create_task(self._tick(exchange))
         if self.http_address is not None:
             self.web = WebServer(exchange, self.http_address, interceptor.open_streams)
             self.http_port = await self.web.start()
         log.info("gpux serving %s on port %d (data dir %s)", names, self.port, self.node.data.root)
         return self.port
 
-    async def _tick(self) -> None:
+    async def _tick(self, exchange: Exchange) -> None:
         """A TIMER every ``timer_seconds``; due slots listed every 60 ticks."""
         ticks = 0
         while True:
             await asyncio.sleep(self.timer_seconds)
             ticks += 1
             with contextlib.suppress(Exception):
-                await self.node.sequencer.submit_async(command(CommandKind.TIMER))
+                await exchange.sequencer.submit_async(command(CommandKind.TIMER))
                 if ticks % 60 == 0:
-                    await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
+                    await asyncio.to_thread(exchange.node.list_due, exchange.sequencer.clock(), self.opening_call_ns)
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop serving (in-flight calls get ``grace`` seconds), then close the node."""

@@ -13,6 +13,8 @@ tests check both kernels against the protobuf classes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from google.protobuf.descriptor import FieldDescriptor
 from numba import njit
@@ -22,7 +24,7 @@ from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 _VARINT, _LENGTH_DELIMITED = 0, 2  # the wire types these messages use
 
 
-def field_number(message: type, field: str) -> int:
+def field_number(message: Any, field: str) -> int:
     """The number of ``message``'s ``field`` in the generated descriptor."""
     return message.DESCRIPTOR.fields_by_name[field].number
 

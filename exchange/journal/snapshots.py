@@ -56,7 +56,8 @@ def encode(snapshot: Snapshot) -> bytes:
     """The bytes of a snapshot file. O(state size)."""
     buf = io.BytesIO()
     meta = np.frombuffer(json.dumps(snapshot.meta, sort_keys=True).encode(), np.uint8)
-    np.savez(buf, **snapshot.arrays, **{_META: meta})
+    arrays: dict[str, Any] = {**snapshot.arrays, _META: meta}
+    np.savez(buf, **arrays)
     payload = buf.getvalue()
     digest = hashlib.sha256(payload).digest()
     return HEADER.pack(MAGIC, VERSION, 0, snapshot.seq, len(payload), digest) + payload
@@ -103,7 +104,8 @@ class SnapshotStore:
             old.unlink()
         return path
 
-    def latest(self, restore: Callable[[Snapshot], T] = lambda snapshot: snapshot) -> tuple[T | None, LoadReport]:
+    def latest(self, restore: Callable[[Snapshot], T] = lambda snapshot: snapshot,  # type: ignore[assignment, return-value]
+               ) -> tuple[T | None, LoadReport]:
         """``restore`` of the newest snapshot that loads and restores, and a report naming
         the newer ones that did not (damaged, or ``restore`` raised ValueError)."""
         report = LoadReport()

@@ -12,33 +12,72 @@ import numpy as np
 
 from exchange.schema.codes import CommandKind
 
-COMMAND_FIELDS = (
-    "seq", "ts", "kind", "account", "instrument", "side", "order_type", "tif", "flags",
-    "stp", "price", "qty", "clord", "orig_clord", "expire_ts", "amount", "gpu_class",
-    "region", "slot_ts", "contra_account",
-)
-"""Command record fields; ``amount`` is money in fen for the funds commands,
-``contra_account`` the seller of a DA_TRADE."""
 
-EVENT_FIELDS = (
-    "seq", "ts", "kind", "reason", "account", "instrument", "order_id", "clord", "side",
-    "price", "qty", "leaves", "filled", "contra_order_id", "contra_account",
-    "contra_clord", "contra_leaves", "trade_id",
-)
-"""Event record fields. For order events the first party is the order's owner; for a
-TRADE it is the taker (``side`` is the aggressor side) and ``contra_*`` the maker; a
-REPLACED carries the previous client order id in ``contra_clord``.
-``price`` is the order's limit (trade price for TRADE); ``qty`` is the order qty
-(ACCEPTED, REPLACED, DONE), the cancelled/expired qty, the traded qty, or the count or
-amount echoed by an ACK; ``leaves`` and ``filled`` are the order's after the event."""
+class C(IntEnum):
+    """Column of each command field in a command batch's int64 matrix (``C.PRICE``);
+    ``AMOUNT`` is money in fen for the funds commands, ``CONTRA_ACCOUNT`` the seller of a
+    DA_TRADE."""
+
+    SEQ = 0
+    TS = 1
+    KIND = 2
+    ACCOUNT = 3
+    INSTRUMENT = 4
+    SIDE = 5
+    ORDER_TYPE = 6
+    TIF = 7
+    FLAGS = 8
+    STP = 9
+    PRICE = 10
+    QTY = 11
+    CLORD = 12
+    ORIG_CLORD = 13
+    EXPIRE_TS = 14
+    AMOUNT = 15
+    GPU_CLASS = 16
+    REGION = 17
+    SLOT_TS = 18
+    CONTRA_ACCOUNT = 19
+
+
+class E(IntEnum):
+    """Column of each event field in an event batch's int64 matrix (``E.TRADE_ID``).
+
+    For order events the first party is the order's owner; for a TRADE it is the taker
+    (``SIDE`` is the aggressor side) and ``CONTRA_*`` the maker; a REPLACED carries the
+    previous client order id in ``CONTRA_CLORD``. ``PRICE`` is the order's limit (trade
+    price for TRADE); ``QTY`` is the order qty (ACCEPTED, REPLACED, DONE), the
+    cancelled/expired qty, the traded qty, or the count or amount echoed by an ACK;
+    ``LEAVES`` and ``FILLED`` are the order's after the event."""
+
+    SEQ = 0
+    TS = 1
+    KIND = 2
+    REASON = 3
+    ACCOUNT = 4
+    INSTRUMENT = 5
+    ORDER_ID = 6
+    CLORD = 7
+    SIDE = 8
+    PRICE = 9
+    QTY = 10
+    LEAVES = 11
+    FILLED = 12
+    CONTRA_ORDER_ID = 13
+    CONTRA_ACCOUNT = 14
+    CONTRA_CLORD = 15
+    CONTRA_LEAVES = 16
+    TRADE_ID = 17
+
+
+COMMAND_FIELDS = tuple(c.name.lower() for c in C)
+"""Command record fields, in column order."""
+EVENT_FIELDS = tuple(e.name.lower() for e in E)
+"""Event record fields, in column order."""
 
 COMMAND_DTYPE = np.dtype([(name, np.int64) for name in COMMAND_FIELDS])
 EVENT_DTYPE = np.dtype([(name, np.int64) for name in EVENT_FIELDS])
 
-C = IntEnum("C", {name.upper(): i for i, name in enumerate(COMMAND_FIELDS)}, start=0)
-"""Column of each command field in a command batch's int64 matrix (``C.PRICE``)."""
-E = IntEnum("E", {name.upper(): i for i, name in enumerate(EVENT_FIELDS)}, start=0)
-"""Column of each event field in an event batch's int64 matrix (``E.TRADE_ID``)."""
 
 
 def commands(n: int) -> np.ndarray:
@@ -49,7 +88,7 @@ def commands(n: int) -> np.ndarray:
 def record_words(records: np.ndarray) -> np.ndarray:
     """A C-contiguous 1-D record array whose fields are all int64 as its (rows, fields)
     int64 matrix: a view, no copy (what the kernels read). O(1)."""
-    return records.view(np.int64).reshape(len(records), len(records.dtype.names))
+    return records.view(np.int64).reshape(len(records), len(records.dtype.names or ()))
 
 
 def copy_records(records: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,8 +76,9 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
                            f"ends at {journal.last_seq}: journal records are missing")
     state = restored or MarketState(catalog, max_accounts=max_accounts)
     report.snapshot_seconds = time.perf_counter() - started
-    feed = TradeLogFeed(trades, state.listing) if trades is not None else None
-    if feed is not None:
+    feed = None
+    if trades is not None:
+        feed = TradeLogFeed(trades, state.listing)
         state.trade_sink, state.trades_through = feed.events, trades.logged_through
     if executions is not None:
         state.exec_sink = executions.append
@@ -167,6 +169,9 @@ def read_ahead(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.nda
 class ExchangeNode:
     """A running exchange on one data directory (use :meth:`open`, then :meth:`close`)."""
 
+    _lock: int
+    """The data directory's writer lock (its file descriptor), taken by :meth:`open`."""
+
     def __init__(self, data: DataDir, catalog: Catalog, state: MarketState, journal: FileJournal,
                  snapshots: SnapshotStore, trades: TradeLogFeed, report: RecoveryReport,
                  *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
@@ -181,7 +186,7 @@ class ExchangeNode:
         self._sealed_through = 0
         self._closed = False
         self._listeners: list[Callable[[int], None]] = []
-        kwargs = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
+        kwargs: dict[str, Any] = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
                       snapshot_every=snapshot_every, after_group=self._after_group)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
@@ -206,6 +211,7 @@ class ExchangeNode:
             except BaseException:
                 executions.close()
                 raise
+            assert feed is not None  # recover makes one for the writer
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop)
             node.executions = executions

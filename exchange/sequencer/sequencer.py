@@ -217,7 +217,9 @@ class Sequencer:
     def _loop(self) -> None:
         held = None
         while True:
-            group, futures, count = [], [], 0
+            group: list[np.ndarray] = []
+            futures: list[Future] = []
+            count = 0
             item, held = held or self._queue.get(), None
             while True:
                 payload, future = item
@@ -373,6 +375,7 @@ class Sequencer:
 
     def _write_snapshot(self, snapshot, started: float) -> Path:
         """In the snapshot thread: write it; tell the observer the time since the copy began."""
+        assert self.snapshots is not None  # _start_snapshot refuses to run without a store
         path = self.snapshots.write(snapshot)
         if self.observer is not None:
             self.observer.snapshot_written(time.perf_counter() - started, path.stat().st_size)

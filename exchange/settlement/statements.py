@@ -101,7 +101,7 @@ def _by_account(trades: pa.Table) -> dict[int, tuple[int, ...]]:
         t = trades.group_by(key).aggregate([("qty", "sum"), ("notional", "sum"), (fee, "sum")])
         cols = (t[c].to_pylist() for c in (key, "qty_sum", "notional_sum", f"{fee}_sum"))
         sides[side] = {a: (q, v, f) for a, q, v, f in zip(*cols)}
-    out = {}
+    out: dict[int, tuple[int, ...]] = {}
     for a in sides["buyer"].keys() | sides["seller"].keys():
         (bq, bv, bf), (sq, sv, sf) = sides["buyer"].get(a, (0, 0, 0)), sides["seller"].get(a, (0, 0, 0))
         out[a] = (bq, bv, sq, sv, bf, sf)
@@ -122,7 +122,8 @@ def _nets(trades: pa.Table) -> dict[tuple, dict[int, int]]:
 
 def _allocate(providers: list[tuple[int, int]], buyers: list[tuple[int, int]]) -> list[tuple[int, ...]]:
     """Greedy (provider, buyer, qty): both sides in ascending account order, each filled in turn."""
-    rows, left, k = [], [q for _, q in buyers], 0
+    rows: list[tuple[int, ...]] = []
+    left, k = [q for _, q in buyers], 0
     for provider, qty in providers:
         while qty:
             take = min(qty, left[k])
@@ -254,12 +255,12 @@ def verify(settlement: DaySettlement, trades: pa.Table) -> None:
     delivered: dict[tuple, int] = defaultdict(int)
     d = settlement.delivery
     d = d.set_column(d.schema.get_field_index("slot_start"), "slot_start", d["slot_start"].cast(_I64))
-    for *inst, provider, buyer, qty in zip(*(d[c].to_pylist() for c in DELIVERY_SCHEMA.names)):
-        inst = tuple(inst)
-        _require(qty > 0 and provider != buyer, f"{day}: delivery row {inst} {provider}->{buyer} qty {qty}")
-        flows[inst][provider] += qty
-        flows[inst][buyer] -= qty
-        delivered[inst] += qty
+    for *fields, provider, buyer, qty in zip(*(d[c].to_pylist() for c in DELIVERY_SCHEMA.names)):
+        row_inst = tuple(fields)
+        _require(qty > 0 and provider != buyer, f"{day}: delivery row {row_inst} {provider}->{buyer} qty {qty}")
+        flows[row_inst][provider] += qty
+        flows[row_inst][buyer] -= qty
+        delivered[row_inst] += qty
     traded_nets = _nets(trades)
     for inst in traded_nets.keys() | flows.keys():
         volume = sum(n for n in traded_nets.get(inst, {}).values() if n > 0)

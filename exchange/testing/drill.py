@@ -13,12 +13,14 @@ the one after it gets duplicates or acceptances, never a second order. Used by t
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +55,7 @@ def write(data_dir: Path, run: int, day: datetime) -> None:
     pending = []
     for index in range(BATCHES):
         future = node.submit(batch(node.catalog, run, index, len(names)))
-        future.add_done_callback(lambda f, i=index: f.exception() or os.write(1, f"ACK {run} {i}\n".encode()))
+        future.add_done_callback(functools.partial(_report_ack, run, index))
         pending.append(future)
         if len(pending) >= IN_FLIGHT:
             pending.pop(0).result()
@@ -73,11 +75,17 @@ class CutResult:
     (the cut fell between the fsync and the acknowledgement); their retry is a duplicate."""
 
 
+def _report_ack(run: int, index: int, future: Future) -> None:
+    if future.exception() is None:
+        os.write(1, f"ACK {run} {index}\n".encode())
+
+
 def cut(data_dir: Path, run: int, day: datetime, rng: random.Random, timeout: float = 60.0) -> CutResult:
     """Start a writer, SIGKILL it after a random number of acknowledgements (plus a random
     sub-millisecond delay), recover in this process and check every acknowledged order."""
     proc = subprocess.Popen([sys.executable, "-m", "exchange.testing.drill", str(data_dir), str(run), day.isoformat()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
     deadline = time.monotonic() + timeout
     target = rng.randint(0, 40)
     seen = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -100,6 +101,11 @@ def day_ahead_days(root: Path) -> list[dict]:
     return out
 
 
+def _name(product: Any) -> str:
+    """A clearing product, ``(gpu_class, region)`` in the day-ahead auction, as the page names it."""
+    return ".".join(product)
+
+
 def day_ahead_summary(root: Path, day: date) -> dict | None:
     """A day's clearing, anonymised: prices and volumes per product and hour, blocks
     numbered in arrival order with their outcome and reason, hourly orders counted.
@@ -113,14 +119,14 @@ def day_ahead_summary(root: Path, day: date) -> dict | None:
     for product in auction.products:
         prices = [result.prices.get((product, h)) for h in range(auction.hours)]
         volumes = [result.volume.get((product, h), 0) for h in range(auction.hours)]
-        products.append({"product": ".".join(product), "prices": prices, "volumes": volumes})
+        products.append({"product": _name(product), "prices": prices, "volumes": volumes})
     blocks = []
-    for n, b in enumerate(sorted(auction.blocks, key=lambda b: b.block_id), 1):
+    for n, b in enumerate(sorted(auction.blocks, key=lambda b: b.block_id), 1):  # type: ignore[arg-type, return-value]
         r = result.blocks[b.block_id]
         blocks.append({"n": n, "side": b.side.name, "qty": b.qty, "start": b.start, "hours": b.length,
                        "min_ratio": b.min_ratio,
-                       "alternatives": [f"{'.'.join(a.product)}@{a.limit_fen}" for a in b.alternatives],
-                       "accepted": None if r.alternative is None else ".".join(b.alternatives[r.alternative].product),
+                       "alternatives": [f"{_name(a.product)}@{a.limit_fen}" for a in b.alternatives],
+                       "accepted": None if r.alternative is None else _name(b.alternatives[r.alternative].product),
                        "filled": r.qty, "reason": r.reason.value if r.reason else None})
     hourly = auction.orders
     return {"day": day.isoformat(), "status": "failed" if reason else "booked" if (folder / APPLIED_FILE).exists()

@@ -177,13 +177,13 @@ class ExchangeMetrics:
         yield self.snapshot.family("gpux_snapshot_seconds", "Time to copy and write a snapshot.")
         yield GaugeMetricFamily("gpux_snapshot_bytes", "Size of the last snapshot written.", value=self.snapshot_bytes)
         yield GaugeMetricFamily("gpux_journal_bytes", "Bytes of the journal on disk.", value=self.journal_bytes())
-        for name, (documentation, read) in self.counters.items():
-            yield CounterMetricFamily(name, documentation, value=read())
-        for name, (documentation, read) in self.gauges.items():
-            yield GaugeMetricFamily(name, documentation, value=read())
-        for name, (documentation, label, read) in self.labelled.items():
+        for name, (documentation, read_count) in self.counters.items():
+            yield CounterMetricFamily(name, documentation, value=read_count())
+        for name, (documentation, read_value) in self.gauges.items():
+            yield GaugeMetricFamily(name, documentation, value=read_value())
+        for name, (documentation, label, read_counts) in self.labelled.items():
             family = GaugeMetricFamily(name, documentation, labels=[label])
-            for value, count in sorted(read().items()):
+            for value, count in sorted(read_counts().items()):
                 family.add_metric([value], count)
             yield family
 

@@ -182,7 +182,7 @@ class WebServer:
         ways = await asyncio.to_thread(compare.ways, self.catalog, need)
         if len(ways) > MAX_COMPARE_WAYS:
             raise BadRequest(f"{len(ways)} combinations to price: narrow the start window, region or spec")
-        ids = {}
+        ids: dict[str, int] = {}
         for way in ways:
             for symbol in way.symbols:
                 if symbol in self.exchange.listing:

@@ -34,7 +34,7 @@ _HOURLY = day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY
 
 def _message(o: DayAheadOrder) -> day_ahead_pb2.DayAheadOrder:
     return day_ahead_pb2.DayAheadOrder(
-        ref=o.ref, client_order_id=o.client_order_id, side=o.side, start_hour=o.hour, hours=o.length, qty=o.qty,
+        ref=o.ref, client_order_id=o.client_order_id, side=o.side, start_hour=o.hour, hours=o.length, qty=o.qty,  # type: ignore[arg-type]
         order_type=_BLOCK if o.kind == "block" else _HOURLY, min_ratio_percent=o.min_ratio,
         alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=lim)
                       for c, r, lim in o.alternatives], accepted_alternative=-1)
@@ -107,13 +107,13 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
 
     def _result(self, outcome: DayAheadOutcome) -> day_ahead_pb2.GetDayAheadResultResponse:
         r = outcome.result
-        prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.exchange.catalog, outcome.day, p, h),
+        prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.exchange.catalog, outcome.day, p, h),  # type: ignore[arg-type]  # products and ids as the day-ahead makes them
                                               price_fen=price, volume=r.volume.get((p, h), 0))
                   for (p, h), price in sorted(r.prices.items())]
         return day_ahead_pb2.GetDayAheadResultResponse(
             delivery_day=outcome.day.isoformat(), prices=prices, welfare_fen=r.welfare_fen,
             mip_gap_ppm=round(r.mip_gap * 1_000_000), solve_ms=round(r.solve_seconds * 1000),
-            rounds=r.iterations, removed_blocks=list(r.removed), trades=outcome.trades)
+            rounds=r.iterations, removed_blocks=list(r.removed), trades=outcome.trades)  # type: ignore[arg-type]  # products and ids as the day-ahead makes them
 
 
 def add_day_ahead(server: grpc.aio.Server, exchange) -> str:

@@ -72,7 +72,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     async def GetBook(self, request, context):
         book, seq, ind = await self._book(request.symbol, request.depth)
         return market_data_pb2.GetBookResponse(
-            symbol=request.symbol, state=int(book.state), seq=seq, indicative=ind,
+            symbol=request.symbol, state=int(book.state), seq=seq, indicative=ind,  # type: ignore[arg-type]
             bids=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.bids],
             asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
 
@@ -81,7 +81,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         try:
             book, seq, ind = await self._book(request.symbol, request.depth)
             shown = _levels(book)
-            yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),
+            yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),  # type: ignore[arg-type]
                                                      updates=_diff({}, shown), indicative=ind)
             update_id, state, seen = 1, book.state, seq
             while True:
@@ -91,7 +91,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 updates = _diff(shown, now)
                 if updates or book.state != state or new_ind != ind:
                     update_id += 1
-                    yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),
+                    yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),  # type: ignore[arg-type]
                                                              updates=updates, indicative=new_ind)
                     shown, state, ind = now, book.state, new_ind
         finally:
@@ -149,7 +149,7 @@ def _indicative(book, tick: int) -> market_data_pb2.Indicative | None:
     now = indicative([s for s, _ in levels], [lv.price for _, lv in levels], [lv.qty for _, lv in levels],
                      book.reference, tick)
     return market_data_pb2.Indicative(price_fen=now.price, qty=now.volume, surplus_qty=now.surplus,
-                                      surplus_side=now.surplus_side, call_end_ns=book.call_end_ts)
+                                      surplus_side=now.surplus_side, call_end_ns=book.call_end_ts)  # type: ignore[arg-type]
 
 
 def _levels(book) -> dict[tuple[int, int], tuple[int, int]]:
@@ -160,7 +160,7 @@ def _levels(book) -> dict[tuple[int, int], tuple[int, int]]:
 def _diff(old: dict, new: dict) -> list:
     """Level updates taking ``old`` to ``new`` (qty 0 removes a level), in a fixed order."""
     keys = sorted(set(old) | set(new))
-    return [market_data_pb2.LevelUpdate(side=int(side), price_fen=price, qty=new.get((side, price), (0, 0))[0],
+    return [market_data_pb2.LevelUpdate(side=int(side), price_fen=price, qty=new.get((side, price), (0, 0))[0],  # type: ignore[arg-type]
                                         orders=new.get((side, price), (0, 0))[1])
             for side, price in keys if old.get((side, price)) != new.get((side, price))]
 

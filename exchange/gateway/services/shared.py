@@ -26,6 +26,7 @@ class Exchange:
         if not isinstance(node.sequencer, LoopSequencer):
             raise TypeError("the gateway runs its node's sequencer in the event loop: open it with loop=")
         self.node = node
+        self.sequencer: LoopSequencer = node.sequencer
         self.catalog = node.catalog
         self.listing = node.state.listing
         self.instruments = Instruments(self.listing, self.catalog)
@@ -48,9 +49,9 @@ class Exchange:
         """Sequence, journal and apply a batch (in one group with the rest of this loop
         turn's); its events. With metrics, the time to the answer is recorded."""
         if self.metrics is None:
-            return await self.node.sequencer.submit_async(batch)
+            return await self.sequencer.submit_async(batch)
         started = time.perf_counter()
-        events = await self.node.sequencer.submit_async(batch)
+        events = await self.sequencer.submit_async(batch)
         self.metrics.acked(time.perf_counter() - started)
         return events
 
@@ -63,7 +64,7 @@ class Exchange:
 
     async def read(self, work):
         """Run ``work(state)`` between groups, once every group submitted before it is applied."""
-        return await self.node.sequencer.call_async(work)
+        return await self.sequencer.call_async(work)
 
     async def one(self, kind: CommandKind, **fields: int) -> np.ndarray:
         """Execute one command; a rejection becomes its gRPC status."""
