@@ -260,6 +260,39 @@ def fmt_rate(x: float) -> str:
     return f"{x / 1e6:.2f} M/s" if x >= 1e6 else f"{x / 1e3:.1f} k/s"
 
 
+def time_batches(engine_cls, cfg, setup: np.ndarray, stream: np.ndarray) -> tuple[list[float], int, int]:
+    """Seconds of REPEATS runs of ``stream`` in batches of BATCH, each on a fresh engine
+    after ``setup``; the events and the orders resting at the end of the last run."""
+    runs = []
+    for _ in range(REPEATS):
+        eng = engine_cls(cfg)
+        eng.process(setup)
+        n_events = 0
+        t = time.perf_counter()
+        for s in range(0, len(stream), BATCH):
+            n_events += len(eng.process(stream[s:s + BATCH]))
+        runs.append(time.perf_counter() - t)
+        live_end = eng._live
+        del eng
+    return runs, n_events, live_end
+
+
+def time_single_commands(engine_cls, cfg, setup: np.ndarray, stream: np.ndarray) -> list[float]:
+    """Seconds of REPEATS runs of ``stream`` one command per call, each on a fresh engine
+    after ``setup``."""
+    runs = []
+    for _ in range(REPEATS):
+        eng = engine_cls(cfg)
+        eng.process(setup)
+        proc = eng.process
+        t = time.perf_counter()
+        for i in range(len(stream)):
+            proc(stream[i:i + 1])
+        runs.append(time.perf_counter() - t)
+        del eng, proc
+    return runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--commands", type=int, default=None,
@@ -315,17 +348,7 @@ def main() -> None:
     print(f"warm-up (kernel load/compile) {time.perf_counter() - t:.2f} s")
 
     # (a) batch API: best of REPEATS runs, each on a fresh engine
-    batch_runs = []
-    for _ in range(REPEATS):
-        eng = Engine(cfg)
-        eng.process(setup)
-        n_events = 0
-        t = time.perf_counter()
-        for s in range(0, n, BATCH):
-            n_events += len(eng.process(stream[s:s + BATCH]))
-        batch_runs.append(time.perf_counter() - t)
-        live_end = eng._live
-        del eng
+    batch_runs, n_events, live_end = time_batches(Engine, cfg, setup, stream[:n])
     batch_s = min(batch_runs)
     batch_rate = n / batch_s
     print(f"(a) numba batch API: {n:,} commands in {batch_s:.3f} s (best of "
@@ -333,16 +356,7 @@ def main() -> None:
           f"{live_end:,} orders resting at the end")
 
     # (b) one command per call: best of REPEATS runs over the first n_single commands
-    single_runs = []
-    for _ in range(REPEATS):
-        eng = Engine(cfg)
-        eng.process(setup)
-        proc = eng.process
-        t = time.perf_counter()
-        for i in range(n_single):
-            proc(stream[i:i + 1])
-        single_runs.append(time.perf_counter() - t)
-        del eng, proc
+    single_runs = time_single_commands(Engine, cfg, setup, stream[:n_single])
     single_s = min(single_runs)
     single_rate = n_single / single_s
     print(f"(b) numba one command per call (process(stream[i:i+1])): first {n_single:,} commands "

@@ -372,45 +372,7 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
         last = i
         assert r["ts"] == cs[i][1], f"event ts {r['ts']} != command ts {cs[i][1]}: {r}"
         groups[i].append(r)
-        k, reason = r["kind"], r["reason"]
-        assert k in {int(e) for e in EventKind}, f"unknown event kind: {r}"
-        if k == EV.TRADE and reason == R.DAY_AHEAD:  # a DA_TRADE: no engine orders
-            assert r["trade_id"] > 0 and r["qty"] > 0 and r["side"] == BUY, r
-            assert r["order_id"] == r["contra_order_id"] == r["leaves"] == r["filled"] == 0, r
-            assert r["contra_account"] != r["account"] and r["contra_leaves"] == 0, r
-        elif k == EV.TRADE:
-            assert reason in (0, R.AUCTION) and r["trade_id"] > 0 and r["contra_order_id"] > 0, r
-            assert r["qty"] > 0 and r["contra_account"] != r["account"], r
-        elif k == EV.REPLACED:  # contra_clord = the previous clord (orig_clord), rest 0
-            assert 0 < r["contra_clord"] != r["clord"], f"REPLACED without a fresh orig clord: {r}"
-            assert all(r[f] == 0 for f in _CONTRA if f != "contra_clord"), (
-                f"contra/trade fields on a REPLACED: {r}")
-        else:
-            assert all(r[f] == 0 for f in _CONTRA), f"contra/trade fields on a non-TRADE: {r}"
-        if k in (EV.ACCEPTED, EV.DONE, EV.ACK, EV.UNCROSSED):
-            assert reason == 0, f"reason on {EventKind(k).name}: {r}"
-        if k == EV.REJECTED:
-            assert reason in _REJECT_REASONS or reason == R.UNKNOWN_COMMAND, r
-            assert r["order_id"] == r["leaves"] == r["filled"] == 0, r
-        elif k == EV.ACK:
-            assert all(r[f] == 0 for f in ("order_id", "clord", "side", "price", "leaves",
-                                           "filled")), r
-        elif k == EV.TRADE and reason == R.DAY_AHEAD:
-            pass
-        elif k == EV.UNCROSSED:
-            assert r["account"] == r["order_id"] == r["clord"] == r["filled"] == 0, r
-            assert (r["qty"] > 0) == (r["price"] > 0) and r["leaves"] >= 0, r
-            assert r["side"] in (0, BUY, SELL) and (r["side"] == 0) == (r["leaves"] == 0), r
-        else:
-            assert r["order_id"] > 0 and r["leaves"] >= 0 and r["filled"] >= 0, r
-        if k == EV.CANCELLED:
-            assert reason in _CANCEL_REASONS and r["qty"] > 0, r
-        if k == EV.EXPIRED:
-            assert reason in _EXPIRE_REASONS and r["qty"] > 0 and r["leaves"] == 0, r
-        if k == EV.REPLACED:
-            assert reason in _REPLACE_REASONS, r
-        if k == EV.DONE:
-            assert r["leaves"] == 0, r
+        _check_event(r)
     for c, group in zip(cs, groups):
         assert group, f"command {c} yielded no event"
         ks = [g["kind"] for g in group]
@@ -420,6 +382,55 @@ def check_wellformed(commands: np.ndarray, events: np.ndarray) -> None:
             assert ks[-1] == EV.ACK and ks.count(EV.ACK) == 1, f"non-order command events {ks}"
         else:
             assert EV.ACK not in ks, f"ACK on an order command: {ks}"
+
+
+def _check_event(r: dict[str, int]) -> None:
+    """One event's kind, and the fields that apply to it."""
+    k, reason = r["kind"], r["reason"]
+    assert k in {int(e) for e in EventKind}, f"unknown event kind: {r}"
+    if k == EV.TRADE and reason == R.DAY_AHEAD:  # a DA_TRADE: no engine orders
+        assert r["trade_id"] > 0 and r["qty"] > 0 and r["side"] == BUY, r
+        assert r["order_id"] == r["contra_order_id"] == r["leaves"] == r["filled"] == 0, r
+        assert r["contra_account"] != r["account"] and r["contra_leaves"] == 0, r
+    elif k == EV.TRADE:
+        assert reason in (0, R.AUCTION) and r["trade_id"] > 0 and r["contra_order_id"] > 0, r
+        assert r["qty"] > 0 and r["contra_account"] != r["account"], r
+    elif k == EV.REPLACED:  # contra_clord = the previous clord (orig_clord), rest 0
+        assert 0 < r["contra_clord"] != r["clord"], f"REPLACED without a fresh orig clord: {r}"
+        assert all(r[f] == 0 for f in _CONTRA if f != "contra_clord"), (
+            f"contra/trade fields on a REPLACED: {r}")
+    else:
+        assert all(r[f] == 0 for f in _CONTRA), f"contra/trade fields on a non-TRADE: {r}"
+    _check_reason_and_order(r)
+
+
+def _check_reason_and_order(r: dict[str, int]) -> None:
+    """An event's reason fits its kind; its order fields are set or 0 as the kind says."""
+    k, reason = r["kind"], r["reason"]
+    if k in (EV.ACCEPTED, EV.DONE, EV.ACK, EV.UNCROSSED):
+        assert reason == 0, f"reason on {EventKind(k).name}: {r}"
+    if k == EV.REJECTED:
+        assert reason in _REJECT_REASONS or reason == R.UNKNOWN_COMMAND, r
+        assert r["order_id"] == r["leaves"] == r["filled"] == 0, r
+    elif k == EV.ACK:
+        assert all(r[f] == 0 for f in ("order_id", "clord", "side", "price", "leaves",
+                                       "filled")), r
+    elif k == EV.TRADE and reason == R.DAY_AHEAD:
+        pass
+    elif k == EV.UNCROSSED:
+        assert r["account"] == r["order_id"] == r["clord"] == r["filled"] == 0, r
+        assert (r["qty"] > 0) == (r["price"] > 0) and r["leaves"] >= 0, r
+        assert r["side"] in (0, BUY, SELL) and (r["side"] == 0) == (r["leaves"] == 0), r
+    else:
+        assert r["order_id"] > 0 and r["leaves"] >= 0 and r["filled"] >= 0, r
+    if k == EV.CANCELLED:
+        assert reason in _CANCEL_REASONS and r["qty"] > 0, r
+    if k == EV.EXPIRED:
+        assert reason in _EXPIRE_REASONS and r["qty"] > 0 and r["leaves"] == 0, r
+    if k == EV.REPLACED:
+        assert reason in _REPLACE_REASONS, r
+    if k == EV.DONE:
+        assert r["leaves"] == 0, r
 
 
 # ---------------------------------------------------------------------------- the driver

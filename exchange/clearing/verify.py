@@ -26,18 +26,38 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     welfare within the reported gap of the reported dual bound, and not below the
     objective the solver reported.
     """
-    orders = auction.orders
+    fills = _check_fills(auction, result)
+    accepted = _check_block_results(auction, result)
+    _check_prices(auction, result)
+    by_inst = _check_balance(auction, result, fills, accepted)
+    use = usage(auction, fills, accepted)
+    _check_caps(auction, use)
+    _check_hourly_orders(auction, result.prices, fills, use, by_inst)
+    _check_block_surplus(auction, result, accepted)
+    recomputed = welfare(auction, fills, accepted)
+    if recomputed != result.welfare_fen:
+        _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {recomputed} fen")
+    _check_solver_figures(result)
+
+
+def _check_fills(auction: Auction, result: ClearingResult) -> list[int]:
+    """Every hourly order's fill, an integer in 0..qty; the fills in order of the orders."""
     fills: list[int] = []
-    for o in orders:
+    for o in auction.orders:
         if o.order_id not in result.fills:
             _fail(f"order {o.order_id!r}: no fill reported")
         f = result.fills[o.order_id]
         if type(f) is not int or not 0 <= f <= o.qty:
             _fail(f"order {o.order_id!r}: fill {f!r} outside 0..{o.qty}")
         fills.append(f)
-    if len(result.fills) != len(orders):
+    if len(result.fills) != len(auction.orders):
         _fail("fills name orders that are not in the auction")
+    return fills
 
+
+def _check_block_results(auction: Auction, result: ClearingResult) -> dict[int, tuple[int, int]]:
+    """Every block's result: rejected with a reason, or accepted with a valid alternative
+    and a fill in min_fill..qty; the accepted ones, block index -> (alternative, qty)."""
     accepted: dict[int, tuple[int, int]] = {}
     if len(result.blocks) != len(auction.blocks):
         _fail("block results do not match the auction's blocks")
@@ -59,7 +79,11 @@ def verify(auction: Auction, result: ClearingResult) -> None:
         if r.reason is not None:
             _fail(f"block {blk.block_id!r}: accepted but has reason {r.reason}")
         accepted[b] = (r.alternative, r.qty)
+    return accepted
 
+
+def _check_prices(auction: Auction, result: ClearingResult) -> None:
+    """A price for every instrument, an integer on the tick inside the band, and no other."""
     prices = result.prices
     for key in auction.instruments:
         p = prices.get(key)
@@ -71,10 +95,15 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     if len(prices) != len(auction.instruments):
         _fail("prices name instruments that are not in the auction")
 
+
+def _check_balance(auction: Auction, result: ClearingResult, fills: list[int],
+                   accepted: dict[int, tuple[int, int]]) -> dict:
+    """Bought == sold, and the reported volume, in every instrument; the hourly orders'
+    indexes by instrument."""
     bought = {key: 0 for key in auction.instruments}
     sold = {key: 0 for key in auction.instruments}
     by_inst: dict = {}
-    for ix, (o, f) in enumerate(zip(orders, fills)):
+    for ix, (o, f) in enumerate(zip(auction.orders, fills)):
         key = (o.product, o.hour)
         by_inst.setdefault(key, []).append(ix)
         (bought if o.side is Side.BUY else sold)[key] += f
@@ -88,8 +117,11 @@ def verify(auction: Auction, result: ClearingResult) -> None:
             _fail(f"instrument {key!r}: bought {bought[key]} != sold {sold[key]}")
         if result.volume and result.volume.get(key) != bought[key]:
             _fail(f"instrument {key!r}: volume {result.volume.get(key)} != traded {bought[key]}")
+    return by_inst
 
-    use = usage(auction, fills, accepted)
+
+def _check_caps(auction: Auction, use) -> None:
+    """Capacity and funds caps, against what the fills ``use``."""
     for capped, cap in auction.capacity.items():
         if use.sold.get(capped, 0) > cap:
             _fail(f"capacity {capped!r}: sold {use.sold[capped]} > {cap}")
@@ -97,7 +129,11 @@ def verify(auction: Auction, result: ClearingResult) -> None:
         if use.spent.get(acct, 0) > funds:
             _fail(f"funds of {acct!r}: limit value {use.spent[acct]} > {funds}")
 
-    for o, f in zip(orders, fills):
+
+def _check_hourly_orders(auction: Auction, prices, fills: list[int], use, by_inst: dict) -> None:
+    """Hourly orders consistent with the prices: filled ones at or inside their limits,
+    one that could take one more GPU not in the money; per order, then per instrument."""
+    for o, f in zip(auction.orders, fills):
         p = prices[(o.product, o.hour)]
         more = increasable(auction, o, f, use)
         if o.side is Side.BUY:
@@ -117,6 +153,11 @@ def verify(auction: Auction, result: ClearingResult) -> None:
         if not lo <= prices[key] <= hi:
             _fail(f"instrument {key!r}: price {prices[key]} outside [{lo}, {hi}] ({lw}, {hw})")
 
+
+def _check_block_surplus(auction: Auction, result: ClearingResult, accepted: dict[int, tuple[int, int]]) -> None:
+    """Every accepted block in the money and not removed; rejection reasons consistent
+    with the prices and the removed list; reported surpluses recomputed."""
+    prices = result.prices
     removed = set(result.removed)
     for b, blk in enumerate(auction.blocks):
         r = result.blocks[blk.block_id]
@@ -137,11 +178,6 @@ def verify(auction: Auction, result: ClearingResult) -> None:
                 _fail(f"block {blk.block_id!r}: {r.reason.value} but surplus {s} <= 0")
         if r.surplus_fen != s:
             _fail(f"block {blk.block_id!r}: reported surplus {r.surplus_fen} != {s}")
-
-    recomputed = welfare(auction, fills, accepted)
-    if recomputed != result.welfare_fen:
-        _fail(f"welfare: reported {result.welfare_fen} fen, recomputed {recomputed} fen")
-    _check_solver_figures(result)
 
 
 def _check_solver_figures(result: ClearingResult) -> None:

@@ -375,27 +375,42 @@ def verify_day_ahead(root: Path, catalog: Catalog, listing: Listing, journaled: 
             raise DayAheadError(f"day-ahead {day}: the recorded clearing breaks a rule: {error}") from None
         checked.append(day)
         if span:
-            in_span = (journaled["seq"] >= span[0]) & (journaled["seq"] <= span[1])
-            explained |= in_span
-            if span[0] > from_seq:
-                expected = trade_commands(catalog, listing, day, auction, result)
-                found = journaled[in_span & (journaled["kind"] == CommandKind.DA_TRADE)]
-                if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f])
-                                                      for f in _TRADE_FIELDS):
-                    raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
-                                        f"(seq {span[0]}..{span[1]}) are not the recorded result's")
+            explained |= _check_booking(catalog, listing, day, auction, result, journaled, span, from_seq)
         if h_first > from_seq:
-            holds, keys = _hold_commands(listing, catalog, day, *hold_requests(orders))
-            in_range = journaled[(journaled["seq"] >= h_first) & (journaled["seq"] <= h_last)]
-            if len(in_range) != len(holds) or any(not np.array_equal(in_range[f], holds[f]) for f in _HOLD_FIELDS):
-                raise DayAheadError(f"day-ahead {day}: the journaled holds (seq {h_first}..{h_last}) are not "
-                                    "what the day's book asks for")
-            in_holds = (events["seq"] >= h_first) & (events["seq"] <= h_last)
-            funds, capacity = _caps(keys, events[in_holds])
-            if funds != dict(auction.funds) or capacity != dict(auction.capacity):
-                raise DayAheadError(f"day-ahead {day}: the clearing's caps are not the holds the engine granted "
-                                    f"(seq {h_first}..{h_last})")
+            _check_holds(catalog, listing, day, orders, auction, journaled, events, (h_first, h_last))
     stray = journaled[~explained & (journaled["kind"] == CommandKind.DA_TRADE)]
     if len(stray):
         raise DayAheadError(f"DA_TRADE at seq {int(stray['seq'][0])} belongs to no recorded day-ahead clearing")
     return checked
+
+
+def _check_booking(catalog: Catalog, listing: Listing, day: date, auction: Auction, result: ClearingResult,
+                   journaled: np.ndarray, span: list[int], from_seq: int) -> np.ndarray:
+    """The journal's DA_TRADE commands of a booked day (seqs ``span``, when after
+    ``from_seq``) are the recorded result's trades; the journaled commands in the span."""
+    in_span = (journaled["seq"] >= span[0]) & (journaled["seq"] <= span[1])
+    if span[0] > from_seq:
+        expected = trade_commands(catalog, listing, day, auction, result)
+        found = journaled[in_span & (journaled["kind"] == CommandKind.DA_TRADE)]
+        if len(found) != len(expected) or any(not np.array_equal(found[f], expected[f])
+                                              for f in _TRADE_FIELDS):
+            raise DayAheadError(f"day-ahead {day}: the journal's DA_TRADE commands "
+                                f"(seq {span[0]}..{span[1]}) are not the recorded result's")
+    return in_span
+
+
+def _check_holds(catalog: Catalog, listing: Listing, day: date, orders: list[DayAheadOrder], auction: Auction,
+                 journaled: np.ndarray, events: np.ndarray, seqs: tuple[int, int]) -> None:
+    """The journaled holds of a day (seqs ``seqs``) are what its book asks for, and the
+    clearing's caps exactly what the engine granted them."""
+    h_first, h_last = seqs
+    holds, keys = _hold_commands(listing, catalog, day, *hold_requests(orders))
+    in_range = journaled[(journaled["seq"] >= h_first) & (journaled["seq"] <= h_last)]
+    if len(in_range) != len(holds) or any(not np.array_equal(in_range[f], holds[f]) for f in _HOLD_FIELDS):
+        raise DayAheadError(f"day-ahead {day}: the journaled holds (seq {h_first}..{h_last}) are not "
+                            "what the day's book asks for")
+    in_holds = (events["seq"] >= h_first) & (events["seq"] <= h_last)
+    funds, capacity = _caps(keys, events[in_holds])
+    if funds != dict(auction.funds) or capacity != dict(auction.capacity):
+        raise DayAheadError(f"day-ahead {day}: the clearing's caps are not the holds the engine granted "
+                            f"(seq {h_first}..{h_last})")

@@ -156,7 +156,7 @@ def would_cross(st, instrument, side, price):
 # ---------------------------------------------------------------- order commands
 
 @kernel
-def new_order(st, ev, n, cmd):
+def new_order(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a call per step costs on the order path
     orders, insts, ct, ctr = st.orders, st.instruments, st.clord_index, st.counters
     seq, ts = cmd[C.SEQ], cmd[C.TS]
     account, inst, side = cmd[C.ACCOUNT], cmd[C.INSTRUMENT], cmd[C.SIDE]
@@ -266,7 +266,7 @@ def cancel(st, ev, n, cmd):
 
 
 @kernel
-def replace(st, ev, n, cmd):
+def replace(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a call per step costs on the order path
     orders, levels, insts, ct = st.orders, st.levels, st.instruments, st.clord_index
     seq, ts = cmd[C.SEQ], cmd[C.TS]
     account, orig, clord = cmd[C.ACCOUNT], cmd[C.ORIG_CLORD], cmd[C.CLORD]
@@ -366,37 +366,44 @@ def timer(st, ev, n, cmd, classes):
     return ack(ev, n, cmd, total + slots.shape[0])
 
 
+@kernel
+def list_instrument(st, ev, n, cmd, classes):
+    """LIST_INSTRUMENT: the next instrument id, in state OPEN (CALL with an expiry)."""
+    inst, ts, expire, c = cmd[C.INSTRUMENT], cmd[C.TS], cmd[C.EXPIRE_TS], cmd[C.GPU_CLASS]
+    insts, ctr = st.instruments, st.counters
+    if inst != ctr[CT_INSTRUMENTS]:
+        return reject(ev, n, cmd, R.BAD_INSTRUMENT_ID)
+    if c < 0 or c >= classes.shape[0]:
+        return reject(ev, n, cmd, R.UNKNOWN_GPU_CLASS)
+    if expire != 0 and expire <= ts:
+        return reject(ev, n, cmd, R.BAD_EXPIRY)
+    i = insts[inst]
+    i[I_STATE] = IS.CALL if expire > 0 else IS.OPEN
+    i[I_CLASS] = c
+    i[I_REGION] = cmd[C.REGION]
+    i[I_SLOT] = cmd[C.SLOT_TS]
+    i[I_GATE] = cmd[C.SLOT_TS] - classes[c, CL_GATE]
+    i[I_TICK] = classes[c, CL_TICK]
+    i[I_LO] = classes[c, CL_LO]
+    i[I_HI] = classes[c, CL_HI]
+    i[I_MIN_QTY] = classes[c, CL_MIN_QTY]
+    i[I_MAX_QTY] = classes[c, CL_MAX_QTY]
+    i[I_BEST_BID] = EMPTY
+    i[I_BEST_ASK] = EMPTY
+    i[I_LAST] = 0
+    i[I_CALL_END] = expire
+    ctr[CT_INSTRUMENTS] += 1
+    return ack(ev, n, cmd, 0)
+
+
 @njit(cache=True)
 def market_command(st, ev, n, cmd, classes):
     """LIST_INSTRUMENT, HALT, RESUME, CLOSE_GATE, START_CALL and UNCROSS."""
     kind, inst, ts, expire = cmd[C.KIND], cmd[C.INSTRUMENT], cmd[C.TS], cmd[C.EXPIRE_TS]
-    insts, ctr = st.instruments, st.counters
-    bad_expiry = expire != 0 and expire <= ts
     if kind == K.LIST_INSTRUMENT:
-        c = cmd[C.GPU_CLASS]
-        if inst != ctr[CT_INSTRUMENTS]:
-            return reject(ev, n, cmd, R.BAD_INSTRUMENT_ID)
-        if c < 0 or c >= classes.shape[0]:
-            return reject(ev, n, cmd, R.UNKNOWN_GPU_CLASS)
-        if bad_expiry:
-            return reject(ev, n, cmd, R.BAD_EXPIRY)
-        i = insts[inst]
-        i[I_STATE] = IS.CALL if expire > 0 else IS.OPEN
-        i[I_CLASS] = c
-        i[I_REGION] = cmd[C.REGION]
-        i[I_SLOT] = cmd[C.SLOT_TS]
-        i[I_GATE] = cmd[C.SLOT_TS] - classes[c, CL_GATE]
-        i[I_TICK] = classes[c, CL_TICK]
-        i[I_LO] = classes[c, CL_LO]
-        i[I_HI] = classes[c, CL_HI]
-        i[I_MIN_QTY] = classes[c, CL_MIN_QTY]
-        i[I_MAX_QTY] = classes[c, CL_MAX_QTY]
-        i[I_BEST_BID] = EMPTY
-        i[I_BEST_ASK] = EMPTY
-        i[I_LAST] = 0
-        i[I_CALL_END] = expire
-        ctr[CT_INSTRUMENTS] += 1
-        return ack(ev, n, cmd, 0)
+        return list_instrument(st, ev, n, cmd, classes)
+    insts = st.instruments
+    bad_expiry = expire != 0 and expire <= ts
     if instrument_reason(st, inst) != R.NONE:
         return reject(ev, n, cmd, R.UNKNOWN_INSTRUMENT)
     state = insts[inst, I_STATE]

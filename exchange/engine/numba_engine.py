@@ -12,6 +12,8 @@ TIMER scan the order pool, O(pool).
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import numpy as np
 
 from exchange.engine import layout as lay, process as kernels
@@ -235,16 +237,7 @@ class Engine:
 
         O(pool + levels + positions); for tests.
         """
-        st = self._st
-        orders, levels, insts, accts, pos, ctr = (
-            st.orders, st.levels, st.instruments, st.accounts, st.positions, st.counters)
-
-        def fail(msg: str) -> None:
-            raise EngineStateError(msg)
-
         in_queue: set[int] = set()
-        reserved = np.zeros(len(accts), np.int64)
-        ask_open: dict[tuple[int, int], int] = {}
         n_levels = 0
         for inst in range(self.n_instruments):
             best: dict[Side, int] = {}
@@ -252,79 +245,118 @@ class Engine:
                 prev_lvl, prev_price = EMPTY, None
                 for lvl in self._side_levels(inst, side):
                     n_levels += 1
-                    price = int(levels[lvl, lay.L_PRICE])
-                    if levels[lvl, lay.L_PREV] != prev_lvl:
-                        fail(f"level {lvl} of instrument {inst}: broken back link")
-                    if prev_price is not None and (price >= prev_price if side == Side.BUY else price <= prev_price):
-                        fail(f"instrument {inst} side {side.name}: levels not sorted at {price}")
-                    if hash_find(st.level_index, level_key(inst, int(side), price)) != lvl:
-                        fail(f"level index does not point at level {lvl} ({price})")
-                    qty, count, prev_slot = 0, 0, EMPTY
-                    slot = levels[lvl, lay.L_HEAD]
-                    while slot != EMPTY:
-                        o = orders[slot]
-                        if o[lay.O_LEVEL] != lvl or o[lay.O_PREV] != prev_slot or o[lay.O_PRICE] != price:
-                            fail(f"order slot {slot} misplaced in level {lvl}")
-                        if o[lay.O_LEAVES] <= 0 or o[lay.O_INSTRUMENT] != inst or _term(o, lay.SIDE_SHIFT) != side:
-                            fail(f"order {o[lay.O_ID]} in level {lvl} has bad leaves/instrument/side")
-                        in_queue.add(int(slot))
-                        qty += int(o[lay.O_LEAVES])
-                        count += 1
-                        prev_slot = slot
-                        slot = o[lay.O_NEXT]
-                    if levels[lvl, lay.L_TAIL] != prev_slot or count == 0:
-                        fail(f"level {lvl} of instrument {inst}: bad tail or empty")
-                    if qty != levels[lvl, lay.L_QTY] or count != levels[lvl, lay.L_COUNT]:
-                        fail(f"level {lvl} at {price}: qty/count {levels[lvl, lay.L_QTY]}/"
-                             f"{levels[lvl, lay.L_COUNT]} but queue holds {qty}/{count}")
+                    price = self._check_level(inst, side, lvl, prev_lvl, prev_price, in_queue)
                     prev_lvl, prev_price = lvl, price
                     best.setdefault(side, price)
-            state = insts[inst, lay.I_STATE]
-            if state not in (InstrumentState.OPEN, InstrumentState.HALTED, InstrumentState.CLOSED,
-                             InstrumentState.CALL):
-                fail(f"instrument {inst}: bad state {state}")
-            if state == InstrumentState.CLOSED and best:
-                fail(f"instrument {inst}: closed but has orders")
-            if state != InstrumentState.CALL and insts[inst, lay.I_CALL_END] != 0:
-                fail(f"instrument {inst}: a call end without a call phase")
-            if (state != InstrumentState.CALL and Side.BUY in best and Side.SELL in best
-                    and best[Side.BUY] >= best[Side.SELL]):
-                fail(f"instrument {inst} crossed: bid {best[Side.BUY]} >= ask {best[Side.SELL]}")
+            self._check_instrument(inst, best)
+        ctr = self._st.counters
         if n_levels != ctr[lay.CT_LEVEL_N]:
-            fail(f"{ctr[lay.CT_LEVEL_N]} levels counted, {n_levels} linked")
+            _fail(f"{ctr[lay.CT_LEVEL_N]} levels counted, {n_levels} linked")
+        reserved, ask_open = self._check_orders(in_queue)
+        self._check_accounts(reserved)
+        self._check_positions(ask_open)
+
+    def _check_level(self, inst: int, side: Side, lvl: int, prev_lvl: int, prev_price: int | None,
+                     in_queue: set[int]) -> int:
+        """One price level (after ``prev_lvl`` at ``prev_price`` on its side) and its queue,
+        whose order slots it adds to ``in_queue``; its price."""
+        st = self._st
+        orders, levels = st.orders, st.levels
+        price = int(levels[lvl, lay.L_PRICE])
+        if levels[lvl, lay.L_PREV] != prev_lvl:
+            _fail(f"level {lvl} of instrument {inst}: broken back link")
+        if prev_price is not None and (price >= prev_price if side == Side.BUY else price <= prev_price):
+            _fail(f"instrument {inst} side {side.name}: levels not sorted at {price}")
+        if hash_find(st.level_index, level_key(inst, int(side), price)) != lvl:
+            _fail(f"level index does not point at level {lvl} ({price})")
+        qty, count, prev_slot = 0, 0, EMPTY
+        slot = levels[lvl, lay.L_HEAD]
+        while slot != EMPTY:
+            o = orders[slot]
+            if o[lay.O_LEVEL] != lvl or o[lay.O_PREV] != prev_slot or o[lay.O_PRICE] != price:
+                _fail(f"order slot {slot} misplaced in level {lvl}")
+            if o[lay.O_LEAVES] <= 0 or o[lay.O_INSTRUMENT] != inst or _term(o, lay.SIDE_SHIFT) != side:
+                _fail(f"order {o[lay.O_ID]} in level {lvl} has bad leaves/instrument/side")
+            in_queue.add(int(slot))
+            qty += int(o[lay.O_LEAVES])
+            count += 1
+            prev_slot = slot
+            slot = o[lay.O_NEXT]
+        if levels[lvl, lay.L_TAIL] != prev_slot or count == 0:
+            _fail(f"level {lvl} of instrument {inst}: bad tail or empty")
+        if qty != levels[lvl, lay.L_QTY] or count != levels[lvl, lay.L_COUNT]:
+            _fail(f"level {lvl} at {price}: qty/count {levels[lvl, lay.L_QTY]}/"
+                  f"{levels[lvl, lay.L_COUNT]} but queue holds {qty}/{count}")
+        return price
+
+    def _check_instrument(self, inst: int, best: dict[Side, int]) -> None:
+        """An instrument's state against its best prices (``best``: side -> price)."""
+        insts = self._st.instruments
+        state = insts[inst, lay.I_STATE]
+        if state not in (InstrumentState.OPEN, InstrumentState.HALTED, InstrumentState.CLOSED,
+                         InstrumentState.CALL):
+            _fail(f"instrument {inst}: bad state {state}")
+        if state == InstrumentState.CLOSED and best:
+            _fail(f"instrument {inst}: closed but has orders")
+        if state != InstrumentState.CALL and insts[inst, lay.I_CALL_END] != 0:
+            _fail(f"instrument {inst}: a call end without a call phase")
+        if (state != InstrumentState.CALL and Side.BUY in best and Side.SELL in best
+                and best[Side.BUY] >= best[Side.SELL]):
+            _fail(f"instrument {inst} crossed: bid {best[Side.BUY]} >= ask {best[Side.SELL]}")
+
+    def _check_orders(self, in_queue: set[int]) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
+        """Every live order against the queues and the client order id index; the funds
+        reserved per account and the GPUs offered per (account, instrument)."""
+        st = self._st
+        orders = st.orders
+        reserved = np.zeros(len(st.accounts), np.int64)
+        ask_open: dict[tuple[int, int], int] = {}
         used = np.flatnonzero(orders[:, lay.O_ID] != 0)
         if set(used.tolist()) != in_queue:
-            fail("live orders and queued orders differ")
+            _fail("live orders and queued orders differ")
         for slot in used:
             o = orders[slot]
             if o[lay.O_QTY] != o[lay.O_FILLED] + o[lay.O_LEAVES] + o[lay.O_REMOVED]:
-                fail(f"order {o[lay.O_ID]}: qty {o[lay.O_QTY]} != filled + leaves + removed")
+                _fail(f"order {o[lay.O_ID]}: qty {o[lay.O_QTY]} != filled + leaves + removed")
             if hash_find(st.clord_index, clord_key(o[lay.O_CLORD], o[lay.O_ACCOUNT])) != slot:
-                fail(f"order {o[lay.O_ID]}: client order id index does not point at it")
+                _fail(f"order {o[lay.O_ID]}: client order id index does not point at it")
             if _term(o, lay.SIDE_SHIFT) == Side.BUY:
                 reserved[o[lay.O_ACCOUNT]] += o[lay.O_PRICE] * o[lay.O_LEAVES]
             else:
                 key = (int(o[lay.O_ACCOUNT]), int(o[lay.O_INSTRUMENT]))
                 ask_open[key] = ask_open.get(key, 0) + int(o[lay.O_LEAVES])
+        return reserved, ask_open
+
+    def _check_accounts(self, reserved: np.ndarray) -> None:
+        accts = self._st.accounts
         if not np.array_equal(reserved, accts[:, lay.A_RESERVED]):
             bad = int(np.flatnonzero(reserved != accts[:, lay.A_RESERVED])[0])
-            fail(f"account {bad}: reserved {accts[bad, lay.A_RESERVED]} != open bids {reserved[bad]}")
+            _fail(f"account {bad}: reserved {accts[bad, lay.A_RESERVED]} != open bids {reserved[bad]}")
         if np.any(accts[:, lay.A_CASH] + accts[:, lay.A_CREDIT] < accts[:, lay.A_RESERVED] + accts[:, lay.A_HELD]):
-            fail("an account has reserved and held more than cash + credit")
+            _fail("an account has reserved and held more than cash + credit")
         if np.any(accts[:, lay.A_HELD] < 0):
-            fail("negative held funds")
+            _fail("negative held funds")
         if np.any(accts[:, lay.A_CREDIT] < 0):
-            fail("negative credit")
-        for row in range(int(ctr[lay.CT_POSITIONS])):
+            _fail("negative credit")
+
+    def _check_positions(self, ask_open: dict[tuple[int, int], int]) -> None:
+        """Every position row against its index and the open asks (``ask_open`` is emptied)."""
+        st = self._st
+        pos = st.positions
+        for row in range(int(st.counters[lay.CT_POSITIONS])):
             p = pos[row]
             key = (int(p[lay.P_ACCOUNT]), int(p[lay.P_INSTRUMENT]))
             if hash_find(st.position_index, position_key(key[1], key[0])) != row:
-                fail(f"position index does not point at row {row}")
+                _fail(f"position index does not point at row {row}")
             if p[lay.P_ASK_OPEN] != ask_open.pop(key, 0):
-                fail(f"position {key}: ask_open {p[lay.P_ASK_OPEN]} != open asks")
+                _fail(f"position {key}: ask_open {p[lay.P_ASK_OPEN]} != open asks")
             if min(p[lay.P_CAPACITY], p[lay.P_BOUGHT], p[lay.P_SOLD], p[lay.P_HELD]) < 0:
-                fail(f"position {key}: negative capacity/bought/sold/held")
+                _fail(f"position {key}: negative capacity/bought/sold/held")
             if p[lay.P_SOLD] + p[lay.P_ASK_OPEN] + p[lay.P_HELD] > p[lay.P_CAPACITY] + p[lay.P_BOUGHT]:
-                fail(f"position {key}: sold + offered exceeds capacity + bought")
+                _fail(f"position {key}: sold + offered exceeds capacity + bought")
         if ask_open:
-            fail(f"open asks without a position row: {sorted(ask_open)}")
+            _fail(f"open asks without a position row: {sorted(ask_open)}")
+
+
+def _fail(msg: str) -> NoReturn:
+    raise EngineStateError(msg)

@@ -170,49 +170,11 @@ class ReferenceEngine(ReferenceBook):
         if not self._listed(c.instrument):
             return self._reject(c, R.UNKNOWN_INSTRUMENT)
         inst = self._instruments[c.instrument]
-        if c.side != BUY and c.side != SELL:
-            return self._reject(c, R.BAD_SIDE)
-        if c.order_type != LIMIT and c.order_type != MARKET:
-            return self._reject(c, R.BAD_ORDER_TYPE)
-        if not GTC <= c.tif <= FOK or (c.order_type == MARKET and c.tif not in (IOC, FOK)):
-            return self._reject(c, R.BAD_TIME_IN_FORCE)
-        if not CANCEL_NEWEST <= c.stp <= DECREMENT:
-            return self._reject(c, R.BAD_STP_MODE)
-        if c.flags not in (0, POST_ONLY) or (
-            c.flags == POST_ONLY and not (c.order_type == LIMIT and c.tif in (GTC, GTD))
-        ):
-            return self._reject(c, R.BAD_FLAGS)
-        if not 0 < c.clord < CLORD_LIMIT:
-            return self._reject(c, R.BAD_CLIENT_ORDER_ID)
-        if not inst.min_qty <= c.qty <= inst.max_qty:
-            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
-        if c.order_type == LIMIT:
-            if c.price % inst.tick != 0:
-                return self._reject(c, R.PRICE_NOT_ON_TICK)
-            if not inst.band_lo <= c.price <= inst.band_hi:
-                return self._reject(c, R.PRICE_OUT_OF_BAND)
-            limit = c.price
-        else:
-            if c.price != 0:
-                return self._reject(c, R.MARKET_ORDER_HAS_PRICE)
-            limit = inst.band_hi if c.side == BUY else inst.band_lo
-        if (c.expire_ts <= c.ts) if c.tif == GTD else (c.expire_ts != 0):
-            return self._reject(c, R.BAD_EXPIRY)
-        if (c.account, c.clord) in self._clords:
-            return self._reject(c, R.DUPLICATE_CLIENT_ORDER_ID)
-        if self._gate_closed(inst):
-            return self._reject(c, R.GATE_CLOSED)
-        if inst.state == HALTED:
-            return self._reject(c, R.INSTRUMENT_HALTED)
-        if inst.state == CALL and (c.tif in (IOC, FOK) or c.flags == POST_ONLY):
-            return self._reject(c, R.INSTRUMENT_IN_CALL)
-        if c.flags == POST_ONLY and self._post_only_crosses(inst, c.side, limit):
-            return self._reject(c, R.POST_ONLY_WOULD_CROSS)
-        if c.side == BUY:
-            if limit * c.qty > self._available_funds(c.account):
-                return self._reject(c, R.INSUFFICIENT_FUNDS)
-        elif c.qty > self._free_capacity(c.account, c.instrument):
-            return self._reject(c, R.INSUFFICIENT_CAPACITY)
+        reason, limit = self._order_fields_reason(c, inst)
+        if reason == R.NONE:
+            reason = self._order_placing_reason(c, inst, limit)
+        if reason != R.NONE:
+            return self._reject(c, reason)
 
         # accepted
         t = Order(self._next_order_id, c.account, c.instrument, c.clord, c.side, c.order_type,
@@ -241,6 +203,57 @@ class ReferenceEngine(ReferenceBook):
         self._finish_taker(t)
         return None
 
+    def _order_fields_reason(self, c: Cmd, inst: Instrument) -> tuple[R, int]:
+        """The first rule a new order's own fields break (side to price, in the order of
+        the rules) or NONE; and its limit (a market order's: the band edge)."""
+        if c.side != BUY and c.side != SELL:
+            return R.BAD_SIDE, 0
+        if c.order_type != LIMIT and c.order_type != MARKET:
+            return R.BAD_ORDER_TYPE, 0
+        if not GTC <= c.tif <= FOK or (c.order_type == MARKET and c.tif not in (IOC, FOK)):
+            return R.BAD_TIME_IN_FORCE, 0
+        if not CANCEL_NEWEST <= c.stp <= DECREMENT:
+            return R.BAD_STP_MODE, 0
+        if c.flags not in (0, POST_ONLY) or (
+            c.flags == POST_ONLY and not (c.order_type == LIMIT and c.tif in (GTC, GTD))
+        ):
+            return R.BAD_FLAGS, 0
+        if not 0 < c.clord < CLORD_LIMIT:
+            return R.BAD_CLIENT_ORDER_ID, 0
+        if not inst.min_qty <= c.qty <= inst.max_qty:
+            return R.QUANTITY_OUT_OF_LIMITS, 0
+        if c.order_type == LIMIT:
+            if c.price % inst.tick != 0:
+                return R.PRICE_NOT_ON_TICK, 0
+            if not inst.band_lo <= c.price <= inst.band_hi:
+                return R.PRICE_OUT_OF_BAND, 0
+            return R.NONE, c.price
+        if c.price != 0:
+            return R.MARKET_ORDER_HAS_PRICE, 0
+        return R.NONE, inst.band_hi if c.side == BUY else inst.band_lo
+
+    def _order_placing_reason(self, c: Cmd, inst: Instrument, limit: int) -> R:
+        """The first rule against placing a well-formed new order now (expiry, client order
+        id, instrument state, post-only, risk), in the order of the rules; or NONE."""
+        if (c.expire_ts <= c.ts) if c.tif == GTD else (c.expire_ts != 0):
+            return R.BAD_EXPIRY
+        if (c.account, c.clord) in self._clords:
+            return R.DUPLICATE_CLIENT_ORDER_ID
+        if self._gate_closed(inst):
+            return R.GATE_CLOSED
+        if inst.state == HALTED:
+            return R.INSTRUMENT_HALTED
+        if inst.state == CALL and (c.tif in (IOC, FOK) or c.flags == POST_ONLY):
+            return R.INSTRUMENT_IN_CALL
+        if c.flags == POST_ONLY and self._post_only_crosses(inst, c.side, limit):
+            return R.POST_ONLY_WOULD_CROSS
+        if c.side == BUY:
+            if limit * c.qty > self._available_funds(c.account):
+                return R.INSUFFICIENT_FUNDS
+        elif c.qty > self._free_capacity(c.account, c.instrument):
+            return R.INSUFFICIENT_CAPACITY
+        return R.NONE
+
     def _cancel(self, c: Cmd) -> None:
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
@@ -259,31 +272,9 @@ class ReferenceEngine(ReferenceBook):
         if o is None:
             return self._reject(c, reason)
         inst = self._instruments[o.instrument]
-        if not inst.min_qty <= c.qty <= inst.max_qty:
-            return self._reject(c, R.QUANTITY_OUT_OF_LIMITS)
-        if c.price % inst.tick != 0:
-            return self._reject(c, R.PRICE_NOT_ON_TICK)
-        if not inst.band_lo <= c.price <= inst.band_hi:
-            return self._reject(c, R.PRICE_OUT_OF_BAND)
-        if (c.account, c.clord) in self._clords:
-            return self._reject(c, R.DUPLICATE_CLIENT_ORDER_ID)
-        if self._gate_closed(inst):
-            return self._reject(c, R.GATE_CLOSED)
-        if inst.state == HALTED:
-            return self._reject(c, R.INSTRUMENT_HALTED)
-        new_leaves = c.qty - o.filled - o.removed
-        if new_leaves <= 0:
-            return self._reject(c, R.REPLACE_BELOW_FILLED)
-        if o.flags & POST_ONLY and inst.state != CALL and self._post_only_crosses(inst, o.side, c.price):
-            return self._reject(c, R.POST_ONLY_WOULD_CROSS)
-        if o.side == BUY:
-            delta = c.price * new_leaves - o.price * o.leaves
-            if delta > self._available_funds(c.account):
-                return self._reject(c, R.INSUFFICIENT_FUNDS)
-        else:
-            delta = new_leaves - o.leaves
-            if delta > self._free_capacity(c.account, o.instrument):
-                return self._reject(c, R.INSUFFICIENT_CAPACITY)
+        reason, new_leaves, delta = self._replace_reason(c, o, inst)
+        if reason != R.NONE:
+            return self._reject(c, reason)
 
         # accepted: move the risk, take the new clord
         if o.side == BUY:
@@ -311,6 +302,36 @@ class ReferenceEngine(ReferenceBook):
         self._match(inst, o, o.stp)
         self._finish_taker(o)
         return None
+
+    def _replace_reason(self, c: Cmd, o: Order, inst: Instrument) -> tuple[R, int, int]:
+        """The first rule a cancel-replace of live order ``o`` breaks, in the order of the
+        rules, or NONE; its new leaves and the change of risk (BUY: fen, SELL: GPUs)."""
+        if not inst.min_qty <= c.qty <= inst.max_qty:
+            return R.QUANTITY_OUT_OF_LIMITS, 0, 0
+        if c.price % inst.tick != 0:
+            return R.PRICE_NOT_ON_TICK, 0, 0
+        if not inst.band_lo <= c.price <= inst.band_hi:
+            return R.PRICE_OUT_OF_BAND, 0, 0
+        if (c.account, c.clord) in self._clords:
+            return R.DUPLICATE_CLIENT_ORDER_ID, 0, 0
+        if self._gate_closed(inst):
+            return R.GATE_CLOSED, 0, 0
+        if inst.state == HALTED:
+            return R.INSTRUMENT_HALTED, 0, 0
+        new_leaves = c.qty - o.filled - o.removed
+        if new_leaves <= 0:
+            return R.REPLACE_BELOW_FILLED, 0, 0
+        if o.flags & POST_ONLY and inst.state != CALL and self._post_only_crosses(inst, o.side, c.price):
+            return R.POST_ONLY_WOULD_CROSS, 0, 0
+        if o.side == BUY:
+            delta = c.price * new_leaves - o.price * o.leaves
+            if delta > self._available_funds(c.account):
+                return R.INSUFFICIENT_FUNDS, 0, 0
+        else:
+            delta = new_leaves - o.leaves
+            if delta > self._free_capacity(c.account, o.instrument):
+                return R.INSUFFICIENT_CAPACITY, 0, 0
+        return R.NONE, new_leaves, delta
 
     def _mass_cancel(self, c: Cmd) -> None:
         if c.account != -1 and not self._account_ok(c.account):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from sortedcontainers import SortedDict, SortedList
 
@@ -440,103 +440,124 @@ class ReferenceBook:
 
     def check(self) -> None:
         """Verify every internal invariant; raise EngineStateError on the first broken one."""
-
-        def fail(msg: str) -> None:
-            raise EngineStateError(msg)
-
         seen: dict[int, Order] = {}
         reserved: dict[int, int] = {}
         ask_open: dict[tuple[int, int], int] = {}
         for inst in self._instruments:
-            if inst.state not in (OPEN, HALTED, CLOSED, CALL):
-                fail(f"instrument {inst.id}: bad state {inst.state}")
-            if inst.state != CALL and inst.call_end:
-                fail(f"instrument {inst.id}: a call end without a call phase")
-            if inst.state == CLOSED and (inst.bids or inst.asks or inst.live):
-                fail(f"instrument {inst.id}: closed but has orders")
-            if (inst.state != CLOSED) != ((inst.gate_ts, inst.id) in self._gates):
-                fail(f"instrument {inst.id}: gate index inconsistent")
-            if (inst.state != CALL and inst.bids and inst.asks
-                    and inst.bids.peekitem(-1)[0] >= inst.asks.peekitem(0)[0]):
-                fail(f"instrument {inst.id}: book crossed")
+            self._check_instrument(inst)
             for side, book in ((BUY, inst.bids), (SELL, inst.asks)):
                 for price, level in book.items():
-                    if level.price != price:
-                        fail(f"instrument {inst.id}: level key {price} != price {level.price}")
-                    if not level.orders:
-                        fail(f"instrument {inst.id}: empty level {price} kept")
-                    if price % inst.tick or not inst.band_lo <= price <= inst.band_hi:
-                        fail(f"instrument {inst.id}: level {price} off tick or band")
-                    total = 0
-                    for oid, o in level.orders.items():
-                        if oid != o.order_id or oid in seen:
-                            fail(f"order {oid}: listed twice or under a wrong id")
-                        seen[oid] = o
-                        if self._orders.get(oid) is not o or inst.live.get(oid) is not o:
-                            fail(f"order {oid}: in a queue but not indexed as live")
-                        if (o.instrument, o.side, o.price) != (inst.id, side, price):
-                            fail(f"order {oid}: in the wrong queue")
-                        if o.leaves <= 0:
-                            fail(f"order {oid}: live with leaves {o.leaves}")
-                        if min(o.filled, o.removed) < 0 or o.qty != o.filled + o.leaves + o.removed:
-                            fail(f"order {oid}: qty {o.qty} != filled {o.filled} + leaves "
-                                 f"{o.leaves} + removed {o.removed}")
-                        if o.tif not in (GTC, GTD) or o.order_type != LIMIT:
-                            fail(f"order {oid}: resting with tif {o.tif} type {o.order_type}")
-                        if (o.tif == GTD) != ((o.expire_ts, oid) in self._gtd):
-                            fail(f"order {oid}: GTD index inconsistent")
-                        if not 0 < oid < self._next_order_id:
-                            fail(f"order {oid}: id never assigned")
-                        total += o.leaves
-                        if side == BUY:
-                            reserved[o.account] = reserved.get(o.account, 0) + o.price * o.leaves
-                        else:
-                            key = (o.account, o.instrument)
-                            ask_open[key] = ask_open.get(key, 0) + o.leaves
-                    if total != level.qty:
-                        fail(f"instrument {inst.id}: level {price} qty {level.qty} != {total}")
+                    self._check_level(inst, side, price, level, seen, reserved, ask_open)
             if len(inst.live) != sum(1 for o in seen.values() if o.instrument == inst.id):
-                fail(f"instrument {inst.id}: live index has orders not in its book")
+                _fail(f"instrument {inst.id}: live index has orders not in its book")
+        self._check_order_indexes(seen)
+        self._check_accounts(reserved)
+        self._check_positions(ask_open)
+
+    def _check_instrument(self, inst: Instrument) -> None:
+        if inst.state not in (OPEN, HALTED, CLOSED, CALL):
+            _fail(f"instrument {inst.id}: bad state {inst.state}")
+        if inst.state != CALL and inst.call_end:
+            _fail(f"instrument {inst.id}: a call end without a call phase")
+        if inst.state == CLOSED and (inst.bids or inst.asks or inst.live):
+            _fail(f"instrument {inst.id}: closed but has orders")
+        if (inst.state != CLOSED) != ((inst.gate_ts, inst.id) in self._gates):
+            _fail(f"instrument {inst.id}: gate index inconsistent")
+        if (inst.state != CALL and inst.bids and inst.asks
+                and inst.bids.peekitem(-1)[0] >= inst.asks.peekitem(0)[0]):
+            _fail(f"instrument {inst.id}: book crossed")
+
+    def _check_level(self, inst: Instrument, side: int, price: int, level: PriceLevel, seen: dict[int, Order],
+                     reserved: dict[int, int], ask_open: dict[tuple[int, int], int]) -> None:
+        """One price level and its queue; adds its orders to ``seen`` and their risk to
+        ``reserved`` (BUY, fen) or ``ask_open`` (SELL, GPUs)."""
+        if level.price != price:
+            _fail(f"instrument {inst.id}: level key {price} != price {level.price}")
+        if not level.orders:
+            _fail(f"instrument {inst.id}: empty level {price} kept")
+        if price % inst.tick or not inst.band_lo <= price <= inst.band_hi:
+            _fail(f"instrument {inst.id}: level {price} off tick or band")
+        total = 0
+        for oid, o in level.orders.items():
+            if oid != o.order_id or oid in seen:
+                _fail(f"order {oid}: listed twice or under a wrong id")
+            seen[oid] = o
+            self._check_resting(inst, side, price, o)
+            total += o.leaves
+            if side == BUY:
+                reserved[o.account] = reserved.get(o.account, 0) + o.price * o.leaves
+            else:
+                key = (o.account, o.instrument)
+                ask_open[key] = ask_open.get(key, 0) + o.leaves
+        if total != level.qty:
+            _fail(f"instrument {inst.id}: level {price} qty {level.qty} != {total}")
+
+    def _check_resting(self, inst: Instrument, side: int, price: int, o: Order) -> None:
+        oid = o.order_id
+        if self._orders.get(oid) is not o or inst.live.get(oid) is not o:
+            _fail(f"order {oid}: in a queue but not indexed as live")
+        if (o.instrument, o.side, o.price) != (inst.id, side, price):
+            _fail(f"order {oid}: in the wrong queue")
+        if o.leaves <= 0:
+            _fail(f"order {oid}: live with leaves {o.leaves}")
+        if min(o.filled, o.removed) < 0 or o.qty != o.filled + o.leaves + o.removed:
+            _fail(f"order {oid}: qty {o.qty} != filled {o.filled} + leaves "
+                  f"{o.leaves} + removed {o.removed}")
+        if o.tif not in (GTC, GTD) or o.order_type != LIMIT:
+            _fail(f"order {oid}: resting with tif {o.tif} type {o.order_type}")
+        if (o.tif == GTD) != ((o.expire_ts, oid) in self._gtd):
+            _fail(f"order {oid}: GTD index inconsistent")
+        if not 0 < oid < self._next_order_id:
+            _fail(f"order {oid}: id never assigned")
+
+    def _check_order_indexes(self, seen: dict[int, Order]) -> None:
         if len(seen) != len(self._orders):
-            fail("live orders not in any queue")
+            _fail("live orders not in any queue")
         if len(self._gtd) != sum(1 for o in seen.values() if o.tif == GTD):
-            fail("GTD index has orders that are not live")
+            _fail("GTD index has orders that are not live")
         for o in seen.values():
             if self._clords.get((o.account, o.clord)) != o.order_id:
-                fail(f"order {o.order_id}: clord index does not map {o.clord} to it")
+                _fail(f"order {o.order_id}: clord index does not map {o.clord} to it")
         for (a, _clord), oid in self._clords.items():
             if not 0 < oid < self._next_order_id or not self._account_ok(a):
-                fail(f"clord index: bad entry for account {a} -> order {oid}")
+                _fail(f"clord index: bad entry for account {a} -> order {oid}")
 
+    def _check_accounts(self, reserved: dict[int, int]) -> None:
         total_cash = 0
         for a, acct in self._accounts.items():
             total_cash += acct.cash
             if acct.reserved != reserved.get(a, 0):
-                fail(f"account {a}: reserved {acct.reserved} != {reserved.get(a, 0)}")
+                _fail(f"account {a}: reserved {acct.reserved} != {reserved.get(a, 0)}")
             if acct.credit < 0 or acct.reserved < 0:
-                fail(f"account {a}: negative credit or reserved")
+                _fail(f"account {a}: negative credit or reserved")
             if acct.cash + acct.credit < acct.reserved + acct.held:
-                fail(f"account {a}: cash + credit < reserved + held")
+                _fail(f"account {a}: cash + credit < reserved + held")
             if acct.held < 0:
-                fail(f"account {a}: negative held")
+                _fail(f"account {a}: negative held")
         for a in reserved:
             if a not in self._accounts:
-                fail(f"account {a}: reserves without an account")
+                _fail(f"account {a}: reserves without an account")
         if total_cash != self._funds_net:
-            fail(f"money not conserved: cash {total_cash} != deposits - withdrawals {self._funds_net}")
+            _fail(f"money not conserved: cash {total_cash} != deposits - withdrawals {self._funds_net}")
+
+    def _check_positions(self, ask_open: dict[tuple[int, int], int]) -> None:
         bought: dict[int, int] = {}
         sold: dict[int, int] = {}
         for (a, i), p in self._positions.items():
             if p.ask_open != ask_open.get((a, i), 0):
-                fail(f"position {a}/{i}: ask_open {p.ask_open} != {ask_open.get((a, i), 0)}")
+                _fail(f"position {a}/{i}: ask_open {p.ask_open} != {ask_open.get((a, i), 0)}")
             if min(p.capacity, p.bought, p.sold, p.ask_open, p.held) < 0:
-                fail(f"position {a}/{i}: negative field")
+                _fail(f"position {a}/{i}: negative field")
             if p.sold + p.ask_open + p.held > p.capacity + p.bought:
-                fail(f"position {a}/{i}: sold + ask_open > capacity + bought")
+                _fail(f"position {a}/{i}: sold + ask_open > capacity + bought")
             bought[i] = bought.get(i, 0) + p.bought
             sold[i] = sold.get(i, 0) + p.sold
         for key in ask_open:
             if key not in self._positions:
-                fail(f"position {key}: asks without a position")
+                _fail(f"position {key}: asks without a position")
         if bought != sold:
-            fail(f"GPU-hours not conserved: bought {bought} != sold {sold}")
+            _fail(f"GPU-hours not conserved: bought {bought} != sold {sold}")
+
+
+def _fail(msg: str) -> NoReturn:
+    raise EngineStateError(msg)

@@ -218,12 +218,31 @@ def _check(method: str, principal: Principal | None, allowed, limiter: TokenBuck
 def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[str, int]):
     """The same handler with the checks in front, malformed requests refused and errors
     mapped; its streams counted."""
-    name = method.rsplit("/", 1)[-1]
+    guard = _Guard(method, principal_of, allowed, limiter, open_streams)
+    kinds = (("unary_unary", guard.unary, False, grpc.unary_unary_rpc_method_handler),
+             ("unary_stream", guard.streaming, False, grpc.unary_stream_rpc_method_handler),
+             ("stream_unary", guard.unary, True, grpc.stream_unary_rpc_method_handler),
+             ("stream_stream", guard.streaming, True, grpc.stream_stream_rpc_method_handler))
+    for attr, wrap, streamed, make in kinds:
+        behavior = getattr(handler, attr)
+        if behavior is not None:
+            return make(wrap(behavior, streamed), request_deserializer=_tolerant(handler.request_deserializer),
+                        response_serializer=handler.response_serializer)
+    return handler
 
-    def admit(request, context, streamed: bool):
+
+class _Guard:
+    """The checks in front of one method's behaviours, and its open stream count."""
+
+    def __init__(self, method, principal_of, allowed, limiter, open_streams: dict[str, int]) -> None:
+        self.method, self.principal_of, self.allowed, self.limiter = method, principal_of, allowed, limiter
+        self.open_streams = open_streams
+        self.name = method.rsplit("/", 1)[-1]
+
+    def admit(self, request, context, streamed: bool):
         """The request to hand on (a checked stream), or the error to refuse the call with."""
-        principal = principal_of(context)
-        denied = _check(method, principal, allowed, limiter)
+        principal = self.principal_of(context)
+        denied = _check(self.method, principal, self.allowed, self.limiter)
         if denied:
             return None, denied
         if isinstance(request, MalformedRequest):
@@ -231,7 +250,9 @@ def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[st
         CALLER.set(principal)
         return (_checked(request) if streamed else request), None
 
-    def unary(behavior, streamed):
+    def unary(self, behavior, streamed):
+        admit = self.admit
+
         async def call(request, context):
             request, denied = admit(request, context, streamed)
             if denied:
@@ -244,7 +265,9 @@ def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[st
                 await abort(context, as_gateway_error(error))
         return call
 
-    def streaming(behavior, streamed):
+    def streaming(self, behavior, streamed):
+        admit, name, open_streams = self.admit, self.name, self.open_streams
+
         async def call(request, context):
             request, denied = admit(request, context, streamed)
             if denied:
@@ -260,14 +283,3 @@ def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[st
             finally:
                 open_streams[name] -= 1
         return call
-
-    kinds = (("unary_unary", unary, False, grpc.unary_unary_rpc_method_handler),
-             ("unary_stream", streaming, False, grpc.unary_stream_rpc_method_handler),
-             ("stream_unary", unary, True, grpc.stream_unary_rpc_method_handler),
-             ("stream_stream", streaming, True, grpc.stream_stream_rpc_method_handler))
-    for attr, wrap, streamed, make in kinds:
-        behavior = getattr(handler, attr)
-        if behavior is not None:
-            return make(wrap(behavior, streamed), request_deserializer=_tolerant(handler.request_deserializer),
-                        response_serializer=handler.response_serializer)
-    return handler

@@ -125,7 +125,7 @@ def _int64(value):
 
 
 @njit(cache=True)
-def read_places(buf, values, symbol_at, uint64_cap):
+def read_places(buf, values, symbol_at, uint64_cap):  # noqa: C901 - one compiled pass over the wire bytes
     """Read a StreamOrdersRequest whose commands are all ``place``: per command i, the
     :data:`PLACE_COLUMNS` of its PlaceOrderRequest into ``values[i]`` (as Python reads
     them, but a uint64 (client_order_id) at or above ``uint64_cap`` as ``uint64_cap``, so
