@@ -26,7 +26,7 @@ fill the event's ``account`` is the taker's), its exec_seq, the event's
 place among its command's events, the command's kind, the event's fields, and a
 checksum of the others (set when the record is written to the log)."""
 EXEC_DTYPE = np.dtype([(name, np.int64) for name in EXEC_FIELDS])
-X = IntEnum("X", {name.upper(): i for i, name in enumerate(EXEC_FIELDS)}, start=0)
+X = IntEnum("X", {name.upper(): i for i, name in enumerate(EXEC_FIELDS)}, start=0)  # type: ignore[misc]
 """Column of each execution record field in the int64 matrix (``X.EXEC_SEQ``)."""
 
 ACCOUNT_COMMANDS = (CommandKind.DEPOSIT_CAPACITY, CommandKind.WITHDRAW_CAPACITY, CommandKind.DEPOSIT_FUNDS,

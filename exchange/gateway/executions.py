@@ -47,7 +47,7 @@ _CHANGE_KIND = {
 _MONEY = frozenset({CommandKind.DEPOSIT_FUNDS, CommandKind.WITHDRAW_FUNDS, CommandKind.SET_CREDIT,
                     CommandKind.HOLD_FUNDS})
 _ACK = int(EventKind.ACK)
-_EVENT = slice(int(X.SEQ), int(X.CHECK))  # the event's own fields within a record
+_EVENT = slice(int(X.SEQ), int(X.CHECK))  # type: ignore[attr-defined]  # the event's fields in a record (X from EXEC_FIELDS)
 
 
 def account_events(records: np.ndarray, instruments: Instruments) -> list[trading_pb2.AccountEvent]:
@@ -59,9 +59,9 @@ def account_events(records: np.ndarray, instruments: Instruments) -> list[tradin
         account, exec_seq, exec_index, command = row[:4]
         event = row[_EVENT]
         message = trading_pb2.AccountEvent(exec_seq=exec_seq, exec_id=f"{account}-{exec_seq}")
-        if event[X.KIND - X.SEQ] == _ACK:
+        if event[X.KIND - X.SEQ] == _ACK:  # type: ignore[attr-defined]  # X's members come from EXEC_FIELDS
             seq, ts, _, _, _, instrument, *_ = event
-            qty = event[X.QTY - X.SEQ]
+            qty = event[X.QTY - X.SEQ]  # type: ignore[attr-defined]  # X's members come from EXEC_FIELDS
             money = command in _MONEY
             message.change.CopyFrom(trading_pb2.AccountChange(
                 kind=_CHANGE_KIND[command], seq=seq, transact_time_ns=ts, symbol=instruments.symbol(instrument),

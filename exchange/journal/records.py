@@ -61,6 +61,7 @@ from __future__ import annotations
 import struct
 import sys
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -377,7 +378,7 @@ def _intact(data: memoryview, offset: int) -> tuple[tuple[int, ...], int]:
 
 def _intact_after(data: memoryview, offset: int) -> bool:
     """Whether an intact record (own checksum) starts anywhere after ``offset``."""
-    raw = data.obj
+    raw: Any = data.obj  # what was read: bytes or an mmap
     at = raw.find(MAGIC, offset + 1)
     while at != -1:
         try:

@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -95,7 +96,8 @@ class FileJournal:
         self.read_only = read_only
         self.torn_tail: TornTail | None = None
         self._failed: JournalFailedError | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
+        self._current: Path | None = None
         self._size = 0
         self._chain = 0  # running CRC-32 of the current segment (records.encode)
         self._scanned: tuple[Path, tuple[int, int, int], np.ndarray] | None = None
@@ -168,6 +170,7 @@ class FileJournal:
         except OSError as error:
             raise self._fail("write", error) from error
         data, chain = records.encode(batch, self._chain)
+        assert self._file is not None  # _rotate opened one
         try:
             self.ops.write(self._file, data)
         except OSError as error:

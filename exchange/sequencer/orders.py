@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -178,9 +179,9 @@ class OrderLedger:
         """The order with this engine id, or None."""
         if not 0 < order_id < len(self.rows) or self.rows[order_id, R_STATUS] == 0:
             return None
-        r = self.rows[order_id]
-        return OrderRecord(order_id, *(int(v) for v in r[:R_STATUS]), OrderStatus(int(r[R_STATUS])),
-                           *(int(v) for v in r[R_STATUS + 1:]))
+        fields: list[Any] = self.rows[order_id].tolist()
+        fields[R_STATUS] = OrderStatus(fields[R_STATUS])
+        return OrderRecord(order_id, *fields)
 
     def placed(self, account: int, clord: int) -> int:
         """How many orders an account placed under a client order id (never more than 1),

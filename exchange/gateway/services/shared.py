@@ -34,6 +34,7 @@ class Exchange:
         self.limiter = limiter
         self.opening_call_ns = opening_call_ns
         """Length of the call phase new slots open with (0: none)."""
+        assert node.executions is not None  # ExchangeNode.open made the node's execution log
         self.executions = ExecutionHub(node.executions, exec_buffer)
         """The private execution streams (:mod:`exchange.gateway.executions`)."""
         self.book_changed = asyncio.Condition()
