@@ -6,11 +6,11 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -e '.[test]'
+	$(PYTHON) -m pip install -e '.[test,lint]'
 	$(VENV)/bin/gpux warm
 	touch $(STAMP)
 
@@ -21,9 +21,19 @@ DEMO_SECONDS ?= $(if $(CI),0,$(shell test -t 0 && echo 600 || echo 0))
 demo: $(STAMP)
 	$(VENV)/bin/gpux demo --serve $(DEMO_SECONDS)
 
+# everything: the whole suite, then the kernels' tests again as plain Python (coverage)
 test: $(STAMP)
 	$(PYTHON) -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(PYTHON) -m pytest -q -m nojit
+
+# while working: the tests that start no process (no gpux serve, crash drill, demo or browser)
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest -q -m "not slow"
+
+# ruff (pyproject [tool.ruff]) over everything, mypy ([tool.mypy]) over exchange/
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PYTHON) bench/engine.py
@@ -31,5 +41,5 @@ bench: $(STAMP)
 	$(PYTHON) bench/audit.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

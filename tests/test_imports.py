@@ -93,6 +93,7 @@ def test_find_cycle_names_one() -> None:
     assert find_cycle({"a": {"b": "x"}, "b": {}, "c": {"a": "z"}}) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["exchange.schema", "exchange.catalog"])
 def test_records_and_catalog_load_no_numba(module: str) -> None:
     code = f"import sys, {module}; assert 'numba' not in sys.modules, sorted(sys.modules)"
@@ -102,6 +103,7 @@ def test_records_and_catalog_load_no_numba(module: str) -> None:
 
 @pytest.mark.parametrize("first", ["exchange.auction", "exchange.engine", "exchange.engine.reference",
                                    "exchange.auction.reference", "exchange.dayahead", "exchange.gateway"])
+@pytest.mark.slow
 def test_every_part_imports_first_in_a_fresh_process(first: str) -> None:
     done = subprocess.run([sys.executable, "-c", f"import {first}"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

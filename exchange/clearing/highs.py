@@ -24,7 +24,7 @@ MIP_OPTIONS: dict = {"mip_heuristic_run_root_reduced_cost": False, "presolve_rul
 * Presolve rule 13 (parallel rows and columns) is off: in HiGHS 1.16 it returns a
   suboptimal point as optimal when two all-or-none blocks cover the same hours of one
   product (parallel binary columns, e.g. a buy of 2 and a sell of 1: objective 6
-  instead of 12; tests/test_clearing.py::test_parallel_blocks_presolve_bug)."""
+  instead of 12; tests/clearing/test_clearing.py::test_parallel_blocks_presolve_bug)."""
 
 
 def new_highs(options: dict) -> highspy.Highs:

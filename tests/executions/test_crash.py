@@ -14,11 +14,14 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from exchange.client import GpuxClient
 from exchange.proto.gpux.v1 import types_pb2
 from exchange.tradelog import read_all
+
+pytestmark = pytest.mark.slow  # kills a real gpux serve process
 
 
 def _free_port() -> int:

@@ -6,12 +6,15 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from exchange.catalog import default_catalog
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
 from exchange.testing.drill import cut
 from exchange.tradelog import read_all, trades_from_events, verify_all
+
+pytestmark = pytest.mark.slow  # each cut starts a writer process and SIGKILLs it
 
 CUTS = 30
 

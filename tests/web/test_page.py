@@ -26,7 +26,7 @@ from exchange.schema import CommandKind, command
 from exchange.web.compare import Need, cheapest, commands, ways
 from tests.gateway_harness import RunningServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DOCS = ROOT / "docs"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -234,6 +234,7 @@ def _cell(driver, symbol: str):
     return driver.find_element(By.CSS_SELECTOR, f'td.cell[data-symbol="{symbol}"]')
 
 
+@pytest.mark.slow
 def test_the_overview_shows_a_new_order_within_2_s(market, page):
     driver = page(f"#/?day={DAY}")
     _wait(driver, 10, lambda d: "¥8.00" in _cell(d, "A800-80G.guizhou.20261125T14").text)
@@ -246,6 +247,7 @@ def test_the_overview_shows_a_new_order_within_2_s(market, page):
     _wait(driver, 2.0, lambda d: "¥17.77" in _cell(d, symbol).text)  # pushed, never reloaded
 
 
+@pytest.mark.slow
 def test_halted_and_gate_closed_slots_are_shown_in_both_languages(market, page):
     driver = page(f"#/?day={DAY}&class=H100-80G")
     _wait(driver, 10, lambda d: _cell(d, HALTED).get_attribute("data-state") == "HALTED")
@@ -263,6 +265,7 @@ def test_halted_and_gate_closed_slots_are_shown_in_both_languages(market, page):
     _shot(driver, "instrument-halted")
 
 
+@pytest.mark.slow
 def test_the_compare_form_finds_the_hand_calculated_cheapest(market, page):
     from selenium.webdriver.support.ui import Select
 
@@ -287,6 +290,7 @@ def test_the_compare_form_finds_the_hand_calculated_cheapest(market, page):
     _shot(driver, "compare", docs=True)
 
 
+@pytest.mark.slow
 def test_the_instrument_and_day_ahead_pages(market, page):
     driver = page("#/i/H100-80G.jiaxing.20261125T14")
     _wait(driver, 10, lambda d: d.find_elements("css selector", "#book td.ask"))

@@ -300,6 +300,7 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
     import queue
     import re

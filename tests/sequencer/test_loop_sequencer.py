@@ -12,7 +12,7 @@ import pytest
 from exchange.journal import FileJournal
 from exchange.schema import EventKind as EV
 from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy
-from tests.test_sequencer import clock, flow, start_market
+from tests.sequencer.test_sequencer import clock, flow, start_market
 
 
 def open_node(path) -> ExchangeNode:

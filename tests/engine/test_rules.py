@@ -1397,7 +1397,7 @@ REJECTS = [
 
 
 def test_reject_table_covers_every_reject_reason() -> None:
-    from tests.test_engine_dayahead import HOLD_REJECTS
+    from tests.engine.test_dayahead_commands import HOLD_REJECTS
 
     covered = {case[2] for case in REJECTS} | {case[2] for case in HOLD_REJECTS}
     wanted = {r for r in R if 100 < r < 600}

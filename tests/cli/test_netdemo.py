@@ -13,6 +13,8 @@ from exchange.journal import DataDir
 from exchange.settlement import settled_days
 from exchange.tradelog import days, read_seal
 
+pytestmark = pytest.mark.slow  # the network demo starts gpux serve as a child process
+
 
 def _assert_reaped(pid: int, data_dir) -> None:
     with pytest.raises(ProcessLookupError):  # gone, and not a zombie: it was waited for

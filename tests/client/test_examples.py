@@ -13,7 +13,9 @@ import pytest
 from exchange.client import GpuxClient
 from tests.gateway_harness import RunningServer
 
-CLIENTS = Path(__file__).resolve().parent.parent / "clients"
+pytestmark = pytest.mark.slow  # the example clients run as processes
+
+CLIENTS = Path(__file__).resolve().parents[2] / "clients"
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ def test_capacity_orders_book_and_trades(provider):
     assert trades.exit_code == 0 and "Trades of" in trades.output
 
 
+@pytest.mark.slow
 def test_fills_lists_and_follows_the_accounts_events(provider):
     """After the test above: the deposit, the order and its cancel, numbered; --live
     prints the same and keeps the stream open."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from exchange.proto import generate
 
-PROTOS = Path(__file__).resolve().parent.parent / "protos" / "gpux" / "v1"
+PROTOS = Path(__file__).resolve().parents[2] / "protos" / "gpux" / "v1"
 
 
 def test_generated_code_is_fresh():

@@ -164,6 +164,7 @@ print(r.events_digest, files.hexdigest(), r.trades.num_rows)
 """
 
 
+@pytest.mark.slow
 def test_replay_is_byte_identical_under_other_hash_seeds(market):
     outputs = set()
     for seed in ("0", "4242", "random"):
