@@ -12,7 +12,11 @@ auctions, following the rules of :mod:`exchange.schema.rules`.
   the same events.
 
 Both are pure functions of their command sequence: no clock, no randomness. The record
-types and codes are re-exported from :mod:`exchange.schema` for convenience.
+types, codes and helpers a user of the engine needs are re-exported from
+:mod:`exchange.schema`: ``command``/``commands``/``concat_records`` to build batches
+(``command`` gives a NEW_ORDER without an stp ``DEFAULT_STP_MODE``), ``describe`` and
+``named_rows`` to read events by name, ``EngineConfig.with_class_rules`` to change a
+class's band or lot limits in code.
 """
 
 from exchange.engine.api import (
@@ -28,6 +32,7 @@ from exchange.engine.numba_engine import Engine
 from exchange.engine.reference import ReferenceEngine
 from exchange.schema import (
     COMMAND_DTYPE,
+    DEFAULT_STP_MODE,
     EVENT_DTYPE,
     CommandKind,
     EngineConfig,
@@ -41,11 +46,15 @@ from exchange.schema import (
     TimeInForce,
     command,
     commands,
+    concat_records,
+    describe,
+    named_rows,
 )
 
 __all__ = [
-    "AccountView", "BookView", "COMMAND_DTYPE", "CommandKind", "EVENT_DTYPE", "Engine",
-    "EngineConfig", "EngineStateError", "EventKind", "InstrumentState", "Level",
+    "AccountView", "BookView", "COMMAND_DTYPE", "CommandKind", "DEFAULT_STP_MODE", "EVENT_DTYPE",
+    "Engine", "EngineConfig", "EngineStateError", "EventKind", "InstrumentState", "Level",
     "MatchingEngine", "OrderFlag", "OrderType", "OrderView", "PositionView", "Reason",
-    "ReferenceEngine", "Side", "StpMode", "TimeInForce", "command", "commands",
+    "ReferenceEngine", "Side", "StpMode", "TimeInForce", "command", "commands", "concat_records",
+    "describe", "named_rows",
 ]

@@ -13,11 +13,23 @@ from typing import Protocol
 
 import numpy as np
 
-from exchange.schema import CommandKind, InstrumentState
+from exchange.schema import COMMAND_DTYPE, CommandKind, InstrumentState
 
 
 class EngineStateError(AssertionError):
     """An internal invariant of an engine does not hold (raised by ``check()``)."""
+
+
+def command_batch(batch: np.ndarray) -> np.ndarray:
+    """``batch`` as the engines take it: a 1-D array of ``COMMAND_DTYPE`` records, made
+    C-contiguous (a copy only if it was not); ``TypeError`` for anything else, the same
+    for both engines. O(1) for a contiguous batch."""
+    if not isinstance(batch, np.ndarray) or batch.dtype != COMMAND_DTYPE or batch.ndim != 1:
+        got = (f"{batch.dtype} of shape {batch.shape}" if isinstance(batch, np.ndarray)
+               else type(batch).__name__)
+        raise TypeError("commands must be a 1-D array of COMMAND_DTYPE records (exchange.schema.commands(n) "
+                        f"or command(kind, ...)), not {got}")
+    return batch if batch.flags.c_contiguous else np.ascontiguousarray(batch)
 
 
 @dataclass(frozen=True)
@@ -97,10 +109,13 @@ class MatchingEngine(Protocol):
     """What every engine offers; see :mod:`exchange.schema.rules` for the rules."""
 
     def process(self, batch: np.ndarray) -> np.ndarray:
-        """Apply a batch of commands in order; return the events they caused."""
+        """Apply a batch of commands in order; return the events they caused.
+        ``TypeError`` unless the batch is as :func:`command_batch` takes it."""
 
     def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
-        """Apply one command given by its fields (others 0); return its events."""
+        """Apply one command given by its fields (others 0, built by
+        :func:`exchange.schema.command`: a NEW_ORDER without stp gets the default mode);
+        return its events."""
 
     def check(self) -> None:
         """Verify every internal invariant; raise :class:`EngineStateError` if one fails."""

@@ -24,11 +24,11 @@ from exchange.engine.api import (
     Level,
     OrderView,
     PositionView,
+    command_batch,
 )
 from exchange.engine.hashtable import EMPTY, clord_key, hash_find, level_key, position_key
 from exchange.engine.orderbook import position_row
 from exchange.schema import (
-    COMMAND_DTYPE,
     EVENT_DTYPE,
     CommandKind,
     E,
@@ -78,16 +78,13 @@ class Engine:
 
     def process(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
         """Apply a batch of commands (``COMMAND_DTYPE``) in order; return their events.
+        ``TypeError`` for any other batch (:func:`~exchange.engine.api.command_batch`).
 
         O(commands + events) amortised; pools grow by doubling when full. The kernel
         runs without the GIL. With ``copy=False`` the events are a view of the engine's
         buffer, valid only until the next call (saves a copy when replaying).
         """
-        if batch.dtype != COMMAND_DTYPE:
-            raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
-        if not batch.flags.c_contiguous:
-            batch = np.ascontiguousarray(batch)
-        rows = record_words(batch)
+        rows = record_words(command_batch(batch))
         start, n = 0, 0
         while True:
             status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
@@ -114,7 +111,8 @@ class Engine:
         return int(self._st.counters[lay.CT_LIVE])
 
     def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
-        """Apply one command given by its fields (others 0); return its events."""
+        """Apply one command given by its fields (others 0; see :func:`exchange.schema.command`);
+        return its events."""
         return self.process(command(kind, **fields))
 
     # ------------------------------------------------------------------ snapshots

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from exchange.engine.api import AccountView, BookView, Level, OrderView, PositionView
+from exchange.engine.api import AccountView, BookView, Level, OrderView, PositionView, command_batch
 from exchange.engine.reference_book import (
     AFTER_EVERY_ID,
     BUY,
@@ -51,8 +51,6 @@ from exchange.engine.reference_book import (
 from exchange.schema import (
     CAPACITY_LIMIT,
     CLORD_LIMIT,
-    COMMAND_DTYPE,
-    COMMAND_FIELDS,
     EVENT_DTYPE,
     MONEY_LIMIT,
     CommandKind,
@@ -95,12 +93,9 @@ class ReferenceEngine(ReferenceBook):
 
     def process(self, batch: np.ndarray) -> np.ndarray:
         """Apply a batch of commands in order; return the events they caused."""
-        batch = np.asarray(batch)
-        if batch.dtype.names != COMMAND_FIELDS:
-            raise TypeError(f"process() needs a COMMAND_DTYPE batch, got {batch.dtype}")
         out: list[tuple[int, ...]] = []
         self._out = out
-        for row in batch.astype(COMMAND_DTYPE, copy=False).reshape(-1).tolist():
+        for row in command_batch(batch).tolist():
             c = Cmd._make(row)
             self._seq, self._ts = c.seq, c.ts
             handler = self._handlers.get(c.kind)
@@ -114,7 +109,8 @@ class ReferenceEngine(ReferenceBook):
         return np.array(out, dtype=EVENT_DTYPE)
 
     def submit(self, kind: CommandKind, **fields: int) -> np.ndarray:
-        """Apply one command given by its fields (others 0); return its events."""
+        """Apply one command given by its fields (others 0; see :func:`exchange.schema.command`);
+        return its events."""
         return self.process(command(kind, **fields))
 
     @property

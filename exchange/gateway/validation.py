@@ -25,6 +25,7 @@ from exchange.gateway.wire import PLACE_COLUMNS, read_places
 from exchange.proto.gpux.v1 import trading_pb2
 from exchange.schema import (
     CLORD_LIMIT,
+    DEFAULT_STP_MODE,
     C,
     CommandKind,
     OrderFlag,
@@ -135,7 +136,7 @@ fault, and what it tells the client, given the columns ``f``, the ids, the row a
 _LIMIT, _MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
 _GTC, _GTD, _IOC, _FOK = int(TimeInForce.GTC), int(TimeInForce.GTD), int(TimeInForce.IOC), int(TimeInForce.FOK)
-_STP_LAST, _STP_DEFAULT = int(StpMode.DECREMENT), int(StpMode.CANCEL_NEWEST)
+_STP_LAST, _STP_DEFAULT = int(StpMode.DECREMENT), int(DEFAULT_STP_MODE)
 _POST_ONLY, _NEW_ORDER = int(OrderFlag.POST_ONLY), int(CommandKind.NEW_ORDER)
 _C_KIND, _C_ACCOUNT, _C_INSTRUMENT, _C_SIDE, _C_ORDER_TYPE, _C_TIF, _C_FLAGS, _C_STP, _C_PRICE, _C_QTY, _C_CLORD, \
     _C_EXPIRE_TS = (int(C[name]) for name in ("KIND", "ACCOUNT", "INSTRUMENT", "SIDE", "ORDER_TYPE", "TIF", "FLAGS",

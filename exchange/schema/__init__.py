@@ -3,7 +3,10 @@
 * :mod:`exchange.schema.records` — command and event records (``COMMAND_DTYPE``,
   ``EVENT_DTYPE``, all int64), their columns by name (``C``, ``E``) and batch helpers;
 * :mod:`exchange.schema.codes` — what each integer means (``CommandKind``, ``EventKind``,
-  ``Reason``, ``Side``, ...) and the limits that keep amounts inside int64;
+  ``Reason``, ``Side``, ...), the default self-trade prevention mode and the limits that
+  keep amounts inside int64;
+* :mod:`exchange.schema.describe` — records for people: ``describe`` prints
+  ``REJECTED(BAD_STP_MODE) account=1 ...``, ``named_rows`` gives dicts with enum codes;
 * :mod:`exchange.schema.config` — ``EngineConfig``, the market parameters per GPU class;
 * :mod:`exchange.schema.rules` — the market rules both matching engines follow, field by
   field, and the most events one command can emit.
@@ -16,6 +19,7 @@ from exchange.schema.codes import (
     ACCOUNT_BITS,
     CAPACITY_LIMIT,
     CLORD_LIMIT,
+    DEFAULT_STP_MODE,
     MONEY_LIMIT,
     PRICE_LIMIT,
     CommandKind,
@@ -29,6 +33,7 @@ from exchange.schema.codes import (
     TimeInForce,
 )
 from exchange.schema.config import EngineConfig
+from exchange.schema.describe import describe, named_rows
 from exchange.schema.records import (
     COMMAND_DTYPE,
     COMMAND_FIELDS,
@@ -46,8 +51,8 @@ from exchange.schema.rules import events_bound
 
 __all__ = [
     "ACCOUNT_BITS", "C", "CAPACITY_LIMIT", "CLORD_LIMIT", "COMMAND_DTYPE", "COMMAND_FIELDS",
-    "CommandKind", "E", "EVENT_DTYPE", "EVENT_FIELDS", "EngineConfig", "EventKind",
-    "InstrumentState", "MONEY_LIMIT", "OrderFlag", "OrderType", "PRICE_LIMIT", "Reason",
-    "Side", "StpMode", "TimeInForce", "command", "commands", "concat_records", "copy_records",
-    "events_bound", "record_words",
+    "CommandKind", "DEFAULT_STP_MODE", "E", "EVENT_DTYPE", "EVENT_FIELDS", "EngineConfig",
+    "EventKind", "InstrumentState", "MONEY_LIMIT", "OrderFlag", "OrderType", "PRICE_LIMIT",
+    "Reason", "Side", "StpMode", "TimeInForce", "command", "commands", "concat_records",
+    "copy_records", "describe", "events_bound", "named_rows", "record_words",
 ]

@@ -49,6 +49,15 @@ class StpMode(IntEnum):
     DECREMENT = 4
 
 
+DEFAULT_STP_MODE = StpMode.CANCEL_NEWEST
+"""The mode a NEW_ORDER gets when it names none (stp 0): the incoming order is cancelled
+where it would trade with its own account, and the resting order keeps its place in the
+queue, so an order never removes its owner's quotes. It is what the gateway gives
+``SELF_TRADE_PREVENTION_UNSPECIFIED`` and what :func:`exchange.schema.command` fills in.
+The engines themselves still reject a record with stp 0 (``BAD_STP_MODE``): a record
+always names its mode, and journals written before the default replay unchanged."""
+
+
 class OrderFlag(IntEnum):
     POST_ONLY = 1
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from dataclasses import dataclass
+from typing import Any
 
 from exchange.schema.codes import ACCOUNT_BITS, PRICE_LIMIT
 
@@ -11,7 +14,9 @@ from exchange.schema.codes import ACCOUNT_BITS, PRICE_LIMIT
 class EngineConfig:
     """Static market parameters, per GPU class index, that the engine enforces.
 
-    Prices in fen per GPU-hour, quantities in GPUs, times in ns.
+    Prices in fen per GPU-hour, quantities in GPUs, times in ns. Usually made from the
+    catalog (:meth:`exchange.catalog.Catalog.engine_config`); :meth:`with_class_rules`
+    changes one class's band, tick, lot limits or reference in code.
     """
 
     tick: tuple[int, ...]
@@ -30,23 +35,47 @@ class EngineConfig:
         if not n or any(len(v) != n for v in (self.band_lo, self.band_hi, self.min_qty, self.max_qty)):
             raise ValueError("EngineConfig: every per-class tuple needs one entry per GPU class")
         for c in range(n):
-            if self.tick[c] <= 0 or self.band_lo[c] <= 0 or self.band_lo[c] > self.band_hi[c]:
-                raise ValueError(f"EngineConfig: class {c} needs tick > 0 and 0 < band_lo <= band_hi")
-            if self.band_hi[c] >= PRICE_LIMIT:
+            tick, lo, hi = self.tick[c], self.band_lo[c], self.band_hi[c]
+            if tick <= 0 or lo <= 0 or lo > hi:
+                raise ValueError(f"EngineConfig: class {c} needs tick > 0 and 0 < band_lo <= band_hi: "
+                                 f"tick {tick}, band {lo}..{hi}")
+            if hi >= PRICE_LIMIT:
                 raise ValueError(f"EngineConfig: class {c} band_hi must be below {PRICE_LIMIT} fen")
-            if self.band_lo[c] % self.tick[c] or self.band_hi[c] % self.tick[c]:
-                raise ValueError(f"EngineConfig: class {c} band edges must lie on the tick")
+            if lo % tick or hi % tick:
+                raise ValueError(f"EngineConfig: class {c} band edges must lie on the tick {tick}: band {lo}..{hi}")
             if not 1 <= self.min_qty[c] <= self.max_qty[c]:
-                raise ValueError(f"EngineConfig: class {c} needs 1 <= min_qty <= max_qty")
+                raise ValueError(f"EngineConfig: class {c} needs 1 <= min_qty <= max_qty: "
+                                 f"{self.min_qty[c]}..{self.max_qty[c]}")
         if not self.reference:
             object.__setattr__(self, "reference", tuple(
                 self.band_lo[c] + (self.band_hi[c] - self.band_lo[c]) // (2 * self.tick[c]) * self.tick[c]
                 for c in range(n)))
         for c, ref in enumerate(self.reference):
             if len(self.reference) != n or not self.band_lo[c] <= ref <= self.band_hi[c] or ref % self.tick[c]:
-                raise ValueError(f"EngineConfig: class {c} reference must lie on the tick in the band")
+                raise ValueError(f"EngineConfig: class {c} reference {ref} must lie on the tick in the band "
+                                 f"{self.band_lo[c]}..{self.band_hi[c]} (tick {self.tick[c]})")
         if not 1 <= self.max_accounts <= 1 << ACCOUNT_BITS:
             raise ValueError(f"EngineConfig: max_accounts must be in 1..{1 << ACCOUNT_BITS}")
+
+    def with_class_rules(self, gpu_class: int, *, tick: int | None = None, band_lo: int | None = None,
+                         band_hi: int | None = None, min_qty: int | None = None, max_qty: int | None = None,
+                         reference: int | None = None) -> EngineConfig:
+        """A copy with the rules of one class changed, the others kept: to widen a price
+        band or change the lot limits in code rather than in a catalog file, e.g.
+        ``config.with_class_rules(0, band_hi=9_000, max_qty=4_096)``. Checked like any
+        config (``ValueError`` says what is wrong; a band narrowed past the class's
+        reference price needs ``reference=`` too). O(classes)."""
+        if not 0 <= gpu_class < self.n_classes:
+            raise ValueError(f"EngineConfig: no GPU class {gpu_class} (classes 0..{self.n_classes - 1})")
+        given = dict(tick=tick, band_lo=band_lo, band_hi=band_hi, min_qty=min_qty, max_qty=max_qty,
+                     reference=reference)
+        changes: dict[str, Any] = {}
+        for name, value in given.items():
+            if value is not None:
+                values = list(getattr(self, name))
+                values[gpu_class] = operator.index(value)
+                changes[name] = tuple(values)
+        return dataclasses.replace(self, **changes)
 
     @property
     def n_classes(self) -> int:

@@ -10,7 +10,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from exchange.schema.codes import CommandKind
+from exchange.schema.codes import DEFAULT_STP_MODE, CommandKind
 
 
 class C(IntEnum):
@@ -109,9 +109,12 @@ def concat_records(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def command(kind: CommandKind, **fields: int) -> np.ndarray:
-    """One command as a batch of length 1; unnamed fields are 0."""
+    """One command as a batch of length 1; unnamed fields are 0, except that a NEW_ORDER
+    whose ``stp`` is unnamed or 0 gets :data:`~exchange.schema.codes.DEFAULT_STP_MODE`."""
     batch = commands(1)
     batch["kind"] = int(kind)
     for name, value in fields.items():
         batch[name] = int(value)
+    if kind == CommandKind.NEW_ORDER and not fields.get("stp"):
+        batch["stp"] = int(DEFAULT_STP_MODE)
     return batch

@@ -53,6 +53,8 @@ expire_ts):
                                                         else INSUFFICIENT_CAPACITY
 
 A MARKET order's limit is the band edge (BUY: band_hi, SELL: band_lo); it never rests.
+A record always names its stp mode (check 6): :func:`exchange.schema.command` and the
+gateway fill in ``DEFAULT_STP_MODE`` (CANCEL_NEWEST) for an order that gives none.
 
 On acceptance: order id assigned, ``ACCEPTED`` emitted (price = effective limit,
 qty = leaves = order qty), risk reserved (BUY: ``reserved += limit * qty``;

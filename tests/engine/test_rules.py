@@ -1217,11 +1217,13 @@ def _call1(m: Market) -> None:
 
 
 def _o(**kw: int) -> np.ndarray:
-    """A valid buy of 10 at 505 on I0 by account 1 (clord 9), with fields overridden."""
-    f = dict(account=1, instrument=I0, side=BUY, order_type=LIMIT, tif=1, flags=0, stp=1,
-             price=505, qty=10, clord=9, expire_ts=0)
-    f.update(kw)
-    return cmd(K.NEW_ORDER, **f)
+    """A valid buy of 10 at 505 on I0 by account 1 (clord 9), with fields overridden in
+    the record itself (so an stp of 0 stays 0: ``command`` would fill in the default)."""
+    record = cmd(K.NEW_ORDER, account=1, instrument=I0, side=BUY, order_type=LIMIT, tif=1, flags=0,
+                 stp=1, price=505, qty=10, clord=9, expire_ts=0)
+    for name, value in kw.items():
+        record[name] = value
+    return record
 
 
 G = GATE_TS
