@@ -28,4 +28,32 @@ Packages, from the core outwards:
 * :mod:`exchange.testing` — the synthetic workload and the crash drill, for tests and benches.
 """
 
+import hashlib
+import os
+import sys
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+
+def _kernel_sources_digest() -> str:
+    """SHA-256 (16 hex digits) of every module that defines numba kernels or what they
+    close over (``exchange.schema``, the generated protobuf code). O(those files), ~5 ms."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_bytes()
+        if b"numba" in text or path.relative_to(root).parts[0] in ("schema", "proto"):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + text)
+    return digest.hexdigest()[:16]
+
+
+KERNEL_CACHE_ROOT = Path(__file__).parent / "__pycache__" / "numba"
+"""Where the compiled kernels go, one folder per :func:`_kernel_sources_digest`: numba
+checks only the file of the kernel it loads, so a change to a kernel it calls in another
+module (or to a schema constant) would otherwise leave stale machine code in use. Set
+``NUMBA_CACHE_DIR`` yourself to choose another place (then clear it when kernels change)."""
+if "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = str(KERNEL_CACHE_ROOT / _kernel_sources_digest())
+    if "numba" in sys.modules:  # imported before us: its config has read the environment already
+        sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]

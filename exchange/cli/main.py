@@ -170,9 +170,11 @@ def demo_command(
 def warm_command() -> None:
     """Compile the numba kernels ahead (once; ``make`` runs it after installing), so that
     no first command waits a minute for them. Later runs only load them from the cache."""
-    from exchange.cli.warm import warm
+    from exchange.cli.warm import prune_stale_caches, warm
 
     typer.echo(str(warm(say=typer.echo)))
+    for path in prune_stale_caches():
+        typer.echo(f"removed the kernels of earlier sources: {path}")
 
 
 @app.command("serve")

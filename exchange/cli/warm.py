@@ -8,19 +8,23 @@ first command a server sequences, it would stall that command past any sane time
 state: engine, order ledger, ticker; the auction API; the gateway's wire codec), so every
 kernel is compiled, or loaded from the cache, for the argument types the exchange uses.
 ``make`` runs ``gpux warm`` once after installing; ``gpux serve`` and ``gpux demo`` warm
-before they start, saying so when it takes a while.
+before they start, saying so when it takes a while. The cache is kept per version of the
+kernels' sources (:data:`exchange.KERNEL_CACHE_ROOT`); ``gpux warm`` removes older ones.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,6 +110,21 @@ def rehearse() -> None:
     account = int(events["account"][0])
     execution_reports(events.tolist(), account, instruments)
     reports_message(trading_pb2.StreamOrdersResponse, events, account, instruments)
+
+
+def prune_stale_caches(current: Path | None = None) -> list[Path]:
+    """Remove the kernel-cache folders of earlier sources beside ``current`` (default: the
+    one in use, when it is gpux's own under :data:`exchange.KERNEL_CACHE_ROOT`); the
+    folders removed. A cache the user chose with ``NUMBA_CACHE_DIR`` is left alone."""
+    import exchange
+
+    current = current or Path(os.environ["NUMBA_CACHE_DIR"])
+    if current.parent != exchange.KERNEL_CACHE_ROOT or not exchange.KERNEL_CACHE_ROOT.is_dir():
+        return []
+    stale = [p for p in exchange.KERNEL_CACHE_ROOT.iterdir() if p.is_dir() and p != current]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0) -> WarmReport:

@@ -35,3 +35,20 @@ def test_gpux_warm_reports_every_kernel_of_the_package():
     assert result.exit_code == 0, result.output
     assert f"{len(kernels())} numba kernels ready in" in result.output
     assert len(kernels()) > 50  # the engine's, the auction's, the sequencer's and the gateway's
+
+
+def test_kernels_are_cached_per_version_of_their_sources(monkeypatch, tmp_path):
+    import numba
+
+    import exchange
+    from exchange.cli.warm import prune_stale_caches
+
+    if os.environ["NUMBA_CACHE_DIR"].startswith(str(exchange.KERNEL_CACHE_ROOT)):  # not chosen by the caller
+        assert os.environ["NUMBA_CACHE_DIR"] == str(exchange.KERNEL_CACHE_ROOT / exchange._kernel_sources_digest())
+    assert numba.config.CACHE_DIR == os.environ["NUMBA_CACHE_DIR"]
+    monkeypatch.setattr(exchange, "KERNEL_CACHE_ROOT", tmp_path)
+    for name in ("old", "older", "now"):
+        (tmp_path / name).mkdir()
+    assert sorted(p.name for p in prune_stale_caches(tmp_path / "now")) == ["old", "older"]
+    assert [p.name for p in tmp_path.iterdir()] == ["now"]
+    assert prune_stale_caches(tmp_path.parent / "elsewhere") == []  # a cache the user chose
