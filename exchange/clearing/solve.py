@@ -117,8 +117,8 @@ def _gap(bound: float, welfare: int) -> float:
 
 def _untrusted(rnd: _Round) -> bool:
     """Whether HiGHS's objective claims more than its point's exact welfare (by more
-    than float noise: 1 fen plus 1e-7 relative)."""
-    return rnd.objective - rnd.welfare > 1.0 + 1e-7 * abs(rnd.welfare)
+    than float noise: welfare is whole fen, so half a fen plus 1e-7 relative)."""
+    return rnd.objective - rnd.welfare > 0.5 + 1e-7 * abs(rnd.welfare)
 
 
 class _NoParadoxLoop:

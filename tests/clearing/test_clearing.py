@@ -525,3 +525,18 @@ def test_aggregated_and_per_order_formulations_agree():
     r2 = run(a, aggregate=False)
     assert r1.welfare_fen == r2.welfare_fen
     assert r1.iterations == r2.iterations
+
+
+@pytest.mark.parametrize("removal", ["worst", "disjoint", "all"])
+def test_a_point_one_fen_short_of_the_solvers_objective_is_not_trusted(removal):
+    # Found by test_random_days_match_brute_force: after b1's removal HiGHS reported
+    # objective 7 for a point worth 6 fen (b0 rejected), and a tolerance of a whole fen
+    # let it through. Welfare is whole fen: one fen short is a different point.
+    orders = (bid("o0", 1, 1), bid("o1", 1, 1), ask("o2", 1, 1), ask("o3", 2, 1, product="e"),
+              bid("o4", 1, 1, product="e"), bid("o5", 1, 1), ask("o6", 7, 1), bid("o7", 7, 2))
+    blocks = (block("b0", SELL, 1, 0, 1, [("e", 1), ("r", 6)]), block("b1", SELL, 2, 0, 1, [("r", 2)]),
+              block("b2", BUY, 1, 0, 1, [("e", 1)]))
+    auction = Auction({"r": BAND, "e": BAND}, 1, orders, blocks)
+    r = run(auction, removal=removal)
+    # b0 sells its GPU in r at 6 beside o2 at 1 to o7's two at 7: 14 - 7
+    assert r.welfare_fen == 7 and r.blocks["b0"].qty == 1 and r.fills["o6"] == 0
