@@ -38,38 +38,66 @@ Rules
   the account's accepted buy value *at its own limit prices* (hourly and block bids).
   Cost at the clearing prices is never above limit value for an accepted bid, so this
   linear constraint is conservative: an account never pays more than its funds.
-* **Prices**: one integer price per instrument. With the block decisions fixed each
-  instrument is a one-dimensional merit-order market; its hourly fills are computed
-  exactly (:mod:`exchange.clearing.prices`; ties at one price: asks are filled before
-  bids are dropped, then input order = time priority) and give the interval of
-  consistent prices: every filled bid has limit >= p, every filled ask limit <= p,
-  and every order that could take one more GPU (not full and, with caps, its
-  account's cap not binding) is not in the money -- so a partially filled order's
-  limit equals p. The interval is intersected with the band. **Tie rule**: the midpoint
-  of the interval rounded down to the tick. If that leaves an accepted block out of the
-  money, the prices are moved inside their intervals to the integer prices nearest
-  (L1 distance in ticks) to the tie-rule prices that keep every accepted block in
-  the money (a small integer program, totally unimodular, solved by HiGHS and
-  re-checked exactly); if none exist the round fails (next point).
+* **Prices**: one integer price per instrument where something traded, none (``None``)
+  where nothing did. With the block decisions fixed each instrument is a
+  one-dimensional merit-order market; its hourly fills are computed exactly
+  (:mod:`exchange.clearing.prices`; ties at one price: asks are filled before bids are
+  dropped, then input order = time priority, kept under caps too) and give the interval
+  of consistent prices: every filled bid has limit >= p, every filled ask limit <= p,
+  and every order that could take one more GPU (not full and, with caps, its account's
+  cap not binding) is not in the money -- so a partially filled order's limit equals p.
+  The interval is intersected with the band. **Tie rule**: the midpoint of the interval
+  rounded down to the tick. If that leaves an accepted block out of the money, the
+  prices are moved inside their intervals to the integer prices nearest (L1 distance
+  in ticks) to the tie-rule prices that keep every accepted block in the money (a small
+  integer program, totally unimodular, solved by HiGHS and re-checked exactly).
 * **No paradoxically accepted block**: an accepted block is in the money, i.e. for a
   buy ``limit * length >= sum of its hours' prices`` (times ``k`` on both sides), for a
-  sell ``<=``. If a MIP round's accepted blocks cannot all be in the money, the worst
-  offender at the tie-rule prices (largest loss ``k * (sum p - limit*length)``; ties:
-  the earliest block) is removed (its columns fixed to 0) and the MIP is solved again,
-  warm-started, until none is left (as EUPHEMIA does). With ``removal="disjoint"``
-  the worst offender and then, by loss, every offender whose instruments (accepted
-  product x hours) overlap none already taken are removed in the same round; with
-  ``removal="all"`` every offender. Removed blocks are never re-admitted. A round
-  whose previous solution without the removed blocks (hourly orders re-dispatched) is
-  already within the gap of the last solve's dual bound -- still an upper bound, as
-  blocks were only fixed to 0 -- takes that solution without re-solving; so every
-  round's solution is within ``mip_rel_gap`` of that round's optimum.
-* **Rejected blocks' reasons** (:class:`RejectReason`), in this order:
-  ``REMOVED_PARADOXICAL`` (removed by the loop); ``OUT_OF_THE_MONEY`` (no alternative
-  strictly in the money at the final prices); ``MIN_RATIO`` (with everything else
-  fixed the merit orders would absorb a positive fill of it, but only below its
-  minimum; evaluated on the merit orders without caps); ``PARADOXICALLY_REJECTED``
-  (strictly in the money but rejected -- allowed and reported).
+  sell ``<=``. Whether prices exist that keep a round's accepted blocks in the money is
+  decided exactly (:mod:`~exchange.clearing.conflicts`: difference constraints on the
+  prices' prefix sums, Bellman-Ford in integers); when none exist, the negative cycles
+  are *conflicts*: accepted blocks and interval ends that cannot hold together, found
+  no block in two. No midpoint price judges anything, so the band matters only where
+  it truly bounds a price.
+
+  **Removal rule** (the default): each conflict loses its block whose removal costs
+  least welfare with everything else fixed (hourly orders re-dispatched exactly on the
+  merit orders; ties: the earliest block), one removal per round in each group of
+  conflicts sharing an instrument (one removal may settle several); removed blocks'
+  columns are fixed to 0 and the MIP is solved again, until a round has no conflict.
+  **Guarantee**: the result is paradox-free and ``mip_bound`` (the first round's dual
+  bound) is an upper bound on the best paradox-free welfare, so the welfare is at most
+  ``mip_gap`` below the best (tests/clearing/test_paradox.py checks the bound against
+  brute force). Both issue-16 reproducers reach the best; of 127 random paradox-prone
+  small days with a conflict, 16 ended below it, by 4 % of the best welfare in all
+  (the earlier rule, judging losses at midpoint prices: 28 days, 16 %).
+
+  **Search** (``clear(cut_rounds=N)``): for the first ``N`` rounds every conflict
+  becomes a cut of the MIP instead (:mod:`~exchange.clearing.cuts`): "reject one of its
+  blocks, or move the net block demand of an instrument past the threshold where one of
+  its interval ends gives way". A cut removes only selections that contain the
+  conflict, so the MIP's dual bound stays a bound on the best paradox-free welfare.
+  **Guarantee**: if a cut round ends the search, the result is within ``mip_rel_gap``
+  of the best paradox-free welfare (exact at gap 0; checked against brute force). A
+  conflict whose ends lie in an instrument with a cap that can bind cannot be cut (its
+  interval depends on the whole selection) and is settled by removal, as are all after
+  round ``N``; ``mip_bound`` then stays the last bound from before the first removal.
+  Each cut round re-solves a harder MIP (binary escapes with big-M rows): on the
+  5,000-order benchmark day the exact search takes about 20 rounds of seconds each,
+  against a few rounds of a fraction of a second for removal -- hence removal is the
+  default.
+
+  A round whose start (its predecessor without each conflict's cheapest block, hourly
+  orders re-dispatched) is already within the gap of the last solve's dual bound --
+  still an upper bound, as the feasible set only shrank -- takes it without re-solving.
+* **Rejected blocks' reasons** (:class:`RejectReason`, each re-checked by
+  :func:`verify`): ``REMOVED_PARADOXICAL`` (removed, or in the money but re-creating a
+  known conflict if accepted; ``BlockResult.conflicts`` names the blocks),
+  ``NO_COUNTERPARTY``, ``OUT_OF_THE_MONEY``, ``MIN_RATIO`` / ``ALL_OR_NONE``,
+  ``PARADOXICALLY_REJECTED`` (strictly in the money but rejected -- allowed, reported).
+  Hours without a price count at the best hourly price on the other side.
+* **Hourly orders' reasons** (:class:`OrderReason`): in the money, at the price (time
+  priority), out of the money, capped by funds or capacity, no counterparty.
 
 Formulation (:mod:`exchange.clearing.formulation`)
 --------------------------------------------------
@@ -85,9 +113,11 @@ an integer fill with ``min_fill * z <= k <= qty * z``; ``sum z <= 1`` per exclus
 group; one balance row per instrument; capacity and funds rows for capped accounts,
 whose orders keep one column each (integer when funds apply). ``aggregate=False`` gives
 the straightforward one-column-per-order formulation, kept as a benchmark baseline.
-The no-paradox loop reuses the HiGHS model, fixing removed blocks' columns to 0 and
-passing the previous solution (without them, each curve's segments refilled cheapest
-first so the balance rows hold again) as a feasible start. HiGHS options for the rounds:
+The no-paradox search reuses the HiGHS model, adding cuts or fixing removed blocks'
+columns to 0, and passes the previous solution (without each conflict's cheapest block,
+each curve's segments refilled cheapest first so the balance rows hold again) as a
+feasible start. Caps that no decision can reach (e.g. day-ahead holds granted in full)
+are dropped first (:func:`~exchange.clearing.prices.without_idle_caps`). HiGHS options for the rounds:
 :data:`MIP_OPTIONS` (no root reduced-cost sub-MIP heuristic; presolve's parallel
 rows/columns rule off, which returned suboptimal points for parallel block columns).
 
@@ -96,14 +126,18 @@ Modules: :mod:`~exchange.clearing.model` (input and result types),
 (the MIP), :mod:`~exchange.clearing.highs` (solver options and read-back),
 :mod:`~exchange.clearing.prices` (exact merit orders, intervals, welfare),
 :mod:`~exchange.clearing.dispatch` (hourly fills for fixed blocks),
-:mod:`~exchange.clearing.pricing` (clearing prices), :mod:`~exchange.clearing.solve`
-(the no-paradox loop), :mod:`~exchange.clearing.outcome` (volumes, block outcomes and
-reasons), :mod:`~exchange.clearing.verify` (the independent re-check).
+:mod:`~exchange.clearing.pricing` (clearing prices), :mod:`~exchange.clearing.conflicts`
+(why blocks cannot all be in the money), :mod:`~exchange.clearing.cuts` (conflicts as
+MIP rows), :mod:`~exchange.clearing.solve` (the no-paradox search),
+:mod:`~exchange.clearing.outcome` (volumes, outcomes and reasons),
+:mod:`~exchange.clearing.verify` (the independent re-check).
 
-Result: fills per hourly order, per block the fill, accepted alternative or rejection
-reason and its surplus at the final prices, prices and volume per instrument, welfare
-in integer fen, the last round's MIP gap, solver and total seconds, the number of MIP
-rounds (and how many of them HiGHS solved), and the removed blocks.
+Result: fills and reasons per hourly order, per block the fill, accepted alternative or
+rejection reason (with the blocks it conflicts with) and its surplus at the final
+prices, prices (or none) and volume per instrument, welfare in integer fen, the bound
+on the best paradox-free welfare and the gap to it, solver and total seconds, the
+number of rounds (and how many of them HiGHS solved), and the blocks kept out as
+paradoxical.
 """
 
 from exchange.clearing.formulation import build_mip
@@ -116,16 +150,18 @@ from exchange.clearing.model import (
     ClearingError,
     ClearingResult,
     HourlyOrder,
+    OrderReason,
     ProductSpec,
     RejectReason,
     Side,
     VerifyError,
 )
-from exchange.clearing.solve import clear
+from exchange.clearing.solve import CUT_ROUNDS, clear
 from exchange.clearing.validate import validate
 from exchange.clearing.verify import verify
 
 __all__ = [
+    "CUT_ROUNDS",
     "MIP_OPTIONS",
     "Auction",
     "BlockAlternative",
@@ -134,6 +170,7 @@ __all__ = [
     "ClearingError",
     "ClearingResult",
     "HourlyOrder",
+    "OrderReason",
     "ProductSpec",
     "RejectReason",
     "Side",

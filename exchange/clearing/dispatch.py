@@ -17,11 +17,8 @@ import numpy as np
 
 from exchange.clearing.formulation import build_mip
 from exchange.clearing.highs import SolveClock, as_int, new_highs
-from exchange.clearing.model import Auction, ClearingError, Side
-from exchange.clearing.prices import MeritOrder, block_net, dispatch_merit, merit_order, usage
-
-Accepted = dict[int, tuple[int, int]]
-"""Accepted blocks: ``{block index: (alternative index, fill)}``."""
+from exchange.clearing.model import Auction, ClearingError, HourlyOrder, Side
+from exchange.clearing.prices import Accepted, MeritOrder, block_net, dispatch_merit, merit_order, usage
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,68 @@ def _capped_fills(auction: Auction, accepted: Accepted, net: dict, clock: SolveC
     x = h.getSolution().col_value
     for ix, c in form.order_cols.items():
         fills[ix] = as_int(x[c], f"order {auction.orders[ix].order_id!r}")
+    _by_the_tie_rules(auction, fills, accepted)
     return fills
+
+
+def _by_the_tie_rules(auction: Auction, fills: list[int], accepted: Accepted) -> None:
+    """The merit order's tie rules, which the MIP's optimum need not keep, restored
+    without changing welfare, balance or any cap: at one limit in one instrument a bid
+    and an ask that could both take more trade (asks fill before bids drop), and each
+    price level's fill (orders of one instrument, side and limit) goes to its orders in
+    input order, each up to what its account's cap leaves (time priority)."""
+    use = usage(auction, fills, accepted)
+    sold, spent = dict(use.sold), dict(use.spent)
+    levels: dict[tuple, list[int]] = {}
+    for ix, o in enumerate(auction.orders):
+        levels.setdefault((o.product, o.hour, o.side, o.limit_fen), []).append(ix)
+    for (product, hour, side, limit), bids in levels.items():
+        if side is Side.BUY:
+            for ix in bids:
+                for jx in levels.get((product, hour, Side.SELL, limit), ()):
+                    q = min(_room(auction, auction.orders[ix], fills[ix], sold, spent),
+                            _room(auction, auction.orders[jx], fills[jx], sold, spent))
+                    for kx in (ix, jx):
+                        fills[kx] += q
+                        _use(auction.orders[kx], q, sold, spent)
+    for ixs in levels.values():
+        if len(ixs) < 2:
+            continue
+        left = 0
+        for ix in ixs:
+            left += fills[ix]
+            _use(auction.orders[ix], -fills[ix], sold, spent)
+            fills[ix] = 0
+        for ix in ixs:
+            o = auction.orders[ix]
+            fills[ix] = min(left, _room(auction, o, 0, sold, spent))
+            left -= fills[ix]
+            _use(o, fills[ix], sold, spent)
+        if left:
+            raise ClearingError(f"price level of order {auction.orders[ixs[0]].order_id!r}: {left} GPUs "
+                                "left over after time priority")
+
+
+def _use(o: HourlyOrder, qty: int, sold: dict, spent: dict) -> None:
+    if o.side is Side.SELL:
+        key = (o.account, o.product, o.hour)
+        sold[key] = sold.get(key, 0) + qty
+    else:
+        spent[o.account] = spent.get(o.account, 0) + qty * o.limit_fen
+
+
+def _room(auction: Auction, o: HourlyOrder, filled: int, sold: dict, spent: dict) -> int:
+    """GPUs the order may take on top of ``filled``: what is left of its qty, less what
+    its account's cap does not leave."""
+    room = o.qty - filled
+    if o.side is Side.SELL:
+        key = (o.account, o.product, o.hour)
+        cap = auction.capacity.get(key)
+        return room if cap is None else min(room, cap - sold.get(key, 0))
+    funds = auction.funds.get(o.account)
+    if funds is None or o.limit_fen == 0:
+        return room
+    return min(room, (funds - spent.get(o.account, 0)) // o.limit_fen)
 
 
 def _cap_rows(auction: Auction) -> list[tuple[str, Any]]:

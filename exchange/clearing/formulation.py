@@ -17,8 +17,9 @@ from typing import Any
 import highspy
 import numpy as np
 
-from exchange.clearing.model import Auction, BlockOrder, HourlyOrder, Side
-from exchange.clearing.prices import merit_order
+from exchange.clearing.highs import as_int
+from exchange.clearing.model import Auction, BlockOrder, ClearingError, HourlyOrder, Side
+from exchange.clearing.prices import Accepted, merit_order
 
 _INF = highspy.kHighsInf
 
@@ -257,3 +258,69 @@ def _price_runs(prices: list[int], cum: list[int], t_lo: int, t_hi: int) -> list
         else:
             runs.append((price, z - a))
     return runs
+
+
+class StartRepair:
+    """Turns the previous round's solution, with removed blocks fixed to 0, into a
+    feasible MIP start: every curve segment is refilled cheapest first so each balance
+    row holds again (exactly what the optimal hourly dispatch does for fixed blocks).
+    Integer columns are rounded first (HiGHS returns them within 1e-6); without capped
+    accounts every value is then a whole number and the float arithmetic here is exact."""
+
+    def __init__(self, form: Formulation, n_inst: int):
+        a = form.lp.a_matrix_
+        start = np.asarray(a.start_, dtype=np.int64)
+        self.index = np.asarray(a.index_, dtype=np.int64)
+        self.value = np.asarray(a.value_, dtype=np.float64)
+        self.col_of = np.repeat(np.arange(form.lp.num_col_), np.diff(start))
+        self.n_row = form.lp.num_row_
+        self.row_lo = np.asarray(form.lp.row_lower_, dtype=np.float64)
+        self.row_hi = np.asarray(form.lp.row_upper_, dtype=np.float64)
+        self.col_hi = np.asarray(form.lp.col_upper_, dtype=np.float64)
+        self.n_inst = n_inst
+        self.segments = form.segments
+        self.seg_all = np.array([c for cs in form.segments.values() for c in cs], dtype=np.int64)
+        self.ints = np.array([j for j, t in enumerate(form.lp.integrality_)
+                              if t != highspy.HighsVarType.kContinuous], dtype=np.int64)
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.index, weights=self.value * x[self.col_of], minlength=self.n_row)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray | None:
+        """The repaired start, or ``None`` if some row cannot be balanced this way."""
+        y = x.copy()
+        y[self.ints] = np.round(y[self.ints])
+        y[self.seg_all] = 0.0
+        act = self.activity(y)
+        for i in range(self.n_inst):
+            need = self.row_lo[i] - act[i]
+            for c in self.segments.get(i, ()):
+                if need <= 0:
+                    break
+                take = min(need, self.col_hi[c])
+                y[c] = take
+                need -= take
+            if abs(need) > 1e-9:
+                return None
+        act = self.activity(y)
+        if np.any(act < self.row_lo - 1e-9) or np.any(act > self.row_hi + 1e-9):
+            return None
+        return y
+
+
+def decode_blocks(auction: Auction, form: Formulation, x) -> Accepted:
+    """``{block: (alternative, fill)}`` of the accepted blocks in a MIP solution."""
+    accepted: Accepted = {}
+    for b, alts in enumerate(form.block_cols):
+        blk = auction.blocks[b]
+        for a, (zc, kc) in enumerate(alts):
+            z = as_int(x[zc], f"block {blk.block_id!r} acceptance")
+            k = blk.qty * z if kc is None else as_int(x[kc], f"block {blk.block_id!r} fill")
+            if k == 0 and z == 0:
+                continue
+            if not (z == 1 and blk.min_fill <= k <= blk.qty):
+                raise ClearingError(f"block {blk.block_id!r}: solver fill {k} (z={z}) breaks its rules")
+            if b in accepted:
+                raise ClearingError(f"block {blk.block_id!r}: two alternatives accepted")
+            accepted[b] = (a, k)
+    return accepted

@@ -29,19 +29,57 @@ class Side(enum.IntEnum):
 
 
 class RejectReason(enum.Enum):
-    """Why a block (its whole exclusive group) ended with no fill."""
+    """Why a block (its whole exclusive group) ended with no fill: the first that applies
+    of a removal, no counterparty, out of the money, a conflict, the minimum fill, else
+    paradoxically rejected. "At the final prices" counts an hour that did not trade (it
+    has no price) at the best price on the other side there: the cheapest hourly ask for
+    a buy, the dearest hourly bid for a sell."""
 
+    REMOVED_PARADOXICAL = "REMOVED_PARADOXICAL"
+    """Kept out by the no-paradox rule. Either it was removed to settle a conflict (it and
+    the blocks in ``BlockResult.conflicts``, accepted together in a round, left no prices
+    keeping them all in the money), or it is in the money at the final prices but
+    accepting it, at any fill with everything else as cleared, would re-create such a
+    conflict with the accepted blocks in ``conflicts``."""
+    NO_COUNTERPARTY = "NO_COUNTERPARTY"
+    """Could not trade: in every alternative, some hour has fewer GPUs on the other side
+    (hourly orders and other blocks with an alternative there) than its minimum fill, or
+    did not trade and has no hourly order on the other side (only blocks, rejected)."""
     OUT_OF_THE_MONEY = "OUT_OF_THE_MONEY"
-    """No alternative is in the money at the final prices."""
+    """Every alternative that has a counterparty is out of the money at the final prices
+    (surplus <= 0)."""
     MIN_RATIO = "MIN_RATIO"
-    """In the money, but with every other decision fixed the market could absorb only a
-    positive fill below the block's minimum (``0 < best fill < min fill``)."""
+    """In the money, but with every other decision fixed (hourly orders re-dispatched)
+    it would add welfare only at some positive fill below its minimum."""
+    ALL_OR_NONE = "ALL_OR_NONE"
+    """All or none and in the money, but with every other decision fixed (hourly orders
+    re-dispatched) it would add welfare only with part of its quantity."""
     PARADOXICALLY_REJECTED = "PARADOXICALLY_REJECTED"
     """Strictly in the money at the final prices, yet rejected (accepting it would move
     the prices or lower welfare); allowed, and reported."""
-    REMOVED_PARADOXICAL = "REMOVED_PARADOXICAL"
-    """Accepted by a MIP round, out of the money at that round's prices, removed by the
-    no-paradox loop (and never accepted again)."""
+
+
+class OrderReason(enum.Enum):
+    """Why an hourly order got its fill, judged at its instrument's price."""
+
+    IN_THE_MONEY = "IN_THE_MONEY"
+    """Filled in full: its limit is better than the price (a bid above, an ask below)."""
+    AT_THE_PRICE = "AT_THE_PRICE"
+    """Its limit is the price. At one price, orders of a side are filled in time (input)
+    order: it got what the earlier ones left -- all, part or none."""
+    OUT_OF_THE_MONEY = "OUT_OF_THE_MONEY"
+    """Not filled: its limit is beyond the price (a bid below, an ask above) or, where
+    nothing traded, beyond every hourly order on the other side."""
+    CAPPED_BY_FUNDS = "CAPPED_BY_FUNDS"
+    """A bid at or above the price, not filled in full: its account's funds cannot pay
+    one more GPU at its limit."""
+    CAPPED_BY_CAPACITY = "CAPPED_BY_CAPACITY"
+    """An ask at or below the price, not filled in full: its account's capacity in the
+    instrument is used up."""
+    NO_COUNTERPARTY = "NO_COUNTERPARTY"
+    """Not filled: nothing traded in its instrument-hour, and no hourly order on the other
+    side could trade with it (there is none whose limit crosses its own, or each such one
+    is held by its account's cap)."""
 
 
 class ClearingError(ValueError):
@@ -147,9 +185,12 @@ class BlockResult:
     alternative: int | None
     """Index into ``BlockOrder.alternatives`` of the accepted one; ``None`` if rejected."""
     reason: RejectReason | None = None
-    surplus_fen: int = 0
-    """At the final prices, per GPU over the run: ``limit*length - sum(prices)`` for a
-    buy, the opposite for a sell (accepted: its alternative; rejected: best alternative)."""
+    surplus_fen: int | None = 0
+    """At the final prices (see :class:`RejectReason`), per GPU over the run:
+    ``limit*length - sum(prices)`` for a buy, the opposite for a sell (accepted: its
+    alternative; rejected: the best alternative that has one; ``None`` if none has)."""
+    conflicts: tuple[Hashable, ...] = ()
+    """For ``REMOVED_PARADOXICAL``: the blocks it conflicts with (see the reason)."""
 
 
 @dataclass(frozen=True)
@@ -159,28 +200,31 @@ class ClearingResult:
     fills: dict[Hashable, int]
     """Filled GPUs per hourly ``order_id``."""
     blocks: dict[Hashable, BlockResult]
-    prices: dict[tuple[Hashable, int], int]
-    """Uniform price per instrument ``(product, hour)``, fen per GPU-hour."""
+    prices: dict[tuple[Hashable, int], int | None]
+    """Uniform price per instrument ``(product, hour)``, fen per GPU-hour; ``None`` where
+    nothing traded."""
     welfare_fen: int
     """Sum of accepted buy value minus accepted sell value at limit prices."""
     mip_gap: float
-    """Relative gap of the last MIP round (not money): ``(mip_bound - welfare) / max(1,
-    |welfare|)`` with the exact welfare, at least 0."""
+    """``(mip_bound - welfare) / max(1, |welfare|)`` with the exact welfare, at least 0
+    (not money): how far the welfare may be below the best paradox-free welfare."""
     solve_seconds: float
     """Wall time of all HiGHS calls (MIP rounds, dispatch and price problems)."""
     total_seconds: float
     iterations: int
-    """MIP rounds of the no-paradox loop (1 if the first round had no paradox)."""
+    """Rounds of the no-paradox search (1 if the first round had no paradox)."""
     removed: tuple[Hashable, ...] = ()
-    """Block ids removed by the no-paradox loop, in removal order."""
+    """Block ids rejected ``REMOVED_PARADOXICAL``, in the order they first conflicted."""
     mip_objective: float = 0.0
     """HiGHS's objective for the last round's point (its exact welfare for a round decided
     without HiGHS); never above ``welfare_fen`` beyond float noise."""
     mip_bound: float = 0.0
-    """Dual bound the last round was measured against (its own solve, or the last solve
-    before it when the round reused the previous solution without its removed blocks)."""
+    """An upper bound on the best paradox-free welfare: the least dual bound of the MIP
+    solves before any removal (cuts only take out paradoxical selections)."""
     volume: dict[tuple[Hashable, int], int] = field(default_factory=dict)
     """GPUs traded per instrument (bought == sold)."""
     mip_solves: int = 0
-    """HiGHS MIP solves among the ``iterations`` rounds (the others reused the previous
-    round's solution without its removed blocks: already within the gap of the bound)."""
+    """HiGHS MIP solves among the ``iterations`` rounds (the others took the previous
+    round's solution out of its conflicts: already within the gap of the bound)."""
+    order_reasons: dict[Hashable, OrderReason] = field(default_factory=dict)
+    """Why each hourly ``order_id`` got its fill."""

@@ -7,8 +7,8 @@ for the rules); no float ever reaches a fill, a price or a welfare figure.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from exchange.clearing.model import (
     Auction,
@@ -19,6 +19,13 @@ from exchange.clearing.model import (
     ProductSpec,
     Side,
 )
+
+Accepted = dict[int, tuple[int, int]]
+"""Accepted blocks: ``{block index: (alternative index, fill)}``."""
+Prices = dict[tuple[Hashable, int], int]
+"""A price per instrument ``(product, hour)``, fen per GPU-hour."""
+Intervals = dict[tuple[Hashable, int], tuple[int, int]]
+"""Per instrument, the interval ``(lo, hi)`` of consistent prices."""
 
 UNBOUNDED = 1 << 62
 """An integer bound no price reaches: the open side of a price interval."""
@@ -155,6 +162,46 @@ def usage(auction: Auction, fills: Sequence[int], accepted: dict[int, tuple[int,
     return Usage(sold, spent)
 
 
+def without_idle_caps(auction: Auction) -> Auction:
+    """The auction without the caps no decision can reach: a capacity at least what its
+    account could sell in that instrument (hourly asks and every sell block with an
+    alternative there), funds at least the limit value of all the account's bids (a
+    block's at its dearest alternative). Such a cap constrains nothing, and an order
+    that is not full is never held back by it, so the rules are unchanged -- but the
+    account's orders join the merit-order curves and the conflicts' cuts
+    (:mod:`~exchange.clearing.cuts`) can rely on their instruments."""
+    can_sell: dict[tuple[Hashable, Hashable, int], int] = {}
+    can_spend: dict[Hashable, int] = {}
+    for o in auction.orders:
+        if o.side is Side.SELL:
+            key = (o.account, o.product, o.hour)
+            can_sell[key] = can_sell.get(key, 0) + o.qty
+        else:
+            can_spend[o.account] = can_spend.get(o.account, 0) + o.limit_fen * o.qty
+    for b in auction.blocks:
+        if b.side is Side.SELL:
+            for alt in b.alternatives:
+                for h in b.hours:
+                    key = (b.account, alt.product, h)
+                    can_sell[key] = can_sell.get(key, 0) + b.qty
+        else:
+            dearest = max(alt.limit_fen for alt in b.alternatives)
+            can_spend[b.account] = can_spend.get(b.account, 0) + dearest * b.length * b.qty
+    capacity = {k: c for k, c in auction.capacity.items() if c < can_sell.get(k, 0)}
+    funds = {a: f for a, f in auction.funds.items() if f < can_spend.get(a, 0)}
+    if len(capacity) == len(auction.capacity) and len(funds) == len(auction.funds):
+        return auction
+    return replace(auction, capacity=capacity, funds=funds)
+
+
+def capped_instruments(auction: Auction) -> set[tuple[Hashable, int]]:
+    """Instruments with an hourly order whose account has a cap on it (capacity for an
+    ask, funds for a bid)."""
+    return {(o.product, o.hour) for o in auction.orders
+            if ((o.account, o.product, o.hour) in auction.capacity if o.side is Side.SELL
+                else o.account in auction.funds)}
+
+
 def increasable(auction: Auction, o: HourlyOrder, fill: int, use: Usage) -> bool:
     """Could one more GPU of this order be filled without breaking its account's cap?"""
     if fill >= o.qty:
@@ -209,43 +256,39 @@ def tie_price(spec: ProductSpec, lo: int, hi: int) -> int:
     return lo + (hi - lo) // (2 * t) * t
 
 
-def surplus(block: BlockOrder, alt: BlockAlternative, prices: dict[tuple[Hashable, int], int]) -> int:
-    """Per-GPU surplus over the run at ``prices``: buy ``limit*L - sum p``, sell the opposite."""
-    total = sum(prices[(alt.product, h)] for h in block.hours)
+def surplus(block: BlockOrder, alt: BlockAlternative, prices: Mapping[tuple[Hashable, int], int | None]) -> int:
+    """Per-GPU surplus over the run at ``prices``: buy ``limit*L - sum p``, sell the
+    opposite; :class:`ClearingError` if an hour of the run has no price."""
+    total = 0
+    for h in block.hours:
+        price = prices[(alt.product, h)]
+        if price is None:
+            raise ClearingError(f"block {block.block_id!r}: {alt.product!r} hour {h} has no price")
+        total += price
     return block.side.sign * (alt.limit_fen * block.length - total)
 
 
-def best_fill(
+def fill_gains(
     block: BlockOrder,
     alt: BlockAlternative,
     merit: dict[tuple[Hashable, int], MeritOrder],
     positions: dict[tuple[Hashable, int], int],
-) -> int:
-    """Welfare-maximising fill of a rejected block alone, every other decision fixed.
-
-    The ``j``-th GPU of a buy block gains ``limit*L`` minus the next consumed unit in each
-    hour; of a sell block, the last consumed unit in each hour minus ``limit*L`` (gains
-    fall with ``j``). Returns how many leading GPUs gain strictly (``0..qty``).
-    """
-
-    def gain(j: int) -> int | None:
-        total = 0
+) -> list[int]:
+    """Welfare a rejected block would add alone at fills 1, 2, ... (element ``k-1`` for
+    fill ``k``), every other decision fixed: its ``j``-th GPU is worth ``limit*L`` against
+    the next consumed unit in each hour (for a sell, the last consumed unit against
+    ``limit*L``). Stops where the hourly orders can absorb no more."""
+    gains: list[int] = []
+    total = 0
+    for j in range(1, block.qty + 1):
+        cost = 0
         for h in block.hours:
             key = (alt.product, h)
-            mo = merit[key]
             t = positions[key]
-            price = mo.price_at(t + j) if block.side is Side.BUY else mo.price_at(t - j + 1)
+            price = merit[key].price_at(t + j) if block.side is Side.BUY else merit[key].price_at(t - j + 1)
             if price is None:
-                return None
-            total += price
-        return block.side.sign * (alt.limit_fen * block.length - total)
-
-    lo, hi = 0, block.qty  # gain(j) > 0 for j <= lo
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        g = gain(mid)
-        if g is not None and g > 0:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+                return gains
+            cost += price
+        total += block.side.sign * (alt.limit_fen * block.length - cost)
+        gains.append(total)
+    return gains

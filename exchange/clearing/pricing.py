@@ -4,18 +4,22 @@ the tie rule, and the move inside the intervals that keeps accepted blocks in th
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 import highspy
 import numpy as np
 
-from exchange.clearing.dispatch import Accepted, HourlyBook
+from exchange.clearing.dispatch import HourlyBook
 from exchange.clearing.highs import INTEGRALITY_TOL, SolveClock, new_highs
 from exchange.clearing.model import ClearingError, Side
-from exchange.clearing.prices import clamp_to_band, price_interval, surplus, tie_price, usage
-
-Prices = dict[tuple[Hashable, int], int]
-Intervals = dict[tuple[Hashable, int], tuple[int, int]]
+from exchange.clearing.prices import (
+    Accepted,
+    Intervals,
+    Prices,
+    clamp_to_band,
+    price_interval,
+    surplus,
+    tie_price,
+    usage,
+)
 
 
 def price_intervals(book: HourlyBook, fills: list[int], accepted: Accepted) -> Intervals:

@@ -35,8 +35,10 @@ def _orders_table(orders, cleared: bool) -> Table:
         table.add_column(column)
     for o in orders:
         alts = ", ".join(f"{a.gpu_class}.{a.region}@{yuan(a.limit_fen)}" for a in o.alternatives)
-        where = (f"{o.alternatives[o.accepted_alternative].region}" if o.accepted_alternative >= 0
-                 else o.reject_reason)
+        parts = [o.alternatives[o.accepted_alternative].region] if o.accepted_alternative >= 0 else []
+        if o.reason:
+            parts.append(o.reason + (f" (with {', '.join(map(str, o.conflicts))})" if o.conflicts else ""))
+        where = ": ".join(parts)
         table.add_row(str(o.ref), str(o.client_order_id), "BUY" if o.side == 1 else "SELL",
                       day_ahead_pb2.DayAheadOrderType.Name(o.order_type).removeprefix("DAY_AHEAD_ORDER_TYPE_"),
                       f"{o.start_hour}-{o.start_hour + o.hours}", str(o.qty), alts,

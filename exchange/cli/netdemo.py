@@ -353,7 +353,7 @@ def _day_ahead_lines(outcomes, money) -> list[str]:
             lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} "
                          f"at most {money(where.limit_fen)}/GPU-h")
         else:
-            lines.append(f"{name}: {what} -> not filled {o.reject_reason}".rstrip())
+            lines.append(f"{name}: {what} -> not filled {o.reason}".rstrip())
     return lines
 
 

@@ -46,6 +46,6 @@ def result_table(r) -> Table:
     for column in ("symbol", "price", "GPUs"):
         table.add_column(column, justify="left" if column == "symbol" else "right")
     for p in r.prices:
-        if p.volume:
-            table.add_row(p.symbol, yuan(p.price_fen), str(p.volume))
+        if p.volume:  # a traded instrument-hour always has a price; the others have none
+            table.add_row(p.symbol, yuan(p.price_fen) if p.HasField("price_fen") else "-", str(p.volume))
     return table

@@ -16,9 +16,9 @@ Flow (one delivery day, market time):
    (``HOLD_FUNDS``/``HOLD_CAPACITY``). If the solver fails, the holds are released and
    the book reopened.
 3. **Clearing** (:mod:`exchange.clearing`): welfare-maximising, uniform prices per
-   instrument, no paradoxically accepted block (offenders removed ``"disjoint"``ly per
-   round), with the granted holds as the funds and capacity caps -- so every accepted
-   order can be paid for and delivered.
+   instrument (none where nothing traded), no paradoxically accepted block (its removal
+   rule), with the granted holds as the funds and capacity caps -- so every accepted
+   order can be paid for and delivered; every order and block gets its fill and why.
 4. **Record**: ``dayahead/<day>/clearing.json`` holds the input (with the caps and the
    journal range of the holds) and the result, written atomically before anything is
    booked.

@@ -1,8 +1,11 @@
 """The clearing's input and result as JSON, for ``dayahead/<day>/clearing.json``.
 
 Products are ``[gpu_class, region]`` pairs, order and block ids the day-ahead refs,
-accounts engine account ids; every amount is an integer (the solver's float figures --
-gap, objective, bound, seconds -- are reported as they are, never used as money).
+accounts engine account ids, sides the engine's (1 buy, 2 sell); every amount is an
+integer, ``null`` for an instrument-hour that did not trade (no price) or a rejected
+block with no surplus (the solver's float figures -- gap, objective, bound, seconds --
+are reported as they are, never used as money). Each hourly order's fill comes with its
+reason, each block's with its reason and the blocks it conflicts with.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from exchange.clearing import (
     BlockResult,
     ClearingResult,
     HourlyOrder,
+    OrderReason,
     ProductSpec,
     RejectReason,
     Side,
@@ -53,7 +57,7 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
     )
 
 
-_STRUCTURED = ("fills", "blocks", "prices", "volume", "welfare_fen", "removed")
+_STRUCTURED = ("fills", "blocks", "prices", "volume", "welfare_fen", "removed", "order_reasons")
 """ClearingResult fields with their own encoding; every other field is a solver figure
 (a number) written as it is."""
 
@@ -64,9 +68,9 @@ def _figures() -> tuple[str, ...]:
 
 def result_to_json(r: ClearingResult) -> dict[str, Any]:
     return {
-        "fills": [[i, q] for i, q in r.fills.items()],
-        "blocks": [[b.block_id, b.qty, b.alternative, b.reason.value if b.reason else None, b.surplus_fen]
-                   for b in r.blocks.values()],
+        "fills": [[i, q, r.order_reasons[i].value] for i, q in r.fills.items()],
+        "blocks": [[b.block_id, b.qty, b.alternative, b.reason.value if b.reason else None, b.surplus_fen,
+                    list(b.conflicts)] for b in r.blocks.values()],
         "prices": [[list(_product(p)), h, price] for (p, h), price in r.prices.items()],
         "volume": [[list(_product(p)), h, v] for (p, h), v in r.volume.items()],
         "welfare_fen": r.welfare_fen,
@@ -77,9 +81,10 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
 
 def result_from_json(d: dict[str, Any]) -> ClearingResult:
     return ClearingResult(
-        fills={i: q for i, q in d["fills"]},
-        blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus)
-                for i, q, alt, reason, surplus in d["blocks"]},
+        fills={i: q for i, q, _why in d["fills"]},
+        order_reasons={i: OrderReason(why) for i, _q, why in d["fills"]},
+        blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus, tuple(conflicts))
+                for i, q, alt, reason, surplus, conflicts in d["blocks"]},
         prices={(_product(p), h): price for p, h, price in d["prices"]},
         volume={(_product(p), h): v for p, h, v in d["volume"]},
         welfare_fen=d["welfare_fen"],

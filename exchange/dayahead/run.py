@@ -52,10 +52,6 @@ recorded in failed.json, and the audit fails it by name)."""
 """Input (with the holds it was cleared under) and result of a day's clearing."""
 APPLIED_FILE = "applied.json"
 """The journal range of a day's booked trades: written once they are acknowledged."""
-REMOVAL = "disjoint"
-"""The no-paradox loop's removal rule for a real day: per round the worst offender and
-every other offender on different product-hours (as much welfare as one at a time,
-in a fraction of the rounds; bench/clearing.py case 2)."""
 _TRADE_FIELDS = ("kind", "account", "contra_account", "instrument", "price", "qty", "clord", "orig_clord")
 _HOLD_FIELDS = ("kind", "account", "instrument", "qty", "amount")
 
@@ -293,7 +289,7 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
         try:
             funds, capacity = _caps(keys, events)
             auction = build_auction(catalog, orders, funds, capacity)
-            result = clear(auction, time_limit=time_limit, removal=REMOVAL)
+            result = clear(auction, time_limit=time_limit)
         except BaseException:
             node.execute(_release())
             book.reopen(day)

@@ -122,8 +122,15 @@ def test_day_ahead_from_the_command_line(tmp_path):
         assert "H100-80G.ningbo.20261126T10" in ran.output and "2 trades" in ran.output, ran.output
         mine = as_buyer.invoke(app, ["dayahead", "orders", day])
         assert mine.exit_code == 0 and "cleared" in mine.output and "ningbo" in mine.output
+        theirs = as_provider.invoke(app, ["dayahead", "orders", day])  # hourly orders say why they filled
+        assert theirs.exit_code == 0, theirs.output
+        assert theirs.output.count("ningbo: IN_THE_MONEY") + theirs.output.count("ningbo: AT_THE_PRICE") == 2
         shown = as_buyer.invoke(app, ["dayahead", "result", day])
         assert shown.exit_code == 0 and "welfare" in shown.output
+        with GpuxClient(server.address, buyer) as client:
+            prices = {p.symbol: p for p in client.day_ahead_result(day).prices}
+        assert prices["H100-80G.ningbo.20261126T10"].HasField("price_fen")  # traded
+        assert not prices["H100-80G.jiaxing.20261126T10"].HasField("price_fen")  # nothing traded: no price
     finally:
         server.stop()
 

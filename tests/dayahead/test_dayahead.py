@@ -105,7 +105,7 @@ def test_the_audit_checks_the_clearing_and_finds_tampering(node, tmp_path):
     record = node.data.dayahead / DAY.isoformat() / CLEARING_FILE
     original = record.read_text()
     doc = json.loads(original)
-    doc["result"]["fills"] = [[ref, q - 1 if ref == 10 else q] for ref, q in doc["result"]["fills"]]
+    doc["result"]["fills"] = [[ref, q - 1 if ref == 10 else q, why] for ref, q, why in doc["result"]["fills"]]
     record.write_text(json.dumps(doc))  # a fill that breaks the balance of its hour
     report = audit(node.data.root)
     assert not report.ok and "day-ahead 2026-11-26: the recorded clearing breaks a rule" in report.problem

@@ -87,7 +87,7 @@ def market(tmp_path_factory):
                                    client_order_id=10 * hour + n)
     buyer.submit_day_ahead("2026-11-26", "BUY", 10, 8, [("H100-80G", "jiaxing", 1900), ("H100-80G", "ningxia", 1900)],
                            hours=2, client_order_id=1)
-    buyer.submit_day_ahead("2026-11-26", "BUY", 10, 20, [("H100-80G", "ningxia", 1400)], hours=2, client_order_id=2)
+    buyer.submit_day_ahead("2026-11-26", "BUY", 10, 4, [("H100-80G", "ningxia", 1400)], hours=2, client_order_id=2)
     admin.run_day_ahead("2026-11-26", time_limit_seconds=30)
     now[0] = CLOSING
     server.server.node.execute(command(CommandKind.TIMER))  # the 10:00 slots close

@@ -79,11 +79,13 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
                 if o.kind == "hourly":
                     m.filled_qty = result.fills.get(o.ref, 0)
                     m.accepted_alternative = 0 if m.filled_qty else -1
+                    m.reason = result.order_reasons[o.ref].value
                 else:
                     b = result.blocks[o.ref]
                     m.filled_qty = b.qty
                     m.accepted_alternative = -1 if b.alternative is None else b.alternative
-                    m.reject_reason = b.reason.value if b.reason else ""
+                    m.reason = b.reason.value if b.reason else ""
+                    m.conflicts.extend(b.conflicts)
         return day_ahead_pb2.ListDayAheadOrdersResponse(orders=messages, cleared=cleared)
 
     async def GetDayAheadResult(self, request, context):
@@ -109,7 +111,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         r = outcome.result
         prices = [day_ahead_pb2.DayAheadPrice(symbol=instrument_symbol(self.exchange.catalog, outcome.day, p, h),  # type: ignore[arg-type]  # products and ids as the day-ahead makes them
                                               price_fen=price, volume=r.volume.get((p, h), 0))
-                  for (p, h), price in sorted(r.prices.items())]
+                  for (p, h), price in sorted(r.prices.items())]  # price None: the field stays absent
         return day_ahead_pb2.GetDayAheadResultResponse(
             delivery_day=outcome.day.isoformat(), prices=prices, welfare_fen=r.welfare_fen,
             mip_gap_ppm=round(r.mip_gap * 1_000_000), solve_ms=round(r.solve_seconds * 1000),

@@ -23,7 +23,7 @@ const T = {
     alternatives: "备选", outcome: "结果", filled: "成交卡数", reason: "原因", accepted: "接受于",
     rejected: "未成交", hourly: "小时订单", BUY: "买", SELL: "卖",
     OUT_OF_THE_MONEY: "价格不匹配", MIN_RATIO: "低于最小成交比例", PARADOXICALLY_REJECTED: "悖论拒绝",
-    REMOVED_PARADOXICAL: "悖论剔除", error: "出错了",
+    REMOVED_PARADOXICAL: "悖论剔除", NO_COUNTERPARTY: "无对手方", ALL_OR_NONE: "全部成交或不成交", error: "出错了",
   },
   en: {
     title: "Compute Supermarket", nav_overview: "Overview", nav_compare: "Compare & buy", nav_dayahead: "Day-ahead",
@@ -45,7 +45,8 @@ const T = {
     outcome: "Outcome", filled: "Filled", reason: "Reason", accepted: "accepted in", rejected: "not filled",
     hourly: "hourly orders", BUY: "buy", SELL: "sell", OUT_OF_THE_MONEY: "out of the money",
     MIN_RATIO: "below its minimum ratio", PARADOXICALLY_REJECTED: "paradoxically rejected",
-    REMOVED_PARADOXICAL: "removed (paradoxical)", error: "error",
+    REMOVED_PARADOXICAL: "removed (paradoxical)", NO_COUNTERPARTY: "no counterparty",
+    ALL_OR_NONE: "all or none, only part available", error: "error",
   },
 };
 let lang = localStorage.getItem("gpux.lang") || "zh";

@@ -28,7 +28,7 @@ class DayAheadAlternative(_message.Message):
     def __init__(self, gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., limit_fen: _Optional[int] = ...) -> None: ...
 
 class DayAheadOrder(_message.Message):
-    __slots__ = ("ref", "client_order_id", "side", "order_type", "start_hour", "hours", "qty", "min_ratio_percent", "alternatives", "filled_qty", "accepted_alternative", "reject_reason")
+    __slots__ = ("ref", "client_order_id", "side", "order_type", "start_hour", "hours", "qty", "min_ratio_percent", "alternatives", "filled_qty", "accepted_alternative", "reason", "conflicts")
     REF_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -40,7 +40,8 @@ class DayAheadOrder(_message.Message):
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
     FILLED_QTY_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_ALTERNATIVE_FIELD_NUMBER: _ClassVar[int]
-    REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     ref: int
     client_order_id: int
     side: _types_pb2.Side
@@ -52,8 +53,9 @@ class DayAheadOrder(_message.Message):
     alternatives: _containers.RepeatedCompositeFieldContainer[DayAheadAlternative]
     filled_qty: int
     accepted_alternative: int
-    reject_reason: str
-    def __init__(self, ref: _Optional[int] = ..., client_order_id: _Optional[int] = ..., side: _Optional[_Union[_types_pb2.Side, str]] = ..., order_type: _Optional[_Union[DayAheadOrderType, str]] = ..., start_hour: _Optional[int] = ..., hours: _Optional[int] = ..., qty: _Optional[int] = ..., min_ratio_percent: _Optional[int] = ..., alternatives: _Optional[_Iterable[_Union[DayAheadAlternative, _Mapping]]] = ..., filled_qty: _Optional[int] = ..., accepted_alternative: _Optional[int] = ..., reject_reason: _Optional[str] = ...) -> None: ...
+    reason: str
+    conflicts: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, ref: _Optional[int] = ..., client_order_id: _Optional[int] = ..., side: _Optional[_Union[_types_pb2.Side, str]] = ..., order_type: _Optional[_Union[DayAheadOrderType, str]] = ..., start_hour: _Optional[int] = ..., hours: _Optional[int] = ..., qty: _Optional[int] = ..., min_ratio_percent: _Optional[int] = ..., alternatives: _Optional[_Iterable[_Union[DayAheadAlternative, _Mapping]]] = ..., filled_qty: _Optional[int] = ..., accepted_alternative: _Optional[int] = ..., reason: _Optional[str] = ..., conflicts: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SubmitDayAheadOrderRequest(_message.Message):
     __slots__ = ("delivery_day", "order")
