@@ -1,12 +1,19 @@
-"""A real gateway server on 127.0.0.1 (free port) in a background event loop, and a
-listing for the gateway's unit tests."""
+"""A real gateway server on 127.0.0.1 (free port) in a background event loop or in a
+``gpux serve`` process of its own, and a listing for the gateway's unit tests."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from exchange.catalog import Listing, default_catalog
 from exchange.gateway import GatewayServer
@@ -49,3 +56,29 @@ class RunningServer:
         asyncio.run_coroutine_threadsafe(self.server.stop(0.5), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free right now (for a server restarted on the same port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_process(data_dir: Path, port: int, *options: str) -> subprocess.Popen:
+    """``gpux serve`` on 127.0.0.1:``port`` in a process of its own (no opening call
+    auction, plus ``options``), once it answers health checks (bounded wait)."""
+    proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir),
+                             "--address", f"127.0.0.1:{port}", "--opening-call", "0", *options],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while True:
+            assert proc.poll() is None, "gpux serve exited"
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    return proc
+            except grpc.RpcError:
+                assert time.monotonic() < deadline, "gpux serve did not come up"
+                time.sleep(0.2)

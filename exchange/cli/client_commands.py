@@ -123,20 +123,40 @@ def book_command(
             pass
 
 
-def trades_command(symbol: str, limit: int = 50, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
-    """Show the latest trades of a symbol."""
+def trades_command(
+    symbol: str, limit: int = 50,
+    live: Annotated[bool, typer.Option(help="Print each new trade as it happens (Ctrl-C to stop).")] = False,
+    address: Address = DEFAULT_ADDRESS, token: Token = "",
+) -> None:
+    """Show the latest trades of a symbol (with --live: then every new one, pushed)."""
     with connect(address, token) as client:
         try:
             trades = client.trades(symbol, limit=10_000)[-limit:]
         except grpc.RpcError as error:
             fail_rpc(error)
+        _trades_table(symbol, trades)
+        if not live:
+            return
+        try:
+            for t in client.stream_trades(symbols=[symbol], after_trade_id=trades[-1].trade_id if trades else 0):
+                typer.echo(f"{t.trade_id:>8}  {yuan(t.price_fen)} x {t.qty}  {_aggressor(t)}")
+        except grpc.RpcError as error:
+            fail_rpc(error)
+        except KeyboardInterrupt:
+            pass
+
+
+def _trades_table(symbol: str, trades) -> None:
     table = Table(title=f"Trades of {symbol}")
     for column in ("trade", "seq", "price", "qty", "aggressor"):
         table.add_column(column)
     for t in trades:
-        aggressor = "auction" if t.auction else types_pb2.Side.Name(t.aggressor_side)[5:]
-        table.add_row(str(t.trade_id), str(t.seq), yuan(t.price_fen), str(t.qty), aggressor)
+        table.add_row(str(t.trade_id), str(t.seq), yuan(t.price_fen), str(t.qty), _aggressor(t))
     Console().print(table)
+
+
+def _aggressor(trade) -> str:
+    return "auction" if trade.auction else types_pb2.Side.Name(trade.aggressor_side)[5:]
 
 
 def _positions_table(positions) -> Table:

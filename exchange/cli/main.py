@@ -193,6 +193,8 @@ def serve_command(
     log_format: Annotated[str, typer.Option(help="Logs on stderr: text, or json (one object per line).")] = "text",
     exec_buffer: Annotated[int, typer.Option(
         min=1, help="Events a private execution stream may fall behind by before it is ended.")] = 10_000,
+    max_streams: Annotated[int, typer.Option(min=1, help="Streams open at once, in all.")] = 10_000,
+    max_streams_per_account: Annotated[int, typer.Option(min=1, help="Streams open at once per account.")] = 100,
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
     (with --http-address also the market page and /metrics).
@@ -218,7 +220,8 @@ def serve_command(
     log = logging.getLogger("gpux.warm")
     log.info("%s", warm(say=log.info))  # before the first command: none waits on a compile
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
-                           opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer)
+                           opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer,
+                           max_streams=max_streams, max_streams_per_account=max_streams_per_account)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

@@ -251,6 +251,41 @@ class GpuxClient:
         return list(self._call(self.market_data.ListTrades, market_data_pb2.ListTradesRequest(
             symbol=symbol, after_trade_id=after_trade_id, limit=limit)).trades)
 
+    def stream_trades(self, symbols: Iterable[str] = (), gpu_class: str = "", region: str = "", day: str = "",
+                      after_trade_id: int = 0, *, give_up_after: float = 60.0) -> Iterator[types_pb2.Trade]:
+        """Public trades matching the filters (they combine; none: all) with an id above
+        ``after_trade_id``, then each new one, without end; after a dropped connection, a
+        server restart or a cut for reading slowly it resumes from the last trade received."""
+        failing_since = None
+        while True:
+            call = self.market_data.StreamTrades(audit_pb2.StreamTradesRequest(
+                symbols=list(symbols), gpu_class=gpu_class, region=region, day=day, after_trade_id=after_trade_id),
+                metadata=self.metadata)
+            try:
+                for response in call:
+                    failing_since = None
+                    for trade in response.trades:
+                        after_trade_id = trade.trade_id
+                        yield trade
+                    after_trade_id = max(after_trade_id, response.through_trade_id)
+            except grpc.RpcError as error:
+                info = error_info(error)
+                slow = info is not None and info.reason == "REASON_SLOW_CONSUMER"
+                if not slow and error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                    raise
+                failing_since = failing_since or time.monotonic()
+                if not slow and time.monotonic() - failing_since > give_up_after:
+                    raise
+                time.sleep(0 if slow else self.backoff)
+            finally:
+                call.cancel()
+
+    def stream_tickers(self, symbols: Iterable[str] = (), gpu_class: str = "", region: str = "", day: str = ""):
+        """Tickers of the listed instruments matching the filters: all, then changes
+        (iterate the StreamTickersResponse messages; cancel() to stop)."""
+        return self.market_data.StreamTickers(market_data_pb2.StreamTickersRequest(
+            symbols=list(symbols), gpu_class=gpu_class, region=region, day=day), metadata=self.metadata)
+
     def ticker(self, symbol: str) -> market_data_pb2.GetTickerResponse:
         return self._call(self.market_data.GetTicker, market_data_pb2.GetTickerRequest(symbol=symbol))
 

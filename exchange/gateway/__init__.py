@@ -6,6 +6,8 @@
   authentication, the role policy per method, per-account rate limits, and domain
   errors mapped to gRPC status codes;
 * :mod:`~exchange.gateway.services` — the seven services over the node, a module each;
+* :mod:`~exchange.gateway.feed` — :class:`~exchange.gateway.feed.MarketFeed`, the
+  market-data fan-out every public stream shares (one read of each changed book);
 * :mod:`~exchange.gateway.validation` — requests checked and turned into command records;
 * :mod:`~exchange.gateway.reports` — engine events as execution reports and orders;
 * :mod:`~exchange.gateway.executions` — each account's private execution stream, pushed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exchange.catalog import Catalog, GpuClass, Listing, SymbolError
+from exchange.catalog import Catalog, GpuClass, Instrument, Listing, SymbolError
 from exchange.gateway.errors import GatewayReason, invalid, not_found, quote
 from exchange.schema import Reason
 
@@ -33,16 +33,7 @@ class Instruments:
         found = self._ids.get(symbol)
         if found is not None:
             return found
-        if not symbol:
-            raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14", "symbol", GatewayReason.BAD_SYMBOL)
-        if len(symbol) > SYMBOL_CHARS:
-            raise invalid(f"symbol {quote(symbol, 40)} is longer than {SYMBOL_CHARS} characters: expected "
-                          "GPU.REGION.YYYYMMDDTHH, e.g. H100-80G.jiaxing.20261125T14", "symbol",
-                          GatewayReason.BAD_SYMBOL, limit=SYMBOL_CHARS, value=symbol)
-        try:
-            inst = self.catalog.instrument(symbol)
-        except SymbolError as exc:
-            raise invalid(str(exc), "symbol", GatewayReason.BAD_SYMBOL, value=symbol) from None
+        inst = self.check(symbol)
         try:
             found = self.listing.id_of(inst.symbol)
         except KeyError:
@@ -51,6 +42,19 @@ class Instruments:
                             Reason.UNKNOWN_INSTRUMENT, value=symbol) from None
         self._ids[symbol] = found
         return found
+
+    def check(self, symbol: str) -> Instrument:
+        """The instrument a well-formed symbol names (listed or not); INVALID_ARGUMENT if malformed."""
+        if not symbol:
+            raise invalid("symbol is required, e.g. H100-80G.jiaxing.20261125T14", "symbol", GatewayReason.BAD_SYMBOL)
+        if len(symbol) > SYMBOL_CHARS:
+            raise invalid(f"symbol {quote(symbol, 40)} is longer than {SYMBOL_CHARS} characters: expected "
+                          "GPU.REGION.YYYYMMDDTHH, e.g. H100-80G.jiaxing.20261125T14", "symbol",
+                          GatewayReason.BAD_SYMBOL, limit=SYMBOL_CHARS, value=symbol)
+        try:
+            return self.catalog.instrument(symbol)
+        except SymbolError as exc:
+            raise invalid(str(exc), "symbol", GatewayReason.BAD_SYMBOL, value=symbol) from None
 
     def _fill(self, instrument: int) -> None:
         for i in range(len(self._symbols), instrument + 1):

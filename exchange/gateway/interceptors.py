@@ -10,6 +10,11 @@ and the mapping of errors to gRPC statuses.
 * Each account has a token bucket (``rate`` requests/s, ``burst`` deep); an empty
   bucket answers RESOURCE_EXHAUSTED. Opening a stream takes one token; the order
   stream takes one more per batch it carries.
+* Streams (server-streaming and bidirectional calls) are capped per account and per
+  server (:class:`StreamCaps`); one past a cap is refused RESOURCE_EXHAUSTED (reason
+  STREAM_LIMIT) naming the cap.
+* A streaming handler may yield a message already serialized (``bytes``, e.g. one
+  encoded once for many subscribers by :mod:`~exchange.gateway.feed`); it is sent as it is.
 * A request whose bytes do not parse as the method's message is answered
   INVALID_ARGUMENT (after the checks above; in a stream, when the handler reaches it),
   never an exception in grpc's own code.
@@ -55,7 +60,8 @@ POLICY: dict[str, frozenset[Role]] = {
         "PlaceOrder", "CancelOrder", "ReplaceOrder", "MassCancel", "GetOrder", "ListOrders", "StreamOrders",
         "StreamExecutionReports")},
     **{f"/gpux.v1.MarketDataService/{m}": EVERYONE for m in (
-        "GetCatalog", "ListInstruments", "GetBook", "StreamBook", "ListTrades", "GetTicker")},
+        "GetCatalog", "ListInstruments", "GetBook", "StreamBook", "ListTrades", "GetTicker", "StreamTrades",
+        "StreamTickers")},
     "/gpux.v1.CapacityService/DepositCapacity": frozenset({Role.PROVIDER}),
     "/gpux.v1.CapacityService/WithdrawCapacity": frozenset({Role.PROVIDER}),
     "/gpux.v1.CapacityService/GetCapacity": TRADERS,
@@ -164,6 +170,44 @@ async def _checked(requests):
         yield message
 
 
+class StreamCaps:
+    """Streams open per account and in all, each below its cap (in the event loop)."""
+
+    def __init__(self, total: int, per_account: int) -> None:
+        self.total, self.per_account = total, per_account
+        self.open = 0
+        self._by_account: dict[int, int] = {}
+
+    def take(self, account: int) -> GatewayError | None:
+        """Count a new stream of ``account``; the refusal if a cap is reached."""
+        mine = self._by_account.get(account, 0)
+        if mine >= self.per_account or self.open >= self.total:
+            which, cap = ("per account", self.per_account) if mine >= self.per_account else ("per server", self.total)
+            return GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"at most {cap} streams may be open {which} (gpux serve --max-streams"
+                                f"{'-per-account' if which == 'per account' else ''}); close one first",
+                                GatewayReason.STREAM_LIMIT, limit=cap)
+        self._by_account[account] = mine + 1
+        self.open += 1
+        return None
+
+    def give_back(self, account: int) -> None:
+        """A stream of ``account`` ended."""
+        self.open -= 1
+        left = self._by_account[account] - 1
+        if left:
+            self._by_account[account] = left
+        else:
+            del self._by_account[account]
+
+
+def _passthrough(serialize):
+    """``serialize``, except that bytes (a message serialized already) go out as they are."""
+    if serialize is None:
+        return None
+    return lambda message: message if isinstance(message, bytes) else serialize(message)
+
+
 class GatewayInterceptor(grpc.aio.ServerInterceptor):
     """Authenticate, authorize, rate-limit, then map errors (see the module docstring).
 
@@ -171,9 +215,10 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
     registered before the server starts and never change); the caller is found per
     call, from the call's own metadata."""
 
-    def __init__(self, accounts: AccountRegistry, limiter: TokenBucket) -> None:
+    def __init__(self, accounts: AccountRegistry, limiter: TokenBucket, caps: StreamCaps | None = None) -> None:
         self.accounts = accounts
         self.limiter = limiter
+        self.caps = caps or StreamCaps(10_000, 100)
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
         self.open_streams: dict[str, int] = {}
         """Server-streaming calls open now, by method name (the operator metrics read it)."""
@@ -187,7 +232,7 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
         wrapped = _wrap(handler, method, self._principal, POLICY.get(method, frozenset()), self.limiter,
-                        self.open_streams)
+                        self.open_streams, self.caps)
         self._handlers[method] = wrapped
         return wrapped
 
@@ -215,10 +260,10 @@ def _check(method: str, principal: Principal | None, allowed, limiter: TokenBuck
     return None
 
 
-def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[str, int]):
+def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[str, int], caps: StreamCaps):
     """The same handler with the checks in front, malformed requests refused and errors
-    mapped; its streams counted."""
-    guard = _Guard(method, principal_of, allowed, limiter, open_streams)
+    mapped; its streams counted and capped."""
+    guard = _Guard(method, principal_of, allowed, limiter, open_streams, caps)
     kinds = (("unary_unary", guard.unary, False, grpc.unary_unary_rpc_method_handler),
              ("unary_stream", guard.streaming, False, grpc.unary_stream_rpc_method_handler),
              ("stream_unary", guard.unary, True, grpc.stream_unary_rpc_method_handler),
@@ -227,16 +272,17 @@ def _wrap(handler, method, principal_of, allowed, limiter, open_streams: dict[st
         behavior = getattr(handler, attr)
         if behavior is not None:
             return make(wrap(behavior, streamed), request_deserializer=_tolerant(handler.request_deserializer),
-                        response_serializer=handler.response_serializer)
+                        response_serializer=_passthrough(handler.response_serializer))
     return handler
 
 
 class _Guard:
     """The checks in front of one method's behaviours, and its open stream count."""
 
-    def __init__(self, method, principal_of, allowed, limiter, open_streams: dict[str, int]) -> None:
+    def __init__(self, method, principal_of, allowed, limiter, open_streams: dict[str, int],
+                 caps: StreamCaps) -> None:
         self.method, self.principal_of, self.allowed, self.limiter = method, principal_of, allowed, limiter
-        self.open_streams = open_streams
+        self.open_streams, self.caps = open_streams, caps
         self.name = method.rsplit("/", 1)[-1]
 
     def admit(self, request, context, streamed: bool):
@@ -266,12 +312,16 @@ class _Guard:
         return call
 
     def streaming(self, behavior, streamed):
-        admit, name, open_streams = self.admit, self.name, self.open_streams
+        admit, name, open_streams, caps = self.admit, self.name, self.open_streams, self.caps
 
         async def call(request, context):
             request, denied = admit(request, context, streamed)
             if denied:
                 await abort(context, denied)
+            account = CALLER.get().account
+            refused = caps.take(account)
+            if refused:
+                await abort(context, refused)
             open_streams[name] = open_streams.get(name, 0) + 1
             try:
                 async for item in behavior(request, context):
@@ -282,4 +332,5 @@ class _Guard:
                 await abort(context, as_gateway_error(error))
             finally:
                 open_streams[name] -= 1
+                caps.give_back(account)
         return call

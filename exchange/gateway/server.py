@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from exchange.gateway.accounts import AccountRegistry
-from exchange.gateway.interceptors import GatewayInterceptor, TokenBucket
+from exchange.gateway.interceptors import GatewayInterceptor, StreamCaps, TokenBucket
 from exchange.gateway.reflection import enable_reflection
 from exchange.gateway.services import Exchange, add_services
 from exchange.schema import CommandKind, command
@@ -41,7 +41,8 @@ class GatewayServer:
                  catalog_path: str | Path | None = None, tls: tuple[bytes, bytes] | None = None,
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
-                 opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000) -> None:
+                 opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000,
+                 max_streams: int = 10_000, max_streams_per_account: int = 100, feed_interval: float = 0.05) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -51,6 +52,11 @@ class GatewayServer:
         """host:port of the market page and /metrics (:mod:`exchange.web`); None: off."""
         self.exec_buffer = exec_buffer
         """Execution reports one private stream may fall behind by before it is ended."""
+        self.max_streams, self.max_streams_per_account = max_streams, max_streams_per_account
+        """Caps on the streams open at once, in all and per account."""
+        self.feed_interval = feed_interval
+        """Most often the market-data fan-out reads and publishes books and tickers, seconds."""
+        self.exchange: Exchange | None = None
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
         self.web: WebServer | None = None
@@ -65,10 +71,11 @@ class GatewayServer:
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)
-        exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns, self.exec_buffer)
+        exchange = self.exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns, self.exec_buffer,
+                                            self.feed_interval)
         self.node.on_group(lambda seq: _notify(exchange, seq) if exchange.book_streams else None)  # in the loop
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
-        interceptor = GatewayInterceptor(accounts, limiter)
+        interceptor = GatewayInterceptor(accounts, limiter, StreamCaps(self.max_streams, self.max_streams_per_account))
         self.server = grpc.aio.server(interceptors=[interceptor])
         names = add_services(self.server, exchange)
         health_servicer = health.aio.HealthServicer()
@@ -109,6 +116,8 @@ class GatewayServer:
             await self.web.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        if self.exchange is not None:
+            await self.exchange.feed.close()
         if self.node is not None:
             await asyncio.to_thread(self.node.close)
 

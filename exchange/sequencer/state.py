@@ -27,6 +27,8 @@ TradeSink = Callable[[np.ndarray], None]
 """Called with the TRADE events of every batch that traded (the trade-log feed, an auditor)."""
 ExecSink = Callable[[np.ndarray], None]
 """Called with the execution records (EXEC_DTYPE) of every batch that made some."""
+Listener = Callable[[np.ndarray, np.ndarray], None]
+"""Called with every applied batch and its events (valid during the call only)."""
 
 _LEDGER = "order_ledger"
 _LEDGER_INDEX = "order_ledger_index"
@@ -90,6 +92,8 @@ class MarketState:
         self.exec_counts = np.zeros(self.engine.config.max_accounts, np.int64)
         """Per account: execution records so far, i.e. its last exec_seq."""
         self.exec_sink: ExecSink | None = None
+        self.listeners: list[Listener] = []
+        """Told of every applied batch and its events (market data); each must return quickly."""
         self.trade_sink: TradeSink | None = None
         self.trades_through = 0
         """Trades up to this id are not handed to the sink again (already logged)."""
@@ -127,6 +131,8 @@ class MarketState:
             self.last_ts = int(batch["ts"][-1])
             if present >> _TIMER & 1:
                 self.timer_ts = max(self.timer_ts, int(batch["ts"][batch["kind"] == _TIMER].max()))
+        for listener in self.listeners:
+            listener(batch, events)
         return events
 
     def _follow_trades(self, events: np.ndarray) -> int:

@@ -6,46 +6,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from exchange.client import GpuxClient
 from exchange.proto.gpux.v1 import types_pb2
 from exchange.tradelog import read_all
+from tests.gateway_harness import free_port, serve_process
 
 pytestmark = pytest.mark.slow  # kills a real gpux serve process
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(data_dir, port: int) -> subprocess.Popen:
-    """``gpux serve`` in its own process, once it answers health checks (bounded wait)."""
-    proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir),
-                             "--address", f"127.0.0.1:{port}", "--opening-call", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while True:
-            assert proc.poll() is None, "gpux serve exited"
-            try:
-                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return proc
-            except grpc.RpcError:
-                assert time.monotonic() < deadline, "gpux serve did not come up"
-                time.sleep(0.2)
 
 
 class Follower:
@@ -85,9 +58,9 @@ def _trade(client: GpuxClient, symbol: str, side: str, qty: int, price: int, clo
 
 
 def test_execution_streams_survive_kill_9_gap_free_and_exactly_once(tmp_path):
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
-    proc = _serve(tmp_path, port)
+    proc = serve_process(tmp_path, port)
     try:
         admin = GpuxClient(address, (tmp_path / "admin.token").read_text().strip())
         accounts = {role: admin.create_account(f"{role.lower()}-k9", role) for role in ("PROVIDER", "BUYER")}
@@ -114,7 +87,7 @@ def test_execution_streams_survive_kill_9_gap_free_and_exactly_once(tmp_path):
         proc.send_signal(signal.SIGKILL)  # in the middle of the buying
         assert not done.is_set()
         proc.wait(30)
-        proc = _serve(tmp_path, port)
+        proc = serve_process(tmp_path, port)
         for i in range(101, 141):
             _trade(provider, symbol, "SELL", 3, 1800, i, "GTC")
         assert done.wait(180)

@@ -1,21 +1,46 @@
-"""MarketDataService: the catalog, instruments, books (one-off and streamed), trades and
-tickers, public to every caller."""
+"""MarketDataService: the catalog, instruments, books, trades and tickers, polled or
+streamed. The streams come from the gateway's shared fan-out
+(:class:`~exchange.gateway.feed.MarketFeed`): one read of each changed book per publish,
+whatever the number of subscribers; StreamTrades also catches up from the trade log and
+the feed's recent trades, so it resumes from any trade id.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exchange.auction import indicative
+from exchange.catalog import Instrument
 from exchange.gateway.errors import invalid
+from exchange.gateway.feed import Wanted, book_to_depth, indicative_of, trade_message
 from exchange.gateway.services.shared import Exchange
-from exchange.proto.gpux.v1 import market_data_pb2, market_data_pb2_grpc, types_pb2
-from exchange.schema import InstrumentState, Side
+from exchange.gateway.validation import parse_day
+from exchange.proto.gpux.v1 import audit_pb2, market_data_pb2, market_data_pb2_grpc, types_pb2
+from exchange.schema import InstrumentState
 from exchange.sequencer import MarketState
 from exchange.tradelog import days, read_day
+
+_HISTORY_CHUNK = 1000  # trades per message while a trade stream catches up
+_AGGRESSOR = {"BUY": types_pb2.SIDE_BUY, "SELL": types_pb2.SIDE_SELL}
+
+
+def public_trades(table: pa.Table) -> list[types_pb2.Trade]:
+    """Trade-log rows as public trades (no accounts)."""
+    ts = table["ts"].cast(pa.int64()).to_pylist()
+    rows = table.select(["trade_id", "seq", "symbol", "price", "qty", "aggressor_side"]).to_pylist()
+    return [types_pb2.Trade(trade_id=r["trade_id"], seq=r["seq"], time_ns=t, symbol=r["symbol"],
+                            price_fen=r["price"], qty=r["qty"], auction=r["aggressor_side"] in ("AUCTION", "DAY_AHEAD"),
+                            aggressor_side=_AGGRESSOR.get(r["aggressor_side"], types_pb2.SIDE_UNSPECIFIED))
+            for r, t in zip(rows, ts)]
+
+
+def _depth(depth: int) -> int:
+    if depth < 0:
+        raise invalid("depth must be positive", "depth", value=depth)
+    return depth or 10
 
 
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
@@ -56,10 +81,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     async def _book(self, symbol: str, depth: int):
         """(book to ``depth``, seq, indicative uncross or None): in a call phase the
         indicative price is computed over the whole book, whatever the depth shown."""
-        instrument = self.exchange.instrument(symbol)
-        if depth < 0:
-            raise invalid("depth must be positive", "depth", value=depth)
-        depth = depth or 10
+        instrument, depth = self.exchange.instrument(symbol), _depth(depth)
 
         def read(s: MarketState):  # the whole book only in a call phase
             book = s.engine.book(instrument, depth)
@@ -67,7 +89,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
 
         book, seq = await self.exchange.read(read)
         tick = self.exchange.catalog.gpu_class(self.exchange.listing.instrument(instrument).gpu_class).tick_fen
-        return book_to_depth(book, depth), seq, _indicative(book, tick)
+        return book_to_depth(book, depth), seq, indicative_of(book, tick)
 
     async def GetBook(self, request, context):
         book, seq, ind = await self._book(request.symbol, request.depth)
@@ -77,25 +99,10 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             asks=[market_data_pb2.Level(price_fen=lv.price, qty=lv.qty, orders=lv.orders) for lv in book.asks])
 
     async def StreamBook(self, request, context):
-        self.exchange.book_streams += 1  # before the first read: every group applied after it is reported
-        try:
-            book, seq, ind = await self._book(request.symbol, request.depth)
-            shown = _levels(book)
-            yield market_data_pb2.StreamBookResponse(update_id=1, seq=seq, snapshot=True, state=int(book.state),  # type: ignore[arg-type]
-                                                     updates=_diff({}, shown), indicative=ind)
-            update_id, state, seen = 1, book.state, seq
-            while True:
-                seen = await self.exchange.applied_after(seen)
-                book, seq, new_ind = await self._book(request.symbol, request.depth)
-                now = _levels(book)
-                updates = _diff(shown, now)
-                if updates or book.state != state or new_ind != ind:
-                    update_id += 1
-                    yield market_data_pb2.StreamBookResponse(update_id=update_id, seq=seq, state=int(book.state),  # type: ignore[arg-type]
-                                                             updates=updates, indicative=new_ind)
-                    shown, state, ind = now, book.state, new_ind
-        finally:
-            self.exchange.book_streams -= 1
+        instrument, depth = self.exchange.instrument(request.symbol), _depth(request.depth)
+        with self.exchange.feed.book(instrument, depth) as outbox:
+            async for message in outbox:
+                yield message
 
     async def ListTrades(self, request, context):
         """Trades of a symbol from the trade log (flushed within about two seconds)."""
@@ -134,45 +141,67 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             best_ask_per_pflop_hour_fen=per_pflop(inst.gpu_class, ask) if ask else 0,
             last_per_pflop_hour_fen=per_pflop(inst.gpu_class, last) if last else 0)
 
+    def _wanted(self, request, day_field: str = "day") -> tuple[Wanted, date | None]:
+        """The instruments a stream request's filters choose (they combine), and its day."""
+        catalog = self.exchange.catalog
+        symbols = set(request.symbols)
+        for symbol in symbols:
+            self.exchange.instruments.check(symbol)
+        if request.gpu_class and request.gpu_class not in {c.name for c in catalog.classes}:
+            raise invalid(f"unknown gpu_class; known: {', '.join(c.name for c in catalog.classes)}", "gpu_class",
+                          value=request.gpu_class)
+        if request.region and request.region not in {r.name for r in catalog.regions}:
+            raise invalid(f"unknown region; known: {', '.join(r.name for r in catalog.regions)}", "region",
+                          value=request.region)
+        day = parse_day(getattr(request, day_field), day_field) if getattr(request, day_field) else None
+        gpu_class, region = request.gpu_class, request.region
 
-def book_to_depth(book, depth: int):
-    """A book view cut to ``depth`` levels per side."""
-    return dataclasses.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
+        def wanted(inst: Instrument) -> bool:
+            return ((not symbols or inst.symbol in symbols) and (not gpu_class or inst.gpu_class == gpu_class)
+                    and (not region or inst.region == region)
+                    and (day is None or catalog.market_time(inst.slot_ts_ns).date() == day))
+        return wanted, day
 
+    async def StreamTrades(self, request, context):
+        wanted, day = self._wanted(request)
+        feed, after = self.exchange.feed, request.after_trade_id
+        response = audit_pb2.StreamTradesResponse
+        with feed.trades(wanted) as live:  # before the history's end is read: nothing falls between
+            through = feed.last_trade_id
+            if after > through:
+                raise invalid(f"after_trade_id {after} is beyond the last trade {through}", "after_trade_id",
+                              limit=through, value=after)
+            if after + 1 < feed.recent_from:  # older trades: from the trade log
+                logged = await asyncio.to_thread(self._logged_trades, wanted, day, after, feed.recent_from - 1)
+                for start in range(0, len(logged), _HISTORY_CHUNK):
+                    chunk = logged[start:start + _HISTORY_CHUNK]
+                    yield response(trades=chunk, through_trade_id=chunk[-1].trade_id)
+            symbol, listing = self.exchange.instruments.symbol, self.exchange.listing
+            recent = [trade_message(row, symbol(row[5])) for trades in list(feed.recent)
+                      for row in trades.tolist() if after < row[-1] <= through and wanted(listing.instrument(row[5]))]
+            for start in range(0, len(recent), _HISTORY_CHUNK):
+                chunk = recent[start:start + _HISTORY_CHUNK]
+                yield response(trades=chunk, through_trade_id=chunk[-1].trade_id)
+            yield response(through_trade_id=through)  # caught up
+            live.resume_after = through
+            async for message in live:
+                yield message
 
-def _indicative(book, tick: int) -> market_data_pb2.Indicative | None:
-    """The indicative uncross of a book in a call phase (None otherwise): the auction rule
-    over its levels (it depends only on the qty at each price)."""
-    if book.state != InstrumentState.CALL:
-        return None
-    levels = [(int(Side.BUY), lv) for lv in book.bids] + [(int(Side.SELL), lv) for lv in book.asks]
-    now = indicative([s for s, _ in levels], [lv.price for _, lv in levels], [lv.qty for _, lv in levels],
-                     book.reference, tick)
-    return market_data_pb2.Indicative(price_fen=now.price, qty=now.volume, surplus_qty=now.surplus,
-                                      surplus_side=now.surplus_side, call_end_ns=book.call_end_ts)  # type: ignore[arg-type]
+    def _logged_trades(self, wanted: Wanted, day: date | None, after: int, upto: int) -> list[types_pb2.Trade]:
+        """The trade log's trades with ids in ``after+1..upto`` of the instruments ``wanted`` chooses."""
+        root, catalog = self.exchange.node.data.trades, self.exchange.catalog
+        out = []
+        for logged_day in [day] if day is not None else days(root):
+            if logged_day not in days(root):
+                continue
+            table = read_day(root, logged_day)
+            table = table.filter(pc.and_(pc.greater(table["trade_id"], after), pc.less_equal(table["trade_id"], upto)))
+            chosen = [s for s in pc.unique(table["symbol"]).to_pylist() if wanted(catalog.instrument(s))]
+            out.extend(public_trades(table.filter(pc.is_in(table["symbol"], pa.array(chosen, pa.string())))))
+        return sorted(out, key=lambda t: t.trade_id)
 
-
-def _levels(book) -> dict[tuple[int, int], tuple[int, int]]:
-    return {**{(Side.BUY, lv.price): (lv.qty, lv.orders) for lv in book.bids},
-            **{(Side.SELL, lv.price): (lv.qty, lv.orders) for lv in book.asks}}
-
-
-def _diff(old: dict, new: dict) -> list:
-    """Level updates taking ``old`` to ``new`` (qty 0 removes a level), in a fixed order."""
-    keys = sorted(set(old) | set(new))
-    return [market_data_pb2.LevelUpdate(side=int(side), price_fen=price, qty=new.get((side, price), (0, 0))[0],  # type: ignore[arg-type]
-                                        orders=new.get((side, price), (0, 0))[1])
-            for side, price in keys if old.get((side, price)) != new.get((side, price))]
-
-
-def public_trades(table: pa.Table) -> list[types_pb2.Trade]:
-    """Trade-log rows as public trades (no accounts)."""
-    ts = table["ts"].cast(pa.int64()).to_pylist()
-    rows = table.select(["trade_id", "seq", "symbol", "price", "qty", "aggressor_side"]).to_pylist()
-    return [types_pb2.Trade(trade_id=r["trade_id"], seq=r["seq"], time_ns=t, symbol=r["symbol"],
-                            price_fen=r["price"], qty=r["qty"], auction=r["aggressor_side"] in ("AUCTION", "DAY_AHEAD"),
-                            aggressor_side=_AGGRESSOR.get(r["aggressor_side"], types_pb2.SIDE_UNSPECIFIED))
-            for r, t in zip(rows, ts)]
-
-
-_AGGRESSOR = {"BUY": types_pb2.SIDE_BUY, "SELL": types_pb2.SIDE_SELL}
+    async def StreamTickers(self, request, context):
+        wanted, _ = self._wanted(request)
+        with self.exchange.feed.tickers(wanted) as outbox:
+            async for message in outbox:
+                yield message

@@ -11,6 +11,7 @@ import numpy as np
 from exchange.gateway.accounts import AccountRegistry
 from exchange.gateway.errors import rejection
 from exchange.gateway.executions import ExecutionHub
+from exchange.gateway.feed import MarketFeed
 from exchange.gateway.instruments import Instruments
 from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.gateway.reports import first_rejection
@@ -22,7 +23,7 @@ class Exchange:
     """What every service shares: the node, the accounts, the rate limiter."""
 
     def __init__(self, node: ExchangeNode, accounts: AccountRegistry, limiter: TokenBucket,
-                 opening_call_ns: int = 0, exec_buffer: int = 10_000) -> None:
+                 opening_call_ns: int = 0, exec_buffer: int = 10_000, feed_interval: float = 0.05) -> None:
         if not isinstance(node.sequencer, LoopSequencer):
             raise TypeError("the gateway runs its node's sequencer in the event loop: open it with loop=")
         self.node = node
@@ -37,12 +38,16 @@ class Exchange:
         assert node.executions is not None  # ExchangeNode.open made the node's execution log
         self.executions = ExecutionHub(node.executions, exec_buffer)
         """The private execution streams (:mod:`exchange.gateway.executions`)."""
+        self.feed = MarketFeed(self, feed_interval)
+        """The public market-data fan-out (:mod:`exchange.gateway.feed`): books, tickers, trades."""
         self.book_changed = asyncio.Condition()
         self.notified_seq = 0
-        """The last sequence number the node reported applied (book streams wait on it)."""
+        """The last sequence number the node reported applied (the market page's live
+        feed waits on it, :mod:`exchange.web.live`)."""
         self.book_streams = 0
-        """Book streams open now (the live market page counts as one while it has
-        clients): the node reports applied groups only while there are some."""
+        """Consumers of the per-group wake-up :meth:`applied_after` (the live market page
+        counts as one while it has clients): the node reports applied groups only while
+        there are some."""
         self.metrics = None
         """The operator metrics (:class:`exchange.web.ExchangeMetrics`) when served."""
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from exchange.proto.gpux.v1 import types_pb2 as gpux_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13gpux/v1/audit.proto\x12\x07gpux.v1\x1a\x13gpux/v1/types.proto\"=\n\tTradeFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"$\n\x15ListTradeFilesRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\"P\n\x16ListTradeFilesResponse\x12!\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x12.gpux.v1.TradeFile\x12\x13\n\x0bsealed_days\x18\x02 \x03(\t\"(\n\x18\x44ownloadTradeFileRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"*\n\x19\x44ownloadTradeFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\"\"\n\x13StreamTradesRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\"6\n\x14StreamTradesResponse\x12\x1e\n\x06trades\x18\x01 \x03(\x0b\x32\x0e.gpux.v1.Trade2\x8e\x02\n\x0c\x41uditService\x12Q\n\x0eListTradeFiles\x12\x1e.gpux.v1.ListTradeFilesRequest\x1a\x1f.gpux.v1.ListTradeFilesResponse\x12\\\n\x11\x44ownloadTradeFile\x12!.gpux.v1.DownloadTradeFileRequest\x1a\".gpux.v1.DownloadTradeFileResponse0\x01\x12M\n\x0cStreamTrades\x12\x1c.gpux.v1.StreamTradesRequest\x1a\x1d.gpux.v1.StreamTradesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13gpux/v1/audit.proto\x12\x07gpux.v1\x1a\x13gpux/v1/types.proto\"=\n\tTradeFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"$\n\x15ListTradeFilesRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\"P\n\x16ListTradeFilesResponse\x12!\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x12.gpux.v1.TradeFile\x12\x13\n\x0bsealed_days\x18\x02 \x03(\t\"(\n\x18\x44ownloadTradeFileRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"*\n\x19\x44ownloadTradeFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\"n\n\x13StreamTradesRequest\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x0f\n\x07symbols\x18\x02 \x03(\t\x12\x11\n\tgpu_class\x18\x03 \x01(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\x16\n\x0e\x61\x66ter_trade_id\x18\x05 \x01(\x04\"P\n\x14StreamTradesResponse\x12\x1e\n\x06trades\x18\x01 \x03(\x0b\x32\x0e.gpux.v1.Trade\x12\x18\n\x10through_trade_id\x18\x02 \x01(\x04\x32\x8e\x02\n\x0c\x41uditService\x12Q\n\x0eListTradeFiles\x12\x1e.gpux.v1.ListTradeFilesRequest\x1a\x1f.gpux.v1.ListTradeFilesResponse\x12\\\n\x11\x44ownloadTradeFile\x12!.gpux.v1.DownloadTradeFileRequest\x1a\".gpux.v1.DownloadTradeFileResponse0\x01\x12M\n\x0cStreamTrades\x12\x1c.gpux.v1.StreamTradesRequest\x1a\x1d.gpux.v1.StreamTradesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,9 +43,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DOWNLOADTRADEFILERESPONSE']._serialized_start=278
   _globals['_DOWNLOADTRADEFILERESPONSE']._serialized_end=320
   _globals['_STREAMTRADESREQUEST']._serialized_start=322
-  _globals['_STREAMTRADESREQUEST']._serialized_end=356
-  _globals['_STREAMTRADESRESPONSE']._serialized_start=358
-  _globals['_STREAMTRADESRESPONSE']._serialized_end=412
-  _globals['_AUDITSERVICE']._serialized_start=415
-  _globals['_AUDITSERVICE']._serialized_end=685
+  _globals['_STREAMTRADESREQUEST']._serialized_end=432
+  _globals['_STREAMTRADESRESPONSE']._serialized_start=434
+  _globals['_STREAMTRADESRESPONSE']._serialized_end=514
+  _globals['_AUDITSERVICE']._serialized_start=517
+  _globals['_AUDITSERVICE']._serialized_end=787
 # @@protoc_insertion_point(module_scope)

@@ -44,13 +44,23 @@ class DownloadTradeFileResponse(_message.Message):
     def __init__(self, chunk: _Optional[bytes] = ...) -> None: ...
 
 class StreamTradesRequest(_message.Message):
-    __slots__ = ("day",)
+    __slots__ = ("day", "symbols", "gpu_class", "region", "after_trade_id")
     DAY_FIELD_NUMBER: _ClassVar[int]
+    SYMBOLS_FIELD_NUMBER: _ClassVar[int]
+    GPU_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    AFTER_TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     day: str
-    def __init__(self, day: _Optional[str] = ...) -> None: ...
+    symbols: _containers.RepeatedScalarFieldContainer[str]
+    gpu_class: str
+    region: str
+    after_trade_id: int
+    def __init__(self, day: _Optional[str] = ..., symbols: _Optional[_Iterable[str]] = ..., gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., after_trade_id: _Optional[int] = ...) -> None: ...
 
 class StreamTradesResponse(_message.Message):
-    __slots__ = ("trades",)
+    __slots__ = ("trades", "through_trade_id")
     TRADES_FIELD_NUMBER: _ClassVar[int]
+    THROUGH_TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     trades: _containers.RepeatedCompositeFieldContainer[_types_pb2.Trade]
-    def __init__(self, trades: _Optional[_Iterable[_Union[_types_pb2.Trade, _Mapping]]] = ...) -> None: ...
+    through_trade_id: int
+    def __init__(self, trades: _Optional[_Iterable[_Union[_types_pb2.Trade, _Mapping]]] = ..., through_trade_id: _Optional[int] = ...) -> None: ...

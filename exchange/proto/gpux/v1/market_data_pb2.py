@@ -22,50 +22,57 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from exchange.proto.gpux.v1 import audit_pb2 as gpux_dot_v1_dot_audit__pb2
 from exchange.proto.gpux.v1 import types_pb2 as gpux_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19gpux/v1/market_data.proto\x12\x07gpux.v1\x1a\x13gpux/v1/types.proto\"\xff\x01\n\x08GpuClass\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tmemory_gb\x18\x02 \x01(\x03\x12\x19\n\x11\x66p16_tflops_centi\x18\x03 \x01(\x03\x12\x14\n\x0cinterconnect\x18\x04 \x01(\t\x12\x10\n\x08tick_fen\x18\x05 \x01(\x03\x12\x13\n\x0b\x62\x61nd_lo_fen\x18\x06 \x01(\x03\x12\x13\n\x0b\x62\x61nd_hi_fen\x18\x07 \x01(\x03\x12\x15\n\rreference_fen\x18\x08 \x01(\x03\x12\x0f\n\x07min_qty\x18\t \x01(\x03\x12\x0f\n\x07max_qty\x18\n \x01(\x03\x12\x15\n\rmaker_fee_bps\x18\x0b \x01(\x03\x12\x15\n\rtaker_fee_bps\x18\x0c \x01(\x03\",\n\x06Region\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"\x13\n\x11GetCatalogRequest\"\xb0\x01\n\x12GetCatalogResponse\x12\"\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x11.gpux.v1.GpuClass\x12 \n\x07regions\x18\x02 \x03(\x0b\x32\x0f.gpux.v1.Region\x12\x18\n\x10utc_offset_hours\x18\x03 \x01(\x05\x12\x1c\n\x14gate_closure_minutes\x18\x04 \x01(\x05\x12\x1c\n\x14listing_horizon_days\x18\x05 \x01(\x05\"N\n\x16ListInstrumentsRequest\x12\x11\n\tgpu_class\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\topen_only\x18\x03 \x01(\x08\"C\n\x17ListInstrumentsResponse\x12(\n\x0binstruments\x18\x01 \x03(\x0b\x32\x13.gpux.v1.Instrument\"7\n\x05Level\x12\x11\n\tprice_fen\x18\x01 \x01(\x03\x12\x0b\n\x03qty\x18\x02 \x01(\x03\x12\x0e\n\x06orders\x18\x03 \x01(\x05\"/\n\x0eGetBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"\xbc\x01\n\x0fGetBookResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.gpux.v1.InstrumentState\x12\x1c\n\x04\x62ids\x18\x03 \x03(\x0b\x32\x0e.gpux.v1.Level\x12\x1c\n\x04\x61sks\x18\x04 \x03(\x0b\x32\x0e.gpux.v1.Level\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\'\n\nindicative\x18\x06 \x01(\x0b\x32\x13.gpux.v1.Indicative\"{\n\nIndicative\x12\x11\n\tprice_fen\x18\x01 \x01(\x03\x12\x0b\n\x03qty\x18\x02 \x01(\x03\x12\x13\n\x0bsurplus_qty\x18\x03 \x01(\x03\x12#\n\x0csurplus_side\x18\x04 \x01(\x0e\x32\r.gpux.v1.Side\x12\x13\n\x0b\x63\x61ll_end_ns\x18\x05 \x01(\x03\"2\n\x11StreamBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"Z\n\x0bLevelUpdate\x12\x1b\n\x04side\x18\x01 \x01(\x0e\x32\r.gpux.v1.Side\x12\x11\n\tprice_fen\x18\x02 \x01(\x03\x12\x0b\n\x03qty\x18\x03 \x01(\x03\x12\x0e\n\x06orders\x18\x04 \x01(\x05\"\xbf\x01\n\x12StreamBookResponse\x12\x11\n\tupdate_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12%\n\x07updates\x18\x04 \x03(\x0b\x32\x14.gpux.v1.LevelUpdate\x12\'\n\x05state\x18\x05 \x01(\x0e\x32\x18.gpux.v1.InstrumentState\x12\'\n\nindicative\x18\x06 \x01(\x0b\x32\x13.gpux.v1.Indicative\"J\n\x11ListTradesRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_trade_id\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\x05\"4\n\x12ListTradesResponse\x12\x1e\n\x06trades\x18\x01 \x03(\x0b\x32\x0e.gpux.v1.Trade\"\"\n\x10GetTickerRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\xbd\x01\n\x11GetTickerResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x65st_bid_fen\x18\x02 \x01(\x03\x12\x14\n\x0c\x62\x65st_ask_fen\x18\x03 \x01(\x03\x12\x16\n\x0elast_price_fen\x18\x04 \x01(\x03\x12\x0e\n\x06volume\x18\x05 \x01(\x03\x12#\n\x1b\x62\x65st_ask_per_pflop_hour_fen\x18\x06 \x01(\x03\x12\x1f\n\x17last_per_pflop_hour_fen\x18\x07 \x01(\x03\x32\xc2\x03\n\x11MarketDataService\x12\x45\n\nGetCatalog\x12\x1a.gpux.v1.GetCatalogRequest\x1a\x1b.gpux.v1.GetCatalogResponse\x12T\n\x0fListInstruments\x12\x1f.gpux.v1.ListInstrumentsRequest\x1a .gpux.v1.ListInstrumentsResponse\x12<\n\x07GetBook\x12\x17.gpux.v1.GetBookRequest\x1a\x18.gpux.v1.GetBookResponse\x12G\n\nStreamBook\x12\x1a.gpux.v1.StreamBookRequest\x1a\x1b.gpux.v1.StreamBookResponse0\x01\x12\x45\n\nListTrades\x12\x1a.gpux.v1.ListTradesRequest\x1a\x1b.gpux.v1.ListTradesResponse\x12\x42\n\tGetTicker\x12\x19.gpux.v1.GetTickerRequest\x1a\x1a.gpux.v1.GetTickerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19gpux/v1/market_data.proto\x12\x07gpux.v1\x1a\x13gpux/v1/audit.proto\x1a\x13gpux/v1/types.proto\"\xff\x01\n\x08GpuClass\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tmemory_gb\x18\x02 \x01(\x03\x12\x19\n\x11\x66p16_tflops_centi\x18\x03 \x01(\x03\x12\x14\n\x0cinterconnect\x18\x04 \x01(\t\x12\x10\n\x08tick_fen\x18\x05 \x01(\x03\x12\x13\n\x0b\x62\x61nd_lo_fen\x18\x06 \x01(\x03\x12\x13\n\x0b\x62\x61nd_hi_fen\x18\x07 \x01(\x03\x12\x15\n\rreference_fen\x18\x08 \x01(\x03\x12\x0f\n\x07min_qty\x18\t \x01(\x03\x12\x0f\n\x07max_qty\x18\n \x01(\x03\x12\x15\n\rmaker_fee_bps\x18\x0b \x01(\x03\x12\x15\n\rtaker_fee_bps\x18\x0c \x01(\x03\",\n\x06Region\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"\x13\n\x11GetCatalogRequest\"\xb0\x01\n\x12GetCatalogResponse\x12\"\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x11.gpux.v1.GpuClass\x12 \n\x07regions\x18\x02 \x03(\x0b\x32\x0f.gpux.v1.Region\x12\x18\n\x10utc_offset_hours\x18\x03 \x01(\x05\x12\x1c\n\x14gate_closure_minutes\x18\x04 \x01(\x05\x12\x1c\n\x14listing_horizon_days\x18\x05 \x01(\x05\"N\n\x16ListInstrumentsRequest\x12\x11\n\tgpu_class\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\topen_only\x18\x03 \x01(\x08\"C\n\x17ListInstrumentsResponse\x12(\n\x0binstruments\x18\x01 \x03(\x0b\x32\x13.gpux.v1.Instrument\"7\n\x05Level\x12\x11\n\tprice_fen\x18\x01 \x01(\x03\x12\x0b\n\x03qty\x18\x02 \x01(\x03\x12\x0e\n\x06orders\x18\x03 \x01(\x05\"/\n\x0eGetBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"\xbc\x01\n\x0fGetBookResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.gpux.v1.InstrumentState\x12\x1c\n\x04\x62ids\x18\x03 \x03(\x0b\x32\x0e.gpux.v1.Level\x12\x1c\n\x04\x61sks\x18\x04 \x03(\x0b\x32\x0e.gpux.v1.Level\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\'\n\nindicative\x18\x06 \x01(\x0b\x32\x13.gpux.v1.Indicative\"{\n\nIndicative\x12\x11\n\tprice_fen\x18\x01 \x01(\x03\x12\x0b\n\x03qty\x18\x02 \x01(\x03\x12\x13\n\x0bsurplus_qty\x18\x03 \x01(\x03\x12#\n\x0csurplus_side\x18\x04 \x01(\x0e\x32\r.gpux.v1.Side\x12\x13\n\x0b\x63\x61ll_end_ns\x18\x05 \x01(\x03\"2\n\x11StreamBookRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\"Z\n\x0bLevelUpdate\x12\x1b\n\x04side\x18\x01 \x01(\x0e\x32\r.gpux.v1.Side\x12\x11\n\tprice_fen\x18\x02 \x01(\x03\x12\x0b\n\x03qty\x18\x03 \x01(\x03\x12\x0e\n\x06orders\x18\x04 \x01(\x05\"\xbf\x01\n\x12StreamBookResponse\x12\x11\n\tupdate_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12%\n\x07updates\x18\x04 \x03(\x0b\x32\x14.gpux.v1.LevelUpdate\x12\'\n\x05state\x18\x05 \x01(\x0e\x32\x18.gpux.v1.InstrumentState\x12\'\n\nindicative\x18\x06 \x01(\x0b\x32\x13.gpux.v1.Indicative\"J\n\x11ListTradesRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_trade_id\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\x05\"4\n\x12ListTradesResponse\x12\x1e\n\x06trades\x18\x01 \x03(\x0b\x32\x0e.gpux.v1.Trade\"\"\n\x10GetTickerRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\xbd\x01\n\x11GetTickerResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x14\n\x0c\x62\x65st_bid_fen\x18\x02 \x01(\x03\x12\x14\n\x0c\x62\x65st_ask_fen\x18\x03 \x01(\x03\x12\x16\n\x0elast_price_fen\x18\x04 \x01(\x03\x12\x0e\n\x06volume\x18\x05 \x01(\x03\x12#\n\x1b\x62\x65st_ask_per_pflop_hour_fen\x18\x06 \x01(\x03\x12\x1f\n\x17last_per_pflop_hour_fen\x18\x07 \x01(\x03\"W\n\x14StreamTickersRequest\x12\x0f\n\x07symbols\x18\x01 \x03(\t\x12\x11\n\tgpu_class\x18\x02 \x01(\t\x12\x0e\n\x06region\x18\x03 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x04 \x01(\t\"9\n\x15StreamTickersResponse\x12 \n\x07tickers\x18\x01 \x03(\x0b\x32\x0f.gpux.v1.Ticker\"\x87\x02\n\x06Ticker\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.gpux.v1.InstrumentState\x12\x14\n\x0c\x62\x65st_bid_fen\x18\x03 \x01(\x03\x12\x14\n\x0c\x62\x65st_bid_qty\x18\x04 \x01(\x03\x12\x14\n\x0c\x62\x65st_ask_fen\x18\x05 \x01(\x03\x12\x14\n\x0c\x62\x65st_ask_qty\x18\x06 \x01(\x03\x12\x16\n\x0elast_price_fen\x18\x07 \x01(\x03\x12\x0e\n\x06volume\x18\x08 \x01(\x03\x12#\n\x1b\x62\x65st_ask_per_pflop_hour_fen\x18\t \x01(\x03\x12\x1f\n\x17last_per_pflop_hour_fen\x18\n \x01(\x03\x32\xe3\x04\n\x11MarketDataService\x12\x45\n\nGetCatalog\x12\x1a.gpux.v1.GetCatalogRequest\x1a\x1b.gpux.v1.GetCatalogResponse\x12T\n\x0fListInstruments\x12\x1f.gpux.v1.ListInstrumentsRequest\x1a .gpux.v1.ListInstrumentsResponse\x12<\n\x07GetBook\x12\x17.gpux.v1.GetBookRequest\x1a\x18.gpux.v1.GetBookResponse\x12G\n\nStreamBook\x12\x1a.gpux.v1.StreamBookRequest\x1a\x1b.gpux.v1.StreamBookResponse0\x01\x12\x45\n\nListTrades\x12\x1a.gpux.v1.ListTradesRequest\x1a\x1b.gpux.v1.ListTradesResponse\x12\x42\n\tGetTicker\x12\x19.gpux.v1.GetTickerRequest\x1a\x1a.gpux.v1.GetTickerResponse\x12M\n\x0cStreamTrades\x12\x1c.gpux.v1.StreamTradesRequest\x1a\x1d.gpux.v1.StreamTradesResponse0\x01\x12P\n\rStreamTickers\x12\x1d.gpux.v1.StreamTickersRequest\x1a\x1e.gpux.v1.StreamTickersResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gpux.v1.market_data_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GPUCLASS']._serialized_start=60
-  _globals['_GPUCLASS']._serialized_end=315
-  _globals['_REGION']._serialized_start=317
-  _globals['_REGION']._serialized_end=361
-  _globals['_GETCATALOGREQUEST']._serialized_start=363
-  _globals['_GETCATALOGREQUEST']._serialized_end=382
-  _globals['_GETCATALOGRESPONSE']._serialized_start=385
-  _globals['_GETCATALOGRESPONSE']._serialized_end=561
-  _globals['_LISTINSTRUMENTSREQUEST']._serialized_start=563
-  _globals['_LISTINSTRUMENTSREQUEST']._serialized_end=641
-  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_start=643
-  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_end=710
-  _globals['_LEVEL']._serialized_start=712
-  _globals['_LEVEL']._serialized_end=767
-  _globals['_GETBOOKREQUEST']._serialized_start=769
-  _globals['_GETBOOKREQUEST']._serialized_end=816
-  _globals['_GETBOOKRESPONSE']._serialized_start=819
-  _globals['_GETBOOKRESPONSE']._serialized_end=1007
-  _globals['_INDICATIVE']._serialized_start=1009
-  _globals['_INDICATIVE']._serialized_end=1132
-  _globals['_STREAMBOOKREQUEST']._serialized_start=1134
-  _globals['_STREAMBOOKREQUEST']._serialized_end=1184
-  _globals['_LEVELUPDATE']._serialized_start=1186
-  _globals['_LEVELUPDATE']._serialized_end=1276
-  _globals['_STREAMBOOKRESPONSE']._serialized_start=1279
-  _globals['_STREAMBOOKRESPONSE']._serialized_end=1470
-  _globals['_LISTTRADESREQUEST']._serialized_start=1472
-  _globals['_LISTTRADESREQUEST']._serialized_end=1546
-  _globals['_LISTTRADESRESPONSE']._serialized_start=1548
-  _globals['_LISTTRADESRESPONSE']._serialized_end=1600
-  _globals['_GETTICKERREQUEST']._serialized_start=1602
-  _globals['_GETTICKERREQUEST']._serialized_end=1636
-  _globals['_GETTICKERRESPONSE']._serialized_start=1639
-  _globals['_GETTICKERRESPONSE']._serialized_end=1828
-  _globals['_MARKETDATASERVICE']._serialized_start=1831
-  _globals['_MARKETDATASERVICE']._serialized_end=2281
+  _globals['_GPUCLASS']._serialized_start=81
+  _globals['_GPUCLASS']._serialized_end=336
+  _globals['_REGION']._serialized_start=338
+  _globals['_REGION']._serialized_end=382
+  _globals['_GETCATALOGREQUEST']._serialized_start=384
+  _globals['_GETCATALOGREQUEST']._serialized_end=403
+  _globals['_GETCATALOGRESPONSE']._serialized_start=406
+  _globals['_GETCATALOGRESPONSE']._serialized_end=582
+  _globals['_LISTINSTRUMENTSREQUEST']._serialized_start=584
+  _globals['_LISTINSTRUMENTSREQUEST']._serialized_end=662
+  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_start=664
+  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_end=731
+  _globals['_LEVEL']._serialized_start=733
+  _globals['_LEVEL']._serialized_end=788
+  _globals['_GETBOOKREQUEST']._serialized_start=790
+  _globals['_GETBOOKREQUEST']._serialized_end=837
+  _globals['_GETBOOKRESPONSE']._serialized_start=840
+  _globals['_GETBOOKRESPONSE']._serialized_end=1028
+  _globals['_INDICATIVE']._serialized_start=1030
+  _globals['_INDICATIVE']._serialized_end=1153
+  _globals['_STREAMBOOKREQUEST']._serialized_start=1155
+  _globals['_STREAMBOOKREQUEST']._serialized_end=1205
+  _globals['_LEVELUPDATE']._serialized_start=1207
+  _globals['_LEVELUPDATE']._serialized_end=1297
+  _globals['_STREAMBOOKRESPONSE']._serialized_start=1300
+  _globals['_STREAMBOOKRESPONSE']._serialized_end=1491
+  _globals['_LISTTRADESREQUEST']._serialized_start=1493
+  _globals['_LISTTRADESREQUEST']._serialized_end=1567
+  _globals['_LISTTRADESRESPONSE']._serialized_start=1569
+  _globals['_LISTTRADESRESPONSE']._serialized_end=1621
+  _globals['_GETTICKERREQUEST']._serialized_start=1623
+  _globals['_GETTICKERREQUEST']._serialized_end=1657
+  _globals['_GETTICKERRESPONSE']._serialized_start=1660
+  _globals['_GETTICKERRESPONSE']._serialized_end=1849
+  _globals['_STREAMTICKERSREQUEST']._serialized_start=1851
+  _globals['_STREAMTICKERSREQUEST']._serialized_end=1938
+  _globals['_STREAMTICKERSRESPONSE']._serialized_start=1940
+  _globals['_STREAMTICKERSRESPONSE']._serialized_end=1997
+  _globals['_TICKER']._serialized_start=2000
+  _globals['_TICKER']._serialized_end=2263
+  _globals['_MARKETDATASERVICE']._serialized_start=2266
+  _globals['_MARKETDATASERVICE']._serialized_end=2877
 # @@protoc_insertion_point(module_scope)

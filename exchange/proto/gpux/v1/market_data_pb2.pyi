@@ -1,3 +1,4 @@
+from exchange.proto.gpux.v1 import audit_pb2 as _audit_pb2
 from exchange.proto.gpux.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -200,3 +201,45 @@ class GetTickerResponse(_message.Message):
     best_ask_per_pflop_hour_fen: int
     last_per_pflop_hour_fen: int
     def __init__(self, symbol: _Optional[str] = ..., best_bid_fen: _Optional[int] = ..., best_ask_fen: _Optional[int] = ..., last_price_fen: _Optional[int] = ..., volume: _Optional[int] = ..., best_ask_per_pflop_hour_fen: _Optional[int] = ..., last_per_pflop_hour_fen: _Optional[int] = ...) -> None: ...
+
+class StreamTickersRequest(_message.Message):
+    __slots__ = ("symbols", "gpu_class", "region", "day")
+    SYMBOLS_FIELD_NUMBER: _ClassVar[int]
+    GPU_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    symbols: _containers.RepeatedScalarFieldContainer[str]
+    gpu_class: str
+    region: str
+    day: str
+    def __init__(self, symbols: _Optional[_Iterable[str]] = ..., gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., day: _Optional[str] = ...) -> None: ...
+
+class StreamTickersResponse(_message.Message):
+    __slots__ = ("tickers",)
+    TICKERS_FIELD_NUMBER: _ClassVar[int]
+    tickers: _containers.RepeatedCompositeFieldContainer[Ticker]
+    def __init__(self, tickers: _Optional[_Iterable[_Union[Ticker, _Mapping]]] = ...) -> None: ...
+
+class Ticker(_message.Message):
+    __slots__ = ("symbol", "state", "best_bid_fen", "best_bid_qty", "best_ask_fen", "best_ask_qty", "last_price_fen", "volume", "best_ask_per_pflop_hour_fen", "last_per_pflop_hour_fen")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    BEST_BID_FEN_FIELD_NUMBER: _ClassVar[int]
+    BEST_BID_QTY_FIELD_NUMBER: _ClassVar[int]
+    BEST_ASK_FEN_FIELD_NUMBER: _ClassVar[int]
+    BEST_ASK_QTY_FIELD_NUMBER: _ClassVar[int]
+    LAST_PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    BEST_ASK_PER_PFLOP_HOUR_FEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_PER_PFLOP_HOUR_FEN_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    state: _types_pb2.InstrumentState
+    best_bid_fen: int
+    best_bid_qty: int
+    best_ask_fen: int
+    best_ask_qty: int
+    last_price_fen: int
+    volume: int
+    best_ask_per_pflop_hour_fen: int
+    last_per_pflop_hour_fen: int
+    def __init__(self, symbol: _Optional[str] = ..., state: _Optional[_Union[_types_pb2.InstrumentState, str]] = ..., best_bid_fen: _Optional[int] = ..., best_bid_qty: _Optional[int] = ..., best_ask_fen: _Optional[int] = ..., best_ask_qty: _Optional[int] = ..., last_price_fen: _Optional[int] = ..., volume: _Optional[int] = ..., best_ask_per_pflop_hour_fen: _Optional[int] = ..., last_per_pflop_hour_fen: _Optional[int] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from exchange.proto.gpux.v1 import audit_pb2 as gpux_dot_v1_dot_audit__pb2
 from exchange.proto.gpux.v1 import market_data_pb2 as gpux_dot_v1_dot_market__data__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -64,6 +65,16 @@ class MarketDataServiceStub:
                 request_serializer=gpux_dot_v1_dot_market__data__pb2.GetTickerRequest.SerializeToString,
                 response_deserializer=gpux_dot_v1_dot_market__data__pb2.GetTickerResponse.FromString,
                 _registered_method=True)
+        self.StreamTrades = channel.unary_stream(
+                '/gpux.v1.MarketDataService/StreamTrades',
+                request_serializer=gpux_dot_v1_dot_audit__pb2.StreamTradesRequest.SerializeToString,
+                response_deserializer=gpux_dot_v1_dot_audit__pb2.StreamTradesResponse.FromString,
+                _registered_method=True)
+        self.StreamTickers = channel.unary_stream(
+                '/gpux.v1.MarketDataService/StreamTickers',
+                request_serializer=gpux_dot_v1_dot_market__data__pb2.StreamTickersRequest.SerializeToString,
+                response_deserializer=gpux_dot_v1_dot_market__data__pb2.StreamTickersResponse.FromString,
+                _registered_method=True)
 
 
 class MarketDataServiceServicer:
@@ -107,6 +118,22 @@ class MarketDataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamTrades(self, request, context):
+        """Public trades as they happen, filtered (see StreamTradesRequest): first every
+        matching trade after after_trade_id, then each new one once, in trade id order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamTickers(self, request, context):
+        """Tickers of the listed instruments matching a filter: all of them first, then each
+        one that changed, at most once per message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MarketDataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +166,16 @@ def add_MarketDataServiceServicer_to_server(servicer, server):
                     servicer.GetTicker,
                     request_deserializer=gpux_dot_v1_dot_market__data__pb2.GetTickerRequest.FromString,
                     response_serializer=gpux_dot_v1_dot_market__data__pb2.GetTickerResponse.SerializeToString,
+            ),
+            'StreamTrades': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamTrades,
+                    request_deserializer=gpux_dot_v1_dot_audit__pb2.StreamTradesRequest.FromString,
+                    response_serializer=gpux_dot_v1_dot_audit__pb2.StreamTradesResponse.SerializeToString,
+            ),
+            'StreamTickers': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamTickers,
+                    request_deserializer=gpux_dot_v1_dot_market__data__pb2.StreamTickersRequest.FromString,
+                    response_serializer=gpux_dot_v1_dot_market__data__pb2.StreamTickersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -303,6 +340,60 @@ class MarketDataService:
             '/gpux.v1.MarketDataService/GetTicker',
             gpux_dot_v1_dot_market__data__pb2.GetTickerRequest.SerializeToString,
             gpux_dot_v1_dot_market__data__pb2.GetTickerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamTrades(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gpux.v1.MarketDataService/StreamTrades',
+            gpux_dot_v1_dot_audit__pb2.StreamTradesRequest.SerializeToString,
+            gpux_dot_v1_dot_audit__pb2.StreamTradesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamTickers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gpux.v1.MarketDataService/StreamTickers',
+            gpux_dot_v1_dot_market__data__pb2.StreamTickersRequest.SerializeToString,
+            gpux_dot_v1_dot_market__data__pb2.StreamTickersResponse.FromString,
             options,
             channel_credentials,
             insecure,
