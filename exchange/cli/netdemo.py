@@ -13,6 +13,11 @@ the real clock, so those gates are open) in three regions; then three buyers tra
 * render-farm buys 16 GPUs of whichever class is cheapest per PFLOP-hour, fill-or-kill;
 * university-lab buys A800s with market IOC orders and leaves a bid below the asks.
 
+Meanwhile guizhou-idle-lab reacts to its fills: it follows its own execution stream
+(:meth:`~exchange.client.GpuxClient.stream_executions`, pushed by the exchange) and for
+each fill of one of its asks brings that many more GPUs and offers them again one step
+dearer (:func:`requote_fills`).
+
 Then the day after tomorrow goes to the day-ahead auction: two providers offer H100
 hours, render-farm bids one whole job (12 GPUs for 4 consecutive hours, in either
 region, all or none) and ai-startup an hourly bid; the operator runs the auction and
@@ -45,6 +50,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import grpc
 from rich.console import Console
 from rich.table import Table
 
@@ -243,6 +249,37 @@ BUYERS: dict[str, tuple[int, Callable]] = {
 """Buyer → (funds deposited in fen, its job)."""
 
 
+REACTING = "guizhou-idle-lab"
+"""The provider that re-quotes its asks as they fill."""
+
+
+def requote_fills(address: str, token: str, said: list[str], stop: threading.Event) -> None:
+    """Follow the account's execution stream; for each fill of one of its asks, deposit
+    the GPUs sold and offer them again ``STEP_FEN`` dearer; one line per re-quote into
+    ``said``. Runs until ``stop`` is set and its stream is cancelled (the client closed)."""
+    client = GpuxClient(address, token)
+
+    def close_when_stopped() -> None:
+        stop.wait()
+        client.close()
+    threading.Thread(target=close_when_stopped, daemon=True).start()
+    try:
+        for event in client.stream_executions():
+            fill = event.report
+            if event.WhichOneof("event") != "report" or fill.exec_type != types_pb2.EXEC_TYPE_TRADE:
+                continue
+            price = fill.last_price_fen + STEP_FEN
+            client.deposit_capacity(fill.symbol, fill.last_qty)
+            client.place_order(fill.symbol, "SELL", fill.last_qty, price_fen=price,
+                               client_order_id=1_000_000 + event.exec_seq)
+            said.append(f"{REACTING}: told of its fill {event.exec_id} by its execution stream ({fill.last_qty} "
+                        f"{fill.symbol} at {fill.last_price_fen / 100:.2f}), re-quoted {fill.last_qty} at "
+                        f"{price / 100:.2f}")
+    except (grpc.RpcError, ValueError):  # the client was closed: the demo is over
+        if not stop.is_set():
+            raise
+
+
 def buy(name: str, address: str, token: str, slots: Slots) -> list[tuple[str, str, int, types_pb2.Order]]:
     """Deposit a buyer's funds and run its job; [(buyer, time in force, limit, order)]."""
     funds, job = BUYERS[name]
@@ -290,16 +327,25 @@ def _run_market(server: ServerProcess, console: Console):
         console.print(f"{len(tokens)} accounts created; trading {len(slots)} slots of {day}",
                       highlight=False, soft_wrap=True)
         # Not a with block: its exit would wait for the threads without a bound.
+        stop = threading.Event()
         pool = ThreadPoolExecutor(len(PROVIDERS) + len(BUYERS), thread_name_prefix="gpux-netdemo")
         try:
             quoting = [pool.submit(provide, server.address, tokens[p], offers, slots)
                        for p, offers in PROVIDERS.items()]
             asks = sum(f.result(timeout=CLIENT_TIMEOUT) for f in quoting)
             console.print(f"{len(PROVIDERS)} providers quoted {asks} asks", highlight=False, soft_wrap=True)
+            requotes: list[str] = []
+            reacting = threading.Thread(target=requote_fills, args=(server.address, tokens[REACTING], requotes, stop),
+                                        daemon=True)
+            reacting.start()
             buying = [pool.submit(buy, b, server.address, tokens[b], slots) for b in BUYERS]
             orders = [o for f in buying for o in f.result(timeout=CLIENT_TIMEOUT)]
+            time.sleep(0.5)  # the last fills reach the provider's stream
         finally:
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
+        for line in requotes:
+            console.print(line, highlight=False, soft_wrap=True)
         tickers = {symbol: admin.ticker(symbol) for symbol in sorted(slots.values())}
         auction = day_ahead(server.address, admin, tokens, day + timedelta(days=1))
     return day, slots, names, orders, tickers, auction

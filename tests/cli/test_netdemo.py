@@ -34,7 +34,7 @@ def test_netdemo_trades_over_grpc_then_settles_and_audits(tmp_path):
                      "H100-80G.guizhou.", "910B.ningxia.", "A800-80G.guizhou.", "ai-startup",
                      "render-farm", "university-lab", "guizhou-idle-lab", "ningxia-cloud", "FILLED",
                      "exit code 0", "Settlement of delivery day", "hangzhou-city-fund owes", "AUDIT PASSED",
-                     "Day-ahead result", "market page (算力超市): http://127.0.0.1:"):
+                     "Day-ahead result", "market page (算力超市): http://127.0.0.1:", "re-quoted"):
         assert expected in text, expected
     trades = int(re.search(r"(\d+) trades in 20 slots of (\S+);", text).group(1))
     assert trades >= 8
