@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -159,16 +160,28 @@ class GpuxClient:
         server restarts, or the server ends the stream because it was read too slowly,
         it calls again after the last exec_seq received: no event is missed or repeated.
         Raises once reconnecting has failed for ``give_up_after`` seconds."""
+        def call():  # from the last event received
+            return self.trading.StreamExecutionReports(
+                trading_pb2.StreamExecutionReportsRequest(after_exec_seq=after), metadata=self.metadata)
+
+        for response in self._resumed(call, give_up_after):
+            for event in response.events:
+                after = event.exec_seq
+                yield event
+
+    def _resumed(self, call: Callable[[], Any], give_up_after: float) -> Iterator:
+        """The messages of the server stream ``call()`` opens, calling it again (it resumes
+        from what was received) after a dropped connection or a server restart, and at once
+        after the server cut the stream for being read too slowly (REASON_SLOW_CONSUMER).
+        Raises once reconnecting has failed for ``give_up_after`` seconds, or on any other
+        error."""
         failing_since = None
         while True:
-            call = self.trading.StreamExecutionReports(
-                trading_pb2.StreamExecutionReportsRequest(after_exec_seq=after), metadata=self.metadata)
+            stream = call()
             try:
-                for response in call:
+                for response in stream:
                     failing_since = None
-                    for event in response.events:
-                        after = event.exec_seq
-                        yield event
+                    yield response
             except grpc.RpcError as error:
                 info = error_info(error)
                 slow = info is not None and info.reason == "REASON_SLOW_CONSUMER"
@@ -179,7 +192,7 @@ class GpuxClient:
                     raise
                 time.sleep(0 if slow else self.backoff)
             finally:
-                call.cancel()
+                stream.cancel()
 
     def executions(self, after: int = 0) -> list[trading_pb2.AccountEvent]:
         """The account's events with an exec_seq above ``after``, up to its latest one now."""
@@ -256,29 +269,16 @@ class GpuxClient:
         """Public trades matching the filters (they combine; none: all) with an id above
         ``after_trade_id``, then each new one, without end; after a dropped connection, a
         server restart or a cut for reading slowly it resumes from the last trade received."""
-        failing_since = None
-        while True:
-            call = self.market_data.StreamTrades(audit_pb2.StreamTradesRequest(
+        def call():  # from the last trade received
+            return self.market_data.StreamTrades(audit_pb2.StreamTradesRequest(
                 symbols=list(symbols), gpu_class=gpu_class, region=region, day=day, after_trade_id=after_trade_id),
                 metadata=self.metadata)
-            try:
-                for response in call:
-                    failing_since = None
-                    for trade in response.trades:
-                        after_trade_id = trade.trade_id
-                        yield trade
-                    after_trade_id = max(after_trade_id, response.through_trade_id)
-            except grpc.RpcError as error:
-                info = error_info(error)
-                slow = info is not None and info.reason == "REASON_SLOW_CONSUMER"
-                if not slow and error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-                    raise
-                failing_since = failing_since or time.monotonic()
-                if not slow and time.monotonic() - failing_since > give_up_after:
-                    raise
-                time.sleep(0 if slow else self.backoff)
-            finally:
-                call.cancel()
+
+        for response in self._resumed(call, give_up_after):
+            for trade in response.trades:
+                after_trade_id = trade.trade_id
+                yield trade
+            after_trade_id = max(after_trade_id, response.through_trade_id)
 
     def stream_tickers(self, symbols: Iterable[str] = (), gpu_class: str = "", region: str = "", day: str = ""):
         """Tickers of the listed instruments matching the filters: all, then changes
