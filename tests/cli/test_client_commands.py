@@ -19,7 +19,9 @@ def provider(tmp_path_factory):
     server = RunningServer(tmp_path_factory.mktemp("cli"))
     with GpuxClient(server.address, server.admin_token) as admin:
         token = admin.create_account("dc", "PROVIDER").token
-    yield CliRunner(env={"GPUX_ADDRESS": server.address, "GPUX_TOKEN": token, "COLUMNS": "160"})
+    runner = CliRunner(env={"GPUX_ADDRESS": server.address, "GPUX_TOKEN": token, "COLUMNS": "160"})
+    runner.admin_token = server.admin_token  # for the tests that need a second account
+    yield runner
     server.stop()
 
 
@@ -57,6 +59,27 @@ def test_fills_lists_and_follows_the_accounts_events(provider):
     try:
         assert [live.stdout.readline().rstrip("\n") for _ in range(2)] == lines[1:3]
         assert live.poll() is None  # still following
+    finally:
+        live.kill()
+        live.wait()
+
+
+@pytest.mark.slow
+def test_trades_live_prints_each_new_trade(provider):
+    """``gpux trades SYMBOL --live``: the table, then each new trade of the symbol, pushed."""
+    server_address = provider.env["GPUX_ADDRESS"]
+    live = subprocess.Popen([sys.executable, "-m", "exchange.cli", "trades", SYMBOL, "--live"],
+                            env={**os.environ, **provider.env}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "Trades of" in live.stdout.readline()  # the table's title: it follows from here
+        with GpuxClient(server_address, provider.env["GPUX_TOKEN"]) as seller, \
+                GpuxClient(server_address, provider.admin_token) as admin:
+            seller.place_order(SYMBOL, "SELL", 2, price_fen=1860, client_order_id=70)
+            with GpuxClient(server_address, admin.create_account("taker", "BUYER").token) as buyer:
+                buyer.deposit_funds(100_000)
+                buyer.place_order(SYMBOL, "BUY", 2, price_fen=1860, client_order_id=1, time_in_force="IOC")
+        line = next(line for line in live.stdout if "¥18.60" in line)
+        assert line.split()[2:] == ["x", "2", "BUY"]
     finally:
         live.kill()
         live.wait()
