@@ -49,6 +49,16 @@ class Escape:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """Accepted blocks as the cuts see them: net block demand per instrument index, and
+    the accepted blocks whose run covers each."""
+
+    accepted: Accepted
+    demand: list[int]
+    on: dict[int, list[int]]
+
+
+@dataclass(frozen=True)
 class Cut:
     """A conflict as a MIP row: its blocks, and the escapes of its ends (ends that hold
     for every selection have none)."""
@@ -166,46 +176,45 @@ class CutPool:
             h.addRow(escape.threshold - m, _INF, len(idx), idx, np.array([v for _c, v in entries] + [-m]))
         return col
 
-    def demand(self, accepted: Accepted) -> list[int]:
-        """Net block demand per instrument index."""
+    def selection(self, accepted: Accepted) -> Selection:
+        """The accepted blocks with their net demand and runs per instrument index."""
         auction = self.book.auction
-        d = [0] * len(self.inst_ix)
+        demand = [0] * len(self.inst_ix)
+        on: dict[int, list[int]] = {}
         for b, (a, k) in accepted.items():
             blk = auction.blocks[b]
-            for h in blk.hours:
-                d[self.inst_ix[(blk.alternatives[a].product, h)]] += blk.side.sign * k
-        return d
+            signed = blk.side.sign * k
+            for i in self._run(b, a):
+                demand[i] += signed
+                on.setdefault(i, []).append(b)
+        return Selection(accepted, demand, on)
 
-    def violated(self, accepted: Accepted) -> list[Cut]:
+    def violated(self, chosen: Selection) -> list[Cut]:
         """The cuts a selection breaks (all its blocks at their alternatives, no escape)."""
-        d = self.demand(accepted)
         return [c for c in self.cuts
-                if all(accepted.get(b, (None,))[0] == a for b, a in c.conflict.blocks)
-                and not any(e.holds(d[e.inst]) for e in c.escapes)]
+                if all(chosen.accepted.get(b, (None,))[0] == a for b, a in c.conflict.blocks)
+                and not any(e.holds(chosen.demand[e.inst]) for e in c.escapes)]
 
-    def escape_values(self, accepted: Accepted) -> np.ndarray:
+    def escape_values(self, chosen: Selection) -> np.ndarray:
         """The escape columns' values for a selection (1 where its demand escapes)."""
-        d = self.demand(accepted)
-        return np.array([1.0 if e.holds(d[e.inst]) else 0.0 for e in self.escape_cols])
+        return np.array([1.0 if e.holds(chosen.demand[e.inst]) else 0.0 for e in self.escape_cols])
 
-    def forcing(self, accepted: Accepted, b: int) -> tuple[int, ...] | None:
+    def forcing(self, chosen: Selection, b: int) -> tuple[int, ...] | None:
         """If accepting rejected block ``b`` -- at any alternative of a cut and any fill,
-        everything else as in ``accepted`` -- re-creates a cut's conflict: the blocks it
-        would conflict with (the cut's other blocks, and the accepted blocks whose volume
-        holds the cut's ends: buys where a bottom end holds, sells where a top end
-        does). ``None`` if no cut keeps it out."""
-        auction = self.book.auction
-        blk = auction.blocks[b]
-        d = self.demand(accepted)
+        everything else as chosen -- re-creates a cut's conflict: the blocks it would
+        conflict with (the cut's other blocks, and the accepted blocks whose volume holds
+        the cut's ends: buys where a bottom end holds, sells where a top end does).
+        ``None`` if no cut keeps it out."""
+        blk = self.book.auction.blocks[b]
         for cut in self.known:
             mine = [a for bb, a in cut.conflict.blocks if bb == b]
             others = [(bb, a) for bb, a in cut.conflict.blocks if bb != b]
-            if not mine or any(accepted.get(bb, (None,))[0] != a for bb, a in others):
+            if not mine or any(chosen.accepted.get(bb, (None,))[0] != a for bb, a in others):
                 continue
             run = self._run(b, mine[0])
-            if any(_escapes_with(e, d[e.inst], blk if e.inst in run else None) for e in cut.escapes):
+            if any(_escapes_with(e, chosen.demand[e.inst], blk if e.inst in run else None) for e in cut.escapes):
                 continue
-            return tuple(sorted(({bb for bb, _a in others} | self._holders(cut.conflict, accepted)) - {b}))
+            return self.partners(cut.conflict, chosen, b)
         return None
 
     def span(self, conflict: Conflict) -> set[int]:
@@ -215,24 +224,19 @@ class CutPool:
             out |= self._run(bb, a)
         return out
 
-    def partners(self, conflict: Conflict, accepted: Accepted, b: int) -> tuple[int, ...]:
-        """The blocks the conflict's block ``b`` conflicted with: the conflict's other
-        blocks and the accepted blocks holding its ends."""
-        return tuple(sorted(({bb for bb, _a in conflict.blocks} | self._holders(conflict, accepted)) - {b}))
-
-    def _holders(self, conflict: Conflict, accepted: Accepted) -> set[int]:
-        """Accepted blocks whose volume holds one of the conflict's ends off the band:
-        buys where it is a bottom (demand pushes the price up), sells where a top."""
+    def partners(self, conflict: Conflict, chosen: Selection, b: int) -> tuple[int, ...]:
+        """The blocks the conflict's block ``b`` conflicts with: the conflict's other
+        blocks and the accepted blocks whose volume holds one of its ends off the band
+        (buys where it is a bottom: demand pushes the price up; sells where a top)."""
         auction = self.book.auction
-        out: set[int] = set()
+        out = {bb for bb, _a in conflict.blocks}
         for end in conflict.ends:
             spec = auction.products[end.instrument[0]]
             if end.price in (spec.band_lo_fen, spec.band_hi_fen):
                 continue
             side = Side.SELL if end.upper else Side.BUY
-            i = self.inst_ix[end.instrument]
-            out |= {bb for bb, (a, _k) in accepted.items() if auction.blocks[bb].side is side and i in self._run(bb, a)}
-        return out
+            out |= {bb for bb in chosen.on.get(self.inst_ix[end.instrument], ()) if auction.blocks[bb].side is side}
+        return tuple(sorted(out - {b}))
 
     def _run(self, b: int, a: int) -> set[int]:
         """Instrument indices of block ``b``'s run at alternative ``a``."""

@@ -192,7 +192,7 @@ class _Search:
         express, remove its cheapest block -- one removal per round in each group of
         conflicts that share an instrument, since one removal may settle several. The next
         start is the round's solution without each conflict's cheapest block."""
-        demand = self.cuts.demand(rnd.accepted)
+        chosen = self.cuts.selection(rnd.accepted)
         cutting = self.iterations <= self.cut_rounds
         taken: set[int] = set()
         drop = []
@@ -200,7 +200,7 @@ class _Search:
             for b, _a in conflict.blocks:
                 self.first_conflict.setdefault(b, self.iterations)
             cut = self.cuts.cut_for(conflict)
-            way_out = self._cheapest_block(conflict, rnd.accepted, demand)
+            way_out = self._cheapest_block(conflict, rnd.accepted, chosen.demand)
             if cutting and cut is not None:
                 self.cuts.add(self.h, cut)
                 drop.append(way_out)
@@ -209,7 +209,7 @@ class _Search:
             if span & taken:
                 continue
             taken |= span
-            self.removed[way_out] = self.cuts.partners(conflict, rnd.accepted, way_out)
+            self.removed[way_out] = self.cuts.partners(conflict, chosen, way_out)
             for zc, kc in self.form.block_cols[way_out]:
                 self.h.changeColBounds(zc, 0.0, 0.0)
                 if kc is not None:
@@ -253,8 +253,9 @@ class _Search:
         if fixed is not None:
             start = fixed
         accepted = decode_blocks(self.auction, self.form, start)
-        self.start_ok = self.start_ok and not self.cuts.violated(accepted)
-        self.start = np.concatenate([start, self.cuts.escape_values(accepted)])
+        chosen = self.cuts.selection(accepted)
+        self.start_ok = self.start_ok and not self.cuts.violated(chosen)
+        self.start = np.concatenate([start, self.cuts.escape_values(chosen)])
 
     def _reuse(self) -> _Round | None:
         """The start, if it is feasible and within the gap of the last solve's bound
@@ -331,9 +332,10 @@ class _Search:
         blocks it conflicts with: the removed ones, and the rejected ones a cut forces out
         (:meth:`~exchange.clearing.cuts.CutPool.forcing`)."""
         forced = {}
+        chosen = self.cuts.selection(accepted)
         for b in range(len(self.auction.blocks)):
             if b not in accepted and b not in self.removed:
-                partners = self.cuts.forcing(accepted, b)
+                partners = self.cuts.forcing(chosen, b)
                 if partners is not None:
                     forced[b] = partners
         return dict(self.removed), forced
