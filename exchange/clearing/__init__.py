@@ -24,13 +24,17 @@ Rules
   book's sides pass through unchanged; arithmetic uses ``Side.sign`` (+1 buy, -1 sell).
 * **Hourly orders** (:class:`HourlyOrder`): a bid or ask for one instrument, divisible
   (any integer fill ``0..qty``).
-* **Block orders** (:class:`BlockOrder`): ``qty`` GPUs in each of the consecutive hours
-  ``start .. start+length-1`` at one limit per GPU-hour; the fill ``k`` is the same in
-  every hour and is 0 or in ``[ceil(min_ratio*qty/100), qty]`` (``min_ratio`` an
-  integer percentage 1..100; 100 = all or none). ``alternatives`` lists one or more
-  (product, limit) pairs -- e.g. another region or a slower class at a limit derived
-  from a price per PFLOP-hour -- forming an exclusive group: at most one is accepted.
-  Block bids and block asks follow the same rules.
+* **Block orders** (:class:`BlockOrder`): ``qty`` GPUs in each of ``length``
+  consecutive hours at one limit per GPU-hour; the fill ``k`` is the same in every hour
+  and is 0 or in ``[ceil(min_ratio*qty/100), qty]`` (``min_ratio`` an integer percentage
+  1..100; 100 = all or none). ``alternatives`` lists one or more (product, limit, start)
+  triples -- another region or a slower class at a limit derived from a price per
+  PFLOP-hour, another start hour (a job that may run anywhere in a window: one
+  alternative per start) -- forming an exclusive group: at most one is accepted.
+  Alternative ``i`` runs over ``BlockOrder.hours_of(i)``, from its own ``start`` (``None``:
+  the block's ``start``); no two alternatives share (product, start), and every run lies
+  in ``0 .. hours-1``. Every rule below judges an alternative on its own product and
+  hours. Block bids and block asks follow the same rules.
 * **Objective**: maximise welfare = accepted buy value - accepted sell value, both at
   limit prices, subject to bought == sold in every instrument.
 * **Caps** (optional): ``capacity[(account, product, hour)]`` bounds the GPUs an
@@ -132,8 +136,8 @@ MIP rows), :mod:`~exchange.clearing.solve` (the no-paradox search),
 :mod:`~exchange.clearing.outcome` (volumes, outcomes and reasons),
 :mod:`~exchange.clearing.verify` (the independent re-check).
 
-Result: fills and reasons per hourly order, per block the fill, accepted alternative or
-rejection reason (with the blocks it conflicts with) and its surplus at the final
+Result: fills and reasons per hourly order, per block the fill, accepted alternative
+(and the start of its run) or rejection reason (with the blocks it conflicts with) and its surplus at the final
 prices, prices (or none) and volume per instrument, welfare in integer fen, the bound
 on the best paradox-free welfare and the gap to it, solver and total seconds, the
 number of rounds (and how many of them HiGHS solved), and the blocks kept out as

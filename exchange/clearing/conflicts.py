@@ -95,7 +95,8 @@ def _edges(auction: Auction, product: Hashable, tick: int, intervals: Intervals,
         if blk.alternatives[a].product != product:
             continue
         total = blk.alternatives[a].limit_fen * blk.length
-        s, e = blk.start, blk.start + blk.length
+        s = blk.start_of(a)
+        e = s + blk.length
         if blk.side is Side.BUY:
             edges.append((s, e, total // tick, ("block", b, a)))
         else:

@@ -93,7 +93,7 @@ class CutPool:
         for b, alts in enumerate(form.block_cols):
             blk = auction.blocks[b]
             for a, (zc, kc) in enumerate(alts):
-                for h in blk.hours:
+                for h in blk.hours_of(a):
                     i = self.inst_ix[(blk.alternatives[a].product, h)]
                     if kc is None:
                         self.demand_cols[i].append((zc, float(blk.side.sign * blk.qty)))
@@ -241,4 +241,4 @@ class CutPool:
     def _run(self, b: int, a: int) -> set[int]:
         """Instrument indices of block ``b``'s run at alternative ``a``."""
         blk = self.book.auction.blocks[b]
-        return {self.inst_ix[(blk.alternatives[a].product, h)] for h in blk.hours}
+        return {self.inst_ix[(blk.alternatives[a].product, h)] for h in blk.hours_of(a)}

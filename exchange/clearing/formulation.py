@@ -154,12 +154,13 @@ class _MipBuilder:
         return aggregated
 
     def add_block(self, blk: BlockOrder) -> list[tuple[int, int | None]]:
-        """Per alternative a binary ``z`` (and an integer fill ``k`` unless all or none);
-        its fill rows and exclusive-group row wait for :meth:`add_block_rows`."""
+        """Per alternative a binary ``z`` (and an integer fill ``k`` unless all or none)
+        touching the balance rows of its own product and hours; its fill rows and
+        exclusive-group row wait for :meth:`add_block_rows`."""
         alts: list[tuple[int, int | None]] = []
-        for alt in blk.alternatives:
+        for a, alt in enumerate(blk.alternatives):
             entries: list[tuple[int, float]] = []
-            for h in blk.hours:
+            for h in blk.hours_of(a):
                 i = self.inst_ix[(alt.product, h)]
                 entries.append((i, -float(blk.side.sign)))
                 if blk.side is Side.BUY:

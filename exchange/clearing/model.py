@@ -119,18 +119,22 @@ class HourlyOrder:
 
 @dataclass(frozen=True)
 class BlockAlternative:
-    """One way to fill a block: a product and the limit in fen per GPU-hour there."""
+    """One way to fill a block: a product, the limit in fen per GPU-hour there and the
+    first hour of the run (``None``: the block's own ``BlockOrder.start``)."""
 
     product: Hashable
     limit_fen: int
+    start: int | None = None
 
 
 @dataclass(frozen=True)
 class BlockOrder:
-    """``qty`` GPUs in each hour ``start .. start+length-1``, the same fill ``k`` every hour.
+    """``qty`` GPUs in each of ``length`` consecutive hours, the same fill ``k`` every hour.
 
     ``k`` is 0 or in ``[ceil(min_ratio * qty / 100), qty]`` (``min_ratio=100``: all or
-    none). ``alternatives`` is an exclusive group: at most one is accepted.
+    none). ``alternatives`` is an exclusive group over ``(product, start)`` pairs: at most
+    one is accepted. Alternative ``i`` runs over :meth:`hours_of` ``(i)``, from its own
+    start or, if that is ``None``, from ``start``.
     """
 
     block_id: Hashable
@@ -147,8 +151,23 @@ class BlockOrder:
         """Smallest non-zero fill: ``ceil(min_ratio * qty / 100)``."""
         return -(-self.min_ratio * self.qty // 100)
 
+    def start_of(self, i: int) -> int:
+        """First hour of alternative ``i``'s run."""
+        start = self.alternatives[i].start
+        return self.start if start is None else start
+
+    def hours_of(self, i: int) -> range:
+        """The hours of alternative ``i``'s run: ``length`` hours from :meth:`start_of`."""
+        start = self.start_of(i)
+        return range(start, start + self.length)
+
     @property
     def hours(self) -> range:
+        """The run of a block whose alternatives all start at ``start``;
+        :class:`ClearingError` for one whose alternatives shift (use :meth:`hours_of`)."""
+        if any(alt.start not in (None, self.start) for alt in self.alternatives):
+            raise ClearingError(f"block {self.block_id!r}: alternatives start at different hours; "
+                                "use hours_of(alternative)")
         return range(self.start, self.start + self.length)
 
 
@@ -191,6 +210,9 @@ class BlockResult:
     alternative; rejected: the best alternative that has one; ``None`` if none has)."""
     conflicts: tuple[Hashable, ...] = ()
     """For ``REMOVED_PARADOXICAL``: the blocks it conflicts with (see the reason)."""
+    start: int | None = None
+    """First hour of the accepted alternative's run (``BlockOrder.start_of``); ``None``
+    if rejected."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from collections.abc import Hashable
 
 from exchange.clearing.dispatch import HourlyBook
 from exchange.clearing.model import (
-    BlockAlternative,
     BlockOrder,
     BlockResult,
     HourlyOrder,
@@ -32,19 +31,20 @@ def volumes(book: HourlyBook, fills: list[int], accepted: Accepted) -> dict[tupl
     for b, (a, k) in accepted.items():
         blk = auction.blocks[b]
         if blk.side is Side.BUY:
-            for hh in blk.hours:
+            for hh in blk.hours_of(a):
                 volume[(blk.alternatives[a].product, hh)] += k
     return volume
 
 
-def final_surplus(book: HourlyBook, blk: BlockOrder, alt: BlockAlternative, prices: Published,
+def final_surplus(book: HourlyBook, blk: BlockOrder, a: int, prices: Published,
                   offered: dict[tuple[Hashable, int, Side], int]) -> int | None:
-    """Surplus per GPU of ``blk`` at ``alt`` at the final prices, an hour without a price
+    """Surplus per GPU of ``blk`` at alternative ``a`` (over its own hours) at the final prices, an hour without a price
     at the best hourly price on the other side there; ``None`` if an hour has too few
     GPUs on the other side for its minimum fill (``offered``: see :func:`offered`) or no
     price and no hourly order on the other side."""
+    alt = blk.alternatives[a]
     total = 0
-    for h in blk.hours:
+    for h in blk.hours_of(a):
         key = (alt.product, h)
         if offered.get((*key, blk.side), 0) < blk.min_fill:
             return None
@@ -68,18 +68,18 @@ def best_other_side(book: HourlyBook, key: tuple[Hashable, int], side: Side) -> 
 
 def offered(book: HourlyBook) -> dict[tuple[Hashable, int, Side], int]:
     """``(product, hour, side)`` -> GPUs the other side offers there: its hourly orders'
-    quantity plus the quantity of its blocks with an alternative in the product."""
+    quantity plus the quantity of its blocks with an alternative whose run covers it."""
     auction = book.auction
     out: dict[tuple[Hashable, int, Side], int] = {}
     against = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
     for o in auction.orders:
         key = (o.product, o.hour, against[o.side])
         out[key] = out.get(key, 0) + o.qty
-    for blk in auction.blocks:
-        for alt in blk.alternatives:
-            for h in blk.hours:
-                key = (alt.product, h, against[blk.side])
-                out[key] = out.get(key, 0) + blk.qty
+    for blk in auction.blocks:  # once per instrument, however many alternatives cover it
+        covered = {(alt.product, h) for a, alt in enumerate(blk.alternatives) for h in blk.hours_of(a)}
+        for product, h in covered:
+            key = (product, h, against[blk.side])
+            out[key] = out.get(key, 0) + blk.qty
     return out
 
 
@@ -97,10 +97,10 @@ def block_results(book: HourlyBook, accepted: Accepted, prices: Published,
     for b, blk in enumerate(auction.blocks):
         if b in accepted:
             a, k = accepted[b]
-            out[blk.block_id] = BlockResult(blk.block_id, k, a, None, surplus(blk, blk.alternatives[a], prices))
+            out[blk.block_id] = BlockResult(blk.block_id, k, a, None, surplus(blk, a, prices), start=blk.start_of(a))
             continue
-        found = [s for alt in blk.alternatives
-                 if (s := final_surplus(book, blk, alt, prices, other_side)) is not None]
+        found = [s for a in range(len(blk.alternatives))
+                 if (s := final_surplus(book, blk, a, prices, other_side)) is not None]
         best = max(found) if found else None
         conflicts: tuple[int, ...] = ()
         if b in removed:
@@ -125,10 +125,10 @@ def _only_below_minimum(blk: BlockOrder, book: HourlyBook, positions: dict[tuple
     positive fill below its minimum but at none from its minimum up (an hour without
     hourly orders absorbs nothing)."""
     below = False
-    for alt in blk.alternatives:
-        if not all((alt.product, h) in book.merit for h in blk.hours):
+    for a, alt in enumerate(blk.alternatives):
+        if not all((alt.product, h) in book.merit for h in blk.hours_of(a)):
             continue
-        gains = fill_gains(blk, alt, book.merit, positions)
+        gains = fill_gains(blk, a, book.merit, positions)
         if any(g > 0 for g in gains[blk.min_fill - 1:]):
             return False
         below = below or any(g > 0 for g in gains[:blk.min_fill - 1])

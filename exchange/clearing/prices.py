@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 from exchange.clearing.model import (
     Auction,
-    BlockAlternative,
     BlockOrder,
     ClearingError,
     HourlyOrder,
@@ -116,7 +115,7 @@ def block_net(auction: Auction, accepted: dict[int, tuple[int, int]]) -> dict[tu
     for b, (a, k) in accepted.items():
         blk = auction.blocks[b]
         prod = blk.alternatives[a].product
-        for h in blk.hours:
+        for h in blk.hours_of(a):
             net[(prod, h)] = net.get((prod, h), 0) + blk.side.sign * k
     return net
 
@@ -154,7 +153,7 @@ def usage(auction: Auction, fills: Sequence[int], accepted: dict[int, tuple[int,
         blk = auction.blocks[b]
         alt = blk.alternatives[a]
         if blk.side is Side.SELL:
-            for h in blk.hours:
+            for h in blk.hours_of(a):
                 key = (blk.account, alt.product, h)
                 sold[key] = sold.get(key, 0) + k
         else:
@@ -180,8 +179,8 @@ def without_idle_caps(auction: Auction) -> Auction:
             can_spend[o.account] = can_spend.get(o.account, 0) + o.limit_fen * o.qty
     for b in auction.blocks:
         if b.side is Side.SELL:
-            for alt in b.alternatives:
-                for h in b.hours:
+            for a, alt in enumerate(b.alternatives):
+                for h in b.hours_of(a):
                     key = (b.account, alt.product, h)
                     can_sell[key] = can_sell.get(key, 0) + b.qty
         else:
@@ -256,11 +255,12 @@ def tie_price(spec: ProductSpec, lo: int, hi: int) -> int:
     return lo + (hi - lo) // (2 * t) * t
 
 
-def surplus(block: BlockOrder, alt: BlockAlternative, prices: Mapping[tuple[Hashable, int], int | None]) -> int:
-    """Per-GPU surplus over the run at ``prices``: buy ``limit*L - sum p``, sell the
-    opposite; :class:`ClearingError` if an hour of the run has no price."""
+def surplus(block: BlockOrder, a: int, prices: Mapping[tuple[Hashable, int], int | None]) -> int:
+    """Per-GPU surplus of alternative ``a`` over its run at ``prices``: buy ``limit*L -
+    sum p``, sell the opposite; :class:`ClearingError` if an hour of the run has no price."""
+    alt = block.alternatives[a]
     total = 0
-    for h in block.hours:
+    for h in block.hours_of(a):
         price = prices[(alt.product, h)]
         if price is None:
             raise ClearingError(f"block {block.block_id!r}: {alt.product!r} hour {h} has no price")
@@ -270,19 +270,20 @@ def surplus(block: BlockOrder, alt: BlockAlternative, prices: Mapping[tuple[Hash
 
 def fill_gains(
     block: BlockOrder,
-    alt: BlockAlternative,
+    a: int,
     merit: dict[tuple[Hashable, int], MeritOrder],
     positions: dict[tuple[Hashable, int], int],
 ) -> list[int]:
-    """Welfare a rejected block would add alone at fills 1, 2, ... (element ``k-1`` for
-    fill ``k``), every other decision fixed: its ``j``-th GPU is worth ``limit*L`` against
+    """Welfare a rejected block would add alone at alternative ``a`` at fills 1, 2, ...
+    (element ``k-1`` for fill ``k``), every other decision fixed: its ``j``-th GPU is worth ``limit*L`` against
     the next consumed unit in each hour (for a sell, the last consumed unit against
     ``limit*L``). Stops where the hourly orders can absorb no more."""
+    alt = block.alternatives[a]
     gains: list[int] = []
     total = 0
     for j in range(1, block.qty + 1):
         cost = 0
-        for h in block.hours:
+        for h in block.hours_of(a):
             key = (alt.product, h)
             t = positions[key]
             price = merit[key].price_at(t + j) if block.side is Side.BUY else merit[key].price_at(t - j + 1)

@@ -54,7 +54,7 @@ def block_prices(book: HourlyBook, intervals: Intervals, default: Prices, accept
     keys: dict = {}
     for b, (a, _k) in accepted.items():
         blk = auction.blocks[b]
-        for hour in blk.hours:
+        for hour in blk.hours_of(a):
             keys.setdefault((blk.alternatives[a].product, hour), len(keys))
     if not keys:
         return dict(default)
@@ -78,7 +78,7 @@ def block_prices(book: HourlyBook, intervals: Intervals, default: Prices, accept
         blk = auction.blocks[b]
         alt = blk.alternatives[a]
         t = auction.products[alt.product].tick_fen
-        idx = np.array([keys[(alt.product, hh)] for hh in blk.hours], dtype=np.int32)
+        idx = np.array([keys[(alt.product, hh)] for hh in blk.hours_of(a)], dtype=np.int32)
         total = alt.limit_fen * blk.length
         if blk.side is Side.BUY:  # sum p <= limit * L
             h.addRow(-inf, float(total // t), len(idx), idx, np.ones(len(idx)))
@@ -100,6 +100,6 @@ def block_prices(book: HourlyBook, intervals: Intervals, default: Prices, accept
     # exact re-check; fall back to removal if float rounding broke anything
     for b, (a, _k) in accepted.items():
         blk = auction.blocks[b]
-        if surplus(blk, blk.alternatives[a], prices) < 0:
+        if surplus(blk, a, prices) < 0:
             return None
     return prices

@@ -176,7 +176,7 @@ class _Search:
             rnd = self._reuse() or self._solve()
             intervals = price_intervals(self.book, rnd.fills, rnd.accepted)
             default = tie_prices(self.book, intervals)
-            if all(surplus(self.auction.blocks[b], self.auction.blocks[b].alternatives[a], default) >= 0
+            if all(surplus(self.auction.blocks[b], a, default) >= 0
                    for b, (a, _k) in rnd.accepted.items()):
                 return rnd, default
             conflicts = find_conflicts(self.auction, intervals, rnd.accepted)
@@ -229,7 +229,7 @@ class _Search:
         a, k = accepted[b]
         alt = blk.alternatives[a]
         cost: float = blk.side.sign * alt.limit_fen * blk.length * k
-        for h in blk.hours:
+        for h in blk.hours_of(a):
             mo = self.book.merit.get((alt.product, h))
             if mo is None:
                 return float("inf")

@@ -72,18 +72,24 @@ def _check_blocks(auction: Auction) -> None:
     for b in auction.blocks:
         what = f"block {b.block_id!r}"
         _check_id_side_qty(what, b.block_id, b.side, b.qty, seen)
-        if not (_is_int(b.start) and _is_int(b.length)) or b.length < 1 or b.start < 0 \
-                or b.start + b.length > auction.hours:
-            raise ClearingError(f"{what}: run {b.start!r}+{b.length!r} outside 0..{auction.hours}")
+        if not (_is_int(b.start) and _is_int(b.length)) or b.length < 1:
+            raise ClearingError(f"{what}: start {b.start!r} and length {b.length!r} must be integers, length >= 1")
         if not _is_int(b.min_ratio) or not 1 <= b.min_ratio <= 100:
             raise ClearingError(f"{what}: min_ratio must be an integer 1..100, got {b.min_ratio!r}")
         if not b.alternatives:
             raise ClearingError(f"{what}: no alternatives")
-        prods = [a.product for a in b.alternatives]
-        if len(set(prods)) != len(prods):
-            raise ClearingError(f"{what}: two alternatives in the same product")
+        seen_alts: set[tuple[Hashable, int]] = set()
         for j, a in enumerate(b.alternatives):
-            _check_limit(auction, f"{what} alternative {j}", a.product, a.limit_fen)
+            alt = f"{what} alternative {j}"
+            _check_limit(auction, alt, a.product, a.limit_fen)
+            if a.start is not None and not _is_int(a.start):
+                raise ClearingError(f"{alt}: start must be an integer or None, got {a.start!r}")
+            start = b.start_of(j)
+            if start < 0 or start + b.length > auction.hours:
+                raise ClearingError(f"{alt}: run {start}+{b.length} outside hours 0..{auction.hours - 1}")
+            if (a.product, start) in seen_alts:
+                raise ClearingError(f"{alt}: another alternative has product {a.product!r} and start {start}")
+            seen_alts.add((a.product, start))
 
 
 def _check_caps(auction: Auction) -> None:

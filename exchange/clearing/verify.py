@@ -111,7 +111,7 @@ def _balance(auction: Auction, result: ClearingResult, fills: list[int],
         (bought if o.side is Side.BUY else sold)[(o.product, o.hour)] += f
     for b, (a, k) in accepted.items():
         blk = auction.blocks[b]
-        for h in blk.hours:
+        for h in blk.hours_of(a):
             (bought if blk.side is Side.BUY else sold)[(blk.alternatives[a].product, h)] += k
     for key in auction.instruments:
         if bought[key] != sold[key]:
@@ -189,12 +189,16 @@ def _blocks(auction: Auction, result: ClearingResult, accepted: Accepted) -> Non
         s: int | None
         if b in accepted:
             a = accepted[b][0]
-            s = surplus(blk, blk.alternatives[a], result.prices)
+            s = surplus(blk, a, result.prices)
+            if r.start != blk.start_of(a):
+                _fail(f"{what}: reported start {r.start!r}, alternative {a} starts at {blk.start_of(a)}")
             if s < 0:
                 _fail(f"{what}: accepted out of the money (surplus {s} fen per GPU at alternative {a})")
         else:
-            found = [v for alt in blk.alternatives
-                     if (v := final_surplus(book, blk, alt, result.prices, other_side)) is not None]
+            found = [v for j in range(len(blk.alternatives))
+                     if (v := final_surplus(book, blk, j, result.prices, other_side)) is not None]
+            if r.start is not None:
+                _fail(f"{what}: rejected but reports start {r.start}")
             s = max(found) if found else None
             if (r.reason is RejectReason.REMOVED_PARADOXICAL) != (blk.block_id in removed):
                 _fail(f"{what}: reason {r.reason} disagrees with the removed list")

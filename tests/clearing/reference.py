@@ -43,8 +43,9 @@ def ask(oid, limit, qty, hour=0, product="r", account="seller"):
 
 
 def block(bid_, side, qty, start, length, alts, min_ratio=100, account="blk"):
+    """A block; ``alts`` as ``(product, limit)`` or ``(product, limit, start)``."""
     return BlockOrder(bid_, account, side, start, length, qty,
-                      tuple(BlockAlternative(p, limit) for p, limit in alts), min_ratio)
+                      tuple(BlockAlternative(*alt) for alt in alts), min_ratio)
 
 
 def run(auction, **kw):
@@ -52,6 +53,13 @@ def run(auction, **kw):
     result = clear(auction, mip_rel_gap=0.0, **kw)
     verify(auction, result)
     return result
+
+
+def run_hours(blk: BlockOrder, a: int) -> range:
+    """The hours of block ``blk``'s alternative ``a``: from its own start, else the block's."""
+    start = blk.alternatives[a].start
+    start = blk.start if start is None else start
+    return range(start, start + blk.length)
 
 
 def _units(auction: Auction, key) -> tuple[list[int], int, int]:
@@ -84,8 +92,9 @@ def hourly(auction: Auction, net: dict) -> tuple[int, dict] | None:
     return total, intervals
 
 
-def prices_exist(auction: Auction, intervals: dict, accepted: list[tuple[BlockOrder, BlockAlternative]]) -> bool:
-    """Whether prices on the tick inside ``intervals`` keep every accepted block in the money."""
+def prices_exist(auction: Auction, intervals: dict, accepted: list[tuple[BlockOrder, int]]) -> bool:
+    """Whether prices on the tick inside ``intervals`` keep every accepted ``(block,
+    alternative index)`` in the money."""
     keys = list(auction.instruments)
     ix = {key: i for i, key in enumerate(keys)}
     ticks = [auction.products[k[0]].tick_fen for k in keys]
@@ -96,8 +105,9 @@ def prices_exist(auction: Auction, intervals: dict, accepted: list[tuple[BlockOr
     if np.any(lower > upper):
         return False
     h.addVars(len(keys), lower, upper)
-    for blk, alt in accepted:
-        cols = np.array([ix[(alt.product, hh)] for hh in blk.hours], dtype=np.int32)
+    for blk, a in accepted:
+        alt = blk.alternatives[a]
+        cols = np.array([ix[(alt.product, hh)] for hh in run_hours(blk, a)], dtype=np.int32)
         t = auction.products[alt.product].tick_fen
         total = alt.limit_fen * blk.length
         if blk.side is BUY:
@@ -120,7 +130,7 @@ def selections(auction: Auction, excluded=frozenset()):
 
 
 def evaluate(auction: Auction, combo) -> tuple[int, dict, list] | None:
-    """Welfare, intervals and accepted (block, alternative) pairs of a block decision."""
+    """Welfare, intervals and accepted (block, alternative index) pairs of a block decision."""
     net: dict = {}
     value = 0
     accepted = []
@@ -129,9 +139,9 @@ def evaluate(auction: Auction, combo) -> tuple[int, dict, list] | None:
             continue
         a, k = choice
         alt = blk.alternatives[a]
-        accepted.append((blk, alt))
+        accepted.append((blk, a))
         value += blk.side.sign * alt.limit_fen * blk.length * k
-        for h in blk.hours:
+        for h in run_hours(blk, a):
             net[(alt.product, h)] = net.get((alt.product, h), 0) + blk.side.sign * k
     found = hourly(auction, net)
     if found is None:
@@ -155,10 +165,22 @@ def brute_force(auction: Auction, excluded=frozenset(), paradox_free: bool = Fal
     raise AssertionError("rejecting every block is always possible")
 
 
+def _shifting_alternatives(draw, n_prod: int, hours: int, start: int, length: int,
+                           limits: st.SearchStrategy[int]) -> tuple[BlockAlternative, ...]:
+    """One to three alternatives over distinct (product, start) pairs, the block's own
+    start given as ``None`` half the time."""
+    pairs = [(p, s) for p in range(n_prod) for s in range(hours - length + 1)]
+    chosen = draw(st.permutations(pairs))[:draw(st.integers(1, min(3, len(pairs))))]
+    return tuple(BlockAlternative(p, draw(limits), None if s == start and draw(st.booleans()) else s)
+                 for p, s in chosen)
+
+
 @st.composite
-def small_days(draw, band=BAND):
+def small_days(draw, band=BAND, shifting=False):
+    """Small random days; ``shifting``: blocks' alternatives may also differ in start
+    (up to 4 hours with one product, 3 with two)."""
     n_prod = draw(st.integers(1, 2))
-    hours = draw(st.integers(1, 3 if n_prod == 1 else 2))
+    hours = draw(st.integers(1, (3 if n_prod == 1 else 2) + shifting))
     products = {p: band for p in range(n_prod)}
     orders = []
     for i in range(draw(st.integers(0, 9))):
@@ -170,9 +192,12 @@ def small_days(draw, band=BAND):
     for b in range(draw(st.integers(1, 4))):
         length = draw(st.integers(1, hours))
         start = draw(st.integers(0, hours - length))
-        n_alt = draw(st.integers(1, n_prod))
-        prods = draw(st.permutations(list(range(n_prod))))[:n_alt]
-        alts = tuple(BlockAlternative(p, draw(st.integers(1, 25))) for p in prods)
+        if shifting:
+            alts = _shifting_alternatives(draw, n_prod, hours, start, length, st.integers(1, 25))
+        else:
+            n_alt = draw(st.integers(1, n_prod))
+            prods = draw(st.permutations(list(range(n_prod))))[:n_alt]
+            alts = tuple(BlockAlternative(p, draw(st.integers(1, 25))) for p in prods)
         blocks.append(BlockOrder(f"b{b}", draw(st.integers(0, 2)), draw(st.sampled_from([BUY, SELL])),
                                  start, length, draw(st.integers(1, 3)), alts,
                                  draw(st.sampled_from([100, 100, 60, 34]))))
@@ -180,11 +205,12 @@ def small_days(draw, band=BAND):
 
 
 @st.composite
-def paradox_prone_days(draw, band_hi=500):
+def paradox_prone_days(draw, band_hi=500, shifting=False):
     """Few lumpy hourly orders (mostly asks) and two to four blocks (mostly all-or-none
-    buys) with limits near them: blocks often push prices against each other."""
+    buys) with limits near them: blocks often push prices against each other.
+    ``shifting``: alternatives may also differ in start (up to 4 hours)."""
     n_prod = draw(st.integers(1, 2))
-    hours = draw(st.integers(1, 3))
+    hours = draw(st.integers(1, 3 + shifting))
     products = {p: ProductSpec(1, 1, band_hi) for p in range(n_prod)}
     orders = []
     for i in range(draw(st.integers(1, 8))):
@@ -196,8 +222,11 @@ def paradox_prone_days(draw, band_hi=500):
     for b in range(draw(st.integers(2, 4))):
         length = draw(st.integers(1, hours))
         start = draw(st.integers(0, hours - length))
-        prods = draw(st.permutations(list(range(n_prod))))[:draw(st.integers(1, n_prod))]
-        alts = tuple(BlockAlternative(p, draw(st.integers(25, 110))) for p in prods)
+        if shifting:
+            alts = _shifting_alternatives(draw, n_prod, hours, start, length, st.integers(25, 110))
+        else:
+            prods = draw(st.permutations(list(range(n_prod))))[:draw(st.integers(1, n_prod))]
+            alts = tuple(BlockAlternative(p, draw(st.integers(25, 110))) for p in prods)
         blocks.append(BlockOrder(f"b{b}", draw(st.integers(0, 2)), draw(st.sampled_from([BUY, BUY, BUY, SELL])),
                                  start, length, draw(st.integers(1, 4)), alts,
                                  draw(st.sampled_from([100, 100, 100, 50]))))
@@ -205,8 +234,8 @@ def paradox_prone_days(draw, band_hi=500):
 
 
 @st.composite
-def capped_days(draw):
-    a = draw(small_days())
+def capped_days(draw, shifting=False):
+    a = draw(small_days(shifting=shifting))
     capacity = {(o.account, o.product, o.hour): draw(st.integers(0, 3))
                 for o in a.orders if o.side is SELL and draw(st.booleans())}
     funds = {acct: draw(st.integers(0, 60)) for acct in range(3) if draw(st.booleans())}

@@ -18,6 +18,7 @@ from tests.clearing.reference import (
     paradox_prone_days,
     prices_exist,
     run,
+    run_hours,
     small_days,
 )
 
@@ -106,11 +107,12 @@ def _alternative_surplus(auction, r, blk, alt):
     on the other side; None if an hour lacks counterparty volume for the minimum fill or
     has neither a price nor an hourly order on the other side."""
     total = 0
-    for h in blk.hours:
+    a = blk.alternatives.index(alt)
+    for h in run_hours(blk, a):
         others = _other_side(auction, alt.product, h, blk.side)
         offered = sum(o.qty for o in others) + sum(
-            b.qty for b in auction.blocks if b.side is not blk.side and b.start <= h < b.start + b.length
-            and any(x.product == alt.product for x in b.alternatives))
+            b.qty for b in auction.blocks if b.side is not blk.side
+            and any(x.product == alt.product and h in run_hours(b, j) for j, x in enumerate(b.alternatives)))
         if offered < blk.min_fill:
             return None
         price = r.prices[(alt.product, h)]
