@@ -5,7 +5,8 @@ accounts engine account ids, sides the engine's (1 buy, 2 sell); every amount is
 integer, ``null`` for an instrument-hour that did not trade (no price) or a rejected
 block with no surplus (the solver's float figures -- gap, objective, bound, seconds --
 are reported as they are, never used as money). Each hourly order's fill comes with its
-reason, each block's with its reason and the blocks it conflicts with.
+reason, each block's with its reason, the blocks it conflicts with and the start of its
+accepted run; each block alternative with its start (``null``: the block's own).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def auction_to_json(a: Auction) -> dict[str, Any]:
         "orders": [[o.order_id, o.account, int(o.side), list(_product(o.product)), o.hour, o.limit_fen, o.qty]
                    for o in a.orders],
         "blocks": [[b.block_id, b.account, int(b.side), b.start, b.length, b.qty, b.min_ratio,
-                    [[list(_product(x.product)), x.limit_fen] for x in b.alternatives]] for b in a.blocks],
+                    [[list(_product(x.product)), x.limit_fen, x.start] for x in b.alternatives]] for b in a.blocks],
         "capacity": [[acct, list(_product(p)), h, q] for (acct, p, h), q in a.capacity.items()],
         "funds": [[acct, f] for acct, f in a.funds.items()],
     }
@@ -50,7 +51,7 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
         hours=d["hours"],
         orders=tuple(HourlyOrder(i, a, Side(s), _product(p), h, lim, q) for i, a, s, p, h, lim, q in d["orders"]),
         blocks=tuple(BlockOrder(i, a, Side(s), st, ln, q,
-                                tuple(BlockAlternative(_product(p), lim) for p, lim in alts), mr)
+                                tuple(BlockAlternative(_product(p), *rest) for p, *rest in alts), mr)
                      for i, a, s, st, ln, q, mr, alts in d["blocks"]),
         capacity={(a, _product(p), h): q for a, p, h, q in d["capacity"]},
         funds={a: f for a, f in d["funds"]},
@@ -70,7 +71,7 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
     return {
         "fills": [[i, q, r.order_reasons[i].value] for i, q in r.fills.items()],
         "blocks": [[b.block_id, b.qty, b.alternative, b.reason.value if b.reason else None, b.surplus_fen,
-                    list(b.conflicts)] for b in r.blocks.values()],
+                    list(b.conflicts), b.start] for b in r.blocks.values()],
         "prices": [[list(_product(p)), h, price] for (p, h), price in r.prices.items()],
         "volume": [[list(_product(p)), h, v] for (p, h), v in r.volume.items()],
         "welfare_fen": r.welfare_fen,
@@ -83,8 +84,8 @@ def result_from_json(d: dict[str, Any]) -> ClearingResult:
     return ClearingResult(
         fills={i: q for i, q, _why in d["fills"]},
         order_reasons={i: OrderReason(why) for i, _q, why in d["fills"]},
-        blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus, tuple(conflicts))
-                for i, q, alt, reason, surplus, conflicts in d["blocks"]},
+        blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus, tuple(conflicts),
+                               *start) for i, q, alt, reason, surplus, conflicts, *start in d["blocks"]},
         prices={(_product(p), h): price for p, h, price in d["prices"]},
         volume={(_product(p), h): v for p, h, v in d["volume"]},
         welfare_fen=d["welfare_fen"],
