@@ -1,25 +1,28 @@
-"""Benchmark of the gRPC gateway (exchange.gateway) against a raw grpc aio echo server.
+"""Benchmark of the gRPC gateway (exchange.gateway) against grpc aio echo servers.
 
     python bench/gateway.py [--quick] [--rounds N] [--streams N] [--callers N] [--sync group|os]
                             [--profile-server FILE]
 
-Two servers speak the same gpux.v1.TradingService messages:
+Four servers answer the same gpux.v1.TradingService calls:
 
+* raw echo: a bare ``grpc.aio`` server with no (de)serializers that answers each request
+  with its own bytes (no protobuf at all): the transport alone, the ceiling of the
+  stream targets.
 * echo: a bare ``grpc.aio`` server (no interceptor) whose PlaceOrder decodes the request
   and answers a PlaceOrderResponse with one ExecutionReport and an Order, and whose
-  StreamOrders answers each request with one ExecutionReport per command. It is the
-  ceiling: what grpc aio + protobuf cost with these message shapes and no exchange.
+  StreamOrders answers each request with one ExecutionReport per command: what grpc aio +
+  protobuf messages built in Python cost with these shapes and no exchange.
 * durable echo: the echo, answering each request only once its bytes are written and
   fsynced to a file in the gateway's data dir's file system (group commit, the fsync in a
-  thread). Not a target: it shows what "durable before acknowledged" alone costs on this
-  disk, so the gateway's own cost is the gap between it and the gateway.
+  thread): the physical floor of a durable acknowledgement on this disk, the base of the
+  unary target; the gateway's own cost is the gap between it and the gateway.
 * gateway: the real GatewayServer (interceptor, validation, sequencer, journal with
   SyncPolicy.GROUP, i.e. an fsync per group, in a data dir under /tmp), clock fixed at
   2026-11-25T09:00+08:00, timer off, rate limit out of the way (1e9/s, burst 1e9).
   ``--sync os`` (no fsync) is a diagnostic only: it shows what the fsync costs.
 
 Process layout (chosen because of the GIL): each server runs in its own child process
-(``python bench/gateway.py --serve echo|durable|gateway``), the load generator in this process
+(``python bench/gateway.py --serve raw|echo|durable|gateway``), the load generator in this process
 on one grpc aio event loop. In one process the load generator (a Python grpc client)
 and the server would share one GIL and the figures would measure the sum of both. The
 load sends pre-serialized requests and keeps the responses as bytes (decoded after the
@@ -34,16 +37,19 @@ fen, so accounts trade with each other; unique client order ids):
 
 * stream: StreamOrders with 100 and with 1,000 place commands per message, on
   ``--streams`` concurrent streams (one trader account each, 2 messages in flight per
-  stream); orders/s. Target gateway/echo >= 50 %. The echo server gets each stream's
-  messages 5 times over (it is far faster; a run of a few tens of ms would be noise).
-* unary: PlaceOrder from ``--callers`` concurrent callers (each its own channel);
-  calls/s and p50/p99 latency. Target gateway/echo >= 70 %.
+  stream); orders/s. Targets (issue 14): 1,000/msg at least 400,000 orders/s and 25 % of
+  the raw echo; 100/msg at least 50 % of the raw echo. The echo servers get each
+  stream's messages 5 times over (they are far faster; a run of a few tens of ms would
+  be noise).
+* unary: PlaceOrder from ``--callers`` (default 16) concurrent callers (each its own
+  channel); calls/s and p50/p99 latency. Target: at least 70 % of the durable echo, p99
+  under 10 ms.
 
 Set-up through GpuxClient: the admin creates a provider (deposits capacity, places asks
 at 1800/1810/1820) and two buyers (deposit funds; one buys against the asks), and the
 trader accounts of the load (role PROVIDER, so they can sell: each deposits capacity
 and funds). Times are printed, never asserted. The machines are noisy, so each case runs
-in ``--rounds`` rounds (echo, durable echo, gateway back to back, fresh orders each round)
+in ``--rounds`` rounds (raw echo, echo, durable echo, gateway back to back, fresh orders each round)
 and the summary gives medians, a ratio as the median of the rounds' own ratios. Orders
 left resting stay in the gateway's book, so later rounds trade against a deeper book.
 ``--quick`` (one round, smaller counts) runs under a minute.
@@ -80,7 +86,8 @@ REFERENCE = 1800
 PLACE = "/gpux.v1.TradingService/PlaceOrder"
 STREAM = "/gpux.v1.TradingService/StreamOrders"
 WINDOW = 2  # stream messages in flight per stream
-ECHO_REPEAT = 5  # the echo server gets each stream's messages this many times over (it is ~20x faster)
+ECHO_REPEAT = 5  # the echo servers get each stream's messages this many times over (they are far faster)
+SERVICE = "gpux.v1.TradingService"
 
 
 # ====================================================================== servers (child process)
@@ -160,15 +167,32 @@ class DurableEcho(EchoTrading):
             yield self._stream_response(message)
 
 
+def raw_echo_handler() -> grpc.GenericRpcHandler:
+    """PlaceOrder and StreamOrders with no (de)serializer: each request's bytes come back
+    as the answer, unread."""
+    async def place(request: bytes, context) -> bytes:
+        return request
+
+    async def stream(request_iterator, context):
+        async for message in request_iterator:
+            yield message
+    return grpc.method_handlers_generic_handler(SERVICE, {
+        "PlaceOrder": grpc.unary_unary_rpc_method_handler(place),
+        "StreamOrders": grpc.stream_stream_rpc_method_handler(stream)})
+
+
 async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
     """Start one server, print its port, serve until stdin closes. Every server's
     start-up heap is frozen, as ``gpux serve`` does (the same process tuning for all)."""
     from exchange.gateway.server import freeze_startup_heap
 
-    if kind in ("echo", "durable"):
+    if kind in ("raw", "echo", "durable"):
         server = grpc.aio.server()
-        servicer = EchoTrading() if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log")
-        trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server)
+        if kind == "raw":
+            server.add_generic_rpc_handlers([raw_echo_handler()])
+        else:
+            servicer = EchoTrading() if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log")
+            trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         stop = server.stop
@@ -345,8 +369,12 @@ async def run_unary(address: str, tokens: list[str], per_caller: list[list[bytes
     return elapsed, responses, np.array(latencies)
 
 
-def count_reports(stream_responses: list[bytes] = (), unary_responses: list[bytes] = ()) -> dict[str, int]:
-    """Execution reports by exec type (decoded after the clock stopped)."""
+def count_reports(server: str, stream_responses: list[bytes] = (), unary_responses: list[bytes] = ()
+                  ) -> dict[str, int]:
+    """Execution reports by exec type (decoded after the clock stopped); the raw echo's
+    answers are the requests' bytes, counted as such."""
+    if server == "raw":
+        return {"bytes echoed": len(stream_responses) + len(unary_responses)}
     counts: dict[str, int] = {}
     reports = []
     for raw in stream_responses:
@@ -415,6 +443,51 @@ def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
 
 # ====================================================================== main
 
+SERVERS = ("raw", "echo", "durable", "gateway")
+LABELS = {"raw": "raw echo", "echo": "echo", "durable": "durable echo", "gateway": "gateway"}
+TARGETS = {  # figure: (the server the ratio is against, least ratio, least gateway figure, most gateway figure)
+    "stream 1,000/msg orders/s": ("raw", 0.25, 400_000, None),
+    "stream 100/msg orders/s": ("raw", 0.50, None, None),
+    "unary PlaceOrder calls/s": ("durable", 0.70, None, None),
+    "unary p99 latency (ms)": (None, None, None, 10.0),
+}
+"""The targets of issue 14."""
+
+
+def summary(results: dict[str, list[dict[str, Measured]]], rounds: int, sync: str, callers: int) -> None:
+    """The table of medians, ratios to each echo (median of the rounds' own ratios) and targets."""
+    rows = [(label, runs, lambda m: m.rate, "{:,.0f}") for label, runs in results.items()]
+    unary = results["unary PlaceOrder calls/s"]
+    rows.append(("unary p50 latency (ms)", unary, lambda m: m.pct(50), "{:.2f}"))
+    rows.append(("unary p99 latency (ms)", unary, lambda m: m.pct(99), "{:.2f}"))
+    print(f"\nsummary (gateway sync={sync.upper()}, {callers} unary callers; medians over {rounds} round(s); a "
+          "ratio is the median of the rounds' own ratios, each round's servers run back to back):")
+    print(f"| figure | {' | '.join(LABELS[n] for n in SERVERS)} | gateway/raw echo (rounds) | gateway/echo "
+          "| gateway/durable echo (rounds) | target | result |")
+    print("| --- " * (len(SERVERS) + 6) + "|")
+    for label, runs, value, fmt in rows:
+        medians = {n: float(np.median([value(r[n]) for r in runs])) for n in SERVERS}
+        ratios = {n: [value(r["gateway"]) / value(r[n]) for r in runs] for n in ("raw", "echo", "durable")}
+        ratio = {n: float(np.median(x)) for n, x in ratios.items()}
+        cells = [fmt.format(medians[n]) for n in SERVERS]
+        cells.append(f"{ratio['raw']:.0%} ({', '.join(f'{x:.0%}' for x in ratios['raw'])})")
+        cells.append(f"{ratio['echo']:.0%}")
+        cells.append(f"{ratio['durable']:.0%} ({', '.join(f'{x:.0%}' for x in ratios['durable'])})")
+        base, least_ratio, least, most = TARGETS.get(label, (None, None, None, None))
+        wanted, met = [], True
+        if base is not None:
+            wanted.append(f">= {least_ratio:.0%} of {LABELS[base]}")
+            met &= ratio[base] >= least_ratio
+        if least is not None:
+            wanted.append(f">= {least:,}")
+            met &= medians["gateway"] >= least
+        if most is not None:
+            wanted.append(f"< {most:g}")
+            met &= medians["gateway"] < most
+        cells += [", ".join(wanted), ("PASS" if met else "MISS")] if wanted else ["—", "—"]
+        print(f"| {label} | {' | '.join(cells)} |")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -426,14 +499,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (under a minute)")
     parser.add_argument("--streams", type=int, default=4, help="concurrent StreamOrders streams")
-    parser.add_argument("--callers", type=int, default=8, help="concurrent PlaceOrder callers")
+    parser.add_argument("--callers", type=int, default=16, help="concurrent PlaceOrder callers")
     parser.add_argument("--rounds", type=_positive, default=0,
-                        help="rounds of echo, durable echo and gateway runs, back to back (default 3; --quick 1)")
+                        help="rounds of the four servers' runs, back to back (default 3; --quick 1)")
     parser.add_argument("--profile-server", metavar="FILE",
                         help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")
     parser.add_argument("--sync", choices=("group", "os"), default="group",
                         help="gateway journal sync policy (default group: fsync per group; os is a diagnostic)")
-    parser.add_argument("--serve", choices=("echo", "durable", "gateway"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -449,7 +522,7 @@ def main() -> None:
 
     print(f"gpux gateway benchmark{' (--quick)' if args.quick else ''}: python {platform.python_version()}, "
           f"grpcio {grpc.__version__}, {os.cpu_count()} CPUs, {platform.machine()}")
-    print("layout: echo server and gateway each in a child process; load generator in this process "
+    print("layout: each echo server and the gateway in a child process; load generator in this process "
           "(grpc aio, pre-serialized requests, responses decoded after timing)")
     print(f"load: {args.streams} streams x {{100, 1000}} orders/message ({WINDOW} messages in flight per stream), "
           f"{args.callers} unary callers; seed {SEED}; gateway sync={args.sync.upper()}"
@@ -457,38 +530,38 @@ def main() -> None:
           "clock 2026-11-25T09:00+08:00")
 
     data_dir = tempfile.mkdtemp(prefix="gpux-bench-gateway-", dir="/tmp")
-    echo = durable = gateway = None
+    children: dict[str, Child] = {}
     try:
         t = time.perf_counter()
-        echo = Child("echo")
-        durable = Child("durable", data_dir)
-        gateway = Child("gateway", data_dir, args.profile_server, args.sync)
+        for name in SERVERS:
+            children[name] = Child(name, data_dir if name != "echo" else None,
+                                   args.profile_server if name == "gateway" else None, args.sync)
+        gateway = children["gateway"]
         admin_token = (Path(data_dir) / "admin.token").read_text().strip()
         tokens = setup_market(gateway.address, admin_token, n_traders)
         print(f"servers up and market set up in {time.perf_counter() - t:.1f} s "
-              f"(echo {echo.address}, durable echo {durable.address}, gateway {gateway.address}, "
-              f"data dir {data_dir})")
+              f"({', '.join(f'{LABELS[n]} {c.address}' for n, c in children.items())}, data dir {data_dir})")
 
         orders = Orders(n_traders)
-        results: dict[str, list[tuple[Measured, Measured, Measured]]] = {}
+        results: dict[str, list[dict[str, Measured]]] = {}
         stream_tokens = tokens[:args.streams]
         for per_message, n_messages in stream_cases:
             units = args.streams * n_messages * per_message
             print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
-                  f"(echo: the same messages {ECHO_REPEAT} times over, for a long enough run), {rounds} round(s)")
+                  f"(echoes: the same messages {ECHO_REPEAT} times over, for a long enough run), {rounds} round(s)")
             for r in range(rounds):
                 warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
                 load = [orders.stream_messages(k, n_messages, per_message) for k in range(args.streams)]
-                trio = []
-                for name, child, repeat in (("echo", echo, ECHO_REPEAT), ("durable", durable, ECHO_REPEAT),
-                                            ("gateway", gateway, 1)):
+                runs = {}
+                for name, child in children.items():
+                    repeat = 1 if name == "gateway" else ECHO_REPEAT
                     asyncio.run(run_streams(child.address, stream_tokens, warm))
                     sent = [m * repeat for m in load]
                     m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
-                                lambda responses: count_reports(stream_responses=responses))
+                                lambda responses, name=name: count_reports(name, stream_responses=responses))
                     print(m.line(f"{name} {r + 1}", "orders"))
-                    trio.append(m)
-                results.setdefault(f"stream {per_message:,}/msg", []).append(tuple(trio))
+                    runs[name] = m
+                results.setdefault(f"stream {per_message:,}/msg orders/s", []).append(runs)
 
         caller_tokens = [tokens[c % n_traders] for c in range(args.callers)]
         per_call = unary_calls // args.callers
@@ -496,42 +569,19 @@ def main() -> None:
         for r in range(rounds):
             warm = [orders.unary_requests(c % n_traders, warm_calls // args.callers) for c in range(args.callers)]
             load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
-            trio = []
-            for name, child in (("echo", echo), ("durable", durable), ("gateway", gateway)):
+            runs = {}
+            for name, child in children.items():
                 asyncio.run(run_unary(child.address, caller_tokens, warm))
                 m = measure(child, lambda a, load=load: run_unary(a, caller_tokens, load), per_call * args.callers,
-                            lambda responses, _lat: count_reports(unary_responses=responses))
+                            lambda responses, _lat, name=name: count_reports(name, unary_responses=responses))
                 print(m.line(f"{name} {r + 1}", "calls"))
-                trio.append(m)
-            results.setdefault("unary", []).append(tuple(trio))
+                runs[name] = m
+            results.setdefault("unary PlaceOrder calls/s", []).append(runs)
     finally:
-        for child in (echo, durable, gateway):
-            if child is not None:
-                child.stop()
+        for child in children.values():
+            child.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-
-    rows = [(f"{label} orders/s", trios, lambda m: m.rate, 0.50, "{:,.0f}")
-            for label, trios in results.items() if label.startswith("stream")]
-    rows.append(("unary PlaceOrder calls/s", results["unary"], lambda m: m.rate, 0.70, "{:,.0f}"))
-    rows.append(("unary p50 latency (ms)", results["unary"], lambda m: m.pct(50), None, "{:.2f}"))
-    rows.append(("unary p99 latency (ms)", results["unary"], lambda m: m.pct(99), None, "{:.2f}"))
-    print(f"\nsummary (gateway sync={args.sync.upper()}; medians over {rounds} round(s), a ratio is the median "
-          "of the rounds' ratios, each round's servers run back to back; the target is against the echo, the "
-          "durable echo shows what fsync-before-answer alone costs):")
-    print("| figure | echo | durable echo | gateway | gateway/echo (rounds) | target | result | gateway/durable echo |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for label, trios, value, target, fmt in rows:
-        ev, dv, gv = (float(np.median([value(trio[i]) for trio in trios])) for i in range(3))
-        ratios = [value(g) / value(e) for e, _, g in trios]
-        vs_echo, vs_durable = float(np.median(ratios)), float(np.median([value(g) / value(d) for _, d, g in trios]))
-        values = f"{fmt.format(ev)} | {fmt.format(dv)} | {fmt.format(gv)}"
-        if target is None:
-            print(f"| {label} | {values} | {vs_echo:.2f}x ({', '.join(f'{x:.2f}x' for x in ratios)}) | — | — "
-                  f"| {vs_durable:.2f}x |")
-        else:
-            verdict = "PASS" if vs_echo >= target else "MISS"
-            print(f"| {label} | {values} | {vs_echo:.0%} ({', '.join(f'{x:.0%}' for x in ratios)}) "
-                  f"| >= {target:.0%} | {verdict} | {vs_durable:.0%} |")
+    summary(results, rounds, args.sync, args.callers)
 
     if args.profile_server:
         import pstats
