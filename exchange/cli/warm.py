@@ -75,8 +75,8 @@ def rehearse() -> None:
     from exchange.catalog import default_catalog
     from exchange.engine import CommandKind as K, command
     from exchange.gateway.instruments import Instruments
-    from exchange.gateway.reports import execution_reports, reports_message
-    from exchange.gateway.validation import place_commands, stream_commands
+    from exchange.gateway.reports import execution_reports, reports_message, stream_response
+    from exchange.gateway.validation import place_commands, read_stream_request, stream_commands
     from exchange.proto.gpux.v1 import trading_pb2
     from exchange.sequencer import MarketState
     from exchange.testing.workload import funding, order_flow, symbols
@@ -106,10 +106,11 @@ def rehearse() -> None:
                                           qty=1, client_order_id=1, self_trade_prevention=1)  # type: ignore[arg-type]
     place_commands([place], 9, instruments)
     stream = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=place)] * 2)
-    stream_commands(stream, 9, instruments)
+    stream_commands(read_stream_request(stream.SerializeToString()), 9, instruments)
     account = int(events["account"][0])
     execution_reports(events.tolist(), account, instruments)
     reports_message(trading_pb2.StreamOrdersResponse, events, account, instruments)
+    stream_response(events, account, instruments, batch_id=1)
 
 
 def prune_stale_caches(current: Path | None = None) -> list[Path]:

@@ -3,8 +3,9 @@
 A unary call's few events are read as Python rows (``events.tolist()``) and built one
 message at a time (:func:`execution_reports`); a stream batch's many are computed as
 columns by a compiled pass and written as wire bytes
-(:func:`exchange.gateway.wire.encode_reports`) that protobuf parses in one call
-(:func:`reports_message`): the same messages.
+(:func:`exchange.gateway.wire.encode_reports`) that grpc sends as they are
+(:func:`stream_response`) or protobuf parses in one call (:func:`reports_message`): the
+same messages.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from numba import njit
 
 from exchange.gateway.errors import GatewayError, explain, quote
 from exchange.gateway.instruments import Instruments
-from exchange.gateway.wire import REPORT_COLUMNS, encode_reports, length_delimited_key
-from exchange.proto.gpux.v1 import types_pb2
+from exchange.gateway.wire import REPORT_COLUMNS, encode_reports, length_delimited_key, varint_field
+from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from exchange.schema import EVENT_FIELDS, E, EventKind, Reason, record_words
 from exchange.sequencer import OrderRecord
 
@@ -199,9 +200,11 @@ def _report_columns(events: np.ndarray, account: int, instruments: Instruments
                        _EXEC_TYPE_OF, len(instruments.listing), values)
     values = values[:n]
     rejected = values[:, _R_EXEC_TYPE] == types_pb2.EXEC_TYPE_REJECTED
-    reasons = np.unique(values[rejected, _R_REASON])
-    texts = [explain(r) for r in reasons.tolist()]
-    values[rejected, _R_TEXT] = np.searchsorted(reasons, values[rejected, _R_REASON]) + 1  # refers to texts[k - 1]
+    texts: list[str] = []
+    if rejected.any():
+        reasons = np.unique(values[rejected, _R_REASON])
+        texts = [explain(r) for r in reasons.tolist()]
+        values[rejected, _R_TEXT] = np.searchsorted(reasons, values[rejected, _R_REASON]) + 1  # texts[k - 1]
     top = int(values[:, _R_SYMBOL].max()) - 1 if n else -1  # the highest listed id among them
     table = instruments.symbol_table(top) if top >= 0 else (np.zeros(0, np.uint8), np.zeros(1, np.int64))
     return values, texts, table
@@ -213,6 +216,24 @@ def _reports_key(cls: type) -> int:
     return length_delimited_key(cls, "reports")
 
 
+def _encoded_reports(cls: type, events: np.ndarray, account: int, instruments: Instruments) -> bytes:
+    """The wire bytes of ``cls``'s ``reports`` field holding :func:`execution_reports` of
+    ``events``, written by a compiled kernel from columns."""
+    values, texts, (symbol_buf, symbol_at) = _report_columns(events, account, instruments)
+    if texts:
+        encoded = [t.encode() for t in texts]
+        text_at = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum([len(e) for e in encoded], out=text_at[1:])
+        text_buf = np.frombuffer(b"".join(encoded), np.uint8)
+    else:
+        text_buf, text_at = _NO_TEXT
+    return encode_reports(values.view(np.uint64), text_buf, text_at, symbol_buf, symbol_at,
+                          _reports_key(cls)).tobytes()
+
+
+_NO_TEXT = (np.zeros(0, np.uint8), np.zeros(1, np.int64))
+
+
 def reports_message(cls, events: np.ndarray | None, account: int, instruments: Instruments, **fields):
     """A ``cls`` message (a response with ``repeated ExecutionReport reports``) holding
     :func:`execution_reports` of ``events`` and the other ``fields`` given. Many reports
@@ -221,16 +242,25 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
     if events is None or len(events) < _BULK_FROM:
         return cls(reports=execution_reports(events.tolist(), account, instruments) if events is not None else [],
                    **fields)
-    values, texts, (symbol_buf, symbol_at) = _report_columns(events, account, instruments)
-    encoded = [t.encode() for t in texts]
-    text_at = np.zeros(len(encoded) + 1, np.int64)
-    np.cumsum([len(e) for e in encoded], out=text_at[1:])
-    text_buf = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
-    blob = encode_reports(values.view(np.uint64), text_buf, text_at, symbol_buf, symbol_at, _reports_key(cls))
-    message = cls.FromString(blob.tobytes())
+    message = cls.FromString(_encoded_reports(cls, events, account, instruments))
     for name, value in fields.items():
         setattr(message, name, value)
     return message
+
+
+_BATCH_ID_NUMBER = trading_pb2.StreamOrdersResponse.DESCRIPTOR.fields_by_name["batch_id"].number
+
+
+def stream_response(events: np.ndarray | None, account: int, instruments: Instruments, batch_id: int) -> bytes:
+    """The wire bytes of the StreamOrdersResponse to a batch: ``batch_id`` and
+    :func:`execution_reports` of its ``events``, in field-number order as protobuf writes
+    them (the same bytes); many reports written by a compiled kernel, with no message
+    made (grpc sends the bytes as they are)."""
+    if events is None or len(events) < _BULK_FROM:
+        return reports_message(trading_pb2.StreamOrdersResponse, events, account, instruments,
+                               batch_id=batch_id).SerializeToString()
+    return varint_field(_BATCH_ID_NUMBER, batch_id) + \
+        _encoded_reports(trading_pb2.StreamOrdersResponse, events, account, instruments)
 
 
 def order_from_rows(rows: list[tuple], instruments: Instruments) -> types_pb2.Order:

@@ -5,23 +5,27 @@ class's tick, band or lot limits is refused with INVALID_ARGUMENT or NOT_FOUND a
 message naming the field and the rule. The engine checks everything again.
 
 Orders are checked as numpy columns in one compiled pass (:func:`place_commands`), one
-order or many; a stream batch of orders is read from its wire bytes
-(:func:`stream_commands`, with :func:`exchange.gateway.wire.read_places`) instead of
-attribute by attribute. The tests compare each fast path with the plain one.
+order or many; a stream batch of orders is read from the bytes grpc received
+(:func:`read_stream_request`, with :func:`exchange.gateway.wire.read_places`) instead of
+parsed into messages and read attribute by attribute. The tests compare each fast path
+with the plain one.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import date
 from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from exchange.gateway.errors import GatewayError, invalid, quote
 from exchange.gateway.instruments import Instruments
-from exchange.gateway.wire import PLACE_COLUMNS, read_places
+from exchange.gateway.interceptors import MalformedRequest
+from exchange.gateway.wire import PLACE_COLUMNS, count_commands, read_places
 from exchange.proto.gpux.v1 import trading_pb2
 from exchange.schema import (
     CLORD_LIMIT,
@@ -206,9 +210,9 @@ def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int
     _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"], f["client_order_id"],
                   f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
                   instruments.rule_table(ids), account, bad, record_words(batch))
-    for i, why in enumerate(bad.tolist()):
-        if why >= 0 and i not in problems:
-            reason, field, message = _PLACE_PROBLEMS[why]
+    for i in np.flatnonzero(bad >= 0).tolist():  # only the refused orders: no Python step per order
+        if i not in problems:
+            reason, field, message = _PLACE_PROBLEMS[int(bad[i])]
             problems[i] = invalid(message(f, ids, i, instruments), field, reason, value=int(f[field][i]))
     if problems:
         keep = np.ones(n, bool)
@@ -237,23 +241,58 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
     out["qty"] = req.qty
 
 
-def stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
-    """The records of a stream batch's valid OrderCommands, in order, and for each
-    invalid one (by its index in the batch) its error.
+class StreamRequest(NamedTuple):
+    """A StreamOrdersRequest as the order stream uses it: read from its wire bytes when it
+    holds only place commands (``places``), else parsed by protobuf (``message``)."""
 
-    ``reqs`` is the StreamOrdersRequest (or its ``commands``). A request of place
-    commands only (the usual batch) is read from its wire bytes by a compiled kernel
-    (:func:`~exchange.gateway.wire.read_places`), without a Python attribute read per
-    order; anything else takes the per-command path below (the tests check both give the
-    same)."""
-    if isinstance(reqs, trading_pb2.StreamOrdersRequest):
-        n = len(reqs.commands)
-        if n > 1:
-            fast = _wire_places(reqs.SerializeToString(), n, account, instruments)
-            if fast is not None:
-                return fast
-        reqs = reqs.commands
-    return _stream_commands(reqs, account, instruments)
+    batch_id: int
+    cancel_on_disconnect: bool
+    data: bytes
+    places: tuple[np.ndarray, list[str]] | None
+    """The orders' :data:`PLACE_COLUMNS` (:func:`~exchange.gateway.wire.read_places`) and
+    their symbols."""
+    message: trading_pb2.StreamOrdersRequest | None
+
+    def commands(self) -> Sequence[trading_pb2.OrderCommand]:
+        """The OrderCommands (read by protobuf if they were read from the wire)."""
+        message = self.message or trading_pb2.StreamOrdersRequest.FromString(self.data)
+        return message.commands
+
+
+def read_stream_request(data: bytes) -> StreamRequest:
+    """A StreamOrdersRequest from the bytes grpc received: a request of place commands only
+    (the usual batch) is read by compiled kernels, without a protobuf message or a Python
+    attribute read per order; anything else is parsed by protobuf (the tests check both
+    read the same). Bytes that do not parse: INVALID_ARGUMENT (MALFORMED_REQUEST)."""
+    buf = np.frombuffer(data, np.uint8)
+    n = count_commands(buf)
+    if n >= 0:
+        values = np.empty((n, len(PLACE_COLUMNS)), np.int64)
+        symbol_at = np.empty((n, 2), np.int64)
+        head = np.zeros(2, np.uint64)
+        same = read_places(buf, values, symbol_at, CLORD_LIMIT, head)
+        try:
+            if same >= 0:
+                symbols = [data[symbol_at[0, 0]:symbol_at[0, 1]].decode()] * n if same and n else \
+                    [data[a:b].decode() for a, b in symbol_at.tolist()]
+                return StreamRequest(int(head[0]), bool(head[1]), data, (values, symbols), None)
+        except UnicodeDecodeError:
+            pass  # protobuf refuses it below, in its own words
+    try:
+        message = trading_pb2.StreamOrdersRequest.FromString(data)
+    except Exception as error:  # noqa: BLE001 - protobuf raises DecodeError, and others on some inputs
+        raise MalformedRequest(len(data), str(error) or type(error).__name__).error from None
+    return StreamRequest(message.batch_id, message.cancel_on_disconnect, data, None, message)
+
+
+def stream_commands(request: StreamRequest, account: int, instruments: Instruments
+                    ) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """The records of a stream batch's valid OrderCommands, in order, and for each
+    invalid one (by its index in the batch) its error."""
+    if request.places is not None:
+        return _wire_places(*request.places, account, instruments)
+    assert request.message is not None  # read_stream_request gives one or the other
+    return _stream_commands(request.message.commands, account, instruments)
 
 
 def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
@@ -286,25 +325,15 @@ def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.n
     return batch[valid] if len(valid) < len(reqs) else batch, problems
 
 
-def _wire_places(data: bytes, n: int, account: int, instruments: Instruments
-                 ) -> tuple[np.ndarray, dict[int, GatewayError]] | None:
-    """:func:`stream_commands` of a serialized request of ``n`` place commands, or None
-    if it holds anything else (see :func:`~exchange.gateway.wire.read_places`)."""
-    buf = np.frombuffer(data, np.uint8)
-    values = np.empty((n, len(PLACE_COLUMNS)), np.int64)
-    symbol_at = np.empty((n, 2), np.int64)
-    same = read_places(buf, values, symbol_at, CLORD_LIMIT)
-    if same < 0:
-        return None
-    if same:
-        symbols = [data[symbol_at[0, 0]:symbol_at[0, 1]].decode()] * n
-    else:
-        symbols = [data[a:b].decode() for a, b in symbol_at.tolist()]
+def _wire_places(values: np.ndarray, symbols: list[str], account: int, instruments: Instruments
+                 ) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """:func:`stream_commands` of place commands read from the wire: their
+    :data:`PLACE_COLUMNS` and symbols."""
+    n = len(values)
+    if n == 0:
+        return commands(0), {}
     ids, problems = _symbol_ids(symbols, instruments)
-    if len(problems) < n:
-        f = {name: values[:, j] for j, name in enumerate(PLACE_COLUMNS)}
-        placed, problems = _place_columns(f, ids, problems, account, instruments)
-    else:
-        placed = commands(0)
-    return placed, problems
-
+    if len(problems) == n:
+        return commands(0), problems
+    f = {name: values[:, j] for j, name in enumerate(PLACE_COLUMNS)}
+    return _place_columns(f, ids, problems, account, instruments)

@@ -1,9 +1,10 @@
 """The protobuf wire format of the order path, read and written by compiled kernels.
 
-A StreamOrdersRequest of place commands is read straight from its bytes
-(:func:`read_places`), and a batch's execution reports are written as the bytes of a
-``repeated ExecutionReport`` field (:func:`encode_reports`) that protobuf parses in one
-call: no Python-level message per order or per report.
+A StreamOrdersRequest of place commands is read straight from the bytes grpc received
+(:func:`count_commands`, :func:`read_places`), and a batch's execution reports are
+written as the bytes of a ``repeated ExecutionReport`` field (:func:`encode_reports`)
+that grpc sends as they are: no protobuf message is made, per order, per report or per
+batch.
 
 Field numbers and wire types come from the generated descriptors, resolved once at import
 into the module constants the kernels close over (numba compiles them in as constants,
@@ -42,6 +43,8 @@ def length_delimited_key(message: type, field: str) -> int:
 # ---------------------------------------------------------------- place orders from the wire
 
 _COMMANDS_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "commands")
+_BATCH_ID_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "batch_id")
+_CANCEL_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "cancel_on_disconnect")
 _PLACE_KEY = np.uint64(length_delimited_key(trading_pb2.OrderCommand, "place"))
 _SYMBOL_NUMBER = field_number(trading_pb2.PlaceOrderRequest, "symbol")
 
@@ -109,6 +112,18 @@ def _skip_field(buf, at, end, wire):
     return -1  # groups (3, 4) and reserved wire types: not in these messages
 
 
+_MAX_NUMBER = (1 << 29) - 1
+
+
+@njit(cache=True)
+def _skip_unknown(buf, at, end, number, wire):
+    """:func:`_skip_field` of an unknown field, -1 also for a field number protobuf refuses
+    (0, or above 2^29 - 1)."""
+    if number < 1 or number > _MAX_NUMBER:
+        return -1
+    return _skip_field(buf, at, end, wire)
+
+
 @njit(cache=True)
 def _int32(value):
     """A proto enum / int32 varint as the signed value Python reads."""
@@ -125,11 +140,31 @@ def _int64(value):
 
 
 @njit(cache=True)
-def read_places(buf, values, symbol_at, uint64_cap):  # noqa: C901 - one compiled pass over the wire bytes
+def count_commands(buf):
+    """How many ``commands`` a StreamOrdersRequest's bytes hold (-1: they do not parse as
+    top-level fields). O(top-level fields)."""
+    end = len(buf)
+    at = 0
+    n = 0
+    while at < end:
+        key, at = _read_varint(buf, at, end)
+        if at < 0:
+            return -1
+        number, wire = np.int64(key >> np.uint64(3)), np.int64(key & np.uint64(7))
+        at = _skip_unknown(buf, at, end, number, wire)
+        if at < 0:
+            return -1
+        n += number == _COMMANDS_NUMBER
+    return n
+
+
+@njit(cache=True)
+def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one compiled pass over the wire bytes
     """Read a StreamOrdersRequest whose commands are all ``place``: per command i, the
     :data:`PLACE_COLUMNS` of its PlaceOrderRequest into ``values[i]`` (as Python reads
     them, but a uint64 (client_order_id) at or above ``uint64_cap`` as ``uint64_cap``, so
-    that it fits an int64) and the byte range of its symbol into ``symbol_at[i]``.
+    that it fits an int64) and the byte range of its symbol into ``symbol_at[i]``; its
+    batch_id and cancel_on_disconnect (0 or 1) into ``head`` (uint64, 2 entries).
     Returns 1 if every symbol equals the first, 0 if not, -1 if the request holds
     anything else (another command kind, an empty or repeated oneof, a field of an
     unexpected wire type, a count other than ``len(values)``): the caller then reads the
@@ -139,13 +174,26 @@ def read_places(buf, values, symbol_at, uint64_cap):  # noqa: C901 - one compile
     at = 0
     i = 0
     same = 1
+    head[0] = 0
+    head[1] = 0
     while at < end:
         key, at = _read_varint(buf, at, end)
         if at < 0:
             return -1
         number, wire = np.int64(key >> np.uint64(3)), np.int64(key & np.uint64(7))
+        if number == _BATCH_ID_NUMBER or number == _CANCEL_NUMBER:
+            if wire != _VARINT:
+                return -1
+            value, at = _read_varint(buf, at, end)
+            if at < 0:
+                return -1
+            if number == _BATCH_ID_NUMBER:
+                head[0] = value
+            else:
+                head[1] = 1 if value != 0 else 0
+            continue
         if number != _COMMANDS_NUMBER:
-            at = _skip_field(buf, at, end, wire)
+            at = _skip_unknown(buf, at, end, number, wire)
             if at < 0:
                 return -1
             continue
@@ -200,7 +248,7 @@ def read_places(buf, values, symbol_at, uint64_cap):  # noqa: C901 - one compile
                     else:
                         values[i, j] = _int32(value)
                 else:
-                    at = _skip_field(buf, at, place_end, wire)
+                    at = _skip_unknown(buf, at, place_end, number, wire)
                     if at < 0:
                         return -1
             if at != place_end:
@@ -243,6 +291,21 @@ def _report_keys() -> np.ndarray:
 
 
 _REPORT_KEYS = _report_keys()
+
+
+def _varint_bytes(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def varint_field(number: int, value: int) -> bytes:
+    """A singular unsigned varint field (uint64, uint32, bool) on the wire, as protobuf
+    writes it: nothing for 0."""
+    return _varint_bytes(_key(number, _VARINT)) + _varint_bytes(value) if value else b""
 _U7, _U127, _U128 = np.uint64(7), np.uint64(127), np.uint64(128)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from exchange.catalog import Listing, default_catalog
 from exchange.gateway.instruments import Instruments
-from exchange.gateway.reports import execution_reports, reports_message
+from exchange.gateway.reports import execution_reports, reports_message, stream_response
 from exchange.proto.gpux.v1 import trading_pb2
 from exchange.schema import EVENT_DTYPE, EventKind as EV, Reason
 from tests.gateway_harness import listed_instruments as _instruments
@@ -22,8 +22,9 @@ def _events(rows: list[dict]) -> np.ndarray:
 
 
 def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
-    """reports_message (wire bytes from columns) == the reports built one message at a time,
-    over every kind of order event, both sides of a trade, texts and unlisted ids."""
+    """reports_message and stream_response (wire bytes from columns) == the reports built
+    one message at a time, over every kind of order event, both sides of a trade, texts
+    and unlisted ids."""
     rng = np.random.default_rng(5)
     me, other = 7, 8
     kinds = [EV.ACCEPTED, EV.REJECTED, EV.TRADE, EV.CANCELLED, EV.EXPIRED, EV.REPLACED, EV.DONE, EV.ACK]
@@ -48,6 +49,9 @@ def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
         expected = trading_pb2.StreamOrdersResponse(batch_id=42,
                                                     reports=execution_reports(part.tolist(), me, instruments))
         assert bulk == expected, n
+        for batch_id in (0, 42, 2**64 - 1):  # the bytes grpc sends: protobuf's own
+            expected.batch_id = batch_id
+            assert stream_response(part, me, instruments, batch_id) == expected.SerializeToString(), (n, batch_id)
     assert len(expected.reports) > 100 and any(r.text for r in expected.reports)
     single = reports_message(trading_pb2.PlaceOrderResponse, events, me, instruments)  # field 1, not 2
     assert list(single.reports) == execution_reports(events, me, instruments)
@@ -63,6 +67,7 @@ def test_reports_in_bulk_skip_kinds_the_engine_does_not_have_and_other_accounts_
         empty = trading_pb2.StreamOrdersResponse()
         assert reports_message(trading_pb2.StreamOrdersResponse, events, 7, instruments) == empty
         assert trading_pb2.StreamOrdersResponse(reports=execution_reports(events.tolist(), 7, instruments)) == empty
+        assert stream_response(events, 7, instruments, 0) == b""
     foreign = np.zeros(10, EVENT_DTYPE)
     foreign["kind"], foreign["account"], foreign["instrument"] = EV.ACCEPTED, 8, 99
     empty = Instruments(Listing(default_catalog()), default_catalog())  # nothing listed at all

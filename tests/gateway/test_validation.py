@@ -3,9 +3,12 @@ stream path that reads orders from the wire against the per-command one."""
 
 from __future__ import annotations
 
+import grpc
 import numpy as np
+import pytest
 
 from exchange.gateway import validation
+from exchange.gateway.errors import GatewayError, GatewayReason
 from exchange.gateway.validation import place_commands
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from tests.gateway_harness import SYMBOL, listed_instruments as _instruments
@@ -110,46 +113,68 @@ def _wire_cases(rng: np.random.Generator, n: int) -> list:
     return out
 
 
+def _parsed(data: bytes) -> validation.StreamRequest:
+    """The request as protobuf reads it (the per-command path)."""
+    message = trading_pb2.StreamOrdersRequest.FromString(data)
+    return validation.StreamRequest(message.batch_id, message.cancel_on_disconnect, data, None, message)
+
+
 def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
-    """The compiled reader of a StreamOrdersRequest gives the same records and the same
-    problems (index and message, every validation rule) as reading the messages field by
-    field; requests it does not take (another command kind, one command) go that way."""
+    """The compiled reader of a StreamOrdersRequest's bytes gives the same records, the
+    same problems (index and message, every validation rule), batch_id and
+    cancel_on_disconnect as protobuf's message read field by field; requests it does not
+    take (another command kind) go that way."""
     rng = np.random.default_rng(20261125)
     instruments = _instruments()
-    taken = 0
     for trial in range(300):
-        n = int(rng.integers(1, 40))
+        n = int(rng.integers(0, 40))
         places = _wire_cases(rng, n)
         if trial % 3 == 0:  # all valid-ish: one symbol, so the single-lookup branch runs
             places = [trading_pb2.PlaceOrderRequest(symbol=SYMBOL, side=1 + i % 2, order_type=1, time_in_force=1,
                                                     price_fen=1800 + 10 * (i % 3), qty=1 + i % 7,
                                                     client_order_id=100 + i) for i in range(n)]
-        message = trading_pb2.StreamOrdersRequest(batch_id=trial, cancel_on_disconnect=bool(trial % 2),
+        message = trading_pb2.StreamOrdersRequest(batch_id=trial * 2**57 % 2**64,
+                                                  cancel_on_disconnect=bool(trial % 2),
                                                   commands=[trading_pb2.OrderCommand(place=p) for p in places])
-        if trial % 5 == 4:  # an unknown field in one order and in the request: skipped
+        if trial % 5 == 4 and n:  # an unknown field in one order and in the request: skipped
             raw = bytearray(message.commands[0].place.SerializeToString()) + b"\x98\x06\x07"  # field 99 = 7
             message.commands[0].place.ParseFromString(bytes(raw))
-        want = validation._stream_commands(message.commands, 7, instruments)
         data = message.SerializeToString()
-        fast = validation._wire_places(data, n, 7, instruments) if n > 1 else None
-        got = validation.stream_commands(message, 7, instruments)
-        if fast is not None:
-            taken += 1
-            assert fast[0].tolist() == want[0].tolist() and _errors(fast[1]) == _errors(want[1])
+        if trial % 5 == 4:
+            data += b"\x98\x06\x07"
+        read = validation.read_stream_request(data)
+        assert read.places is not None and read.message is None, trial  # only orders: read from the wire
+        assert (read.batch_id, read.cancel_on_disconnect) == (message.batch_id, message.cancel_on_disconnect)
+        want = validation.stream_commands(_parsed(data), 7, instruments)
+        got = validation.stream_commands(read, 7, instruments)
         assert got[0].tolist() == want[0].tolist() and _errors(got[1]) == _errors(want[1])
-    assert taken > 150
+        assert list(read.commands()) == list(message.commands)
 
-    # not a plain batch of orders: the kernel declines, the ordinary path answers
-    mixed = trading_pb2.StreamOrdersRequest(commands=[
+
+def test_stream_requests_the_reader_declines_are_parsed_or_refused_by_protobuf():
+    """Not a plain batch of orders: the kernel declines and protobuf reads the message;
+    bytes protobuf refuses are a MALFORMED_REQUEST error, whichever side would have read them."""
+    instruments = _instruments()
+    mixed = trading_pb2.StreamOrdersRequest(batch_id=3, commands=[
         trading_pb2.OrderCommand(place=_order(client_order_id=1)),
         trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=1)),
         trading_pb2.OrderCommand()])
-    assert validation._wire_places(mixed.SerializeToString(), 3, 7, instruments) is None
-    batch, problems = validation.stream_commands(mixed, 7, instruments)
+    read = validation.read_stream_request(mixed.SerializeToString())
+    assert read.places is None and read.message == mixed and read.batch_id == 3
+    batch, problems = validation.stream_commands(read, 7, instruments)
     assert len(batch) == 2 and {i: e.message for i, e in problems.items()} == {
         2: "empty command: set place, cancel or replace"}
+
     two = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=_order(client_order_id=i))
                                                     for i in (1, 2)]).SerializeToString()
-    assert validation._wire_places(two, 3, 7, instruments) is None  # the count must match
-    assert validation._wire_places(two[:-1], 2, 7, instruments) is None  # cut short
-    assert validation._wire_places(two + b"\x12\x05\x0a\x03\x0a\x01X", 2, 7, instruments) is None  # a third one
+    bad_utf8 = two.replace(SYMBOL.encode()[:2], b"\xff\xfe", 1)
+    for data in (two[:-1], two + b"\x12", b"\x00\x01", b"\x0a\x01", bad_utf8, two + b"\x0f"):
+        try:
+            trading_pb2.StreamOrdersRequest.FromString(data)
+        except Exception:  # noqa: BLE001 - protobuf refuses it: so must the reader
+            with pytest.raises(GatewayError) as refused:
+                validation.read_stream_request(data)
+            assert refused.value.reason == GatewayReason.MALFORMED_REQUEST
+            assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        else:
+            raise AssertionError(f"protobuf took {data!r}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
+from hypothesis import given, settings, strategies as st
 
 from exchange.gateway import wire
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
@@ -29,7 +30,10 @@ def _varint(value: int) -> bytes:
 
 
 def test_the_codec_takes_its_field_numbers_from_the_descriptors():
-    assert wire._COMMANDS_NUMBER == _fields(trading_pb2.StreamOrdersRequest)["commands"].number
+    request = _fields(trading_pb2.StreamOrdersRequest)
+    assert (wire._COMMANDS_NUMBER, wire._BATCH_ID_NUMBER, wire._CANCEL_NUMBER) == (
+        request["commands"].number, request["batch_id"].number, request["cancel_on_disconnect"].number)
+    assert set(request) == {"commands", "batch_id", "cancel_on_disconnect"}  # every field is read
     assert int(wire._PLACE_KEY) == _fields(trading_pb2.OrderCommand)["place"].number << 3 | 2
     place = _fields(trading_pb2.PlaceOrderRequest)
     assert wire._SYMBOL_NUMBER == place["symbol"].number
@@ -98,12 +102,82 @@ def test_orders_written_by_protobuf_are_read_by_the_kernel_as_python_reads_them(
         if trial % 3 == 0:
             data = _reordered(message)
             assert trading_pb2.StreamOrdersRequest.FromString(data) == message
-        values = np.empty((n, len(wire.PLACE_COLUMNS)), np.int64)
-        symbol_at = np.empty((n, 2), np.int64)
-        same = wire.read_places(np.frombuffer(data, np.uint8), values, symbol_at, CAP)
-        assert values.tolist() == [_as_read(p) for p in places]
-        assert [data[a:b].decode() for a, b in symbol_at.tolist()] == [p.symbol for p in places]
+        got = _read(data)
+        assert got is not None
+        head, rows, symbols, same = got
+        assert head == [message.batch_id, message.cancel_on_disconnect]
+        assert rows == [_as_read(p) for p in places]
+        assert symbols == [p.symbol for p in places]
         assert same == (len({p.symbol for p in places}) == 1)
+
+
+def _read(data: bytes) -> tuple[list[int], list[list[int]], list[str], int] | None:
+    """What count_commands and read_places read from ``data`` (head, rows, symbols,
+    same), or None if they decline it."""
+    buf = np.frombuffer(data, np.uint8)
+    n = wire.count_commands(buf)
+    if n < 0:
+        return None
+    values = np.empty((n, len(wire.PLACE_COLUMNS)), np.int64)
+    symbol_at = np.empty((n, 2), np.int64)
+    head = np.zeros(2, np.uint64)
+    same = wire.read_places(buf, values, symbol_at, CAP, head)
+    if same < 0:
+        return None
+    try:
+        symbols = [data[a:b].decode() for a, b in symbol_at.tolist()]
+    except UnicodeDecodeError:
+        return None
+    return [int(x) for x in head], values.tolist(), symbols, same
+
+
+_int32s = st.sampled_from([0, 1, 2, 3, 4, -1, 2**31 - 1, -2**31]) | st.integers(-2**31, 2**31 - 1)
+_int64s = st.sampled_from([0, 1, 1800, -1800, 2**63 - 1, -2**63]) | st.integers(-2**63, 2**63 - 1)
+_places = st.builds(
+    trading_pb2.PlaceOrderRequest,
+    symbol=st.sampled_from(["H100-80G.jiaxing.20261125T14", "910B.ningxia.20261125T14", ""]) | st.text(max_size=8),
+    side=_int32s, order_type=_int32s, time_in_force=_int32s, price_fen=_int64s, qty=_int64s,
+    client_order_id=st.sampled_from([0, 1, CAP - 1, CAP, 2**64 - 1]) | st.integers(0, 2**64 - 1),
+    expire_time_ns=_int64s, post_only=st.booleans(), self_trade_prevention=_int32s)
+_commands = st.one_of(
+    st.builds(trading_pb2.OrderCommand, place=_places),
+    st.builds(lambda c: trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=c)),
+              st.integers(0, 2**64 - 1)),
+    st.just(trading_pb2.OrderCommand()))
+_requests = st.builds(trading_pb2.StreamOrdersRequest, batch_id=st.integers(0, 2**64 - 1),
+                      commands=st.lists(_commands, max_size=12), cancel_on_disconnect=st.booleans())
+
+
+@settings(max_examples=300)
+@given(_requests, st.data())
+def test_random_requests_and_their_damaged_bytes_read_as_protobuf_reads_them(message, data):
+    """Random StreamOrdersRequests, whole or with bytes cut, flipped or appended: whatever
+    the kernels take, protobuf parses to the same message (the same head, orders and
+    symbols); a request of place commands only, intact, they always take."""
+    raw = bytearray(message.SerializeToString())
+    damage = data.draw(st.sampled_from(["none", "cut", "flip", "append"]))
+    if damage == "cut" and raw:
+        raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
+    elif damage == "flip" and raw:
+        raw[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
+    elif damage == "append":
+        raw += data.draw(st.binary(min_size=1, max_size=6))
+    got = _read(bytes(raw))
+    try:
+        parsed = trading_pb2.StreamOrdersRequest.FromString(bytes(raw))
+    except Exception:  # noqa: BLE001 - protobuf refuses the bytes: the kernels must too
+        assert got is None
+        return
+    only_places = all(c.WhichOneof("command") == "place" for c in parsed.commands)
+    if got is None:
+        assert damage != "none" or not only_places
+        return
+    head, rows, symbols, same = got
+    assert only_places
+    assert head == [parsed.batch_id, int(parsed.cancel_on_disconnect)]
+    assert rows == [_as_read(c.place) for c in parsed.commands]
+    assert symbols == [c.place.symbol for c in parsed.commands]
+    assert bool(same) == (len(set(symbols)) <= 1)
 
 
 def _random_reports(rng: np.random.Generator, n: int, texts: list[str], symbols: list[str]
@@ -153,6 +227,10 @@ def test_reports_written_by_the_kernel_are_the_bytes_protobuf_writes():
             data = wire.encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, key).tobytes()
             assert data == response(reports=made).SerializeToString(), (response, n)
             assert response.FromString(data) == response(reports=made)
+
+    for number, value in ((1, 0), (1, 1), (1, 2**64 - 1), (3, 1), (200, 300)):
+        assert wire.varint_field(number, value) == (_varint(number << 3) + _varint(value) if value else b"")
+    assert wire.varint_field(1, 2**64 - 1) == trading_pb2.StreamOrdersResponse(batch_id=2**64 - 1).SerializeToString()
 
     far_key = 200 << 3 | 2  # a field number whose key takes two bytes
     values, made = _random_reports(rng, 4, texts, symbols)

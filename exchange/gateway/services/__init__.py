@@ -24,14 +24,13 @@ from exchange.gateway.services.capacity import CapacityService
 from exchange.gateway.services.dayahead import add_day_ahead
 from exchange.gateway.services.market_data import MarketDataService
 from exchange.gateway.services.shared import Exchange
-from exchange.gateway.services.trading import TradingService
+from exchange.gateway.services.trading import add_trading_service
 from exchange.proto.gpux.v1 import (
     account_pb2_grpc,
     admin_pb2_grpc,
     audit_pb2_grpc,
     capacity_pb2_grpc,
     market_data_pb2_grpc,
-    trading_pb2_grpc,
 )
 
 __all__ = ["Exchange", "add_services"]
@@ -39,7 +38,7 @@ __all__ = ["Exchange", "add_services"]
 
 def add_services(server: grpc.aio.Server, exchange: Exchange) -> list[str]:
     """Register every gpux.v1 service; their full names (for reflection)."""
-    trading_pb2_grpc.add_TradingServiceServicer_to_server(TradingService(exchange), server)
+    add_trading_service(server, exchange)
     market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(exchange), server)
     capacity_pb2_grpc.add_CapacityServiceServicer_to_server(CapacityService(exchange), server)
     account_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(exchange), server)

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import numpy as np
+from google.protobuf.message_factory import GetMessageClass
 
 from exchange.gateway.errors import GatewayError, GatewayReason, invalid, not_found, rejection
 from exchange.gateway.executions import stream_executions
@@ -15,10 +16,16 @@ from exchange.gateway.reports import (
     invalid_report,
     order_from_rows,
     order_message,
-    reports_message,
+    stream_response,
 )
 from exchange.gateway.services.shared import Exchange, caller_account
-from exchange.gateway.validation import cancel_command, place_commands, replace_command, stream_commands
+from exchange.gateway.validation import (
+    cancel_command,
+    place_commands,
+    read_stream_request,
+    replace_command,
+    stream_commands,
+)
 from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc
 from exchange.schema import CommandKind, EventKind, Reason, command, commands
 from exchange.sequencer import MarketState, OrderStatus
@@ -107,23 +114,26 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.exchange.instruments) for r in records])
 
     async def StreamOrders(self, request_iterator, context):
+        """Batches of orders; each request comes as the bytes grpc received
+        (:func:`add_trading_service`) and each answer goes as bytes when it can."""
         account = caller_account()
         armed = clean = False
         try:
-            async for message in request_iterator:
-                armed |= message.cancel_on_disconnect
+            async for data in request_iterator:
+                request = read_stream_request(data)
+                armed |= request.cancel_on_disconnect
                 if not self.exchange.limiter.take(account):
                     raise GatewayError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                        f"rate limit of {self.exchange.limiter.rate:g} batches/s exceeded",
                                        GatewayReason.RATE_LIMITED, limit=f"{self.exchange.limiter.rate:g}/s")
-                batch, problems = stream_commands(message, account, self.exchange.instruments)
+                batch, problems = stream_commands(request, account, self.exchange.instruments)
                 events = await self.exchange.execute(batch) if len(batch) else None
                 if problems:
                     yield trading_pb2.StreamOrdersResponse(
-                        batch_id=message.batch_id, reports=self._in_order(message.commands, events, problems, account))
-                else:  # the reports in bulk (reports_message)
-                    yield reports_message(trading_pb2.StreamOrdersResponse, events, account,
-                                                  self.exchange.instruments, batch_id=message.batch_id)
+                        batch_id=request.batch_id,
+                        reports=self._in_order(request.commands(), events, problems, account))
+                else:  # the reports in bulk, as wire bytes
+                    yield stream_response(events, account, self.exchange.instruments, request.batch_id)
             if armed:  # a client cancel can end the request stream like a half-close; it surfaces here
                 await asyncio.sleep(_DISCONNECT_GRACE)
             clean = True
@@ -154,3 +164,25 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 at += 1
             valid += 1
         return out
+
+
+RAW_REQUESTS = frozenset({"StreamOrders"})
+"""Methods whose handler gets each request as the bytes grpc received (it reads them itself)."""
+_HANDLER_OF = {(False, False): grpc.unary_unary_rpc_method_handler, (False, True): grpc.unary_stream_rpc_method_handler,
+               (True, False): grpc.stream_unary_rpc_method_handler, (True, True): grpc.stream_stream_rpc_method_handler}
+
+
+def add_trading_service(server: grpc.aio.Server, exchange: Exchange) -> None:
+    """Register the TradingService as the generated code does, but for
+    :data:`RAW_REQUESTS`, whose requests are not parsed by grpc."""
+    servicer = TradingService(exchange)
+    service = trading_pb2.DESCRIPTOR.services_by_name["TradingService"]
+    handlers = {}
+    for method in service.methods:
+        request, response = GetMessageClass(method.input_type), GetMessageClass(method.output_type)
+        handlers[method.name] = _HANDLER_OF[method.client_streaming, method.server_streaming](
+            getattr(servicer, method.name),
+            request_deserializer=None if method.name in RAW_REQUESTS else request.FromString,
+            response_serializer=response.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
