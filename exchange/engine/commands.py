@@ -15,7 +15,7 @@ from __future__ import annotations
 from numba import njit
 
 from exchange.engine.events import ack, emit, emit_order, reject
-from exchange.engine.hashtable import EMPTY, clord_key, hash_find, hash_put
+from exchange.engine.hashtable import EMPTY, clord_key, hash_delete_values, hash_find, hash_put
 from exchange.engine.layout import (
     A_CASH,
     A_CREDIT,
@@ -71,6 +71,7 @@ from exchange.engine.layout import (
     P_CAPACITY,
     P_HELD,
     P_SOLD,
+    done_mark,
     kernel,
     order_flags,
     order_side,
@@ -96,6 +97,7 @@ from exchange.engine.orderbook import (
 from exchange.schema import (
     CAPACITY_LIMIT,
     CLORD_LIMIT,
+    HISTORY_MARKS,
     MONEY_LIMIT,
     C,
     CommandKind as K,
@@ -160,7 +162,8 @@ def new_order(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel:
     orders, insts, ct, ctr = st.orders, st.instruments, st.clord_index, st.counters
     seq, ts = cmd[C.SEQ], cmd[C.TS]
     account, inst, side = cmd[C.ACCOUNT], cmd[C.INSTRUMENT], cmd[C.SIDE]
-    otype, tif, flags, stp = cmd[C.ORDER_TYPE], cmd[C.TIF], cmd[C.FLAGS], cmd[C.STP]
+    marks, stp = cmd[C.FLAGS], cmd[C.STP]
+    otype, tif, flags = cmd[C.ORDER_TYPE], cmd[C.TIF], marks & ~HISTORY_MARKS
     price, qty, clord, expire = cmd[C.PRICE], cmd[C.QTY], cmd[C.CLORD], cmd[C.EXPIRE_TS]
     reason = R.NONE
     if not account_ok(st, account):
@@ -190,7 +193,7 @@ def new_order(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel:
             reason = R.MARKET_ORDER_HAS_PRICE
         elif (expire <= ts) if tif == TIF.GTD else (expire != 0):
             reason = R.BAD_EXPIRY
-        elif hash_find(ct, clord_key(clord, account)) != EMPTY:
+        elif marks & OrderFlag.CLORD_IN_HISTORY or hash_find(ct, clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         else:
             reason = trading_reason(st, inst, ts)
@@ -241,16 +244,28 @@ def new_order(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel:
 
 
 @kernel
-def live_slot(st, account, clord):
-    """(slot, reason): the live order of (account, clord), or UNKNOWN_ORDER / ORDER_DONE."""
+def live_slot(st, account, clord, marks):
+    """(slot, reason): the live order of (account, clord), or UNKNOWN_ORDER / ORDER_DONE
+    (also when ``marks`` say the clord is in the order history)."""
     if clord <= 0 or clord >= CLORD_LIMIT:
         return EMPTY, R.UNKNOWN_ORDER
     slot = hash_find(st.clord_index, clord_key(clord, account))
     if slot == EMPTY:
-        return EMPTY, R.UNKNOWN_ORDER
-    if slot == DONE:
+        return EMPTY, R.ORDER_DONE if marks & OrderFlag.ORIG_IN_HISTORY else R.UNKNOWN_ORDER
+    if slot <= DONE:
         return EMPTY, R.ORDER_DONE
     return slot, R.NONE
+
+
+@kernel
+def forget_done(st, ev, n, cmd):
+    """FORGET_DONE(amount): forget the client order ids retired at seq <= amount (the
+    order history holds them now); ACK with how many. BAD_AMOUNT unless 0 <= amount < seq."""
+    if cmd[C.AMOUNT] < 0 or cmd[C.AMOUNT] >= cmd[C.SEQ]:
+        return reject(ev, n, cmd, R.BAD_AMOUNT)
+    forgotten = hash_delete_values(st.clord_index, done_mark(cmd[C.AMOUNT]), DONE)
+    st.counters[CT_CLORD_N] -= forgotten
+    return ack(ev, n, cmd, forgotten)
 
 
 @kernel
@@ -258,7 +273,7 @@ def cancel(st, ev, n, cmd):
     account, orig = cmd[C.ACCOUNT], cmd[C.ORIG_CLORD]
     if not account_ok(st, account):
         return reject(ev, n, cmd, R.UNKNOWN_ACCOUNT)
-    slot, reason = live_slot(st, account, orig)
+    slot, reason = live_slot(st, account, orig, cmd[C.FLAGS])
     if reason != R.NONE:
         return reject(ev, n, cmd, reason)
     return remove(st, ev, n, slot, st.orders[slot, O_LEAVES], EV.CANCELLED, R.USER_CANCEL,
@@ -277,7 +292,7 @@ def replace(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a
     elif clord <= 0 or clord >= CLORD_LIMIT:
         reason = R.BAD_CLIENT_ORDER_ID
     else:
-        slot, reason = live_slot(st, account, orig)
+        slot, reason = live_slot(st, account, orig, cmd[C.FLAGS])
     if reason == R.NONE:
         o = orders[slot]
         i = insts[o[O_INSTRUMENT]]
@@ -287,7 +302,7 @@ def replace(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a
             reason = R.QUANTITY_OUT_OF_LIMITS
         elif price_reason(i, price) != R.NONE:
             reason = price_reason(i, price)
-        elif hash_find(ct, clord_key(clord, account)) != EMPTY:
+        elif cmd[C.FLAGS] & OrderFlag.CLORD_IN_HISTORY or hash_find(ct, clord_key(clord, account)) != EMPTY:
             reason = R.DUPLICATE_CLIENT_ORDER_ID
         elif trading_reason(st, o[O_INSTRUMENT], ts) != R.NONE:
             reason = trading_reason(st, o[O_INSTRUMENT], ts)
@@ -309,7 +324,7 @@ def replace(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a
         levels[o[O_LEVEL], L_QTY] += new_leaves - o[O_LEAVES]
     else:
         unlink(st, slot)
-    hash_put(ct, clord_key(o[O_CLORD], account), DONE)
+    hash_put(ct, clord_key(o[O_CLORD], account), done_mark(seq))
     st.counters[CT_CLORD_N] += hash_put(ct, clord_key(clord, account), slot)
     o[O_CLORD] = clord
     o[O_PRICE] = price

@@ -79,6 +79,12 @@ def hash_delete(table, key):
     i = home_slot(key, mask)
     while table[i, KEY] != key:
         i = (i + 1) & mask
+    _delete_at(table, i, mask)
+
+
+@_kernel
+def _delete_at(table, i, mask):
+    """Empty row i and shift later rows of its cluster back so every key stays reachable."""
     j = i
     while True:
         j = (j + 1) & mask
@@ -92,6 +98,28 @@ def hash_delete(table, key):
             i = j
     table[i, KEY] = EMPTY
     table[i, VALUE] = EMPTY
+
+
+@_kernel
+def hash_delete_values(table, lo, hi):
+    """Remove every key whose value lies in ``lo..hi``; return how many. O(size).
+
+    The scan starts just after an empty row, so no cluster wraps past its start, and a
+    backward shift only moves rows it has not passed yet (or into the row it stands on,
+    which it looks at again): every row is judged, and the result depends only on the
+    table's contents, not on where keys sat.
+    """
+    mask = table.shape[0] - 1
+    start = 0
+    while table[start, KEY] != EMPTY:
+        start += 1
+    removed = 0
+    for step in range(1, mask + 1):
+        i = (start + step) & mask
+        while table[i, KEY] != EMPTY and lo <= table[i, VALUE] <= hi:
+            _delete_at(table, i, mask)
+            removed += 1
+    return removed
 
 
 @njit(cache=True)

@@ -14,9 +14,10 @@ arrays like a plain tuple) and addresses rows by the column constants below:
 * ``accounts``  (max_accounts rows) ``A_*``: cash, credit, reserved, held.
 * ``positions``  ``P_*``: positions of (account, instrument), with GPUs held.
 * ``clord_index``, ``position_index``, ``level_index``: hash tables
-  (:mod:`exchange.engine.hashtable`) of (clord, account) → order slot (or DONE once the
-  order is finished), (instrument, account) → position row, (instrument, side, price)
-  → level.
+  (:mod:`exchange.engine.hashtable`) of (clord, account) → order slot (or
+  :func:`done_mark` of the seq at which the clord stopped naming a live order, until a
+  FORGET_DONE removes it), (instrument, account) → position row, (instrument, side,
+  price) → level.
 * ``counters``  ``CT_*``: next ids, free-list heads, rows and keys in use.
 
 Growth: :func:`has_room` says whether every pool and table has room for what one command
@@ -56,7 +57,8 @@ P_FIELDS = 7
 CT_FIELDS = 10
 
 DONE = -2
-"""Value of a client order id in ``clord_index`` once its order is no longer live."""
+"""Values ``<= DONE`` in ``clord_index`` mark a client order id that no longer names a
+live order (:func:`done_mark`)."""
 
 kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
 """Decorator of the kernels that never allocate: compiled without reference counting,
@@ -75,6 +77,13 @@ class State(NamedTuple):
     position_index: np.ndarray
     level_index: np.ndarray
     counters: np.ndarray
+
+
+@kernel
+def done_mark(seq):
+    """The ``clord_index`` value of a client order id retired at command ``seq`` (its order
+    done, or replaced under a new clord): ``DONE - seq``, so FORGET_DONE can select by seq."""
+    return DONE - seq
 
 
 # ---------------------------------------------------------------- order terms

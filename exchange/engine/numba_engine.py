@@ -250,6 +250,9 @@ class Engine:
         ctr = self._st.counters
         if n_levels != ctr[lay.CT_LEVEL_N]:
             _fail(f"{ctr[lay.CT_LEVEL_N]} levels counted, {n_levels} linked")
+        clords = int(np.count_nonzero(self._st.clord_index[:, 0] != EMPTY))
+        if clords != ctr[lay.CT_CLORD_N]:
+            _fail(f"{ctr[lay.CT_CLORD_N]} client order ids counted, {clords} indexed")
         reserved, ask_open = self._check_orders(in_queue)
         self._check_accounts(reserved)
         self._check_positions(ask_open)

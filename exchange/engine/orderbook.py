@@ -35,7 +35,6 @@ from exchange.engine.layout import (
     CT_ORDER_FREE,
     CT_POS_N,
     CT_POSITIONS,
-    DONE,
     I_BEST_ASK,
     I_BEST_BID,
     I_CALL_END,
@@ -71,6 +70,7 @@ from exchange.engine.layout import (
     P_HELD,
     P_INSTRUMENT,
     P_SOLD,
+    done_mark,
     kernel,
     order_side,
     order_stp,
@@ -214,7 +214,7 @@ def finish(st, ev, n, slot, seq, ts):
     orders, ct, ctr = st.orders, st.clord_index, st.counters
     o = orders[slot]
     n = emit_order(ev, n, orders, slot, seq, ts, EV.DONE, 0, o[O_QTY])
-    hash_put(ct, clord_key(o[O_CLORD], o[O_ACCOUNT]), DONE)
+    hash_put(ct, clord_key(o[O_CLORD], o[O_ACCOUNT]), done_mark(seq))
     ctr[CT_LIVE] -= 1
     o[:] = 0
     o[O_LEVEL] = EMPTY

@@ -23,6 +23,7 @@ from exchange.engine.commands import (
     cancel,
     capacity_command,
     da_trade,
+    forget_done,
     funds_command,
     hold_command,
     market_command,
@@ -122,6 +123,8 @@ def process(st, classes, cmds, start, ev, n):
             n = hold_command(st, ev, n, cmd)
         elif kind == K.DA_TRADE:
             n = da_trade(st, ev, n, cmd)
+        elif kind == K.FORGET_DONE:
+            n = forget_done(st, ev, n, cmd)
         else:
             n = reject(ev, n, cmd, R.UNKNOWN_COMMAND)
     return OK, cmds.shape[0], n

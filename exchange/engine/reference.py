@@ -23,6 +23,7 @@ from exchange.engine.reference_book import (
     CALL,
     CANCEL_NEWEST,
     CANCEL_OLDEST,
+    CLORD_IN_HISTORY,
     CLOSED,
     DECREMENT,
     EV_ACCEPTED,
@@ -52,6 +53,7 @@ from exchange.schema import (
     CAPACITY_LIMIT,
     CLORD_LIMIT,
     EVENT_DTYPE,
+    HISTORY_MARKS,
     MONEY_LIMIT,
     CommandKind,
     EngineConfig,
@@ -87,6 +89,7 @@ class ReferenceEngine(ReferenceBook):
             int(CommandKind.HOLD_CAPACITY): self._hold_capacity,
             int(CommandKind.DA_TRADE): self._da_trade,
             int(CommandKind.RELEASE_HOLDS): self._release_holds,
+            int(CommandKind.FORGET_DONE): self._forget_done,
         }
 
     # ------------------------------------------------------------------ the interface
@@ -161,6 +164,7 @@ class ReferenceEngine(ReferenceBook):
     # ------------------------------------------------------------------ order commands
 
     def _new_order(self, c: Cmd) -> None:
+        marks, c = c.flags, c._replace(flags=c.flags & ~HISTORY_MARKS)
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
         if not self._listed(c.instrument):
@@ -168,7 +172,7 @@ class ReferenceEngine(ReferenceBook):
         inst = self._instruments[c.instrument]
         reason, limit = self._order_fields_reason(c, inst)
         if reason == R.NONE:
-            reason = self._order_placing_reason(c, inst, limit)
+            reason = self._order_placing_reason(c, inst, limit, marks)
         if reason != R.NONE:
             return self._reject(c, reason)
 
@@ -228,12 +232,12 @@ class ReferenceEngine(ReferenceBook):
             return R.MARKET_ORDER_HAS_PRICE, 0
         return R.NONE, inst.band_hi if c.side == BUY else inst.band_lo
 
-    def _order_placing_reason(self, c: Cmd, inst: Instrument, limit: int) -> R:
+    def _order_placing_reason(self, c: Cmd, inst: Instrument, limit: int, marks: int) -> R:
         """The first rule against placing a well-formed new order now (expiry, client order
         id, instrument state, post-only, risk), in the order of the rules; or NONE."""
         if (c.expire_ts <= c.ts) if c.tif == GTD else (c.expire_ts != 0):
             return R.BAD_EXPIRY
-        if (c.account, c.clord) in self._clords:
+        if marks & CLORD_IN_HISTORY or (c.account, c.clord) in self._clords:
             return R.DUPLICATE_CLIENT_ORDER_ID
         if self._gate_closed(inst):
             return R.GATE_CLOSED
@@ -253,7 +257,7 @@ class ReferenceEngine(ReferenceBook):
     def _cancel(self, c: Cmd) -> None:
         if not self._account_ok(c.account):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
-        reason, o = self._live_by_clord(c.account, c.orig_clord)
+        reason, o = self._live_by_clord(c.account, c.orig_clord, c.flags)
         if o is None:
             return self._reject(c, reason)
         self._kill(o, EV_CANCELLED, R.USER_CANCEL)
@@ -264,7 +268,7 @@ class ReferenceEngine(ReferenceBook):
             return self._reject(c, R.UNKNOWN_ACCOUNT)
         if not 0 < c.clord < CLORD_LIMIT:
             return self._reject(c, R.BAD_CLIENT_ORDER_ID)
-        reason, o = self._live_by_clord(c.account, c.orig_clord)
+        reason, o = self._live_by_clord(c.account, c.orig_clord, c.flags)
         if o is None:
             return self._reject(c, reason)
         inst = self._instruments[o.instrument]
@@ -279,6 +283,7 @@ class ReferenceEngine(ReferenceBook):
             self._positions[(o.account, o.instrument)].ask_open += delta
         self._clords[(c.account, c.clord)] = o.order_id
         orig = o.clord  # == c.orig_clord (_live_by_clord only finds the current clord)
+        self._retired[(c.account, orig)] = c.seq
         if c.price == o.price and c.qty <= o.qty:
             o.clord = c.clord
             inst.side_book(o.side)[o.price].qty += new_leaves - o.leaves
@@ -308,7 +313,7 @@ class ReferenceEngine(ReferenceBook):
             return R.PRICE_NOT_ON_TICK, 0, 0
         if not inst.band_lo <= c.price <= inst.band_hi:
             return R.PRICE_OUT_OF_BAND, 0, 0
-        if (c.account, c.clord) in self._clords:
+        if c.flags & CLORD_IN_HISTORY or (c.account, c.clord) in self._clords:
             return R.DUPLICATE_CLIENT_ORDER_ID, 0, 0
         if self._gate_closed(inst):
             return R.GATE_CLOSED, 0, 0

@@ -20,6 +20,7 @@ from sortedcontainers import SortedDict, SortedList
 from exchange.auction.reference import reference_uncross
 from exchange.engine.api import EngineStateError
 from exchange.schema import (
+    CLORD_LIMIT,
     COMMAND_FIELDS,
     CommandKind,
     EngineConfig,
@@ -39,6 +40,7 @@ LIMIT, MARKET = int(OrderType.LIMIT), int(OrderType.MARKET)
 GTC, GTD, IOC, FOK = (int(t) for t in TimeInForce)
 CANCEL_NEWEST, CANCEL_OLDEST, CANCEL_BOTH, DECREMENT = (int(s) for s in StpMode)
 POST_ONLY = int(OrderFlag.POST_ONLY)
+CLORD_IN_HISTORY, ORIG_IN_HISTORY = int(OrderFlag.CLORD_IN_HISTORY), int(OrderFlag.ORIG_IN_HISTORY)
 OPEN, HALTED, CLOSED = int(InstrumentState.OPEN), int(InstrumentState.HALTED), int(InstrumentState.CLOSED)
 CALL = int(InstrumentState.CALL)
 
@@ -168,7 +170,8 @@ class ReferenceBook:
         self._accounts: dict[int, Account] = {}
         self._positions: dict[tuple[int, int], Position] = {}
         self._orders: dict[int, Order] = {}  # live orders by id
-        self._clords: dict[tuple[int, int], int] = {}  # (account, clord) -> order id, ever
+        self._clords: dict[tuple[int, int], int] = {}  # (account, clord) -> order id, until forgotten
+        self._retired: dict[tuple[int, int], int] = {}  # (account, clord) -> seq it stopped naming a live order
         self._gtd = SortedList()  # (expire_ts, order id) of live GTD orders
         self._gates = SortedList()  # (gate_ts, instrument id) of instruments not closed
         self._next_order_id = 1
@@ -192,6 +195,17 @@ class ReferenceBook:
         self._out.append((self._seq, self._ts, kind, int(reason), o.account, o.instrument,
                           o.order_id, o.clord, o.side, o.price, qty, o.leaves, o.filled,
                           0, 0, contra_clord, 0, 0))
+        if kind == EV_DONE:
+            self._retired[(o.account, o.clord)] = self._seq
+
+    def _forget_done(self, c: Cmd) -> None:
+        """FORGET_DONE: forget the clords retired at seq <= c.amount (the order history has them)."""
+        if not 0 <= c.amount < c.seq:
+            return self._reject(c, R.BAD_AMOUNT)
+        forgotten = [key for key, seq in self._retired.items() if seq <= c.amount]
+        for key in forgotten:
+            del self._clords[key], self._retired[key]
+        return self._ack(c, len(forgotten))
 
     def _reject(self, c: Cmd, reason: Reason) -> None:
         clord = c.orig_clord if c.kind == CommandKind.CANCEL else c.clord
@@ -282,11 +296,13 @@ class ReferenceBook:
         self._unlink(o)
         self._order_event(EV_DONE, o, o.qty)
 
-    def _live_by_clord(self, account: int, clord: int) -> tuple[Reason, Order | None]:
-        """The live order an (account, orig_clord) names, or the reject reason."""
+    def _live_by_clord(self, account: int, clord: int, marks: int) -> tuple[Reason, Order | None]:
+        """The live order an (account, orig_clord) names, or the reject reason (``marks``:
+        the command's flags, ORIG_IN_HISTORY when the order history knows the clord)."""
         oid = self._clords.get((account, clord))
         if oid is None:
-            return R.UNKNOWN_ORDER, None
+            in_history = marks & ORIG_IN_HISTORY and 0 < clord < CLORD_LIMIT
+            return (R.ORDER_DONE if in_history else R.UNKNOWN_ORDER), None
         o = self._orders.get(oid)
         if o is None or o.clord != clord:
             return R.ORDER_DONE, None

@@ -20,6 +20,7 @@ from exchange.schema.codes import (
     CAPACITY_LIMIT,
     CLORD_LIMIT,
     DEFAULT_STP_MODE,
+    HISTORY_MARKS,
     MONEY_LIMIT,
     PRICE_LIMIT,
     CommandKind,
@@ -51,7 +52,7 @@ from exchange.schema.rules import events_bound
 
 __all__ = [
     "ACCOUNT_BITS", "C", "CAPACITY_LIMIT", "CLORD_LIMIT", "COMMAND_DTYPE", "COMMAND_FIELDS",
-    "CommandKind", "DEFAULT_STP_MODE", "E", "EVENT_DTYPE", "EVENT_FIELDS", "EngineConfig",
+    "CommandKind", "DEFAULT_STP_MODE", "E", "HISTORY_MARKS", "EVENT_DTYPE", "EVENT_FIELDS", "EngineConfig",
     "EventKind", "InstrumentState", "MONEY_LIMIT", "OrderFlag", "OrderType", "PRICE_LIMIT",
     "Reason", "Side", "StpMode", "TimeInForce", "command", "commands", "concat_records",
     "copy_records", "describe", "events_bound", "named_rows", "record_words",

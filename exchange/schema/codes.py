@@ -60,6 +60,16 @@ always names its mode, and journals written before the default replay unchanged.
 
 class OrderFlag(IntEnum):
     POST_ONLY = 1
+    CLORD_IN_HISTORY = 16
+    """Set by the sequencer, never by a client: the command's ``clord`` is in the order
+    history (used by an order the engine has forgotten), so it is a duplicate."""
+    ORIG_IN_HISTORY = 32
+    """Set by the sequencer: the command's ``orig_clord`` is in the order history (its
+    order is done and forgotten by the engine)."""
+
+
+HISTORY_MARKS = OrderFlag.CLORD_IN_HISTORY | OrderFlag.ORIG_IN_HISTORY
+"""The flags only the sequencer sets, from the order history."""
 
 
 class InstrumentState(IntEnum):
@@ -91,6 +101,7 @@ class CommandKind(IntEnum):
     HOLD_CAPACITY = 18
     DA_TRADE = 19
     RELEASE_HOLDS = 20
+    FORGET_DONE = 21
 
 
 class EventKind(IntEnum):

@@ -23,7 +23,9 @@ Identifiers
 * order ids are assigned by the engine, 1, 2, 3, ... in acceptance order;
   trade ids likewise;
 * client order ids are chosen by the account, ``0 < clord < 2**43``, unique per
-  account among all orders ever accepted (a duplicate is rejected).
+  account among all orders ever accepted (a duplicate is rejected). The engine keeps
+  those of live orders and those retired since the last FORGET_DONE; the sequencer
+  marks a command whose clord the order history holds (O9).
 
 Order rules (checked in this order; the first failing check is the reject reason)
 ----------------------------------------------------------------------------
@@ -37,13 +39,15 @@ expire_ts):
 5. tif in GTC/GTD/IOC/FOK; MARKET needs IOC/FOK  else BAD_TIME_IN_FORCE
 6. stp in 1..4                                   else BAD_STP_MODE
 7. flags only POST_ONLY; POST_ONLY needs LIMIT with GTC/GTD   else BAD_FLAGS
+   (the history marks of O9 are not counted here)
 8. 0 < clord < 2**43                             else BAD_CLIENT_ORDER_ID
 9. min_qty <= qty <= max_qty of the class        else QUANTITY_OUT_OF_LIMITS
 10. LIMIT: price % tick == 0                     else PRICE_NOT_ON_TICK
     LIMIT: band_lo <= price <= band_hi           else PRICE_OUT_OF_BAND
     MARKET: price == 0                           else MARKET_ORDER_HAS_PRICE
 11. GTD: expire_ts > ts; other tif: expire_ts == 0   else BAD_EXPIRY
-12. (account, clord) never accepted before       else DUPLICATE_CLIENT_ORDER_ID
+12. (account, clord) never accepted before, and no CLORD_IN_HISTORY mark
+                                                 else DUPLICATE_CLIENT_ORDER_ID
 13. instrument not CLOSED and ts < gate_ts       else GATE_CLOSED
     instrument not HALTED                        else INSTRUMENT_HALTED
     instrument in CALL: tif GTC/GTD and no POST_ONLY   else INSTRUMENT_IN_CALL
@@ -89,8 +93,8 @@ Trades print at the resting order's price (an uncross: at the auction price). On
 ``ask_open -= q``, ``sold += q``, ``cash += p * q``. A cancel or expiry of q releases
 ``limit * q`` of reserved (BUY) or q of ask_open (SELL).
 
-CANCEL(account, orig_clord): UNKNOWN_ACCOUNT; UNKNOWN_ORDER if never accepted;
-ORDER_DONE if no longer live; else ``CANCELLED(USER_CANCEL)`` + ``DONE``. Allowed while
+CANCEL(account, orig_clord): UNKNOWN_ACCOUNT; UNKNOWN_ORDER if never accepted (and
+no ORIG_IN_HISTORY mark); ORDER_DONE if no longer live; else ``CANCELLED(USER_CANCEL)`` + ``DONE``. Allowed while
 halted.
 
 REPLACE(account, orig_clord, clord, price, qty): cancel-replace to a new total qty and
@@ -195,6 +199,10 @@ engine escrows what it may use and books its result:
   (qty = q).
 * RELEASE_HOLDS(account or -1): releases every hold of the account (or of all): money
   and GPUs; ACK qty 0. UNKNOWN_ACCOUNT.
+* FORGET_DONE(amount): forgets every client order id retired (its order done, or
+  replaced under a new clord) by a command with seq <= amount; ACK qty = how many.
+  BAD_AMOUNT unless 0 <= amount < the command's seq. Only the sequencer sends it, once
+  the order history on disk holds those ids (O9).
 
 Held money and GPUs count against new orders and withdrawals as reservations do: funds
 available = ``cash + credit - reserved - held``, free GPUs = ``capacity + bought - sold
@@ -254,14 +262,14 @@ E6. ACK echoes the command's ``account`` and ``instrument`` verbatim (even -1 fo
     DEPOSIT_CAPACITY, WITHDRAW_CAPACITY -> the command's ``qty``; DEPOSIT_FUNDS,
     WITHDRAW_FUNDS, SET_CREDIT -> the command's ``amount``; UNCROSS -> the GPUs
     traded (the auction volume less self-trade cancels); HOLD_FUNDS, HOLD_CAPACITY -> the
-    amount or GPUs held; DA_TRADE -> its qty; LIST_INSTRUMENT, HALT, RESUME, START_CALL,
-    RELEASE_HOLDS -> 0. All other ACK fields are 0.
+    amount or GPUs held; DA_TRADE -> its qty; FORGET_DONE -> clords forgotten;
+    LIST_INSTRUMENT, HALT, RESUME, START_CALL, RELEASE_HOLDS -> 0. All other ACK fields are 0.
     UNCROSSED (one per uncross, before its trades): ``account`` 0, the instrument,
     ``price`` and ``qty`` = auction price and volume, ``side`` and ``leaves`` = surplus
     side and qty; all other fields 0.
 E7. CANCEL and REPLACE are order commands: they end with their order events, no ACK.
     Every other non-NEW_ORDER command that succeeds ends with exactly one ACK, TIMER
-    included (even when it did nothing). A ``kind`` outside 1..20 -> REJECTED
+    included (even when it did nothing). A ``kind`` outside 1..21 -> REJECTED
     (UNKNOWN_COMMAND).
 
 Orders
@@ -309,6 +317,11 @@ O8. Gate check for orders and replaces: GATE_CLOSED if the instrument's state is
     or ts >= gate_ts, whether or not a TIMER has closed it yet. An instrument past its
     gate_ts but not yet closed keeps its resting orders until CLOSE_GATE/TIMER; they
     can still be cancelled (CANCEL and MASS_CANCEL check no gate).
+O9. History marks (flags a client never sets; the sequencer sets them from the order
+    history when it stamps a command): CLORD_IN_HISTORY on NEW_ORDER or REPLACE makes
+    check 12 (REPLACE: the new clord's DUPLICATE_CLIENT_ORDER_ID) fail;
+    ORIG_IN_HISTORY on CANCEL or REPLACE turns UNKNOWN_ORDER into ORDER_DONE. With
+    them, FORGET_DONE changes no other event: every forgotten clord is in the history.
 
 Account and market commands
 

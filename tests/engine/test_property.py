@@ -78,6 +78,7 @@ from tests.helpers import (
 
 K = CommandKind
 POST_ONLY = int(OrderFlag.POST_ONLY)
+CLORD_IN_HISTORY, ORIG_IN_HISTORY = int(OrderFlag.CLORD_IN_HISTORY), int(OrderFlag.ORIG_IN_HISTORY)
 SEC = 10**9
 N_ACCOUNTS = 6
 """Accounts the generator trades with: 0-3 funded (0, 1 richly; 3 poor, with some credit),
@@ -284,6 +285,7 @@ class World:
             flags = g.choose([(4, 0), (1, POST_ONLY)])
         else:
             flags = 0
+        flags |= g.choose([(20, 0), (1, CLORD_IN_HISTORY), (1, ORIG_IN_HISTORY)])  # marks (rule O9)
         if otype == MARKET:
             price = self.price(g, i) if bad == "price" else 0
         else:
@@ -304,7 +306,7 @@ class World:
     def cancel(self, g: Gen, c: dict[str, int]) -> None:
         bad = self.flaw(g, ("account",))
         a = self.account(g, bad == "account")
-        c.update(account=a, orig_clord=self.used_clord(g, a))
+        c.update(account=a, orig_clord=self.used_clord(g, a), flags=self.marks(g))
 
     def replace(self, g: Gen, c: dict[str, int]) -> None:
         bad = self.flaw(g, ("account", "clord", "price", "qty"))
@@ -316,8 +318,18 @@ class World:
             new = g.choose([(1, new), (1, orig)])
         # qty: the new total (small ones may fall below what is already filled)
         c.update(account=a, orig_clord=orig, clord=new, price=self.price(g, i, bad == "price"),
-                 qty=self.qty(g, bad == "qty"))
+                 qty=self.qty(g, bad == "qty"), flags=self.marks(g))
         self._note(a, new, i)
+
+    def marks(self, g: Gen) -> int:
+        """History marks (rule O9) of a cancel or replace, mostly none."""
+        return g.choose([(12, 0), (1, CLORD_IN_HISTORY), (1, ORIG_IN_HISTORY),
+                         (1, CLORD_IN_HISTORY | ORIG_IN_HISTORY)])
+
+    def forget(self, g: Gen, c: dict[str, int]) -> None:
+        """FORGET_DONE up to a recent seq; sometimes a bad one (its own seq, -1)."""
+        c.update(amount=g.choose([(6, lambda: self.seq - g.int(1, 40)), (3, self.seq - 1),
+                                  (1, self.seq), (1, -1)]))
 
     def mass_cancel(self, g: Gen, c: dict[str, int]) -> None:
         a, i = g.choose([
@@ -428,6 +440,7 @@ class World:
         K.RESUME: resume, K.CLOSE_GATE: on_instrument, K.TIMER: timer,
         K.START_CALL: start_call, K.UNCROSS: on_instrument, K.HOLD_FUNDS: hold,
         K.HOLD_CAPACITY: hold, K.DA_TRADE: da_trade, K.RELEASE_HOLDS: release,
+        K.FORGET_DONE: forget,
     }
 
     def command(self, g: Gen, mix: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -455,10 +468,11 @@ MIXED = [
     (30, K.NEW_ORDER), (8, K.CANCEL), (8, K.REPLACE), (2, K.MASS_CANCEL),
     (2, K.DEPOSIT_CAPACITY), (2, K.WITHDRAW_CAPACITY), (2, K.DEPOSIT_FUNDS),
     (2, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (2, K.HALT),
-    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 21), (2, K.START_CALL),
+    (2, K.RESUME), (1, K.CLOSE_GATE), (4, K.TIMER), (1, 0), (1, 22), (2, K.START_CALL),
     (2, K.UNCROSS), (1, K.HOLD_FUNDS), (1, K.HOLD_CAPACITY), (2, K.DA_TRADE), (1, K.RELEASE_HOLDS),
+    (2, K.FORGET_DONE),
 ]
-ORDERS = [(10, K.NEW_ORDER), (3, K.CANCEL), (3, K.REPLACE), (1, K.TIMER)]
+ORDERS = [(10, K.NEW_ORDER), (3, K.CANCEL), (3, K.REPLACE), (1, K.TIMER), (1, K.FORGET_DONE)]
 ADMIN = [
     (3, K.NEW_ORDER), (4, K.TIMER), (2, K.MASS_CANCEL), (3, K.DEPOSIT_CAPACITY),
     (3, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS), (3, K.WITHDRAW_FUNDS), (2, K.SET_CREDIT), (2, K.LIST_INSTRUMENT),
@@ -470,7 +484,7 @@ STREAM = [
     (4, K.DEPOSIT_CAPACITY), (1, K.WITHDRAW_CAPACITY), (3, K.DEPOSIT_FUNDS),
     (1, K.WITHDRAW_FUNDS), (1, K.SET_CREDIT), (1, K.LIST_INSTRUMENT), (1, K.HALT),
     (2, K.RESUME), (3, K.TIMER), (1, 0), (1, K.START_CALL), (1, K.UNCROSS), (2, K.HOLD_FUNDS),
-    (2, K.HOLD_CAPACITY), (4, K.DA_TRADE), (1, K.RELEASE_HOLDS),
+    (2, K.HOLD_CAPACITY), (4, K.DA_TRADE), (1, K.RELEASE_HOLDS), (1, K.FORGET_DONE),
 ]
 """Long streams: mostly orders, so that many rest and the pools must grow."""
 
