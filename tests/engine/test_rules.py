@@ -1393,7 +1393,7 @@ REJECTS = [
     ("close-closed", close_gate(I2), R.GATE_CLOSED, _close2, None),
     ("kind-0", cmd(0, account=1, instrument=I0, side=BUY, price=505, qty=10, clord=9),
      R.UNKNOWN_COMMAND, None, None),
-    ("kind-21", cmd(21, account=1), R.UNKNOWN_COMMAND, None, None),
+    ("kind-22", cmd(22, account=1), R.UNKNOWN_COMMAND, None, None),
     ("kind-neg", cmd(-1), R.UNKNOWN_COMMAND, None, None),
 ]
 
