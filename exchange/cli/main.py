@@ -195,9 +195,14 @@ def serve_command(
         min=1, help="Events a private execution stream may fall behind by before it is ended.")] = 10_000,
     max_streams: Annotated[int, typer.Option(min=1, help="Streams open at once, in all.")] = 10_000,
     max_streams_per_account: Annotated[int, typer.Option(min=1, help="Streams open at once per account.")] = 100,
+    snapshot_every: Annotated[int, typer.Option(
+        min=0, help="Take a snapshot after this many commands (0: not by count).")] = 1_000_000,
+    snapshot_seconds: Annotated[float, typer.Option(
+        min=0, help="Take a snapshot this many seconds after the last, if anything changed (0: not by time).")] = 300.0,
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
-    (with --http-address also the market page and /metrics).
+    (with --http-address also the market page and /metrics). Snapshots are written by
+    count and time (written off the event loop) and at a clean stop.
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
@@ -221,7 +226,8 @@ def serve_command(
     log.info("%s", warm(say=log.info))  # before the first command: none waits on a compile
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
                            opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer,
-                           max_streams=max_streams, max_streams_per_account=max_streams_per_account)
+                           max_streams=max_streams, max_streams_per_account=max_streams_per_account,
+                           snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

@@ -42,7 +42,8 @@ class GatewayServer:
                  rate: float = 1000.0, burst: int = 2000, timer_seconds: float = 1.0,
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
                  opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000,
-                 max_streams: int = 10_000, max_streams_per_account: int = 100, feed_interval: float = 0.05) -> None:
+                 max_streams: int = 10_000, max_streams_per_account: int = 100, feed_interval: float = 0.05,
+                 snapshot_every: int = 1_000_000, snapshot_seconds: float = 300.0) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -55,6 +56,8 @@ class GatewayServer:
         self.max_streams, self.max_streams_per_account = max_streams, max_streams_per_account
         """Caps on the streams open at once, in all and per account."""
         self.feed_interval = feed_interval
+        self.snapshot_every, self.snapshot_seconds = snapshot_every, snapshot_seconds
+        """Snapshot policy: after this many commands or seconds (0: never by that), and at a clean stop."""
         """Most often the market-data fan-out reads and publishes books and tickers, seconds."""
         self.exchange: Exchange | None = None
         self.node: ExchangeNode | None = None
@@ -68,6 +71,8 @@ class GatewayServer:
         kwargs = {"clock": self.clock} if self.clock is not None else {}
         self.node = await asyncio.to_thread(ExchangeNode.open, self.data_dir, self.catalog_path, sync=self.sync,
                                             max_accounts=self.max_accounts, loop=asyncio.get_running_loop(),
+                                            snapshot_every=self.snapshot_every,
+                                            snapshot_seconds=self.snapshot_seconds, snapshot_on_stop=True,
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)

@@ -28,6 +28,10 @@ Rules enforced here:
   was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
   (O(state)) and written by a background thread, so trading pauses only for the copy.
+  A snapshot is due once ``snapshot_every`` commands or ``snapshot_seconds`` (with at
+  least one command) have passed since the last; with ``snapshot_on_stop`` a clean
+  stop takes one of whatever changed since, durable before :meth:`Sequencer.stop`
+  returns. A crash mid-write leaves the previous snapshot valid (atomic rename).
 * An :attr:`~Sequencer.observer` (:class:`GroupObserver`, e.g. the operator metrics)
   is told of every fsync, applied group and snapshot; it must only record.
 """
@@ -122,6 +126,7 @@ class Sequencer:
     def __init__(self, state: MarketState, journal: Journal, *, clock: Clock = time.time_ns,
                  sync: SyncPolicy = SyncPolicy.GROUP, max_batch: int = 65536,
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
+                 snapshot_seconds: float = 0.0, snapshot_on_stop: bool = False,
                  after_group: Callable[[bool], None] | None = None) -> None:
         if state.last_seq != journal.last_seq:
             raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
@@ -132,6 +137,9 @@ class Sequencer:
         self.max_batch = max_batch
         self.snapshots = snapshots
         self.snapshot_every = snapshot_every
+        self.snapshot_seconds = snapshot_seconds
+        self.snapshot_on_stop = snapshot_on_stop
+        self._snapshot_taken = time.monotonic()
         self.after_group = after_group
         self.observer: GroupObserver | None = None
         """Told of every fsync, applied group and snapshot (set it before the first submit)."""
@@ -234,6 +242,7 @@ class Sequencer:
                         break
                     self._land()  # a read or the stop sees every group queued before it
                     if payload is _STOP:
+                        self._final_snapshot()
                         return
                     self._run_call(payload, future)
                 elif _take(future):  # else its caller gave up before
@@ -345,7 +354,7 @@ class Sequencer:
         if self.observer is not None:
             self.observer.applied(batch, events)
         self._since_snapshot += len(batch)
-        if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+        if self._snapshot_due():
             self._start_snapshot()
         if self.after_group is not None and self.failure is None:
             self.after_group(self._idle())
@@ -353,6 +362,19 @@ class Sequencer:
     def _idle(self) -> bool:
         """Nothing more is queued for the writer."""
         return self._queue.empty()
+
+    def _snapshot_due(self) -> bool:
+        """``snapshot_every`` commands, or ``snapshot_seconds`` with some command, since the last."""
+        if self.snapshots is None or not self._since_snapshot:
+            return False
+        if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+            return True
+        return 0 < self.snapshot_seconds <= time.monotonic() - self._snapshot_taken
+
+    def _final_snapshot(self) -> None:
+        """At a clean stop: a snapshot of what changed since the last (stop() waits for its write)."""
+        if self.snapshot_on_stop and self.snapshots is not None and self.failure is None and self._since_snapshot:
+            self._start_snapshot(wait=True)
 
     def _start_snapshot(self, wait: bool = False) -> Future:
         """Copy the state now; write it in the background (one write at a time).
@@ -367,6 +389,7 @@ class Sequencer:
                 return pending
             pending.exception()
         self._since_snapshot = 0
+        self._snapshot_taken = time.monotonic()
         started = time.perf_counter()
         snapshot = self.state.snapshot()
         self._snapshot_pending = self._snapshot_writer.submit(self._write_snapshot, snapshot, started)
@@ -544,6 +567,7 @@ class LoopSequencer(Sequencer):
                 return
             payload, future = self._pending.popleft()
             if payload is _STOP:
+                self._final_snapshot()
                 self._end()
                 future.set_result(None)
                 return
