@@ -20,6 +20,7 @@ from exchange.journal import DataDir, FileJournal, JournalError, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import read_ahead
+from exchange.sequencer.state import WHOLE_GROUP_KINDS
 from exchange.settlement import (
     DaySettlement,
     SettlementError,
@@ -107,8 +108,9 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
     with ThreadPoolExecutor(1, thread_name_prefix="gpux-trades") as converter:  # off the replay's path
         tables = []
         state.trade_sink = lambda events: tables.append(converter.submit(trades_from_events, events, state.listing))
-        for batch in read_ahead(journal.read(start_seq)):
-            events = state.apply(batch, copy=False)
+
+        def follow(batch: np.ndarray, events: np.ndarray) -> None:  # reads no engine state: fit for replay()
+            nonlocal done
             if digest:
                 hasher.update(events.data)
             escrow = batch["kind"] >= CommandKind.HOLD_FUNDS  # holds and day-ahead trades
@@ -118,6 +120,10 @@ def replay(data_dir: str | Path, progress: Progress | None = None, digest: bool 
             done += len(batch)
             if progress is not None:
                 progress(done, journal.last_seq)
+
+        state.listeners.append(follow)
+        state.replay(read_ahead(journal.read(start_seq, WHOLE_GROUP_KINDS)))
+        state.listeners.remove(follow)
         tables = [t.result() for t in tables]
     trades = pa.concat_tables(tables).combine_chunks() if tables else TRADE_SCHEMA.empty_table()
     dayahead = (np.concatenate(held), np.concatenate(held_events)) if held else Replay.dayahead

@@ -50,12 +50,14 @@ _WIDTH = len(EXEC_FIELDS)
 
 
 @njit(cache=True)
-def _touch(out, n, account, counts, index, kind, ev_row):
-    """Write the record of ``ev_row`` for ``account`` at ``out[n]`` (if the account is
-    one the counters cover); the new number of records."""
+def _touch(out, n, account, counts, held, index, kind, ev_row):
+    """Number the record of ``ev_row`` for ``account`` (if the counters cover it) and
+    write it at ``out[n]`` unless ``held`` has it already; the new number written."""
     if account < 0 or account >= counts.shape[0]:
         return n
     counts[account] += 1
+    if account < held.shape[0] and counts[account] <= held[account]:
+        return n
     out[n, 0] = account
     out[n, 1] = counts[account]
     out[n, 2] = index
@@ -67,9 +69,10 @@ def _touch(out, n, account, counts, index, kind, ev_row):
 
 
 @njit(cache=True)
-def _derive(cmds, ev, counts, order_event, ack_of, reject_of, out):
+def _derive(cmds, ev, counts, held, order_event, ack_of, reject_of, out):
     """The execution records of the events ``ev`` of the commands ``cmds`` (both int64
-    matrices in seq order) into ``out``, advancing ``counts``; how many. O(events + commands)."""
+    matrices in seq order) into ``out``, advancing ``counts``, but for those ``held``
+    already; how many were written. O(events + commands)."""
     n = 0
     c = 0
     first = 0
@@ -86,17 +89,22 @@ def _derive(cmds, ev, counts, order_event, ack_of, reject_of, out):
         if kind < 0 or kind >= order_event.shape[0]:
             continue
         if order_event[kind] or (kind == _REJECTED and reject_of[command]) or (kind == _ACK and ack_of[command]):
-            n = _touch(out, n, ev[i, _E_ACCOUNT], counts, i - first, command, ev[i])
+            n = _touch(out, n, ev[i, _E_ACCOUNT], counts, held, i - first, command, ev[i])
             if kind == _TRADE and ev[i, _E_CONTRA_ACCOUNT] != ev[i, _E_ACCOUNT]:
-                n = _touch(out, n, ev[i, _E_CONTRA_ACCOUNT], counts, i - first, command, ev[i])
+                n = _touch(out, n, ev[i, _E_CONTRA_ACCOUNT], counts, held, i - first, command, ev[i])
     return n
 
 
-def derive_executions(batch: np.ndarray, events: np.ndarray, counts: np.ndarray) -> np.ndarray:
+_NONE_HELD = np.zeros(0, np.int64)
+
+
+def derive_executions(batch: np.ndarray, events: np.ndarray, counts: np.ndarray,
+                      held: np.ndarray | None = None) -> np.ndarray:
     """The execution records (EXEC_DTYPE) of a sequenced ``batch`` and its ``events``, in
     event order (a fill: the taker's record, then the maker's), numbered on from
-    ``counts`` (records so far per account, advanced in place). O(events)."""
-    out = np.empty(2 * len(events), EXEC_DTYPE)
+    ``counts`` (records so far per account, advanced in place). Records numbered up to
+    ``held[account]`` are counted but left out (a recovery's log holds them). O(events)."""
+    out = np.empty(2 * len(events), EXEC_DTYPE)  # pages never written cost nothing
     n = _derive(record_words(np.ascontiguousarray(batch)), record_words(np.ascontiguousarray(events)), counts,
-                _ORDER_EVENT, _ACK_OF, _REJECT_OF, record_words(out))
+                _NONE_HELD if held is None else held, _ORDER_EVENT, _ACK_OF, _REJECT_OF, record_words(out))
     return out[:n]

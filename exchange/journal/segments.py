@@ -18,7 +18,8 @@ Rules enforced here:
 * Segments written by an older gpux (record format 1, :mod:`exchange.journal.legacy`)
   are read as they are; new records are appended after them in the current format.
 * :meth:`FileJournal.read` yields batches of up to about :data:`READ_BATCH` commands,
-  joining the records of small groups (a replay does not depend on where groups ended);
+  joining the records of small groups (a replay does not depend on where groups ended,
+  but for the kinds it asks to get as whole groups of their own);
   :meth:`FileJournal.groups` yields one batch per record.
 
 Cost: append O(n); open O(size of the newest segment); read O(commands read); both
@@ -79,6 +80,18 @@ def _scan(path: Path, data: memoryview, tail: bool) -> tuple[np.ndarray, int, in
         return records.scan(data, tail)
     except records.BadRecord as error:
         raise JournalCorruptError(path.name, error.offset, error.problem) from None
+
+
+def _cut_around_groups(batch: np.ndarray, counts: np.ndarray, kinds: tuple[int, ...]) -> list[np.ndarray]:
+    """The batch (records of ``counts`` commands each) cut before and after every record
+    that holds a command of one of ``kinds``. O(commands)."""
+    special = np.flatnonzero(np.isin(batch["kind"], kinds)) if kinds else ()
+    if not len(special):
+        return [batch]
+    ends = np.cumsum(counts)
+    groups = np.unique(np.searchsorted(ends, special, side="right"))
+    cuts = np.unique(np.concatenate([ends[groups] - counts[groups], ends[groups]]))
+    return np.split(batch, cuts[(cuts > 0) & (cuts < len(batch))])
 
 
 class FileJournal:
@@ -200,16 +213,21 @@ class FileJournal:
             except OSError as error:
                 raise self._fail("fsync", error) from error
 
-    def read(self, after_seq: int = 0) -> Iterator[np.ndarray]:
-        """Command batches holding every seq above ``after_seq``, in order.
+    def read(self, after_seq: int = 0, whole_groups_of: tuple[int, ...] = ()) -> Iterator[np.ndarray]:
+        """Command batches holding every seq above ``after_seq``, in order; a group
+        (record) holding a command of a kind in ``whole_groups_of`` comes as a batch of
+        its own, as it was appended.
 
         Every record read is checked; damage raises JournalCorruptError, except a torn
         tail of the newest segment (possible only read-only), where reading stops.
         """
         needed = after_seq + 1
-        for batch, _ in self._chunks(after_seq):
-            yield batch[batch["seq"] >= needed] if batch["seq"][0] < needed else batch
-            needed = int(batch["seq"][-1]) + 1
+        for chunk, counts in self._chunks(after_seq):
+            for batch in _cut_around_groups(chunk, counts, whole_groups_of):
+                if batch["seq"][-1] < needed:
+                    continue
+                yield batch[batch["seq"] >= needed] if batch["seq"][0] < needed else batch
+                needed = int(batch["seq"][-1]) + 1
 
     def groups(self) -> Iterator[np.ndarray]:
         """Every record as a batch of its own: the groups as they were appended (what

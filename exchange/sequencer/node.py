@@ -35,7 +35,7 @@ from exchange.journal import DataDir, FileJournal, FileOps, JournalError, Snapsh
 from exchange.schema import CommandKind, command, commands
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
-from exchange.sequencer.state import MarketState
+from exchange.sequencer.state import WHOLE_GROUP_KINDS, MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
 
 log = logging.getLogger("gpux.node")
@@ -81,14 +81,13 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
         feed = TradeLogFeed(trades, state.listing)
         state.trade_sink, state.trades_through = feed.events, trades.logged_through
     if executions is not None:
-        state.exec_sink = executions.append
+        state.exec_sink, state.exec_held = executions.append, executions.counts
     try:
-        for batch in read_ahead(journal.read(state.last_seq)):
-            state.apply(batch, copy=False)
-            report.replayed_commands += len(batch)
+        report.replayed_commands = state.replay(read_ahead(journal.read(state.last_seq, WHOLE_GROUP_KINDS)))
         if feed is not None:
             feed.drain()
         if executions is not None:
+            state.exec_held = None  # from here on every record is new
             report.rebuilt_executions = _check_executions(executions, journal, state, catalog)
     except BaseException:
         if feed is not None:
@@ -116,8 +115,7 @@ def _check_executions(executions: ExecLog, journal: FileJournal, state: MarketSt
                 f" (the damaged file is kept as {kept})" if kept else "")
     replay = MarketState(catalog, max_accounts=state.engine.config.max_accounts)
     replay.exec_sink = executions.append
-    for batch in read_ahead(journal.read(0)):
-        replay.apply(batch, copy=False)
+    replay.replay(read_ahead(journal.read(0, WHOLE_GROUP_KINDS)))
     if not np.array_equal(replay.exec_counts, state.exec_counts):
         raise JournalError(f"replaying the journal numbers the executions differently from snapshot "
                            f"{state.last_seq}: the snapshot does not fit the journal")

@@ -11,7 +11,8 @@ A snapshot holds all of it at a sequence number.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -40,6 +41,10 @@ FORMAT = 7
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
 _DA_TRADE = int(CommandKind.DA_TRADE)
+WHOLE_GROUP_KINDS = (_DA_TRADE,)
+"""Kinds whose effect depends on the group they came in (a day's booking records the
+span of its group): a replay applies a group holding one as a batch of its own. Every
+other effect is the same however the commands are batched."""
 _TRADE = int(EventKind.TRADE)
 _C_KIND = int(C.KIND)
 _E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
@@ -92,6 +97,9 @@ class MarketState:
         self.exec_counts = np.zeros(self.engine.config.max_accounts, np.int64)
         """Per account: execution records so far, i.e. its last exec_seq."""
         self.exec_sink: ExecSink | None = None
+        self.exec_held: np.ndarray | None = None
+        """Per account, how many execution records the sink holds already (a recovery's
+        execution log): those are numbered, not derived and handed over again."""
         self.listeners: list[Listener] = []
         """Told of every applied batch and its events (market data); each must return quickly."""
         self.trade_sink: TradeSink | None = None
@@ -112,12 +120,40 @@ class MarketState:
         when ``copy`` is False). The TRADE events also go to the sink, as a copy."""
         batch = np.ascontiguousarray(batch)
         events = self.engine.process(batch, copy=copy)
+        self._follow(batch, events)
+        return events
+
+    def replay(self, batches: Iterable[np.ndarray]) -> int:
+        """Apply sequenced batches in order (a journal read: many groups joined); the
+        same state, sink calls and listener calls as :meth:`apply` of each. How many
+        commands were applied.
+
+        The engine runs a batch ahead on a thread of its own (its kernel releases the
+        GIL) while the rest (listing, ledger, execution records, ticker, sinks) follows
+        the previous batch's events; so a listener called here must not read the engine.
+        """
+        applied = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="gpux-replay-engine") as engine:
+            behind: tuple[np.ndarray, Future] | None = None
+            for batch in batches:
+                batch = np.ascontiguousarray(batch)
+                ahead = engine.submit(self.engine.process, batch, True)  # a copy: it outlives the next batch
+                if behind is not None:
+                    self._follow(behind[0], behind[1].result())
+                behind = batch, ahead
+                applied += len(batch)
+            if behind is not None:
+                self._follow(behind[0], behind[1].result())
+        return applied
+
+    def _follow(self, batch: np.ndarray, events: np.ndarray) -> None:
+        """Everything but the engine that a batch and its events change, in order."""
         present = _kinds_present(record_words(batch))
         if present >> _LIST & 1:
             self._follow_listing(batch, events)
         if self.track_orders:
             self.orders.apply(events)
-            executions = derive_executions(batch, events, self.exec_counts)
+            executions = derive_executions(batch, events, self.exec_counts, self.exec_held)
             if len(executions) and self.exec_sink is not None:
                 self.exec_sink(executions)
         if self._follow_trades(events) and self.trade_sink is not None:
@@ -133,7 +169,6 @@ class MarketState:
                 self.timer_ts = max(self.timer_ts, int(batch["ts"][batch["kind"] == _TIMER].max()))
         for listener in self.listeners:
             listener(batch, events)
-        return events
 
     def _follow_trades(self, events: np.ndarray) -> int:
         """Last price and volume per instrument (the ticker); how many trades. O(events).
