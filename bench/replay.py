@@ -1,0 +1,121 @@
+"""Benchmark of a recovery's replay, paired in one process: the journal's batches through
+``MarketState.replay`` against the path before it and against the floor.
+
+    python bench/replay.py [--commands N] [--groups 1|1-4|1,000] [--rounds R]
+
+Stream: ``bench/journal.py``'s (``order_flow``, 6 instruments, 200 accounts), written as
+the sequencer writes it in groups of the given size (1-4: 1, 2, 3, 4, 1, ...), its trades
+and execution records already logged (a restart). Per round, commands/s wall and CPU
+(all threads) of:
+
+* floor: the engine alone over every command in one batch;
+* before: ``MarketState.apply`` of each batch the journal read gives, one after the other,
+  every execution record derived (the execution log skips those it holds);
+* replay: ``MarketState.replay`` of the same read (engine a batch ahead, held execution
+  records not derived), as recovery runs it.
+
+Medians over rounds, and the median of the paired ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from journal import ACCOUNTS, GROUPINGS, NOW, SEED, recover, setup, stamped
+
+from exchange.catalog import default_catalog
+from exchange.engine import Engine
+from exchange.executions import ExecLog
+from exchange.journal import FileJournal
+from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
+from exchange.sequencer.node import read_ahead
+from exchange.sequencer.state import WHOLE_GROUP_KINDS
+from exchange.testing.workload import order_flow
+
+
+def write(data: Path, n: int, sizes: list[int]) -> np.ndarray:
+    """A data dir whose journal holds the stream in groups of ``sizes``; every command."""
+    catalog = default_catalog()
+    names, fund = setup(catalog)
+    stream = order_flow(catalog, n, len(names), ACCOUNTS, SEED)
+    node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
+    node.list_symbols(names)
+    node.execute(fund)
+    node.close()
+    journal = FileJournal(data / "journal")
+    at, group, ts = 0, 0, NOW
+    while at < len(stream):
+        size = sizes[group % len(sizes)]
+        batch = stamped(stream[at:at + size], journal.last_seq + 1)
+        batch["ts"] = ts
+        journal.append(batch)
+        at, group, ts = at + size, group + 1, ts + 20_000
+    journal.close()
+    recover(data)  # logs the trades and execution records
+    shutil.rmtree(data / "snapshots", ignore_errors=True)
+    return np.concatenate(list(FileJournal(data / "journal", read_only=True).read()))
+
+
+def timed(work) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def replay(data: Path, fast: bool) -> tuple[float, float]:
+    catalog = default_catalog()
+    log = ExecLog(data / "executions", 4096)
+    state = MarketState(catalog)
+    state.exec_sink = log.append
+
+    def run() -> None:
+        batches = read_ahead(FileJournal(data / "journal", read_only=True).read(0, WHOLE_GROUP_KINDS))
+        if fast:
+            state.exec_held = log.counts
+            state.replay(batches)
+        else:
+            for batch in batches:
+                state.apply(batch, copy=False)
+
+    seconds = timed(run)
+    if not np.array_equal(state.exec_counts, log.counts):
+        raise AssertionError("the replay numbered the execution records differently from the log")
+    log.close()
+    return seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--commands", type=int, default=1_000_000)
+    ap.add_argument("--groups", choices=list(GROUPINGS), default="1,000")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="gpux-replay-", dir=Path.cwd()))
+    try:
+        every = write(root / "data", args.commands, GROUPINGS[args.groups])
+        config = default_catalog().engine_config(4096)
+        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "before": [], "replay": []}
+        for _ in range(args.rounds):
+            runs["floor"].append(timed(lambda: Engine(config).process(every, copy=False)))
+            runs["before"].append(replay(root / "data", fast=False))
+            runs["replay"].append(replay(root / "data", fast=True))
+        n = len(every)
+        print(f"replay of {n:,} commands written in groups of {args.groups}, {args.rounds} rounds (M cmd/s, medians)")
+        for name, times in runs.items():
+            print(f"  {name:>7}: wall {n / statistics.median(w for w, _ in times) / 1e6:5.2f}  "
+                  f"cpu {n / statistics.median(c for _, c in times) / 1e6:5.2f}")
+        for name in ("before", "floor"):
+            ratio = statistics.median(b[0] / r[0] for b, r in zip(runs[name], runs["replay"]))
+            print(f"  replay ÷ {name} (wall rate, paired): {ratio:.2f}×")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
