@@ -1,6 +1,8 @@
 """The typed Python client of the gpux.v1 gRPC API: :class:`GpuxClient` and
-:func:`error_info` (in :mod:`exchange.client.gpux_client`)."""
+:func:`error_info` (in :mod:`exchange.client.gpux_client`); day-ahead windows expanded
+into a block's alternatives (:mod:`exchange.client.windows`)."""
 
 from exchange.client.gpux_client import GpuxClient, error_info
+from exchange.client.windows import parse_window, window_alternatives, window_starts
 
-__all__ = ["GpuxClient", "error_info"]
+__all__ = ["GpuxClient", "error_info", "parse_window", "window_alternatives", "window_starts"]

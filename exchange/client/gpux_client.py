@@ -344,18 +344,22 @@ class GpuxClient:
     # ---------------------------------------------------------------- day-ahead
 
     def submit_day_ahead(self, delivery_day: str, side: str, start_hour: int, qty: int,
-                         alternatives: list[tuple[str, str, int]], *, client_order_id: int, hours: int = 0,
+                         alternatives: list[tuple], *, client_order_id: int, hours: int = 0,
                          min_ratio_percent: int = 100) -> day_ahead_pb2.DayAheadOrder:
         """Enter a day-ahead order: hourly (``hours`` 0) at one (gpu_class, region, limit_fen),
-        or a block of ``qty`` GPUs for ``hours`` consecutive hours from ``start_hour`` in
-        any one of ``alternatives``. Retried safely: the client order id is unique per day."""
+        or a block of ``qty`` GPUs for ``hours`` consecutive hours in any one of
+        ``alternatives``: (gpu_class, region, limit_fen), starting at ``start_hour``, or
+        (gpu_class, region, limit_fen, start) with a start of its own (see
+        :func:`~exchange.client.windows.window_alternatives`). Retried safely: the
+        client order id is unique per day."""
         block = hours > 0
         request = day_ahead_pb2.SubmitDayAheadOrderRequest(delivery_day=delivery_day, order=day_ahead_pb2.DayAheadOrder(
             client_order_id=client_order_id, side=_SIDES[side], start_hour=start_hour, hours=hours or 1, qty=qty,
             order_type=day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_BLOCK if block else day_ahead_pb2.DAY_AHEAD_ORDER_TYPE_HOURLY,
             min_ratio_percent=min_ratio_percent,
-            alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=p)
-                          for c, r, p in alternatives]))
+            alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=p,
+                                                            start_hour=start[0] if start else None)
+                          for c, r, p, *start in alternatives]))
         return self._call(self.day_ahead.SubmitDayAheadOrder, request).order
 
     def day_ahead_orders(self, delivery_day: str) -> day_ahead_pb2.ListDayAheadOrdersResponse:

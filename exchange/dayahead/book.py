@@ -19,12 +19,16 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from exchange.catalog import Catalog, CatalogError
 from exchange.journal import FileOps, write_atomically
 
 HOURS = 24
-"""Delivery hours of a day (market time), 0..23."""
+"""Delivery hours of a day (market time), 0..23. Each day is cleared by its own auction,
+so no run of a block crosses midnight."""
+MAX_ALTERNATIVES = 96
+"""Most alternatives of one block: four products at every start hour of a day."""
 
 
 class DayAheadError(Exception):
@@ -32,7 +36,13 @@ class DayAheadError(Exception):
 
 
 class InvalidDayAheadOrder(DayAheadError, ValueError):
-    """An order whose fields break a rule; the message says which and how to fix it."""
+    """An order whose fields break a rule; the message says which and how to fix it, and
+    ``field`` names the order's field at fault as the gRPC request spells it (for
+    example ``alternatives[2].start_hour``), where one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DuplicateDayAheadOrder(DayAheadError):
@@ -47,13 +57,28 @@ class DayAheadCorruptError(DayAheadError):
     """A day-ahead file is damaged; the message names it."""
 
 
+class DayAheadAlternative(NamedTuple):
+    """One way to fill a day-ahead order: a product (GPU class x region), the limit in
+    fen per GPU-hour there and the first delivery hour of the run."""
+
+    gpu_class: str
+    region: str
+    limit_fen: int
+    start: int
+
+
 @dataclass(frozen=True)
 class DayAheadOrder:
-    """One day-ahead order. ``kind`` "hourly": ``hour`` and one alternative; "block":
-    ``qty`` GPUs in each hour ``hour .. hour+length-1``, the same fill every hour, 0 or
-    at least ``min_ratio`` % of qty, in at most one of ``alternatives``
-    ((gpu_class, region, limit_fen) each; an hourly order has exactly one).
-    ``side`` 1 buy, 2 sell (the engine's values); money in fen per GPU-hour."""
+    """One day-ahead order. ``kind`` "hourly": one hour, exactly one alternative, which
+    starts at ``hour``; "block": ``qty`` GPUs in each of ``length`` consecutive hours, the
+    same fill every hour, 0 or at least ``min_ratio`` % of qty, in at most one of
+    ``alternatives`` -- each a different (gpu_class, region, start), so a block may move
+    in region, class and time. ``hour`` is the start the order gave (the default of its
+    alternatives). ``side`` 1 buy, 2 sell (the engine's values); money in fen per GPU-hour.
+
+    In ``orders.jsonl`` an alternative is ``[gpu_class, region, limit_fen, start]``;
+    lines written before alternatives had their own start hold three elements, and the
+    start is then the order's ``hour``."""
 
     ref: int
     account: int
@@ -64,14 +89,20 @@ class DayAheadOrder:
     length: int
     qty: int
     min_ratio: int
-    alternatives: tuple[tuple[str, str, int], ...]
+    alternatives: tuple[DayAheadAlternative, ...]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, d: dict) -> DayAheadOrder:
-        return cls(**{**d, "alternatives": tuple(tuple(a) for a in d["alternatives"])})
+        return cls(**{**d, "alternatives": tuple(_alternative(a, d["hour"]) for a in d["alternatives"])})
+
+
+def _alternative(given: tuple | list, hour: int) -> DayAheadAlternative:
+    """An alternative as given to :meth:`DayAheadBook.submit`, its start resolved."""
+    gpu_class, region, limit, *start = given
+    return DayAheadAlternative(gpu_class, region, limit, hour if not start or start[0] is None else start[0])
 
 
 class DayAheadBook:
@@ -125,12 +156,14 @@ class DayAheadBook:
             return list(self._load(day))
 
     def submit(self, day: date, account: int, client_order_id: int, side: int, hour: int, qty: int,
-               alternatives: list[tuple[str, str, int]], *, length: int = 1, min_ratio: int = 100,
+               alternatives: list[tuple], *, length: int = 1, min_ratio: int = 100,
                block: bool = False) -> DayAheadOrder:
-        """Validate, append durably, return the order (with its ref). Raises
-        :class:`InvalidDayAheadOrder`, :class:`DuplicateDayAheadOrder` or
-        :class:`DayAheadClosed`, and then nothing was written."""
-        alts: list = [tuple(a) for a in alternatives]  # lists from JSON and the wire, too
+        """Validate, append durably, return the order (with its ref). Each alternative is
+        ``(gpu_class, region, limit_fen)`` or ``(gpu_class, region, limit_fen, start)``;
+        a start left out or ``None`` is ``hour``. Raises :class:`InvalidDayAheadOrder`,
+        :class:`DuplicateDayAheadOrder` or :class:`DayAheadClosed`, and then nothing was
+        written."""
+        alts = [_alternative(a, hour) for a in alternatives]  # lists from JSON and the wire, too
         self._validate(side, hour, length, qty, min_ratio, alts, block, client_order_id)
         with self._lock:
             orders = self._load(day)
@@ -148,28 +181,53 @@ class DayAheadBook:
     def _validate(self, side, hour, length, qty, min_ratio, alternatives, block, client_order_id) -> None:
         bad = InvalidDayAheadOrder
         if client_order_id <= 0:
-            raise bad("client_order_id must be positive")
+            raise bad("client_order_id must be positive", "client_order_id")
         if side not in (1, 2):
-            raise bad("side must be BUY or SELL")
+            raise bad("side must be BUY or SELL", "side")
         if not alternatives or (not block and len(alternatives) != 1):
-            raise bad("an hourly order needs exactly one (gpu_class, region, limit); a block at least one")
-        if len({(c, r) for c, r, _ in alternatives}) != len(alternatives):
-            raise bad("a block's alternatives must be different (gpu_class, region) products")
-        if not 1 <= length <= HOURS or not 0 <= hour <= HOURS - length:
-            raise bad(f"hours must lie in 0..{HOURS - 1}: got start {hour}, length {length}")
+            raise bad("an hourly order needs exactly one (gpu_class, region, limit); a block at least one",
+                      "alternatives")
+        if len(alternatives) > MAX_ALTERNATIVES:
+            raise bad(f"a block has at most {MAX_ALTERNATIVES} alternatives, got {len(alternatives)}", "alternatives")
+        if not 1 <= length <= HOURS:
+            raise bad(f"hours must be 1..{HOURS} (a run lies inside one delivery day), got {length}", "hours")
+        if not 0 <= hour < HOURS:
+            raise bad(f"start_hour must lie in 0..{HOURS - 1}, got {hour}", "start_hour")
         if not 1 <= min_ratio <= 100:
-            raise bad("min_ratio is a percentage 1..100 (100: all or none)")
-        for gpu_class, region, limit in alternatives:
-            try:
-                k = self.catalog.gpu_class(gpu_class)
-                self.catalog.region_index(region)
-            except (CatalogError, KeyError, ValueError, IndexError) as error:
-                raise bad(f"unknown product {gpu_class}/{region}: {error}") from None
-            if limit % k.tick_fen or not k.band_lo_fen <= limit <= k.band_hi_fen:
-                raise bad(f"limit {limit} fen for {gpu_class} must be on the tick {k.tick_fen} "
-                          f"within {k.band_lo_fen}..{k.band_hi_fen}")
-            if not k.min_qty <= qty <= k.max_qty:
-                raise bad(f"qty {qty} is outside the lot limits {k.min_qty}..{k.max_qty} of {gpu_class}")
+            raise bad("min_ratio is a percentage 1..100 (100: all or none)", "min_ratio_percent")
+        seen: set[tuple[str, str, int]] = set()
+        for i, alternative in enumerate(alternatives):
+            self._validate_alternative(f"alternatives[{i}]", alternative, hour, length, qty, block)
+            if alternative[:2] + (alternative.start,) in seen:
+                raise bad(f"alternatives[{i}] repeats {alternative.gpu_class}/{alternative.region} starting at "
+                          f"{alternative.start}: a block's alternatives must differ in product or start hour",
+                          f"alternatives[{i}]")
+            seen.add(alternative[:2] + (alternative.start,))
+
+    def _validate_alternative(self, name: str, alternative: DayAheadAlternative, hour: int, length: int, qty: int,
+                              block: bool) -> None:
+        bad = InvalidDayAheadOrder
+        gpu_class, region, limit, start = alternative
+        if not block and start != hour:
+            raise bad(f"{name}.start_hour of an hourly order must be its start_hour {hour} (or absent), got {start}",
+                      f"{name}.start_hour")
+        if not 0 <= start <= HOURS - length:
+            raise bad(f"{name}: a run of {length} h from {start}:00 must lie in the delivery day's hours "
+                      f"0..{HOURS - 1} (start 0..{HOURS - length}): each day is cleared by its own auction, so a "
+                      "run cannot cross midnight", "start_hour" if start == hour else f"{name}.start_hour")
+        try:
+            k = self.catalog.gpu_class(gpu_class)
+        except (CatalogError, KeyError, ValueError, IndexError) as error:
+            raise bad(f"unknown product {gpu_class}/{region}: {error}", f"{name}.gpu_class") from None
+        try:
+            self.catalog.region_index(region)
+        except (CatalogError, KeyError, ValueError, IndexError) as error:
+            raise bad(f"unknown product {gpu_class}/{region}: {error}", f"{name}.region") from None
+        if limit % k.tick_fen or not k.band_lo_fen <= limit <= k.band_hi_fen:
+            raise bad(f"limit {limit} fen for {gpu_class} must be on the tick {k.tick_fen} "
+                      f"within {k.band_lo_fen}..{k.band_hi_fen}", f"{name}.limit_fen")
+        if not k.min_qty <= qty <= k.max_qty:
+            raise bad(f"qty {qty} is outside the lot limits {k.min_qty}..{k.max_qty} of {gpu_class}", "qty")
 
     # ------------------------------------------------------------------ files
 

@@ -5,8 +5,12 @@ accounts engine account ids, sides the engine's (1 buy, 2 sell); every amount is
 integer, ``null`` for an instrument-hour that did not trade (no price) or a rejected
 block with no surplus (the solver's float figures -- gap, objective, bound, seconds --
 are reported as they are, never used as money). Each hourly order's fill comes with its
-reason, each block's with its reason, the blocks it conflicts with and the start of its
-accepted run; each block alternative with its start (``null``: the block's own).
+reason, each block's with its reason and the blocks it conflicts with.
+
+A block's alternative is ``[product, limit]``, or ``[product, limit, start]`` when it
+starts at an hour of its own; an accepted block's result ends with the start of its
+run. Records written before alternatives had their own start have neither and read as
+they were cleared: every alternative starts at the block's start.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ def _product(p) -> tuple[str, str]:
     return (str(p[0]), str(p[1]))
 
 
+def _alternative_to_json(x: BlockAlternative) -> list:
+    return [list(_product(x.product)), x.limit_fen] + ([] if x.start is None else [x.start])
+
+
 def auction_to_json(a: Auction) -> dict[str, Any]:
     return {
         "hours": a.hours,
@@ -39,7 +47,7 @@ def auction_to_json(a: Auction) -> dict[str, Any]:
         "orders": [[o.order_id, o.account, int(o.side), list(_product(o.product)), o.hour, o.limit_fen, o.qty]
                    for o in a.orders],
         "blocks": [[b.block_id, b.account, int(b.side), b.start, b.length, b.qty, b.min_ratio,
-                    [[list(_product(x.product)), x.limit_fen, x.start] for x in b.alternatives]] for b in a.blocks],
+                    [_alternative_to_json(x) for x in b.alternatives]] for b in a.blocks],
         "capacity": [[acct, list(_product(p)), h, q] for (acct, p, h), q in a.capacity.items()],
         "funds": [[acct, f] for acct, f in a.funds.items()],
     }
@@ -51,7 +59,7 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
         hours=d["hours"],
         orders=tuple(HourlyOrder(i, a, Side(s), _product(p), h, lim, q) for i, a, s, p, h, lim, q in d["orders"]),
         blocks=tuple(BlockOrder(i, a, Side(s), st, ln, q,
-                                tuple(BlockAlternative(_product(p), *rest) for p, *rest in alts), mr)
+                                tuple(BlockAlternative(_product(p), lim, *start) for p, lim, *start in alts), mr)
                      for i, a, s, st, ln, q, mr, alts in d["blocks"]),
         capacity={(a, _product(p), h): q for a, p, h, q in d["capacity"]},
         funds={a: f for a, f in d["funds"]},
@@ -80,12 +88,23 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
     }
 
 
-def result_from_json(d: dict[str, Any]) -> ClearingResult:
+def result_from_json(d: dict[str, Any], auction: Auction) -> ClearingResult:
+    """The result recorded for ``auction``; an accepted block recorded without its start
+    (an older record) gets its alternative's."""
+    blocks = {b.block_id: b for b in auction.blocks}
+
+    def start(i, alt, recorded: list) -> int | None:
+        if recorded:
+            return recorded[0]
+        block = blocks.get(i)  # a record that names no such block or alternative fails verify
+        return block.start_of(alt) if block and alt is not None and 0 <= alt < len(block.alternatives) else None
+
     return ClearingResult(
         fills={i: q for i, q, _why in d["fills"]},
         order_reasons={i: OrderReason(why) for i, _q, why in d["fills"]},
         blocks={i: BlockResult(i, q, alt, RejectReason(reason) if reason else None, surplus, tuple(conflicts),
-                               *start) for i, q, alt, reason, surplus, conflicts, *start in d["blocks"]},
+                               start(i, alt, recorded))
+                for i, q, alt, reason, surplus, conflicts, *recorded in d["blocks"]},
         prices={(_product(p), h): price for p, h, price in d["prices"]},
         volume={(_product(p), h): v for p, h, v in d["volume"]},
         welfare_fen=d["welfare_fen"],

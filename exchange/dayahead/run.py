@@ -77,32 +77,43 @@ def instrument_symbol(catalog: Catalog, day: date, product: tuple[str, str], hou
 
 def hold_requests(orders: list[DayAheadOrder]) -> tuple[dict[int, int], dict[tuple[int, tuple[str, str], int], int]]:
     """What each order may use at most: money per buying account (limit value, the
-    dearest alternative of a block) and GPUs per selling (account, product, hour)."""
+    dearest alternative of a block) and GPUs per selling (account, product, hour) --
+    once per instrument any of its alternatives' runs covers, since at most one is
+    accepted."""
     funds: dict[int, int] = defaultdict(int)
     capacity: dict[tuple[int, tuple[str, str], int], int] = defaultdict(int)
     for o in orders:
         if o.side == Side.BUY:
-            funds[o.account] += max(limit for _, _, limit in o.alternatives) * o.qty * o.length
+            funds[o.account] += max(a.limit_fen for a in o.alternatives) * o.qty * o.length
         else:
-            for gpu_class, region, _ in o.alternatives:
-                for h in range(o.hour, o.hour + o.length):
-                    capacity[(o.account, (gpu_class, region), h)] += o.qty
+            for product, hour in _covered(o):
+                capacity[(o.account, product, hour)] += o.qty
     return dict(funds), dict(capacity)
 
 
+def _covered(o: DayAheadOrder) -> set[tuple[tuple[str, str], int]]:
+    """Every (product, hour) that one of the order's alternatives' runs covers."""
+    return {((a.gpu_class, a.region), h) for a in o.alternatives for h in range(a.start, a.start + o.length)}
+
+
 def build_auction(catalog: Catalog, orders: list[DayAheadOrder], funds: Mapping, capacity: Mapping) -> Auction:
-    """The clearing input of a day's orders under the given caps (the holds)."""
+    """The clearing input of a day's orders under the given caps (the holds). A block's
+    alternative that starts at the order's hour has start ``None`` (the block's own),
+    so a record cleared before alternatives had their own start is built the same."""
     products: dict[Hashable, ProductSpec] = {}  # by (gpu_class, region)
     for o in orders:
-        for gpu_class, region, _ in o.alternatives:
-            if (gpu_class, region) not in products:
-                k = catalog.gpu_class(gpu_class)
-                products[(gpu_class, region)] = ProductSpec(k.tick_fen, k.band_lo_fen, k.band_hi_fen, k.reference_fen)
-    hourly = tuple(HourlyOrder(o.ref, o.account, Side(o.side), o.alternatives[0][:2], o.hour, o.alternatives[0][2],
-                               o.qty)
+        for a in o.alternatives:
+            if (a.gpu_class, a.region) not in products:
+                k = catalog.gpu_class(a.gpu_class)
+                products[(a.gpu_class, a.region)] = ProductSpec(k.tick_fen, k.band_lo_fen, k.band_hi_fen,
+                                                                k.reference_fen)
+    hourly = tuple(HourlyOrder(o.ref, o.account, Side(o.side), o.alternatives[0][:2], o.hour,
+                               o.alternatives[0].limit_fen, o.qty)
                    for o in orders if o.kind == "hourly")
     blocks = tuple(BlockOrder(o.ref, o.account, Side(o.side), o.hour, o.length, o.qty,
-                              tuple(BlockAlternative((c, r), lim) for c, r, lim in o.alternatives), o.min_ratio)
+                              tuple(BlockAlternative((a.gpu_class, a.region), a.limit_fen,
+                                                     None if a.start == o.hour else a.start)
+                                    for a in o.alternatives), o.min_ratio)
                    for o in orders if o.kind == "block")
     return Auction(products, HOURS, hourly, blocks, capacity, funds)
 
@@ -117,9 +128,9 @@ def _legs(auction: Auction, result: ClearingResult) -> dict[tuple, tuple[list, l
             legs[(o.product, o.hour)][0 if o.side == Side.BUY else 1].append([o.order_id, o.account, q])
     for b in auction.blocks:
         r = result.blocks[b.block_id]
-        if r.qty and r.alternative is not None:
+        if r.qty and r.alternative is not None:  # the accepted alternative's product and hours
             product = b.alternatives[r.alternative].product
-            for h in b.hours:
+            for h in b.hours_of(r.alternative):
                 legs[(product, h)][0 if b.side == Side.BUY else 1].append([b.block_id, b.account, r.qty])
     for buys, sells in legs.values():
         buys.sort()
@@ -210,7 +221,8 @@ def _write_json(path: Path, doc: dict) -> None:
 def read_clearing(day_dir: Path) -> tuple[Auction, ClearingResult, list[int]]:
     """(auction, result, holds seq range) recorded for a day."""
     doc = json.loads((day_dir / CLEARING_FILE).read_text())
-    return auction_from_json(doc["auction"]), result_from_json(doc["result"]), doc["holds_seq"]
+    auction = auction_from_json(doc["auction"])
+    return auction, result_from_json(doc["result"], auction), doc["holds_seq"]
 
 
 def read_outcome(folder: Path, day: date) -> DayAheadOutcome:
@@ -274,8 +286,7 @@ def run_day_ahead(node, book: DayAheadBook, day: date, *, time_limit: float = 60
     if not (folder / CLEARING_FILE).exists():
         _pending_elsewhere(book, day)
         orders = book.close(day)
-        symbols = {instrument_symbol(catalog, day, (c, r), h) for o in orders for c, r, _ in o.alternatives
-                   for h in range(o.hour, o.hour + o.length)}
+        symbols = {instrument_symbol(catalog, day, product, h) for o in orders for product, h in _covered(o)}
         try:
             why = "there are no orders" if not orders else _open_long_enough(node, symbols, time_limit + RUN_MARGIN_S)
             if why:

@@ -113,8 +113,8 @@ def test_book_table_shows_the_indicative_uncross_in_a_call_phase():
 
 
 def test_day_ahead_from_the_command_line(tmp_path):
-    """A provider offers and a buyer bids a block by CLI; the operator runs the day; the
-    buyer sees the fill and the public result."""
+    """A provider offers hours and a buyer bids a block by CLI that may run any 2 hours of
+    a window; the operator runs the day; the buyer sees where and when its job runs."""
     server = RunningServer(tmp_path / "da")
     try:
         with GpuxClient(server.address, server.admin_token) as admin:
@@ -125,34 +125,45 @@ def test_day_ahead_from_the_command_line(tmp_path):
         as_buyer = CliRunner(env={**env, "GPUX_TOKEN": buyer})
         as_admin = CliRunner(env={**env, "GPUX_TOKEN": server.admin_token})
         day = "2026-11-26"
-        for hour in (10, 11):
+        for hour, price in ((10, 1700), (11, 1600), (12, 1600)):  # hours 11-12 are the cheapest two
             deposited = as_provider.invoke(app, ["capacity", "deposit", f"H100-80G.ningbo.20261126T{hour}", "4"])
             assert deposited.exit_code == 0
             offered = as_provider.invoke(app, ["dayahead", "submit", day, "sell", str(hour), "4",
-                                               "H100-80G.ningbo@1600", "--client-order-id", str(hour)])
+                                               f"H100-80G.ningbo@{price}", "--client-order-id", str(hour)])
             assert offered.exit_code == 0, offered.output
         with GpuxClient(server.address, buyer) as client:
             client.deposit_funds(1_000_000)
-        bid = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", "10", "4", "H100-80G.jiaxing@1900",
-                                    "H100-80G.ningbo@1800", "--hours", "2", "--client-order-id", "1"])
+        bid = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", "4", "H100-80G.jiaxing@1900",
+                                    "H100-80G.ningbo@1800", "--window", "9-13", "--hours", "2",
+                                    "--client-order-id", "1"])
         assert bid.exit_code == 0 and "BLOCK" in bid.output, bid.output
-        bad = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", "10", "4", "H100-80G-ningbo-1800"])
-        assert bad.exit_code == 2 and "CLASS.REGION@LIMIT_FEN" in bad.output
+        assert "H100-80G.ningbo@¥18.00 from 9,10,11h" in bid.output and "2 within 9-13" in bid.output, bid.output
+        for args, why in ((["10", "4", "H100-80G-ningbo-1800"], "CLASS.REGION@LIMIT_FEN"),
+                          (["4", "H100-80G.ningbo@1800", "--window", "22-02", "--hours", "3"], "cannot cross midnight"),
+                          (["10", "4", "H100-80G.ningbo@1800", "--window", "9-13", "--hours", "2"], "no START_HOUR"),
+                          (["4", "H100-80G.ningbo@1800", "--window", "9-13"], "--window needs --hours"),
+                          (["4", "H100-80G.ningbo@1800", "--window", "9", "--hours", "2"], "FROM-TO")):
+            bad = as_buyer.invoke(app, ["dayahead", "submit", day, "buy", *args])
+            assert bad.exit_code == 2 and why in " ".join(bad.output.split()), (args, bad.output)
         denied = as_buyer.invoke(app, ["dayahead", "run", day])
         assert denied.exit_code == 1 and "PERMISSION_DENIED" in denied.output
         ran = as_admin.invoke(app, ["dayahead", "run", day, "--time-limit", "30"])
         assert ran.exit_code == 0, ran.output
-        assert "H100-80G.ningbo.20261126T10" in ran.output and "2 trades" in ran.output, ran.output
+        assert "H100-80G.ningbo.20261126T11" in ran.output and "2 trades" in ran.output, ran.output
+        assert "H100-80G.ningbo.20261126T10" not in ran.output
         mine = as_buyer.invoke(app, ["dayahead", "orders", day])
-        assert mine.exit_code == 0 and "cleared" in mine.output and "ningbo" in mine.output
+        assert mine.exit_code == 0 and "cleared" in mine.output and "H100-80G.ningbo 11-13" in mine.output
         theirs = as_provider.invoke(app, ["dayahead", "orders", day])  # hourly orders say why they filled
         assert theirs.exit_code == 0, theirs.output
-        assert theirs.output.count("ningbo: IN_THE_MONEY") + theirs.output.count("ningbo: AT_THE_PRICE") == 2
-        shown = as_buyer.invoke(app, ["dayahead", "result", day])
-        assert shown.exit_code == 0 and "welfare" in shown.output
+        assert theirs.output.count("IN_THE_MONEY") + theirs.output.count("AT_THE_PRICE") == 2
+        assert "H100-80G.ningbo 12-13: " in theirs.output and "NO_COUNTERPARTY" in theirs.output  # hour 10: no job
+        shown = as_buyer.invoke(app, ["dayahead", "result", day])  # the prices, and where the job landed
+        assert shown.exit_code == 0 and "welfare" in shown.output and "H100-80G.ningbo 11-13" in shown.output
+        public = as_admin.invoke(app, ["dayahead", "result", day])  # an operator has no orders of its own
+        assert public.exit_code == 0 and "welfare" in public.output and "Your day-ahead orders" not in public.output
         with GpuxClient(server.address, buyer) as client:
             prices = {p.symbol: p for p in client.day_ahead_result(day).prices}
-        assert prices["H100-80G.ningbo.20261126T10"].HasField("price_fen")  # traded
+        assert prices["H100-80G.ningbo.20261126T11"].HasField("price_fen")  # traded
         assert not prices["H100-80G.jiaxing.20261126T10"].HasField("price_fen")  # nothing traded: no price
     finally:
         server.stop()

@@ -12,11 +12,13 @@ from datetime import timedelta
 
 import grpc
 
+from exchange.clearing import ClearingResult
 from exchange.dayahead import (
     APPLIED_FILE,
     DayAheadBook,
     DayAheadOrder,
     DayAheadOutcome,
+    InvalidDayAheadOrder,
     failure,
     instrument_symbol,
     read_clearing,
@@ -36,8 +38,25 @@ def _message(o: DayAheadOrder) -> day_ahead_pb2.DayAheadOrder:
     return day_ahead_pb2.DayAheadOrder(
         ref=o.ref, client_order_id=o.client_order_id, side=o.side, start_hour=o.hour, hours=o.length, qty=o.qty,  # type: ignore[arg-type]
         order_type=_BLOCK if o.kind == "block" else _HOURLY, min_ratio_percent=o.min_ratio,
-        alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=c, region=r, limit_fen=lim)
-                      for c, r, lim in o.alternatives], accepted_alternative=-1)
+        alternatives=[day_ahead_pb2.DayAheadAlternative(gpu_class=a.gpu_class, region=a.region, limit_fen=a.limit_fen,
+                                                        start_hour=a.start) for a in o.alternatives],
+        accepted_alternative=-1)
+
+
+def _fill(m: day_ahead_pb2.DayAheadOrder, o: DayAheadOrder, result: ClearingResult) -> None:
+    """Set an order's outcome: fill, accepted alternative and its start, reason, conflicts."""
+    if o.kind == "hourly":
+        m.filled_qty = result.fills.get(o.ref, 0)
+        m.accepted_alternative = 0 if m.filled_qty else -1
+        m.reason = result.order_reasons[o.ref].value
+    else:
+        b = result.blocks[o.ref]
+        m.filled_qty = b.qty
+        m.accepted_alternative = -1 if b.alternative is None else b.alternative
+        m.reason = b.reason.value if b.reason else ""
+        m.conflicts.extend(b.conflicts)
+    if m.accepted_alternative >= 0:
+        m.accepted_start_hour = o.alternatives[m.accepted_alternative].start
 
 
 class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
@@ -60,11 +79,15 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         last = today + timedelta(days=self.exchange.catalog.market.listing_horizon_days)
         if not today < day <= last:
             raise invalid(f"delivery_day must be a day from {today + timedelta(days=1)} to {last} (market time)")
-        order = await asyncio.to_thread(
-            self.book.submit, day, CALLER.get().account, o.client_order_id,
-            1 if o.side == types_pb2.SIDE_BUY else 2, o.start_hour, o.qty,
-            [(a.gpu_class, a.region, a.limit_fen) for a in o.alternatives],
-            length=o.hours if block else 1, min_ratio=o.min_ratio_percent or 100, block=block)
+        try:
+            order = await asyncio.to_thread(
+                self.book.submit, day, CALLER.get().account, o.client_order_id,
+                1 if o.side == types_pb2.SIDE_BUY else 2, o.start_hour, o.qty,
+                [(a.gpu_class, a.region, a.limit_fen, a.start_hour if a.HasField("start_hour") else None)
+                 for a in o.alternatives],
+                length=o.hours if block else 1, min_ratio=o.min_ratio_percent or 100, block=block)
+        except InvalidDayAheadOrder as error:
+            raise invalid(str(error), error.field and f"order.{error.field}") from None
         return day_ahead_pb2.SubmitDayAheadOrderResponse(order=_message(order))
 
     async def ListDayAheadOrders(self, request, context):
@@ -76,16 +99,7 @@ class DayAheadService(day_ahead_pb2_grpc.DayAheadServiceServicer):
         if cleared:
             _, result, _ = await asyncio.to_thread(read_clearing, folder)
             for o, m in zip(orders, messages):
-                if o.kind == "hourly":
-                    m.filled_qty = result.fills.get(o.ref, 0)
-                    m.accepted_alternative = 0 if m.filled_qty else -1
-                    m.reason = result.order_reasons[o.ref].value
-                else:
-                    b = result.blocks[o.ref]
-                    m.filled_qty = b.qty
-                    m.accepted_alternative = -1 if b.alternative is None else b.alternative
-                    m.reason = b.reason.value if b.reason else ""
-                    m.conflicts.extend(b.conflicts)
+                _fill(m, o, result)
         return day_ahead_pb2.ListDayAheadOrdersResponse(orders=messages, cleared=cleared)
 
     async def GetDayAheadResult(self, request, context):

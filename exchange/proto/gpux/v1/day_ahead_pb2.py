@@ -25,37 +25,37 @@ _sym_db = _symbol_database.Default()
 from exchange.proto.gpux.v1 import types_pb2 as gpux_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gpux/v1/day_ahead.proto\x12\x07gpux.v1\x1a\x13gpux/v1/types.proto\"K\n\x13\x44\x61yAheadAlternative\x12\x11\n\tgpu_class\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\tlimit_fen\x18\x03 \x01(\x03\"\xd6\x02\n\rDayAheadOrder\x12\x0b\n\x03ref\x18\x01 \x01(\x04\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\x04\x12\x1b\n\x04side\x18\x03 \x01(\x0e\x32\r.gpux.v1.Side\x12.\n\norder_type\x18\x04 \x01(\x0e\x32\x1a.gpux.v1.DayAheadOrderType\x12\x12\n\nstart_hour\x18\x05 \x01(\x05\x12\r\n\x05hours\x18\x06 \x01(\x05\x12\x0b\n\x03qty\x18\x07 \x01(\x03\x12\x19\n\x11min_ratio_percent\x18\x08 \x01(\x05\x12\x32\n\x0c\x61lternatives\x18\t \x03(\x0b\x32\x1c.gpux.v1.DayAheadAlternative\x12\x12\n\nfilled_qty\x18\n \x01(\x03\x12\x1c\n\x14\x61\x63\x63\x65pted_alternative\x18\x0b \x01(\x05\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x11\n\tconflicts\x18\r \x03(\x04\"Y\n\x1aSubmitDayAheadOrderRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12%\n\x05order\x18\x02 \x01(\x0b\x32\x16.gpux.v1.DayAheadOrder\"D\n\x1bSubmitDayAheadOrderResponse\x12%\n\x05order\x18\x01 \x01(\x0b\x32\x16.gpux.v1.DayAheadOrder\"1\n\x19ListDayAheadOrdersRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\"U\n\x1aListDayAheadOrdersResponse\x12&\n\x06orders\x18\x01 \x03(\x0b\x32\x16.gpux.v1.DayAheadOrder\x12\x0f\n\x07\x63leared\x18\x02 \x01(\x08\"U\n\rDayAheadPrice\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\tprice_fen\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06volume\x18\x03 \x01(\x03\x42\x0c\n\n_price_fen\"0\n\x18GetDayAheadResultRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\"\xcd\x01\n\x19GetDayAheadResultResponse\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12&\n\x06prices\x18\x02 \x03(\x0b\x32\x16.gpux.v1.DayAheadPrice\x12\x13\n\x0bwelfare_fen\x18\x03 \x01(\x03\x12\x13\n\x0bmip_gap_ppm\x18\x04 \x01(\x03\x12\x10\n\x08solve_ms\x18\x05 \x01(\x03\x12\x0e\n\x06rounds\x18\x06 \x01(\x05\x12\x16\n\x0eremoved_blocks\x18\x07 \x03(\x04\x12\x0e\n\x06trades\x18\x08 \x01(\x03\"F\n\x12RunDayAheadRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12\x1a\n\x12time_limit_seconds\x18\x02 \x01(\x05\"I\n\x13RunDayAheadResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".gpux.v1.GetDayAheadResultResponse*z\n\x11\x44\x61yAheadOrderType\x12$\n DAY_AHEAD_ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x44\x41Y_AHEAD_ORDER_TYPE_HOURLY\x10\x01\x12\x1e\n\x1a\x44\x41Y_AHEAD_ORDER_TYPE_BLOCK\x10\x02\x32\xf8\x02\n\x0f\x44\x61yAheadService\x12`\n\x13SubmitDayAheadOrder\x12#.gpux.v1.SubmitDayAheadOrderRequest\x1a$.gpux.v1.SubmitDayAheadOrderResponse\x12]\n\x12ListDayAheadOrders\x12\".gpux.v1.ListDayAheadOrdersRequest\x1a#.gpux.v1.ListDayAheadOrdersResponse\x12Z\n\x11GetDayAheadResult\x12!.gpux.v1.GetDayAheadResultRequest\x1a\".gpux.v1.GetDayAheadResultResponse\x12H\n\x0bRunDayAhead\x12\x1b.gpux.v1.RunDayAheadRequest\x1a\x1c.gpux.v1.RunDayAheadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gpux/v1/day_ahead.proto\x12\x07gpux.v1\x1a\x13gpux/v1/types.proto\"s\n\x13\x44\x61yAheadAlternative\x12\x11\n\tgpu_class\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\tlimit_fen\x18\x03 \x01(\x03\x12\x17\n\nstart_hour\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\r\n\x0b_start_hour\"\x90\x03\n\rDayAheadOrder\x12\x0b\n\x03ref\x18\x01 \x01(\x04\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\x04\x12\x1b\n\x04side\x18\x03 \x01(\x0e\x32\r.gpux.v1.Side\x12.\n\norder_type\x18\x04 \x01(\x0e\x32\x1a.gpux.v1.DayAheadOrderType\x12\x12\n\nstart_hour\x18\x05 \x01(\x05\x12\r\n\x05hours\x18\x06 \x01(\x05\x12\x0b\n\x03qty\x18\x07 \x01(\x03\x12\x19\n\x11min_ratio_percent\x18\x08 \x01(\x05\x12\x32\n\x0c\x61lternatives\x18\t \x03(\x0b\x32\x1c.gpux.v1.DayAheadAlternative\x12\x12\n\nfilled_qty\x18\n \x01(\x03\x12\x1c\n\x14\x61\x63\x63\x65pted_alternative\x18\x0b \x01(\x05\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x11\n\tconflicts\x18\r \x03(\x04\x12 \n\x13\x61\x63\x63\x65pted_start_hour\x18\x0e \x01(\x05H\x00\x88\x01\x01\x42\x16\n\x14_accepted_start_hour\"Y\n\x1aSubmitDayAheadOrderRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12%\n\x05order\x18\x02 \x01(\x0b\x32\x16.gpux.v1.DayAheadOrder\"D\n\x1bSubmitDayAheadOrderResponse\x12%\n\x05order\x18\x01 \x01(\x0b\x32\x16.gpux.v1.DayAheadOrder\"1\n\x19ListDayAheadOrdersRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\"U\n\x1aListDayAheadOrdersResponse\x12&\n\x06orders\x18\x01 \x03(\x0b\x32\x16.gpux.v1.DayAheadOrder\x12\x0f\n\x07\x63leared\x18\x02 \x01(\x08\"U\n\rDayAheadPrice\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\tprice_fen\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06volume\x18\x03 \x01(\x03\x42\x0c\n\n_price_fen\"0\n\x18GetDayAheadResultRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\"\xcd\x01\n\x19GetDayAheadResultResponse\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12&\n\x06prices\x18\x02 \x03(\x0b\x32\x16.gpux.v1.DayAheadPrice\x12\x13\n\x0bwelfare_fen\x18\x03 \x01(\x03\x12\x13\n\x0bmip_gap_ppm\x18\x04 \x01(\x03\x12\x10\n\x08solve_ms\x18\x05 \x01(\x03\x12\x0e\n\x06rounds\x18\x06 \x01(\x05\x12\x16\n\x0eremoved_blocks\x18\x07 \x03(\x04\x12\x0e\n\x06trades\x18\x08 \x01(\x03\"F\n\x12RunDayAheadRequest\x12\x14\n\x0c\x64\x65livery_day\x18\x01 \x01(\t\x12\x1a\n\x12time_limit_seconds\x18\x02 \x01(\x05\"I\n\x13RunDayAheadResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".gpux.v1.GetDayAheadResultResponse*z\n\x11\x44\x61yAheadOrderType\x12$\n DAY_AHEAD_ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x44\x41Y_AHEAD_ORDER_TYPE_HOURLY\x10\x01\x12\x1e\n\x1a\x44\x41Y_AHEAD_ORDER_TYPE_BLOCK\x10\x02\x32\xf8\x02\n\x0f\x44\x61yAheadService\x12`\n\x13SubmitDayAheadOrder\x12#.gpux.v1.SubmitDayAheadOrderRequest\x1a$.gpux.v1.SubmitDayAheadOrderResponse\x12]\n\x12ListDayAheadOrders\x12\".gpux.v1.ListDayAheadOrdersRequest\x1a#.gpux.v1.ListDayAheadOrdersResponse\x12Z\n\x11GetDayAheadResult\x12!.gpux.v1.GetDayAheadResultRequest\x1a\".gpux.v1.GetDayAheadResultResponse\x12H\n\x0bRunDayAhead\x12\x1b.gpux.v1.RunDayAheadRequest\x1a\x1c.gpux.v1.RunDayAheadResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gpux.v1.day_ahead_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DAYAHEADORDERTYPE']._serialized_start=1270
-  _globals['_DAYAHEADORDERTYPE']._serialized_end=1392
+  _globals['_DAYAHEADORDERTYPE']._serialized_start=1368
+  _globals['_DAYAHEADORDERTYPE']._serialized_end=1490
   _globals['_DAYAHEADALTERNATIVE']._serialized_start=57
-  _globals['_DAYAHEADALTERNATIVE']._serialized_end=132
-  _globals['_DAYAHEADORDER']._serialized_start=135
-  _globals['_DAYAHEADORDER']._serialized_end=477
-  _globals['_SUBMITDAYAHEADORDERREQUEST']._serialized_start=479
-  _globals['_SUBMITDAYAHEADORDERREQUEST']._serialized_end=568
-  _globals['_SUBMITDAYAHEADORDERRESPONSE']._serialized_start=570
-  _globals['_SUBMITDAYAHEADORDERRESPONSE']._serialized_end=638
-  _globals['_LISTDAYAHEADORDERSREQUEST']._serialized_start=640
-  _globals['_LISTDAYAHEADORDERSREQUEST']._serialized_end=689
-  _globals['_LISTDAYAHEADORDERSRESPONSE']._serialized_start=691
-  _globals['_LISTDAYAHEADORDERSRESPONSE']._serialized_end=776
-  _globals['_DAYAHEADPRICE']._serialized_start=778
-  _globals['_DAYAHEADPRICE']._serialized_end=863
-  _globals['_GETDAYAHEADRESULTREQUEST']._serialized_start=865
-  _globals['_GETDAYAHEADRESULTREQUEST']._serialized_end=913
-  _globals['_GETDAYAHEADRESULTRESPONSE']._serialized_start=916
-  _globals['_GETDAYAHEADRESULTRESPONSE']._serialized_end=1121
-  _globals['_RUNDAYAHEADREQUEST']._serialized_start=1123
-  _globals['_RUNDAYAHEADREQUEST']._serialized_end=1193
-  _globals['_RUNDAYAHEADRESPONSE']._serialized_start=1195
-  _globals['_RUNDAYAHEADRESPONSE']._serialized_end=1268
-  _globals['_DAYAHEADSERVICE']._serialized_start=1395
-  _globals['_DAYAHEADSERVICE']._serialized_end=1771
+  _globals['_DAYAHEADALTERNATIVE']._serialized_end=172
+  _globals['_DAYAHEADORDER']._serialized_start=175
+  _globals['_DAYAHEADORDER']._serialized_end=575
+  _globals['_SUBMITDAYAHEADORDERREQUEST']._serialized_start=577
+  _globals['_SUBMITDAYAHEADORDERREQUEST']._serialized_end=666
+  _globals['_SUBMITDAYAHEADORDERRESPONSE']._serialized_start=668
+  _globals['_SUBMITDAYAHEADORDERRESPONSE']._serialized_end=736
+  _globals['_LISTDAYAHEADORDERSREQUEST']._serialized_start=738
+  _globals['_LISTDAYAHEADORDERSREQUEST']._serialized_end=787
+  _globals['_LISTDAYAHEADORDERSRESPONSE']._serialized_start=789
+  _globals['_LISTDAYAHEADORDERSRESPONSE']._serialized_end=874
+  _globals['_DAYAHEADPRICE']._serialized_start=876
+  _globals['_DAYAHEADPRICE']._serialized_end=961
+  _globals['_GETDAYAHEADRESULTREQUEST']._serialized_start=963
+  _globals['_GETDAYAHEADRESULTREQUEST']._serialized_end=1011
+  _globals['_GETDAYAHEADRESULTRESPONSE']._serialized_start=1014
+  _globals['_GETDAYAHEADRESULTRESPONSE']._serialized_end=1219
+  _globals['_RUNDAYAHEADREQUEST']._serialized_start=1221
+  _globals['_RUNDAYAHEADREQUEST']._serialized_end=1291
+  _globals['_RUNDAYAHEADRESPONSE']._serialized_start=1293
+  _globals['_RUNDAYAHEADRESPONSE']._serialized_end=1366
+  _globals['_DAYAHEADSERVICE']._serialized_start=1493
+  _globals['_DAYAHEADSERVICE']._serialized_end=1869
 # @@protoc_insertion_point(module_scope)

@@ -18,17 +18,19 @@ DAY_AHEAD_ORDER_TYPE_HOURLY: DayAheadOrderType
 DAY_AHEAD_ORDER_TYPE_BLOCK: DayAheadOrderType
 
 class DayAheadAlternative(_message.Message):
-    __slots__ = ("gpu_class", "region", "limit_fen")
+    __slots__ = ("gpu_class", "region", "limit_fen", "start_hour")
     GPU_CLASS_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FEN_FIELD_NUMBER: _ClassVar[int]
+    START_HOUR_FIELD_NUMBER: _ClassVar[int]
     gpu_class: str
     region: str
     limit_fen: int
-    def __init__(self, gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., limit_fen: _Optional[int] = ...) -> None: ...
+    start_hour: int
+    def __init__(self, gpu_class: _Optional[str] = ..., region: _Optional[str] = ..., limit_fen: _Optional[int] = ..., start_hour: _Optional[int] = ...) -> None: ...
 
 class DayAheadOrder(_message.Message):
-    __slots__ = ("ref", "client_order_id", "side", "order_type", "start_hour", "hours", "qty", "min_ratio_percent", "alternatives", "filled_qty", "accepted_alternative", "reason", "conflicts")
+    __slots__ = ("ref", "client_order_id", "side", "order_type", "start_hour", "hours", "qty", "min_ratio_percent", "alternatives", "filled_qty", "accepted_alternative", "reason", "conflicts", "accepted_start_hour")
     REF_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +44,7 @@ class DayAheadOrder(_message.Message):
     ACCEPTED_ALTERNATIVE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_START_HOUR_FIELD_NUMBER: _ClassVar[int]
     ref: int
     client_order_id: int
     side: _types_pb2.Side
@@ -55,7 +58,8 @@ class DayAheadOrder(_message.Message):
     accepted_alternative: int
     reason: str
     conflicts: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, ref: _Optional[int] = ..., client_order_id: _Optional[int] = ..., side: _Optional[_Union[_types_pb2.Side, str]] = ..., order_type: _Optional[_Union[DayAheadOrderType, str]] = ..., start_hour: _Optional[int] = ..., hours: _Optional[int] = ..., qty: _Optional[int] = ..., min_ratio_percent: _Optional[int] = ..., alternatives: _Optional[_Iterable[_Union[DayAheadAlternative, _Mapping]]] = ..., filled_qty: _Optional[int] = ..., accepted_alternative: _Optional[int] = ..., reason: _Optional[str] = ..., conflicts: _Optional[_Iterable[int]] = ...) -> None: ...
+    accepted_start_hour: int
+    def __init__(self, ref: _Optional[int] = ..., client_order_id: _Optional[int] = ..., side: _Optional[_Union[_types_pb2.Side, str]] = ..., order_type: _Optional[_Union[DayAheadOrderType, str]] = ..., start_hour: _Optional[int] = ..., hours: _Optional[int] = ..., qty: _Optional[int] = ..., min_ratio_percent: _Optional[int] = ..., alternatives: _Optional[_Iterable[_Union[DayAheadAlternative, _Mapping]]] = ..., filled_qty: _Optional[int] = ..., accepted_alternative: _Optional[int] = ..., reason: _Optional[str] = ..., conflicts: _Optional[_Iterable[int]] = ..., accepted_start_hour: _Optional[int] = ...) -> None: ...
 
 class SubmitDayAheadOrderRequest(_message.Message):
     __slots__ = ("delivery_day", "order")
