@@ -26,19 +26,11 @@ from exchange.schema import CommandKind, Reason, command
 from exchange.sequencer import ExchangeNode
 from exchange.settlement import settle
 from exchange.tradelog import days, read_all, read_day
+from tests.dayahead.conftest import NOW
 
-NOW = int(dt.datetime.fromisoformat("2026-11-25T09:00:00+08:00").timestamp()) * 10**9
 DAY = dt.date(2026, 11, 26)
 JX, NB = ("H100-80G", "jiaxing"), ("H100-80G", "ningbo")
 BUY, SELL = 1, 2
-
-
-@pytest.fixture
-def node(tmp_path):
-    n = ExchangeNode.open(tmp_path / "data", clock=lambda: NOW)
-    n.list_due(NOW)
-    yield n
-    n.close()
 
 
 def _instrument(node, product, hour) -> int:
