@@ -20,8 +20,12 @@ dearer (:func:`requote_fills`).
 
 Then the day after tomorrow goes to the day-ahead auction: two providers offer H100
 hours, render-farm bids one whole job (12 GPUs for 4 consecutive hours, in either
-region, all or none) and ai-startup an hourly bid; the operator runs the auction and
-the job lands in the cheaper region, booked as trades.
+region, all or none) and ai-startup an hourly bid; guizhou-idle-lab offers its idle
+H100s through the night, cheapest in its middle, and university-lab bids a night
+training job that may run any 4 consecutive hours between 20:00 and 08:00
+(cross-period: one alternative per region and start hour; on one delivery day that
+window is its hours 0-8 and 20-24). The operator runs the auction: the job lands in
+the cheaper region and the night job in the cheapest night hours, booked as trades.
 
 The server also serves the market page and /metrics (``--http-address``, a free port);
 its URL is printed and, with ``serve_seconds``, the market stays up that long (Ctrl-C
@@ -57,7 +61,7 @@ from rich.table import Table
 from exchange.audit import audit
 from exchange.cli.tables import issuer_lines, result_table, settlement_table
 from exchange.cli.warm import warm
-from exchange.client import GpuxClient
+from exchange.client import GpuxClient, parse_window, window_alternatives
 from exchange.journal import DataDir
 from exchange.proto.gpux.v1 import types_pb2
 from exchange.settlement import VoucherBook, VoucherGrant, settle
@@ -218,6 +222,22 @@ DAY_AHEAD_JOB = (12, (("H100-80G", "jiaxing", 1850), ("H100-80G", "ningxia", 182
 """render-farm's day-ahead job: GPUs for all of HOURS, and the (class, region, limit) it accepts."""
 
 
+NIGHT_OFFER = ("guizhou-idle-lab", "guizhou", 16, {0: 1500, 1: 1400, 2: 1250, 3: 1200, 4: 1200, 5: 1250, 6: 1400,
+                                                    7: 1500})
+"""The provider of idle night hours day-ahead: (account, region, H100s per hour, {hour: limit in fen})."""
+NIGHT_JOB = (8, 4, "20-08", (("H100-80G", "guizhou", 1600), ("H100-80G", "ningxia", 1600)))
+"""university-lab's night training job: GPUs, consecutive hours, the window they must lie
+in, and the (class, region, limit) it accepts."""
+
+
+def cheapest_night_run() -> int:
+    """The start of the cheapest run of NIGHT_JOB's hours in NIGHT_OFFER's asks (the demo's
+    promise, printed beside where the job landed)."""
+    asks, hours = NIGHT_OFFER[3], NIGHT_JOB[1]
+    starts = [s for s in asks if all(h in asks for h in range(s, s + hours))]
+    return min(starts, key=lambda s: sum(asks[h] for h in range(s, s + hours)))
+
+
 def day_ahead(address: str, admin: GpuxClient, tokens: dict[str, str], day: date):
     """The day-ahead auction of ``day`` (see the module docstring): (result, [(buyer, order)])."""
     text = day.isoformat()
@@ -226,10 +246,19 @@ def day_ahead(address: str, admin: GpuxClient, tokens: dict[str, str], day: date
             for hour in HOURS:
                 client.deposit_capacity(f"H100-80G.{region}.{day:%Y%m%d}T{hour:02d}", gpus)
                 client.submit_day_ahead(text, "SELL", hour, gpus, [("H100-80G", region, limit)], client_order_id=hour)
+    provider, region, gpus, asks = NIGHT_OFFER
+    with GpuxClient(address, tokens[provider]) as client:
+        for hour, limit in asks.items():
+            client.deposit_capacity(f"H100-80G.{region}.{day:%Y%m%d}T{hour:02d}", gpus)
+            client.submit_day_ahead(text, "SELL", hour, gpus, [("H100-80G", region, limit)],
+                                    client_order_id=100 + hour)
     gpus, alternatives = DAY_AHEAD_JOB
+    night_gpus, night_hours, window, products = NIGHT_JOB
+    night = window_alternatives(list(products), parse_window(window), night_hours)
     bids: dict[str, dict[str, Any]] = {
         "render-farm": dict(start_hour=HOURS[0], qty=gpus, alternatives=list(alternatives), hours=len(HOURS)),
-        "ai-startup": dict(start_hour=HOURS[0], qty=8, alternatives=[("H100-80G", "jiaxing", 1800)])}
+        "ai-startup": dict(start_hour=HOURS[0], qty=8, alternatives=[("H100-80G", "jiaxing", 1800)]),
+        "university-lab": dict(start_hour=night[0][3], qty=night_gpus, alternatives=night, hours=night_hours)}
     for name, bid in bids.items():
         with GpuxClient(address, tokens[name]) as client:
             client.submit_day_ahead(text, "BUY", client_order_id=1, **bid)
@@ -389,15 +418,21 @@ def _tickers_table(tickers, money) -> Table:
 
 
 def _day_ahead_lines(outcomes, money) -> list[str]:
-    """A line per buyer's day-ahead order: what it asked for and what it got."""
-    lines = []
+    """The night's asks, then a line per buyer's day-ahead order: what it asked for and
+    what it got (where, and from which hour)."""
+    provider, region, gpus, asks = NIGHT_OFFER
+    start, hours = cheapest_night_run(), NIGHT_JOB[1]
+    lines = [f"{provider} offers {gpus} H100 {region} per night hour: "
+             + ", ".join(f"{h:02d}:00 {money(limit)}" for h, limit in asks.items())
+             + f"; the cheapest {hours} consecutive night hours: {start:02d}:00-{start + hours:02d}:00"]
     for name, o in outcomes:
-        what = (f"{o.qty} GPUs x {o.hours} h from {o.start_hour}:00" if o.hours > 1
-                else f"{o.qty} GPUs at {o.start_hour}:00")
-        if o.accepted_alternative >= 0:
-            where = o.alternatives[o.accepted_alternative]
+        starts = sorted({a.start_hour for a in o.alternatives})
+        when = f"from {starts[0]}:00" if len(starts) == 1 else f"starting at any of {', '.join(map(str, starts))} h"
+        what = f"{o.qty} GPUs x {o.hours} h {when}" if o.hours > 1 else f"{o.qty} GPUs at {o.start_hour}:00"
+        if o.HasField("accepted_start_hour"):
+            where, run = o.alternatives[o.accepted_alternative], o.accepted_start_hour
             lines.append(f"{name}: {what} -> filled {o.filled_qty} in {where.region} "
-                         f"at most {money(where.limit_fen)}/GPU-h")
+                         f"{run:02d}:00-{run + o.hours:02d}:00 at most {money(where.limit_fen)}/GPU-h")
         else:
             lines.append(f"{name}: {what} -> not filled {o.reason}".rstrip())
     return lines

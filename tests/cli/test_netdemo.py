@@ -44,6 +44,11 @@ def test_netdemo_trades_over_grpc_then_settles_and_audits(tmp_path):
     day, day_ahead = days(trades_root)  # tomorrow's trades, and the day-ahead auction's
     assert settled_days(tmp_path / "nd") == [day]
     assert "Day-ahead result" in text and "render-farm: 12 GPUs x 4 h from 10:00 -> filled 12 in ningxia" in text
+    # the night training job may start at any hour of 20-08 and lands in the cheapest night hours
+    start = netdemo.cheapest_night_run()
+    assert start == 2 and "the cheapest 4 consecutive night hours: 02:00-06:00" in text
+    assert ("university-lab: 8 GPUs x 4 h starting at any of 0, 1, 2, 3, 4, 20 h -> filled 8 in guizhou "
+            "02:00-06:00") in text, text
     assert read_seal(trades_root, day) is None
     assert f"Settlement of delivery day {day}" in text
 
