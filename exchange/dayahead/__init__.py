@@ -4,15 +4,15 @@ Flow (one delivery day, market time):
 
 1. **Intake** (:class:`DayAheadBook`): hourly orders (one product = GPU class x region,
    one hour) and block orders (the same GPUs over consecutive hours, all or none or a
-   minimum ratio, optionally several alternative products of which at most one is
-   accepted) are validated against the catalog and appended durably before they are
-   acknowledged.
+   minimum ratio, optionally several alternatives -- each a product and a start hour,
+   inside the day -- of which at most one is accepted) are validated against the
+   catalog and appended durably before they are acknowledged.
 2. **Escrow**: the run closes the book -- it refuses, and reopens the book, if the book is
    empty, a slot is not listed or closes before the solver's time limit plus a minute,
    or another day is cleared but not yet booked -- then one journaled batch releases
    any stale holds and holds, per buying account, the most its bids can cost (limit
    value, the dearest alternative of a block) and, per selling account and instrument,
-   the GPUs its asks may deliver. The engine grants what is available
+   the GPUs its asks may deliver (once per instrument any alternative's run covers). The engine grants what is available
    (``HOLD_FUNDS``/``HOLD_CAPACITY``). If the solver fails, the holds are released and
    the book reopened.
 3. **Clearing** (:mod:`exchange.clearing`): welfare-maximising, uniform prices per
