@@ -74,7 +74,11 @@ Rules
   ``mip_gap`` below the best (tests/clearing/test_paradox.py checks the bound against
   brute force). Both issue-16 reproducers reach the best; of 127 random paradox-prone
   small days with a conflict, 16 ended below it, by 4 % of the best welfare in all
-  (the earlier rule, judging losses at midpoint prices: 28 days, 16 %).
+  (the earlier rule, judging losses at midpoint prices: 28 days, 16 %); with blocks
+  that shift in start hour too, 14 of 143 such days with a conflict ended below the best, by 7 % in all (the search:
+  none; bench/RESULTS.md). A removal takes out the
+  whole block, every start and product of it (tests/clearing/test_shifting.py shows a
+  block the search shifts out of its conflict instead).
 
   **Search** (``clear(cut_rounds=N)``): for the first ``N`` rounds every conflict
   becomes a cut of the MIP instead (:mod:`~exchange.clearing.cuts`): "reject one of its
