@@ -9,13 +9,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from exchange.catalog import Listing, default_catalog
+from exchange.client import wait_until_serving
 from exchange.gateway import GatewayServer
 from exchange.gateway.instruments import Instruments
 from exchange.sequencer import SyncPolicy
@@ -71,14 +68,9 @@ def serve_process(data_dir: Path, port: int, *options: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir),
                              "--address", f"127.0.0.1:{port}", "--opening-call", "0", *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while True:
-            assert proc.poll() is None, "gpux serve exited"
-            try:
-                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return proc
-            except grpc.RpcError:
-                assert time.monotonic() < deadline, "gpux serve did not come up"
-                time.sleep(0.2)
+    if not wait_until_serving(f"127.0.0.1:{port}", 120, still_starting=lambda: proc.poll() is None):
+        exited = proc.poll() is not None
+        proc.kill()
+        proc.wait()
+        raise AssertionError("gpux serve exited" if exited else "gpux serve did not come up")
+    return proc

@@ -1,6 +1,6 @@
 """The client side of the ``gpux`` command line: orders, books, trades, your own fills,
-capacity and operators' halts and call auctions over gRPC (``--address`` / ``$GPUX_ADDRESS``,
-``--token`` / ``$GPUX_TOKEN``)."""
+funds and capacity, operators' accounts, halts and call auctions over gRPC (``--address`` /
+``$GPUX_ADDRESS``, ``--token`` / ``$GPUX_TOKEN``), and whether a gateway is up."""
 
 from __future__ import annotations
 
@@ -15,10 +15,21 @@ from rich.table import Table
 
 from exchange.cli.remote import DEFAULT_ADDRESS, Address, Token, connect, fail_rpc
 from exchange.cli.tables import yuan
+from exchange.client import wait_until_serving
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 
 order_app = typer.Typer(help="Place, cancel and list your orders.", no_args_is_help=True)
 capacity_app = typer.Typer(help="Deposit, withdraw and show GPU capacity (providers).", no_args_is_help=True)
+funds_app = typer.Typer(help="Deposit, withdraw and show your money (buyers).", no_args_is_help=True)
+
+
+def _rpc(address: str, token: str, act):
+    """``act(client)``'s result; a refusal is printed with its status and exits 1."""
+    with connect(address, token) as client:
+        try:
+            return act(client)
+        except grpc.RpcError as error:
+            fail_rpc(error)
 
 
 def _orders_table(orders) -> Table:
@@ -198,23 +209,62 @@ def capacity_show(symbol: str = "", address: Address = DEFAULT_ADDRESS, token: T
             fail_rpc(error)
 
 
+def _balance_table(balance) -> Table:
+    table = Table(title="Funds")
+    for column in ("cash", "credit", "reserved by bids", "held (day-ahead)", "available"):
+        table.add_column(column, justify="right")
+    table.add_row(yuan(balance.cash_fen), yuan(balance.credit_fen), yuan(balance.reserved_fen),
+                  yuan(balance.held_fen), yuan(balance.available_fen))
+    return table
+
+
+Fen = Annotated[int, typer.Argument(help="Fen (CNY 0.01): 1000000 is ¥10,000.00.")]
+
+
+@funds_app.command("deposit")
+def funds_deposit(amount: Fen, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Deposit money; bids reserve limit × quantity of it."""
+    Console().print(_balance_table(_rpc(address, token, lambda c: c.deposit_funds(amount))))
+
+
+@funds_app.command("withdraw")
+def funds_withdraw(amount: Fen, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Withdraw money not reserved by bids."""
+    Console().print(_balance_table(_rpc(address, token, lambda c: c.withdraw_funds(amount))))
+
+
+@funds_app.command("show")
+def funds_show(address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Show your cash, credit, what your bids reserve and what is available."""
+    Console().print(_balance_table(_rpc(address, token, lambda c: c.balance())))
+
+
 admin_app = typer.Typer(help="Operators: halt, resume, call auctions (an admin's token).", no_args_is_help=True)
 Symbol = Annotated[str, typer.Argument(help="e.g. H100-80G.jiaxing.20261126T14")]
 
 
-def _admin(address: str, token: str, act):
-    """``act(client)``'s result; a refusal is printed with its status and exits 1."""
-    with connect(address, token) as client:
-        try:
-            return act(client)
-        except grpc.RpcError as error:
-            fail_rpc(error)
+ROLES = ("PROVIDER", "BUYER", "AUDITOR", "ADMIN")
+
+
+@admin_app.command("account")
+def admin_account(name: Annotated[str, typer.Argument(help="Who it is for, e.g. jiaxing-dc.")],
+                  role: Annotated[str, typer.Argument(help="PROVIDER, BUYER, AUDITOR or ADMIN.")],
+                  address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
+    """Create an account. Prints its token alone on stdout (``TOKEN=$(gpux admin account
+    NAME ROLE)``), and its id on stderr."""
+    role = role.upper()
+    if role not in ROLES:
+        typer.echo(f"error: role is one of {', '.join(ROLES)}, not {role!r}", err=True)
+        raise typer.Exit(code=2)
+    created = _rpc(address, token, lambda c: c.create_account(name, role))
+    typer.echo(f"account {created.account}: {name} ({role})", err=True)
+    typer.echo(created.token)
 
 
 @admin_app.command("halt")
 def admin_halt(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Halt trading in a slot (cancels still work)."""
-    _admin(address, token, lambda c: c.halt(symbol))
+    _rpc(address, token, lambda c: c.halt(symbol))
     typer.echo(f"{symbol}: halted")
 
 
@@ -223,7 +273,7 @@ def admin_resume(symbol: Symbol,
                  call: Annotated[int, typer.Option(help="Reopen through a call auction of this many seconds.")] = 0,
                  address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Reopen a halted slot: at once, or through a call auction (--call SECONDS)."""
-    _admin(address, token, lambda c: c.resume(symbol, call))
+    _rpc(address, token, lambda c: c.resume(symbol, call))
     typer.echo(f"{symbol}: " + (f"call auction for {call} s" if call else "open"))
 
 
@@ -232,14 +282,14 @@ def admin_call(symbol: Symbol,
                seconds: Annotated[int, typer.Option(help="Length of the call (0: until `gpux admin uncross`).")] = 0,
                address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """Start a call auction in a slot: orders collect, nothing matches until the uncross."""
-    _admin(address, token, lambda c: c.start_call(symbol, seconds))
+    _rpc(address, token, lambda c: c.start_call(symbol, seconds))
     typer.echo(f"{symbol}: call auction" + (f" for {seconds} s" if seconds else " until uncross"))
 
 
 @admin_app.command("uncross")
 def admin_uncross(symbol: Symbol, address: Address = DEFAULT_ADDRESS, token: Token = "") -> None:
     """End a call auction now: everyone trades at one price, then continuous trading."""
-    r = _admin(address, token, lambda c: c.uncross(symbol))
+    r = _rpc(address, token, lambda c: c.uncross(symbol))
     typer.echo(f"{symbol}: uncrossed at {yuan(r.price_fen)}, {r.qty} GPUs traded" if r.price_fen
                else f"{symbol}: nothing crossed; continuous trading")
 
@@ -285,11 +335,25 @@ def fills_command(
             pass
 
 
+def health_command(
+    wait: Annotated[float, typer.Option(help="Keep asking this many seconds, e.g. after starting gpux serve.")] = 0,
+    address: Address = DEFAULT_ADDRESS,
+) -> None:
+    """Whether the gateway answers (gRPC health check, no token): exit 0 once it is serving,
+    1 if it is not (within --wait seconds)."""
+    if not wait_until_serving(address, wait):
+        typer.echo(f"{address}: not serving", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"{address}: serving")
+
+
 def register(app: typer.Typer) -> None:
     """Add the client commands to the ``gpux`` app."""
     app.add_typer(order_app, name="order")
     app.add_typer(capacity_app, name="capacity")
+    app.add_typer(funds_app, name="funds")
     app.add_typer(admin_app, name="admin")
     app.command("book")(book_command)
     app.command("trades")(trades_command)
     app.command("fills")(fills_command)
+    app.command("health")(health_command)

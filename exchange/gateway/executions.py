@@ -64,7 +64,8 @@ def account_events(records: np.ndarray, instruments: Instruments) -> list[tradin
             qty = event[X.QTY - X.SEQ]  # type: ignore[attr-defined]  # X's members come from EXEC_FIELDS
             money = command in _MONEY
             message.change.CopyFrom(trading_pb2.AccountChange(
-                kind=_CHANGE_KIND[command], seq=seq, transact_time_ns=ts, symbol=instruments.symbol(instrument),
+                kind=_CHANGE_KIND[command], seq=seq, transact_time_ns=ts,
+                symbol="" if money else instruments.symbol(instrument),  # money belongs to no slot
                 amount_fen=qty if money else 0, qty=0 if money else qty))
         else:
             (report,) = execution_reports([tuple(event)], account, instruments)

@@ -196,3 +196,32 @@ def test_admin_call_auction_from_the_command_line(tmp_path):
         assert again.exit_code == 1 and "INSTRUMENT_IN_CALL" in again.output
     finally:
         server.stop()
+
+
+def test_an_operator_makes_an_account_and_a_buyer_funds_it(provider):
+    """``gpux admin account`` prints the token alone on stdout; ``gpux funds`` moves money."""
+    operator = CliRunner(env={**provider.env, "GPUX_TOKEN": provider.admin_token, "COLUMNS": "160"})
+    made = operator.invoke(app, ["admin", "account", "lab", "buyer"])
+    assert made.exit_code == 0, made.output
+    assert made.stderr.startswith("account ") and made.stderr.rstrip().endswith(": lab (BUYER)")
+    buyer = CliRunner(env={**provider.env, "GPUX_TOKEN": made.stdout.strip(), "COLUMNS": "160"})
+    deposited = buyer.invoke(app, ["funds", "deposit", "250000"])
+    assert deposited.exit_code == 0 and deposited.output.count("¥2,500.00") == 2, deposited.output
+    assert buyer.invoke(app, ["order", "place", SYMBOL, "BUY", "10", "--price", "1800"]).exit_code == 0
+    shown = buyer.invoke(app, ["funds", "show"])
+    assert shown.exit_code == 0 and "¥180.00" in shown.output and "¥2,320.00" in shown.output  # reserved, available
+    refused = buyer.invoke(app, ["funds", "withdraw", "240000"])  # more than is available
+    assert refused.exit_code == 1 and "FAILED_PRECONDITION" in refused.output
+    assert "¥2,120.00" in buyer.invoke(app, ["funds", "withdraw", "20000"]).output
+    assert operator.invoke(app, ["admin", "account", "x", "KING"]).exit_code == 2
+    assert provider.invoke(app, ["admin", "account", "y", "BUYER"]).exit_code == 1  # a provider may not
+
+
+def test_health_says_whether_a_gateway_answers(provider):
+    up = provider.invoke(app, ["health"])
+    assert up.exit_code == 0 and up.output == f"{provider.env['GPUX_ADDRESS']}: serving\n"
+    from tests.gateway_harness import free_port
+
+    nobody = f"127.0.0.1:{free_port()}"
+    down = provider.invoke(app, ["health", "--address", nobody, "--wait", "0.5"])
+    assert down.exit_code == 1 and down.stderr == f"{nobody}: not serving\n"

@@ -172,6 +172,7 @@ def test_a_maker_is_told_of_its_fills_and_everything_else(traders):
     assert events[5].report.reason == types_pb2.REASON_MASS_CANCEL
     assert events[0].change.qty == 500 and events[0].change.symbol == SYMBOL
     taker = buyer.executions()
+    assert taker[0].change.kind == trading_pb2.ACCOUNT_CHANGE_KIND_DEPOSIT_FUNDS and taker[0].change.symbol == ""
     assert [e.report.exec_type for e in taker[1:]] == [types_pb2.EXEC_TYPE_NEW, types_pb2.EXEC_TYPE_TRADE,
                                                        types_pb2.EXEC_TYPE_TRADE]
     assert {f.report.trade_id for f in taker[2:]} == {f.trade_id for f in fills}
