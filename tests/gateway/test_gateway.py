@@ -393,22 +393,6 @@ def test_capacity_withdraw_and_instrument_filters(market):
     assert all(i.gate_closure_ns == i.slot_start_ns - 15 * 60 * 10**9 for i in listed)
 
 
-def test_the_trade_files_hold_every_trade_acknowledged_before_the_listing(market):
-    """No wait for the log's own flush (a second idle): the listing writes it out first."""
-    import pyarrow as pa
-
-    _, c, _ = market
-    c["PROVIDER"].place_order(SYMBOL, "SELL", 1, price_fen=1835, client_order_id=6100)
-    bought = c["BUYER"].place_order(SYMBOL, "BUY", 1, price_fen=1835, client_order_id=6101, time_in_force="IOC")
-    assert bought.cum_qty == 1
-    trade_id = c["BUYER"].executions()[-1].report.trade_id
-    auditor = c["AUDITOR"]
-    logged = set()
-    for f in auditor.trade_files("2026-11-25").files:
-        logged |= set(pa.ipc.open_file(auditor.download_trade_file(f.path)).read_all()["trade_id"].to_pylist())
-    assert trade_id in logged
-
-
 def test_trades_files_download_statement_and_vouchers(market):
     server, c, made = market
     from exchange.settlement import settle
@@ -440,6 +424,22 @@ def test_trades_files_download_statement_and_vouchers(market):
     statement = c["BUYER"].statement("2026-11-25")
     assert statement.bought_qty >= 1 and statement.subsidy_fen == statement.bought_value_fen * 3000 // 10000
     assert statement.provisional  # the day is not sealed yet
+
+
+def test_the_trade_files_hold_every_trade_acknowledged_before_the_listing(market):
+    """No wait for the log's own flush (a second idle): the listing writes it out first."""
+    import pyarrow as pa
+
+    _, c, _ = market
+    c["PROVIDER"].place_order(SYMBOL, "SELL", 1, price_fen=1835, client_order_id=6100)
+    bought = c["BUYER"].place_order(SYMBOL, "BUY", 1, price_fen=1835, client_order_id=6101, time_in_force="IOC")
+    assert bought.cum_qty == 1
+    trade_id = c["BUYER"].executions()[-1].report.trade_id
+    auditor = c["AUDITOR"]
+    logged = set()
+    for f in auditor.trade_files("2026-11-25").files:
+        logged |= set(pa.ipc.open_file(auditor.download_trade_file(f.path)).read_all()["trade_id"].to_pylist())
+    assert trade_id in logged
 
 
 def test_call_auction_through_the_gateway(market):
