@@ -5,7 +5,6 @@ first; on its own it writes within about a second)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from pathlib import Path
 
@@ -27,18 +26,11 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self.exchange = exchange
         self.root = exchange.node.data.trades
 
-    def _written_out(self) -> None:
-        """Wait (in a worker thread) until the trade log has written every trade handed to
-        it so far. A log that has stopped writing (the error is logged; the journal keeps
-        the trades) is read as it is on disk."""
-        with contextlib.suppress(Exception):
-            self.exchange.node.trades.drain()
-
     async def ListTradeFiles(self, request, context):
         chosen = [parse_day(request.day)] if request.day else None
 
         def listing() -> audit_pb2.ListTradeFilesResponse:  # file reads run off the event loop
-            self._written_out()
+            self.exchange.trades_written_out()
             files = []
             for day in chosen or days(self.root):
                 for path in day_files(self.root, day):
@@ -69,7 +61,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
 
     async def StreamTrades(self, request, context):
         day = parse_day(request.day)
-        await asyncio.to_thread(self._written_out)
+        await asyncio.to_thread(self.exchange.trades_written_out)
         table = await asyncio.to_thread(read_day, self.root, day)
         for start in range(0, table.num_rows, 1000):
             yield audit_pb2.StreamTradesResponse(trades=public_trades(table.slice(start, 1000)))

@@ -105,7 +105,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
                 yield message
 
     async def ListTrades(self, request, context):
-        """Trades of a symbol from the trade log (flushed within about two seconds)."""
+        """Trades of a symbol from the trade log, every trade acknowledged before the call in it."""
         self.exchange.instrument(request.symbol)
         if request.limit < 0:
             raise invalid("limit must be positive", "limit", value=request.limit)
@@ -116,6 +116,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         day = self.exchange.catalog.market_time(inst.slot_ts_ns).date()
 
         def select() -> list[types_pb2.Trade]:  # file reads run off the event loop
+            self.exchange.trades_written_out()
             if day not in days(trades_root):
                 return []
             table = read_day(trades_root, day)

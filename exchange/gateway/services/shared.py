@@ -4,6 +4,7 @@ and the caller's account."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import numpy as np
@@ -80,10 +81,17 @@ class Exchange:
             raise rejection(reason)
         return events
 
+    def trades_written_out(self) -> None:
+        """Wait (call it in a worker thread) until the trade log has written every trade
+        handed to it so far, so a read of the files sees every trade acknowledged before
+        it. A log that has stopped writing (the error is logged; the journal keeps the
+        trades) is read as it is on disk."""
+        with contextlib.suppress(Exception):
+            self.node.trades.drain()
+
     def instrument(self, symbol: str) -> int:
         """Engine id of a listed symbol (INVALID_ARGUMENT / NOT_FOUND otherwise)."""
         return self.instruments.id(symbol)
-
 
 
 def caller_account() -> int:

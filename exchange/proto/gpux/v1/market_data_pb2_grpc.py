@@ -107,7 +107,9 @@ class MarketDataServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTrades(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Public trades of one symbol from the trade log, in trade id order: every trade
+        acknowledged before the call is in it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
