@@ -141,11 +141,20 @@ def commands(catalog: Catalog, need: Need, option: Option, today: date) -> list[
     """Ready-to-run ``gpux`` commands that buy the option now (fill-or-kill per hour), and
     the day-ahead block that would ask for it instead, at the worst price taken (when its
     hours lie in one delivery day after ``today``, market time: day-ahead days start
-    tomorrow)."""
-    lines = [f"gpux order place {symbol} BUY {need.gpus} --price {limit} --tif FOK"
-             for symbol, limit in zip(option.way.symbols, option.limits_fen)]
-    start = catalog.market_time(option.way.start_ns)
+    tomorrow). If the need may start at several hours and its whole window lies in that
+    day, also the block that may run from any of them (``--window FROM-TO``, TO the
+    latest start plus the hours), in the option's class and region at the same limit:
+    the auction then picks the cheapest run."""
+    way, limit = option.way, max(option.limits_fen)
+    lines = [f"gpux order place {symbol} BUY {need.gpus} --price {price} --tif FOK"
+             for symbol, price in zip(way.symbols, option.limits_fen)]
+    start = catalog.market_time(way.start_ns)
     if start.date() > today and start.hour + need.hours <= 24:
         lines.append(f"gpux dayahead submit {start.date().isoformat()} BUY {start.hour} {need.gpus} "
-                     f"{option.way.gpu_class}.{option.way.region}@{max(option.limits_fen)} --hours {need.hours}")
+                     f"{way.gpu_class}.{way.region}@{limit} --hours {need.hours}")
+        first, last = catalog.market_time(need.first_start_ns), catalog.market_time(need.last_start_ns)
+        if first < last and first.date() == last.date() == start.date() and last.hour + need.hours <= 24:
+            lines.append(f"gpux dayahead submit {start.date().isoformat()} BUY {need.gpus} "
+                         f"{way.gpu_class}.{way.region}@{limit} --window {first.hour}-{last.hour + need.hours} "
+                         f"--hours {need.hours}")
     return lines

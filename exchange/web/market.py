@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exchange.catalog import Catalog, Listing
+from exchange.clearing import BlockOrder
 from exchange.dayahead import APPLIED_FILE, CLEARING_FILE, failure, read_clearing
 from exchange.schema import InstrumentState
 from exchange.tradelog import days, read_day
@@ -106,9 +107,20 @@ def _name(product: Any) -> str:
     return ".".join(product)
 
 
+def _alternatives(b: BlockOrder) -> list[dict]:
+    """A block's alternatives for the page: per product and limit (in the order given),
+    the start hours it may run from."""
+    starts: dict[tuple[str, int], list[int]] = {}
+    for i, a in enumerate(b.alternatives):
+        starts.setdefault((_name(a.product), a.limit_fen), []).append(b.start_of(i))
+    return [{"product": product, "limit": limit, "starts": hours} for (product, limit), hours in starts.items()]
+
+
 def day_ahead_summary(root: Path, day: date) -> dict | None:
     """A day's clearing, anonymised: prices and volumes per product and hour, blocks
-    numbered in arrival order with their outcome and reason, hourly orders counted.
+    numbered in arrival order -- each with the start hours its alternatives allow, the
+    accepted product and run (from the accepted alternative's start, which may differ
+    from the order's own) or none, its fill and reason --, hourly orders counted.
     None if the day has no recorded clearing."""
     folder = Path(root) / day.isoformat()
     if not (folder / CLEARING_FILE).exists():
@@ -123,10 +135,14 @@ def day_ahead_summary(root: Path, day: date) -> dict | None:
     blocks = []
     for n, b in enumerate(sorted(auction.blocks, key=lambda b: b.block_id), 1):  # type: ignore[arg-type, return-value]
         r = result.blocks[b.block_id]
-        blocks.append({"n": n, "side": b.side.name, "qty": b.qty, "start": b.start, "hours": b.length,
-                       "min_ratio": b.min_ratio,
-                       "alternatives": [f"{_name(a.product)}@{a.limit_fen}" for a in b.alternatives],
-                       "accepted": None if r.alternative is None else _name(b.alternatives[r.alternative].product),
+        accepted = None
+        if r.alternative is not None:  # where and when it runs: the accepted alternative's product and start
+            start = b.start_of(r.alternative) if r.start is None else r.start  # None: recorded before starts
+            accepted = {"product": _name(b.alternatives[r.alternative].product), "start": start,
+                        "end": start + b.length}
+        blocks.append({"n": n, "side": b.side.name, "qty": b.qty, "hours": b.length, "min_ratio": b.min_ratio,
+                       "starts": sorted({b.start_of(i) for i in range(len(b.alternatives))}),
+                       "alternatives": _alternatives(b), "accepted": accepted,
                        "filled": r.qty, "reason": r.reason.value if r.reason else None})
     hourly = auction.orders
     return {"day": day.isoformat(), "status": "failed" if reason else "booked" if (folder / APPLIED_FILE).exists()

@@ -16,12 +16,13 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from exchange.catalog import default_catalog
-from exchange.client import GpuxClient
+from exchange.client import GpuxClient, parse_window, window_starts
 from exchange.schema import CommandKind, command
 from exchange.web.compare import Need, cheapest, commands, ways
 from tests.gateway_harness import RunningServer
@@ -88,6 +89,11 @@ def market(tmp_path_factory):
     buyer.submit_day_ahead("2026-11-26", "BUY", 10, 8, [("H100-80G", "jiaxing", 1900), ("H100-80G", "ningxia", 1900)],
                            hours=2, client_order_id=1)
     buyer.submit_day_ahead("2026-11-26", "BUY", 10, 4, [("H100-80G", "ningxia", 1400)], hours=2, client_order_id=2)
+    # a job that may shift: 6 GPUs for 2 hours from 11:00 or 12:00; at 11:00 ningxia has only 4 left beside the
+    # first job (which earns more there than in jiaxing), so it runs from 12:00, not from its own start hour 11
+    buyer.submit_day_ahead("2026-11-26", "BUY", 11, 6,
+                           [("H100-80G", "ningxia", 1600, 11), ("H100-80G", "ningxia", 1600, 12)],
+                           hours=2, client_order_id=3)
     admin.run_day_ahead("2026-11-26", time_limit_seconds=30)
     now[0] = CLOSING
     server.server.node.execute(command(CommandKind.TIMER))  # the 10:00 slots close
@@ -157,13 +163,43 @@ def test_compare_takes_depth_and_ranks_ties_in_catalog_order():
         "gpux order place H100-80G.hangzhou.20261125T14 BUY 3 --price 1003 --tif FOK"]
 
 
+def test_compare_gives_the_day_ahead_block_that_may_shift():
+    catalog = default_catalog()
+
+    def at(day: str, hour: int) -> int:
+        return int(dt.datetime.fromisoformat(f"{day}T{hour:02d}:00+08:00").timestamp()) * 10**9
+
+    need = Need(gpus=3, hours=2, first_start_ns=at(DAY, 14), last_start_ns=at(DAY, 16), min_tflops=200,
+                region="hangzhou")
+    asks = {f"H100-80G.hangzhou.20261125T{h}": [(1000, 3)] for h in range(14, 18)}
+    best = cheapest(catalog, need, ways(catalog, need), asks)[0][0]
+    assert (best.way.gpu_class, catalog.market_time(best.way.start_ns).hour) == ("H100-80G", 14)  # ties: earliest
+    block, shifting = commands(catalog, need, best, dt.date(2026, 11, 24))[-2:]
+    assert block == "gpux dayahead submit 2026-11-25 BUY 14 3 H100-80G.hangzhou@1000 --hours 2"
+    assert shifting == "gpux dayahead submit 2026-11-25 BUY 3 H100-80G.hangzhou@1000 --window 14-18 --hours 2"
+    # the window gives the block exactly the need's starts, 14:00 to 16:00
+    window = shifting.split("--window ")[1].split()[0]
+    assert window_starts(parse_window(window), 2) == [14, 15, 16]
+    late = Need(gpus=3, hours=2, first_start_ns=at(DAY, 21), last_start_ns=at(DAY, 23), min_tflops=200)
+    option = replace(best, way=replace(best.way, start_ns=late.first_start_ns))
+    assert not any("--window" in c for c in commands(catalog, late, option, dt.date(2026, 11, 24)))  # past midnight
+    assert commands(catalog, need, best, dt.date(2026, 11, 25))[-1].startswith("gpux order place")  # today: too late
+
+
 def test_the_day_ahead_summary_is_anonymised(market):
     days = api(market, "/api/dayahead")["days"]
     assert days == [{"day": "2026-11-26", "status": "booked"}]
     r = api(market, "/api/dayahead/2026-11-26")
-    job, cheap = r["blocks"]
-    assert job["accepted"] == "H100-80G.ningxia" and job["filled"] == 8 and job["reason"] is None
+    job, cheap, shifted = r["blocks"]
+    assert job["accepted"] == {"product": "H100-80G.ningxia", "start": 10, "end": 12}
+    assert job["filled"] == 8 and job["reason"] is None and job["starts"] == [10]
     assert cheap["accepted"] is None and cheap["reason"] == "OUT_OF_THE_MONEY"
+    # the accepted run starts at the accepted alternative's hour, 12, not the order's own 11
+    assert shifted["starts"] == [11, 12] and shifted["filled"] == 6
+    assert shifted["alternatives"] == [{"product": "H100-80G.ningxia", "limit": 1600, "starts": [11, 12]}]
+    assert shifted["accepted"] == {"product": "H100-80G.ningxia", "start": 12, "end": 14}
+    ningxia = next(p for p in r["products"] if p["product"] == "H100-80G.ningxia")
+    assert ningxia["volumes"][10:14] == [8, 8, 6, 6]
     assert "account" not in json.dumps(r) and "ref" not in json.dumps(r)
     with pytest.raises(urllib.error.HTTPError) as missing:
         api(market, "/api/dayahead/2026-11-27")
@@ -300,6 +336,9 @@ def test_the_instrument_and_day_ahead_pages(market, page):
     driver.get(driver.current_url.split("#")[0] + "#/dayahead")
     _wait(driver, 10, lambda d: d.find_elements("css selector", "#da-blocks tbody tr"))
     rows = [tr.text for tr in driver.find_elements("css selector", "#da-blocks tbody tr")]
-    assert "接受于 H100-80G.ningxia" in rows[0] and "价格不匹配" in rows[1]
+    assert "10:00–12:00" in rows[0] and "接受于 H100-80G.ningxia 10:00–12:00" in rows[0] and "价格不匹配" in rows[1]
+    # the shifted job: its accepted run, not its own start hour; the starts it allowed beside its alternative
+    assert "接受于 H100-80G.ningxia 12:00–14:00" in rows[2] and "11:00–13:00" not in rows[2], rows[2]
+    assert "可开始于 11:00, 12:00" in rows[2], rows[2]
     assert driver.find_elements("css selector", "#da-chart polyline")
     _shot(driver, "dayahead")

@@ -21,7 +21,8 @@ const T = {
     da_days: "已出清的交割日", da_none: "尚无日前市场结果", welfare: "社会福利", status: "状态",
     booked: "已记账", failed: "失败", cleared: "已出清", products: "各区域小时价格", blocks: "整块订单（匿名）",
     alternatives: "备选", outcome: "结果", filled: "成交卡数", reason: "原因", accepted: "接受于",
-    rejected: "未成交", hourly: "小时订单", BUY: "买", SELL: "卖",
+    rejected: "未成交", hourly: "小时订单", BUY: "买", SELL: "卖", run: "交割时段", within: "小时，时段内任选：",
+    starts_at: "可开始于",
     OUT_OF_THE_MONEY: "价格不匹配", MIN_RATIO: "低于最小成交比例", PARADOXICALLY_REJECTED: "悖论拒绝",
     REMOVED_PARADOXICAL: "悖论剔除", NO_COUNTERPARTY: "无对手方", ALL_OR_NONE: "全部成交或不成交", error: "出错了",
   },
@@ -43,7 +44,8 @@ const T = {
     welfare: "Welfare", status: "Status", booked: "booked", failed: "failed", cleared: "cleared",
     products: "Prices by hour and region", blocks: "Block orders (anonymised)", alternatives: "Alternatives",
     outcome: "Outcome", filled: "Filled", reason: "Reason", accepted: "accepted in", rejected: "not filled",
-    hourly: "hourly orders", BUY: "buy", SELL: "sell", OUT_OF_THE_MONEY: "out of the money",
+    hourly: "hourly orders", BUY: "buy", SELL: "sell", OUT_OF_THE_MONEY: "out of the money", run: "Delivery",
+    within: "h any time in", starts_at: "from",
     MIN_RATIO: "below its minimum ratio", PARADOXICALLY_REJECTED: "paradoxically rejected",
     REMOVED_PARADOXICAL: "removed (paradoxical)", NO_COUNTERPARTY: "no counterparty",
     ALL_OR_NONE: "all or none, only part available", error: "error",
@@ -363,6 +365,21 @@ function lineChart(products, hours, width = 640, height = 220) {
   return svg + `</svg>`;
 }
 
+const hourSpan = (from, to) => `${pad2(from)}:00–${pad2(to)}:00`;
+
+// A block's delivery: the accepted run (from the accepted alternative's start, not the
+// order's own); for a block not filled, its run or, if it may shift, its hours and window.
+function blockRun(b) {
+  if (b.accepted) return hourSpan(b.accepted.start, b.accepted.end);
+  if (b.starts.length === 1) return hourSpan(b.starts[0], b.starts[0] + b.hours);
+  const spans = [];  // consecutive starts make one span of the window
+  for (const s of b.starts) {
+    const last = spans[spans.length - 1];
+    if (last && s === last[1] + 1) last[1] = s; else spans.push([s, s]);
+  }
+  return `${b.hours} ${esc(t("within"))} ${spans.map(([s, e]) => hourSpan(s, e + b.hours)).join(", ")}`;
+}
+
 async function showDayAhead(day) {
   const list = (await getJSON("/api/dayahead")).days;
   const links = list.map((d) => `<a href="#/dayahead/${d.day}">${d.day}</a> <span class="muted">${esc(t(d.status))}</span>`).join(" · ");
@@ -380,10 +397,12 @@ async function showDayAhead(day) {
       `<td class="num">${p.volumes[h] ? `${money(y)}<br><span class="muted">${p.volumes[h]}</span>` : ""}</td>` : "")).join("") + `</tr>`).join("") +
     `</tbody></table></div>
     <div class="card"><h3>${esc(t("blocks"))}</h3><table id="da-blocks"><thead><tr><th>#</th><th>${esc(t("side"))}</th><th>${esc(t("gpus"))}</th>
-      <th>${esc(t("hours"))}</th><th>${esc(t("alternatives"))}</th><th>${esc(t("outcome"))}</th><th>${esc(t("filled"))}</th><th>${esc(t("reason"))}</th></tr></thead><tbody>` +
-    r.blocks.map((b) => `<tr><td>${b.n}</td><td>${esc(t(b.side))}</td><td class="num">${b.qty}</td><td>${pad2(b.start)}–${pad2(b.start + b.hours)}</td>
-      <td>${b.alternatives.map((a) => esc(a.replace(/@(\d+)$/, (_, f) => "@" + money(Number(f))))).join("<br>")}</td>
-      <td>${b.accepted ? esc(t("accepted")) + " " + esc(b.accepted) : esc(t("rejected"))}</td><td class="num">${b.filled}</td>
+      <th>${esc(t("run"))}</th><th>${esc(t("alternatives"))}</th><th>${esc(t("outcome"))}</th><th>${esc(t("filled"))}</th><th>${esc(t("reason"))}</th></tr></thead><tbody>` +
+    r.blocks.map((b) => `<tr><td>${b.n}</td><td>${esc(t(b.side))}</td><td class="num">${b.qty}</td><td>${blockRun(b)}</td>
+      <td>${b.alternatives.map((a) => esc(a.product + "@" + money(a.limit)) + (b.starts.length > 1 ?
+        ` <span class="muted">${esc(t("starts_at"))} ${a.starts.map((h) => pad2(h) + ":00").join(", ")}</span>` : "")).join("<br>")}</td>
+      <td>${b.accepted ? esc(t("accepted")) + " " + esc(b.accepted.product) + " " + hourSpan(b.accepted.start, b.accepted.end)
+        : esc(t("rejected"))}</td><td class="num">${b.filled}</td>
       <td>${b.reason ? esc(t(b.reason)) : ""}</td></tr>`).join("") + `</tbody></table></div></div>`;
   $("#main").innerHTML = html;
 }
