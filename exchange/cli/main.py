@@ -199,10 +199,13 @@ def serve_command(
         min=0, help="Take a snapshot after this many commands (0: not by count).")] = 1_000_000,
     snapshot_seconds: Annotated[float, typer.Option(
         min=0, help="Take a snapshot this many seconds after the last, if anything changed (0: not by time).")] = 300.0,
+    snapshot_bytes: Annotated[int, typer.Option(
+        min=0, help="Take a snapshot once this many bytes were appended to the journal since the last "
+                    "(0: not by size); it bounds what a restart replays.")] = 0,
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
-    (with --http-address also the market page and /metrics). Snapshots are written by
-    count and time (written off the event loop) and at a clean stop.
+    (with --http-address also the market page and /metrics). Snapshots are taken by
+    command count, journal bytes and time (written off the event loop) and at a clean stop.
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
@@ -227,7 +230,8 @@ def serve_command(
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
                            opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer,
                            max_streams=max_streams, max_streams_per_account=max_streams_per_account,
-                           snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds)
+                           snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
+                           snapshot_bytes=snapshot_bytes)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

@@ -43,7 +43,7 @@ class GatewayServer:
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
                  opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000,
                  max_streams: int = 10_000, max_streams_per_account: int = 100, feed_interval: float = 0.05,
-                 snapshot_every: int = 1_000_000, snapshot_seconds: float = 300.0) -> None:
+                 snapshot_every: int = 1_000_000, snapshot_seconds: float = 300.0, snapshot_bytes: int = 0) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -56,9 +56,11 @@ class GatewayServer:
         self.max_streams, self.max_streams_per_account = max_streams, max_streams_per_account
         """Caps on the streams open at once, in all and per account."""
         self.feed_interval = feed_interval
-        self.snapshot_every, self.snapshot_seconds = snapshot_every, snapshot_seconds
-        """Snapshot policy: after this many commands or seconds (0: never by that), and at a clean stop."""
         """Most often the market-data fan-out reads and publishes books and tickers, seconds."""
+        self.snapshot_every, self.snapshot_seconds = snapshot_every, snapshot_seconds
+        self.snapshot_bytes = snapshot_bytes
+        """Snapshot policy: after this many commands, seconds or journal bytes (0: never by
+        that), and at a clean stop."""
         self.exchange: Exchange | None = None
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
@@ -72,7 +74,8 @@ class GatewayServer:
         self.node = await asyncio.to_thread(ExchangeNode.open, self.data_dir, self.catalog_path, sync=self.sync,
                                             max_accounts=self.max_accounts, loop=asyncio.get_running_loop(),
                                             snapshot_every=self.snapshot_every,
-                                            snapshot_seconds=self.snapshot_seconds, snapshot_on_stop=True,
+                                            snapshot_seconds=self.snapshot_seconds,
+                                            snapshot_bytes=self.snapshot_bytes, snapshot_on_stop=True,
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)

@@ -38,6 +38,8 @@ class Journal(Protocol):
 
     last_seq: int
     """Sequence number of the last appended command (0 if none)."""
+    appended_bytes: int
+    """Bytes appended through this object since it was opened (a snapshot policy counts them)."""
 
     def append(self, batch: np.ndarray) -> None:
         """Append a command batch whose seqs continue ``last_seq``."""

@@ -112,6 +112,8 @@ class FileJournal:
         self._file: BinaryIO | None = None
         self._current: Path | None = None
         self._size = 0
+        self.appended_bytes = 0
+        """Bytes of records appended since this journal was opened."""
         self._chain = 0  # running CRC-32 of the current segment (records.encode)
         self._scanned: tuple[Path, tuple[int, int, int], np.ndarray] | None = None
         """The newest segment's table of records as opening found it, and the file's
@@ -189,6 +191,7 @@ class FileJournal:
         except OSError as error:
             raise self._fail("write", error) from error
         self._size += len(data)
+        self.appended_bytes += len(data)
         self._chain = chain
         self.last_seq = first + len(batch) - 1
 

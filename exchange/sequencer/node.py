@@ -175,7 +175,7 @@ class ExchangeNode:
     def __init__(self, data: DataDir, catalog: Catalog, state: MarketState, journal: FileJournal,
                  snapshots: SnapshotStore, trades: TradeLogFeed, report: RecoveryReport,
                  *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
-                 snapshot_seconds: float = 0.0, snapshot_on_stop: bool = False,
+                 snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.data = data
         self.catalog = catalog
@@ -189,7 +189,7 @@ class ExchangeNode:
         self._listeners: list[Callable[[int], None]] = []
         kwargs: dict[str, Any] = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
                       snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
-                      snapshot_on_stop=snapshot_on_stop, after_group=self._after_group)
+                      snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
 
@@ -198,11 +198,12 @@ class ExchangeNode:
              *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
              snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int | None = None,
              loop: asyncio.AbstractEventLoop | None = None, snapshot_seconds: float = 0.0,
-             snapshot_on_stop: bool = False) -> ExchangeNode:
+             snapshot_bytes: int = 0, snapshot_on_stop: bool = False) -> ExchangeNode:
         """Recover the data directory (created on first use) and start the sequencer: a
         writer thread, or with ``loop`` a :class:`LoopSequencer` run by that event loop.
-        Snapshots: every ``snapshot_every`` commands, every ``snapshot_seconds`` (0: not
-        by time) and, with ``snapshot_on_stop``, at :meth:`close`."""
+        Snapshots: every ``snapshot_every`` commands, every ``snapshot_bytes`` bytes
+        appended to the journal, every ``snapshot_seconds`` (0: not by that measure) and,
+        with ``snapshot_on_stop``, at :meth:`close`."""
         data = DataDir.resolve(data_dir)
         lock = data.lock()
         try:
@@ -219,7 +220,8 @@ class ExchangeNode:
             assert feed is not None  # recover makes one for the writer
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop,
-                       snapshot_seconds=snapshot_seconds, snapshot_on_stop=snapshot_on_stop)
+                       snapshot_seconds=snapshot_seconds, snapshot_bytes=snapshot_bytes,
+                       snapshot_on_stop=snapshot_on_stop)
             node.executions = executions
         except BaseException:
             os.close(lock)

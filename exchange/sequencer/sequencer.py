@@ -28,8 +28,9 @@ Rules enforced here:
   was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
   (O(state)) and written by a background thread, so trading pauses only for the copy.
-  A snapshot is due once ``snapshot_every`` commands or ``snapshot_seconds`` (with at
-  least one command) have passed since the last; with ``snapshot_on_stop`` a clean
+  A snapshot is due once ``snapshot_every`` commands, ``snapshot_bytes`` bytes appended
+  to the journal or ``snapshot_seconds`` (with at least one command) have passed since
+  the last (0: not by that measure); with ``snapshot_on_stop`` a clean
   stop takes one of whatever changed since, durable before :meth:`Sequencer.stop`
   returns. A crash mid-write leaves the previous snapshot valid (atomic rename).
 * An :attr:`~Sequencer.observer` (:class:`GroupObserver`, e.g. the operator metrics)
@@ -126,7 +127,7 @@ class Sequencer:
     def __init__(self, state: MarketState, journal: Journal, *, clock: Clock = time.time_ns,
                  sync: SyncPolicy = SyncPolicy.GROUP, max_batch: int = 65536,
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
-                 snapshot_seconds: float = 0.0, snapshot_on_stop: bool = False,
+                 snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
                  after_group: Callable[[bool], None] | None = None) -> None:
         if state.last_seq != journal.last_seq:
             raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
@@ -138,6 +139,8 @@ class Sequencer:
         self.snapshots = snapshots
         self.snapshot_every = snapshot_every
         self.snapshot_seconds = snapshot_seconds
+        self.snapshot_bytes = snapshot_bytes
+        self._bytes_at_snapshot = journal.appended_bytes
         self.snapshot_on_stop = snapshot_on_stop
         self._snapshot_taken = time.monotonic()
         self.after_group = after_group
@@ -364,10 +367,13 @@ class Sequencer:
         return self._queue.empty()
 
     def _snapshot_due(self) -> bool:
-        """``snapshot_every`` commands, or ``snapshot_seconds`` with some command, since the last."""
+        """``snapshot_every`` commands, ``snapshot_bytes`` journal bytes, or ``snapshot_seconds``
+        with some command, since the last."""
         if self.snapshots is None or not self._since_snapshot:
             return False
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+            return True
+        if self.snapshot_bytes and self.journal.appended_bytes - self._bytes_at_snapshot >= self.snapshot_bytes:
             return True
         return 0 < self.snapshot_seconds <= time.monotonic() - self._snapshot_taken
 
@@ -389,6 +395,7 @@ class Sequencer:
                 return pending
             pending.exception()
         self._since_snapshot = 0
+        self._bytes_at_snapshot = self.journal.appended_bytes
         self._snapshot_taken = time.monotonic()
         started = time.perf_counter()
         snapshot = self.state.snapshot()

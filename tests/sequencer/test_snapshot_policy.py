@@ -1,4 +1,4 @@
-"""Snapshot policy: by time under load, and at a clean stop (both sequencers)."""
+"""Snapshot policy: by journal bytes, by time under load, and at a clean stop (both sequencers)."""
 
 from __future__ import annotations
 
@@ -56,5 +56,30 @@ def test_snapshots_by_time_while_orders_stream_in(tmp_path):
     again = open_node(tmp_path)
     assert again.recovery.snapshot is not None
     assert again.recovery.replayed_commands < again.state.last_seq
+    assert_same_state(before, state_of(again))
+    again.close()
+
+
+def test_snapshots_by_journal_bytes_and_not_before(tmp_path):
+    node = open_node(tmp_path, snapshot_every=0, snapshot_bytes=10**9)
+    start_market(node)
+    node.execute(flow(300, seed=1))
+    assert node.sequencer.journal.appended_bytes > 0
+    assert not list(node.data.snapshots.iterdir())  # far from 1 GB: none yet
+    node.close()
+    node = open_node(tmp_path, snapshot_every=0, snapshot_bytes=4096)
+    start_market(node)
+    written = []
+    for i in range(6):
+        before = node.sequencer.journal.appended_bytes
+        node.execute(flow(100, seed=i, base=1000 * i))
+        written.append(node.sequencer.journal.appended_bytes - before)
+    node.snapshot()  # waits for any write in progress, then takes one more
+    names = sorted(p.name for p in node.data.snapshots.iterdir())
+    assert 1 < len(names) <= 3 and sum(written) > 2 * 4096  # some by bytes (the store keeps 3)
+    before = state_of(node)
+    node.close()
+    again = open_node(tmp_path)
+    assert again.recovery.replayed_commands == 0
     assert_same_state(before, state_of(again))
     again.close()
