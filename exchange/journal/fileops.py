@@ -9,6 +9,8 @@ promises of the journal are checked against the failures they are made for.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,10 +56,19 @@ class FileOps:
         self.fsync_dir(dst.parent)
 
 
-def write_atomically(ops: FileOps, path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: temp file, fsync, rename, directory fsync."""
+@contextmanager
+def atomic_file(ops: FileOps, path: Path) -> Iterator[BinaryIO]:
+    """A temp file beside ``path`` to write (through ``ops``); when the block ends it is
+    fsynced and renamed over ``path`` (directory fsync). If the block raises, ``path`` is
+    left as it was (the temp file stays, to be overwritten by the next attempt)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with ops.open_write(tmp) as f:
-        ops.write(f, data)
+        yield f
         ops.fsync(f)
     ops.replace(tmp, path)
+
+
+def write_atomically(ops: FileOps, path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: temp file, fsync, rename, directory fsync."""
+    with atomic_file(ops, path) as f:
+        ops.write(f, data)

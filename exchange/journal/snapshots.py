@@ -9,6 +9,13 @@ metadata document (``__meta__``). Files are written whole or not at all (temp fi
 fsync, rename, directory fsync). Loading checks the length and the SHA-256; a damaged
 snapshot is reported by name and the next older one is tried, so recovery can always
 fall back to replaying the journal from the start.
+
+:meth:`SnapshotStore.write` runs in a thread beside the writer, so it streams: the
+arrays go to the temp file in chunks of 16 MiB straight from their memory, behind a
+placeholder header; the SHA-256 is then read back from the file and the header written
+over the placeholder. No copy of the whole payload is made in memory, and no single step holds
+the GIL for long (file writes, reads and hashing release it), so the writer keeps
+running while a large snapshot is written.
 """
 
 from __future__ import annotations
@@ -16,21 +23,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
+from numpy.lib import format as npy
 
 from exchange.journal.errors import SnapshotError
-from exchange.journal.fileops import FileOps, write_atomically
+from exchange.journal.fileops import FileOps, atomic_file
 
 MAGIC = b"GPXS"
 VERSION = 1
 HEADER = struct.Struct("<4sHHqQ32s")
 SUFFIX = ".snapshot"
+CHUNK = 1 << 24
+"""Bytes handed to a write, read or hash at a time."""
 _META = "__meta__"
 T = TypeVar("T")
 
@@ -52,15 +64,71 @@ class LoadReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def encode(snapshot: Snapshot) -> bytes:
-    """The bytes of a snapshot file. O(state size)."""
-    buf = io.BytesIO()
+def _write_payload(out: Any, snapshot: Snapshot) -> None:
+    """The payload of a snapshot, written to the file-like ``out``: what ``np.savez`` of
+    the arrays and the metadata writes (an uncompressed zip of ``.npy`` entries), each
+    array's bytes handed over straight from its memory in chunks of :data:`CHUNK` (no
+    copy; zipfile's CRC and the file writes release the GIL)."""
     meta = np.frombuffer(json.dumps(snapshot.meta, sort_keys=True).encode(), np.uint8)
-    arrays: dict[str, Any] = {**snapshot.arrays, _META: meta}
-    np.savez(buf, **arrays)
+    with zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as npz:
+        for name, array in {**snapshot.arrays, _META: meta}.items():
+            array = np.ascontiguousarray(array)
+            with npz.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                npy.write_array_header_1_0(entry, npy.header_data_from_array_1_0(array))
+                data = memoryview(array.reshape(-1)).cast("B")
+                for start in range(0, len(data), CHUNK):
+                    entry.write(data[start:start + CHUNK])
+
+
+def _header(seq: int, length: int, digest: bytes) -> bytes:
+    return HEADER.pack(MAGIC, VERSION, 0, seq, length, digest)
+
+
+def encode(snapshot: Snapshot) -> bytes:
+    """The bytes of a snapshot file, in memory (the store streams them instead). O(state size)."""
+    buf = io.BytesIO()
+    _write_payload(buf, snapshot)
     payload = buf.getvalue()
-    digest = hashlib.sha256(payload).digest()
-    return HEADER.pack(MAGIC, VERSION, 0, snapshot.seq, len(payload), digest) + payload
+    return _header(snapshot.seq, len(payload), hashlib.sha256(payload).digest()) + payload
+
+
+class _Payload:
+    """The part of an open file behind the header, as ``zipfile`` sees it: positions
+    count from the payload's first byte, writes go through the :class:`FileOps`."""
+
+    def __init__(self, ops: FileOps, f: BinaryIO, offset: int) -> None:
+        self.ops, self.f, self.offset = ops, f, offset
+
+    def write(self, data: bytes) -> int:
+        self.ops.write(self.f, data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.f.tell() - self.offset
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        return self.f.seek(position + self.offset if whence == os.SEEK_SET else position, whence) - self.offset
+
+    def flush(self) -> None:
+        """Nothing is buffered here (``FileOps`` writes go straight to the file)."""
+
+    def read(self, size: int = -1) -> bytes:
+        """Never read (numpy takes an object with ``read`` for an open file, not a path)."""
+        raise io.UnsupportedOperation("a snapshot payload is only written here")
+
+
+def _sha256_of(path: str, offset: int, chunk: int = CHUNK) -> tuple[int, bytes]:
+    """(length, SHA-256) of a file's bytes from ``offset`` on, read in chunks (the
+    reads and the hashing release the GIL)."""
+    digest, length = hashlib.sha256(), 0
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        f.seek(offset)
+        while n := f.readinto(buf):
+            digest.update(view[:n])
+            length += n
+    return length, digest.digest()
 
 
 def decode(name: str, data: bytes) -> Snapshot:
@@ -97,9 +165,15 @@ class SnapshotStore:
         return sorted(self.directory.glob(f"*{SUFFIX}"))
 
     def write(self, snapshot: Snapshot) -> Path:
-        """Write a snapshot durably, then drop all but the newest ``keep``."""
+        """Write a snapshot durably (streamed, see the module docstring), then drop all
+        but the newest ``keep``. O(state size) in time, O(16 MiB) in memory."""
         path = self.directory / f"{snapshot.seq:020d}{SUFFIX}"
-        write_atomically(self.ops, path, encode(snapshot))
+        with atomic_file(self.ops, path) as f:
+            self.ops.write(f, bytes(HEADER.size))  # the placeholder of the header
+            _write_payload(_Payload(self.ops, f, HEADER.size), snapshot)
+            length, digest = _sha256_of(f.name, HEADER.size)
+            f.seek(0)
+            self.ops.write(f, _header(snapshot.seq, length, digest))
         for old in self.files()[: -self.keep]:
             old.unlink()
         return path

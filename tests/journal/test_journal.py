@@ -3,6 +3,7 @@ record format against a reading of its documented layout, and segments of format
 
 from __future__ import annotations
 
+import errno
 import random
 import struct
 import zlib
@@ -13,12 +14,14 @@ from hypothesis import given, settings, strategies as st
 
 from exchange.journal import (
     FileJournal,
+    FileOps,
     JournalCorruptError,
     JournalFailedError,
     Snapshot,
     SnapshotStore,
     legacy,
     records,
+    snapshots,
 )
 from exchange.schema import COMMAND_FIELDS, CommandKind, command, commands, record_words
 from tests.faults import FailingOps, PowerLossOps
@@ -165,6 +168,36 @@ def test_power_loss_keeps_every_synced_record(tmp_path_factory, steps, seed):
 
 def _snapshot(seq: int) -> Snapshot:
     return Snapshot(seq, {"a": np.arange(seq, seq + 100, dtype=np.int64).reshape(10, 10)}, {"seq": seq})
+
+
+def test_a_streamed_snapshot_is_the_file_encode_gives_and_a_failed_write_leaves_the_previous(tmp_path):
+    big = Snapshot(7, {"a": np.arange(3 * (1 << 21), dtype=np.int64).reshape(-1, 3),  # 48 MiB: several chunks
+                       "empty": np.zeros((0, 4), np.int64), "strided": np.arange(10, dtype=np.int64)[::3]},
+                   {"seq": 7, "note": "é"})
+    ops = PowerLossOps()
+    store = SnapshotStore(tmp_path / "s", ops)
+    path = store.write(big)
+    assert path.stat().st_size == len(snapshots.encode(big)) and ops.synced[path] == path.stat().st_size
+    for loaded in (snapshots.decode(path.name, path.read_bytes()), snapshots.decode("mem", snapshots.encode(big))):
+        assert loaded.seq == 7 and loaded.meta == big.meta
+        assert {k: v.tolist() for k, v in loaded.arrays.items()} == {k: v.tolist() for k, v in big.arrays.items()}
+
+    class Fails(FileOps):  # the disk fails in the middle of the next snapshot's payload
+        writes = 0
+
+        def write(self, f, data):
+            if str(f.name).endswith(".snapshot.tmp"):
+                self.writes += 1
+                if self.writes == 4:
+                    raise OSError(errno.EIO, "input/output error")
+            super().write(f, data)
+
+    failing = SnapshotStore(tmp_path / "s", Fails())
+    with pytest.raises(OSError, match="input/output"):
+        failing.write(Snapshot(9, big.arrays, {"seq": 9}))
+    assert [p.name for p in failing.files()] == [path.name]  # only a temp file was left beside it
+    loaded, report = failing.latest()
+    assert loaded.seq == 7 and not report.skipped
 
 
 def test_snapshots_load_newest_and_skip_damaged_ones_by_name(tmp_path):

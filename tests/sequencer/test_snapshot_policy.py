@@ -1,10 +1,19 @@
-"""Snapshot policy: by journal bytes, by time under load, and at a clean stop (both sequencers)."""
+"""Snapshot policy and writing: by journal bytes, by time under load, at a clean stop;
+orders acknowledged while a snapshot is written, which restores the state at its seq; a
+write failing midway leaves the previous snapshot (both sequencers)."""
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 
+import numpy as np
+
+from exchange.catalog import default_catalog
+from exchange.journal import FileJournal, FileOps, SnapshotStore
+from exchange.journal.snapshots import decode
+from exchange.sequencer import MarketState
 from tests.sequencer.test_sequencer import (  # noqa: F401 - driver: every test on both sequencers
     assert_same_state,
     driver,
@@ -81,5 +90,94 @@ def test_snapshots_by_journal_bytes_and_not_before(tmp_path):
     node.close()
     again = open_node(tmp_path)
     assert again.recovery.replayed_commands == 0
+    assert_same_state(before, state_of(again))
+    again.close()
+
+
+class HeldSnapshotOps(FileOps):
+    """Real files; a snapshot's payload waits for :attr:`release` (and with ``fail_at``,
+    that write fails as a disk would) while everything else goes on."""
+
+    def __init__(self, fail_at: int = 0) -> None:
+        self.writing, self.release = threading.Event(), threading.Event()
+        self.fail_at, self.writes = fail_at, 0
+
+    def write(self, f, data) -> None:
+        if str(f.name).endswith(".snapshot.tmp"):
+            self.writes += 1
+            self.writing.set()
+            assert self.release.wait(60), "the test never released the snapshot write"
+            if self.writes == self.fail_at:
+                raise OSError(errno.EIO, "input/output error")
+        super().write(f, data)
+
+
+def state_at(path, seq: int) -> dict[str, np.ndarray]:
+    """The state arrays of a fresh replay of the journal through ``seq``."""
+    state = MarketState(default_catalog())
+    for batch in FileJournal(path / "journal", read_only=True).read(0):
+        if len(batch := batch[batch["seq"] <= seq]):
+            state.apply(batch)
+    return state.snapshot().arrays
+
+
+def test_orders_are_acknowledged_while_a_snapshot_is_written_and_it_restores_its_seq(tmp_path):
+    ops = HeldSnapshotOps()
+    node = open_node(tmp_path, ops=ops, snapshot_every=2000)
+    start_market(node)
+    i = 0
+    while not ops.writing.is_set():  # until the policy takes a snapshot: its write is held
+        node.execute(flow(300, seed=i, base=1000 * i))
+        i += 1
+    assert not node.sequencer.snapshots.files()
+    for j in range(i, i + 10):  # acknowledged and applied while the snapshot is being written
+        events = node.execute(flow(300, seed=j, base=1000 * j), timeout=30)
+        assert len(events) and not node.sequencer.snapshots.files()
+    ops.release.set()
+    before = state_of(node)
+    node.close()
+    (snapshot,) = node.sequencer.snapshots.files()
+    seq = int(snapshot.name[:20])
+    assert seq < node.state.last_seq  # taken before the orders of the wait
+    loaded = MarketState.from_snapshot(default_catalog(), decode(snapshot.name, snapshot.read_bytes()))
+    assert_same_state(state_at(tmp_path, seq), loaded.snapshot().arrays)
+    again = open_node(tmp_path)  # the snapshot, then the journal after it
+    assert again.recovery.snapshot == snapshot.name and again.recovery.replayed_commands > 0
+    assert_same_state(before, state_of(again))
+    again.close()
+
+
+def test_a_snapshot_write_failing_midway_leaves_the_previous_one_and_trading_goes_on(tmp_path):
+    node = open_node(tmp_path, snapshot_every=0)
+    start_market(node)
+    node.execute(flow(300, seed=1))
+    first = node.snapshot()
+    node.close()
+    ops = HeldSnapshotOps(fail_at=3)
+    node = open_node(tmp_path, ops=ops, snapshot_every=0)
+    node.execute(flow(300, seed=2, base=2000))
+    failed: list[BaseException] = []
+
+    def snapshot() -> None:
+        try:
+            node.snapshot()
+        except OSError as error:
+            failed.append(error)
+
+    writer = threading.Thread(target=snapshot)
+    writer.start()
+    assert ops.writing.wait(30)
+    for j in range(3, 8):  # acknowledged while the write is held, and after it failed
+        node.execute(flow(300, seed=j, base=1000 * j))
+        ops.release.set()
+    writer.join(30)
+    assert "input/output error" in str(failed[0])
+    assert [p.name for p in node.sequencer.snapshots.files()] == [first.name]  # as a crash would leave it
+    loaded, report = SnapshotStore(tmp_path / "snapshots").latest()
+    assert loaded.seq == int(first.name[:20]) and not report.skipped
+    before = state_of(node)
+    node.close()
+    again = open_node(tmp_path)
+    assert again.recovery.snapshot == first.name and again.recovery.replayed_commands > 0
     assert_same_state(before, state_of(again))
     again.close()
