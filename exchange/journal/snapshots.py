@@ -75,7 +75,7 @@ def _write_payload(out: Any, snapshot: Snapshot) -> None:
             array = np.ascontiguousarray(array)
             with npz.open(f"{name}.npy", "w", force_zip64=True) as entry:
                 npy.write_array_header_1_0(entry, npy.header_data_from_array_1_0(array))
-                data = memoryview(array.reshape(-1)).cast("B")
+                data = array.reshape(-1).data.cast("B")
                 for start in range(0, len(data), CHUNK):
                     entry.write(data[start:start + CHUNK])
 
