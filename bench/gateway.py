@@ -59,10 +59,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,6 +90,7 @@ STREAM = "/gpux.v1.TradingService/StreamOrders"
 WINDOW = 2  # stream messages in flight per stream
 ECHO_REPEAT = 5  # the echo servers get each stream's messages this many times over (they are far faster)
 RAW_REPEAT = 25  # and the raw echo this many times
+GATEWAY_REPEAT = 5  # the gateway gets this many times as many messages (fresh orders: ids are never reused)
 SERVICE = "gpux.v1.TradingService"
 
 
@@ -415,6 +418,26 @@ def measure(child: Child, coro_factory, units: int, decode) -> Measured:
     return Measured(units, elapsed, c1 - c0, s1 - s0, decode(*rest), rest[1] if len(rest) > 1 else None)
 
 
+@contextlib.contextmanager
+def spy(child: Child | None, prefix: str | None, run: str):
+    """With a child and a prefix: py-spy samples the child (every thread, idle too)
+    while the block runs, into ``prefix-run.txt`` (collapsed stacks); else nothing."""
+    if child is None or prefix is None:
+        yield
+        return
+    path = f"{prefix}-{run}.txt"
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    sampler = subprocess.Popen([binary, "record", "--pid", str(child.proc.pid), "--rate", "250", "--threads",
+                                "--idle", "--nonblocking", "--format", "raw", "--output", path],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the clock starts
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(30)
+
+
 def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
     """Provider with asks, two buyers, and the trader accounts of the load; their tokens."""
     from exchange.client import GpuxClient
@@ -505,6 +528,9 @@ def main() -> None:
                         help="rounds of the four servers' runs, back to back (default 3; --quick 1)")
     parser.add_argument("--profile-server", metavar="FILE",
                         help="cProfile the gateway child's event-loop thread into FILE (pstats); prints the top")
+    parser.add_argument("--py-spy", metavar="PREFIX",
+                        help="sample the gateway child with py-spy during each of its timed runs into "
+                             "PREFIX-<run>.txt (collapsed stacks, all threads, idle included)")
     parser.add_argument("--sync", choices=("group", "os"), default="group",
                         help="gateway journal sync policy (default group: fsync per group; os is a diagnostic)")
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
@@ -554,13 +580,16 @@ def main() -> None:
             for r in range(rounds):
                 warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
                 load = [orders.stream_messages(k, n_messages, per_message) for k in range(args.streams)]
+                fresh = [orders.stream_messages(k, n_messages * GATEWAY_REPEAT, per_message)
+                         for k in range(args.streams)]
                 runs = {}
                 for name, child in children.items():
-                    repeat = {"gateway": 1, "raw": RAW_REPEAT}.get(name, ECHO_REPEAT)
+                    repeat = {"gateway": GATEWAY_REPEAT, "raw": RAW_REPEAT}.get(name, ECHO_REPEAT)
                     asyncio.run(run_streams(child.address, stream_tokens, warm))
-                    sent = [m * repeat for m in load]
-                    m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
-                                lambda responses, name=name: count_reports(name, stream_responses=responses))
+                    sent = fresh if name == "gateway" else [m * repeat for m in load]
+                    with spy(child if name == "gateway" else None, args.py_spy, f"stream{per_message}-r{r + 1}"):
+                        m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
+                                    lambda responses, name=name: count_reports(name, stream_responses=responses))
                     print(m.line(f"{name} {r + 1}", "orders"))
                     runs[name] = m
                 results.setdefault(f"stream {per_message:,}/msg orders/s", []).append(runs)
@@ -574,8 +603,10 @@ def main() -> None:
             runs = {}
             for name, child in children.items():
                 asyncio.run(run_unary(child.address, caller_tokens, warm))
-                m = measure(child, lambda a, load=load: run_unary(a, caller_tokens, load), per_call * args.callers,
-                            lambda responses, _lat, name=name: count_reports(name, unary_responses=responses))
+                with spy(child if name == "gateway" else None, args.py_spy, f"unary-r{r + 1}"):
+                    m = measure(child, lambda a, load=load: run_unary(a, caller_tokens, load),
+                                per_call * args.callers,
+                                lambda responses, _lat, name=name: count_reports(name, unary_responses=responses))
                 print(m.line(f"{name} {r + 1}", "calls"))
                 runs[name] = m
             results.setdefault("unary PlaceOrder calls/s", []).append(runs)
