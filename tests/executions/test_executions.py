@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from exchange.catalog import Listing, default_catalog
 from exchange.client import GpuxClient, error_info
 from exchange.executions import ExecLog, derive_executions
+from exchange.executions.log import checksums
 from exchange.executions.records import ACCOUNT_COMMANDS, ORDER_COMMANDS
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from exchange.schema import CommandKind, EventKind, commands
@@ -84,6 +85,22 @@ def test_records_follow_the_reference(seed, n):
         assert [(int(r["exec_account"]), int(r["exec_seq"])) for r in records] == [(a, s) for a, s, _ in want]
         assert np.array_equal(state.exec_counts, [reference_counts.get(a, 0) for a in range(6)])
     assert state.exec_counts.sum() > n  # fills gave records to both sides
+
+
+@pytest.mark.nojit
+@pytest.mark.filterwarnings("ignore:overflow encountered in scalar multiply:RuntimeWarning")  # as plain Python
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(-2**63, 2**63 - 1), min_size=4, max_size=4), max_size=6))
+def test_checksums_are_fnv1a_of_each_row_but_its_last_word(rows):
+    """The compiled checksum is FNV-1a (64-bit) over a row's words as unsigned, the check column left out."""
+    words = np.array(rows, np.int64).reshape(len(rows), 4)
+    want = []
+    for row in rows:
+        h = 14695981039346656037
+        for word in row[:-1]:
+            h = ((h ^ (word % 2**64)) * 1099511628211) % 2**64
+        want.append(h - 2**64 if h >= 2**63 else h)
+    assert checksums(words).tolist() == want
 
 
 def test_the_log_is_rebuilt_from_the_journal_when_damaged_or_behind(tmp_path):
