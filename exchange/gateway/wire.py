@@ -337,35 +337,34 @@ def _string_field(j, ref, text_at, symbol_at):
     return symbol_at[k], symbol_at[k + 1]
 
 
+_KEY_SIZES = np.array([len(_varint_bytes(int(key))) for key in _REPORT_KEYS], np.int64)
+_MOST_VARINT = 10  # bytes of the longest varint (a uint64)
+
+
 @njit(cache=True)
 def encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, reports_key):
     """Wire bytes of one entry of a repeated ExecutionReport field (key ``reports_key``)
     per row of ``values`` (uint64, the :data:`REPORT_COLUMNS`, zeros omitted as proto3
     does). The text and symbol columns hold 0 for empty, else 1 + an index into their
-    table (entry k: ``buf[at[k]:at[k + 1]]``). O(output bytes)."""
+    table (entry k: ``buf[at[k]:at[k + 1]]``). One pass: each report is written with a
+    1-byte length, moved along in the rare case its length needs more. O(output bytes)."""
     n, width = values.shape
-    sizes = np.zeros(n, np.int64)
-    total = 0
+    key = np.uint64(reports_key)
+    room = 0  # an upper bound of the output: every field at its longest
+    for j in range(width):
+        room += _KEY_SIZES[j] + _MOST_VARINT
+    room = n * (room + 2 * _MOST_VARINT)
     for i in range(n):
-        size = 0
-        for j in range(width):
-            value = values[i, j]
-            if value == 0:
-                continue
-            tag = _varint_size(_REPORT_KEYS[j])
-            if j == _TEXT or j == _SYMBOL:
-                start, end = _string_field(j, value, text_at, symbol_at)
-                if end > start:
-                    size += tag + _varint_size(np.uint64(end - start)) + end - start
-            else:
-                size += tag + _varint_size(value)
-        sizes[i] = size
-        total += _varint_size(np.uint64(reports_key)) + _varint_size(np.uint64(size)) + size
-    out = np.empty(total, np.uint8)
+        for j in (_TEXT, _SYMBOL):
+            if values[i, j] != 0:
+                start, end = _string_field(j, values[i, j], text_at, symbol_at)
+                room += max(end - start, 0)
+    out = np.empty(room, np.uint8)
     at = 0
     for i in range(n):
-        at = _put_varint(out, at, np.uint64(reports_key))
-        at = _put_varint(out, at, np.uint64(sizes[i]))
+        at = _put_varint(out, at, key)
+        body = at + 1
+        p = body
         for j in range(width):
             value = values[i, j]
             if value == 0:
@@ -373,12 +372,18 @@ def encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, reports_key
             if j == _TEXT or j == _SYMBOL:
                 start, end = _string_field(j, value, text_at, symbol_at)
                 if end > start:
-                    at = _put_varint(out, at, _REPORT_KEYS[j])
-                    at = _put_varint(out, at, np.uint64(end - start))
+                    p = _put_varint(out, p, _REPORT_KEYS[j])
+                    p = _put_varint(out, p, np.uint64(end - start))
                     for b in range(start, end):
-                        out[at] = text_buf[b] if j == _TEXT else symbol_buf[b]
-                        at += 1
+                        out[p] = text_buf[b] if j == _TEXT else symbol_buf[b]
+                        p += 1
             else:
-                at = _put_varint(out, at, _REPORT_KEYS[j])
-                at = _put_varint(out, at, value)
-    return out
+                p = _put_varint(out, p, _REPORT_KEYS[j])
+                p = _put_varint(out, p, value)
+        size = p - body
+        extra = _varint_size(np.uint64(size)) - 1
+        if extra:  # the length takes more than its byte: move the report along
+            for k in range(p - 1, body - 1, -1):
+                out[k + extra] = out[k]
+        at = _put_varint(out, at, np.uint64(size)) + size
+    return out[:at]

@@ -232,6 +232,16 @@ def test_reports_written_by_the_kernel_are_the_bytes_protobuf_writes():
         assert wire.varint_field(number, value) == (_varint(number << 3) + _varint(value) if value else b"")
     assert wire.varint_field(1, 2**64 - 1) == trading_pb2.StreamOrdersResponse(batch_id=2**64 - 1).SerializeToString()
 
+    long_texts = ["x" * 20_000]  # a report whose length takes three bytes
+    values, made = _random_reports(rng, 3, long_texts, symbols)
+    values[:, wire.REPORT_COLUMNS.index("text")] = 1
+    for report in made:
+        report.text = long_texts[0]
+    long_buf, long_at = _table(long_texts)
+    key = wire.length_delimited_key(trading_pb2.StreamOrdersResponse, "reports")
+    data = wire.encode_reports(values, long_buf, long_at, symbol_buf, symbol_at, key).tobytes()
+    assert data == trading_pb2.StreamOrdersResponse(reports=made).SerializeToString()
+
     far_key = 200 << 3 | 2  # a field number whose key takes two bytes
     values, made = _random_reports(rng, 4, texts, symbols)
     data = wire.encode_reports(values, text_buf, text_at, symbol_buf, symbol_at, far_key).tobytes()
