@@ -1,7 +1,7 @@
 """Benchmark of the gRPC gateway (exchange.gateway) against grpc aio echo servers.
 
     python bench/gateway.py [--quick] [--rounds N] [--streams N] [--callers N] [--sync group|os]
-                            [--profile-server FILE]
+                            [--profile-server FILE] [--py-spy PREFIX] [--baseline DIR]
 
 Four servers answer the same gpux.v1.TradingService calls:
 
@@ -20,6 +20,13 @@ Four servers answer the same gpux.v1.TradingService calls:
   SyncPolicy.GROUP, i.e. an fsync per group, in a data dir under /tmp), clock fixed at
   2026-11-25T09:00+08:00, timer off, rate limit out of the way (1e9/s, burst 1e9).
   ``--sync os`` (no fsync) is a diagnostic only: it shows what the fsync costs.
+
+With ``--baseline DIR`` (a source tree, e.g. ``git archive main | tar -x -C DIR``) a fifth
+child serves the gateway of that tree's ``exchange`` (its kernels warmed first, its own
+data dir and accounts), on the same messages as the gateway, the two back to back in
+each round and in turns (one goes first in odd rounds, the other in even ones): the
+summary adds their paired after/before ratios, the measure of a change on a machine
+too noisy for figures taken minutes apart.
 
 Process layout (chosen because of the GIL): each server runs in its own child process
 (``python bench/gateway.py --serve raw|echo|durable|gateway``), the load generator in this process
@@ -76,7 +83,11 @@ import grpc
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
+TREE = os.environ.get("GPUX_BENCH_TREE")
+"""A baseline child's source tree (``--baseline``): its ``exchange`` is imported, not ours."""
+if TREE:
+    sys.path.insert(0, TREE)
+elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc, types_pb2  # noqa: E402
@@ -233,13 +244,15 @@ class Child:
     """A server in a child process (``--serve``): its address, pid and CPU time."""
 
     def __init__(self, kind: str, data_dir: str | None = None, profile: str | None = None,
-                 sync: str = "group") -> None:
+                 sync: str = "group", tree: str | None = None) -> None:
         args = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--sync", sync]
         if data_dir:
             args += ["--data-dir", data_dir]
         if profile:
             args += ["--profile-server", profile]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree or str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        if tree:
+            env["GPUX_BENCH_TREE"] = tree
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
         line = self.proc.stdout.readline()
         if not line.strip():
@@ -399,6 +412,7 @@ class Measured:
         self.units, self.seconds, self.counts, self.latencies = units, seconds, counts, latencies
         self.rate = units / seconds
         self.client_util, self.server_util = client_cpu / seconds, server_cpu / seconds
+        self.server_cpu_per_unit = server_cpu / units
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies, q) * 1e3)
@@ -438,6 +452,16 @@ def spy(child: Child | None, prefix: str | None, run: str):
         sampler.wait(30)
 
 
+def in_turn(children: dict[str, Child], r: int) -> list[tuple[str, Child]]:
+    """The servers in the order round ``r`` runs them: the echoes, then the gateway and
+    the baseline, which swap places every other round (neither always goes first)."""
+    order = list(children.items())
+    gateways = [item for item in order if item[0] in ("gateway", "baseline")]
+    if r % 2:
+        gateways.reverse()
+    return [item for item in order if item[0] not in ("gateway", "baseline")] + gateways
+
+
 def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
     """Provider with asks, two buyers, and the trader accounts of the load; their tokens."""
     from exchange.client import GpuxClient
@@ -468,7 +492,8 @@ def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
 # ====================================================================== main
 
 SERVERS = ("raw", "echo", "durable", "gateway")
-LABELS = {"raw": "raw echo", "echo": "echo", "durable": "durable echo", "gateway": "gateway"}
+LABELS = {"raw": "raw echo", "echo": "echo", "durable": "durable echo", "gateway": "gateway",
+          "baseline": "gateway before"}
 TARGETS = {  # figure: (the server the ratio is against, least ratio, least gateway figure, most gateway figure)
     "stream 1,000/msg orders/s": ("raw", 0.25, 400_000, None),
     "stream 100/msg orders/s": ("raw", 0.50, None, None),
@@ -479,7 +504,8 @@ TARGETS = {  # figure: (the server the ratio is against, least ratio, least gate
 
 
 def summary(results: dict[str, list[dict[str, Measured]]], rounds: int, sync: str, callers: int) -> None:
-    """The table of medians, ratios to each echo (median of the rounds' own ratios) and targets."""
+    """The table of medians, ratios to each echo (median of the rounds' own ratios) and
+    targets; with a baseline, the gateway's ratio to it (after / before, paired by round)."""
     rows = [(label, runs, lambda m: m.rate, "{:,.0f}") for label, runs in results.items()]
     unary = results["unary PlaceOrder calls/s"]
     rows.append(("unary p50 latency (ms)", unary, lambda m: m.pct(50), "{:.2f}"))
@@ -510,6 +536,19 @@ def summary(results: dict[str, list[dict[str, Measured]]], rounds: int, sync: st
             met &= medians["gateway"] < most
         cells += [", ".join(wanted), ("PASS" if met else "MISS")] if wanted else ["—", "—"]
         print(f"| {label} | {' | '.join(cells)} |")
+    if "baseline" in next(iter(results.values()))[0]:
+        print("\ngateway / gateway before (the --baseline tree), paired by round (after / before; for a "
+              "latency, below 100 % is better):")
+        for label, runs, value, fmt in rows:
+            pairs = [(value(r["gateway"]), value(r["baseline"])) for r in runs]
+            ratios = [a / b for a, b in pairs]
+            print(f"  {label:28s} {float(np.median(ratios)):6.0%}  rounds: "
+                  + ", ".join(f"{fmt.format(a)} / {fmt.format(b)} = {a / b:.0%}" for a, b in pairs))
+        for label, runs in results.items():  # the servers' own CPU per order or call: less noisy than time
+            pairs = [(r["gateway"].server_cpu_per_unit, r["baseline"].server_cpu_per_unit) for r in runs]
+            print(f"  {label.rsplit(' ', 1)[0] + ' server CPU us/unit':28s} "
+                  f"{float(np.median([a / b for a, b in pairs])):6.0%}  rounds: "
+                  + ", ".join(f"{1e6 * a:.2f} / {1e6 * b:.2f} = {a / b:.0%}" for a, b in pairs))
 
 
 def _positive(text: str) -> int:
@@ -533,7 +572,10 @@ def main() -> None:
                              "PREFIX-<run>.txt (collapsed stacks, all threads, idle included)")
     parser.add_argument("--sync", choices=("group", "os"), default="group",
                         help="gateway journal sync policy (default group: fsync per group; os is a diagnostic)")
-    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also run the gateway of another source tree (e.g. a `git archive` of main), back "
+                             "to back with this one and on the same messages, and print after/before ratios")
+    parser.add_argument("--serve", choices=(*SERVERS, "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -566,12 +608,21 @@ def main() -> None:
         gateway = children["gateway"]
         admin_token = (Path(data_dir) / "admin.token").read_text().strip()
         tokens = setup_market(gateway.address, admin_token, n_traders)
+        tokens_of = {name: tokens for name in SERVERS}
+        if args.baseline:
+            tree = str(Path(args.baseline).resolve())
+            subprocess.run([sys.executable, "-c", "from exchange.cli.warm import warm; warm()"], cwd=tree,
+                           env={**os.environ, "PYTHONPATH": tree}, check=True)  # its kernels, compiled once
+            before_dir = Path(data_dir) / "before"
+            before_dir.mkdir()
+            children["baseline"] = Child("baseline", str(before_dir), None, args.sync, tree)
+            tokens_of["baseline"] = setup_market(children["baseline"].address,
+                                                 (before_dir / "admin.token").read_text().strip(), n_traders)
         print(f"servers up and market set up in {time.perf_counter() - t:.1f} s "
               f"({', '.join(f'{LABELS[n]} {c.address}' for n, c in children.items())}, data dir {data_dir})")
 
         orders = Orders(n_traders)
         results: dict[str, list[dict[str, Measured]]] = {}
-        stream_tokens = tokens[:args.streams]
         for per_message, n_messages in stream_cases:
             units = args.streams * n_messages * per_message
             print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
@@ -583,28 +634,30 @@ def main() -> None:
                 fresh = [orders.stream_messages(k, n_messages * GATEWAY_REPEAT, per_message)
                          for k in range(args.streams)]
                 runs = {}
-                for name, child in children.items():
-                    repeat = {"gateway": GATEWAY_REPEAT, "raw": RAW_REPEAT}.get(name, ECHO_REPEAT)
-                    asyncio.run(run_streams(child.address, stream_tokens, warm))
-                    sent = fresh if name == "gateway" else [m * repeat for m in load]
+                for name, child in in_turn(children, r):
+                    repeat = {"gateway": GATEWAY_REPEAT, "baseline": GATEWAY_REPEAT, "raw": RAW_REPEAT}.get(
+                        name, ECHO_REPEAT)
+                    streaming = tokens_of[name][:args.streams]
+                    asyncio.run(run_streams(child.address, streaming, warm))
+                    sent = fresh if name in ("gateway", "baseline") else [m * repeat for m in load]
                     with spy(child if name == "gateway" else None, args.py_spy, f"stream{per_message}-r{r + 1}"):
-                        m = measure(child, lambda a, sent=sent: run_streams(a, stream_tokens, sent), units * repeat,
+                        m = measure(child, lambda a, sent=sent, t=streaming: run_streams(a, t, sent), units * repeat,
                                     lambda responses, name=name: count_reports(name, stream_responses=responses))
                     print(m.line(f"{name} {r + 1}", "orders"))
                     runs[name] = m
                 results.setdefault(f"stream {per_message:,}/msg orders/s", []).append(runs)
 
-        caller_tokens = [tokens[c % n_traders] for c in range(args.callers)]
+        caller_tokens = {name: [t[c % n_traders] for c in range(args.callers)] for name, t in tokens_of.items()}
         per_call = unary_calls // args.callers
         print(f"\nunary PlaceOrder: {args.callers} callers x {per_call} calls, {rounds} round(s)")
         for r in range(rounds):
             warm = [orders.unary_requests(c % n_traders, warm_calls // args.callers) for c in range(args.callers)]
             load = [orders.unary_requests(c % n_traders, per_call) for c in range(args.callers)]
             runs = {}
-            for name, child in children.items():
-                asyncio.run(run_unary(child.address, caller_tokens, warm))
+            for name, child in in_turn(children, r):
+                asyncio.run(run_unary(child.address, caller_tokens[name], warm))
                 with spy(child if name == "gateway" else None, args.py_spy, f"unary-r{r + 1}"):
-                    m = measure(child, lambda a, load=load: run_unary(a, caller_tokens, load),
+                    m = measure(child, lambda a, load=load, t=caller_tokens[name]: run_unary(a, t, load),
                                 per_call * args.callers,
                                 lambda responses, _lat, name=name: count_reports(name, unary_responses=responses))
                 print(m.line(f"{name} {r + 1}", "calls"))
