@@ -212,9 +212,11 @@ async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
         await server.start()
         stop = server.stop
     else:
+        from exchange.cli.warm import warm
         from exchange.gateway import GatewayServer
         from exchange.sequencer import SyncPolicy
 
+        warm()  # as gpux serve does: no command waits on a kernel compile (after a change, the first run compiles)
         gateway = GatewayServer(data_dir, "127.0.0.1:0", sync=SyncPolicy(sync), clock=lambda: NOW,
                                 timer_seconds=0, rate=1e9, burst=10**9)
         port = await gateway.start()
@@ -611,8 +613,6 @@ def main() -> None:
         tokens_of = {name: tokens for name in SERVERS}
         if args.baseline:
             tree = str(Path(args.baseline).resolve())
-            subprocess.run([sys.executable, "-c", "from exchange.cli.warm import warm; warm()"], cwd=tree,
-                           env={**os.environ, "PYTHONPATH": tree}, check=True)  # its kernels, compiled once
             before_dir = Path(data_dir) / "before"
             before_dir.mkdir()
             children["baseline"] = Child("baseline", str(before_dir), None, args.sync, tree)

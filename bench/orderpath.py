@@ -146,6 +146,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sync", choices=("group", "os"), default="group")
     args = parser.parse_args()
+    from exchange.cli.warm import warm
+
+    warm()  # as gpux serve does: no command waits on a kernel compile
     instrument()
     asyncio.run(run(args.per_message, args.messages, args.rounds, SyncPolicy(args.sync)))
 
