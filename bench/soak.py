@@ -125,10 +125,12 @@ class Server:
 
     def phases(self) -> str:
         """When the last start's log lines came, from its process start: the kernels loaded
-        (after the imports), then serving (after recovery)."""
+        (after the imports), serving (after recovery), the start-up heap frozen (after a
+        full garbage collection)."""
         times = {}
         for line in (self.data_dir / "serve.log").read_text().splitlines():
-            for key, marker in (("kernels ready", "numba kernels ready"), ("serving", "gpux serving")):
+            for key, marker in (("kernels ready", "numba kernels ready"), ("serving", "gpux serving"),
+                                ("heap frozen", "start-up heap frozen")):
                 if marker in line:
                     at = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
                     if at >= self.started_at.replace(microsecond=0):
