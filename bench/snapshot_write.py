@@ -11,7 +11,7 @@ small Python steps that records the longest time between two of its steps (a "ga
 time it could not run, for the GIL or for a CPU) and how many gaps exceeded 20 ms. Three
 cases per round: idle (the thread sleeps 1 s: what the machine's load alone does to the
 loop), before (``encode`` the whole file in memory, then one ``write_atomically``: what
-``SnapshotStore.write`` did up to d089d96), streamed (``SnapshotStore.write`` now). Figures
+``SnapshotStore.write`` did before d089d96), streamed (``SnapshotStore.write`` now). Figures
 are printed, never asserted; the load average is printed beside them.
 """
 
