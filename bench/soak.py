@@ -72,12 +72,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import deque
 from pathlib import Path
 
 import gateway as gateway_bench  # bench/gateway.py: the stream call, its metadata, ROOT on sys.path
 import grpc
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from exchange.client import GpuxClient, wait_until_serving  # noqa: E402
 from exchange.engine import layout  # noqa: E402
@@ -105,6 +107,7 @@ class Server:
     def __init__(self, data_dir: Path, port: int, options: list[str]) -> None:
         self.data_dir, self.port, self.options = data_dir, port, options
         self.address = f"127.0.0.1:{port}"
+        self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 300.0) -> float:
@@ -114,7 +117,8 @@ class Server:
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
-             "--address", self.address, "--opening-call", "0", "--rate", "1e9", *self.options],
+             "--address", self.address, "--opening-call", "0", "--rate", "1e9",
+             "--http-address", self.metrics_url.split("/")[2], *self.options],
             stdout=log, stderr=subprocess.STDOUT, cwd=gateway_bench.ROOT)
         log.close()
         proc = self.proc
@@ -136,6 +140,14 @@ class Server:
                     if at >= self.started_at.replace(microsecond=0):
                         times[key] = (at - self.started_at).total_seconds()
         return ", ".join(f"{key} at {t:.2f} s" for key, t in times.items())
+
+    def acks(self) -> dict[float, float]:
+        """The server's ``gpux_submit_ack_seconds`` histogram now: cumulative count by bucket bound."""
+        text = urllib.request.urlopen(self.metrics_url, timeout=30).read().decode()
+        for family in text_string_to_metric_families(text):
+            if family.name == "gpux_submit_ack_seconds":
+                return {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
+        raise RuntimeError("the server's /metrics has no gpux_submit_ack_seconds")
 
     def status(self) -> dict[str, int]:
         """VmRSS and VmHWM (bytes) from /proc/<pid>/status."""
@@ -456,10 +468,11 @@ def main() -> None:
         load = messages(plan, args.streams, symbol)
         print(f"{sum(map(len, load)):,} messages serialised ahead in {time.perf_counter() - t:.1f} s "
               f"({sum(len(m) for ms in load for m in ms) / 2**20:,.0f} MB)", flush=True)
-        cpu0, loader0 = server.cpu(), time.process_time()
+        cpu0, loader0, acks0 = server.cpu(), time.process_time(), server.acks()
         elapsed, samples = asyncio.run(drive(server, tokens, load, plan, args.window))
         del load
         server_cpu, loader_cpu = server.cpu() - cpu0, time.process_time() - loader0
+        acks = {bound: n - acks0[bound] for bound, n in server.acks().items()}
         sent = plan.rounds * args.streams * args.per_message
         status = server.status()
         time.sleep(1.0)  # the sampler may have missed a snapshot renamed just now
@@ -482,6 +495,10 @@ def main() -> None:
         if len(rounds):
             print(f"  {i + 1:2d}/10 (rounds {rounds[0]:>6,}-{rounds[-1]:>6,}): {pcts(samples.latency[:, rounds])}")
     print(f"  whole run: {pcts(samples.latency)}")
+    total = acks[float("inf")]
+    print(f"  the server's own submit -> ack of each message's batch (gpux_submit_ack_seconds, {total:,.0f} "
+          "batches): " + ", ".join(f"<= {bound * 1e3:g} ms {n / total:.2%}" for bound, n in acks.items()
+                                   if 0.01 <= bound <= 1.0))
 
     rss = np.array(samples.rss)
     print("\nserver RSS, by tenth of the load (first sample of each):")
@@ -522,6 +539,12 @@ def main() -> None:
     p99, top = float(np.percentile(lat, 99)), float(lat.max())
     target("group latency p99", f"{p99:.1f} ms", "< 50 ms", p99 < 50)
     target("group latency max", f"{top:.1f} ms", "< 200 ms", top < 200)
+    within = acks[0.05] / total
+    target("server submit -> ack within 50 ms", f"{within:.2%} of {total:,.0f} batches", ">= 99 % (p99 < 50 ms)",
+           within >= 0.99)
+    beyond = total - acks[0.25]
+    target("server submit -> ack over 250 ms", f"{beyond:,.0f} batches", "none (max < 200 ms needs finer buckets)",
+           beyond == 0)
     target("restart after kill -9", f"{restart:.2f} s", "< 3 s", restart < 3)
     if args.keep:
         print(f"data dir kept: {data_dir}")

@@ -15,9 +15,14 @@ def wait_until_serving(address: str, seconds: float, *, still_starting: Callable
                        interval: float = 0.2) -> bool:
     """True once the gateway at ``address`` answers SERVING; False when ``seconds`` have
     passed first (one check only when ``seconds`` is 0) or ``still_starting()`` says
-    the server will not come (e.g. its process exited)."""
+    the server will not come (e.g. its process exited). The channel retries a refused
+    connection every ``interval`` (at least 10 ms) instead of gRPC's default backoff,
+    which grows to minutes: a server that came up after a long start is seen at once."""
     deadline = time.monotonic() + seconds
-    with grpc.insecure_channel(address) as channel:
+    backoff = max(10, int(interval * 1000))
+    options = [("grpc.initial_reconnect_backoff_ms", backoff), ("grpc.min_reconnect_backoff_ms", backoff),
+               ("grpc.max_reconnect_backoff_ms", backoff)]
+    with grpc.insecure_channel(address, options=options) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
