@@ -6,8 +6,9 @@
 
 What runs: ``gpux serve`` in a process of its own (``python -m exchange.cli serve``) on a
 temporary data dir and a free port of 127.0.0.1, opening call off (``--opening-call 0``),
-rate limit out of the way, journal fsynced per group (its default), snapshot policy from
-the options above; its log goes to ``serve.log`` in the data dir. This process is the load:
+rate limit out of the way, journal fsynced per group (its default), operator metrics on
+(``--http-address``, another free port), snapshot policy from the options above; its log
+goes to ``serve.log`` in the data dir. This process is the load:
 one grpc aio event loop driving ``--streams`` (default 4) ``StreamOrders`` streams, one
 trader account each, with ``--per-message`` (default 500) commands per message, serialised
 before the clock starts (as bench/gateway.py does: the load generator spends its CPU on
@@ -37,7 +38,10 @@ the size of each snapshot file as it appears, and every message's latency (its w
 the arrival of its response: the group commit, engine and report encoding of the gateway,
 plus waiting behind the messages in flight: "group latency"), as p50/p99/max per tenth of
 the run. Every 20th response (and all of the first 100) is decoded after its latency is
-taken, to count reports by type.
+taken, to count reports by type. The server's own view, without the client and the
+transport: its ``gpux_submit_ack_seconds`` histogram (each message's batch from its
+submission to the sequencer to its answer: the group commit, the fsync, the engine),
+read from ``/metrics`` before and after the load, as the share of batches per bucket.
 
 After the load: kill -9 of the server, then the restart is timed from the new
 ``gpux serve`` process's start to its first SERVING health answer (the process start, the
@@ -55,7 +59,8 @@ snapshot of an exchange holding these resting orders and no history. The live or
 Targets (issue 14), printed with PASS/MISS, never asserted: the newest snapshot at most
 2x the resting state alone; RSS over the second half of the load flat within 10 %
 ((max - min) / min of its samples); group latency p99 < 50 ms and max < 200 ms over the
-whole run; restart after the kill -9 < 3 s. The load average (``uptime``) is printed at the
+whole run, as the client sees it and, as far as the histogram's buckets (25, 50, 100,
+250 ms) tell, as the server does; restart after the kill -9 < 3 s. The load average (``uptime``) is printed at the
 start and the end: the figures move with the other work on the machine.
 """
 
