@@ -202,10 +202,14 @@ def serve_command(
     snapshot_bytes: Annotated[int, typer.Option(
         min=0, help="Take a snapshot once this many bytes were appended to the journal since the last "
                     "(0: not by size); it bounds what a restart replays.")] = 0,
+    retire_every: Annotated[int, typer.Option(
+        min=0, help="Move done orders to the order history on disk once this many are in memory "
+                    "(0: never; old client order ids stay exactly-once either way).")] = 100_000,
 ) -> None:
     """Run the exchange: recover the data dir and serve gpux.v1 over gRPC until Ctrl-C
     (with --http-address also the market page and /metrics). Snapshots are taken by
-    command count, journal bytes and time (written off the event loop) and at a clean stop.
+    command count, journal bytes and time (written off the event loop) and at a clean stop,
+    after every done order has moved to the order history (<data dir>/history/, --retire-every).
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
@@ -231,7 +235,7 @@ def serve_command(
                            opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer,
                            max_streams=max_streams, max_streams_per_account=max_streams_per_account,
                            snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
-                           snapshot_bytes=snapshot_bytes)
+                           snapshot_bytes=snapshot_bytes, retire_every=retire_every)
     try:
         asyncio.run(serve(server))
     except (OSError, RuntimeError) as exc:

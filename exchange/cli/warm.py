@@ -79,6 +79,8 @@ def rehearse() -> None:
     from exchange.gateway.validation import place_commands, read_stream_request, stream_commands
     from exchange.proto.gpux.v1 import trading_pb2
     from exchange.sequencer import MarketState
+    from exchange.sequencer.history import KeyFilter
+    from exchange.sequencer.orders import R_ID
     from exchange.testing.workload import funding, order_flow, symbols
 
     catalog = default_catalog()
@@ -96,6 +98,15 @@ def rehearse() -> None:
         batch["ts"] = int(NOW.timestamp()) * 10**9
         seq += len(batch)
         events = state.apply(batch)
+    state.mark(order_flow(catalog, 8, len(names), 8, seed=2))  # history marks (rule O9)
+    state.orders.retiring(seq)  # what a retirement writes to the order history
+    retire = command(K.FORGET_DONE, seq=seq + 1, ts=int(NOW.timestamp()) * 10**9, amount=seq)
+    state.apply(retire)  # the ledger drops its done orders
+    state.orders.known(np.arange(1, 9, dtype=np.int64))
+    state.orders.get(int(state.orders.rows[0, R_ID]))
+    keys = KeyFilter.of([])
+    keys.add(np.arange(1, 9, dtype=np.int64))
+    keys.maybe(np.arange(1, 17, dtype=np.int64))
 
     side, price, qty = np.array([1, 2]), np.array([1_900, 1_800]), np.array([3, 2])
     indicative(side, price, qty, reference=1_850, tick=1)

@@ -29,6 +29,7 @@ from exchange.gateway.reflection import enable_reflection
 from exchange.gateway.services import Exchange, add_services
 from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, SyncPolicy
+from exchange.sequencer.node import RETIRE_EVERY
 from exchange.web import WebServer
 
 log = logging.getLogger("gpux.gateway")
@@ -43,7 +44,8 @@ class GatewayServer:
                  sync: SyncPolicy = SyncPolicy.GROUP, clock=None, max_accounts: int | None = None,
                  opening_call_seconds: int = 0, http_address: str | None = None, exec_buffer: int = 10_000,
                  max_streams: int = 10_000, max_streams_per_account: int = 100, feed_interval: float = 0.05,
-                 snapshot_every: int = 1_000_000, snapshot_seconds: float = 300.0, snapshot_bytes: int = 0) -> None:
+                 snapshot_every: int = 1_000_000, snapshot_seconds: float = 300.0, snapshot_bytes: int = 0,
+                 retire_every: int = RETIRE_EVERY) -> None:
         self.data_dir, self.address, self.catalog_path, self.tls = data_dir, address, catalog_path, tls
         self.rate, self.burst, self.timer_seconds = rate, burst, timer_seconds
         self.sync, self.clock, self.max_accounts = sync, clock, max_accounts
@@ -61,6 +63,8 @@ class GatewayServer:
         self.snapshot_bytes = snapshot_bytes
         """Snapshot policy: after this many commands, seconds or journal bytes (0: never by
         that), and at a clean stop."""
+        self.retire_every = retire_every
+        """Done orders move to the order history once this many are hot (0: never)."""
         self.exchange: Exchange | None = None
         self.node: ExchangeNode | None = None
         self.server: grpc.aio.Server | None = None
@@ -76,6 +80,7 @@ class GatewayServer:
                                             snapshot_every=self.snapshot_every,
                                             snapshot_seconds=self.snapshot_seconds,
                                             snapshot_bytes=self.snapshot_bytes, snapshot_on_stop=True,
+                                            retire_every=self.retire_every,
                                             **kwargs)
         accounts = AccountRegistry(self.node.data.root, self.node.state.engine.config.max_accounts)
         limiter = TokenBucket(self.rate, self.burst)

@@ -8,6 +8,7 @@ Layout::
     <data dir>/accounts.json, admin.token   accounts and the first admin's token (exchange.gateway)
     <data dir>/journal/            sequenced command batches (exchange.journal)
     <data dir>/snapshots/          state at a sequence number
+    <data dir>/history/            orders retired from the hot state (exchange.sequencer.history)
     <data dir>/executions/         each account's execution records (exchange.executions)
     <data dir>/trades/date=YYYY-MM-DD/*.arrow   the trade log (exchange.tradelog)
     <data dir>/parquet/date=YYYY-MM-DD/trades.parquet   a sealed day's copy for SQL tools
@@ -62,6 +63,10 @@ class DataDir:
     @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "history"
 
     @property
     def executions(self) -> Path:

@@ -4,11 +4,13 @@
   :class:`LoopSequencer` — the same, run by an asyncio event loop (the gateway's);
 * :class:`MarketState` — the deterministic state machine it drives (engine, listing,
   order ledger, trade output), also used by recovery and the audit;
-* :class:`OrderLedger` — every accepted order's latest state, for queries and retries;
+* :class:`OrderLedger` — the latest state of the live and recently done orders, for
+  queries and retries; :class:`OrderHistory` — the older ones, retired to Arrow files;
 * :class:`ExchangeNode` — a data directory recovered (snapshot + journal tail) with a
   sequencer running on it.
 """
 
+from exchange.sequencer.history import OrderHistory
 from exchange.sequencer.node import ExchangeNode, RecoveryReport, recover
 from exchange.sequencer.orders import OrderLedger, OrderRecord, OrderStatus
 from exchange.sequencer.sequencer import (
@@ -21,6 +23,7 @@ from exchange.sequencer.sequencer import (
 from exchange.sequencer.state import MarketState
 
 __all__ = [
-    "ExchangeNode", "GroupObserver", "LoopSequencer", "MarketState", "OrderLedger", "OrderRecord", "OrderStatus",
+    "ExchangeNode", "GroupObserver", "LoopSequencer", "MarketState", "OrderHistory", "OrderLedger", "OrderRecord",
+    "OrderStatus",
     "RecoveryReport", "Sequencer", "SequencerStoppedError", "SyncPolicy", "recover",
 ]

@@ -9,10 +9,15 @@ execution log does not hold yet (a log that is damaged, or lags
 behind the snapshot, is rebuilt from the whole journal). The result is exactly the
 state, events, trades and execution records of a run that never stopped. Then the
 sequencer takes over, and acknowledges nothing before the journal holds it.
+The order history (:mod:`exchange.sequencer.history`) is opened last, as far as the
+replayed journal says orders were forgotten (a file written after that, by a run that
+crashed before its FORGET_DONE was durable, is deleted).
 
 Exactly-once: a command that repeats a client order id the account used before is
-rejected by the engine (DUPLICATE_CLIENT_ORDER_ID); :meth:`ExchangeNode.order` gives the
-original order, so a client retrying after a crash learns the original outcome.
+rejected by the engine (DUPLICATE_CLIENT_ORDER_ID; for an id retired to the order
+history, the sequencer's history mark makes it so); :meth:`ExchangeNode.order` gives the
+original order, hot or from the history, so a client retrying after a crash, or weeks
+later, learns the original outcome.
 """
 
 from __future__ import annotations
@@ -35,12 +40,17 @@ from exchange.catalog import Catalog
 from exchange.executions import ExecLog
 from exchange.journal import DataDir, FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.schema import CommandKind, command, commands
+from exchange.sequencer.history import OrderHistory
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
 from exchange.sequencer.state import WHOLE_GROUP_KINDS, MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
 
 log = logging.getLogger("gpux.node")
+
+RETIRE_EVERY = 100_000
+"""Default retirement policy: done orders move to the order history once this many are
+hot (until then each costs a 104-byte ledger row and its index entries)."""
 
 
 @dataclass
@@ -91,6 +101,7 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
         if executions is not None:
             state.exec_held = None  # from here on every record is new
             report.rebuilt_executions = _check_executions(executions, journal, state, catalog)
+        state.orders.history = OrderHistory.open(data.history, ops, state.orders.forgotten_through)
     except BaseException:
         if feed is not None:
             feed.close()
@@ -176,6 +187,7 @@ class ExchangeNode:
                  snapshots: SnapshotStore, trades: TradeLogFeed, report: RecoveryReport,
                  *, clock: Clock, sync: SyncPolicy, snapshot_every: int, max_batch: int,
                  snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
+                 retire_every: int = 0,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.data = data
         self.catalog = catalog
@@ -189,7 +201,8 @@ class ExchangeNode:
         self._listeners: list[Callable[[int], None]] = []
         kwargs: dict[str, Any] = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
                       snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
-                      snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group)
+                      snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group,
+                      retire_every=retire_every)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
 
@@ -198,12 +211,14 @@ class ExchangeNode:
              *, sync: SyncPolicy = SyncPolicy.GROUP, ops: FileOps | None = None, clock: Clock = time.time_ns,
              snapshot_every: int = 1_000_000, max_batch: int = 65536, max_accounts: int | None = None,
              loop: asyncio.AbstractEventLoop | None = None, snapshot_seconds: float = 0.0,
-             snapshot_bytes: int = 0, snapshot_on_stop: bool = False) -> ExchangeNode:
+             snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
+             retire_every: int = RETIRE_EVERY) -> ExchangeNode:
         """Recover the data directory (created on first use) and start the sequencer: a
         writer thread, or with ``loop`` a :class:`LoopSequencer` run by that event loop.
         Snapshots: every ``snapshot_every`` commands, every ``snapshot_bytes`` bytes
         appended to the journal, every ``snapshot_seconds`` (0: not by that measure) and,
-        with ``snapshot_on_stop``, at :meth:`close`."""
+        with ``snapshot_on_stop``, at :meth:`close`. Done orders are retired to the order
+        history once ``retire_every`` are hot (0: never)."""
         data = DataDir.resolve(data_dir)
         lock = data.lock()
         try:
@@ -221,7 +236,7 @@ class ExchangeNode:
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop,
                        snapshot_seconds=snapshot_seconds, snapshot_bytes=snapshot_bytes,
-                       snapshot_on_stop=snapshot_on_stop)
+                       snapshot_on_stop=snapshot_on_stop, retire_every=retire_every)
             node.executions = executions
         except BaseException:
             os.close(lock)
@@ -307,6 +322,8 @@ class ExchangeNode:
                     if self.executions is not None:
                         self.executions.close()
                     self.sequencer.journal.close()
+                    if self.state.orders.history is not None:
+                        self.state.orders.history.close()
         finally:
             os.close(self._lock)
 

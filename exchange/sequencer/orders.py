@@ -1,18 +1,29 @@
-"""Every order the market ever accepted and what became of it, by engine order id.
+"""Every order the market accepted that is still live or recently done, and the way to
+the older ones, by engine order id or by client order id.
 
 The engine forgets an order once it is done; clients still ask about it (and a client
 retrying a client order id after a crash must get the original order back, never a
-second one). :class:`OrderLedger` follows the engine's events and keeps one row per
-order id in int64 arrays, updated by a small jitted kernel:
+second one). :class:`OrderLedger` follows the engine's events and keeps one row per hot
+order in int64 arrays (columns :data:`FIELDS`), updated by a small jitted kernel:
 
-* ``ACCEPTED`` creates the row (status NEW);
+* ``ACCEPTED`` appends the row (status NEW); order ids grow, so the rows stay sorted by
+  order id and an event finds its order's row by binary search, O(log hot orders);
 * ``TRADE`` updates filled/leaves of the taker and the maker (PARTIALLY_FILLED, FILLED);
 * ``CANCELLED``/``EXPIRED`` lower leaves; at 0 the status becomes CANCELED/EXPIRED;
-* ``REPLACED`` sets the new client order id, price, qty and leaves.
+* ``REPLACED`` sets the new client order id, price, qty and leaves;
+* an order whose leaves reach 0 records the seq it was done at (``done_seq``).
 
-Status names follow FIX OrdStatus. Lookups by (account, client order id) go through an
-open-addressing hash index (:mod:`exchange.engine.hashtable`): O(1) expected; the index is
-kept in snapshots (every client order id an order ever had stays found).
+Lookups by (account, client order id) go through an open-addressing hash index
+(:mod:`exchange.engine.hashtable`) of every client order id the hot orders ever had: O(1)
+expected; it is kept in snapshots.
+
+Retirement keeps this bounded by what is live: :meth:`OrderLedger.retiring` gives the
+done rows (one per client order id they had) for the order history on disk
+(:mod:`exchange.sequencer.history`); once that is durable the sequencer journals
+``FORGET_DONE(through)``, and applying it (:meth:`OrderLedger.apply`, at its place
+among the events, so a replay does the same) drops those rows and their keys. Older
+orders are then answered from :attr:`OrderLedger.history`: :meth:`find`, :meth:`get`
+and :meth:`known` look there after the hot rows.
 """
 
 from __future__ import annotations
@@ -24,8 +35,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, KEY, clord_key, hash_find, hash_put, rehash
+from exchange.engine.hashtable import EMPTY, KEY, VALUE, clord_key, hash_find, hash_put, rehash
 from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV, record_words
+from exchange.sequencer.history import COLUMNS, OrderHistory
 
 
 class OrderStatus(IntEnum):
@@ -39,9 +51,11 @@ class OrderStatus(IntEnum):
 
 
 (R_ACCOUNT, R_INSTRUMENT, R_SIDE, R_PRICE, R_QTY, R_FILLED, R_LEAVES, R_STATUS,
- R_FIRST_CLORD, R_CLORD, R_SEQ) = range(11)
+ R_FIRST_CLORD, R_CLORD, R_SEQ, R_ID, R_DONE) = range(13)
 FIELDS = ("account", "instrument", "side", "price", "qty", "filled", "leaves", "status",
-          "first_clord", "clord", "accepted_seq")
+          "first_clord", "clord", "accepted_seq", "order_id", "done_seq")
+_TO_HISTORY = [FIELDS.index(name) for name in COLUMNS[1:]]
+"""Ledger columns of the history's columns after its key."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,14 @@ class OrderRecord:
     clord: int
     accepted_seq: int
 
+    @classmethod
+    def of_history(cls, row: list[int]) -> OrderRecord:
+        """The record of an order history row (:data:`~exchange.sequencer.history.COLUMNS`)."""
+        (_, order_id, account, instrument, side, price, qty, filled, leaves, status, first_clord, clord,
+         accepted_seq, _) = row
+        return cls(order_id, account, instrument, side, price, qty, filled, leaves, OrderStatus(status),
+                   first_clord, clord, accepted_seq)
+
 
 # Plain ints for the kernel (compile-time constants).
 _KIND, _ORDER_ID, _ACCOUNT, _INSTRUMENT = int(E.KIND), int(E.ORDER_ID), int(E.ACCOUNT), int(E.INSTRUMENT)
@@ -73,19 +95,35 @@ _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _apply(rows, index, ev, start, room):
-    """Fold events from ``start`` on into the ledger rows (row = order id) and index the
-    new client order ids, stopping before an event that would index one more key than
-    ``room``; returns (keys added, where it stopped: the event count when done). O(events)."""
+def _row_of(rows, count, oid):
+    """Row of an order id among the first ``count`` rows (sorted by id), or -1. O(log count)."""
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if rows[mid, R_ID] < oid:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < count and rows[lo, R_ID] == oid else -1
+
+
+@njit(cache=True)
+def _apply(rows, count, index, ev, start, stop, room):
+    """Fold events ``start..stop-1`` into the hot rows (``count`` used) and index the new
+    client order ids, stopping before an event that would index one more key than
+    ``room``; returns (keys added, where it stopped, rows used, orders done). O(events *
+    log rows). ``rows`` has room for every ACCEPTED among the events."""
     added = 0
-    for i in range(start, ev.shape[0]):
+    done = 0
+    for i in range(start, stop):
         e = ev[i]
         kind = e[_KIND]
         oid = e[_ORDER_ID]
         if added == room and (kind == _ACCEPTED or kind == _REPLACED):
-            return added, i
+            return added, i, count, done
         if kind == _ACCEPTED:
-            r = rows[oid]
+            r = rows[count]
+            count += 1
             r[R_ACCOUNT] = e[_ACCOUNT]
             r[R_INSTRUMENT] = e[_INSTRUMENT]
             r[R_SIDE] = e[_SIDE]
@@ -97,41 +135,88 @@ def _apply(rows, index, ev, start, room):
             r[R_FIRST_CLORD] = e[_CLORD]
             r[R_CLORD] = e[_CLORD]
             r[R_SEQ] = e[_SEQ]
+            r[R_ID] = oid
+            r[R_DONE] = 0
             added += hash_put(index, clord_key(e[_CLORD], e[_ACCOUNT]), oid)
         elif kind == _TRADE and oid != 0:  # a day-ahead trade (order id 0) moves no order
-            t = rows[oid]
+            t = rows[_row_of(rows, count, oid)]
             t[R_FILLED] = e[_FILLED]
             t[R_LEAVES] = e[_LEAVES]
             t[R_STATUS] = _FILLED_ST if t[R_LEAVES] == 0 else _PARTIAL
-            m = rows[e[_CONTRA_ID]]
+            if t[R_LEAVES] == 0:
+                t[R_DONE] = e[_SEQ]
+                done += 1
+            m = rows[_row_of(rows, count, e[_CONTRA_ID])]
             m[R_FILLED] += e[_QTY]
             m[R_LEAVES] = e[_CONTRA_LEAVES]
             m[R_STATUS] = _FILLED_ST if m[R_LEAVES] == 0 else _PARTIAL
+            if m[R_LEAVES] == 0:
+                m[R_DONE] = e[_SEQ]
+                done += 1
         elif kind == _CANCELLED or kind == _EXPIRED:
-            r = rows[oid]
+            r = rows[_row_of(rows, count, oid)]
             r[R_LEAVES] = e[_LEAVES]
             if r[R_LEAVES] == 0:
                 r[R_STATUS] = _CANCELED if kind == _CANCELLED else _EXPIRED_ST
+                r[R_DONE] = e[_SEQ]
+                done += 1
         elif kind == _REPLACED:
-            r = rows[oid]
+            r = rows[_row_of(rows, count, oid)]
             r[R_CLORD] = e[_CLORD]
             r[R_PRICE] = e[_PRICE]
             r[R_QTY] = e[_QTY]
             r[R_LEAVES] = e[_LEAVES]
             added += hash_put(index, clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
-    return added, ev.shape[0]
+    return added, stop, count, done
 
 
 @njit(cache=True)
-def _reindex(rows, index):
-    """Index every client order id of the rows (after a restore); how many keys."""
+def _reindex(rows, count, index):
+    """Index the first and current client order id of every row (after a restore
+    without an index); how many keys."""
     added = 0
-    for oid in range(1, rows.shape[0]):
-        r = rows[oid]
-        if r[R_STATUS] != 0:
-            added += hash_put(index, clord_key(r[R_FIRST_CLORD], r[R_ACCOUNT]), oid)
-            added += hash_put(index, clord_key(r[R_CLORD], r[R_ACCOUNT]), oid)
+    for i in range(count):
+        r = rows[i]
+        added += hash_put(index, clord_key(r[R_FIRST_CLORD], r[R_ACCOUNT]), r[R_ID])
+        added += hash_put(index, clord_key(r[R_CLORD], r[R_ACCOUNT]), r[R_ID])
     return added
+
+
+@njit(cache=True)
+def _keep_keys(old, new, rows, count):
+    """Put into ``new`` every key of ``old`` (in slot order) whose order id is among the
+    first ``count`` rows; how many. O(size * log count)."""
+    kept = 0
+    for i in range(old.shape[0]):
+        if old[i, KEY] != EMPTY and _row_of(rows, count, old[i, VALUE]) >= 0:
+            kept += hash_put(new, old[i, KEY], old[i, VALUE])
+    return kept
+
+
+@njit(cache=True)
+def _retired_keys(index, rows, count, through):
+    """Every key of the index whose order is done at a seq up to ``through``, and that
+    order's row (in slot order). O(index * log count)."""
+    keys = np.empty(index.shape[0], np.int64)
+    at = np.empty(index.shape[0], np.int64)
+    n = 0
+    for i in range(index.shape[0]):
+        if index[i, KEY] != EMPTY:
+            row = _row_of(rows, count, index[i, VALUE])
+            if row >= 0 and 0 < rows[row, R_DONE] <= through:
+                keys[n] = index[i, KEY]
+                at[n] = row
+                n += 1
+    return keys[:n], at[:n]
+
+
+@njit(cache=True)
+def _found(index, keys):
+    """For each key, whether the index holds it. O(keys)."""
+    out = np.zeros(keys.shape[0], np.bool_)
+    for i in range(keys.shape[0]):
+        out[i] = hash_find(index, keys[i]) != EMPTY
+    return out
 
 
 def _table_for(keys: int) -> np.ndarray:
@@ -140,59 +225,151 @@ def _table_for(keys: int) -> np.ndarray:
 
 
 class OrderLedger:
-    """Every accepted order's latest state; row ``order_id`` (row 0 unused)."""
+    """Every hot order's latest state, one row each, sorted by order id; older orders in
+    :attr:`history`."""
 
-    def __init__(self, rows: np.ndarray | None = None, index: np.ndarray | None = None) -> None:
+    def __init__(self, rows: np.ndarray | None = None, index: np.ndarray | None = None,
+                 forgotten_through: int = 0) -> None:
         """A new ledger, or one restored from a snapshot's rows and index. Without the
         index it is rebuilt from the rows, which knows only each order's first and
         current client order id (not those it had in between)."""
-        self.rows = np.zeros((1024, len(FIELDS)), np.int64) if rows is None else np.array(rows, np.int64, order="C")
-        self.count = int(np.count_nonzero(self.rows[:, R_STATUS]))
+        given = np.zeros((0, len(FIELDS)), np.int64) if rows is None else np.asarray(rows, np.int64)
+        self.count = int(np.count_nonzero(given[:, R_STATUS]))
+        """Hot orders: the first ``count`` rows."""
+        self.rows = np.zeros((max(1024, 1 << max(0, self.count - 1).bit_length()), len(FIELDS)), np.int64)
+        self.rows[: self.count] = given[: self.count]
+        self.done = int(np.count_nonzero(self.rows[: self.count, R_DONE]))
+        """Hot orders that are done (the next retirement moves them to the history)."""
+        self.forgotten_through = forgotten_through
+        """Orders done at seqs up to this were retired (by FORGET_DONE) to the history."""
+        self.history: OrderHistory | None = None
+        """The order history on disk (set by the node; a ledger without one, e.g. an
+        auditor's, answers from its hot rows only)."""
         if index is not None:
             self.index = np.array(index, np.int64, order="C")
             self.indexed = int(np.count_nonzero(self.index[:, KEY] != EMPTY))
         else:
             self.index = _table_for(2 * self.count)
-            self.indexed = _reindex(self.rows, self.index)
+            self.indexed = _reindex(self.rows, self.count, self.index)
 
-    def apply(self, events: np.ndarray) -> None:
-        """Fold a batch of engine events in. O(events) amortised.
+    def apply(self, events: np.ndarray, forgets: list[tuple[int, int]] = ()) -> None:  # type: ignore[assignment]
+        """Fold a batch of engine events in; ``forgets`` are the (seq, amount) of the
+        batch's acknowledged FORGET_DONE commands, each applied (:meth:`forget`) right
+        after the events up to its seq. O(events log hot orders) amortised.
 
         The rows and the index grow by doubling, the index exactly when one more key would
         fill it past half, so the arrays depend only on the events, not on how they were
         batched (a replay joins the journal's groups into larger batches)."""
         if not len(events):
+            for _, amount in forgets:
+                self.forget(amount)
             return
-        top = int(events["order_id"].max())
-        if top >= len(self.rows):  # double past top, in place (mremap, no copy); new rows are zero
-            self.rows.resize((len(self.rows) << (top // len(self.rows)).bit_length(), len(FIELDS)), refcheck=False)
         words, start = record_words(events), 0
+        for seq, amount in forgets:
+            stop = int(np.searchsorted(events["seq"], seq, side="right"))
+            self._apply(events, words, start, stop)
+            self.forget(amount)
+            start = stop
+        self._apply(events, words, start, len(events))
+
+    def _apply(self, events: np.ndarray, words: np.ndarray, start: int, stop: int) -> None:
+        if start == stop:
+            return
+        need = self.count + int(np.count_nonzero(events["kind"][start:stop] == _ACCEPTED))
+        if need > len(self.rows):  # double past need, in place (mremap, no copy); new rows are zero
+            self.rows.resize((len(self.rows) << ((need - 1) // len(self.rows)).bit_length(), len(FIELDS)),
+                             refcheck=False)
         while True:
-            added, start = _apply(self.rows, self.index, words, start, len(self.index) // 2 - self.indexed)
+            added, start, self.count, done = _apply(self.rows, self.count, self.index, words, start, stop,
+                                                    len(self.index) // 2 - self.indexed)
             self.indexed += added
-            if start == len(events):
+            self.done += done
+            if start == stop:
                 break
             self.index = rehash(self.index, 2 * len(self.index))
-        self.count = max(self.count, top)
 
-    def get(self, order_id: int) -> OrderRecord | None:
-        """The order with this engine id, or None."""
-        if not 0 < order_id < len(self.rows) or self.rows[order_id, R_STATUS] == 0:
+    def retiring(self, through: int) -> np.ndarray:
+        """The order history rows (:data:`~exchange.sequencer.history.COLUMNS`) of the hot
+        orders done at seqs up to ``through``: one per client order id each had. O(hot)."""
+        keys, at = _retired_keys(self.index, self.rows, self.count, through)
+        return np.column_stack([keys, self.rows[at][:, _TO_HISTORY]])
+
+    def forget(self, through: int) -> None:
+        """Drop the orders done at seqs up to ``through`` and their keys (FORGET_DONE
+        applied: the history holds them). O(hot orders + index)."""
+        hot = self.rows[: self.count]
+        keep = ~((hot[:, R_DONE] > 0) & (hot[:, R_DONE] <= through))
+        kept = hot[keep]
+        self.rows[: len(kept)] = kept
+        self.rows[len(kept): self.count] = 0
+        self.count = len(kept)
+        self.done = int(np.count_nonzero(kept[:, R_DONE]))
+        index = _table_for(self.indexed)
+        self.indexed = _keep_keys(self.index, index, self.rows, self.count)
+        self.index = index
+        self.forgotten_through = max(self.forgotten_through, through)
+
+    def _hot(self, order_id: int) -> OrderRecord | None:
+        row = int(_row_of(self.rows, self.count, order_id))
+        if row < 0:
             return None
-        fields: list[Any] = self.rows[order_id].tolist()
+        fields: list[Any] = self.rows[row, : R_SEQ + 1].tolist()
         fields[R_STATUS] = OrderStatus(fields[R_STATUS])
         return OrderRecord(order_id, *fields)
 
+    def get(self, order_id: int) -> OrderRecord | None:
+        """The order with this engine id, or None (hot, else from the history)."""
+        record = self._hot(order_id)
+        if record is None and self.history is not None and order_id > 0:
+            row = self.history.get(order_id)
+            return OrderRecord.of_history(row) if row is not None else None
+        return record
+
     def placed(self, account: int, clord: int) -> int:
         """How many orders an account placed under a client order id (never more than 1),
-        counted by scanning every row, independently of the index. O(orders)."""
-        rows = self.rows[: self.count + 1]
-        return int(np.count_nonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
-                                    & (rows[:, R_FIRST_CLORD] == clord)))
+        counted by scanning every row, hot and in the history, independently of the
+        indexes. O(orders ever)."""
+        rows = self.rows[: self.count]
+        placed = int(np.count_nonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_FIRST_CLORD] == clord)))
+        if self.history is not None:
+            first, acc, ids = COLUMNS.index("first_clord"), COLUMNS.index("account"), COLUMNS.index("order_id")
+            for segment in self.history.segments:
+                mine = (segment.columns[acc] == account) & (segment.columns[first] == clord)
+                placed += len(np.unique(segment.columns[ids][mine]))
+        return placed
 
     def find(self, account: int, clord: int) -> OrderRecord | None:
-        """The order an account placed or replaced under a client order id. O(1) expected."""
+        """The order an account placed or replaced under a client order id: O(1)
+        expected when hot, else O(segments log n) from the history."""
         if not 0 < clord < CLORD_LIMIT or not 0 <= account < 1 << ACCOUNT_BITS:
             return None
-        order_id = int(hash_find(self.index, clord_key(clord, account)))
-        return self.get(order_id) if order_id != EMPTY else None
+        key = int(clord_key(clord, account))
+        order_id = int(hash_find(self.index, key))
+        if order_id != EMPTY:
+            return self._hot(order_id)
+        if self.history is not None:
+            row = self.history.find(key)
+            return OrderRecord.of_history(row) if row is not None else None
+        return None
+
+    def known(self, keys: np.ndarray) -> np.ndarray:
+        """For each :func:`~exchange.engine.hashtable.clord_key`, whether some order ever
+        had it (hot index, else the history). O(keys) expected."""
+        found = _found(self.index, keys)
+        if self.history is not None and not found.all():
+            missing = ~found
+            found[missing] = self.history.contains(keys[missing])
+        return found
+
+    def hot_orders(self, account: int, instrument: int = -1, open_only: bool = False,
+                   limit: int = 1000) -> list[OrderRecord]:
+        """An account's hot orders (live, and done since the last retirement), newest
+        first, at most ``limit``. O(hot orders)."""
+        rows = self.rows[: self.count]
+        mask = rows[:, R_ACCOUNT] == account
+        if instrument >= 0:
+            mask &= rows[:, R_INSTRUMENT] == instrument
+        if open_only:
+            mask &= rows[:, R_DONE] == 0
+        ids = rows[mask, R_ID][::-1][:limit]
+        return [record for i in ids.tolist() if (record := self._hot(i)) is not None]

@@ -33,6 +33,15 @@ Rules enforced here:
   the last (0: not by that measure); with ``snapshot_on_stop`` a clean
   stop takes one of whatever changed since, durable before :meth:`Sequencer.stop`
   returns. A crash mid-write leaves the previous snapshot valid (atomic rename).
+* Retirement keeps the order ledger bounded by live state: once ``retire_every`` hot
+  orders are done, their rows are copied (in the writer) and written to the order
+  history on disk by a background thread (fsynced); then, back in the writer, the new
+  history file is installed and ``FORGET_DONE(through)`` is submitted like any command,
+  so the engine and the ledger forget them when it is applied, and a replay of the
+  journal does the same. A crash after the write and before the FORGET_DONE is durable
+  leaves a history file that recovery deletes (its orders are still in the ledger). A
+  clean stop with ``snapshot_on_stop`` retires every done order before its snapshot.
+  Every stamped group gets its history marks (rule O9, :meth:`MarketState.mark`).
 * An :attr:`~Sequencer.observer` (:class:`GroupObserver`, e.g. the operator metrics)
   is told of every fsync, applied group and snapshot; it must only record.
 """
@@ -56,7 +65,8 @@ from typing import Protocol
 import numpy as np
 
 from exchange.journal import Journal, SnapshotStore
-from exchange.schema import COMMAND_DTYPE, concat_records, copy_records
+from exchange.schema import COMMAND_DTYPE, CommandKind, command, concat_records, copy_records
+from exchange.sequencer.history import KeyFilter, Segment
 from exchange.sequencer.state import MarketState
 
 log = logging.getLogger("gpux.sequencer")
@@ -128,7 +138,7 @@ class Sequencer:
                  sync: SyncPolicy = SyncPolicy.GROUP, max_batch: int = 65536,
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
                  snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
-                 after_group: Callable[[bool], None] | None = None) -> None:
+                 after_group: Callable[[bool], None] | None = None, retire_every: int = 0) -> None:
         if state.last_seq != journal.last_seq:
             raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
         self.state = state
@@ -142,6 +152,12 @@ class Sequencer:
         self.snapshot_bytes = snapshot_bytes
         self._bytes_at_snapshot = journal.appended_bytes
         self.snapshot_on_stop = snapshot_on_stop
+        self.retire_every = retire_every
+        """Retire the done orders to the order history once this many are hot (0: never;
+        needs ``state.orders.history``)."""
+        self._retiring: Future | None = None
+        """The history write in progress (its segment and filter), if any."""
+        self._history_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-history")
         self._snapshot_taken = time.monotonic()
         self.after_group = after_group
         self.observer: GroupObserver | None = None
@@ -206,6 +222,7 @@ class Sequencer:
         self._thread.join()
         self._syncer.shutdown(wait=True)
         self._snapshot_writer.shutdown(wait=True)
+        self._history_writer.shutdown(wait=True)
 
     # ------------------------------------------------------------------ writer thread
 
@@ -283,6 +300,7 @@ class Sequencer:
         first = self._last_seq + 1
         batch["seq"] = np.arange(first, first + len(batch))
         self._last_ts = batch["ts"] = max(self.clock(), self._last_ts)
+        self.state.mark(batch)
         flight, self._flight = self._flight, None
         if flight is not None and not self._synced(flight):  # its sync failed: so does this group
             self._fail(futures, "nothing acknowledged")
@@ -359,6 +377,8 @@ class Sequencer:
         self._since_snapshot += len(batch)
         if self._snapshot_due():
             self._start_snapshot()
+        if self._retire_due():
+            self._start_retirement()
         if self.after_group is not None and self.failure is None:
             self.after_group(self._idle())
 
@@ -378,9 +398,69 @@ class Sequencer:
         return 0 < self.snapshot_seconds <= time.monotonic() - self._snapshot_taken
 
     def _final_snapshot(self) -> None:
-        """At a clean stop: a snapshot of what changed since the last (stop() waits for its write)."""
+        """At a clean stop: every done order retired, then a snapshot of what changed
+        since the last (stop() waits for its write)."""
         if self.snapshot_on_stop and self.snapshots is not None and self.failure is None and self._since_snapshot:
-            self._start_snapshot(wait=True)
+            self._retire_at_stop()
+            if self.failure is None:
+                self._start_snapshot(wait=True)
+
+    # ------------------------------------------------------------------ retirement
+
+    def _retire_due(self) -> bool:
+        """``retire_every`` hot orders are done, no retirement is running, all is well."""
+        return (0 < self.retire_every <= self.state.orders.done and self._retiring is None
+                and self.state.orders.history is not None and self.failure is None and not self._stopped)
+
+    def _start_retirement(self) -> None:
+        """Copy the done rows now; write them to the history in the background; then
+        (in the writer) install the file and submit FORGET_DONE."""
+        ledger = self.state.orders
+        assert ledger.history is not None  # _retire_due checked it
+        through = self.state.last_seq
+        retiring = self._retiring = self._history_writer.submit(ledger.history.write, ledger.retiring(through),
+                                                                  through)
+        retiring.add_done_callback(lambda done: self._put(
+            (lambda state: self._retired(done, self._forget_later), Future())))
+
+    def _retired(self, done: Future, forget: Callable[[np.ndarray], None]) -> None:
+        """In the writer, once a history write has returned: install its file and have
+        ``forget`` journal FORGET_DONE(the file's through) (a failed write is logged;
+        the orders stay hot and a later retirement takes them)."""
+        if self._retiring is not done:
+            return  # handled already (at a stop)
+        self._retiring = None
+        if done.exception() is not None:
+            log.error("order history write failed, done orders stay in memory: %s", done.exception())
+            return
+        assert self.state.orders.history is not None
+        segment, keys = done.result()
+        self.state.orders.history.install(segment, keys)
+        forget(command(CommandKind.FORGET_DONE, amount=segment.through))
+
+    def _retire_at_stop(self) -> None:
+        """Finish a running retirement, then retire every done order, FORGET_DONE
+        journaled and applied here (the writer's queue is closed)."""
+        ledger = self.state.orders
+        if ledger.history is None or not self.retire_every:
+            return
+        if self._retiring is not None:
+            self._retiring.exception()  # wait for the write
+            self._retired(self._retiring, self._forget_now)
+        if ledger.done and self.failure is None:
+            through = self.state.last_seq
+            self._retiring = done = Future[tuple[Segment, KeyFilter]]()
+            done.set_result(ledger.history.write(ledger.retiring(through), through))
+            self._retired(done, self._forget_now)
+
+    def _forget_later(self, batch: np.ndarray) -> None:
+        """Submit one command like any other (its future is not waited for)."""
+        self._put((batch, Future()))
+
+    def _forget_now(self, batch: np.ndarray) -> None:
+        """Journal, sync and apply one command now (at a stop, nothing else is queued)."""
+        self._group([batch], [Future()])
+        self._land()
 
     def _start_snapshot(self, wait: bool = False) -> Future:
         """Copy the state now; write it in the background (one write at a time).
@@ -487,6 +567,7 @@ class LoopSequencer(Sequencer):
         finally:
             self._syncer.shutdown(wait=True)  # no journal call runs once stop() returns
             self._snapshot_writer.shutdown(wait=True)
+            self._history_writer.shutdown(wait=True)
 
     # ------------------------------------------------------------------ handing over
 

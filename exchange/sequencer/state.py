@@ -6,7 +6,9 @@ derived from the events in step: the listing (an instrument is listed once its
 records (numbered by its ``exec_seq``, :mod:`exchange.executions`) and the trades handed
 to the trade log. It is a pure function of the command sequence, so the same journal gives
 the same state, events and trades on every replay (recovery and audit use it too).
-A snapshot holds all of it at a sequence number.
+A snapshot holds all of it at a sequence number; of the orders, only the hot ones (live,
+or done since the last FORGET_DONE): the older ones are in the order history on disk,
+which :meth:`MarketState.mark` consults when a command is stamped.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ from exchange.catalog import Catalog, Listing
 from exchange.engine import Engine
 from exchange.executions import derive_executions
 from exchange.journal import Snapshot
-from exchange.schema import C, CommandKind, E, EventKind, Reason, record_words
+from exchange.schema import (
+    ACCOUNT_BITS,
+    CLORD_LIMIT,
+    HISTORY_MARKS,
+    C,
+    CommandKind,
+    E,
+    EventKind,
+    OrderFlag,
+    Reason,
+    record_words,
+)
 from exchange.sequencer.orders import OrderLedger
 
 TradeSink = Callable[[np.ndarray], None]
@@ -36,11 +49,17 @@ _LEDGER_INDEX = "order_ledger_index"
 _TICKER = "ticker"
 _EXEC_COUNTS = "exec_counts"
 _LAST, _VOLUME = 0, 1
-FORMAT = 7
+FORMAT = 8
 """Snapshot format of this code; other formats are skipped (the journal replays instead)."""
 _LIST = int(CommandKind.LIST_INSTRUMENT)
 _TIMER = int(CommandKind.TIMER)
 _DA_TRADE = int(CommandKind.DA_TRADE)
+_FORGET = int(CommandKind.FORGET_DONE)
+_NEW, _CANCEL, _REPLACE = int(CommandKind.NEW_ORDER), int(CommandKind.CANCEL), int(CommandKind.REPLACE)
+_ACK = int(EventKind.ACK)
+_C_FLAGS, _C_ACCOUNT, _C_CLORD, _C_ORIG = int(C.FLAGS), int(C.ACCOUNT), int(C.CLORD), int(C.ORIG_CLORD)
+_MARKS, _CLORD_MARK, _ORIG_MARK = int(HISTORY_MARKS), int(OrderFlag.CLORD_IN_HISTORY), int(OrderFlag.ORIG_IN_HISTORY)
+_ACCOUNT_BITS, _ACCOUNTS, _CLORD_LIMIT = ACCOUNT_BITS, 1 << ACCOUNT_BITS, CLORD_LIMIT
 WHOLE_GROUP_KINDS = (_DA_TRADE,)
 """Kinds whose effect depends on the group they came in (a day's booking records the
 span of its group): a replay applies a group holding one as a batch of its own. Every
@@ -80,6 +99,36 @@ def _follow_ticker(ticker, events, listed):
                 ticker[instrument, _VOLUME] += events[i, _E_QTY]
                 ticker[instrument, _LAST] = events[i, _E_PRICE]
     return trades
+
+
+@njit(cache=True)
+def _history_keys(commands, lookup):
+    """Clear the history marks of the order commands (in place); with ``lookup``, the
+    (row, clord key, mark) of each client order id they name: a NEW_ORDER's or REPLACE's
+    clord (CLORD_IN_HISTORY), a CANCEL's or REPLACE's orig_clord (ORIG_IN_HISTORY), when
+    in range. O(commands)."""
+    n = commands.shape[0]
+    rows = np.empty(2 * n, np.int64)
+    keys = np.empty(2 * n, np.int64)
+    marks = np.empty(2 * n, np.int64)
+    m = 0
+    for i in range(n):
+        kind = commands[i, _C_KIND]
+        if kind != _NEW and kind != _CANCEL and kind != _REPLACE:
+            continue
+        commands[i, _C_FLAGS] &= ~_MARKS
+        account = commands[i, _C_ACCOUNT]
+        if not lookup or account < 0 or account >= _ACCOUNTS:
+            continue
+        clord = commands[i, _C_CLORD]
+        if kind != _CANCEL and 0 < clord < _CLORD_LIMIT:
+            rows[m], keys[m], marks[m] = i, (clord << _ACCOUNT_BITS) | account, _CLORD_MARK
+            m += 1
+        orig = commands[i, _C_ORIG]
+        if kind != _NEW and 0 < orig < _CLORD_LIMIT:
+            rows[m], keys[m], marks[m] = i, (orig << _ACCOUNT_BITS) | account, _ORIG_MARK
+            m += 1
+    return rows[:m], keys[:m], marks[:m]
 
 
 class MarketState:
@@ -152,7 +201,7 @@ class MarketState:
         if present >> _LIST & 1:
             self._follow_listing(batch, events)
         if self.track_orders:
-            self.orders.apply(events)
+            self.orders.apply(events, self._forgets(batch, events) if present >> _FORGET & 1 else [])
             executions = derive_executions(batch, events, self.exec_counts, self.exec_held)
             if len(executions) and self.exec_sink is not None:
                 self.exec_sink(executions)
@@ -169,6 +218,27 @@ class MarketState:
                 self.timer_ts = max(self.timer_ts, int(batch["ts"][batch["kind"] == _TIMER].max()))
         for listener in self.listeners:
             listener(batch, events)
+
+    @staticmethod
+    def _forgets(batch: np.ndarray, events: np.ndarray) -> list[tuple[int, int]]:
+        """(seq, amount) of the batch's FORGET_DONE commands that the engine acknowledged."""
+        acked = events["seq"][events["kind"] == _ACK]
+        forgets = batch[batch["kind"] == _FORGET]
+        return [(int(row["seq"]), int(row["amount"])) for row in forgets if int(row["seq"]) in acked]
+
+    def mark(self, batch: np.ndarray) -> None:
+        """Set the history marks of rule O9 on a stamped batch, in place: CLORD_IN_HISTORY
+        on a NEW_ORDER or REPLACE whose (account, clord), ORIG_IN_HISTORY on a CANCEL or
+        REPLACE whose (account, orig_clord) some order ever had (the ledger's hot index,
+        else the order history); marks a client set are cleared. Until the first retirement
+        the engine knows every id, so nothing is looked up. O(commands) expected."""
+        history = self.orders.history
+        lookup = bool(self.orders.forgotten_through or (history is not None and history.segments))
+        words = record_words(batch)
+        rows, keys, marks = _history_keys(words, lookup)
+        if len(rows):
+            known = self.orders.known(keys)
+            np.bitwise_or.at(words[:, _C_FLAGS], rows[known], marks[known])  # a REPLACE may get both
 
     def _follow_trades(self, events: np.ndarray) -> int:
         """Last price and volume per instrument (the ticker); how many trades. O(events).
@@ -225,7 +295,7 @@ class MarketState:
     def snapshot(self) -> Snapshot:
         """Everything needed to continue from ``last_seq`` (arrays are copies)."""
         arrays = self.engine.export_state()
-        arrays[_LEDGER] = self.orders.rows.copy()
+        arrays[_LEDGER] = self.orders.rows[: self.orders.count].copy()
         arrays[_LEDGER_INDEX] = self.orders.index.copy()
         arrays[_TICKER] = self.ticker.copy()
         arrays[_EXEC_COUNTS] = self.exec_counts.copy()
@@ -233,7 +303,8 @@ class MarketState:
                    for i in self.listing]
         meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts,
                 "listing": listing, "max_accounts": self.engine.config.max_accounts,
-                "dayahead_booked": self.dayahead_booked}
+                "dayahead_booked": self.dayahead_booked,
+                "forgotten_through": self.orders.forgotten_through}
         return Snapshot(self.last_seq, arrays, meta)
 
     @classmethod
@@ -244,7 +315,8 @@ class MarketState:
             raise ValueError(f"snapshot format {meta.get('format')} is not this version's {FORMAT}")
         config = catalog.engine_config(int(meta["max_accounts"]))
         state = cls(catalog, Engine.from_state(config, snapshot.arrays))
-        state.orders = OrderLedger(snapshot.arrays[_LEDGER], snapshot.arrays[_LEDGER_INDEX])
+        state.orders = OrderLedger(snapshot.arrays[_LEDGER], snapshot.arrays[_LEDGER_INDEX],
+                                   int(meta["forgotten_through"]))
         state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
         state.exec_counts = np.array(snapshot.arrays[_EXEC_COUNTS], np.int64, order="C")
         for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):

@@ -28,8 +28,7 @@ from exchange.gateway.validation import (
 )
 from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc
 from exchange.schema import CommandKind, EventKind, Reason, command, commands
-from exchange.sequencer import MarketState, OrderStatus
-from exchange.sequencer.orders import R_ACCOUNT, R_INSTRUMENT, R_STATUS
+from exchange.sequencer import OrderStatus
 
 _DISCONNECT_GRACE = 0.05  # seconds a stream's end waits to tell a client cancel from a close
 _LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
@@ -100,17 +99,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         if limit < 0:
             raise invalid("limit must be positive", "limit", value=limit)
 
-        def select(state: MarketState) -> list:
-            rows = state.orders.rows[: state.orders.count + 1]
-            mask = (rows[:, R_ACCOUNT] == account) & (rows[:, R_STATUS] != 0)
-            if instrument >= 0:
-                mask &= rows[:, R_INSTRUMENT] == instrument
-            if request.open_only:
-                mask &= np.isin(rows[:, R_STATUS], _LIVE)
-            ids = np.flatnonzero(mask)[::-1][:limit]
-            return [state.orders.get(int(i)) for i in ids]
-
-        records = await self.exchange.read(select)
+        records = await self.exchange.read(
+            lambda state: state.orders.hot_orders(account, instrument, request.open_only, limit))
         return trading_pb2.ListOrdersResponse(orders=[order_message(r, self.exchange.instruments) for r in records])
 
     async def StreamOrders(self, request_iterator, context):
