@@ -2,9 +2,10 @@
 
 Two market states take the same order flow (limit GTC and IOC orders, 30 % cancels) in
 batches of 1,000; one retires its done orders to an order history (tmp dir) every
-``--retire-every`` done orders, journaling FORGET_DONE as the sequencer does. Printed:
-orders resting, the ledger's bytes (hot rows + index), the snapshot's bytes, and the
-history's bytes on disk, for both, and their ratio.
+``--retire-every`` done orders, applying FORGET_DONE as the sequencer does. A third
+holds only the orders resting at the end, placed afresh. Printed: orders resting, the
+ledger's bytes (hot rows + index) and the snapshot's bytes of each, the history's bytes
+on disk, and the ratios.
 
     .venv/bin/python bench/live_state.py --orders 300000
 """
@@ -67,10 +68,24 @@ def main() -> None:
                 plain.apply(plain_forget)
                 retiring.apply(forget)
                 retire_seconds += time.perf_counter() - started
-        resting = len(plain.engine.live_orders())
+        live = plain.engine.live_orders()
+        resting = len(live)
+        alone = MarketState(catalog)  # the resting orders alone, placed afresh (they do not cross)
+        again = commands(len(live))
+        again["kind"], again["order_type"], again["tif"], again["stp"] = CommandKind.NEW_ORDER, 1, 1, 1
+        for name, values in (("account", [o.account for o in live]), ("instrument", [o.instrument for o in live]),
+                             ("side", [o.side for o in live]), ("price", [o.price for o in live]),
+                             ("qty", [o.leaves for o in live]), ("clord", [o.clord for o in live])):
+            again[name] = values
+        for part in (setup, again):
+            part = part.copy()
+            part["seq"], part["ts"] = np.arange(1, 1 + len(part)) + alone.last_seq, T
+            alone.apply(part)
+        assert len(alone.engine.live_orders()) == resting
         history_bytes = sum(os.path.getsize(s.path) for s in history.segments)
         rows = []
-        for name, state in (("never retires", plain), (f"retires every {args.retire_every:,}", retiring)):
+        for name, state in (("never retires", plain), (f"retires every {args.retire_every:,}", retiring),
+                            ("resting orders alone", alone)):
             rows.append((name, state.orders.count, ledger_bytes(state), len(encode(state.snapshot()))))
         print(f"{args.orders:,} commands, {resting:,} orders resting at the end; "
               f"history: {len(history.segments)} files, {history_bytes / 1e6:.1f} MB; "
@@ -78,7 +93,8 @@ def main() -> None:
         print(f"{'':24} {'hot orders':>12} {'ledger MB':>10} {'snapshot MB':>12}")
         for name, count, ledger, snapshot in rows:
             print(f"{name:24} {count:>12,} {ledger / 1e6:>10.1f} {snapshot / 1e6:>12.1f}")
-        print(f"ratio retiring/never: ledger {rows[1][2] / rows[0][2]:.2f}, snapshot {rows[1][3] / rows[0][3]:.2f}")
+        print(f"ratio retiring/never: ledger {rows[1][2] / rows[0][2]:.2f}, snapshot {rows[1][3] / rows[0][3]:.2f}; "
+              f"snapshot retiring/resting alone: {rows[1][3] / rows[2][3]:.2f}")
         history.close()
 
 

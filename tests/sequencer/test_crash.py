@@ -26,6 +26,7 @@ def test_thirty_sigkills_lose_no_acknowledged_order(tmp_path):
     results = [cut(tmp_path, run, day, rng) for run in range(1, CUTS + 1)]
     assert sum(r.acked_orders for r in results) > 0
     assert len({r.acked_batches for r in results}) > 5  # cuts landed at different points
+    assert list((tmp_path / "history").glob("orders-*.arrow"))  # the writers retired done orders
     # after all cuts: the trade log is exactly the trades of a replay from zero
     state = MarketState(default_catalog())
     events = np.concatenate([state.apply(b) for b in FileJournal(tmp_path / "journal").read(0)])
