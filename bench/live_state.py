@@ -59,7 +59,7 @@ def main() -> None:
             retiring.apply(batch)
             if retiring.orders.done >= args.retire_every:
                 started = time.perf_counter()
-                history.install(*history.write(retiring.orders.retiring(seq), seq))
+                history.install(*history.write(retiring.orders.retiring(history.through, seq), seq))
                 forget = commands(1)
                 seq += 1
                 forget["kind"], forget["amount"], forget["seq"], forget["ts"] = CommandKind.FORGET_DONE, seq - 1, seq, T

@@ -99,7 +99,7 @@ def rehearse() -> None:
         seq += len(batch)
         events = state.apply(batch)
     state.mark(order_flow(catalog, 8, len(names), 8, seed=2))  # history marks (rule O9)
-    state.orders.retiring(seq)  # what a retirement writes to the order history
+    state.orders.retiring(0, seq)  # what a retirement writes to the order history
     retire = command(K.FORGET_DONE, seq=seq + 1, ts=int(NOW.timestamp()) * 10**9, amount=seq)
     state.apply(retire)  # the ledger drops its done orders
     state.orders.known(np.arange(1, 9, dtype=np.int64))

@@ -194,16 +194,16 @@ def _keep_keys(old, new, rows, count):
 
 
 @njit(cache=True)
-def _retired_keys(index, rows, count, through):
-    """Every key of the index whose order is done at a seq up to ``through``, and that
-    order's row (in slot order). O(index * log count)."""
+def _retired_keys(index, rows, count, after, through):
+    """Every key of the index whose order was done at a seq in ``after+1..through``, and
+    that order's row (in slot order). O(index * log count)."""
     keys = np.empty(index.shape[0], np.int64)
     at = np.empty(index.shape[0], np.int64)
     n = 0
     for i in range(index.shape[0]):
         if index[i, KEY] != EMPTY:
             row = _row_of(rows, count, index[i, VALUE])
-            if row >= 0 and 0 < rows[row, R_DONE] <= through:
+            if row >= 0 and after < rows[row, R_DONE] <= through:
                 keys[n] = index[i, KEY]
                 at[n] = row
                 n += 1
@@ -288,10 +288,12 @@ class OrderLedger:
                 break
             self.index = rehash(self.index, 2 * len(self.index))
 
-    def retiring(self, through: int) -> np.ndarray:
+    def retiring(self, after: int, through: int) -> np.ndarray:
         """The order history rows (:data:`~exchange.sequencer.history.COLUMNS`) of the hot
-        orders done at seqs up to ``through``: one per client order id each had. O(hot)."""
-        keys, at = _retired_keys(self.index, self.rows, self.count, through)
+        orders done at seqs ``after+1..through`` (``after``: where the history ends; the
+        orders done before are in it already, waiting for their FORGET_DONE): one per
+        client order id each had. O(hot)."""
+        keys, at = _retired_keys(self.index, self.rows, self.count, max(after, 0), through)
         return np.column_stack([keys, self.rows[at][:, _TO_HISTORY]])
 
     def forget(self, through: int) -> None:

@@ -408,9 +408,12 @@ class Sequencer:
     # ------------------------------------------------------------------ retirement
 
     def _retire_due(self) -> bool:
-        """``retire_every`` hot orders are done, no retirement is running, all is well."""
-        return (0 < self.retire_every <= self.state.orders.done and self._retiring is None
-                and self.state.orders.history is not None and self.failure is None and not self._stopped)
+        """``retire_every`` hot orders are done, no retirement is running or waiting for
+        its FORGET_DONE to be applied, all is well."""
+        ledger = self.state.orders
+        return (0 < self.retire_every <= ledger.done and self._retiring is None and ledger.history is not None
+                and ledger.forgotten_through >= ledger.history.through and self.failure is None
+                and not self._stopped)
 
     def _start_retirement(self) -> None:
         """Copy the done rows now; write them to the history in the background; then
@@ -418,8 +421,8 @@ class Sequencer:
         ledger = self.state.orders
         assert ledger.history is not None  # _retire_due checked it
         through = self.state.last_seq
-        retiring = self._retiring = self._history_writer.submit(ledger.history.write, ledger.retiring(through),
-                                                                  through)
+        rows = ledger.retiring(ledger.history.through, through)
+        retiring = self._retiring = self._history_writer.submit(ledger.history.write, rows, through)
         retiring.add_done_callback(lambda done: self._put(
             (lambda state: self._retired(done, self._forget_later), Future())))
 
@@ -450,7 +453,7 @@ class Sequencer:
         if ledger.done and self.failure is None:
             through = self.state.last_seq
             self._retiring = done = Future[tuple[Segment, KeyFilter]]()
-            done.set_result(ledger.history.write(ledger.retiring(through), through))
+            done.set_result(ledger.history.write(ledger.retiring(ledger.history.through, through), through))
             self._retired(done, self._forget_now)
 
     def _forget_later(self, batch: np.ndarray) -> None:

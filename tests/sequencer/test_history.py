@@ -85,7 +85,7 @@ def test_retiring_market_answers_as_one_that_never_forgets(tmp_path_factory, see
         assert got.tolist() == expected.tolist(), step
         ids += list(zip(batch["account"].tolist(), batch["clord"].tolist()))
         if step % every == 0 and retiring.orders.done:
-            history.install(*history.write(retiring.orders.retiring(seq), seq))
+            history.install(*history.write(retiring.orders.retiring(history.through, seq), seq))
             forget = commands(1)
             forget["kind"], forget["amount"] = K.FORGET_DONE, seq
             seq += 1
@@ -170,6 +170,7 @@ def test_retirement_runs_by_count_while_trading(tmp_path: Path) -> None:
         assert all(_place(node, clord)["reason"].tolist() == [Reason.DUPLICATE_CLIENT_ORDER_ID]
                    for clord in (1, 150, 300))
         assert node.order(0, 1).order_id == 1 and node.order(0, 1).status.name == "CANCELED"
+        assert [node.read(lambda s, c=c: s.orders.placed(0, c)) for c in (1, 150, 300)] == [1, 1, 1]
     finally:
         node.close()
     node = _node(tmp_path)  # the journal's FORGET_DONEs replayed: the same ledger, the same answers
@@ -187,7 +188,7 @@ def test_a_crash_between_the_history_write_and_forget_done_loses_nothing(tmp_pat
         _place(node, clord)
         _cancel(node, clord)
     through = node.read(lambda s: s.last_seq)
-    rows = node.read(lambda s: s.orders.retiring(through))
+    rows = node.read(lambda s: s.orders.retiring(0, through))
     history = node.state.orders.history
     history.write(rows, through)  # durable; the process dies before FORGET_DONE is journaled
     node.close()
