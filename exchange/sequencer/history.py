@@ -12,7 +12,7 @@ per retirement (any Arrow tool reads it). Its rows are the orders done at seqs
 any in between, its last; most orders have one), sorted by the key
 ``clord << ACCOUNT_BITS | account``; columns :data:`COLUMNS` (int64), plus ``by_id``:
 the rows in order id order. The schema metadata holds ``after``, ``through``, the row
-count and the SHA-256 of the columns. The content depends only on the rows retired
+count, the SHA-256 of the columns and that of the key column alone. The content depends only on the rows retired
 (deterministic). A file is written whole or not at all (temp file, fsync, rename,
 directory fsync, through :class:`~exchange.journal.FileOps`) before the ``FORGET_DONE``
 that names its ``through`` is journaled, so every id an engine forgot is on disk first.
@@ -30,9 +30,11 @@ Lookups (files are memory-mapped; nothing is read whole):
   "no" for most fresh ids in O(1); the few maybes are searched in each segment's sorted
   key column (``numpy.searchsorted``, O(log n) per segment, one call per segment for a
   whole batch). Memory: 2 bytes per key in the filter; the rest stays in the page cache.
-* ``find(key)`` / ``get(order_id)``: O(segments * log n), reading a few pages. A
-  segment's SHA-256 is checked the first time its rows are read (so opening a long
-  history reads only the key columns, for the filter).
+* ``find(key)`` / ``get(order_id)``: O(segments * log n), reading a few pages.
+
+Checks: opening a file checks its key column's SHA-256 (the keys decide exactly-once;
+8 bytes an id, read anyway for the filter); the SHA-256 of all columns is checked the
+first time a row of the file is read, so a long history opens without reading it all.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def encode(rows: np.ndarray, after: int, through: int) -> pa.Table:
     columns = [np.ascontiguousarray(rows[:, i]) for i in range(len(COLUMNS))]
     columns.append(np.argsort(columns[1], kind="stable").astype(np.int64))
     meta = {"format": FORMAT, "after": str(after), "through": str(through), "rows": str(len(rows)),
-            "sha256": _digest(columns)}
+            "sha256": _digest(columns), "sha256_keys": _digest(columns[:1])}
     return pa.table({name: pa.array(c) for name, c in zip((*COLUMNS, "by_id"), columns)}, metadata=meta)
 
 
@@ -110,13 +112,15 @@ class Segment:
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         try:
             self.after, self.through, rows = int(meta["after"]), int(meta["through"]), int(meta["rows"])
-            self.sha256 = meta["sha256"]
+            self.sha256, keys_sha256 = meta["sha256"], meta["sha256_keys"]
         except (KeyError, ValueError):
             raise HistoryError(f"order history file {path.name} has no valid metadata") from None
         if table.column_names != [*COLUMNS, "by_id"] or table.num_rows != rows or meta.get("format") != FORMAT:
             raise HistoryError(f"order history file {path.name}: unexpected columns, row count or format")
         self.columns = [_column(table, name) for name in table.column_names]
         self.keys = self.columns[0]
+        if _digest([self.keys]) != keys_sha256:
+            raise HistoryError(f"order history file {path.name}: SHA-256 mismatch in its keys")
         self._checked = False
 
     def __len__(self) -> int:

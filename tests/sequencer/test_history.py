@@ -232,6 +232,27 @@ def test_a_damaged_history_file_is_named(tmp_path: Path) -> None:
         node.close()
 
 
+@pytest.mark.parametrize("column", ["key", "price"])
+def test_a_flipped_bit_is_named_when_its_column_is_read(tmp_path: Path, column: str) -> None:
+    row = np.arange(len(COLUMNS), dtype=np.int64)
+    row[COLUMNS.index("key")], row[COLUMNS.index("price")] = 0x0102030405060708, 0x0A0B0C0D0E0F1011
+    (segment, _) = OrderHistory.open(tmp_path, None, 0).write(row.reshape(1, -1), 5)
+    segment.close()
+    data = bytearray(segment.path.read_bytes())
+    at = data.index(int(row[COLUMNS.index(column)]).to_bytes(8, "little"))
+    data[at] ^= 0x01
+    segment.path.write_bytes(bytes(data))
+    if column == "key":  # the keys decide exactly-once: checked on open
+        with pytest.raises(HistoryError, match=f"{segment.path.name}: SHA-256 mismatch in its keys"):
+            OrderHistory.open(tmp_path, None, 5)
+        return
+    history = OrderHistory.open(tmp_path, None, 5)
+    assert history.contains(row[:1]).all()
+    with pytest.raises(HistoryError, match=f"{segment.path.name}: SHA-256 mismatch"):
+        history.find(int(row[0]))
+    history.close()
+
+
 def test_a_missing_history_file_is_named(tmp_path: Path) -> None:
     through = _retired_node(tmp_path)
     (tmp_path / "history" / f"orders-{through:020d}.arrow").unlink()
