@@ -6,6 +6,7 @@ bounded by what is live."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,10 +163,10 @@ def test_retirement_runs_by_count_while_trading(tmp_path: Path) -> None:
             _place(node, clord)
             _cancel(node, clord)
         node.read(lambda s: None)
-        for _ in range(100):  # the history write runs in the background, FORGET_DONE follows
-            if node.read(lambda s: s.orders.forgotten_through):
-                break
-            node.execute(funding(1, 1))
+        deadline = time.monotonic() + 60
+        while not node.read(lambda s: s.orders.forgotten_through):  # the history write runs in the
+            assert time.monotonic() < deadline, "no FORGET_DONE applied"  # background, FORGET_DONE follows
+            time.sleep(0.01)
         assert node.read(lambda s: s.orders.count) < 300
         assert all(_place(node, clord)["reason"].tolist() == [Reason.DUPLICATE_CLIENT_ORDER_ID]
                    for clord in (1, 150, 300))
