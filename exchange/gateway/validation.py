@@ -72,18 +72,18 @@ def _place_row(req) -> tuple:
 
 
 def place_commands(reqs: list, account: int, instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
-    """Validate PlaceOrderRequests as columns; the NEW_ORDER records of the valid ones (in
-    order) and, by index, the error of each invalid one. Per order only the field reads
-    and a cached symbol lookup run in Python; the checks run in one compiled pass
-    (:func:`_check_places`). The fields become columns in one array conversion: a unary
-    call makes a handful of numpy calls, each of which costs several times its warm
+    """Validate PlaceOrderRequests as rows of values; the NEW_ORDER records of the valid
+    ones (in order) and, by index, the error of each invalid one. Per order only the field
+    reads and a cached symbol lookup run in Python; the checks run in one compiled pass
+    (:func:`_check_places`). The fields become one int64 matrix in one array conversion: a
+    unary call makes a handful of numpy calls, each of which costs several times its warm
     price in a server whose caches the network work keeps cold."""
     n = len(reqs)
     ids, problems = _symbol_ids(list(map(_SYMBOL, reqs)), instruments)
     if len(problems) == n:
         return commands(0), problems
-    columns = np.array(list(map(_place_row, reqs)), np.int64).reshape(n, len(PLACE_COLUMNS)).T.copy()
-    return _place_columns(dict(zip(PLACE_COLUMNS, columns)), ids, problems, account, instruments)
+    values = np.array(list(map(_place_row, reqs)), np.int64).reshape(n, len(PLACE_COLUMNS))
+    return _place_values(values, ids, problems, account, instruments)
 
 
 def _symbol_ids(symbols: list[str], instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
@@ -147,11 +147,20 @@ _C_KIND, _C_ACCOUNT, _C_INSTRUMENT, _C_SIDE, _C_ORDER_TYPE, _C_TIF, _C_FLAGS, _C
                                               "STP", "PRICE", "QTY", "CLORD", "EXPIRE_TS"))
 
 
+_V_SIDE, _V_TYPE, _V_TIF, _V_PRICE, _V_QTY, _V_CLORD, _V_EXPIRE, _V_POST_ONLY, _V_STP = (
+    PLACE_COLUMNS.index(name) for name in ("side", "order_type", "time_in_force", "price_fen", "qty",
+                                           "client_order_id", "expire_time_ns", "post_only", "self_trade_prevention"))
+
+
 @njit(cache=True)
-def _check_places(side, kind, tif, price, qty, clord, expire, post_only, stp, ids, rules, account, bad, out):
-    """Per order: ``bad[i]`` = the first of the checks of :data:`_PLACE_PROBLEMS` it fails
-    (-1: none), and ``out[i]`` its NEW_ORDER record (int64 command row); how many fail
-    a check. O(orders)."""
+def _check_places(values, ids, rules, account, bad, out):
+    """Per order (a row of ``values``, the :data:`PLACE_COLUMNS`): ``bad[i]`` = the first
+    of the checks of :data:`_PLACE_PROBLEMS` it fails (-1: none), and ``out[i]`` its
+    NEW_ORDER record (int64 command row); how many fail a check. O(orders)."""
+    side, kind, tif, price, qty = values[:, _V_SIDE], values[:, _V_TYPE], values[:, _V_TIF], values[:, _V_PRICE], \
+        values[:, _V_QTY]
+    clord, expire, post_only, stp = values[:, _V_CLORD], values[:, _V_EXPIRE], values[:, _V_POST_ONLY], \
+        values[:, _V_STP]
     refused = 0
     for i in range(len(ids)):
         tick, lo, hi = rules[ids[i], 0], rules[ids[i], 1], rules[ids[i], 2]
@@ -201,21 +210,21 @@ def _check_places(side, kind, tif, price, qty, clord, expire, post_only, stp, id
     return refused
 
 
-def _place_columns(f: dict[str, np.ndarray], ids: np.ndarray, problems: dict[int, GatewayError], account: int,
-                   instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
-    """The column checks and records of :func:`place_commands` (``f``: the request fields
-    as int64 columns, client_order_id already capped at CLORD_LIMIT; ``problems``: the
-    orders already refused, which get no second error), in one compiled pass."""
+def _place_values(values: np.ndarray, ids: np.ndarray, problems: dict[int, GatewayError], account: int,
+                  instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """The checks and records of :func:`place_commands` (``values``: the request fields, a
+    row per order, the :data:`PLACE_COLUMNS` as int64, client_order_id already capped at
+    CLORD_LIMIT; ``problems``: the orders already refused, which get no second error), in
+    one compiled pass."""
     n = len(ids)
     if problems:  # rows already refused borrow a listed id so the checks can run
         ids[list(problems)] = ids[next(i for i in range(n) if i not in problems)]
     bad = np.empty(n, np.int64)
     batch = commands(n)
-    refused = _check_places(f["side"], f["order_type"], f["time_in_force"], f["price_fen"], f["qty"],
-                            f["client_order_id"], f["expire_time_ns"], f["post_only"], f["self_trade_prevention"], ids,
-                            instruments.rule_table(ids), account, bad, record_words(batch))
+    refused = _check_places(values, ids, instruments.rule_table(ids), account, bad, record_words(batch))
     # only the refused orders, found only if there are some: no Python step per order, and
     # no numpy call for a batch (a unary call's) with none, where each costs several µs
+    f = dict(zip(PLACE_COLUMNS, values.T)) if refused else {}  # the fields the messages quote
     for i in np.flatnonzero(bad >= 0).tolist() if refused else ():
         if i not in problems:
             reason, field, message = _PLACE_PROBLEMS[int(bad[i])]
@@ -341,5 +350,4 @@ def _wire_places(values: np.ndarray, symbols: list[str], account: int, instrumen
     ids, problems = _symbol_ids(symbols, instruments)
     if len(problems) == n:
         return commands(0), problems
-    f = {name: values[:, j] for j, name in enumerate(PLACE_COLUMNS)}
-    return _place_columns(f, ids, problems, account, instruments)
+    return _place_values(values, ids, problems, account, instruments)
