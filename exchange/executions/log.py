@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from exchange.executions.records import EXEC_DTYPE
+from exchange.executions.records import EXEC_DTYPE, X
 from exchange.schema import record_words
 
 log = logging.getLogger("gpux.executions")
@@ -51,12 +51,30 @@ def checksums(words: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _fnv_rows(values, out):
-    """``out[i]``: FNV-1a of ``values[i, :-1]`` (uint64 words, multiplied mod 2**64). O(words)."""
+    """``out[i]``: FNV-1a of ``values[i, :-1]`` (uint64 words, multiplied mod 2**64); ``out``
+    may be the last column itself. O(words)."""
     for i in range(values.shape[0]):
         h = _FNV_OFFSET
         for j in range(values.shape[1] - 1):
             h = (h ^ values[i, j]) * _FNV_PRIME
         out[i] = h
+
+
+_ACCOUNT_AT, _NUMBER_AT = int(X.EXEC_ACCOUNT), int(X.EXEC_SEQ)  # type: ignore[attr-defined]  # X from EXEC_FIELDS
+
+
+@njit(cache=True)
+def _count(words, counts, index, at):
+    """Per record (a row of ``words``): raise its account's count to its exec_seq and put
+    its account at ``index[at + i]``; False (nothing more done) at an account outside
+    ``counts``. O(records)."""
+    for i in range(words.shape[0]):
+        account = words[i, _ACCOUNT_AT]
+        if account < 0 or account >= counts.shape[0]:
+            return False
+        counts[account] = max(counts[account], words[i, _NUMBER_AT])
+        index[at + i] = account
+    return True
 
 
 class ExecLog:
@@ -118,15 +136,20 @@ class ExecLog:
         os.lseek(self._fd, 0, os.SEEK_END)
 
     def _index(self, accounts: np.ndarray) -> None:
-        """Add records' accounts to the position index (a new array when it grows, so a
-        reader holding the old one is never disturbed)."""
-        end = self.n + len(accounts)
+        """Add records' accounts to the position index."""
+        end = self._room(len(accounts))
+        self._accounts[self.n:end] = accounts
+        self.n = end
+
+    def _room(self, more: int) -> int:
+        """Make room for ``more`` accounts in the position index (a new array when it
+        grows, so a reader holding the old one is never disturbed); where they end."""
+        end = self.n + more
         if end > len(self._accounts):
             grown = np.zeros(max(end, 2 * len(self._accounts)), np.int32)
             grown[:self.n] = self._accounts[:self.n]
             self._accounts = grown
-        self._accounts[self.n:end] = accounts
-        self.n = end
+        return end
 
     def append(self, records: np.ndarray) -> None:
         """Write a group's records (EXEC_DTYPE, fresh: their check column is set here)
@@ -151,12 +174,15 @@ class ExecLog:
                 return
         records = np.ascontiguousarray(records)
         words = record_words(records)
-        words[:, -1] = checksums(words)
+        values = words.view(np.uint64)
+        _fnv_rows(values, values[:, -1])  # the check column, in place
         data = words.data.cast("B")  # the records' own bytes, no copy
         while data:
             data = data[os.write(self._fd, data):]
-        np.maximum.at(self.counts, accounts, numbers)
-        self._index(accounts.astype(np.int32))
+        end = self._room(len(records))
+        if not _count(words, self.counts, self._accounts, self.n):
+            raise ExecLogError(f"an execution record names an account outside 0..{self.max_accounts - 1}")
+        self.n = end
         for listener in self.listeners:
             listener(records)
 
