@@ -30,7 +30,8 @@ CLS = CATALOG.gpu_class(0)
 @st.composite
 def journals(draw) -> tuple[np.ndarray, list[int]]:
     """A stamped command stream and its group sizes: two listings, funding, then a mix
-    of kinds; ts advances with the commands and TIMERs cross the first slots' gates."""
+    of kinds (FORGET_DONE too); ts advances with the commands and TIMERs cross the first
+    slots' gates."""
     listing = _listing_commands(MarketState(CATALOG), SLOTS)
     parts = [listing[:3], funding(3, ACCOUNTS)]
     clords = []
@@ -38,7 +39,7 @@ def journals(draw) -> tuple[np.ndarray, list[int]]:
     for _ in range(draw(st.integers(20, 160))):
         kind = draw(st.sampled_from([K.NEW_ORDER] * 6 + [K.CANCEL, K.REPLACE, K.MASS_CANCEL, K.TIMER, K.TIMER,
                                     K.LIST_INSTRUMENT, K.HALT, K.RESUME, K.HOLD_FUNDS, K.HOLD_CAPACITY,
-                                    K.DA_TRADE, K.RELEASE_HOLDS]))
+                                    K.DA_TRADE, K.RELEASE_HOLDS, K.FORGET_DONE]))
         if kind == K.LIST_INSTRUMENT:
             if listed < len(SLOTS):
                 parts += [listing[listed:], funding(len(SLOTS), ACCOUNTS)[ACCOUNTS // 2:]]
@@ -75,6 +76,9 @@ def journals(draw) -> tuple[np.ndarray, list[int]]:
             c["account"] = draw(st.sampled_from([-1, account]))
         elif kind == K.TIMER:
             c["account"] = c["instrument"] = 0
+        elif kind == K.FORGET_DONE:  # the ledger drops the orders done up to amount, wherever the batch cuts
+            c["account"] = c["instrument"] = 0
+            c["amount"] = draw(st.integers(0, sum(len(p) for p in parts)))
         parts.append(c)
     stream = concat_records(parts)
     stream["seq"] = np.arange(1, len(stream) + 1)
