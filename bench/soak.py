@@ -155,12 +155,12 @@ class Server:
         raise RuntimeError("the server's /metrics has no gpux_submit_ack_seconds")
 
     def status(self) -> dict[str, int]:
-        """VmRSS and VmHWM (bytes) from /proc/<pid>/status."""
+        """VmRSS, VmHWM, RssAnon and RssFile (bytes) from /proc/<pid>/status."""
         assert self.proc is not None
         out = {}
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 out[key] = int(value.split()[0]) * 1024
         return out
 
@@ -325,7 +325,8 @@ async def _sample(server: Server, samples: Samples, t0: float, stop: asyncio.Eve
     snapshots = server.data_dir / "snapshots"
     while not stop.is_set():
         now = time.perf_counter() - t0
-        samples.rss.append((now, server.status()["VmRSS"]))
+        status = server.status()
+        samples.rss.append((now, status["VmRSS"], status["RssAnon"], status["RssFile"]))
         for path in snapshots.glob("*.snapshot"):
             if path.name not in samples.snapshots:
                 try:
@@ -506,10 +507,10 @@ def main() -> None:
                                    if 0.01 <= bound <= 1.0))
 
     rss = np.array(samples.rss)
-    print("\nserver RSS, by tenth of the load (first sample of each):")
+    print("\nserver RSS, by tenth of the load (first sample of each; anonymous + file-backed, e.g. mapped files):")
     for i, part in enumerate(np.array_split(rss, 10)):
         if len(part):
-            print(f"  {i + 1:2d}/10 at {part[0, 0]:6.1f} s: {mb(part[0, 1])}")
+            print(f"  {i + 1:2d}/10 at {part[0, 0]:6.1f} s: {mb(part[0, 1])} ({mb(part[0, 2])} + {mb(part[0, 3])})")
     second = rss[rss[:, 0] >= rss[-1, 0] / 2, 1]
     spread = (second.max() - second.min()) / second.min()
     print(f"  second half: min {mb(second.min())}, max {mb(second.max())}, spread {spread:.1%}; at the end "
