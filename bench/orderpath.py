@@ -25,6 +25,7 @@ import asyncio
 import collections
 import functools
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -137,6 +138,7 @@ async def run(per_message: int, messages: int, rounds: int, sync: SyncPolicy) ->
                           f"{1e6 * CPU[name] / CALLS[name]:8.1f} us each)")
     finally:
         await server.stop(1.0)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> None:
