@@ -53,7 +53,8 @@ records of a segment (consecutive ones whose headers chain end to start are take
 found; anything else is walked record by record); the chain lets one ``zlib.crc32``
 over such a run check all of it; the per-record crc checks a single record on its own
 (is there an intact record after damage? then it is corruption, not a torn tail); and
-decoding a run is a few numpy operations on all its masks and units at once.
+decoding a run is one kernel pass over all its masks and units (no Python per command,
+without the GIL, so a reader thread decodes while the engine runs).
 """
 
 from __future__ import annotations
@@ -83,15 +84,6 @@ WORDS = len(COMMAND_FIELDS) - 1
 """Fields a record stores per command: all but seq, in order."""
 _TS = int(C.TS) - 1  # ts among them
 _MAGIC_WORD = int.from_bytes(MAGIC, "little")
-_BYTE_ONES = np.array([bin(byte).count("1") for byte in range(256)], np.uint8)
-
-
-def _byte_popcount(units: np.ndarray) -> np.ndarray:
-    return _BYTE_ONES[units.view(np.uint8)].reshape(len(units), -1).sum(axis=1, dtype=np.uint8)
-
-
-_popcount = getattr(np, "bitwise_count", _byte_popcount)
-"""Set bits of each element of a uint16 array (numpy 2 has a ufunc for it)."""
 
 TABLE_DTYPE = np.dtype([(name, np.int64) for name in ("offset", "version", "words", "count", "length", "first")])
 """A segment's table of records: where each starts, its format version, fields per
@@ -230,37 +222,81 @@ def decode(data: memoryview, rows: np.ndarray) -> np.ndarray:
 
 
 def _decode_run(data: memoryview, rows: np.ndarray) -> np.ndarray:
-    """The commands of format-2 records with one number of words, vectorised over all of them."""
-    words = int(rows["words"][0])
-    mask_units = mask_bytes(words) // 2
-    counts = rows["count"]
-    n = int(counts.sum())
+    """The commands of format-2 records with one number of words, decoded by one kernel
+    call over all of them (:func:`_decode_units`)."""
+    counts, words = rows["count"], int(rows["words"][0])
+    out = commands(int(counts.sum()))
     units = np.frombuffer(data, "<u2", count=len(data) // 2)
-    first_unit = (rows["offset"] + HEADER_SIZE) // 2
-    masks_len = counts * mask_units
-    masks = units[_spans(first_unit, masks_len)]
-    starts = np.cumsum(counts) - counts  # each record's first command
-    used = 4 * words - 16 * (mask_units - 1)  # bits of a mask's last unit that stand for units
-    if used < 16:
-        spare = np.bitwise_or.reduceat(masks[mask_units - 1::mask_units] >> used, starts)
-        if spare.any():
-            raise BadRecord(int(rows["offset"][np.flatnonzero(spare)[0]]), "its masks mark units past its fields")
-    marked = np.diff(np.cumsum(_popcount(masks), dtype=np.int64)[np.cumsum(masks_len) - 1], prepend=0)
-    values_len = rows["length"] // 2 - masks_len
-    wrong = np.flatnonzero(marked != values_len)
-    if len(wrong):
-        i = int(wrong[0])
-        raise BadRecord(int(rows["offset"][i]), f"its masks mark {int(marked[i])} nonzero units, "
-                                                f"its payload holds {int(values_len[i])}")
-    present = np.unpackbits(masks.view(np.uint8).reshape(n, 2 * mask_units), axis=1, count=4 * words,
-                            bitorder="little").view(bool)
-    out = commands(n)
-    matrix = record_words(out)
-    np.place(matrix.view("<u2")[:, 4:4 + 4 * words], present, units[_spans(first_unit + masks_len, values_len)])
-    ts = np.cumsum(matrix[:, C.TS])  # differences within a record back to times (mod 2**64)
-    matrix[:, C.TS] = ts - np.repeat(np.concatenate(([0], ts))[starts], counts)
-    matrix[:, C.SEQ] = np.arange(rows["first"][0], rows["first"][0] + n)  # scan checked they are in line
+    status, record, marked = _decode_units(units, (rows["offset"] + HEADER_SIZE) // 2, counts, rows["length"] // 2,
+                                           words, int(rows["first"][0]), record_words(out))
+    if status == _SPARE_BITS:
+        raise BadRecord(int(rows["offset"][record]), "its masks mark units past its fields")
+    if status == _WRONG_COUNT:
+        values = int(rows["length"][record]) // 2 - int(counts[record]) * (mask_bytes(words) // 2)
+        raise BadRecord(int(rows["offset"][record]), f"its masks mark {marked} nonzero units, "
+                                                     f"its payload holds {values}")
     return out
+
+
+_DECODED, _SPARE_BITS, _WRONG_COUNT = 0, 1, 2
+_TS_COLUMN = int(C.TS)
+
+
+@njit(cache=True, nogil=True)
+def _ones16(x):
+    """Set bits of a value below 2**16."""
+    x = x - ((x >> 1) & 0x5555)
+    x = (x & 0x3333) + ((x >> 2) & 0x3333)
+    x = (x + (x >> 4)) & 0x0F0F
+    return (x + (x >> 8)) & 0x1F
+
+
+@njit(cache=True, nogil=True)
+def _decode_units(units, starts, counts, lengths, words, first_seq, out):
+    """Decode format-2 records of ``words`` fields per command into ``out`` (a zeroed
+    int64 command matrix, a row for each of their commands, seq first): ``units`` is
+    the segment as 16-bit units; record r's payload is the ``lengths[r]`` units from
+    ``starts[r]`` and holds ``counts[r]`` commands; seqs run on from ``first_seq``.
+
+    Every record is checked before anything is written: ``(_SPARE_BITS, r, 0)`` for the
+    first record r whose masks mark units past its fields, else ``(_WRONG_COUNT, r,
+    marked)`` for the first whose masks mark another number of units than its payload
+    holds after them, else ``(_DECODED, records, 0)``. O(payload); runs without the GIL.
+    """
+    mask_units = (words + 3) // 4
+    used = 4 * words - 16 * (mask_units - 1)  # bits of a mask's last unit that stand for units
+    spare = (0xFFFF >> used) << used
+    for r in range(counts.shape[0]):
+        for m in range(starts[r] + mask_units - 1, starts[r] + counts[r] * mask_units, mask_units):
+            if units[m] & spare:
+                return _SPARE_BITS, r, 0
+    for r in range(counts.shape[0]):
+        marked = 0
+        for m in range(starts[r], starts[r] + counts[r] * mask_units):
+            marked += _ones16(np.int64(units[m]))
+        if marked != lengths[r] - counts[r] * mask_units:
+            return _WRONG_COUNT, r, marked
+    row = 0
+    for r in range(counts.shape[0]):
+        mask = starts[r]
+        value = mask + counts[r] * mask_units
+        ts = np.int64(0)  # within a record ts are differences: summed back to times
+        for _ in range(counts[r]):
+            for m in range(mask_units):
+                bits = np.int64(units[mask + m])
+                unit = 16 * m
+                while bits:
+                    if bits & 1:
+                        out[row, 1 + (unit >> 2)] |= np.int64(units[value]) << (16 * (unit & 3))
+                        value += 1
+                    bits >>= 1
+                    unit += 1
+            mask += mask_units
+            ts += out[row, _TS_COLUMN]
+            out[row, _TS_COLUMN] = ts
+            out[row, 0] = first_seq + row  # scan checked that they are in line
+            row += 1
+    return _DECODED, counts.shape[0], 0
 
 
 def _decode_legacy(data: memoryview, row: np.void) -> np.ndarray:
@@ -273,19 +309,6 @@ def _decode_legacy(data: memoryview, row: np.void) -> np.ndarray:
     if batch["seq"][0] != first or np.any(np.diff(batch["seq"]) != 1):
         raise BadRecord(offset, "sequence numbers do not match the header")
     return batch
-
-
-def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the ranges ``[start, start + length)``, one after another: steps of 1
-    and a jump where a range begins, summed up. O(total)."""
-    starts, lengths = starts[lengths > 0], lengths[lengths > 0]
-    if not len(starts):
-        return np.empty(0, np.int64)
-    ends = np.cumsum(lengths)
-    steps = np.ones(int(ends[-1]), np.int64)
-    steps[0] = starts[0]
-    steps[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
-    return np.cumsum(steps)
 
 
 class _Heads:

@@ -533,6 +533,52 @@ def test_a_mask_bit_past_the_fields_is_named_when_read():
         records.decode(memoryview(damaged), rows)
 
 
-def test_the_popcount_without_numpy_2_counts_the_same():
-    units = np.random.default_rng(3).integers(0, 1 << 16, 1000).astype("<u2")
-    assert records._byte_popcount(units).tolist() == [bin(int(u)).count("1") for u in units]
+def test_the_decoder_counts_the_set_bits_of_every_16_bit_unit():
+    assert [records._ones16(u) for u in range(1 << 16)] == [bin(u).count("1") for u in range(1 << 16)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_batches(), min_size=1, max_size=6))
+def test_a_run_of_records_decodes_at_once_to_its_commands_in_order(batches):
+    first = 1
+    for batch in batches:  # seqs in line across the records
+        batch["seq"] = np.arange(first, first + len(batch))
+        first += len(batch)
+    segment = memoryview(_segment(batches))
+    rows, _, _ = records.scan(segment, tail=False)
+    assert records.decode(segment, rows).tobytes() == np.concatenate(batches).tobytes()
+
+
+def test_damaged_masks_are_named_at_their_record_within_a_run():
+    batches = [_batch(1, 3), _batch(4, 2), _batch(6, 4)]
+    second = bytearray(records.encode(batches[1], 0)[0])
+    second[28] ^= 0x01
+    damaged = [records.encode(batches[0], 0)[0], _rechecked(bytes(second)), records.encode(batches[2], 0)[0]]
+    segment = memoryview(b"".join(damaged))
+    rows = np.zeros(3, records.TABLE_DTYPE)
+    rows["offset"] = np.cumsum([0, len(damaged[0]), len(damaged[1])])
+    rows["version"], rows["words"], rows["count"], rows["first"] = 2, records.WORDS, [3, 2, 4], [1, 4, 6]
+    rows["length"] = [struct.unpack_from("<I", record, 12)[0] for record in damaged]
+    with pytest.raises(records.BadRecord, match="masks mark") as error:
+        records.decode(segment, rows)
+    assert error.value.offset == len(damaged[0])
+
+
+def test_a_record_with_fewer_fields_decodes_them_and_zeros_the_rest():
+    """What a gpux with fields added at the end reads from an older one's records."""
+    words = 15
+    batch = _batch(7, 5)
+    batch["clord"] = [1, 70_000, -2, 0, 2**40]
+    mask_bytes = (words + 3) // 4 * 2
+    matrix = record_words(batch)[:, 1:1 + words].copy()
+    matrix[1:, 0] -= record_words(batch)[:-1, 1]  # ts: differences to the previous command's
+    masks, units = b"", []
+    for row in matrix:
+        row_units = [(int(value) >> (16 * k)) & 0xFFFF for value in row for k in range(4)]
+        mask = sum(1 << i for i, unit in enumerate(row_units) if unit)
+        masks += mask.to_bytes(mask_bytes, "little")
+        units += [unit for unit in row_units if unit]
+    payload = masks + struct.pack(f"<{len(units)}H", *units)
+    record = _rechecked(records.encode(batch, 0)[0], payload=payload, words=words)
+    rows, _, _ = records.scan(memoryview(record), tail=False)
+    assert records.decode(memoryview(record), rows).tobytes() == batch.tobytes()
