@@ -20,6 +20,7 @@ damaged file is kept beside it under a new name, which the log names.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,41 @@ log = logging.getLogger("gpux.executions")
 
 RECORD_BYTES = EXEC_DTYPE.itemsize
 _FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
+
+
+_VALID, _DAMAGED, _OUTSIDE, _OUT_OF_LINE = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
+def _check_records(values, counts):
+    """Check the records of a log file (``values``: their words as uint64): the check
+    column against the FNV-1a of :func:`_fnv_rows`, then, in the records before the
+    first damaged one (a torn last write), that each account is within ``counts`` and
+    that its records run exec_seq 1, 2, 3, ... (counting them into ``counts``).
+
+    Returns ``(_DAMAGED, i)`` if record i is damaged and an intact one follows it; else
+    ``(_OUTSIDE, 0)`` if an account is outside, ``(_OUT_OF_LINE, 0)`` if a numbering
+    is; else ``(_VALID, records kept)``. O(records), no allocation, without the GIL.
+    """
+    n, width = values.shape[0], values.shape[1]
+    keep = n
+    for i in range(n):
+        h = _FNV_OFFSET
+        for j in range(width - 1):
+            h ^= values[i, j]
+            h *= _FNV_PRIME
+        if h != values[i, width - 1]:
+            keep = min(keep, i)
+        elif keep < n:
+            return _DAMAGED, keep
+    in_line = True
+    for i in range(keep):
+        account = np.int64(values[i, _ACCOUNT_AT])  # (int64 and uint64 would compare as floats)
+        if account < 0 or account >= counts.shape[0]:
+            return _OUTSIDE, 0
+        counts[account] += 1
+        in_line = in_line and np.int64(values[i, _NUMBER_AT]) == counts[account]
+    return (_VALID, keep) if in_line else (_OUT_OF_LINE, 0)
 
 
 class ExecLogError(RuntimeError):
@@ -105,34 +141,30 @@ class ExecLog:
         self._load()
 
     def _load(self) -> None:
+        """Check the file and index its records (:func:`_check_records`, one pass over a
+        read-only map of it, no copy); cut a torn last write. O(records)."""
         size = os.fstat(self._fd).st_size
         whole = size // RECORD_BYTES
-        data = np.fromfile(self.path, EXEC_DTYPE, count=whole) if whole else np.zeros(0, EXEC_DTYPE)
-        words = record_words(data)
-        good = checksums(words) == words[:, -1] if whole else np.zeros(0, bool)
-        keep = whole
-        if not good.all():
-            first_bad = int(np.flatnonzero(~good)[0])
-            if good[first_bad:].any():
-                self.damaged = f"{self.path}: record {first_bad} (byte {first_bad * RECORD_BYTES}) is damaged"
-                return
-            keep = first_bad  # the end of a write that did not finish
+        mapped = mmap.mmap(self._fd, whole * RECORD_BYTES, access=mmap.ACCESS_READ) if whole else b""
+        data = np.frombuffer(mapped, EXEC_DTYPE, count=whole)
+        counts = np.zeros(self.max_accounts, np.int64)
+        status, at = _check_records(record_words(data).view(np.uint64), counts)
+        if status == _DAMAGED:
+            self.damaged = f"{self.path}: record {at} (byte {at * RECORD_BYTES}) is damaged"
+            return
+        if status == _OUTSIDE:
+            self.damaged = f"{self.path}: an account outside 0..{self.max_accounts - 1}"
+            return
+        if status == _OUT_OF_LINE:
+            self.damaged = f"{self.path}: the exec_seq of an account does not run 1, 2, 3, ..."
+            return
+        keep = at  # the records before the end of a write that did not finish
+        self._index(data["exec_account"][:keep].astype(np.int32))
+        del data
         if keep * RECORD_BYTES != size:
             self.torn_bytes = size - keep * RECORD_BYTES
             os.ftruncate(self._fd, keep * RECORD_BYTES)
-        data = data[:keep]
-        accounts, numbers = data["exec_account"], data["exec_seq"]
-        if len(data) and (accounts.min() < 0 or accounts.max() >= self.max_accounts):
-            self.damaged = f"{self.path}: an account outside 0..{self.max_accounts - 1}"
-            return
-        order = np.argsort(accounts, kind="stable")
-        ranks = np.arange(len(data)) - np.maximum.accumulate(
-            np.where(np.r_[True, np.diff(accounts[order]) != 0], np.arange(len(data)), 0)) if len(data) else order
-        if not np.array_equal(numbers[order], ranks + 1):
-            self.damaged = f"{self.path}: the exec_seq of an account does not run 1, 2, 3, ..."
-            return
-        self.counts = np.bincount(accounts, minlength=self.max_accounts).astype(np.int64)
-        self._index(accounts.astype(np.int32))
+        self.counts = counts
         os.lseek(self._fd, 0, os.SEEK_END)
 
     def _index(self, accounts: np.ndarray) -> None:

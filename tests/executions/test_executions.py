@@ -15,11 +15,11 @@ from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import Listing, default_catalog
 from exchange.client import GpuxClient, error_info
-from exchange.executions import ExecLog, derive_executions
+from exchange.executions import EXEC_DTYPE, ExecLog, derive_executions
 from exchange.executions.log import checksums
 from exchange.executions.records import ACCOUNT_COMMANDS, ORDER_COMMANDS
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
-from exchange.schema import CommandKind, EventKind, commands
+from exchange.schema import CommandKind, EventKind, commands, record_words
 from exchange.sequencer import ExchangeNode, MarketState
 from exchange.testing.workload import funding, order_flow, symbols
 from tests.gateway_harness import NOW, SYMBOL, RunningServer
@@ -136,6 +136,57 @@ def test_the_log_is_rebuilt_from_the_journal_when_damaged_or_behind(tmp_path):
     assert "record 0" in node.recovery.rebuilt_executions
     assert [p.name for p in path.parent.glob("*.damaged-*")]
     node.close()
+
+
+def _log_file(tmp_path, accounts: list[int], numbers: list[int] | None = None) -> ExecLog:
+    """A closed log file of one record per account given, numbered 1, 2, ... per account
+    (or as ``numbers`` say), checksums right; the log object to reopen it with."""
+    records = np.zeros(len(accounts), EXEC_DTYPE)
+    records["exec_account"] = accounts
+    records["exec_seq"] = numbers or [accounts[:i + 1].count(a) for i, a in enumerate(accounts)]
+    words = record_words(records)
+    words[:, -1] = checksums(words)
+    (tmp_path / ExecLog.FILE).write_bytes(records.tobytes())
+    return ExecLog(tmp_path, 8)
+
+
+def test_opening_a_log_counts_and_indexes_its_records(tmp_path):
+    log = _log_file(tmp_path, [3, 1, 3, 3, 7, 1])
+    assert log.damaged is None and log.torn_bytes == 0
+    assert log.counts.tolist() == [0, 2, 0, 3, 0, 0, 0, 1]
+    assert log.positions(3, 0, 3).tolist() == [0, 2, 3] and log.positions(1, 1, 2).tolist() == [5]
+    assert log.read(log.positions(3, 1, 2))["exec_seq"].tolist() == [2]
+    log.close()
+
+
+@pytest.mark.parametrize("accounts, numbers, problem", [
+    ([1, 2, 1], [1, 1, 3], "does not run 1, 2, 3"),
+    ([1, 2, 1], [1, 1, 1], "does not run 1, 2, 3"),
+    ([1, 8, 1], None, "an account outside 0..7"),
+    ([1, -1, 1], None, "an account outside 0..7"),
+])
+def test_a_log_whose_numbering_or_accounts_are_wrong_is_damaged(tmp_path, accounts, numbers, problem):
+    log = _log_file(tmp_path, accounts, numbers)
+    assert problem in log.damaged and log.counts.sum() == 0
+    log.close()
+
+
+def test_damage_is_a_torn_write_at_the_end_and_named_elsewhere(tmp_path):
+    _log_file(tmp_path, [1, 2, 1, 2]).close()
+    path = tmp_path / ExecLog.FILE
+    whole = path.read_bytes()
+    size = EXEC_DTYPE.itemsize
+    path.write_bytes(whole[:3 * size] + bytes(size - 8) + whole[-8:])  # the last record zeroed: a torn write
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged is None and log.torn_bytes == size and log.counts.tolist()[:3] == [0, 2, 1]
+    assert path.stat().st_size == 3 * size
+    log.close()
+    damaged = bytearray(whole)
+    damaged[size + 20] ^= 1  # the second record: intact ones follow
+    path.write_bytes(bytes(damaged))
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged.endswith(f"record 1 (byte {size}) is damaged") and path.stat().st_size == 4 * size
+    log.close()
 
 
 @pytest.fixture()
