@@ -239,10 +239,14 @@ def _decode_run(data: memoryview, rows: np.ndarray) -> np.ndarray:
 
 
 _DECODED, _SPARE_BITS, _WRONG_COUNT = 0, 1, 2
+_kernel = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
+"""Decorator of the kernels here, which never allocate: compiled without reference
+counting (an array or row view passed to a call costs no atomic increments) and run
+without the GIL."""
 _TS_COLUMN = int(C.TS)
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _ones16(x):
     """Set bits of a value below 2**16."""
     x = x - ((x >> 1) & 0x5555)
@@ -251,7 +255,7 @@ def _ones16(x):
     return (x + (x >> 8)) & 0x1F
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _decode_units(units, starts, counts, lengths, words, first_seq, out):
     """Decode format-2 records of ``words`` fields per command into ``out`` (a zeroed
     int64 command matrix, a row for each of their commands, seq first): ``units`` is
@@ -284,13 +288,17 @@ def _decode_units(units, starts, counts, lengths, words, first_seq, out):
         for _ in range(counts[r]):
             for m in range(mask_units):
                 bits = np.int64(units[mask + m])
-                unit = 16 * m
+                field = 1 + 4 * m  # a mask unit's 16 bits are the units of 4 fields
                 while bits:
-                    if bits & 1:
-                        out[row, 1 + (unit >> 2)] |= np.int64(units[value]) << (16 * (unit & 3))
-                        value += 1
-                    bits >>= 1
-                    unit += 1
+                    if bits & 15:
+                        word = np.int64(0)
+                        for k in range(4):
+                            if bits >> k & 1:
+                                word |= np.int64(units[value]) << (16 * k)
+                                value += 1
+                        out[row, field] = word
+                    bits >>= 4
+                    field += 1
             mask += mask_units
             ts += out[row, _TS_COLUMN]
             out[row, _TS_COLUMN] = ts
