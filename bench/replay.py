@@ -9,9 +9,11 @@ and execution records already logged (a restart). Per round, commands/s wall and
 (all threads) of:
 
 * floor: the engine alone over every command in one batch;
+* pieces: the engine alone over every command in pieces of ``REPLAY_PIECE`` (as the
+  replay feeds it: faster than one batch, whose events outgrow the caches);
 * before: ``MarketState.apply`` of each batch the journal read gives, one after the other,
   every execution record derived (the execution log skips those it holds);
-* replay: ``MarketState.replay`` of the same read (engine a batch ahead, held execution
+* replay: ``MarketState.replay`` of the same read (engine a piece ahead, held execution
   records not derived), as recovery runs it.
 
 Medians over rounds, and the median of the paired ratios.
@@ -35,7 +37,7 @@ from exchange.executions import ExecLog
 from exchange.journal import FileJournal
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
 from exchange.sequencer.node import read_ahead
-from exchange.sequencer.state import WHOLE_GROUP_KINDS
+from exchange.sequencer.state import REPLAY_PIECE, WHOLE_GROUP_KINDS
 from exchange.testing.workload import order_flow
 
 
@@ -90,6 +92,11 @@ def replay(data: Path, fast: bool) -> tuple[float, float]:
     return seconds
 
 
+def pieces(engine: Engine, every: np.ndarray) -> None:
+    for start in range(0, len(every), REPLAY_PIECE):
+        engine.process(every[start:start + REPLAY_PIECE], copy=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--commands", type=int, default=1_000_000)
@@ -100,9 +107,10 @@ def main() -> None:
     try:
         every = write(root / "data", args.commands, GROUPINGS[args.groups])
         config = default_catalog().engine_config(4096)
-        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "before": [], "replay": []}
+        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "pieces": [], "before": [], "replay": []}
         for _ in range(args.rounds):
             runs["floor"].append(timed(lambda: Engine(config).process(every, copy=False)))
+            runs["pieces"].append(timed(lambda: pieces(Engine(config), every)))
             runs["before"].append(replay(root / "data", fast=False))
             runs["replay"].append(replay(root / "data", fast=True))
         n = len(every)
@@ -110,7 +118,7 @@ def main() -> None:
         for name, times in runs.items():
             print(f"  {name:>7}: wall {n / statistics.median(w for w, _ in times) / 1e6:5.2f}  "
                   f"cpu {n / statistics.median(c for _, c in times) / 1e6:5.2f}")
-        for name in ("before", "floor"):
+        for name in ("before", "floor", "pieces"):
             ratio = statistics.median(b[0] / r[0] for b, r in zip(runs[name], runs["replay"]))
             print(f"  replay ÷ {name} (wall rate, paired): {ratio:.2f}×")
     finally:

@@ -72,39 +72,43 @@ class Engine:
         self.config = config
         self._classes = lay.class_table(config)
         self._st = lay.new_state(initial_orders, config.max_accounts)
-        self._events = np.empty((4096, len(E)), np.int64)
+        self._buffers = [np.empty((4096, len(E)), np.int64), np.empty((4096, len(E)), np.int64)]
+        """Two event buffers, reused: ``process(copy=False)`` returns a view of one of them."""
 
     # ------------------------------------------------------------------ commands
 
-    def process(self, batch: np.ndarray, copy: bool = True) -> np.ndarray:
+    def process(self, batch: np.ndarray, copy: bool = True, buffer: int = 0) -> np.ndarray:
         """Apply a batch of commands (``COMMAND_DTYPE``) in order; return their events.
         ``TypeError`` for any other batch (:func:`~exchange.engine.api.command_batch`).
 
         O(commands + events) amortised; pools grow by doubling when full. The kernel
         runs without the GIL. With ``copy=False`` the events are a view of the engine's
-        buffer, valid only until the next call (saves a copy when replaying).
+        event buffer number ``buffer`` (0 or 1), valid only until the next call that
+        writes that buffer: saves a copy when replaying, and alternating the buffers
+        lets one batch's events be read while the next batch runs.
         """
         rows = record_words(command_batch(batch))
         start, n = 0, 0
         while True:
-            status, start, n = _process(self._st, self._classes, rows, start, self._events, n)
+            status, start, n = _process(self._st, self._classes, rows, start, self._buffers[buffer], n)
             if status == kernels.OK:
-                events = np.ndarray((n,), EVENT_DTYPE, self._events)
+                events = np.ndarray((n,), EVENT_DTYPE, self._buffers[buffer])
                 return copy_records(events) if copy else events
-            self._reserve_events(n)
+            self._reserve_events(buffer, n)
             self._st = lay.grow(self._st)
 
-    def _reserve_events(self, written: int) -> None:
-        """Keep the first ``written`` rows of the reused event buffer and make room for
-        at least as many again plus one command's worst case. O(written).
+    def _reserve_events(self, buffer: int, written: int) -> None:
+        """Keep the first ``written`` rows of an event buffer and make room for at least as
+        many again plus one command's worst case. O(written).
 
-        The buffer comes from ``np.empty``: room that is never written costs no memory.
+        Buffers come from ``np.empty``: room that is never written costs no memory.
         """
+        events = self._buffers[buffer]
         need = 2 * written + events_bound(self._live, self.n_instruments)
-        if need > len(self._events):
-            grown = np.empty((max(need, 2 * len(self._events)), len(E)), np.int64)
-            grown[:written] = self._events[:written]
-            self._events = grown
+        if need > len(events):
+            grown = np.empty((max(need, 2 * len(events)), len(E)), np.int64)
+            grown[:written] = events[:written]
+            self._buffers[buffer] = grown
 
     @property
     def _live(self) -> int:

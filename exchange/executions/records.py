@@ -47,9 +47,13 @@ _C_SEQ, _C_KIND = int(C.SEQ), int(C.KIND)
 _TRADE, _ACK, _REJECTED = int(EventKind.TRADE), int(EventKind.ACK), int(EventKind.REJECTED)
 _HEAD = 4  # account, exec_seq, exec_index, command: the columns before the event's
 _WIDTH = len(EXEC_FIELDS)
+_kernel = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
+"""Decorator of the kernels here, which never allocate: compiled without reference
+counting (an array or row view passed to a call costs no atomic increments) and run
+without the GIL."""
 
 
-@njit(cache=True)
+@_kernel
 def _touch(out, n, account, counts, held, index, kind, ev_row):
     """Number the record of ``ev_row`` for ``account`` (if the counters cover it) and
     write it at ``out[n]`` unless ``held`` has it already; the new number written."""
@@ -68,7 +72,7 @@ def _touch(out, n, account, counts, held, index, kind, ev_row):
     return n + 1
 
 
-@njit(cache=True)
+@_kernel
 def _derive(cmds, ev, counts, held, order_event, ack_of, reject_of, out):
     """The execution records of the events ``ev`` of the commands ``cmds`` (both int64
     matrices in seq order) into ``out``, advancing ``counts``, but for those ``held``

@@ -2,11 +2,11 @@
 
 Opening a node is recovery: the newest valid snapshot (damaged newer ones are named in
 the report), then every journal record after it replayed through the same
-:class:`MarketState` (:meth:`MarketState.replay`: the groups joined into large batches,
-the engine a batch ahead, execution records the log holds not derived again); trades
-the trade log does not hold yet are written, and so are execution records the
-execution log does not hold yet (a log that is damaged, or lags
-behind the snapshot, is rebuilt from the whole journal). The result is exactly the
+:class:`MarketState` (:meth:`MarketState.replay`: the groups joined into large batches
+and cut into pieces that stay in the caches, the engine a piece ahead, execution records
+the log holds not derived again); trades the trade log does not hold yet are written,
+and so are execution records the execution log does not hold yet (a log that is
+damaged, or lags behind the snapshot, is rebuilt from the whole journal). The result is exactly the
 state, events, trades and execution records of a run that never stopped. Then the
 sequencer takes over, and acknowledges nothing before the journal holds it.
 The order history (:mod:`exchange.sequencer.history`) is opened last, as far as the

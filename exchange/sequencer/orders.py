@@ -94,7 +94,7 @@ _ACCEPTED, _TRADE, _CANCELLED, _EXPIRED, _REPLACED = (
 _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
 def _row_of(rows, count, oid):
     """Row of an order id among the first ``count`` rows (sorted by id), or -1. O(log count)."""
     lo, hi = 0, count
@@ -107,7 +107,7 @@ def _row_of(rows, count, oid):
     return lo if lo < count and rows[lo, R_ID] == oid else -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
 def _apply(rows, count, index, ev, start, stop, room):
     """Fold events ``start..stop-1`` into the hot rows (``count`` used) and index the new
     client order ids, stopping before an event that would index one more key than

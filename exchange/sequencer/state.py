@@ -64,12 +64,22 @@ WHOLE_GROUP_KINDS = (_DA_TRADE,)
 """Kinds whose effect depends on the group they came in (a day's booking records the
 span of its group): a replay applies a group holding one as a batch of its own. Every
 other effect is the same however the commands are batched."""
+_WHOLE_GROUP_BITS = sum(1 << kind for kind in WHOLE_GROUP_KINDS)
+REPLAY_PIECE = 4096
+"""Commands the engine applies at a time in :meth:`MarketState.replay`: their events
+(about 160 bytes each, 2-3 a command) stay in the caches for the passes that follow
+them, and the engine alone runs faster in pieces of this size than in batches of 65,536
+or more (``bench/replay.py``: pieces against floor)."""
 _TRADE = int(EventKind.TRADE)
 _C_KIND = int(C.KIND)
 _E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
+_kernel = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
+"""Decorator of the kernels here, which never allocate: compiled without reference
+counting (an array or row view passed to a call costs no atomic increments) and run
+without the GIL."""
 
 
-@njit(cache=True)
+@_kernel
 def _kinds_present(commands):
     """Bit ``1 << kind`` set for each command kind in the batch (kinds 0..62). O(commands)."""
     present = 0
@@ -80,7 +90,7 @@ def _kinds_present(commands):
     return present
 
 
-@njit(cache=True)
+@_kernel
 def _follow_ticker(ticker, events, listed):
     """Add each TRADE event's quantity to its instrument's volume and make its price the
     last; returns how many trades there were, or -1 (nothing changed) if one names an
@@ -172,24 +182,33 @@ class MarketState:
         self._follow(batch, events)
         return events
 
-    def replay(self, batches: Iterable[np.ndarray]) -> int:
+    def replay(self, batches: Iterable[np.ndarray], piece: int = REPLAY_PIECE) -> int:
         """Apply sequenced batches in order (a journal read: many groups joined); the
-        same state, sink calls and listener calls as :meth:`apply` of each. How many
-        commands were applied.
+        same state, sink calls and listener calls as :meth:`apply` of each cut into
+        pieces of up to ``piece`` commands (a batch holding a kind of
+        :data:`WHOLE_GROUP_KINDS` stays whole). How many commands were applied.
 
-        The engine runs a batch ahead on a thread of its own (its kernel releases the
+        The engine runs a piece ahead on a thread of its own (its kernel releases the
         GIL) while the rest (listing, ledger, execution records, ticker, sinks) follows
-        the previous batch's events; so a listener called here must not read the engine.
+        the previous piece's events, read where the engine wrote them (two event buffers
+        in turn, no copy); so a listener called here must not read the engine, nor keep
+        the events past its call. Pieces keep those events in the caches between the
+        engine and the rest.
         """
-        applied = 0
+        applied, buffer = 0, 0
         with ThreadPoolExecutor(1, thread_name_prefix="gpux-replay-engine") as engine:
             behind: tuple[np.ndarray, Future] | None = None
             for batch in batches:
                 batch = np.ascontiguousarray(batch)
-                ahead = engine.submit(self.engine.process, batch, True)  # a copy: it outlives the next batch
-                if behind is not None:
-                    self._follow(behind[0], behind[1].result())
-                behind = batch, ahead
+                whole = _kinds_present(record_words(batch)) & _WHOLE_GROUP_BITS
+                step = len(batch) if whole else piece
+                for start in range(0, len(batch) or 1, step):  # an empty batch is followed too
+                    part = batch[start:start + step]
+                    ahead = engine.submit(self.engine.process, part, False, buffer)
+                    buffer ^= 1
+                    if behind is not None:  # its buffer is written again only after this
+                        self._follow(behind[0], behind[1].result())
+                    behind = part, ahead
                 applied += len(batch)
             if behind is not None:
                 self._follow(behind[0], behind[1].result())

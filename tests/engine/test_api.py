@@ -187,3 +187,18 @@ def test_concat_records_from_the_engine_package(engine_cls) -> None:
     batch = concat_records([command(K.DEPOSIT_FUNDS, account=1, amount=5),
                             command(K.DEPOSIT_FUNDS, account=2, amount=7)])
     assert [r["kind"] for r in named_rows(engine.process(batch))] == [EventKind.ACK, EventKind.ACK]
+
+
+def test_events_in_one_buffer_outlive_a_batch_written_to_the_other() -> None:
+    """What MarketState.replay relies on: no copy, the engine a batch ahead."""
+    engine = _with_capacity(Engine)
+    orders = commands(5000)
+    orders["kind"], orders["account"], orders["side"], orders["order_type"] = K.NEW_ORDER, 1, Side.SELL, OrderType.LIMIT
+    orders["tif"], orders["stp"], orders["price"], orders["qty"] = TimeInForce.GTC, StpMode.CANCEL_NEWEST, 500, 1
+    orders["clord"] = np.arange(1, 5001)
+    orders["seq"], orders["ts"] = np.arange(100, 5100), T0
+    first = engine.process(orders[:100], copy=False, buffer=0)
+    kept = first.copy()
+    second = engine.process(orders[100:], copy=False, buffer=1)  # more events than its first 4,096 rows
+    assert np.array_equal(first, kept) and np.array_equal(np.unique(second["seq"]), np.arange(200, 5100))
+    assert np.array_equal(np.unique(first["seq"]), np.arange(100, 200))

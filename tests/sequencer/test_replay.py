@@ -1,7 +1,8 @@
-"""A replay (MarketState.replay over the journal's groups joined into large batches, the
-engine a batch ahead) equals applying the groups one by one as the sequencer did: the
-same snapshot, events, trades and execution records, across listings, timers (expiry,
-gate closure), cancels and replaces, halts, holds and day-ahead trades."""
+"""A replay (MarketState.replay over the journal's groups joined into large batches, cut
+into pieces of any size but for whole-group kinds, the engine a piece ahead) equals
+applying the groups one by one as the sequencer did: the same snapshot, events, trades
+and execution records, across listings, timers (expiry, gate closure), cancels and
+replaces, halts, holds and day-ahead trades."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from exchange.journal.segments import _cut_around_groups
 from exchange.schema import CommandKind as K, OrderType, Side, TimeInForce, commands, concat_records
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import _listing_commands
-from exchange.sequencer.state import WHOLE_GROUP_KINDS
+from exchange.sequencer.state import REPLAY_PIECE, WHOLE_GROUP_KINDS
 from exchange.testing.workload import funding, symbols
 
 CATALOG = default_catalog()
@@ -109,8 +110,9 @@ class Run:
 
 
 @settings(max_examples=60)
-@given(journals(), st.lists(st.integers(1, 80), min_size=1, max_size=6), st.floats(0, 1))
-def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal, cuts, held_share):
+@given(journals(), st.lists(st.integers(1, 80), min_size=1, max_size=6), st.floats(0, 1),
+       st.sampled_from([1, 3, 17, REPLAY_PIECE]))
+def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal, cuts, held_share, piece):
     stream, sizes = journal
     live = Run()
     at = 0
@@ -128,7 +130,7 @@ def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal,
     before = Run()
     before.state.apply(stream[:held_at])
     replayed = Run(held=before.state.exec_counts.copy())
-    assert replayed.state.replay(iter(batches)) == len(stream)
+    assert replayed.state.replay(iter(batches), piece) == len(stream)
 
     expected, got = live.state.snapshot(), replayed.state.snapshot()
     assert expected.meta == got.meta
