@@ -15,7 +15,9 @@ Figures, each against a baseline measured in the same process:
   recovery from zero (``ExchangeNode.open`` once its trades are logged: replay rate,
   targets ≥ 2 M/s at 1,000, ≥ 1 M/s at 1–4) against a bare ``MarketState`` applying
   the same commands in batches of 65,536 and against the floor, the engine alone over
-  them in one batch;
+  them in one batch (also printed: the engine alone in the replay's pieces, faster);
+  the replay time is ``RecoveryReport.replay_seconds``: opening and reading the
+  journal, decoding and replaying it, as ``bench/replay.py``'s replay;
 * raw disk: the same bytes written with ``os.write`` and one ``fsync`` per group;
 * journal append + fsync per group, for groups of 1 k, 10 k and 64 k commands
   (commands/s; target ≥ 1 M/s in batches) and its share of the raw-disk rate;
@@ -48,6 +50,7 @@ from exchange.catalog import default_catalog
 from exchange.engine import Engine
 from exchange.journal import FileJournal, records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
+from exchange.sequencer.state import REPLAY_PIECE
 from exchange.testing.workload import funding, order_flow, symbols
 
 SEED = 20261125
@@ -196,10 +199,18 @@ def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndar
     t = time.perf_counter()
     floor.process(stamped(stream, len(pre) + 1), copy=False)
     floor_rate = len(stream) / (time.perf_counter() - t)
+    pieces = Engine(bare.engine.config)
+    pieces.process(pre)
+    every = stamped(stream, len(pre) + 1)
+    t = time.perf_counter()
+    for start in range(0, len(every), REPLAY_PIECE):
+        pieces.process(every[start:start + REPLAY_PIECE], copy=False)
+    pieces_rate = len(stream) / (time.perf_counter() - t)
     print(f"\njournal records by group size (bare MarketState, batches of 65,536: {bare_rate / 1e6:.2f} M cmd/s; "
-          f"the engine alone, one batch (the floor): {floor_rate / 1e6:.2f} M cmd/s)")
+          f"the engine alone, one batch (the floor): {floor_rate / 1e6:.2f} M cmd/s, in the replay's pieces of "
+          f"{REPLAY_PIECE:,}: {pieces_rate / 1e6:.2f} M cmd/s)")
     print(f"  {'groups of':>9} {'bytes/cmd':>10} {'journal read':>14} {'recovery replay':>16} {'× bare':>7} "
-          f"{'× floor':>8} {'open total':>11}")
+          f"{'× floor':>8} {'× pieces':>9} {'open total':>11}")
     for label, sizes in GROUPINGS.items():
         data = root / label
         node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
@@ -225,7 +236,8 @@ def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndar
         rep, total = recover(data)
         replay_rate = rep.replayed_commands / rep.replay_seconds
         print(f"  {label:>9} {per_command:>10.1f} {read_rate / 1e6:>12.2f} M {replay_rate / 1e6:>14.2f} M "
-              f"{replay_rate / bare_rate:>6.2f}× {replay_rate / floor_rate:>7.2f}× {total:>9.2f} s")
+              f"{replay_rate / bare_rate:>6.2f}× {replay_rate / floor_rate:>7.2f}× "
+              f"{replay_rate / pieces_rate:>8.2f}× {total:>9.2f} s")
 
 
 def small_groups(data: Path, names: list[str], fund: np.ndarray, orders: np.ndarray) -> None:
