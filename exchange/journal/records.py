@@ -319,6 +319,47 @@ def _decode_legacy(data: memoryview, row: np.void) -> np.ndarray:
     return batch
 
 
+@_kernel
+def _count_heads(words):
+    """How many of a segment's 4-byte words hold the magic with room for a record after."""
+    found = 0
+    for i in range(words.shape[0] - 7):  # a record is 8 words or more
+        if words[i] == _MAGIC_WORD:
+            found += 1
+    return found
+
+
+@_kernel
+def _read_heads(words, size, table, plausible, last_of_run):
+    """For each magic :func:`_count_heads` counts, in order: its header as a table row
+    (offset, version, words, count, length, first), whether it is plausible as a format-2
+    record of a segment of ``size`` bytes, and whether the run it is in ends with it (the
+    next one is not plausible, does not start where it ends or does not continue its
+    seqs). O(words), no allocation, without the GIL."""
+    j, previous_end, previous_next = 0, np.int64(0), np.int64(0)
+    for i in range(words.shape[0] - 7):
+        if words[i] != _MAGIC_WORD:
+            continue
+        version_word = np.int64(words[i + 1])
+        version, fields = version_word & 0xFFFF, version_word >> 16
+        count, length = np.int64(words[i + 2]), np.int64(words[i + 3])
+        first = np.int64(words[i + 4]) | np.int64(words[i + 5]) << 32
+        offset = np.int64(i) * 4
+        end = offset + (HEADER_SIZE + TRAILER_SIZE + 3) + length - (length + 3) % 4
+        per_command = (fields + 3) // 4 * 2
+        plausible[j] = (version == VERSION and 1 <= fields <= WORDS and count > 0 and length % 2 == 0
+                        and end <= size and count * per_command <= length <= count * (per_command + 8 * fields))
+        table[j, 0], table[j, 1], table[j, 2] = offset, version, fields
+        table[j, 3], table[j, 4], table[j, 5] = count, length, first
+        if j > 0:
+            last_of_run[j - 1] = not (plausible[j] and previous_end == offset and first == previous_next)
+        previous_end, previous_next = end, first + count
+        j += 1
+    if j > 0:
+        last_of_run[j - 1] = True
+    return j
+
+
 class _Heads:
     """The 4-aligned places of a segment that start with the magic, read as format-2
     headers; a run is consecutive ones that are plausible and chain end to start with
@@ -326,21 +367,12 @@ class _Heads:
 
     def __init__(self, data: memoryview) -> None:
         words = np.frombuffer(data, "<u4", count=len(data) // 4)
-        at = np.flatnonzero(words[:max(len(words) - 7, 0)] == _MAGIC_WORD)  # a record is 8 words or more
-        version_words, count, length, first_low, first_high = words[at + np.arange(1, 6)[:, None]].astype(np.int64)
-        version, fields = version_words & 0xFFFF, version_words >> 16
-        offset, first = at * 4, first_low | first_high << 32
-        ends = offset + (HEADER_SIZE + TRAILER_SIZE + 3) + length - (length + 3) % 4
-        per_command = (fields + 3) // 4 * 2
-        plausible = ((version == VERSION) & (fields >= 1) & (fields <= WORDS) & (count > 0) & (length % 2 == 0)
-                     & (ends <= len(data)) & (length >= count * per_command)
-                     & (length <= count * (per_command + 8 * fields)))
-        follows = plausible[1:] & (ends[:-1] == offset[1:]) & (first[1:] == (first + count)[:-1])
-        self.table = rows = np.empty(len(at), TABLE_DTYPE)
-        rows["offset"], rows["version"], rows["words"] = offset, version, fields
-        rows["count"], rows["length"], rows["first"] = count, length, first
-        self.plausible = plausible
-        self.run_ends = np.flatnonzero(~np.append(follows, False))
+        found = _count_heads(words)
+        self.table = np.empty(found, TABLE_DTYPE)
+        self.plausible = np.empty(found, np.bool_)
+        last_of_run = np.empty(found, np.bool_)
+        _read_heads(words, len(data), record_words(self.table), self.plausible, last_of_run)
+        self.run_ends = np.flatnonzero(last_of_run)
 
     def run(self, offset: int) -> np.ndarray | None:
         """The run of records starting at ``offset``, or None if none starts there."""

@@ -582,3 +582,44 @@ def test_a_record_with_fewer_fields_decodes_them_and_zeros_the_rest():
     record = _rechecked(records.encode(batch, 0)[0], payload=payload, words=words)
     rows, _, _ = records.scan(memoryview(record), tail=False)
     assert records.decode(memoryview(record), rows).tobytes() == batch.tobytes()
+
+
+def _reference_heads(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The headers a segment's magics start, whether each is plausible, and the last of
+    each run, said with whole-array numpy operations."""
+    words = np.frombuffer(data, "<u4", count=len(data) // 4)
+    at = np.flatnonzero(words[:max(len(words) - 7, 0)] == int.from_bytes(b"GPXJ", "little"))
+    version_words, count, length, first_low, first_high = words[at + np.arange(1, 6)[:, None]].astype(np.int64)
+    version, fields = version_words & 0xFFFF, version_words >> 16
+    offset, first = at * 4, first_low | first_high << 32
+    ends = offset + 35 + length - (length + 3) % 4
+    per_command = (fields + 3) // 4 * 2
+    plausible = ((version == 2) & (fields >= 1) & (fields <= records.WORDS) & (count > 0) & (length % 2 == 0)
+                 & (ends <= len(data)) & (length >= count * per_command)
+                 & (length <= count * (per_command + 8 * fields)))
+    follows = plausible[1:] & (ends[:-1] == offset[1:]) & (first[1:] == (first + count)[:-1])
+    table = np.stack([offset, version, fields, count, length, first], axis=1) if len(at) else np.zeros((0, 6))
+    return table.astype(np.int64), plausible, np.flatnonzero(~np.append(follows, False))[:len(at)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=0, max_size=8), st.lists(st.integers(0, 10_000), max_size=12),
+       st.randoms(use_true_random=False))
+def test_the_header_finder_reads_every_magic_as_the_reference_does(sizes, spots, rnd):
+    """Whole records, magics inside payloads, garbled headers after a magic, a cut end."""
+    first, batches = 1, []
+    for n in sizes:
+        batch = _batch(first, n)
+        batch["clord"] = [rnd.choice([0, int.from_bytes(b"GPXJGPXJ", "little"), rnd.getrandbits(62)])
+                          for _ in range(n)]
+        batches.append(batch)
+        first += n
+    data = bytearray(_segment(batches) + bytes(rnd.randrange(0, 64)))
+    for spot in spots:  # magics and garbage at aligned places
+        at = spot % max(len(data) // 4, 1) * 4
+        data[at:at + 8] = rnd.choice([b"GPXJ", b"GPXJ\x02\x00\x13\x00", rnd.randbytes(8)])
+    data = bytes(data[:rnd.randrange(0, len(data) + 1)])
+    heads = records._Heads(memoryview(data))
+    table, plausible, run_ends = _reference_heads(data)
+    assert np.array_equal(records.record_words(heads.table), table)
+    assert np.array_equal(heads.plausible, plausible) and np.array_equal(heads.run_ends, run_ends)
