@@ -183,13 +183,16 @@ def _reindex(rows, count, index):
 
 
 @njit(cache=True)
-def _keep_keys(old, new, rows, count):
-    """Put into ``new`` every key of ``old`` (in slot order) whose order id is among the
-    first ``count`` rows; how many. O(size * log count)."""
+def _keep_keys(old, new, ids):
+    """Put into ``new`` every key of ``old`` (in slot order) whose order id is in the
+    sorted ``ids``; how many. O(size * log ids), the ids contiguous for the cache."""
     kept = 0
     for i in range(old.shape[0]):
-        if old[i, KEY] != EMPTY and _row_of(rows, count, old[i, VALUE]) >= 0:
-            kept += hash_put(new, old[i, KEY], old[i, VALUE])
+        if old[i, KEY] != EMPTY:
+            oid = old[i, VALUE]
+            at = np.searchsorted(ids, oid)
+            if at < ids.shape[0] and ids[at] == oid:
+                kept += hash_put(new, old[i, KEY], oid)
     return kept
 
 
@@ -307,7 +310,7 @@ class OrderLedger:
         self.count = len(kept)
         self.done = int(np.count_nonzero(kept[:, R_DONE]))
         index = _table_for(self.indexed)
-        self.indexed = _keep_keys(self.index, index, self.rows, self.count)
+        self.indexed = _keep_keys(self.index, index, np.ascontiguousarray(self.rows[: self.count, R_ID]))
         self.index = index
         self.forgotten_through = max(self.forgotten_through, through)
 
