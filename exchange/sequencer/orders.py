@@ -335,13 +335,13 @@ class OrderLedger:
         counted by scanning every row, hot and in the history, independently of the
         indexes. O(orders ever)."""
         rows = self.rows[: self.count]
-        placed = int(np.count_nonzero((rows[:, R_ACCOUNT] == account) & (rows[:, R_FIRST_CLORD] == clord)))
-        if self.history is not None:
+        found = [rows[(rows[:, R_ACCOUNT] == account) & (rows[:, R_FIRST_CLORD] == clord), R_ID]]
+        if self.history is not None:  # (an order written there stays hot until its FORGET_DONE)
             first, acc, ids = COLUMNS.index("first_clord"), COLUMNS.index("account"), COLUMNS.index("order_id")
             for segment in self.history.segments:
-                mine = (segment.columns[acc] == account) & (segment.columns[first] == clord)
-                placed += len(np.unique(segment.columns[ids][mine]))
-        return placed
+                found.append(segment.columns[ids][(segment.columns[acc] == account)
+                                                  & (segment.columns[first] == clord)])
+        return len(np.unique(np.concatenate(found)))
 
     def find(self, account: int, clord: int) -> OrderRecord | None:
         """The order an account placed or replaced under a client order id: O(1)
