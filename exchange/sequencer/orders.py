@@ -182,35 +182,84 @@ def _reindex(rows, count, index):
     return added
 
 
+_DENSE = 8
+"""An id map (:func:`_id_map`) is made when the hot ids span at most this many ids per
+hot order (4 bytes each: at most 32 bytes per hot order); sparser ids are searched."""
+
+
+@njit(cache=True)
+def _id_map(ids):
+    """Where each order id of the sorted ``ids`` is: ``at[oid - ids[0]]`` its position,
+    -1 for an id in the range that is not there; an empty map when the ids span more than
+    :data:`_DENSE` per id. O(id range)."""
+    if ids.shape[0] == 0 or ids[-1] - ids[0] >= _DENSE * ids.shape[0] + 1024:
+        return np.empty(0, np.int32)
+    at = np.full(ids[-1] - ids[0] + 1, -1, np.int32)
+    for p in range(ids.shape[0]):
+        at[ids[p] - ids[0]] = p
+    return at
+
+
+@njit(cache=True)
+def _position(ids, at, oid):
+    """Position of an order id in the sorted ``ids`` (-1: not there), by the map ``at``
+    when there is one (O(1)), else by binary search (O(log ids))."""
+    if at.shape[0]:
+        i = oid - ids[0]
+        return at[i] if 0 <= i < at.shape[0] else -1
+    p = np.searchsorted(ids, oid)
+    return p if p < ids.shape[0] and ids[p] == oid else -1
+
+
+@njit(cache=True)
+def _compact(rows, count, through, ids):
+    """Move the rows of the orders not done at a seq up to ``through`` to the front, in
+    order, in place, and zero the rows left behind; their ids into ``ids``. (Rows kept,
+    of them done.) O(count), no copy of the rows."""
+    kept = 0
+    done = 0
+    for i in range(count):
+        d = rows[i, R_DONE]
+        if d == 0 or d > through:
+            if i != kept:
+                rows[kept] = rows[i]
+            ids[kept] = rows[kept, R_ID]
+            done += d != 0
+            kept += 1
+    rows[kept:count] = 0
+    return kept, done
+
+
 @njit(cache=True)
 def _keep_keys(old, new, ids):
     """Put into ``new`` every key of ``old`` (in slot order) whose order id is in the
-    sorted ``ids``; how many. O(size * log ids), the ids contiguous for the cache."""
+    sorted ``ids``; how many. O(size) with an id map, else O(size * log ids)."""
+    at = _id_map(ids)
     kept = 0
     for i in range(old.shape[0]):
-        if old[i, KEY] != EMPTY:
-            oid = old[i, VALUE]
-            at = np.searchsorted(ids, oid)
-            if at < ids.shape[0] and ids[at] == oid:
-                kept += hash_put(new, old[i, KEY], oid)
+        if old[i, KEY] != EMPTY and _position(ids, at, old[i, VALUE]) >= 0:
+            kept += hash_put(new, old[i, KEY], old[i, VALUE])
     return kept
 
 
 @njit(cache=True)
 def _retired_keys(index, rows, count, after, through):
-    """Every key of the index whose order was done at a seq in ``after+1..through``, and
-    that order's row (in slot order). O(index * log count)."""
+    """Every key of the index whose order (among the first ``count`` rows) was done at a
+    seq in ``after+1..through``, and that order's row (in slot order). O(count + index)
+    with an id map, else O(index * log count)."""
+    ids = rows[:count, R_ID].copy()
+    at = _id_map(ids)
     keys = np.empty(index.shape[0], np.int64)
-    at = np.empty(index.shape[0], np.int64)
+    where = np.empty(index.shape[0], np.int64)
     n = 0
     for i in range(index.shape[0]):
         if index[i, KEY] != EMPTY:
-            row = _row_of(rows, count, index[i, VALUE])
+            row = _position(ids, at, index[i, VALUE])
             if row >= 0 and after < rows[row, R_DONE] <= through:
                 keys[n] = index[i, KEY]
-                at[n] = row
+                where[n] = row
                 n += 1
-    return keys[:n], at[:n]
+    return keys[:n], where[:n]
 
 
 @njit(cache=True)
@@ -297,20 +346,15 @@ class OrderLedger:
         orders done before are in it already, waiting for their FORGET_DONE): one per
         client order id each had. O(hot)."""
         keys, at = _retired_keys(self.index, self.rows, self.count, max(after, 0), through)
-        return np.column_stack([keys, self.rows[at][:, _TO_HISTORY]])
+        return np.column_stack([keys, self.rows[np.ix_(at, _TO_HISTORY)]])
 
     def forget(self, through: int) -> None:
         """Drop the orders done at seqs up to ``through`` and their keys (FORGET_DONE
         applied: the history holds them). O(hot orders + index)."""
-        hot = self.rows[: self.count]
-        keep = ~((hot[:, R_DONE] > 0) & (hot[:, R_DONE] <= through))
-        kept = hot[keep]
-        self.rows[: len(kept)] = kept
-        self.rows[len(kept): self.count] = 0
-        self.count = len(kept)
-        self.done = int(np.count_nonzero(kept[:, R_DONE]))
+        ids = np.empty(self.count, np.int64)
+        self.count, self.done = _compact(self.rows, self.count, through, ids)
         index = _table_for(self.indexed)
-        self.indexed = _keep_keys(self.index, index, np.ascontiguousarray(self.rows[: self.count, R_ID]))
+        self.indexed = _keep_keys(self.index, index, ids[: self.count])
         self.index = index
         self.forgotten_through = max(self.forgotten_through, through)
 

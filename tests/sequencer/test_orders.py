@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import default_catalog
 from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, EventKind as EV, concat_records, copy_records, record_words
@@ -185,3 +186,39 @@ def test_the_state_does_not_depend_on_how_the_commands_were_batched(sizes):
     assert one_by_one.keys() == batched.keys()
     for name, array in one_by_one.items():
         assert array.shape == batched[name].shape and np.array_equal(array, batched[name]), name
+
+
+@pytest.mark.nojit
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(st.integers(1, 40_000), min_size=0, max_size=60, unique=True),
+       queried=st.lists(st.integers(-5, 40_005), max_size=40))
+def test_retirement_finds_hot_orders_by_id_map_or_search_as_a_set_would(ids, queried):
+    """The retirement's scans find an order id's row by a map over the id range when the
+    ids are dense, else by binary search (ids spread over up to 40,000 reach both): either
+    way, exactly the positions a dict of the sorted ids gives."""
+    from exchange.engine.hashtable import EMPTY, KEY, VALUE, hash_put
+    from exchange.sequencer.orders import R_DONE, R_ID, _compact, _id_map, _keep_keys, _position, _retired_keys
+    ids_sorted = np.array(sorted(ids), np.int64)
+    where = {oid: p for p, oid in enumerate(ids_sorted.tolist())}
+    at = _id_map(ids_sorted)
+    assert [int(_position(ids_sorted, at, q)) for q in queried] == [where.get(q, -1) for q in queried]
+    # rows: order i done at seq i when i is odd; index: two keys per order
+    rows = np.zeros((len(ids_sorted) + 1, 13), np.int64)
+    rows[: len(ids_sorted), R_ID] = ids_sorted
+    rows[: len(ids_sorted), R_DONE] = np.where(ids_sorted % 2 == 1, ids_sorted, 0)
+    index = np.full((256, 2), EMPTY, np.int64)
+    for oid in ids_sorted.tolist():
+        hash_put(index, 2 * oid, oid)
+        hash_put(index, 2 * oid + 1, oid)
+    through = 20_000
+    keys, at_rows = _retired_keys(index, rows, len(ids_sorted), 0, through)
+    expected = {2 * o + b for o in ids_sorted.tolist() if o % 2 and o <= through for b in (0, 1)}
+    assert set(keys.tolist()) == expected and all(rows[r, R_ID] == k // 2 for k, r in zip(keys, at_rows))
+    kept_ids = np.empty(len(ids_sorted), np.int64)
+    kept, done = _compact(rows, len(ids_sorted), through, kept_ids)
+    survivors = [o for o in ids_sorted.tolist() if not (o % 2 and o <= through)]
+    assert kept_ids[:kept].tolist() == rows[:kept, R_ID].tolist() == survivors
+    assert done == sum(1 for o in survivors if o % 2) and not rows[kept:].any()
+    new = np.full((256, 2), EMPTY, np.int64)
+    assert _keep_keys(index, new, kept_ids[:kept]) == 2 * kept
+    assert set(new[new[:, KEY] != EMPTY, VALUE].tolist()) == set(survivors)
