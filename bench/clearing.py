@@ -198,8 +198,7 @@ def run_case(name: str, auction: Auction, gap: float, time_limit: float,
             reasons[b.reason.value] = reasons.get(b.reason.value, 0) + 1
     print(f"  clear(cut_rounds={cut_rounds}): {wall:.2f} s total ({r.solve_seconds:.2f} s in HiGHS), "
           f"{r.iterations} rounds ({r.mip_solves} HiGHS solves, the others took the previous "
-          f"solution out of its conflicts within the gap), {len(r.removed_alternatives)} alternatives "
-          f"removed, {len(r.removed)} blocks kept out as paradoxical, "
+          f"solution out of its conflicts within the gap), {len(r.removed)} kept out as paradoxical, "
           f"gap to the paradox-free bound {100 * r.mip_gap:.4f} % (bound {r.mip_bound:,.0f})")
     print(f"  welfare {r.welfare_fen:,} fen, blocks accepted {accepted}/{len(auction.blocks)} "
           f"({shifted} at another start than their own), "

@@ -64,34 +64,21 @@ Rules
   no block in two. No midpoint price judges anything, so the band matters only where
   it truly bounds a price.
 
-  **Removal rule** (the default): each conflict picks its block whose removal costs
+  **Removal rule** (the default): each conflict loses its block whose removal costs
   least welfare with everything else fixed (hourly orders re-dispatched exactly on the
-  merit orders; ties: the earliest block) and removes it *at the start hour it was
-  accepted at*: its alternatives starting then, in every product. The block stays
-  available at its other starts, so a job whose run conflicts from one hour may be
-  accepted from another; a block whose alternatives all share a start (no shifting) is
-  removed whole. One removal per round in each group of conflicts sharing an
-  instrument (one removal may settle several); the removed alternatives' columns are
-  fixed to 0 and the MIP is solved again, until a round has no conflict. Each round
-  removes an alternative, so at most (alternatives + 1) rounds.
-  ``ClearingResult.removed_alternatives`` lists them; a block left with none accepted
-  is ``REMOVED_PARADOXICAL``.
-  **Guarantee**: the result is paradox-free; ``mip_bound`` (the first round's dual
-  bound, before any removal) is an upper bound on the best paradox-free welfare, so the
-  welfare is at most ``mip_gap`` below the best; and the last round is optimal (within
-  the gap) over the alternatives not removed (tests/clearing/test_paradox.py and
-  test_shifting.py check both against brute force, with and without shifting blocks).
-  Not guaranteed: the best itself (each removal is greedy). Against brute force on
-  random paradox-prone small days (``bench/removal_rule.py``, bench/RESULTS.md): with
-  blocks that shift in start hour, 15 of 177 days with a conflict end below the best,
-  by 1.7 % of the best welfare in all (removing whole blocks: 19 days, 2.1 %, never
-  better on a day); without shifting, as before, 12 of 94, 3.5 % (the rule before issue
-  16, judging losses at midpoint prices: 28 of 127 days, 16 %). Both issue-16
-  reproducers reach the best. Removing one (product, start) alternative at a time
-  reaches a little more on small days (14 days, 1.6 %; without shifting 9, 2.8 %), but
-  on the benchmark's day of substitutable blocks (case 2) it took 7 rounds instead of 5
-  and 1.7-3.5 times as long: a block kept at its other products comes back into
-  conflicts.
+  merit orders; ties: the earliest block), one removal per round in each group of
+  conflicts sharing an instrument (one removal may settle several); removed blocks'
+  columns are fixed to 0 and the MIP is solved again, until a round has no conflict.
+  **Guarantee**: the result is paradox-free and ``mip_bound`` (the first round's dual
+  bound) is an upper bound on the best paradox-free welfare, so the welfare is at most
+  ``mip_gap`` below the best (tests/clearing/test_paradox.py checks the bound against
+  brute force). Both issue-16 reproducers reach the best; of 127 random paradox-prone
+  small days with a conflict, 16 ended below it, by 4 % of the best welfare in all
+  (the earlier rule, judging losses at midpoint prices: 28 days, 16 %); with blocks
+  that shift in start hour too, 14 of 143 such days with a conflict ended below the best, by 7 % in all (the search:
+  none; bench/RESULTS.md). A removal takes out the
+  whole block, every start and product of it (tests/clearing/test_shifting.py shows a
+  block the search shifts out of its conflict instead).
 
   **Search** (``clear(cut_rounds=N)``): for the first ``N`` rounds every conflict
   becomes a cut of the MIP instead (:mod:`~exchange.clearing.cuts`): "reject one of its
@@ -134,7 +121,7 @@ an integer fill with ``min_fill * z <= k <= qty * z``; ``sum z <= 1`` per exclus
 group; one balance row per instrument; capacity and funds rows for capped accounts,
 whose orders keep one column each (integer when funds apply). ``aggregate=False`` gives
 the straightforward one-column-per-order formulation, kept as a benchmark baseline.
-The no-paradox search reuses the HiGHS model, adding cuts or fixing removed alternatives'
+The no-paradox search reuses the HiGHS model, adding cuts or fixing removed blocks'
 columns to 0, and passes the previous solution (without each conflict's cheapest block,
 each curve's segments refilled cheapest first so the balance rows hold again) as a
 feasible start. Caps that no decision can reach (e.g. day-ahead holds granted in full)
@@ -157,8 +144,8 @@ Result: fills and reasons per hourly order, per block the fill, accepted alterna
 (and the start of its run) or rejection reason (with the blocks it conflicts with) and its surplus at the final
 prices, prices (or none) and volume per instrument, welfare in integer fen, the bound
 on the best paradox-free welfare and the gap to it, solver and total seconds, the
-number of rounds (and how many of them HiGHS solved), the blocks kept out as
-paradoxical and the alternatives the removal rule took out.
+number of rounds (and how many of them HiGHS solved), and the blocks kept out as
+paradoxical.
 """
 
 from exchange.clearing.formulation import build_mip

@@ -262,7 +262,7 @@ def _price_runs(prices: list[int], cum: list[int], t_lo: int, t_hi: int) -> list
 
 
 class StartRepair:
-    """Turns the previous round's solution, without each conflict's cheapest block, into a
+    """Turns the previous round's solution, with removed blocks fixed to 0, into a
     feasible MIP start: every curve segment is refilled cheapest first so each balance
     row holds again (exactly what the optimal hourly dispatch does for fixed blocks).
     Integer columns are rounded first (HiGHS returns them within 1e-6); without capped

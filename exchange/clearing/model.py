@@ -36,11 +36,9 @@ class RejectReason(enum.Enum):
     a buy, the dearest hourly bid for a sell."""
 
     REMOVED_PARADOXICAL = "REMOVED_PARADOXICAL"
-    """Kept out by the no-paradox rule. Either one or more of its alternatives were removed
-    to settle conflicts (each time it, at that alternative, and blocks among
-    ``BlockResult.conflicts``, accepted together in a round, left no prices keeping them
-    all in the money; ``ClearingResult.removed_alternatives`` lists them) and it was not
-    accepted at another, or it is in the money at the final prices but
+    """Kept out by the no-paradox rule. Either it was removed to settle a conflict (it and
+    the blocks in ``BlockResult.conflicts``, accepted together in a round, left no prices
+    keeping them all in the money), or it is in the money at the final prices but
     accepting it, at any fill with everything else as cleared, would re-create such a
     conflict with the accepted blocks in ``conflicts``."""
     NO_COUNTERPARTY = "NO_COUNTERPARTY"
@@ -239,10 +237,6 @@ class ClearingResult:
     """Rounds of the no-paradox search (1 if the first round had no paradox)."""
     removed: tuple[Hashable, ...] = ()
     """Block ids rejected ``REMOVED_PARADOXICAL``, in the order they first conflicted."""
-    removed_alternatives: tuple[tuple[Hashable, int], ...] = ()
-    """``(block_id, alternative)`` pairs the removal rule took out, in the order removed
-    (a removal takes a block's alternatives at one start hour): the block stays available
-    at its other alternatives (it may be accepted at one)."""
     mip_objective: float = 0.0
     """HiGHS's objective for the last round's point (its exact welfare for a round decided
     without HiGHS); never above ``welfare_fen`` beyond float noise."""

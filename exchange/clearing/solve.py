@@ -62,10 +62,9 @@ def clear(
     ``time_limit`` (seconds) and ``mip_rel_gap`` apply to each MIP round. The first
     ``cut_rounds`` rounds turn each conflict into a cut (the search: if it ends within
     them, the result is within the gap of the best paradox-free welfare); later rounds,
-    and conflicts no cut can express, remove one block of each conflict at the start hour
-    it was accepted at (the removal rule). ``max_iterations`` bounds the rounds (default:
-    the blocks' alternatives + cut rounds + 1, always enough: each round without a cut
-    removes an alternative). ``aggregate=False`` uses the straightforward per-order formulation
+    and conflicts no cut can express, remove one block of each conflict (the removal
+    rule). ``max_iterations`` bounds the rounds (default: blocks + cut rounds + 1,
+    always enough). ``aggregate=False`` uses the straightforward per-order formulation
     (same result up to the gap, much slower on large days). ``highs_options`` are passed
     to HiGHS for the MIP rounds on top of :data:`MIP_OPTIONS` (e.g. ``{"presolve":
     "off"}``, which is much faster on small days whose presolve keeps restarting).
@@ -88,8 +87,7 @@ def clear(
     if threads is not None:
         opts["threads"] = threads
     opts.update(highs_options or {})
-    n_alternatives = sum(len(blk.alternatives) for blk in auction.blocks)
-    limit = max_iterations if max_iterations is not None else n_alternatives + cut_rounds + 1
+    limit = max_iterations if max_iterations is not None else len(auction.blocks) + cut_rounds + 1
     search = _Search(book, form, opts, cut_rounds)
     final, prices = search.run(limit)
     traded = volumes(book, final.fills, final.accepted)
@@ -109,7 +107,6 @@ def clear(
         iterations=search.iterations,
         mip_solves=search.solves,
         removed=tuple(auction.blocks[b].block_id for b in removed),
-        removed_alternatives=tuple((auction.blocks[b].block_id, a) for b, a in search.removed_alternatives),
         mip_objective=final.objective,
         mip_bound=search.pf_bound,
         volume=traded,
@@ -160,9 +157,7 @@ class _Search:
         self.repair = StartRepair(form, len(self.auction.instruments)) if form.lp.num_col_ else None
         self.cuts = CutPool(book, form, capped_instruments(self.auction))
         self.removed: dict[int, tuple[int, ...]] = {}
-        """Blocks with an alternative fixed to 0, with the blocks they conflicted with."""
-        self.removed_alternatives: list[tuple[int, int]] = []
-        """(block, alternative) fixed to 0, in the order of removal."""
+        """Blocks fixed to 0, with the blocks they conflicted with."""
         self.first_conflict: dict[int, int] = {}
         """Per block, the round in which it was first in a conflict (to order reports)."""
         self.iterations = 0
@@ -194,11 +189,9 @@ class _Search:
 
     def _settle(self, conflicts: list[Conflict], rnd: _Round) -> None:
         """Cut every conflict in a cut round; otherwise, and for a conflict no cut can
-        express, remove its cheapest block's alternatives at the start it was accepted at
-        (in every product; the block stays available at its other starts) -- one removal
-        per round in each group of conflicts that
-        share an instrument, since one removal may settle several. The next start is the
-        round's solution without each conflict's cheapest block."""
+        express, remove its cheapest block -- one removal per round in each group of
+        conflicts that share an instrument, since one removal may settle several. The next
+        start is the round's solution without each conflict's cheapest block."""
         chosen = self.cuts.selection(rnd.accepted)
         cutting = self.iterations <= self.cut_rounds
         taken: set[int] = set()
@@ -216,16 +209,11 @@ class _Search:
             if span & taken:
                 continue
             taken |= span
-            partners = self.cuts.partners(conflict, chosen, way_out)
-            self.removed[way_out] = tuple(sorted({*self.removed.get(way_out, ()), *partners}))
-            blk = self.auction.blocks[way_out]
-            start = blk.start_of(rnd.accepted[way_out][0])
-            for i, (zc, kc) in enumerate(self.form.block_cols[way_out]):
-                if blk.start_of(i) == start:  # the conflicting start, in every product: the block keeps its others
-                    self.removed_alternatives.append((way_out, i))
-                    self.h.changeColBounds(zc, 0.0, 0.0)
-                    if kc is not None:
-                        self.h.changeColBounds(kc, 0.0, 0.0)
+            self.removed[way_out] = self.cuts.partners(conflict, chosen, way_out)
+            for zc, kc in self.form.block_cols[way_out]:
+                self.h.changeColBounds(zc, 0.0, 0.0)
+                if kc is not None:
+                    self.h.changeColBounds(kc, 0.0, 0.0)
             drop.append(way_out)
         self._next_start(rnd, drop)
 

@@ -44,10 +44,9 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     ask limit >= price -- so a partial fill is at its limit); capacity and funds caps;
     every accepted block in the money; every reason true of the result (blocks' against
     their surplus, orders' against their fill, price, caps and time priority at the
-    price); no block accepted at an alternative the removal rule took out, and a block
-    with one taken out and none accepted ``REMOVED_PARADOXICAL``; reported surplus,
-    volume and welfare recomputed; the welfare within the reported gap of the reported
-    dual bound, and not below the objective the solver reported.
+    price); reported surplus, volume and welfare recomputed; the welfare within the
+    reported gap of the reported dual bound, and not below the objective the solver
+    reported.
     """
     fills = _fills(auction, result)
     accepted = _accepted(auction, result)
@@ -57,7 +56,6 @@ def verify(auction: Auction, result: ClearingResult) -> None:
     _caps(auction, use)
     _orders_at_prices(auction, result, fills, use)
     _blocks(auction, result, accepted)
-    _removed_alternatives(auction, result, accepted)
     _order_reasons(auction, result, fills, use)
     recomputed = welfare(auction, fills, accepted)
     if recomputed != result.welfare_fen:
@@ -218,23 +216,6 @@ def _blocks(auction: Auction, result: ClearingResult, accepted: Accepted) -> Non
                 _fail(f"{what}: {r.reason} names conflicts {r.conflicts}")
         if r.surplus_fen != s:
             _fail(f"{what}: reported surplus {r.surplus_fen} != {s}")
-
-
-def _removed_alternatives(auction: Auction, result: ClearingResult, accepted: Accepted) -> None:
-    """Removed alternatives name a block's alternative once each; none is accepted; a block
-    rejected after losing one is ``REMOVED_PARADOXICAL``."""
-    index = {blk.block_id: b for b, blk in enumerate(auction.blocks)}
-    seen = set()
-    for block_id, a in result.removed_alternatives:
-        b = index.get(block_id)
-        if b is None or not 0 <= a < len(auction.blocks[b].alternatives) or (b, a) in seen:
-            _fail(f"removed alternative {a!r} of block {block_id!r}: no such alternative, or listed twice")
-        seen.add((b, a))
-        if b in accepted and accepted[b][0] == a:
-            _fail(f"block {block_id!r}: accepted at alternative {a}, which was removed")
-        if b not in accepted and result.blocks[block_id].reason is not RejectReason.REMOVED_PARADOXICAL:
-            _fail(f"block {block_id!r}: alternative {a} removed, none accepted, yet reason "
-                  f"{result.blocks[block_id].reason}")
 
 
 def _order_reasons(auction: Auction, result: ClearingResult, fills: list[int], use: Usage) -> None:

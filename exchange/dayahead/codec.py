@@ -66,8 +66,7 @@ def auction_from_json(d: dict[str, Any]) -> Auction:
     )
 
 
-_STRUCTURED = ("fills", "blocks", "prices", "volume", "welfare_fen", "removed", "removed_alternatives",
-               "order_reasons")
+_STRUCTURED = ("fills", "blocks", "prices", "volume", "welfare_fen", "removed", "order_reasons")
 """ClearingResult fields with their own encoding; every other field is a solver figure
 (a number) written as it is."""
 
@@ -85,7 +84,6 @@ def result_to_json(r: ClearingResult) -> dict[str, Any]:
         "volume": [[list(_product(p)), h, v] for (p, h), v in r.volume.items()],
         "welfare_fen": r.welfare_fen,
         "removed": list(r.removed),
-        "removed_alternatives": [[i, a] for i, a in r.removed_alternatives],
         **{name: getattr(r, name) for name in _figures()},
     }
 
@@ -111,6 +109,5 @@ def result_from_json(d: dict[str, Any], auction: Auction) -> ClearingResult:
         volume={(_product(p), h): v for p, h, v in d["volume"]},
         welfare_fen=d["welfare_fen"],
         removed=tuple(d["removed"]),
-        removed_alternatives=tuple((i, a) for i, a in d.get("removed_alternatives", ())),  # absent: an older record
         **{name: d[name] for name in _figures() if name in d},
     )

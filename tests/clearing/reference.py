@@ -119,14 +119,12 @@ def prices_exist(auction: Auction, intervals: dict, accepted: list[tuple[BlockOr
 
 
 def selections(auction: Auction, excluded=frozenset()):
-    """Every block decision: per block ``None`` or ``(alternative, fill)``; ``excluded``
-    holds block ids and ``(block_id, alternative)`` pairs left out."""
+    """Every block decision: per block ``None`` or ``(alternative, fill)``."""
     options = []
     for blk in auction.blocks:
         opts = [None]
         if blk.block_id not in excluded:
-            opts += [(a, k) for a in range(len(blk.alternatives)) if (blk.block_id, a) not in excluded
-                     for k in range(blk.min_fill, blk.qty + 1)]
+            opts += [(a, k) for a in range(len(blk.alternatives)) for k in range(blk.min_fill, blk.qty + 1)]
         options.append(opts)
     return itertools.product(*options)
 
@@ -152,8 +150,7 @@ def evaluate(auction: Auction, combo) -> tuple[int, dict, list] | None:
 
 
 def brute_force(auction: Auction, excluded=frozenset(), paradox_free: bool = False) -> int:
-    """The best welfare over every block decision (without the ``excluded`` blocks and
-    (block, alternative) pairs);
+    """The best welfare over every block decision (without the ``excluded`` blocks);
     with ``paradox_free`` only over those some prices keep every accepted block in the
     money at."""
     scored = []

@@ -235,7 +235,7 @@ def test_parallel_blocks_presolve_bug():
     blocks = (block("b0", SELL, 1, 0, 3, [("r", 1)]), block("b1", BUY, 2, 0, 3, [("r", 3)]))
     a = Auction({"r": BAND}, 3, orders, blocks)
     r = run(a)
-    assert r.welfare_fen == brute_force(a, set(r.removed_alternatives)) == 12
+    assert r.welfare_fen == brute_force(a, set(r.removed)) == 12
 
 
 def test_verify_checks_welfare_against_the_bound_and_the_objective():

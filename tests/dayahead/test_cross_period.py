@@ -6,7 +6,6 @@ start still load and audit."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, strategies as st
@@ -21,7 +20,6 @@ from exchange.dayahead import (
     read_outcome,
     run_day_ahead,
 )
-from exchange.dayahead.codec import result_from_json, result_to_json
 from exchange.dayahead.run import hold_requests
 from exchange.schema import CommandKind
 from tests.dayahead.test_dayahead import BUY, DAY, JX, NB, SELL, _instrument, _market
@@ -60,9 +58,6 @@ def test_a_night_job_lands_in_the_cheapest_hours_and_is_booked_there(node):
     node.close()
     report = audit(node.data.root)
     assert report.ok and report.dayahead_days == [DAY], report.problem
-    auction, result, _ = read_clearing(node.data.dayahead / DAY.isoformat())
-    taken_out = replace(result, removed_alternatives=((9, 3),))  # as if its start at 3 had been removed
-    assert result_from_json(json.loads(json.dumps(result_to_json(taken_out))), auction) == taken_out
     record = node.data.dayahead / DAY.isoformat() / CLEARING_FILE
     doc = json.loads(record.read_text())
     doc["result"]["blocks"] = [[*b[:6], 3] if b[0] == 9 else b for b in doc["result"]["blocks"]]
@@ -101,8 +96,7 @@ def test_bad_starts_are_refused_naming_the_field(node, alternatives, length, blo
 
 def _strip_starts(folder) -> None:
     """Rewrite a day's files as they were written before alternatives had a start of
-    their own: three-element alternatives in orders.jsonl, no start (and no removed
-    alternatives) in the record."""
+    their own: three-element alternatives in orders.jsonl, no start in the record."""
     orders = folder / "orders.jsonl"
     lines = [json.loads(line) for line in orders.read_text().splitlines()]
     assert all(a[3] == d["hour"] for d in lines for a in d["alternatives"])  # nothing shifted
@@ -111,7 +105,6 @@ def _strip_starts(folder) -> None:
     doc = json.loads((folder / CLEARING_FILE).read_text())
     assert all(len(alt) == 2 for b in doc["auction"]["blocks"] for alt in b[7])
     doc["result"]["blocks"] = [b[:6] for b in doc["result"]["blocks"]]
-    del doc["result"]["removed_alternatives"]  # nor the removed alternatives
     (folder / CLEARING_FILE).write_text(json.dumps(doc))
 
 
