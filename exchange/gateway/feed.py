@@ -41,7 +41,9 @@ from google.protobuf.message import Message
 
 from exchange.auction import indicative
 from exchange.catalog import Instrument
+from exchange.gateway import wire
 from exchange.gateway.errors import GatewayError, GatewayReason
+from exchange.gateway.wire import varint_bytes
 from exchange.proto.gpux.v1 import audit_pb2, market_data_pb2, types_pb2
 from exchange.schema import EventKind, InstrumentState, Reason, Side
 
@@ -54,26 +56,16 @@ _TRADE = int(EventKind.TRADE)
 _AUCTION = (int(Reason.AUCTION), int(Reason.DAY_AHEAD))
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def field_bytes(message_cls: type[Message], field: str, payload: bytes) -> bytes:
     """The wire bytes of one entry of a length-delimited field: a repeated field's entries
     joined are the field, so an entry encoded once serves every message holding it."""
     number = message_cls.DESCRIPTOR.fields_by_name[field].number
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    return varint_bytes(number << 3 | 2) + varint_bytes(len(payload)) + payload
 
 
 def varint_field(message_cls: type[Message], field: str, value: int) -> bytes:
     """The wire bytes of a varint field (nothing for 0, as proto3 writes it)."""
-    number = message_cls.DESCRIPTOR.fields_by_name[field].number
-    return _varint(number << 3) + _varint(value) if value else b""
+    return wire.varint_field(message_cls.DESCRIPTOR.fields_by_name[field].number, value)
 
 
 class Outbox:

@@ -293,7 +293,8 @@ def _report_keys() -> np.ndarray:
 _REPORT_KEYS = _report_keys()
 
 
-def _varint_bytes(value: int) -> bytes:
+def varint_bytes(value: int) -> bytes:
+    """An unsigned varint as protobuf writes it (7 bits a byte, low first)."""
     out = bytearray()
     while value >= 0x80:
         out.append(value & 0x7F | 0x80)
@@ -305,7 +306,7 @@ def _varint_bytes(value: int) -> bytes:
 def varint_field(number: int, value: int) -> bytes:
     """A singular unsigned varint field (uint64, uint32, bool) on the wire, as protobuf
     writes it: nothing for 0."""
-    return _varint_bytes(_key(number, _VARINT)) + _varint_bytes(value) if value else b""
+    return varint_bytes(_key(number, _VARINT)) + varint_bytes(value) if value else b""
 _U7, _U127, _U128 = np.uint64(7), np.uint64(127), np.uint64(128)
 
 
@@ -337,7 +338,7 @@ def _string_field(j, ref, text_at, symbol_at):
     return symbol_at[k], symbol_at[k + 1]
 
 
-_KEY_SIZES = np.array([len(_varint_bytes(int(key))) for key in _REPORT_KEYS], np.int64)
+_KEY_SIZES = np.array([len(varint_bytes(int(key))) for key in _REPORT_KEYS], np.int64)
 _MOST_VARINT = 10  # bytes of the longest varint (a uint64)
 
 
