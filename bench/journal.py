@@ -66,6 +66,27 @@ def stamped(batch: np.ndarray, first_seq: int) -> np.ndarray:
     return out
 
 
+def write_in_groups(data: Path, names: list[str], fund: np.ndarray, stream: np.ndarray, sizes: list[int]) -> int:
+    """A data dir with the symbols listed and funded, then ``stream`` appended to its
+    journal as the sequencer would write it, in groups of ``sizes`` (cycled), 20 µs
+    apart; the bytes the stream's records took."""
+    node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
+    node.list_symbols(names)
+    node.execute(fund)
+    node.close()
+    journal = FileJournal(data / "journal")
+    before = sum(p.stat().st_size for p in journal.segments())
+    at, group, ts = 0, 0, NOW
+    while at < len(stream):
+        size = sizes[group % len(sizes)]
+        batch = stamped(stream[at:at + size], journal.last_seq + 1)
+        batch["ts"] = ts
+        journal.append(batch)
+        at, group, ts = at + size, group + 1, ts + 20_000
+    journal.close()
+    return sum(p.stat().st_size for p in journal.segments()) - before
+
+
 def raw_disk(path: Path, chunks: list[bytes]) -> float:
     """Seconds to write the chunks with os.write and fsync each (the floor for a journal)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -213,21 +234,7 @@ def record_sizes(root: Path, names: list[str], fund: np.ndarray, stream: np.ndar
           f"{'× floor':>8} {'× pieces':>9} {'open total':>11}")
     for label, sizes in GROUPINGS.items():
         data = root / label
-        node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
-        node.list_symbols(names)
-        node.execute(fund)
-        node.close()
-        journal = FileJournal(data / "journal")
-        before = sum(p.stat().st_size for p in journal.segments())
-        at, group, ts = 0, 0, NOW
-        while at < len(stream):
-            size = sizes[group % len(sizes)]
-            batch = stamped(stream[at:at + size], journal.last_seq + 1)
-            batch["ts"] = ts
-            journal.append(batch)
-            at, group, ts = at + size, group + 1, ts + 20_000
-        journal.close()
-        per_command = (sum(p.stat().st_size for p in journal.segments()) - before) / len(stream)
+        per_command = write_in_groups(data, names, fund, stream, sizes) / len(stream)
         recover(data)  # logs the trades, as the live run would have: a restart does not convert them again
         shutil.rmtree(data / "snapshots", ignore_errors=True)  # recovery from zero
         t = time.perf_counter()

@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from journal import ACCOUNTS, GROUPINGS, NOW, SEED, recover, setup, stamped
+from journal import ACCOUNTS, GROUPINGS, SEED, recover, setup, write_in_groups
 
 from exchange.catalog import default_catalog
 from exchange.engine import Engine
 from exchange.executions import ExecLog
 from exchange.journal import FileJournal
-from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
+from exchange.sequencer import MarketState
 from exchange.sequencer.node import read_ahead
 from exchange.sequencer.state import REPLAY_PIECE, WHOLE_GROUP_KINDS
 from exchange.testing.workload import order_flow
@@ -46,19 +46,7 @@ def write(data: Path, n: int, sizes: list[int]) -> np.ndarray:
     catalog = default_catalog()
     names, fund = setup(catalog)
     stream = order_flow(catalog, n, len(names), ACCOUNTS, SEED)
-    node = ExchangeNode.open(data, sync=SyncPolicy.OS, clock=lambda: NOW, snapshot_every=0)
-    node.list_symbols(names)
-    node.execute(fund)
-    node.close()
-    journal = FileJournal(data / "journal")
-    at, group, ts = 0, 0, NOW
-    while at < len(stream):
-        size = sizes[group % len(sizes)]
-        batch = stamped(stream[at:at + size], journal.last_seq + 1)
-        batch["ts"] = ts
-        journal.append(batch)
-        at, group, ts = at + size, group + 1, ts + 20_000
-    journal.close()
+    write_in_groups(data, names, fund, stream, sizes)
     recover(data)  # logs the trades and execution records
     shutil.rmtree(data / "snapshots", ignore_errors=True)
     return np.concatenate(list(FileJournal(data / "journal", read_only=True).read()))
