@@ -5,7 +5,9 @@ batches of 1,000; one retires its done orders to an order history (tmp dir) ever
 ``--retire-every`` done orders, applying FORGET_DONE as the sequencer does. A third
 holds only the orders resting at the end, placed afresh. Printed: orders resting, the
 ledger's bytes (hot rows + index) and the snapshot's bytes of each, the history's bytes
-on disk, and the ratios.
+on disk, and the ratios; then the CPU time (``time.thread_time``) of a retirement's
+steps, mean and max over the retirements: gathering the rows to retire, writing the
+history file, and applying FORGET_DONE (of which the ledger's part).
 
     .venv/bin/python bench/live_state.py --orders 300000
 """
@@ -13,6 +15,7 @@ on disk, and the ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -37,6 +40,24 @@ def ledger_bytes(state: MarketState) -> int:
     return state.orders.rows[: state.orders.count].nbytes + state.orders.index.nbytes
 
 
+@contextlib.contextmanager
+def _timed(owner: object, name: str, into: list[float]):
+    """Within it, the CPU time of each call of ``owner.name`` goes to ``into``."""
+    method = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        cpu = time.thread_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            into.append(time.thread_time() - cpu)
+    setattr(owner, name, timed)
+    try:
+        yield
+    finally:
+        delattr(owner, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=300_000)
@@ -50,6 +71,8 @@ def main() -> None:
                                 funding(len(SYMBOLS), 40)])
         flow = order_flow(catalog, args.orders, len(SYMBOLS), 40, seed=14, cancel_share=0.3)
         seq, retire_seconds = 0, 0.0
+        steps: dict[str, list[float]] = {"rows to retire (writer)": [], "history file write (its thread)": [],
+                                         "FORGET_DONE applied (writer)": [], ". of it the ledger's forget": []}
         for batch in [setup, *np.array_split(flow, max(1, args.orders // 1000))]:
             batch = batch.copy()
             batch["seq"], batch["ts"] = np.arange(seq + 1, seq + 1 + len(batch)), T
@@ -59,14 +82,22 @@ def main() -> None:
             retiring.apply(batch)
             if retiring.orders.done >= args.retire_every:
                 started = time.perf_counter()
-                history.install(*history.write(retiring.orders.retiring(history.through, seq), seq))
+                cpu = time.thread_time()
+                rows = retiring.orders.retiring(history.through, seq)
+                steps["rows to retire (writer)"].append(time.thread_time() - cpu)
+                cpu = time.thread_time()
+                history.install(*history.write(rows, seq))
+                steps["history file write (its thread)"].append(time.thread_time() - cpu)
                 forget = commands(1)
                 seq += 1
                 forget["kind"], forget["amount"], forget["seq"], forget["ts"] = CommandKind.FORGET_DONE, seq - 1, seq, T
                 plain_forget = forget.copy()
                 plain_forget["amount"] = seq  # rejected (BAD_AMOUNT): the plain one keeps everything
                 plain.apply(plain_forget)
-                retiring.apply(forget)
+                cpu = time.thread_time()
+                with _timed(retiring.orders, "forget", steps[". of it the ledger's forget"]):
+                    retiring.apply(forget)
+                steps["FORGET_DONE applied (writer)"].append(time.thread_time() - cpu)
                 retire_seconds += time.perf_counter() - started
         live = plain.engine.live_orders()
         resting = len(live)
@@ -95,6 +126,9 @@ def main() -> None:
             print(f"{name:24} {count:>12,} {ledger / 1e6:>10.1f} {snapshot / 1e6:>12.1f}")
         print(f"ratio retiring/never: ledger {rows[1][2] / rows[0][2]:.2f}, snapshot {rows[1][3] / rows[0][3]:.2f}; "
               f"snapshot retiring/resting alone: {rows[1][3] / rows[2][3]:.2f}")
+        print(f"CPU ms per retirement ({len(history.segments)}), mean / max:")
+        for name, times in steps.items():
+            print(f"  {name:34} {1e3 * np.mean(times or [0]):7.1f} / {1e3 * max(times or [0]):7.1f}")
         history.close()
 
 

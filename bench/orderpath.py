@@ -45,7 +45,7 @@ from exchange.gateway.interceptors import CALLER  # noqa: E402
 from exchange.gateway.server import freeze_startup_heap  # noqa: E402
 from exchange.gateway.services import trading  # noqa: E402
 from exchange.journal import records, segments  # noqa: E402
-from exchange.sequencer import SyncPolicy, orders, sequencer, state  # noqa: E402
+from exchange.sequencer import SyncPolicy, history, orders, sequencer, state  # noqa: E402
 from exchange.tradelog import feed as tradelog_feed  # noqa: E402
 
 CPU: collections.Counter[str] = collections.Counter()
@@ -63,12 +63,15 @@ STAGES = (  # (owner, attribute, stage name), in the order an order meets them
     (numba_engine.Engine, "process", ". engine"),
     (state.MarketState, "_follow", ". follow: ledger, executions, trades, listeners"),
     (orders.OrderLedger, "apply", ". . order ledger"),
+    (orders.OrderLedger, "forget", ". . . FORGET_DONE: the ledger forgets the retired orders"),
     (state, "derive_executions", ". . execution records"),
     (exec_log.ExecLog, "append", ". . execution log: checksums + write"),
     (tradelog_feed.TradeLogFeed, "events", ". . trade-log hand-off"),
     (feed.MarketFeed, "on_events", ". . market-data fan-out"),
     (trading, "stream_response", "report encoding (kernels + bytes)"),
     (reports, "encode_reports", ". wire-writing kernel"),
+    (orders.OrderLedger, "retiring", "retirement: the rows to retire, gathered in the writer"),
+    (history.OrderHistory, "write", "retirement: history file write (its thread's CPU, not the loop's)"),
     (segments.FileJournal, "sync", "fsync (in the sync thread: its CPU, not the loop's)"),
 )
 

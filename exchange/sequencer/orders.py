@@ -17,11 +17,14 @@ Lookups by (account, client order id) go through an open-addressing hash index
 (:mod:`exchange.engine.hashtable`) of every client order id the hot orders ever had: O(1)
 expected; it is kept in snapshots.
 
-Retirement keeps this bounded by what is live: :meth:`OrderLedger.retiring` gives the
-done rows (one per client order id they had) for the order history on disk
-(:mod:`exchange.sequencer.history`); once that is durable the sequencer journals
-``FORGET_DONE(through)``, and applying it (:meth:`OrderLedger.apply`, at its place
-among the events, so a replay does the same) drops those rows and their keys. Older
+Retirement keeps this bounded by what is live. As the events spend client order ids (an
+order replaced away from one; an order done, its last one), the kernel notes each id
+with its order's row (:attr:`OrderLedger.spent`), so a retirement touches only those:
+:meth:`OrderLedger.retiring` gives the done rows (one per client order id they had) for
+the order history on disk (:mod:`exchange.sequencer.history`), O(spent ids); once that is
+durable the sequencer journals ``FORGET_DONE(through)``, and applying it
+(:meth:`OrderLedger.apply`, at its place among the events, so a replay does the same)
+moves the other rows up in one pass and deletes those keys from the index. Older
 orders are then answered from :attr:`OrderLedger.history`: :meth:`find`, :meth:`get`
 and :meth:`known` look there after the hot rows.
 """
@@ -35,7 +38,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, KEY, VALUE, clord_key, hash_find, hash_put, rehash
+from exchange.engine.hashtable import EMPTY, KEY, VALUE, clord_key, hash_delete, hash_find, hash_put, rehash
 from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV, record_words
 from exchange.sequencer.history import COLUMNS, OrderHistory
 
@@ -52,9 +55,11 @@ class OrderStatus(IntEnum):
 
 (R_ACCOUNT, R_INSTRUMENT, R_SIDE, R_PRICE, R_QTY, R_FILLED, R_LEAVES, R_STATUS,
  R_FIRST_CLORD, R_CLORD, R_SEQ, R_ID, R_DONE) = range(13)
+S_KEY, S_ROW = 0, 1
+"""Columns of :attr:`OrderLedger.spent`."""
 FIELDS = ("account", "instrument", "side", "price", "qty", "filled", "leaves", "status",
           "first_clord", "clord", "accepted_seq", "order_id", "done_seq")
-_TO_HISTORY = [FIELDS.index(name) for name in COLUMNS[1:]]
+_TO_HISTORY = np.array([FIELDS.index(name) for name in COLUMNS[1:]], np.int64)
 """Ledger columns of the history's columns after its key."""
 
 
@@ -108,19 +113,28 @@ def _row_of(rows, count, oid):
 
 
 @njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
-def _apply(rows, count, index, ev, start, stop, room):
-    """Fold events ``start..stop-1`` into the hot rows (``count`` used) and index the new
-    client order ids, stopping before an event that would index one more key than
-    ``room``; returns (keys added, where it stopped, rows used, orders done). O(events *
-    log rows). ``rows`` has room for every ACCEPTED among the events."""
+def _spend(spent, n, rows, row, clord):
+    """Note a client order id of row ``row`` as spent (see :attr:`OrderLedger.spent`); the new count."""
+    spent[n, S_KEY] = clord_key(clord, rows[row, R_ACCOUNT])
+    spent[n, S_ROW] = row
+    return n + 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
+def _apply(rows, count, index, spent, n_spent, ev, start, stop, room):  # noqa: C901 - one pass over the events
+    """Fold events ``start..stop-1`` into the hot rows (``count`` used), index the new
+    client order ids and note the spent ones (``n_spent`` used), stopping before an event
+    when ``spent`` has room for fewer than 2 more or the event would index one more key
+    than ``room``; returns (keys added, where it stopped, rows used, orders done, spent
+    used). O(events * log rows). ``rows`` has room for every ACCEPTED among the events."""
     added = 0
     done = 0
     for i in range(start, stop):
         e = ev[i]
         kind = e[_KIND]
         oid = e[_ORDER_ID]
-        if added == room and (kind == _ACCEPTED or kind == _REPLACED):
-            return added, i, count, done
+        if n_spent + 2 > spent.shape[0] or (added == room and (kind == _ACCEPTED or kind == _REPLACED)):
+            return added, i, count, done, n_spent
         if kind == _ACCEPTED:
             r = rows[count]
             count += 1
@@ -139,35 +153,43 @@ def _apply(rows, count, index, ev, start, stop, room):
             r[R_DONE] = 0
             added += hash_put(index, clord_key(e[_CLORD], e[_ACCOUNT]), oid)
         elif kind == _TRADE and oid != 0:  # a day-ahead trade (order id 0) moves no order
-            t = rows[_row_of(rows, count, oid)]
+            row = _row_of(rows, count, oid)
+            t = rows[row]
             t[R_FILLED] = e[_FILLED]
             t[R_LEAVES] = e[_LEAVES]
             t[R_STATUS] = _FILLED_ST if t[R_LEAVES] == 0 else _PARTIAL
             if t[R_LEAVES] == 0:
                 t[R_DONE] = e[_SEQ]
                 done += 1
-            m = rows[_row_of(rows, count, e[_CONTRA_ID])]
+                n_spent = _spend(spent, n_spent, rows, row, t[R_CLORD])
+            row = _row_of(rows, count, e[_CONTRA_ID])
+            m = rows[row]
             m[R_FILLED] += e[_QTY]
             m[R_LEAVES] = e[_CONTRA_LEAVES]
             m[R_STATUS] = _FILLED_ST if m[R_LEAVES] == 0 else _PARTIAL
             if m[R_LEAVES] == 0:
                 m[R_DONE] = e[_SEQ]
                 done += 1
+                n_spent = _spend(spent, n_spent, rows, row, m[R_CLORD])
         elif kind == _CANCELLED or kind == _EXPIRED:
-            r = rows[_row_of(rows, count, oid)]
+            row = _row_of(rows, count, oid)
+            r = rows[row]
             r[R_LEAVES] = e[_LEAVES]
             if r[R_LEAVES] == 0:
                 r[R_STATUS] = _CANCELED if kind == _CANCELLED else _EXPIRED_ST
                 r[R_DONE] = e[_SEQ]
                 done += 1
+                n_spent = _spend(spent, n_spent, rows, row, r[R_CLORD])
         elif kind == _REPLACED:
-            r = rows[_row_of(rows, count, oid)]
+            row = _row_of(rows, count, oid)
+            r = rows[row]
+            n_spent = _spend(spent, n_spent, rows, row, r[R_CLORD])  # the id it is replaced from
             r[R_CLORD] = e[_CLORD]
             r[R_PRICE] = e[_PRICE]
             r[R_QTY] = e[_QTY]
             r[R_LEAVES] = e[_LEAVES]
             added += hash_put(index, clord_key(e[_CLORD], r[R_ACCOUNT]), oid)
-    return added, stop, count, done
+    return added, stop, count, done, n_spent
 
 
 @njit(cache=True)
@@ -212,10 +234,46 @@ def _position(ids, at, oid):
 
 
 @njit(cache=True)
-def _compact(rows, count, through, ids):
+def _spent_of(index, rows, count, spent):
+    """Note in ``spent`` every key of the index that no longer names a live order: its
+    order (among the first ``count`` rows) is done, or it is not the order's current
+    client order id (replaced since); how many. O(index) with an id map, else
+    O(index * log count)."""
+    ids = rows[:count, R_ID].copy()
+    at = _id_map(ids)
+    n = 0
+    for i in range(index.shape[0]):
+        if index[i, KEY] != EMPTY:
+            row = _position(ids, at, index[i, VALUE])
+            r = rows[row]
+            if r[R_DONE] != 0 or index[i, KEY] != clord_key(r[R_CLORD], r[R_ACCOUNT]):
+                spent[n, S_KEY] = index[i, KEY]
+                spent[n, S_ROW] = row
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _retiring(spent, n_spent, rows, after, through, columns):
+    """The history rows (the key, then the ledger's ``columns``) of the spent keys whose
+    order was done at a seq in ``after+1..through``. O(spent)."""
+    out = np.empty((n_spent, 1 + columns.shape[0]), np.int64)
+    n = 0
+    for j in range(n_spent):
+        r = rows[spent[j, S_ROW]]
+        if after < r[R_DONE] <= through:
+            out[n, 0] = spent[j, S_KEY]
+            for c in range(columns.shape[0]):
+                out[n, 1 + c] = r[columns[c]]
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def _compact(rows, count, through, moved):
     """Move the rows of the orders not done at a seq up to ``through`` to the front, in
-    order, in place, and zero the rows left behind; their ids into ``ids``. (Rows kept,
-    of them done.) O(count), no copy of the rows."""
+    order, in place, and zero the rows left behind; ``moved[i]``: where row ``i`` went
+    (-1: dropped). (Rows kept, of them done.) O(count), no copy of the rows."""
     kept = 0
     done = 0
     for i in range(count):
@@ -223,43 +281,29 @@ def _compact(rows, count, through, ids):
         if d == 0 or d > through:
             if i != kept:
                 rows[kept] = rows[i]
-            ids[kept] = rows[kept, R_ID]
+            moved[i] = kept
             done += d != 0
             kept += 1
+        else:
+            moved[i] = -1
     rows[kept:count] = 0
     return kept, done
 
 
-@njit(cache=True)
-def _keep_keys(old, new, ids):
-    """Put into ``new`` every key of ``old`` (in slot order) whose order id is in the
-    sorted ``ids``; how many. O(size) with an id map, else O(size * log ids)."""
-    at = _id_map(ids)
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
+def _forget_spent(spent, n_spent, moved, index):
+    """Delete from the index the spent keys whose row was dropped (``moved`` -1) and
+    keep the others, at their new rows; (spent kept, keys deleted). O(spent)."""
     kept = 0
-    for i in range(old.shape[0]):
-        if old[i, KEY] != EMPTY and _position(ids, at, old[i, VALUE]) >= 0:
-            kept += hash_put(new, old[i, KEY], old[i, VALUE])
-    return kept
-
-
-@njit(cache=True)
-def _retired_keys(index, rows, count, after, through):
-    """Every key of the index whose order (among the first ``count`` rows) was done at a
-    seq in ``after+1..through``, and that order's row (in slot order). O(count + index)
-    with an id map, else O(index * log count)."""
-    ids = rows[:count, R_ID].copy()
-    at = _id_map(ids)
-    keys = np.empty(index.shape[0], np.int64)
-    where = np.empty(index.shape[0], np.int64)
-    n = 0
-    for i in range(index.shape[0]):
-        if index[i, KEY] != EMPTY:
-            row = _position(ids, at, index[i, VALUE])
-            if row >= 0 and after < rows[row, R_DONE] <= through:
-                keys[n] = index[i, KEY]
-                where[n] = row
-                n += 1
-    return keys[:n], where[:n]
+    for j in range(n_spent):
+        row = moved[spent[j, S_ROW]]
+        if row < 0:
+            hash_delete(index, spent[j, S_KEY])
+        else:
+            spent[kept, S_KEY] = spent[j, S_KEY]
+            spent[kept, S_ROW] = row
+            kept += 1
+    return kept, n_spent - kept
 
 
 @njit(cache=True)
@@ -303,6 +347,13 @@ class OrderLedger:
         else:
             self.index = _table_for(2 * self.count)
             self.indexed = _reindex(self.rows, self.count, self.index)
+        self.spent = np.empty((max(1024, 1 << self.indexed.bit_length()), 2), np.int64)
+        """(key, row) of every indexed client order id that no longer names a live order:
+        the ids replaced away from and the last id of every done order, noted as they are
+        spent, so a retirement touches only them. Not in snapshots: rebuilt from the index
+        (:func:`_spent_of`); its order does not matter (history files are sorted and the
+        index's deletions commute)."""
+        self.n_spent = _spent_of(self.index, self.rows, self.count, self.spent)
 
     def apply(self, events: np.ndarray, forgets: list[tuple[int, int]] = ()) -> None:  # type: ignore[assignment]
         """Fold a batch of engine events in; ``forgets`` are the (seq, amount) of the
@@ -332,30 +383,34 @@ class OrderLedger:
             self.rows.resize((len(self.rows) << ((need - 1) // len(self.rows)).bit_length(), len(FIELDS)),
                              refcheck=False)
         while True:
-            added, start, self.count, done = _apply(self.rows, self.count, self.index, words, start, stop,
-                                                    len(self.index) // 2 - self.indexed)
+            added, start, self.count, done, self.n_spent = _apply(
+                self.rows, self.count, self.index, self.spent, self.n_spent, words, start, stop,
+                len(self.index) // 2 - self.indexed)
             self.indexed += added
             self.done += done
             if start == stop:
                 break
-            self.index = rehash(self.index, 2 * len(self.index))
+            if self.n_spent + 2 > len(self.spent):  # (not in snapshots: its size is free)
+                self.spent.resize((2 * len(self.spent), 2), refcheck=False)
+            else:
+                self.index = rehash(self.index, 2 * len(self.index))
 
     def retiring(self, after: int, through: int) -> np.ndarray:
         """The order history rows (:data:`~exchange.sequencer.history.COLUMNS`) of the hot
         orders done at seqs ``after+1..through`` (``after``: where the history ends; the
         orders done before are in it already, waiting for their FORGET_DONE): one per
-        client order id each had. O(hot)."""
-        keys, at = _retired_keys(self.index, self.rows, self.count, max(after, 0), through)
-        return np.column_stack([keys, self.rows[np.ix_(at, _TO_HISTORY)]])
+        client order id each had. O(spent keys)."""
+        return _retiring(self.spent, self.n_spent, self.rows, max(after, 0), through, _TO_HISTORY)
 
     def forget(self, through: int) -> None:
-        """Drop the orders done at seqs up to ``through`` and their keys (FORGET_DONE
-        applied: the history holds them). O(hot orders + index)."""
-        ids = np.empty(self.count, np.int64)
-        self.count, self.done = _compact(self.rows, self.count, through, ids)
-        index = _table_for(self.indexed)
-        self.indexed = _keep_keys(self.index, index, ids[: self.count])
-        self.index = index
+        """Drop the orders done at seqs up to ``through`` and delete their keys from the
+        index (FORGET_DONE applied: the history holds them). The rows move up in one
+        pass, O(hot orders); the index keeps its size (it grew to hold the peak) and
+        loses only the spent keys, O(spent keys)."""
+        moved = np.empty(self.count, np.int64)
+        self.count, self.done = _compact(self.rows, self.count, through, moved)
+        self.n_spent, deleted = _forget_spent(self.spent, self.n_spent, moved, self.index)
+        self.indexed -= deleted
         self.forgotten_through = max(self.forgotten_through, through)
 
     def _hot(self, order_id: int) -> OrderRecord | None:

@@ -14,11 +14,13 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from exchange.catalog import default_catalog
+from exchange.engine.hashtable import EMPTY
 from exchange.journal import FileOps
 from exchange.schema import CommandKind as K, EventKind as EV, Reason, commands, concat_records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
 from exchange.sequencer.history import COLUMNS, HistoryError, OrderHistory
 from exchange.sequencer.node import _listing_commands
+from exchange.sequencer.orders import R_ID
 from exchange.testing.workload import funding, order_flow
 from tests.sequencer.test_sequencer import NOW
 
@@ -44,8 +46,30 @@ def _retries(flow: np.ndarray, n: int, seed: int, clord_base: int) -> np.ndarray
     return rows
 
 
+def _chains(part: np.ndarray, n: int, links: int, clord_base: int) -> np.ndarray:
+    """``n`` new GTC orders at the far end of the band (they rest), each replaced ``links``
+    times in a row (each REPLACE from the id the one before gave it, priority kept), the
+    even ones then cancelled; then a NEW_ORDER retrying an id each had in the middle."""
+    band = default_catalog().gpu_class(0)
+    placed = part[part["kind"] == K.NEW_ORDER][:n].copy()
+    placed["tif"], placed["qty"] = 1, links + 2
+    placed["price"] = np.where(placed["side"] == 1, band.band_lo_fen, band.band_hi_fen)
+    placed["clord"] = ids = clord_base + np.arange(len(placed)) * (links + 1)
+    steps = [placed]
+    for k in range(1, links + 1):
+        step = placed.copy()
+        step["kind"], step["orig_clord"], step["clord"], step["qty"] = K.REPLACE, ids + k - 1, ids + k, links + 2 - k
+        steps.append(step)
+    cancel = placed[::2].copy()
+    cancel["kind"], cancel["orig_clord"], cancel["clord"] = K.CANCEL, cancel["clord"] + links, 0
+    retry = placed.copy()
+    retry["clord"] += links // 2
+    return concat_records([*steps, cancel, retry])
+
+
 def _stream(seed: int, n: int) -> list[np.ndarray]:
-    """Setup, then batches of orders mixed with retries of old ids."""
+    """Setup, then batches of orders mixed with retries of old ids and orders replaced
+    several times."""
     catalog = default_catalog()
     state = MarketState(catalog)
     setup = concat_records([_listing_commands(state, [catalog.instrument(s) for s in SYMBOLS]),
@@ -54,7 +78,8 @@ def _stream(seed: int, n: int) -> list[np.ndarray]:
     batches = [setup]
     for i in range(0, n, 200):
         part = flow[i:i + 200]
-        batches.append(concat_records([part, _retries(flow[: i + 200], 40, seed + i, 10**6 + i * 100)]))
+        batches.append(concat_records([part, _chains(part, 6, 3, 10**7 + i * 100),
+                                       _retries(flow[: i + 200], 40, seed + i, 10**6 + i * 100)]))
     return batches
 
 
@@ -99,6 +124,12 @@ def test_retiring_market_answers_as_one_that_never_forgets(tmp_path_factory, see
             forgotten += int(ack["qty"][0])
     assert forgotten > 500 and len(history.segments) > 1
     assert retiring.orders.count < remembering.orders.count / 3
+    clords = np.concatenate([s.columns[COLUMNS.index("clord")] for s in history.segments])
+    assert ((clords >= 10**7) & ((clords - 10**7) % 100 % 4 == 3)).sum() > 10  # orders replaced three
+    # times were retired, with every id they had (_compare)
+    hot = retiring.orders.rows[: retiring.orders.count, R_ID]
+    index = retiring.orders.index
+    assert np.isin(index[index[:, 0] != EMPTY, 1], hot).all()  # no key of a retired order left behind
     _compare(remembering, retiring, ids, remembering.orders.count)  # it holds every order id 1..count
     history.close()
 

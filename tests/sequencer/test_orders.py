@@ -191,34 +191,69 @@ def test_the_state_does_not_depend_on_how_the_commands_were_batched(sizes):
 @pytest.mark.nojit
 @settings(max_examples=60, deadline=None)
 @given(ids=st.lists(st.integers(1, 40_000), min_size=0, max_size=60, unique=True),
-       queried=st.lists(st.integers(-5, 40_005), max_size=40))
-def test_retirement_finds_hot_orders_by_id_map_or_search_as_a_set_would(ids, queried):
-    """The retirement's scans find an order id's row by a map over the id range when the
-    ids are dense, else by binary search (ids spread over up to 40,000 reach both): either
-    way, exactly the positions a dict of the sorted ids gives."""
-    from exchange.engine.hashtable import EMPTY, KEY, VALUE, hash_put
-    from exchange.sequencer.orders import R_DONE, R_ID, _compact, _id_map, _keep_keys, _position, _retired_keys
+       queried=st.lists(st.integers(-5, 40_005), max_size=40), replaced=st.integers(0, 3))
+def test_retirement_kernels_do_what_sets_of_keys_would(ids, queried, replaced):
+    """The retirement's kernels against sets: a restore finds the spent keys (replaced
+    away from, or of a done order) by a map over the id range when the ids are dense, else
+    by binary search (ids spread over up to 40,000 reach both); a retirement gathers the
+    rows of the orders done in its range, one per key; FORGET_DONE moves the kept rows
+    up in order, and deleting the retired keys leaves the index exactly as if they had
+    never been put in (so the order of the deletions does not matter)."""
+    from exchange.engine.hashtable import EMPTY, KEY, VALUE, clord_key, hash_put
+    from exchange.sequencer.orders import (
+        R_ACCOUNT,
+        R_CLORD,
+        R_DONE,
+        R_ID,
+        S_KEY,
+        S_ROW,
+        _compact,
+        _forget_spent,
+        _id_map,
+        _position,
+        _retiring,
+        _spent_of,
+    )
     ids_sorted = np.array(sorted(ids), np.int64)
     where = {oid: p for p, oid in enumerate(ids_sorted.tolist())}
     at = _id_map(ids_sorted)
     assert [int(_position(ids_sorted, at, q)) for q in queried] == [where.get(q, -1) for q in queried]
-    # rows: order i done at seq i when i is odd; index: two keys per order
+    # order i: done at seq i when i is odd; client order ids 10 * i .. 10 * i + replaced, the last current
     rows = np.zeros((len(ids_sorted) + 1, 13), np.int64)
     rows[: len(ids_sorted), R_ID] = ids_sorted
     rows[: len(ids_sorted), R_DONE] = np.where(ids_sorted % 2 == 1, ids_sorted, 0)
-    index = np.full((256, 2), EMPTY, np.int64)
+    rows[: len(ids_sorted), R_CLORD] = 10 * ids_sorted + replaced
+    rows[: len(ids_sorted), R_ACCOUNT] = 3
+    index = np.full((1024, 2), EMPTY, np.int64)
+    keys = {oid: [int(clord_key(10 * oid + k, 3)) for k in range(replaced + 1)] for oid in ids_sorted.tolist()}
     for oid in ids_sorted.tolist():
-        hash_put(index, 2 * oid, oid)
-        hash_put(index, 2 * oid + 1, oid)
-    through = 20_000
-    keys, at_rows = _retired_keys(index, rows, len(ids_sorted), 0, through)
-    expected = {2 * o + b for o in ids_sorted.tolist() if o % 2 and o <= through for b in (0, 1)}
-    assert set(keys.tolist()) == expected and all(rows[r, R_ID] == k // 2 for k, r in zip(keys, at_rows))
-    kept_ids = np.empty(len(ids_sorted), np.int64)
-    kept, done = _compact(rows, len(ids_sorted), through, kept_ids)
+        for key in keys[oid]:
+            hash_put(index, key, oid)
+    spent = np.empty((len(ids_sorted) * (replaced + 1) + 1, 2), np.int64)
+    n = _spent_of(index, rows, len(ids_sorted), spent)
+    expected = {(key, where[oid]) for oid in ids_sorted.tolist()
+                for key in (keys[oid] if oid % 2 else keys[oid][:-1])}
+    assert set(map(tuple, spent[:n].tolist())) == expected and n == len(expected)
+
+    after, through = 100, 20_000
+    columns = np.array([R_ID, R_DONE], np.int64)
+    gathered = _retiring(spent, n, rows, after, through, columns)
+    assert sorted(gathered.tolist()) == sorted([key, oid, oid] for oid in ids_sorted.tolist() if oid % 2
+                                               and after < oid <= through for key in keys[oid])
+    moved = np.empty(len(ids_sorted), np.int64)
+    kept, done = _compact(rows, len(ids_sorted), through, moved)
     survivors = [o for o in ids_sorted.tolist() if not (o % 2 and o <= through)]
-    assert kept_ids[:kept].tolist() == rows[:kept, R_ID].tolist() == survivors
-    assert done == sum(1 for o in survivors if o % 2) and not rows[kept:].any()
-    new = np.full((256, 2), EMPTY, np.int64)
-    assert _keep_keys(index, new, kept_ids[:kept]) == 2 * kept
-    assert set(new[new[:, KEY] != EMPTY, VALUE].tolist()) == set(survivors)
+    assert rows[:kept, R_ID].tolist() == survivors and not rows[kept:].any()
+    assert moved.tolist() == [survivors.index(o) if o in survivors else -1 for o in ids_sorted.tolist()]
+    assert done == sum(1 for o in survivors if o % 2)
+    left, deleted = _forget_spent(spent, n, moved, index)
+    retired = [o for o in ids_sorted.tolist() if o not in survivors]
+    assert deleted == sum(len(keys[o]) for o in retired)
+    assert {(k, int(rows[r, R_ID])) for k, r in spent[:left, [S_KEY, S_ROW]].tolist()} == {
+        (key, oid) for oid in survivors for key in (keys[oid] if oid % 2 else keys[oid][:-1])}
+    never = np.full((1024, 2), EMPTY, np.int64)
+    for oid in survivors:
+        for key in keys[oid]:
+            hash_put(never, key, oid)
+    assert np.array_equal(index, never)
+    assert set(index[index[:, KEY] != EMPTY, VALUE].tolist()) == set(survivors)
