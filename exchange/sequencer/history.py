@@ -172,7 +172,7 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- Bloom filter
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _probe(key, i, mask):
     """Bit ``i`` of a key's probes (double hashing)."""
     h1 = home_slot(key, mask)
@@ -180,7 +180,7 @@ def _probe(key, i, mask):
     return (h1 + i * h2) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # the history thread builds filters while the writer runs
 def _bloom_add(bits, keys):
     mask = bits.shape[0] * 64 - 1
     for key in keys:
@@ -189,7 +189,7 @@ def _bloom_add(bits, keys):
             bits[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # the history thread builds filters while the writer runs
 def _bloom_maybe(bits, keys, out):
     mask = bits.shape[0] * 64 - 1
     for j in range(keys.shape[0]):
