@@ -2,7 +2,7 @@
 
     python bench/soak.py [--orders N | --quick] [--streams N] [--per-message N] [--window N]
                          [--resting N] [--cancels F] [--snapshot-every N] [--snapshot-seconds S]
-                         [--snapshot-bytes B] [--keep]
+                         [--snapshot-bytes B] [--pauses MS] [--keep]
 
 What runs: ``gpux serve`` in a process of its own (``python -m exchange.cli serve``) on a
 temporary data dir and a free port of 127.0.0.1, opening call off (``--opening-call 0``),
@@ -62,6 +62,10 @@ Targets (issue 14), printed with PASS/MISS, never asserted: the newest snapshot 
 whole run, as the client sees it and, as far as the histogram's buckets (25, 50, 100,
 250 ms) tell, as the server does; restart after the kill -9 < 3 s. The load average (``uptime``) is printed at the
 start and the end: the figures move with the other work on the machine.
+
+``--pauses MS`` runs the server with ``GPUX_LOOP_PAUSE_MS=MS`` (:mod:`exchange.sequencer.pauses`:
+every stall of its event loop over MS is logged with the stacks seen and the full garbage
+collections during it) and prints those lines of the load, grouped by the innermost frame.
 """
 
 from __future__ import annotations
@@ -92,7 +96,7 @@ from exchange.journal import DataDir  # noqa: E402
 from exchange.journal.snapshots import decode, encode  # noqa: E402
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2  # noqa: E402
 from exchange.schema import CommandKind, EventKind, OrderType, commands  # noqa: E402
-from exchange.sequencer import MarketState  # noqa: E402
+from exchange.sequencer import MarketState, pauses  # noqa: E402
 from tests.gateway_harness import free_port  # noqa: E402 - the restart reuses the port
 
 SEED = 20261206
@@ -429,6 +433,27 @@ def target(label: str, value: str, wanted: str, met: bool) -> None:
     print(f"| {label} | {value} | {wanted} | {'PASS' if met else 'MISS'} |")
 
 
+def print_pauses(lines: list[str]) -> None:
+    """The pause lines of the server's log, grouped by where the loop was seen most in
+    each (its innermost frame, and gpux's own innermost frame when that is not it)."""
+    ms = [float(line.split("event loop paused ")[1].split(" ms")[0]) for line in lines]
+    cpu = [float(line.split("loop thread CPU ")[1].split(" ms")[0]) for line in lines]
+    print(f"\nevent-loop pauses logged: {len(lines)}, {sum(ms):,.0f} ms in all, of it loop thread CPU "
+          f"{sum(cpu):,.0f} ms")
+    by_place: dict[str, list[tuple[float, float]]] = {}
+    for line, took, used in zip(lines, ms, cpu):
+        stack = line.split("): ", 1)[1].split("; ")[0].split("x ", 1)[-1]
+        frames = stack.split(" < ")
+        place = frames[0] + "".join(f" < {f}" for f in frames[1:] if f.startswith("| "))
+        by_place.setdefault(place + ("" if "no full gc" in line else " (+ full gc)"), []).append((took, used))
+    for place, pauses_there in sorted(by_place.items(), key=lambda kv: -sum(t for t, _ in kv[1]))[:12]:
+        took = [t for t, _ in pauses_there]
+        print(f"  {len(took):5d} pauses, {sum(took):7,.0f} ms (CPU {sum(u for _, u in pauses_there):6,.0f} ms), "
+              f"max {max(took):5.0f} ms: {place}")
+    for i in sorted(range(len(lines)), key=lambda i: -ms[i])[:5]:
+        print(f"  longest: {lines[i][lines[i].index('event loop paused'):][:400]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", type=int, default=10_000_000, help="commands to stream, cancels included")
@@ -443,6 +468,7 @@ def main() -> None:
     ap.add_argument("--snapshot-seconds", type=float, default=300.0, help="gpux serve --snapshot-seconds")
     ap.add_argument("--snapshot-bytes", type=int, default=0,
                     help="gpux serve --snapshot-bytes (0: not given, for a server without the option)")
+    ap.add_argument("--pauses", type=float, default=0, help="log the server's event-loop pauses over this many ms")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
     args = ap.parse_args()
     if args.streams < 2 or args.streams % 2:
@@ -464,6 +490,8 @@ def main() -> None:
           f"{plan.cancels} far, {args.per_message - 2 * plan.cancels} near; {symbol}")
     print(f"server: gpux serve {' '.join(options)} (fsync per group)")
 
+    if args.pauses:
+        os.environ[pauses.ENV] = str(args.pauses)
     data_dir = Path(tempfile.mkdtemp(prefix="gpux-soak-", dir="/tmp"))
     server = Server(data_dir, free_port(), options)
     try:
@@ -485,6 +513,7 @@ def main() -> None:
         for path in (data_dir / "snapshots").glob("*.snapshot"):
             samples.snapshots.setdefault(path.name, (elapsed, path.stat().st_size))
         server.kill()
+        paused = [line for line in (data_dir / "serve.log").read_text().splitlines() if "event loop paused" in line]
         newest = max((data_dir / "snapshots").glob("*.snapshot"), default=None)
         restart = server.start()
         phases = server.phases()
@@ -520,6 +549,8 @@ def main() -> None:
     for name, (t, size) in sorted(samples.snapshots.items()):
         print(f"  {name} at {t:6.1f} s: {mb(size)}")
 
+    if args.pauses:
+        print_pauses(paused)
     print(f"\nrestart after kill -9: {restart:.2f} s to SERVING (process start, kernels from cache, recovery); "
           f"clean stop of the restarted server exited {code}")
     print(f"  from its log (ms clock): {phases}")

@@ -66,6 +66,7 @@ import numpy as np
 
 from exchange.journal import Journal, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, CommandKind, command, concat_records, copy_records
+from exchange.sequencer import pauses
 from exchange.sequencer.history import KeyFilter, Segment
 from exchange.sequencer.state import MarketState
 
@@ -539,7 +540,9 @@ class LoopSequencer(Sequencer):
         super().__init__(state, journal, **kwargs)
 
     def _start(self) -> None:
-        """Nothing to start: the loop runs the writer's work as callbacks."""
+        """Nothing to start: the loop runs the writer's work as callbacks (and, with
+        ``GPUX_LOOP_PAUSE_MS`` set, a watch that logs its pauses: :mod:`~exchange.sequencer.pauses`)."""
+        self._pauses = pauses.from_environment(self.loop)
 
     def submit_async(self, batch: np.ndarray) -> asyncio.Future:
         """:meth:`submit` from the loop's thread; an asyncio future."""
@@ -668,6 +671,8 @@ class LoopSequencer(Sequencer):
         """Stop for good: the group in flight (journaled, never applied) and everything
         pending fail; a stop waiting is released. Never waits for the sync thread
         (:meth:`stop` does, before the journal can be closed)."""
+        if self._pauses is not None:
+            self._pauses.stop()
         with self._inbox_lock:
             self._stopped = self._ended = True
             self._pending.extend(self._inbox)
