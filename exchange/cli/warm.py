@@ -76,7 +76,7 @@ def rehearse() -> None:
     from exchange.engine import CommandKind as K, command
     from exchange.gateway.instruments import Instruments
     from exchange.gateway.reports import execution_reports, reports_message, stream_response
-    from exchange.gateway.validation import place_commands, read_stream_request, stream_commands
+    from exchange.gateway.validation import place_command, place_commands, read_stream_request, stream_commands
     from exchange.proto.gpux.v1 import trading_pb2
     from exchange.sequencer import MarketState
     from exchange.sequencer.history import KeyFilter
@@ -116,6 +116,7 @@ def rehearse() -> None:
     place = trading_pb2.PlaceOrderRequest(symbol=names[0], side=1, order_type=1, time_in_force=1, price_fen=1_800,  # type: ignore[arg-type]
                                           qty=1, client_order_id=1, self_trade_prevention=1)  # type: ignore[arg-type]
     place_commands([place], 9, instruments)
+    place_command(place, 9, instruments)
     stream = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=place)] * 2)
     stream_commands(read_stream_request(stream.SerializeToString()), 9, instruments)
     account = int(events["account"][0])

@@ -79,7 +79,10 @@ class Instruments:
     def rule_table(self, ids: np.ndarray) -> np.ndarray:
         """(tick, band_lo, band_hi, min_qty, max_qty) by engine id, one row per listed id,
         covering every id of ``ids``."""
-        top = int(ids.max()) if len(ids) else 0
+        return self.rules_through(int(ids.max()) if len(ids) else 0)
+
+    def rules_through(self, top: int) -> np.ndarray:
+        """:meth:`rule_table` covering the listed ids 0..``top``."""
         if top >= len(self._rules):
             self._fill(top)
             self._rules = np.array([[c.tick_fen, c.band_lo_fen, c.band_hi_fen, c.min_qty, c.max_qty]
@@ -89,7 +92,7 @@ class Instruments:
     def rule(self, instrument: int) -> tuple[int, ...]:
         """(tick, band_lo, band_hi, min_qty, max_qty) of one listed id, as ints."""
         if instrument >= len(self._rule_rows):
-            self.rule_table(np.array([instrument]))
+            self.rules_through(instrument)
             self._rule_rows = [tuple(row) for row in self._rules.tolist()]
         return self._rule_rows[instrument]
 

@@ -190,13 +190,15 @@ class Sequencer:
         """Run ``work(state)`` in the writer thread between groups (reads, snapshots)."""
         return self._call(work, Future())
 
-    def _submit(self, batch: np.ndarray, future):
+    def _submit(self, batch: np.ndarray, future, copy: bool = True, put: Callable[[tuple], None] | None = None):
+        """Queue ``batch`` (a copy of it, unless ``copy`` is False: handed over) with
+        ``put`` (default :meth:`_put`)."""
         if batch.dtype != COMMAND_DTYPE:
             raise TypeError(f"commands must be COMMAND_DTYPE records, not {batch.dtype}")
         if self.failure is not None or self._stopped:
             future.set_exception(SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
         elif len(batch):
-            self._put((copy_records(batch), future))
+            (put or self._put)((copy_records(batch) if copy else batch, future))
         else:
             future.set_result(np.empty(0, batch.dtype))
         return future
@@ -544,9 +546,11 @@ class LoopSequencer(Sequencer):
         ``GPUX_LOOP_PAUSE_MS`` set, a watch that logs its pauses: :mod:`~exchange.sequencer.pauses`)."""
         self._pauses = pauses.from_environment(self.loop)
 
-    def submit_async(self, batch: np.ndarray) -> asyncio.Future:
-        """:meth:`submit` from the loop's thread; an asyncio future."""
-        return self._submit(batch, self.loop.create_future())
+    def submit_async(self, batch: np.ndarray, copy: bool = True) -> asyncio.Future:
+        """:meth:`submit` from the loop's thread; an asyncio future. With ``copy`` False
+        the batch is handed over as it is (the caller never touches it again; a unary
+        call's batch of one, made for this submission)."""
+        return self._submit(batch, self.loop.create_future(), copy, self._enqueue)
 
     def call_async(self, work: Callable[[MarketState], object]) -> asyncio.Future:
         """:meth:`call` from the loop's thread; an asyncio future."""

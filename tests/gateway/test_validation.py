@@ -9,7 +9,7 @@ import pytest
 
 from exchange.gateway import validation
 from exchange.gateway.errors import GatewayError, GatewayReason
-from exchange.gateway.validation import place_commands
+from exchange.gateway.validation import place_command, place_commands
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from tests.gateway_harness import SYMBOL, listed_instruments as _instruments
 
@@ -61,8 +61,9 @@ def test_all_refused_gives_an_empty_batch():
 
 
 def test_one_order_takes_the_scalar_path_with_the_same_outcome_as_the_columns():
-    """place_commands([r]) checks one order as Python ints; a batch checks columns. Each
-    request below must come out the same both ways (record or error code and message)."""
+    """place_command(r) (a unary call's) checks one order as Python ints; a batch checks
+    columns. Each request below must come out the same both ways (record or error code
+    and message)."""
     good = _order(client_order_id=999)
     cases = [
         _order(), _order(side=types_pb2.SIDE_SELL, price_fen=1810, self_trade_prevention=2),
@@ -83,14 +84,16 @@ def test_one_order_takes_the_scalar_path_with_the_same_outcome_as_the_columns():
     ]
     instruments = _instruments()
     for req in cases:
-        one, one_problems = place_commands([req], 7, instruments)
         many, many_problems = place_commands([req, good], 7, instruments)
         if 0 in many_problems:
-            assert len(one) == 0 and list(one_problems) == [0], req
-            assert one_problems[0].code == many_problems[0].code
-            assert one_problems[0].message == many_problems[0].message
+            with pytest.raises(GatewayError) as refused:
+                place_command(req, 7, instruments)
+            assert (refused.value.code, refused.value.message, refused.value.reason, refused.value.metadata) == \
+                (many_problems[0].code, many_problems[0].message, many_problems[0].reason,
+                 many_problems[0].metadata), req
         else:
-            assert not one_problems and one.tobytes() == many[:1].tobytes(), req
+            one = place_command(req, 7, instruments)
+            assert one.dtype == many.dtype and one.tobytes() == many[:1].tobytes(), req
 
 
 def _wire_cases(rng: np.random.Generator, n: int) -> list:

@@ -21,7 +21,7 @@ from exchange.gateway.reports import (
 from exchange.gateway.services.shared import Exchange, caller_account
 from exchange.gateway.validation import (
     cancel_command,
-    place_commands,
+    place_command,
     read_stream_request,
     replace_command,
     stream_commands,
@@ -58,10 +58,7 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
 
     async def PlaceOrder(self, request, context):
         account = caller_account()
-        batch, problems = place_commands([request], account, self.exchange.instruments)
-        if problems:
-            raise problems[0]
-        rows, reports = await self._order_call(batch, account)
+        rows, reports = await self._order_call(place_command(request, account, self.exchange.instruments), account)
         return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.exchange.instruments))
 
     async def CancelOrder(self, request, context):
