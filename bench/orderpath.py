@@ -74,7 +74,7 @@ STAGES = (  # (owner, attribute, stage name), in the order an order meets them
     (trading, "stream_response", "report encoding (kernels + bytes)"),
     (trading, "place_commands", "unary: validation"),
     (trading, "execution_reports", "unary: execution reports"),
-    (trading, "order_from_rows", "unary: order"),
+    (trading, "order_fields", "unary: order"),
     (reports, "encode_reports", ". wire-writing kernel"),
     (orders.OrderLedger, "retiring", "retirement: the rows to retire, gathered in the writer"),
     (history.OrderHistory, "write", "retirement: history file write (its thread's CPU, not the loop's)"),

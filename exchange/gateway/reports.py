@@ -86,12 +86,14 @@ _OS_NEW, _OS_PARTIAL, _OS_FILLED, _OS_CANCELED, _OS_EXPIRED, _OS_REJECTED = (
     types_pb2.ORDER_STATUS_CANCELED, types_pb2.ORDER_STATUS_EXPIRED, types_pb2.ORDER_STATUS_REJECTED)
 
 
-def execution_reports(rows: list[tuple], account: int, instruments: Instruments) -> list[types_pb2.ExecutionReport]:
+def execution_reports(rows: list[tuple], account: int, instruments: Instruments, into: Any = None) -> Any:
     """The execution reports of ``account``'s orders among event ``rows`` (``events.tolist()``:
-    its side of a trade, whether it was the taker or the maker), in event order. One pass
-    over Python tuples (few rows: a unary call's; :func:`reports_message` does many)."""
-    out = []
-    Report = types_pb2.ExecutionReport
+    its side of a trade, whether it was the taker or the maker), in event order: a list,
+    or added to ``into`` (a response's repeated ``reports`` field, which a message made
+    with a list would copy it into). One pass over Python tuples (few rows: a unary
+    call's; :func:`reports_message` does many)."""
+    out = [] if into is None else into
+    Report = types_pb2.ExecutionReport if into is None else into.add
     first, first_seq = 0, None  # where the events of the current command start
     for i, (seq, ts, k, reason, owner, instrument, order_id, clord, side, price, qty, leaves, filled,
             contra_order_id, contra_account, contra_clord, contra_leaves, trade_id) in enumerate(rows):
@@ -110,15 +112,16 @@ def execution_reports(rows: list[tuple], account: int, instruments: Instruments)
         if k == _E_TRADE:
             report.last_qty, report.last_price_fen, report.trade_id = qty, price, trade_id
             report.cum_qty = 0 if maker else filled
-            report.order_status = _status(k, reason, leaves, True)  # type: ignore[assignment]
+            report.order_status = _status(k, reason, leaves, True)
         else:
             report.price_fen, report.order_qty, report.cum_qty = price, qty, filled
-            report.order_status = _status(k, reason, leaves, filled)  # type: ignore[assignment]
+            report.order_status = _status(k, reason, leaves, filled)
             if k == _E_REPLACED:
                 report.orig_client_order_id = contra_clord
             elif k == _E_REJECTED:
                 report.text = explain(reason)
-        out.append(report)
+        if into is None:
+            out.append(report)
     return out
 
 
@@ -263,19 +266,20 @@ def stream_response(events: np.ndarray | None, account: int, instruments: Instru
         _encoded_reports(trading_pb2.StreamOrdersResponse, events, account, instruments)
 
 
-def order_from_rows(rows: list[tuple], instruments: Instruments) -> types_pb2.Order:
-    """The order a NEW_ORDER created, as its own event ``rows`` (``events.tolist()``) leave
-    it (no second lookup)."""
+def order_fields(rows: list[tuple], instruments: Instruments) -> dict[str, Any]:
+    """The fields of the Order a NEW_ORDER created, as its own event ``rows``
+    (``events.tolist()``) leave it (no second lookup); a message made with them as its
+    ``order`` field takes them without a copy of an Order message."""
     accepted = next(row for row in rows if row[_E_KIND] == _E_ACCEPTED)
     oid = accepted[_E_ORDER_ID]
     own = [row for row in rows if row[_E_ORDER_ID] == oid and row[_E_KIND] in _EXEC_TYPE_OF_KIND]
     filled = next((row[_E_FILLED] for row in reversed(own) if row[_E_KIND] == _E_TRADE), 0)
     leaves = own[-1][_E_LEAVES]
-    return types_pb2.Order(
+    return dict(
         order_id=oid, client_order_id=accepted[_E_CLORD], first_client_order_id=accepted[_E_CLORD],
         symbol=instruments.symbol(accepted[_E_INSTRUMENT]), side=accepted[_E_SIDE], price_fen=accepted[_E_PRICE],
         order_qty=accepted[_E_QTY], cum_qty=filled, leaves_qty=leaves,
-        order_status=_status(own[-1][_E_KIND], 0, leaves, filled))  # type: ignore[arg-type]
+        order_status=_status(own[-1][_E_KIND], 0, leaves, filled))
 
 
 def order_message(record: OrderRecord, instruments: Instruments) -> types_pb2.Order:

@@ -55,6 +55,9 @@ def test_reports_in_bulk_are_the_same_messages_as_one_by_one():
     assert len(expected.reports) > 100 and any(r.text for r in expected.reports)
     single = reports_message(trading_pb2.PlaceOrderResponse, events, me, instruments)  # field 1, not 2
     assert list(single.reports) == execution_reports(events, me, instruments)
+    added = trading_pb2.PlaceOrderResponse()  # added into a response's field: the same reports
+    assert execution_reports(events.tolist(), me, instruments, added.reports) is added.reports
+    assert added == trading_pb2.PlaceOrderResponse(reports=execution_reports(events.tolist(), me, instruments))
 
 
 def test_reports_in_bulk_skip_kinds_the_engine_does_not_have_and_other_accounts_events():

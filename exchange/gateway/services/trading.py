@@ -14,7 +14,7 @@ from exchange.gateway.reports import (
     execution_reports,
     first_rejection,
     invalid_report,
-    order_from_rows,
+    order_fields,
     order_message,
     stream_response,
 )
@@ -40,9 +40,8 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
 
-    async def _order_call(self, batch: np.ndarray, account: int) -> tuple[list[tuple], list]:
-        """Execute one order command; its event rows and the caller's reports (a rejection
-        becomes its gRPC status)."""
+    async def _order_call(self, batch: np.ndarray, account: int) -> list[tuple]:
+        """Execute one order command; its event rows (a rejection becomes its gRPC status)."""
         rows = (await self.exchange.execute(batch)).tolist()
         reason = first_rejection(rows)
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
@@ -54,24 +53,28 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                                Reason.DUPLICATE_CLIENT_ORDER_ID, field="client_order_id", value=clord)
         if reason:
             raise rejection(reason)
-        return rows, execution_reports(rows, account, self.exchange.instruments)
+        return rows
 
     async def PlaceOrder(self, request, context):
         account = caller_account()
-        rows, reports = await self._order_call(place_command(request, account, self.exchange.instruments), account)
-        return trading_pb2.PlaceOrderResponse(reports=reports, order=order_from_rows(rows, self.exchange.instruments))
+        rows = await self._order_call(place_command(request, account, self.exchange.instruments), account)
+        response = trading_pb2.PlaceOrderResponse(order=order_fields(rows, self.exchange.instruments))
+        execution_reports(rows, account, self.exchange.instruments, response.reports)
+        return response
 
     async def CancelOrder(self, request, context):
         batch = commands(1)
         cancel_command(request, caller_account(), batch)
-        _, reports = await self._order_call(batch, caller_account())
-        return trading_pb2.CancelOrderResponse(reports=reports)
+        rows = await self._order_call(batch, caller_account())
+        return trading_pb2.CancelOrderResponse(reports=execution_reports(rows, caller_account(),
+                                                                         self.exchange.instruments))
 
     async def ReplaceOrder(self, request, context):
         batch = commands(1)
         replace_command(request, caller_account(), batch)
-        _, reports = await self._order_call(batch, caller_account())
-        return trading_pb2.ReplaceOrderResponse(reports=reports)
+        rows = await self._order_call(batch, caller_account())
+        return trading_pb2.ReplaceOrderResponse(reports=execution_reports(rows, caller_account(),
+                                                                          self.exchange.instruments))
 
     async def MassCancel(self, request, context):
         account = caller_account()
