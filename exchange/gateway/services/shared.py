@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 
 import numpy as np
@@ -52,17 +53,21 @@ class Exchange:
         self.metrics = None
         """The operator metrics (:class:`exchange.web.ExchangeMetrics`) when served."""
 
-    async def execute(self, batch: np.ndarray) -> np.ndarray:
+    def execute(self, batch: np.ndarray) -> asyncio.Future[np.ndarray]:
         """Sequence, journal and apply a batch (in one group with the rest of this loop
-        turn's); its events. The batch is handed over, not copied: the caller made it for
-        this call and never touches it again. With metrics, the time to the answer is
-        recorded."""
-        if self.metrics is None:
-            return await self.sequencer.submit_async(batch, copy=False)
-        started = time.perf_counter()
-        events = await self.sequencer.submit_async(batch, copy=False)
-        self.metrics.acked(time.perf_counter() - started)
+        turn's): the future of its events (the sequencer's own, no coroutine around it).
+        The batch is handed over, not copied: the caller made it for this call and never
+        touches it again. With metrics, the time to each answer is recorded."""
+        events = self.sequencer.submit_async(batch, copy=False)
+        if self.metrics is not None:
+            events.add_done_callback(functools.partial(self._acked, self.metrics, time.perf_counter()))
         return events
+
+    @staticmethod
+    def _acked(metrics, started: float, events: asyncio.Future) -> None:
+        """Record the time from a submission to its answer (not to a failure)."""
+        if not events.cancelled() and events.exception() is None:
+            metrics.acked(time.perf_counter() - started)
 
     async def applied_after(self, seen: int) -> int:
         """Wait until the node reports a group applied after sequence number ``seen``; the
