@@ -154,79 +154,74 @@ _V_SIDE, _V_TYPE, _V_TIF, _V_PRICE, _V_QTY, _V_CLORD, _V_EXPIRE, _V_POST_ONLY, _
 
 
 @njit(cache=True)
-def _place_problem(rules, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp):
-    """The first of the checks of :data:`_PLACE_PROBLEMS` an order (its
-    :data:`PLACE_COLUMNS` values, its instrument's row of ``rules``) fails; -1: none."""
-    market = kind == _MARKET
-    ioc_fok = tif == _IOC or tif == _FOK
-    if side != _BUY and side != _SELL:
-        return 0
-    if kind != _LIMIT and not market:
-        return 1
-    if tif < _GTC or tif > _FOK:
-        return 2
-    if market and not ioc_fok:
-        return 3
-    if (tif == _GTD) != (expire != 0):
-        return 4
-    if post_only != 0 and (market or ioc_fok):
-        return 5
-    if stp < 0 or stp > _STP_LAST:
-        return 6
-    if qty < rules[instrument, 3] or qty > rules[instrument, 4]:
-        return 7
-    if market and price != 0:
-        return 8
-    if not market and price % rules[instrument, 0] != 0:
-        return 9
-    if not market and (price < rules[instrument, 1] or price > rules[instrument, 2]):
-        return 10
-    if clord <= 0 or clord >= CLORD_LIMIT:
-        return 11
-    return -1
-
-
-@njit(cache=True)
-def _place_record(row, account, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp):
-    """Write an order's NEW_ORDER record into ``row`` (an int64 command row)."""
-    row[:] = 0
-    row[_C_KIND] = _NEW_ORDER
-    row[_C_ACCOUNT] = account
-    row[_C_INSTRUMENT] = instrument
-    row[_C_SIDE] = side
-    row[_C_ORDER_TYPE] = kind
-    row[_C_TIF] = tif
-    row[_C_FLAGS] = _POST_ONLY if post_only != 0 else 0
-    row[_C_STP] = _STP_DEFAULT if stp == 0 else stp
-    row[_C_PRICE] = price
-    row[_C_QTY] = qty
-    row[_C_CLORD] = clord
-    row[_C_EXPIRE_TS] = expire
-
-
-@njit(cache=True)
 def _check_places(values, ids, rules, account, bad, out):
     """Per order (a row of ``values``, the :data:`PLACE_COLUMNS`): ``bad[i]`` = the first
     of the checks of :data:`_PLACE_PROBLEMS` it fails (-1: none), and ``out[i]`` its
     NEW_ORDER record (int64 command row); how many fail a check. O(orders)."""
+    side, kind, tif, price, qty = values[:, _V_SIDE], values[:, _V_TYPE], values[:, _V_TIF], values[:, _V_PRICE], \
+        values[:, _V_QTY]
+    clord, expire, post_only, stp = values[:, _V_CLORD], values[:, _V_EXPIRE], values[:, _V_POST_ONLY], \
+        values[:, _V_STP]
     refused = 0
     for i in range(len(ids)):
-        v = values[i]
-        side, kind, tif, price, qty = v[_V_SIDE], v[_V_TYPE], v[_V_TIF], v[_V_PRICE], v[_V_QTY]
-        clord, expire, post_only, stp = v[_V_CLORD], v[_V_EXPIRE], v[_V_POST_ONLY], v[_V_STP]
-        b = _place_problem(rules, ids[i], side, kind, tif, price, qty, clord, expire, post_only, stp)
+        tick, lo, hi = rules[ids[i], 0], rules[ids[i], 1], rules[ids[i], 2]
+        market = kind[i] == _MARKET
+        ioc_fok = tif[i] == _IOC or tif[i] == _FOK
+        b = -1
+        if side[i] != _BUY and side[i] != _SELL:
+            b = 0
+        elif kind[i] != _LIMIT and not market:
+            b = 1
+        elif tif[i] < _GTC or tif[i] > _FOK:
+            b = 2
+        elif market and not ioc_fok:
+            b = 3
+        elif (tif[i] == _GTD) != (expire[i] != 0):
+            b = 4
+        elif post_only[i] != 0 and (market or ioc_fok):
+            b = 5
+        elif stp[i] < 0 or stp[i] > _STP_LAST:
+            b = 6
+        elif qty[i] < rules[ids[i], 3] or qty[i] > rules[ids[i], 4]:
+            b = 7
+        elif market and price[i] != 0:
+            b = 8
+        elif not market and price[i] % tick != 0:
+            b = 9
+        elif not market and (price[i] < lo or price[i] > hi):
+            b = 10
+        elif clord[i] <= 0 or clord[i] >= CLORD_LIMIT:
+            b = 11
         bad[i] = b
         refused += b >= 0
-        _place_record(out[i], account, ids[i], side, kind, tif, price, qty, clord, expire, post_only, stp)
+        row = out[i]
+        row[:] = 0
+        row[_C_KIND] = _NEW_ORDER
+        row[_C_ACCOUNT] = account
+        row[_C_INSTRUMENT] = ids[i]
+        row[_C_SIDE] = side[i]
+        row[_C_ORDER_TYPE] = kind[i]
+        row[_C_TIF] = tif[i]
+        row[_C_FLAGS] = _POST_ONLY if post_only[i] != 0 else 0
+        row[_C_STP] = _STP_DEFAULT if stp[i] == 0 else stp[i]
+        row[_C_PRICE] = price[i]
+        row[_C_QTY] = qty[i]
+        row[_C_CLORD] = clord[i]
+        row[_C_EXPIRE_TS] = expire[i]
     return refused
 
 
 @njit(cache=True)
-def _check_place(row, rules, account, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp):
+def _check_place(out, rules, account, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp):
     """:func:`_check_places` of one order given as its :data:`PLACE_COLUMNS` values (in
-    that order): its record into ``row``; the check it fails (-1: none)."""
-    _place_record(row, account, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp)
-    return _place_problem(rules, instrument, side, kind, tif, price, qty, clord, expire, post_only, stp)
+    that order): its record into ``out[0]``; the check it fails (-1: none)."""
+    values = np.empty((1, len(PLACE_COLUMNS)), np.int64)
+    values[0, _V_SIDE], values[0, _V_TYPE], values[0, _V_TIF], values[0, _V_PRICE] = side, kind, tif, price
+    values[0, _V_QTY], values[0, _V_CLORD], values[0, _V_EXPIRE] = qty, clord, expire
+    values[0, _V_POST_ONLY], values[0, _V_STP] = post_only, stp
+    bad = np.empty(1, np.int64)
+    _check_places(values, np.full(1, instrument, np.int64), rules, account, bad, out)
+    return bad[0]
 
 
 assert PLACE_COLUMNS == ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id",
@@ -247,12 +242,12 @@ def place_command(req: trading_pb2.PlaceOrderRequest, account: int, instruments:
     request's values instead of columns: a unary call makes three numpy calls here."""
     instrument = instruments.id(req.symbol)
     values = _place_row(req)
-    words = np.empty(_COMMAND_WORDS, np.int64)  # every word written by the kernel
+    words = np.empty((1, _COMMAND_WORDS), np.int64)  # every word written by the kernel
     check = _check_place(words, instruments.rules_through(instrument), account, instrument, *values)
     if check >= 0:
         raise _place_error(check, {name: (v,) for name, v in zip(PLACE_COLUMNS, values)}, (instrument,), 0,
                            instruments)
-    return words.view(COMMAND_DTYPE)
+    return np.frombuffer(words, COMMAND_DTYPE)
 
 
 def _place_values(values: np.ndarray, ids: np.ndarray, problems: dict[int, GatewayError], account: int,
