@@ -143,9 +143,12 @@ _R_SEQ, _R_EXEC_INDEX, _R_TIME, _R_EXEC_TYPE, _R_STATUS, _R_REASON, _R_TEXT, _R_
 def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
     """Fill ``out`` (one row per report, the columns of
     :func:`~exchange.gateway.wire.encode_reports`, the text column left 0) from the event
-    rows ``ev`` that are ``account``'s order events; the number of rows written. The
-    rules of :func:`execution_reports`. O(events)."""
+    rows ``ev`` that are ``account``'s order events; the number of rows written, how many
+    of them are rejections and the highest symbol column value (0: none). The rules of
+    :func:`execution_reports`. O(events)."""
     n = 0
+    rejections = 0
+    top_symbol = 0
     first = 0  # where the events of the current command start
     for i in range(ev.shape[0]):
         if i > 0 and ev[i, _E_SEQ] != ev[i - 1, _E_SEQ]:
@@ -189,8 +192,10 @@ def _report_values(ev, account, is_order_event, exec_type_of, n_listed, out):
         row[_R_LEAVES] = leaves
         row[_R_CUM_QTY] = 0 if maker else filled
         row[_R_TRADE_ID] = ev[i, _E_TRADE_ID] if trade else 0
+        rejections += kind == _E_REJECTED
+        top_symbol = max(top_symbol, row[_R_SYMBOL])
         n += 1
-    return n
+    return n, rejections, top_symbol
 
 
 def _report_columns(events: np.ndarray, account: int, instruments: Instruments
@@ -199,16 +204,16 @@ def _report_columns(events: np.ndarray, account: int, instruments: Instruments
     (:func:`_report_values`): values as for :func:`~exchange.gateway.wire.encode_reports`,
     the texts of the rejections, the symbol table."""
     values = np.empty((len(events), len(REPORT_COLUMNS)), np.int64)
-    n = _report_values(record_words(events), account, _IS_ORDER_EVENT,
-                       _EXEC_TYPE_OF, len(instruments.listing), values)
+    n, rejections, top_symbol = _report_values(record_words(events), account, _IS_ORDER_EVENT,
+                                               _EXEC_TYPE_OF, len(instruments.listing), values)
     values = values[:n]
-    rejected = values[:, _R_EXEC_TYPE] == types_pb2.EXEC_TYPE_REJECTED
     texts: list[str] = []
-    if rejected.any():
+    if rejections:
+        rejected = values[:, _R_EXEC_TYPE] == types_pb2.EXEC_TYPE_REJECTED
         reasons = np.unique(values[rejected, _R_REASON])
         texts = [explain(r) for r in reasons.tolist()]
         values[rejected, _R_TEXT] = np.searchsorted(reasons, values[rejected, _R_REASON]) + 1  # texts[k - 1]
-    top = int(values[:, _R_SYMBOL].max()) - 1 if n else -1  # the highest listed id among them
+    top = top_symbol - 1  # the highest listed id among them
     table = instruments.symbol_table(top) if top >= 0 else (np.zeros(0, np.uint8), np.zeros(1, np.int64))
     return values, texts, table
 
@@ -219,9 +224,9 @@ def _reports_key(cls: type) -> int:
     return length_delimited_key(cls, "reports")
 
 
-def _encoded_reports(cls: type, events: np.ndarray, account: int, instruments: Instruments) -> bytes:
-    """The wire bytes of ``cls``'s ``reports`` field holding :func:`execution_reports` of
-    ``events``, written by a compiled kernel from columns."""
+def _encoded_reports(cls: type, events: np.ndarray, account: int, instruments: Instruments) -> np.ndarray:
+    """The wire bytes (uint8) of ``cls``'s ``reports`` field holding
+    :func:`execution_reports` of ``events``, written by a compiled kernel from columns."""
     values, texts, (symbol_buf, symbol_at) = _report_columns(events, account, instruments)
     if texts:
         encoded = [t.encode() for t in texts]
@@ -230,8 +235,7 @@ def _encoded_reports(cls: type, events: np.ndarray, account: int, instruments: I
         text_buf = np.frombuffer(b"".join(encoded), np.uint8)
     else:
         text_buf, text_at = _NO_TEXT
-    return encode_reports(values.view(np.uint64), text_buf, text_at, symbol_buf, symbol_at,
-                          _reports_key(cls)).tobytes()
+    return encode_reports(values.view(np.uint64), text_buf, text_at, symbol_buf, symbol_at, _reports_key(cls))
 
 
 _NO_TEXT = (np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -245,7 +249,7 @@ def reports_message(cls, events: np.ndarray | None, account: int, instruments: I
     if events is None or len(events) < _BULK_FROM:
         return cls(reports=execution_reports(events.tolist(), account, instruments) if events is not None else [],
                    **fields)
-    message = cls.FromString(_encoded_reports(cls, events, account, instruments))
+    message = cls.FromString(_encoded_reports(cls, events, account, instruments).tobytes())
     for name, value in fields.items():
         setattr(message, name, value)
     return message
@@ -262,8 +266,8 @@ def stream_response(events: np.ndarray | None, account: int, instruments: Instru
     if events is None or len(events) < _BULK_FROM:
         return reports_message(trading_pb2.StreamOrdersResponse, events, account, instruments,
                                batch_id=batch_id).SerializeToString()
-    return varint_field(_BATCH_ID_NUMBER, batch_id) + \
-        _encoded_reports(trading_pb2.StreamOrdersResponse, events, account, instruments)
+    encoded = _encoded_reports(trading_pb2.StreamOrdersResponse, events, account, instruments)
+    return b"".join((varint_field(_BATCH_ID_NUMBER, batch_id), encoded.data))  # one copy of the bytes
 
 
 def order_fields(rows: list[tuple], instruments: Instruments) -> dict[str, Any]:
