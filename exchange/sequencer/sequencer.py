@@ -20,7 +20,9 @@ Rules enforced here:
   published (listeners, trade log, reads, snapshots) only after the fsync covering it
   returned, the engine never holds a command that is not durable, and the journal is
   never touched by two threads at once (the next append waits for the running sync).
-  A read (:meth:`call`) or a stop first finishes the group in flight.
+  A read (:meth:`call`) or a stop first finishes the group in flight. The gateway's
+  :class:`LoopSequencer` may hold N+1 back (applying N first) while the submitters it
+  answered are coming back, up to :data:`MOST_HOLD`.
 * If the journal fails (a write or fsync error), nothing more is acknowledged: the
   group's futures and every later submission fail with :class:`SequencerStoppedError`
   (a group whose own fsync had already returned stays answered: it is durable).
@@ -102,6 +104,10 @@ class SequencerStoppedError(RuntimeError):
     """The sequencer stopped or its journal failed; nothing submitted is acknowledged."""
 
 
+MOST_HOLD = 0.005
+"""Longest a group is held back for the submitters coming back (seconds;
+:meth:`LoopSequencer._holding`): about what a fast fsync takes, what a split group
+would cost the submitters behind it."""
 _STOP = object()
 _SYNCED = object()  # queued by the sync thread when a group's sync has returned
 _UNAPPLIED = ("the commands are journaled but were not applied: their outcome is unknown until a "
@@ -529,6 +535,13 @@ class LoopSequencer(Sequencer):
     for the loop to finish what was queued, or, once no loop runs, fails it. The work
     runs in the loop: a group's encoding, write and apply, reads and snapshot copies
     hold it for as long as they take.
+
+    With ``SyncPolicy.GROUP``, a group that would start with nothing in flight is held
+    back while the submitters the last groups answered are coming back (:meth:`_holding`):
+    closed-loop callers (a unary caller, a stream with a window) submit again once
+    answered, each through its own loop turns, and the first of them would otherwise
+    take a sync of its own while the rest wait behind it for the next one (under the
+    bench's 16 unary callers, groups of 1 and 15 in turn: two syncs per round of calls).
     """
 
     def __init__(self, state: MarketState, journal: Journal, *, loop: asyncio.AbstractEventLoop,
@@ -539,6 +552,10 @@ class LoopSequencer(Sequencer):
         self._inbox_lock = threading.Lock()
         self._scheduled = False
         self._ended = False
+        self._answered = 0
+        """Submissions answered since the last group was journaled: likely to come back."""
+        self._hold_until: float | None = None
+        self._hold_timer: asyncio.TimerHandle | None = None
         super().__init__(state, journal, **kwargs)
 
     def _start(self) -> None:
@@ -647,6 +664,10 @@ class LoopSequencer(Sequencer):
             if self._flight is not None and self._flight[3] is not None and not self._flight[3].done():
                 return  # gather until its sync returns (_sync_returned pumps again)
             self._take_inbox()
+            if self._holding():
+                self._land()  # the group synced meanwhile is answered while the hold lasts
+                if self._holding():
+                    return  # gather until they are back or the hold ends (its timer pumps again)
             group, futures, count = [], [], 0
             while self._pending and count < self.max_batch:
                 payload, future = self._pending[0]
@@ -658,6 +679,8 @@ class LoopSequencer(Sequencer):
                     futures.append(future)
                     count += len(payload)
             if group:
+                self._release_hold()
+                self._answered = 0  # _group lands the group before it: those callers count from here
                 self._group(group, futures)
                 continue
             self._land()
@@ -671,10 +694,42 @@ class LoopSequencer(Sequencer):
                 return
             self._run_call(payload, future)
 
+    def _holding(self) -> bool:
+        """Hold the next group back? Only while nothing is syncing (the caller checked),
+        only commands are pending (a read or a stop goes at once), fewer of them than
+        submissions were answered since the last group or are about to be (the group
+        whose sync returned), and for at most :data:`MOST_HOLD` from the first check:
+        splitting the returning submitters over two groups costs them a whole sync
+        more, and the loop a group's fixed work more (each group is applied and
+        answered in one pass). Starts the hold's timer."""
+        if self.sync is not SyncPolicy.GROUP or not self._pending:
+            return False
+        coming = self._answered + (len(self._flight[2]) if self._flight is not None else 0)
+        if len(self._pending) >= coming or any(payload is _STOP or callable(payload) for payload, _ in self._pending):
+            return False
+        now = self.loop.time()
+        if self._hold_until is None:
+            self._hold_until = now + MOST_HOLD
+            self._hold_timer = self.loop.call_at(self._hold_until, self._pump)
+        return now < self._hold_until
+
+    def _release_hold(self) -> None:
+        """A group is going: end the hold, if any."""
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+        self._hold_until = self._hold_timer = None
+
+    def _finish(self, flight: tuple | None) -> None:
+        """Apply and answer a group (:meth:`Sequencer._finish`), counting its submitters."""
+        if flight is not None:
+            self._answered += len(flight[2])
+        super()._finish(flight)
+
     def _end(self) -> None:
         """Stop for good: the group in flight (journaled, never applied) and everything
         pending fail; a stop waiting is released. Never waits for the sync thread
         (:meth:`stop` does, before the journal can be closed)."""
+        self._release_hold()
         if self._pauses is not None:
             self._pauses.stop()
         with self._inbox_lock:

@@ -40,6 +40,36 @@ def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(t
     asyncio.run(run())
 
 
+def test_callers_coming_back_in_different_turns_share_one_group_per_round(tmp_path):
+    """LoopSequencer (GROUP): closed-loop callers that submit again once answered, each a
+    few loop turns later than the others, are held together in one group per round
+    instead of the first of them taking a sync of its own; a lone submission is still
+    answered (held at most MOST_HOLD)."""
+    callers, rounds = 8, 6
+
+    async def run() -> None:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        started = node.sequencer.state.last_seq
+
+        orders = [[flow(1, seed=100 * i + r, base=10_000 * (i + 1) + 100 * r) for r in range(rounds)]
+                  for i in range(callers)]
+
+        async def caller(i: int) -> None:
+            for batch in orders[i]:
+                for _ in range(i):  # back i turns after the first caller
+                    await asyncio.sleep(0)
+                await node.sequencer.submit_async(batch)
+        await asyncio.gather(*(caller(i) for i in range(callers)))
+        lone = await node.sequencer.submit_async(flow(1, seed=999, base=900_000))
+        assert len(lone)
+        await asyncio.to_thread(node.close)
+        groups = [g for g in FileJournal(tmp_path / "journal").groups() if g["seq"][0] > started]
+        # the first round: nobody answered yet, nothing to hold for; a sync of its own for the first
+        assert [len(g) for g in groups] == [1, callers - 1] + [callers] * (rounds - 1) + [1]
+    asyncio.run(run())
+
+
 def test_a_thread_submission_that_returned_comes_before_what_the_loop_submits_after(tmp_path):
     """LoopSequencer: other threads' items wait in an inbox the loop empties before it
     takes its own, so a later loop read sees the thread's commands and a later loop
