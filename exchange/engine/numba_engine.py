@@ -37,6 +37,7 @@ from exchange.schema import (
     Side,
     command,
     copy_records,
+    copy_reusing,
     events_bound,
     record_words,
 )
@@ -121,9 +122,12 @@ class Engine:
 
     # ------------------------------------------------------------------ snapshots
 
-    def export_state(self) -> dict[str, np.ndarray]:
-        """A copy of every state array, by name: what a snapshot stores. O(state size)."""
-        return {name: array.copy() for name, array in zip(STATE_ARRAYS, self._st)}
+    def export_state(self, spare: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """A copy of every state array, by name: what a snapshot stores. O(state size).
+        Each goes into the array of that name in ``spare`` (arrays nothing reads any
+        more, e.g. an older snapshot's) where it fits (:func:`~exchange.schema.copy_reusing`)."""
+        spare = spare or {}
+        return {name: copy_reusing(array, spare.get(name)) for name, array in zip(STATE_ARRAYS, self._st)}
 
     @classmethod
     def from_state(cls, config: EngineConfig, state: dict[str, np.ndarray]) -> Engine:

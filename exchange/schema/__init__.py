@@ -46,6 +46,7 @@ from exchange.schema.records import (
     commands,
     concat_records,
     copy_records,
+    copy_reusing,
     record_words,
 )
 from exchange.schema.rules import events_bound
@@ -55,5 +56,5 @@ __all__ = [
     "CommandKind", "DEFAULT_STP_MODE", "E", "HISTORY_MARKS", "EVENT_DTYPE", "EVENT_FIELDS", "EngineConfig",
     "EventKind", "InstrumentState", "MONEY_LIMIT", "OrderFlag", "OrderType", "PRICE_LIMIT",
     "Reason", "Side", "StpMode", "TimeInForce", "command", "commands", "concat_records",
-    "copy_records", "describe", "events_bound", "named_rows", "record_words",
+    "copy_records", "copy_reusing", "describe", "events_bound", "named_rows", "record_words",
 ]

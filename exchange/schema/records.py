@@ -104,6 +104,22 @@ def copy_records(records: np.ndarray) -> np.ndarray:
     return np.frombuffer(np.frombuffer(np.ascontiguousarray(records), np.int64).copy(), records.dtype)
 
 
+def copy_reusing(array: np.ndarray, spare: np.ndarray | None, room: int = 0) -> np.ndarray:
+    """A copy of ``array``, written into the memory of ``spare`` (an array nothing reads
+    any more, or a view of the first rows of one) when that has its dtype, its row shape
+    and room for its rows; else into a new array with room for ``max(room, len(array))``
+    rows (the rows past ``array`` are never touched: no pages). Memory written before
+    takes a copy without page faults: a fresh 45 MB copy costs ~50 ms of CPU, one into
+    used memory ~10 ms. O(n)."""
+    base = spare.base if spare is not None and isinstance(spare.base, np.ndarray) else spare
+    if (base is None or base.dtype != array.dtype or base.shape[1:] != array.shape[1:] or len(base) < len(array)
+            or not base.flags.c_contiguous or not base.flags.writeable):
+        base = np.empty((max(room, len(array)), *array.shape[1:]), array.dtype)
+    copy = base[: len(array)]
+    np.copyto(copy, array)
+    return copy
+
+
 def concat_records(parts: list[np.ndarray]) -> np.ndarray:
     """One or more 1-D record arrays of one all-int64 dtype joined in order (what
     ``np.concatenate(parts)`` gives, without NumPy's structured-dtype promotion, about

@@ -29,7 +29,8 @@ Rules enforced here:
 * A submission whose future was cancelled before the thread took it is dropped (it
   was never acknowledged); once taken, it cannot be cancelled any more.
 * Between groups it may take a snapshot: the state is copied in the writer thread
-  (O(state)) and written by a background thread, so trading pauses only for the copy.
+  (O(state), into the arrays of the previous snapshot, whose write is over: no page
+  faults) and written by a background thread, so trading pauses only for the copy.
   A snapshot is due once ``snapshot_every`` commands, ``snapshot_bytes`` bytes appended
   to the journal or ``snapshot_seconds`` (with at least one command) have passed since
   the last (0: not by that measure); with ``snapshot_on_stop`` a clean
@@ -66,7 +67,7 @@ from typing import Protocol
 
 import numpy as np
 
-from exchange.journal import Journal, SnapshotStore
+from exchange.journal import Journal, Snapshot, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, CommandKind, command, concat_records, copy_records
 from exchange.sequencer import pauses
 from exchange.sequencer.history import KeyFilter, Segment
@@ -179,6 +180,8 @@ class Sequencer:
         self._last_seq, self._last_ts = state.last_seq, state.last_ts
         """Seq and ts of the last group stamped (the state lags by the group in flight)."""
         self._snapshot_pending: Future | None = None
+        self._snapshot_copied: Snapshot | None = None
+        """The snapshot copied last: the next copy goes into its arrays (its write is over by then)."""
         self._start()
 
     def _start(self) -> None:
@@ -490,7 +493,7 @@ class Sequencer:
         self._bytes_at_snapshot = self.journal.appended_bytes
         self._snapshot_taken = time.monotonic()
         started = time.perf_counter()
-        snapshot = self.state.snapshot()
+        snapshot = self._snapshot_copied = self.state.snapshot(self._snapshot_copied)
         self._snapshot_pending = self._snapshot_writer.submit(self._write_snapshot, snapshot, started)
         self._snapshot_pending.add_done_callback(_report_snapshot)
         return self._snapshot_pending

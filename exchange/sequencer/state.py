@@ -33,6 +33,7 @@ from exchange.schema import (
     EventKind,
     OrderFlag,
     Reason,
+    copy_reusing,
     record_words,
 )
 from exchange.sequencer.orders import OrderLedger
@@ -311,13 +312,17 @@ class MarketState:
         if int(command["instrument"][0]) != instrument:
             raise AssertionError(f"listing out of step with the engine at instrument {instrument}")
 
-    def snapshot(self) -> Snapshot:
-        """Everything needed to continue from ``last_seq`` (arrays are copies)."""
-        arrays = self.engine.export_state()
-        arrays[_LEDGER] = self.orders.rows[: self.orders.count].copy()
-        arrays[_LEDGER_INDEX] = self.orders.index.copy()
-        arrays[_TICKER] = self.ticker.copy()
-        arrays[_EXEC_COUNTS] = self.exec_counts.copy()
+    def snapshot(self, spare: Snapshot | None = None) -> Snapshot:
+        """Everything needed to continue from ``last_seq`` (arrays are copies), copied
+        into the arrays of ``spare`` (an older snapshot nothing reads any more) where they
+        fit (:func:`~exchange.schema.copy_reusing`; the ledger's copy gets the room of its
+        rows, so later ones fit too)."""
+        old = spare.arrays if spare is not None else {}
+        arrays = self.engine.export_state(old)
+        arrays[_LEDGER] = copy_reusing(self.orders.rows[: self.orders.count], old.get(_LEDGER), len(self.orders.rows))
+        arrays[_LEDGER_INDEX] = copy_reusing(self.orders.index, old.get(_LEDGER_INDEX))
+        arrays[_TICKER] = copy_reusing(self.ticker, old.get(_TICKER))
+        arrays[_EXEC_COUNTS] = copy_reusing(self.exec_counts, old.get(_EXEC_COUNTS))
         listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
                    for i in self.listing]
         meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts,

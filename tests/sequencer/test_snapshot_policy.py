@@ -183,3 +183,23 @@ def test_a_snapshot_write_failing_midway_leaves_the_previous_one_and_trading_goe
     assert again.recovery.snapshot == first.name and again.recovery.replayed_commands > 0
     assert_same_state(before, state_of(again))
     again.close()
+
+
+def test_a_snapshot_copied_into_an_older_ones_arrays_equals_a_fresh_one(tmp_path):
+    """The sequencer copies each snapshot into the arrays of the one before (no page
+    faults): the copy is the same as into new memory, and the older one's memory is used
+    where the arrays fit (the ledger's rows too, as it grows: they get its room)."""
+    from exchange.journal.snapshots import encode
+
+    node = open_node(tmp_path, snapshot_every=0)
+    start_market(node)
+    node.execute(flow(300, seed=1))
+    older = node.read(lambda state: state.snapshot())
+    node.execute(flow(300, seed=2, base=1000))
+    reused, fresh = node.read(lambda state: (state.snapshot(older), state.snapshot()))
+    node.close()
+    assert encode(reused) == encode(fresh)
+    assert reused.arrays.keys() == fresh.arrays.keys()
+    shared = [name for name in reused.arrays if np.shares_memory(reused.arrays[name], older.arrays[name])]
+    assert "order_ledger" in shared and len(older.arrays["order_ledger"]) < len(reused.arrays["order_ledger"])
+    assert len(shared) >= len(reused.arrays) - 2
