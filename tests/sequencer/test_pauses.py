@@ -18,25 +18,24 @@ def _hold_the_loop(seconds: float) -> None:
 
 
 def test_a_stall_is_logged_with_its_stack_and_collections(monkeypatch, caplog) -> None:
-    monkeypatch.setenv(pauses.ENV, "50")
+    monkeypatch.setenv(pauses.ENV, "100")
 
     async def run() -> pauses.PauseWatch:
         watch = pauses.from_environment(asyncio.get_running_loop())
         assert watch is not None
-        await asyncio.sleep(0.05)  # beats on time: nothing logged
-        assert watch.pauses == 0
+        await asyncio.sleep(0.05)
         gc.collect()
-        _hold_the_loop(0.15)
+        _hold_the_loop(0.4)
         await asyncio.sleep(0.05)
         watch.stop()
         return watch
 
     with caplog.at_level(logging.WARNING, logger="gpux.pauses"):
         watch = asyncio.run(run())
-    assert watch.pauses == 1
-    [line] = [r.getMessage() for r in caplog.records if r.name == "gpux.pauses"]
-    took = float(line.split("paused ")[1].split(" ms")[0])
-    assert 140 <= took < 1000 and " full gc, " in line and "_hold_the_loop (test_pauses.py" in line
+    lines = [r.getMessage() for r in caplog.records if r.name == "gpux.pauses"]
+    assert watch.pauses == len(lines) >= 1  # (a busy machine may stall the loop more)
+    [line] = [line for line in lines if "_hold_the_loop (test_pauses.py" in line]
+    assert float(line.split("paused ")[1].split(" ms")[0]) >= 390 and " full gc, " in line
     assert watch._gc not in gc.callbacks  # stopped
 
 
