@@ -5,7 +5,9 @@ class's tick, band or lot limits is refused with INVALID_ARGUMENT or NOT_FOUND a
 message naming the field and the rule. The engine checks everything again.
 
 Orders are checked as numpy columns in one compiled pass (:func:`place_commands`), one
-order or many; a stream batch of orders is read from the bytes grpc received
+order or many; a unary call's one order by :func:`place_command`, the same pass on a row
+built in compiled code (a few numpy calls instead of a dozen); a stream batch of orders
+is read from the bytes grpc received
 (:func:`read_stream_request`, with :func:`exchange.gateway.wire.read_places`) instead of
 parsed into messages and read attribute by attribute. The tests compare each fast path
 with the plain one.
