@@ -13,7 +13,10 @@ ledger indexes client order ids with the same kernels and :func:`clord_key`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import config, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from exchange.schema import ACCOUNT_BITS
 
@@ -39,6 +42,44 @@ def home_slot(key, mask):
     h = (x & 0xFFFFFF) * 0x9E3779 + ((x >> 24) & 0xFFFFFF) * 0x85EBCB + (x >> 48) * 0xC2B2AF
     h ^= h >> 17
     return h & mask
+
+
+@intrinsic
+def _prefetch_row(typingctx, table, row):
+    """Hint the CPU to load ``table[row]`` into cache (``llvm.prefetch``); no effect on
+    results."""
+
+    def codegen(context, builder, signature, args):
+        table_type = signature.args[0]
+        array = context.make_array(table_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, table_type, array, [args[1], zero],
+                                       wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        # read, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(table, row), codegen
+
+
+def _no_prefetch(table, row):
+    return None
+
+
+if config.DISABLE_JIT:  # type: ignore[attr-defined]  # numba's config is set at run time
+    _prefetch_row = _no_prefetch  # type: ignore[assignment]  # the kernels run as Python: no cache hint there
+
+
+@_kernel
+def prefetch_home(table, key):
+    """Hint the CPU to load a key's home row into cache; no effect on results. A table far
+    larger than the caches, read at random, misses there once a key: a kernel that knows
+    a key some steps ahead overlaps that miss with the steps in between."""
+    _prefetch_row(table, home_slot(key, table.shape[0] - 1))  # type: ignore[call-arg]
 
 
 @_kernel

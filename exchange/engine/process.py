@@ -14,10 +14,7 @@ prefetched into cache (the table is far larger than the caches and read at rando
 
 from __future__ import annotations
 
-from llvmlite import ir
-from numba import config, njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
 from exchange.engine.commands import (
     cancel,
@@ -33,7 +30,7 @@ from exchange.engine.commands import (
     timer,
 )
 from exchange.engine.events import reject
-from exchange.engine.hashtable import clord_key, home_slot
+from exchange.engine.hashtable import clord_key, prefetch_home
 from exchange.engine.layout import CT_INSTRUMENTS, CT_LIVE, has_room, kernel
 from exchange.schema import CLORD_LIMIT, C, CommandKind as K, Reason as R, events_bound
 
@@ -47,45 +44,13 @@ PREFETCH_DISTANCE = 8
 """How many commands ahead :func:`process` prefetches the client order id table."""
 
 
-@intrinsic
-def _prefetch_row(typingctx, table, row):
-    """Hint the CPU to load ``table[row]`` into cache (``llvm.prefetch``); no effect on
-    results. The engine's client order id table is far larger than the caches and is
-    read at random, and each command is too long for the CPU to overlap that miss by
-    itself."""
-
-    def codegen(context, builder, signature, args):
-        table_type = signature.args[0]
-        array = context.make_array(table_type)(context, builder, args[0])
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, table_type, array, [args[1], zero],
-                                       wraparound=False)
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
-        # read, high temporal locality, data cache
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.void(table, row), codegen
-
-
-def _no_prefetch(table, row):
-    return None
-
-
-if config.DISABLE_JIT:  # type: ignore[attr-defined]  # numba's config is set at run time
-    _prefetch_row = _no_prefetch  # type: ignore[assignment]  # the kernels run as Python: no cache hint there
-
-
 @kernel
 def _prefetch_clord_slot(table, cmd):
     """Prefetch the home slot of a later command's client order id."""
     kind = cmd[C.KIND]
     clord = cmd[C.ORIG_CLORD] if kind == K.CANCEL else cmd[C.CLORD]
     if 0 < clord < CLORD_LIMIT and cmd[C.ACCOUNT] >= 0:
-        _prefetch_row(table, home_slot(clord_key(clord, cmd[C.ACCOUNT]), table.shape[0] - 1))  # type: ignore[call-arg]
+        prefetch_home(table, clord_key(clord, cmd[C.ACCOUNT]))
 
 
 @njit(cache=True, nogil=True)

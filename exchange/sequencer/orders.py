@@ -7,7 +7,8 @@ second one). :class:`OrderLedger` follows the engine's events and keeps one row 
 order in int64 arrays (columns :data:`FIELDS`), updated by a small jitted kernel:
 
 * ``ACCEPTED`` appends the row (status NEW); order ids grow, so the rows stay sorted by
-  order id and an event finds its order's row by binary search, O(log hot orders);
+  order id and an event finds its order's row at once when the order came after the last
+  retirement (ids are dense there), else by binary search, O(log hot orders);
 * ``TRADE`` updates filled/leaves of the taker and the maker (PARTIALLY_FILLED, FILLED);
 * ``CANCELLED``/``EXPIRED`` lower leaves; at 0 the status becomes CANCELED/EXPIRED;
 * ``REPLACED`` sets the new client order id, price, qty and leaves;
@@ -38,7 +39,17 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, KEY, VALUE, clord_key, hash_delete, hash_find, hash_put, rehash
+from exchange.engine.hashtable import (
+    EMPTY,
+    KEY,
+    VALUE,
+    clord_key,
+    hash_delete,
+    hash_find,
+    hash_put,
+    prefetch_home,
+    rehash,
+)
 from exchange.schema import ACCOUNT_BITS, CLORD_LIMIT, E, EventKind as EV, record_words
 from exchange.sequencer.history import COLUMNS, OrderHistory
 
@@ -97,12 +108,24 @@ _CONTRA_ID, _CONTRA_LEAVES = int(E.CONTRA_ORDER_ID), int(E.CONTRA_LEAVES)
 _ACCEPTED, _TRADE, _CANCELLED, _EXPIRED, _REPLACED = (
     int(EV.ACCEPTED), int(EV.TRADE), int(EV.CANCELLED), int(EV.EXPIRED), int(EV.REPLACED))
 _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
+_PREFETCH_DISTANCE = 8
+"""How many events ahead :func:`_apply` prefetches the index slot of an ACCEPTED's key."""
 
 
 @njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
 def _row_of(rows, count, oid):
-    """Row of an order id among the first ``count`` rows (sorted by id), or -1. O(log count)."""
-    lo, hi = 0, count
+    """Row of an order id among the first ``count`` rows (sorted by id), or -1: O(1) for
+    an order accepted since the last FORGET_DONE, else O(log count).
+
+    Ids are unique and increasing, so an order is at least as many rows below the newest
+    as its id is below the newest id: the search starts there, the row itself when no id
+    in between is missing (the engine gives ids out one by one to the orders it accepts;
+    only a retirement leaves gaps)."""
+    if count == 0:
+        return -1
+    lo, hi = max(0, count - 1 - (rows[count - 1, R_ID] - oid)), count
+    if lo < count and rows[lo, R_ID] == oid:
+        return lo
     while lo < hi:
         mid = (lo + hi) >> 1
         if rows[mid, R_ID] < oid:
@@ -124,16 +147,21 @@ def _spend(spent, n, rows, row, clord):
 def _apply(rows, count, index, spent, n_spent, ev, start, stop, room):  # noqa: C901 - one pass over the events
     """Fold events ``start..stop-1`` into the hot rows (``count`` used), index the new
     client order ids and note the spent ones (``n_spent`` used), stopping before an event
-    when ``spent`` has room for fewer than 2 more or the event would index one more key
-    than ``room``; returns (keys added, where it stopped, rows used, orders done, spent
-    used). O(events * log rows). ``rows`` has room for every ACCEPTED among the events."""
+    when ``spent`` has room for fewer than 2 more, the event would index one more key
+    than ``room`` or add a row past the end of ``rows``; returns (keys added, where it
+    stopped, rows used, orders done, spent used). O(events), O(events * log rows) for
+    orders older than the last FORGET_DONE (:func:`_row_of`)."""
     added = 0
     done = 0
     for i in range(start, stop):
+        ahead = i + _PREFETCH_DISTANCE
+        if ahead < stop and ev[ahead, _KIND] == _ACCEPTED:
+            prefetch_home(index, clord_key(ev[ahead, _CLORD], ev[ahead, _ACCOUNT]))
         e = ev[i]
         kind = e[_KIND]
         oid = e[_ORDER_ID]
-        if n_spent + 2 > spent.shape[0] or (added == room and (kind == _ACCEPTED or kind == _REPLACED)):
+        if (n_spent + 2 > spent.shape[0] or kind == _ACCEPTED and (added == room or count == rows.shape[0])
+                or kind == _REPLACED and added == room):
             return added, i, count, done, n_spent
         if kind == _ACCEPTED:
             r = rows[count]
@@ -358,11 +386,13 @@ class OrderLedger:
     def apply(self, events: np.ndarray, forgets: list[tuple[int, int]] = ()) -> None:  # type: ignore[assignment]
         """Fold a batch of engine events in; ``forgets`` are the (seq, amount) of the
         batch's acknowledged FORGET_DONE commands, each applied (:meth:`forget`) right
-        after the events up to its seq. O(events log hot orders) amortised.
+        after the events up to its seq. O(events) amortised (O(events log hot orders) for
+        the orders older than the last FORGET_DONE).
 
-        The rows and the index grow by doubling, the index exactly when one more key would
-        fill it past half, so the arrays depend only on the events, not on how they were
-        batched (a replay joins the journal's groups into larger batches)."""
+        The rows and the index grow by doubling, the rows exactly when one more order would
+        not fit, the index exactly when one more key would fill it past half, so the arrays
+        depend only on the events, not on how they were batched (a replay joins the
+        journal's groups into larger batches)."""
         if not len(events):
             for _, amount in forgets:
                 self.forget(amount)
@@ -370,19 +400,13 @@ class OrderLedger:
         words, start = record_words(events), 0
         for seq, amount in forgets:
             stop = int(np.searchsorted(events["seq"], seq, side="right"))
-            self._apply(events, words, start, stop)
+            self._apply(words, start, stop)
             self.forget(amount)
             start = stop
-        self._apply(events, words, start, len(events))
+        self._apply(words, start, len(events))
 
-    def _apply(self, events: np.ndarray, words: np.ndarray, start: int, stop: int) -> None:
-        if start == stop:
-            return
-        need = self.count + int(np.count_nonzero(events["kind"][start:stop] == _ACCEPTED))
-        if need > len(self.rows):  # double past need, in place (mremap, no copy); new rows are zero
-            self.rows.resize((len(self.rows) << ((need - 1) // len(self.rows)).bit_length(), len(FIELDS)),
-                             refcheck=False)
-        while True:
+    def _apply(self, words: np.ndarray, start: int, stop: int) -> None:
+        while start < stop:
             added, start, self.count, done, self.n_spent = _apply(
                 self.rows, self.count, self.index, self.spent, self.n_spent, words, start, stop,
                 len(self.index) // 2 - self.indexed)
@@ -392,6 +416,8 @@ class OrderLedger:
                 break
             if self.n_spent + 2 > len(self.spent):  # (not in snapshots: its size is free)
                 self.spent.resize((2 * len(self.spent), 2), refcheck=False)
+            elif self.count == len(self.rows) and words[start, _KIND] == _ACCEPTED:  # in place (mremap, no copy)
+                self.rows.resize((2 * len(self.rows), len(FIELDS)), refcheck=False)  # new rows are zero
             else:
                 self.index = rehash(self.index, 2 * len(self.index))
 

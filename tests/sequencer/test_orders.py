@@ -257,3 +257,22 @@ def test_retirement_kernels_do_what_sets_of_keys_would(ids, queried, replaced):
             hash_put(never, key, oid)
     assert np.array_equal(index, never)
     assert set(index[index[:, KEY] != EMPTY, VALUE].tolist()) == set(survivors)
+
+
+@pytest.mark.nojit
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.sampled_from([1, 1, 1, 2, 7, 300]), max_size=80), first=st.integers(1, 50),
+       queried=st.lists(st.integers(-5, 30_000), max_size=40))
+def test_an_event_finds_its_order_row_as_a_dict_of_the_rows_would(gaps, first, queried):
+    """The ledger finds an order's row from the newest id back (a dense run of ids, as the
+    engine gives them out, at once) else by binary search: either way the row a dict of
+    the hot rows gives, -1 for an id that is not hot (rows past ``count`` ignored)."""
+    from exchange.sequencer.orders import R_ID, _row_of
+    ids = np.cumsum([first, *gaps])
+    rows = np.zeros((len(ids) + 3, 13), np.int64)
+    rows[: len(ids), R_ID] = ids
+    rows[len(ids):, R_ID] = ids[-1] + 1  # beyond count: never found
+    where = {oid: r for r, oid in enumerate(ids.tolist())}
+    for oid in [*queried, *ids.tolist(), int(ids[-1]) + 1]:
+        assert _row_of(rows, len(ids), oid) == where.get(oid, -1), oid
+    assert _row_of(rows, 0, int(ids[0])) == -1
