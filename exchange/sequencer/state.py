@@ -74,6 +74,7 @@ or more (``bench/replay.py``: pieces against floor)."""
 _TRADE = int(EventKind.TRADE)
 _C_KIND = int(C.KIND)
 _E_KIND, _E_INSTRUMENT, _E_PRICE, _E_QTY = int(E.KIND), int(E.INSTRUMENT), int(E.PRICE), int(E.QTY)
+_E_TRADE_ID = int(E.TRADE_ID)
 _kernel = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
 """Decorator of the kernels here, which never allocate: compiled without reference
 counting (an array or row view passed to a call costs no atomic increments) and run
@@ -94,22 +95,22 @@ def _kinds_present(commands):
 @_kernel
 def _follow_ticker(ticker, events, listed):
     """Add each TRADE event's quantity to its instrument's volume and make its price the
-    last; returns how many trades there were, or -1 (nothing changed) if one names an
-    instrument outside ``0..listed-1`` or the ticker. O(events)."""
-    trades = 0
+    last; returns the last trade's id (0: no trade), or -1 (nothing changed) if one names
+    an instrument outside ``0..listed-1`` or the ticker. O(events)."""
+    last = 0
     for i in range(events.shape[0]):
         if events[i, _E_KIND] == _TRADE:
             instrument = events[i, _E_INSTRUMENT]
             if not 0 <= instrument < min(listed, ticker.shape[0]):
                 return -1
-            trades += 1
-    if trades:
+            last = events[i, _E_TRADE_ID]
+    if last:
         for i in range(events.shape[0]):
             if events[i, _E_KIND] == _TRADE:
                 instrument = events[i, _E_INSTRUMENT]
                 ticker[instrument, _VOLUME] += events[i, _E_QTY]
                 ticker[instrument, _LAST] = events[i, _E_PRICE]
-    return trades
+    return last
 
 
 @njit(cache=True)
@@ -225,10 +226,8 @@ class MarketState:
             executions = derive_executions(batch, events, self.exec_counts, self.exec_held)
             if len(executions) and self.exec_sink is not None:
                 self.exec_sink(executions)
-        if self._follow_trades(events) and self.trade_sink is not None:
-            trades = events[events["kind"] == _TRADE]
-            if trades["trade_id"][-1] > self.trades_through:
-                self.trade_sink(trades)
+        if self._follow_trades(events) > self.trades_through and self.trade_sink is not None:
+            self.trade_sink(events[events["kind"] == _TRADE])  # (a replay of logged trades skips the copy)
         if len(batch):
             if present >> _DA_TRADE & 1:
                 self._follow_day_ahead(batch[batch["kind"] == _DA_TRADE], events)
@@ -261,7 +260,8 @@ class MarketState:
             np.bitwise_or.at(words[:, _C_FLAGS], rows[known], marks[known])  # a REPLACE may get both
 
     def _follow_trades(self, events: np.ndarray) -> int:
-        """Last price and volume per instrument (the ticker); how many trades. O(events).
+        """Last price and volume per instrument (the ticker); the last trade's id (0: no
+        trade). O(events).
         The ticker grows by doubling, only as far as a trade of a listed instrument needs,
         so its size depends on the trades, not on how the commands were batched."""
         if len(self.ticker) < len(self.listing):
@@ -269,11 +269,11 @@ class MarketState:
             top = int(traded.max()) if len(traded) else -1
             if len(self.ticker) <= top < len(self.listing):
                 self.ticker.resize((len(self.ticker) << (top // len(self.ticker)).bit_length(), 2), refcheck=False)
-        trades = _follow_ticker(self.ticker, record_words(events), len(self.listing))
-        if trades < 0:
+        last = _follow_ticker(self.ticker, record_words(events), len(self.listing))
+        if last < 0:
             raise AssertionError("the engine traded an instrument that is not listed "
                                  f"(listed: 0..{len(self.listing) - 1})")
-        return trades
+        return last
 
     def last_trade_price(self, instrument: int) -> int:
         """Price of the instrument's latest trade, fen (0 if none)."""

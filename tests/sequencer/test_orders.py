@@ -105,6 +105,30 @@ def test_ticker_and_trade_sink_match_the_obvious_fold(size):
     assert np.concatenate(sunk).tolist() == np.array(trades).tolist()
 
 
+@pytest.mark.nojit
+def test_a_replay_hands_the_sink_only_batches_with_trades_not_logged_yet():
+    """With the trade log holding trades up to ``trades_through`` (a restart), a batch
+    whose trades are all logged is not handed over; one with any newer trade is, whole."""
+    catalog = default_catalog()
+    setup = np.concatenate([_listing_commands(MarketState(catalog), [catalog.instrument(s) for s in SYMBOLS]),
+                            funding(len(SYMBOLS), 6)])
+    flow = order_flow(catalog, 1500, len(SYMBOLS), 6, 3)
+    batches = [_stamp(setup, 1)] + [_stamp(flow[i:i + 50], len(setup) + 1 + i) for i in range(0, len(flow), 50)]
+    first = MarketState(catalog)
+    traded = []
+    for batch in batches:
+        events = first.apply(batch)
+        traded.append(events["trade_id"][events["kind"] == EV.TRADE])
+    middle = next(t for t in traded[len(traded) // 2:] if len(t) > 1)
+    through = int(middle[0])  # logged up to the first trade of a batch in the middle
+    state, sunk = MarketState(catalog), []
+    state.trade_sink, state.trades_through = sunk.append, through
+    for batch in batches:
+        state.apply(batch)
+    expected = [t.tolist() for t in traded if len(t) and t[-1] > through]
+    assert [s["trade_id"].tolist() for s in sunk] == expected and expected[0][0] <= through < expected[0][-1]
+
+
 @pytest.mark.parametrize("instrument", [-1, 2, 64, 2**40])
 def test_a_trade_of_an_unlisted_instrument_is_refused(instrument):
     catalog = default_catalog()
