@@ -23,14 +23,17 @@ kept; a file beyond it (written, its FORGET_DONE never journaled: a crash in bet
 is deleted, as its orders are still in the hot ledger; a gap in the chain, a file
 Arrow cannot open, or a checksum mismatch is a :class:`HistoryError` naming the file.
 
-Lookups (files are memory-mapped; nothing is read whole):
+Lookups (nothing stays mapped: a lookup reads the few blocks it needs with ``pread``, so
+the process's memory does not grow with the history; the page cache is the kernel's):
 
 * ``contains(keys)``: a Bloom filter over every key (16 bits and 4 probes per key,
   about 0.2 % false positives, rebuilt at double size as the history grows) answers
-  "no" for most fresh ids in O(1); the few maybes are searched in each segment's sorted
-  key column (``numpy.searchsorted``, O(log n) per segment, one call per segment for a
-  whole batch). Memory: 2 bytes per key in the filter; the rest stays in the page cache.
-* ``find(key)`` / ``get(order_id)``: O(segments * log n), reading a few pages.
+  "no" for most fresh ids in O(1); each of the few maybes is looked up in the segments
+  whose key range holds it: the segment's fence keys (every :data:`FENCE`-th key, kept
+  in memory) name the one 4 KiB block of its sorted key column to read and search.
+  Memory: 2 bytes per key in the filter, 1/64 byte per key in fences.
+* ``find(key)``: the same, then the row's columns read; ``get(order_id)``: a binary
+  search of single reads in each segment whose order id range holds it.
 
 Checks: opening a file checks its key column's SHA-256 (the keys decide exactly-once;
 8 bytes an id, read anyway for the filter); the SHA-256 of all columns is checked the
@@ -40,6 +43,7 @@ first time a row of the file is read, so a long history opens without reading it
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +63,9 @@ _NAME = re.compile(r"orders-(\d{20})\.arrow")
 _BITS_PER_KEY = 16
 _PROBES = 4
 _MIN_CAPACITY = 1 << 16
+FENCE = 512
+"""Keys per block of a history file's key column (4 KiB): one fence key in memory each."""
+_CHUNK = 1 << 17
 
 
 class HistoryError(JournalError):
@@ -100,74 +107,148 @@ def write(directory: Path, ops: FileOps, rows: np.ndarray, after: int, through: 
 
 
 class Segment:
-    """One history file, memory-mapped."""
+    """One history file, read where needed with ``pread``: nothing of it stays mapped.
+
+    Opening reads the file's metadata and where each column lies in it (through a memory
+    map closed right away), then the key column once: its SHA-256 is checked and every
+    :data:`FENCE`-th key is kept (the fence keys: 1/64 byte a row). A key is then looked
+    up by reading the one block of :data:`FENCE` keys its fences point to; an order id by
+    a binary search of single reads in ``by_id`` order, if within the segment's ids."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._map = pa.memory_map(str(path))
-            table = pa.ipc.open_file(self._map).read_all()
+            with pa.memory_map(str(path)) as mapped:
+                base = mapped.read_buffer(1).address if mapped.size() else 0
+                mapped.seek(0)
+                reader = pa.ipc.open_file(mapped)
+                meta = {k.decode(): v.decode() for k, v in (reader.schema.metadata or {}).items()}
+                try:
+                    self.after, self.through, self.rows = int(meta["after"]), int(meta["through"]), int(meta["rows"])
+                    self.sha256, keys_sha256 = meta["sha256"], meta["sha256_keys"]
+                except (KeyError, ValueError):
+                    raise HistoryError(f"order history file {path.name} has no valid metadata") from None
+                batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+                if (reader.schema.names != [*COLUMNS, "by_id"] or meta.get("format") != FORMAT
+                        or sum(b.num_rows for b in batches) != self.rows or len(batches) > 1
+                        or any(t != pa.int64() for t in reader.schema.types)
+                        or any(c.null_count for b in batches for c in b.columns)):
+                    raise HistoryError(f"order history file {path.name}: unexpected columns, row count or format")
+                self._offsets = [c.buffers()[1].address - base + 8 * c.offset for c in batches[0].columns] \
+                    if self.rows else []
+                """Where each column's first value is in the file."""
         except (pa.ArrowInvalid, OSError) as error:
             raise HistoryError(f"order history file {path.name} cannot be read (torn or damaged): {error}") from None
-        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-        try:
-            self.after, self.through, rows = int(meta["after"]), int(meta["through"]), int(meta["rows"])
-            self.sha256, keys_sha256 = meta["sha256"], meta["sha256_keys"]
-        except (KeyError, ValueError):
-            raise HistoryError(f"order history file {path.name} has no valid metadata") from None
-        if table.column_names != [*COLUMNS, "by_id"] or table.num_rows != rows or meta.get("format") != FORMAT:
-            raise HistoryError(f"order history file {path.name}: unexpected columns, row count or format")
-        self.columns = [_column(table, name) for name in table.column_names]
-        self.keys = self.columns[0]
-        if _digest([self.keys]) != keys_sha256:
+        keys = self.keys()
+        if _digest([keys]) != keys_sha256:
             raise HistoryError(f"order history file {path.name}: SHA-256 mismatch in its keys")
+        self.fences = keys[::FENCE].copy()
+        self.last_key = int(keys[-1]) if self.rows else -1
+        with _File(self.path) as f:
+            first, last = (f.read(self._offsets[-1] + 8 * i, 1)[0] for i in (0, self.rows - 1)) \
+                if self.rows else (0, 0)
+            self.ids = (int(f.read(self._offsets[1] + 8 * first, 1)[0]),
+                        int(f.read(self._offsets[1] + 8 * last, 1)[0])) if self.rows else (1, 0)
+            """The lowest and the highest order id here."""
         self._checked = False
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self.rows
+
+    def keys(self) -> np.ndarray:
+        """The key column, read whole (sorted; its SHA-256 was checked on open)."""
+        with _File(self.path) as f:
+            return f.read(self._offsets[0], self.rows) if self.rows else np.empty(0, np.int64)
+
+    def column(self, name: str) -> np.ndarray:
+        """A column (of :data:`COLUMNS`), read whole, checked."""
+        self.check()
+        with _File(self.path) as f:
+            return f.read(self._offsets[COLUMNS.index(name)], self.rows)
 
     def check(self) -> None:
-        """Verify the SHA-256 of the columns (once); :class:`HistoryError` naming the file."""
-        if not self._checked:
-            if _digest(self.columns) != self.sha256:
-                raise HistoryError(f"order history file {self.path.name}: SHA-256 mismatch")
-            self._checked = True
+        """Verify the SHA-256 of the columns (once, reading them in 1 MiB pieces);
+        :class:`HistoryError` naming the file."""
+        if self._checked:
+            return
+        sha = hashlib.sha256()
+        with _File(self.path) as f:
+            for offset in self._offsets:
+                for at in range(0, self.rows, _CHUNK):
+                    sha.update(f.read(offset + 8 * at, min(_CHUNK, self.rows - at)).data)
+        if sha.hexdigest() != self.sha256:
+            raise HistoryError(f"order history file {self.path.name}: SHA-256 mismatch")
+        self._checked = True
 
     def row(self, i: int) -> list[int]:
         """Row ``i`` (checked): the :data:`COLUMNS` values."""
         self.check()
-        return [int(c[i]) for c in self.columns[: len(COLUMNS)]]
+        with _File(self.path) as f:
+            return [int(f.read(offset + 8 * i, 1)[0]) for offset in self._offsets[: len(COLUMNS)]]
+
+    def holds(self, keys: np.ndarray) -> np.ndarray:
+        """For each key, whether this file has it: one block read per key within its
+        range. O(len(keys) * FENCE)."""
+        found = np.zeros(len(keys), np.bool_)
+        inside = np.flatnonzero((keys >= (self.fences[0] if self.rows else 1)) & (keys <= self.last_key))
+        if len(inside):
+            with _File(self.path) as f:
+                for j in inside.tolist():
+                    found[j] = self._locate(f, int(keys[j])) >= 0
+        return found
+
+    def _locate(self, f: _File, key: int) -> int:
+        """The row of a key, or -1: the block its fence keys point to, read and searched."""
+        start = (int(np.searchsorted(self.fences, key, "right")) - 1) * FENCE
+        if start < 0 or key > self.last_key:
+            return -1
+        block = f.read(self._offsets[0] + 8 * start, min(FENCE, self.rows - start))
+        i = int(np.searchsorted(block, key))
+        return start + i if i < len(block) and block[i] == key else -1
 
     def find(self, key: int) -> list[int] | None:
-        """The row of a key, or None. O(log n)."""
-        i = int(np.searchsorted(self.keys, key))
-        return self.row(i) if i < len(self.keys) and self.keys[i] == key else None
+        """The row of a key, or None. O(FENCE)."""
+        with _File(self.path) as f:
+            i = self._locate(f, key)
+        return self.row(i) if i >= 0 else None
 
     def get(self, order_id: int) -> list[int] | None:
-        """A row of an order id, or None. O(log n)."""
-        ids, by_id = self.columns[1], self.columns[-1]
-        lo, hi = 0, len(by_id)
-        while lo < hi:  # binary search of ids in by_id order, without gathering them
-            mid = (lo + hi) // 2
-            if ids[by_id[mid]] < order_id:
-                lo = mid + 1
-            else:
-                hi = mid
-        return self.row(int(by_id[lo])) if lo < len(by_id) and ids[by_id[lo]] == order_id else None
+        """A row of an order id, or None. O(log n) single reads."""
+        if not self.ids[0] <= order_id <= self.ids[1]:
+            return None
+        with _File(self.path) as f:
+            by_id, ids = self._offsets[-1], self._offsets[1]
+            lo, hi = 0, self.rows
+            while lo < hi:  # binary search of ids in by_id order
+                mid = (lo + hi) // 2
+                if f.read(ids + 8 * int(f.read(by_id + 8 * mid, 1)[0]), 1)[0] < order_id:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            row = int(f.read(by_id + 8 * lo, 1)[0]) if lo < self.rows else -1
+            found = row >= 0 and f.read(ids + 8 * row, 1)[0] == order_id
+        return self.row(row) if found else None
 
-    def close(self) -> None:
-        self.columns = []
-        self.keys = np.empty(0, np.int64)
-        self._map.close()
 
+class _File:
+    """A history file opened for :meth:`read` (closed on exit)."""
 
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    column = table.column(name)
-    if column.type != pa.int64() or column.null_count:
-        raise HistoryError(f"column {name} is not int64 without nulls")
-    chunks = column.chunks
-    return chunks[0].to_numpy(zero_copy_only=True) if len(chunks) == 1 else np.concatenate(
-        [c.to_numpy() for c in chunks]) if chunks else np.empty(0, np.int64)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> _File:
+        self.fd = os.open(self.path, os.O_RDONLY)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.close(self.fd)
+
+    def read(self, offset: int, count: int) -> np.ndarray:
+        """``count`` int64 values at byte ``offset`` (:class:`HistoryError` if the file is shorter)."""
+        data = os.pread(self.fd, 8 * count, offset)
+        if len(data) != 8 * count:
+            raise HistoryError(f"order history file {self.path.name} ends at byte {offset + len(data)}: torn")
+        return np.frombuffer(data, np.int64)
 
 
 # ---------------------------------------------------------------- Bloom filter
@@ -219,7 +300,7 @@ class KeyFilter:
             capacity *= 2
         made = cls(np.zeros(capacity * _BITS_PER_KEY // 64, np.uint64), capacity)
         for s in segments:
-            made.add(s.keys)
+            made.add(s.keys())
         return made
 
     def add(self, keys: np.ndarray) -> None:
@@ -246,37 +327,63 @@ class OrderHistory:
         """The history whose chain ends at ``forgotten_through`` (what the journal says
         was forgotten); files beyond it are deleted (their orders are still hot), temp
         files of an interrupted write too. :class:`HistoryError` if the chain is broken."""
+        history = cls.opening(directory, ops, forgotten_through)
+        history.follow(forgotten_through)
+        return history
+
+    @classmethod
+    def opening(cls, directory: Path, ops: FileOps | None, through: int) -> OrderHistory:
+        """The first step of :meth:`open`, which may run while the journal is replayed:
+        the chain ending at ``through`` (the snapshot's ``forgotten_through``), nothing
+        deleted; :meth:`follow` finishes it. :class:`HistoryError` if the chain is broken."""
         history = cls(directory, ops)
         if not history.directory.exists():
             history.directory.mkdir(parents=True)
             history.ops.fsync_dir(history.directory.parent)
         for tmp in history.directory.glob(".orders-*.tmp"):
             tmp.unlink()
-        paths = {int(m.group(1)): p for p in history.directory.iterdir() if (m := _NAME.fullmatch(p.name))}
-        chain: list[Segment] = []
-        at = forgotten_through
-        try:
-            while at > 0:
-                if at not in paths:
-                    raise HistoryError(f"order history file orders-{at:020d}.arrow is missing: the journal "
-                                       f"forgot the orders done up to seq {at}")
-                segment = Segment(paths.pop(at))
-                if not segment.after < segment.through == at:
-                    raise HistoryError(f"order history file {segment.path.name} says it covers "
-                                       f"{segment.after}..{segment.through}")
-                chain.append(segment)
-                at = segment.after
-        except BaseException:
-            for segment in chain:
-                segment.close()
-            raise
-        for orphan in paths.values():  # never journaled as forgotten: its orders are hot
-            orphan.unlink()
-        if paths:
-            history.ops.fsync_dir(history.directory)
-        history.segments = chain[::-1]
+        history.segments = history._chain(through)
         history.filter = KeyFilter.of(history.segments)
         return history
+
+    def follow(self, forgotten_through: int) -> None:
+        """Add the files from :attr:`through` on to the chain ending at ``forgotten_through``
+        (the replayed journal's), then delete every other history file (written, its
+        FORGET_DONE never journaled: its orders are hot). :class:`HistoryError` if the
+        chain is broken."""
+        newer = self._chain(forgotten_through)
+        self.segments += newer
+        if self.filter.keys + sum(map(len, newer)) <= self.filter.capacity:
+            for segment in newer:
+                self.filter.add(segment.keys())
+        else:
+            self.filter = KeyFilter.of(self.segments)
+        kept = {segment.path.name for segment in self.segments}
+        orphans = [p for p in self.directory.iterdir() if _NAME.fullmatch(p.name) and p.name not in kept]
+        for orphan in orphans:
+            orphan.unlink()
+        if orphans:
+            self.ops.fsync_dir(self.directory)
+
+    def _chain(self, at: int) -> list[Segment]:
+        """The segments from :attr:`through` to ``at``, oldest first (opened and checked)."""
+        paths = {int(m.group(1)): p for p in self.directory.iterdir() if (m := _NAME.fullmatch(p.name))}
+        chain: list[Segment] = []
+        while at > self.through:
+            if at not in paths:
+                raise HistoryError(f"order history file orders-{at:020d}.arrow is missing: the journal "
+                                   f"forgot the orders done up to seq {at}")
+            segment = Segment(paths[at])
+            if not segment.after < segment.through == at:
+                raise HistoryError(f"order history file {segment.path.name} says it covers "
+                                   f"{segment.after}..{segment.through}")
+            chain.append(segment)
+            at = segment.after
+        if at != self.through:
+            raise HistoryError(f"order history file {chain[-1].path.name} follows seq {at}, not {self.through}"
+                               if chain else f"the journal forgot orders up to seq {at}, the order history "
+                               f"holds them up to {self.through}")
+        return chain[::-1]
 
     @property
     def through(self) -> int:
@@ -292,7 +399,7 @@ class OrderHistory:
         segments = list(self.segments)
         if self.filter.keys + len(segment) <= self.filter.capacity:
             keys = KeyFilter(self.filter.bits.copy(), self.filter.capacity, self.filter.keys)
-            keys.add(segment.keys)
+            keys.add(segment.keys())
         else:
             keys = KeyFilter.of([*segments, segment])
         return segment, keys
@@ -305,16 +412,16 @@ class OrderHistory:
         self.filter = keys
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
-        """For each key, whether the history holds it (exact). O(len(keys)) plus
-        O(segments * log n) for the filter's maybes."""
+        """For each key, whether the history holds it (exact). O(len(keys)) plus, for
+        the filter's maybes, a block read in each segment whose key range has them."""
         found = self.filter.maybe(keys) if self.segments else np.zeros(len(keys), np.bool_)
         if found.any():
             maybe = keys[found]
             hit = np.zeros(len(maybe), np.bool_)
             for segment in self.segments:
-                at = np.minimum(np.searchsorted(segment.keys, maybe), max(len(segment) - 1, 0))
-                if len(segment):
-                    hit |= segment.keys[at] == maybe
+                hit[~hit] = segment.holds(maybe[~hit])
+                if hit.all():
+                    break
             found[found] = hit
         return found
 
@@ -337,6 +444,5 @@ class OrderHistory:
         return None
 
     def close(self) -> None:
-        for segment in self.segments:
-            segment.close()
+        """Forget the segments (no file stays open between lookups)."""
         self.segments = []

@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,18 +74,27 @@ class RecoveryReport:
 
 
 def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
-            trades: TradeLogWriter | None = None, executions: ExecLog | None = None,
+            trades: TradeLogWriter | None = None, executions: ExecLog | Future[ExecLog] | None = None,
             ) -> tuple[MarketState, FileJournal, SnapshotStore, TradeLogFeed | None, RecoveryReport]:
     """Newest valid snapshot + journal tail → the state of an uninterrupted run; with a
     trade-log writer, a feed that gets the replayed trades (and those to come); with an
     execution log, the replayed execution records it lacks (rebuilt from the whole
-    journal if it is damaged or lags behind the snapshot)."""
+    journal if it is damaged or lags behind the snapshot). The execution log may still be
+    opening (a future): it is waited for once the snapshot is loaded."""
     started = time.perf_counter()
     report = RecoveryReport()
     store = SnapshotStore(data.snapshots, ops)
     restored, loaded = store.latest(lambda snapshot: MarketState.from_snapshot(catalog, snapshot))
     report.snapshot, report.skipped_snapshots = loaded.loaded, loaded.skipped
     report.snapshot_seconds = time.perf_counter() - started
+    if isinstance(executions, Future):
+        executions = executions.result()
+    # the history files the snapshot's ledger forgot are opened (their keys checked, the
+    # filter built, mostly without the GIL) while the journal tail is replayed
+    opening = ThreadPoolExecutor(1, thread_name_prefix="gpux-history-open")
+    history = opening.submit(OrderHistory.opening, data.history, ops,
+                             restored.orders.forgotten_through if restored is not None else 0)
+    opening.shutdown(wait=False)
     journal = FileJournal(data.journal, ops)
     report.torn_tail = journal.torn_tail
     if restored is not None and restored.last_seq > journal.last_seq:
@@ -105,8 +114,10 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
         if executions is not None:
             state.exec_held = None  # from here on every record is new
             report.rebuilt_executions = _check_executions(executions, journal, state, catalog)
-        state.orders.history = OrderHistory.open(data.history, ops, state.orders.forgotten_through)
+        state.orders.history = history.result()
+        state.orders.history.follow(state.orders.forgotten_through)
     except BaseException:
+        history.exception()  # let it finish before the files are left to others
         if feed is not None:
             feed.close()
         journal.close()
@@ -230,18 +241,23 @@ class ExchangeNode:
             catalog = data.catalog(catalog_path, ops)
             accounts = data.max_accounts(max_accounts, ops)
             writer = TradeLogWriter(data.trades, catalog, data.parquet)
-            executions = ExecLog(data.executions, accounts)
+            # the execution log's open check (O(records), mostly without the GIL) runs
+            # while the snapshot loads
+            opening = ThreadPoolExecutor(1, thread_name_prefix="gpux-exec-open")
+            executions = opening.submit(ExecLog, data.executions, accounts)
+            opening.shutdown(wait=False)
             try:
                 state, journal, snapshots, feed, report = recover(data, catalog, ops, accounts, writer, executions)
             except BaseException:
-                executions.close()
+                if executions.exception() is None:
+                    executions.result().close()
                 raise
             assert feed is not None  # recover makes one for the writer
             node = cls(data, catalog, state, journal, snapshots, feed, report, clock=clock, sync=sync,
                        snapshot_every=snapshot_every, max_batch=max_batch, loop=loop,
                        snapshot_seconds=snapshot_seconds, snapshot_bytes=snapshot_bytes,
                        snapshot_on_stop=snapshot_on_stop, retire_every=retire_every)
-            node.executions = executions
+            node.executions = executions.result()
         except BaseException:
             os.close(lock)
             raise

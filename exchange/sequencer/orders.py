@@ -462,10 +462,9 @@ class OrderLedger:
         rows = self.rows[: self.count]
         found = [rows[(rows[:, R_ACCOUNT] == account) & (rows[:, R_FIRST_CLORD] == clord), R_ID]]
         if self.history is not None:  # (an order written there stays hot until its FORGET_DONE)
-            first, acc, ids = COLUMNS.index("first_clord"), COLUMNS.index("account"), COLUMNS.index("order_id")
             for segment in self.history.segments:
-                found.append(segment.columns[ids][(segment.columns[acc] == account)
-                                                  & (segment.columns[first] == clord)])
+                found.append(segment.column("order_id")[(segment.column("account") == account)
+                                                        & (segment.column("first_clord") == clord)])
         return len(np.unique(np.concatenate(found)))
 
     def find(self, account: int, clord: int) -> OrderRecord | None:

@@ -18,7 +18,7 @@ from exchange.engine.hashtable import EMPTY
 from exchange.journal import FileOps
 from exchange.schema import CommandKind as K, EventKind as EV, Reason, commands, concat_records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
-from exchange.sequencer.history import COLUMNS, HistoryError, OrderHistory
+from exchange.sequencer.history import COLUMNS, FENCE, HistoryError, OrderHistory
 from exchange.sequencer.node import _listing_commands
 from exchange.sequencer.orders import R_ID
 from exchange.testing.workload import funding, order_flow
@@ -269,7 +269,6 @@ def test_a_flipped_bit_is_named_when_its_column_is_read(tmp_path: Path, column: 
     row = np.arange(len(COLUMNS), dtype=np.int64)
     row[COLUMNS.index("key")], row[COLUMNS.index("price")] = 0x0102030405060708, 0x0A0B0C0D0E0F1011
     (segment, _) = OrderHistory.open(tmp_path, None, 0).write(row.reshape(1, -1), 5)
-    segment.close()
     data = bytearray(segment.path.read_bytes())
     at = data.index(int(row[COLUMNS.index(column)]).to_bytes(8, "little"))
     data[at] ^= 0x01
@@ -283,6 +282,45 @@ def test_a_flipped_bit_is_named_when_its_column_is_read(tmp_path: Path, column: 
     with pytest.raises(HistoryError, match=f"{segment.path.name}: SHA-256 mismatch"):
         history.find(int(row[0]))
     history.close()
+
+
+def test_lookups_read_blocks_and_keep_nothing_mapped(tmp_path: Path) -> None:
+    """Segments of several fence blocks answer every key and order id, present or not,
+    as a plain search of their rows does; no history file stays mapped (or open)."""
+    rng = np.random.default_rng(7)
+    history = OrderHistory.open(tmp_path, None, 0)
+    every = rng.integers(1, 1 << 40, (6 * FENCE, len(COLUMNS)), dtype=np.int64)
+    every[:, 0] = rng.choice(np.arange(1, 1 << 20), len(every), replace=False) << 12 | rng.integers(0, 8, len(every))
+    every[:, 1] = rng.choice(np.arange(1, 1 << 20), len(every), replace=False)
+    for through, rows in enumerate(np.split(every, [1, 3 * FENCE + 5]), 1):
+        history.install(*history.write(rows, through))
+    probes = np.concatenate([every[:, 0], every[:, 0] + 1, every[:, 0] - (1 << 12), [0, 1 << 62]])
+    assert history.contains(probes).tolist() == np.isin(probes, every[:, 0]).tolist()
+    for row in every[rng.choice(len(every), 50)]:
+        assert history.find(int(row[0])) == row.tolist()
+        assert history.get(int(row[1])) == row.tolist()
+    assert history.get(0) is None and history.get(1 << 21) is None
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        assert str(tmp_path) not in maps.read_text()
+    history.close()
+
+
+def test_an_opening_history_follows_the_replayed_journal(tmp_path: Path) -> None:
+    """Recovery opens the chain the snapshot knows while it replays, then follows the
+    journal's FORGET_DONEs: newer files join, a file never forgotten is deleted."""
+    history = OrderHistory.open(tmp_path, None, 0)
+    rows = np.arange(3 * len(COLUMNS), dtype=np.int64).reshape(3, len(COLUMNS)) + 1
+    for through, row in zip((10, 20, 30), rows):
+        history.install(*history.write(row.reshape(1, -1), through))
+    opened = OrderHistory.opening(tmp_path, None, 10)
+    assert [s.through for s in opened.segments] == [10] and len(list(tmp_path.iterdir())) == 3
+    opened.follow(20)
+    assert [s.through for s in opened.segments] == [10, 20]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [s.path.name for s in opened.segments]
+    assert opened.contains(rows[:, 0]).tolist() == [True, True, False]
+    with pytest.raises(HistoryError, match="forgot orders up to seq 10, the order history holds them up to 20"):
+        opened.follow(10)
 
 
 def test_a_missing_history_file_is_named(tmp_path: Path) -> None:
