@@ -5,7 +5,9 @@ a checksum of its words). The sequencer's writer appends each group's records af
 applying it (:meth:`ExecLog.append`, one ``write``: the page cache keeps it through a
 kill -9) and then hands them to the listeners (the gateway's live streams). A resume
 reads an account's records after an ``exec_seq`` (:meth:`ExecLog.positions`,
-:meth:`ExecLog.read`).
+:meth:`ExecLog.read`), finding them in ``executions.accounts`` beside the log (the
+account of each record, 4 bytes; read from the file, so the process's memory does not
+grow with the log).
 
 The journal is the truth, the log a copy of what it implies. On open the file is
 checked: a torn last write is cut off; a damaged record anywhere else, or numbering
@@ -34,6 +36,8 @@ from exchange.schema import record_words
 log = logging.getLogger("gpux.executions")
 
 RECORD_BYTES = EXEC_DTYPE.itemsize
+_SCAN = 1 << 20
+"""Index entries read or written at a time."""
 _FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
 
 
@@ -41,15 +45,17 @@ _VALID, _DAMAGED, _OUTSIDE, _OUT_OF_LINE = 0, 1, 2, 3
 
 
 @njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
-def _check_records(values, counts):
+def _check_records(values, counts, index):
     """Check the records of a log file (``values``: their words as uint64): the check
     column against the FNV-1a of :func:`_fnv_rows`, then, in the records before the
     first damaged one (a torn last write), that each account is within ``counts`` and
-    that its records run exec_seq 1, 2, 3, ... (counting them into ``counts``).
+    that its records run exec_seq 1, 2, 3, ... (counting them into ``counts``), and how
+    far the account ``index`` (int32 per record) agrees with them.
 
-    Returns ``(_DAMAGED, i)`` if record i is damaged and an intact one follows it; else
-    ``(_OUTSIDE, 0)`` if an account is outside, ``(_OUT_OF_LINE, 0)`` if a numbering
-    is; else ``(_VALID, records kept)``. O(records), no allocation, without the GIL.
+    Returns ``(_DAMAGED, i, 0)`` if record i is damaged and an intact one follows it;
+    else ``(_OUTSIDE, 0, 0)`` if an account is outside, ``(_OUT_OF_LINE, 0, 0)`` if a
+    numbering is; else ``(_VALID, records kept, index entries that agree)``.
+    O(records), no allocation, without the GIL.
     """
     n, width = values.shape[0], values.shape[1]
     keep = n
@@ -61,15 +67,18 @@ def _check_records(values, counts):
         if h != values[i, width - 1]:
             keep = min(keep, i)
         elif keep < n:
-            return _DAMAGED, keep
+            return _DAMAGED, keep, 0
     in_line = True
+    agree = min(keep, index.shape[0])
     for i in range(keep):
         account = np.int64(values[i, _ACCOUNT_AT])  # (int64 and uint64 would compare as floats)
         if account < 0 or account >= counts.shape[0]:
-            return _OUTSIDE, 0
+            return _OUTSIDE, 0, 0
         counts[account] += 1
         in_line = in_line and np.int64(values[i, _NUMBER_AT]) == counts[account]
-    return (_VALID, keep) if in_line else (_OUT_OF_LINE, 0)
+        if i < agree and index[i] != account:
+            agree = i
+    return (_VALID, keep, agree) if in_line else (_OUT_OF_LINE, 0, 0)
 
 
 class ExecLogError(RuntimeError):
@@ -100,16 +109,14 @@ _ACCOUNT_AT, _NUMBER_AT = int(X.EXEC_ACCOUNT), int(X.EXEC_SEQ)  # type: ignore[a
 
 
 @njit(cache=True)
-def _count(words, counts, index, at):
-    """Per record (a row of ``words``): raise its account's count to its exec_seq and put
-    its account at ``index[at + i]``; False (nothing more done) at an account outside
-    ``counts``. O(records)."""
+def _count(words, counts):
+    """Per record (a row of ``words``): raise its account's count to its exec_seq; False
+    (nothing more done) at an account outside ``counts``. O(records)."""
     for i in range(words.shape[0]):
         account = words[i, _ACCOUNT_AT]
         if account < 0 or account >= counts.shape[0]:
             return False
         counts[account] = max(counts[account], words[i, _NUMBER_AT])
-        index[at + i] = account
     return True
 
 
@@ -117,16 +124,21 @@ class ExecLog:
     """The execution records of one data directory (see the module docstring)."""
 
     FILE = "executions.log"
+    INDEX = "executions.accounts"
+    """Beside the log: the account of each record, by position (int32), what a resume
+    scans. Derived from the log: checked against it on open, its tail rewritten from it
+    where it is short or disagrees; not fsynced (a lost tail is rewritten the same way)."""
 
     def __init__(self, directory: Path, max_accounts: int) -> None:
         self.path = Path(directory) / self.FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._index_fd = os.open(self.path.with_name(self.INDEX), os.O_RDWR | os.O_CREAT, 0o644)
         self.max_accounts = max_accounts
         self.counts = np.zeros(max_accounts, np.int64)
         """Records per account in the log: its last exec_seq."""
-        self._accounts = np.zeros(4096, np.int32)  # the account of each record, by position
         self.n = 0
+        """Records in the log (and entries in its index)."""
         self.damaged: str | None = None
         """Why the file cannot be trusted (set on open), else None."""
         self.lagging: str | None = None
@@ -141,14 +153,19 @@ class ExecLog:
         self._load()
 
     def _load(self) -> None:
-        """Check the file and index its records (:func:`_check_records`, one pass over a
-        read-only map of it, no copy); cut a torn last write. O(records)."""
+        """Check the file and its account index (:func:`_check_records`, one pass over
+        read-only maps of them, no copy); cut a torn last write; rewrite the index from
+        the first entry that is missing or wrong. O(records)."""
         size = os.fstat(self._fd).st_size
         whole = size // RECORD_BYTES
         mapped = mmap.mmap(self._fd, whole * RECORD_BYTES, access=mmap.ACCESS_READ) if whole else b""
         data = np.frombuffer(mapped, EXEC_DTYPE, count=whole)
+        indexed = os.fstat(self._index_fd).st_size // 4
+        index_map = mmap.mmap(self._index_fd, indexed * 4, access=mmap.ACCESS_READ) if indexed else b""
+        index = np.frombuffer(index_map, np.int32, count=indexed)
         counts = np.zeros(self.max_accounts, np.int64)
-        status, at = _check_records(record_words(data).view(np.uint64), counts)
+        status, at, agree = _check_records(record_words(data).view(np.uint64), counts, index)
+        del index
         if status == _DAMAGED:
             self.damaged = f"{self.path}: record {at} (byte {at * RECORD_BYTES}) is damaged"
             return
@@ -159,29 +176,24 @@ class ExecLog:
             self.damaged = f"{self.path}: the exec_seq of an account does not run 1, 2, 3, ..."
             return
         keep = at  # the records before the end of a write that did not finish
-        self._index(data["exec_account"][:keep].astype(np.int32))
+        if agree < min(keep, indexed):
+            log.warning("%s: entry %d does not match the log; rewritten from there", self.INDEX, agree)
+        os.ftruncate(self._index_fd, agree * 4)
+        os.lseek(self._index_fd, agree * 4, os.SEEK_SET)
+        for start in range(agree, keep, _SCAN):
+            self._write_index(data["exec_account"][start:min(keep, start + _SCAN)])
         del data
         if keep * RECORD_BYTES != size:
             self.torn_bytes = size - keep * RECORD_BYTES
             os.ftruncate(self._fd, keep * RECORD_BYTES)
-        self.counts = counts
+        self.counts, self.n = counts, keep
         os.lseek(self._fd, 0, os.SEEK_END)
 
-    def _index(self, accounts: np.ndarray) -> None:
-        """Add records' accounts to the position index."""
-        end = self._room(len(accounts))
-        self._accounts[self.n:end] = accounts
-        self.n = end
-
-    def _room(self, more: int) -> int:
-        """Make room for ``more`` accounts in the position index (a new array when it
-        grows, so a reader holding the old one is never disturbed); where they end."""
-        end = self.n + more
-        if end > len(self._accounts):
-            grown = np.zeros(max(end, 2 * len(self._accounts)), np.int32)
-            grown[:self.n] = self._accounts[:self.n]
-            self._accounts = grown
-        return end
+    def _write_index(self, accounts: np.ndarray) -> None:
+        """Append records' accounts to the index file."""
+        data = memoryview(accounts.astype(np.int32).tobytes())
+        while data:
+            data = data[os.write(self._index_fd, data):]
 
     def append(self, records: np.ndarray) -> None:
         """Write a group's records (EXEC_DTYPE, fresh: their check column is set here)
@@ -211,17 +223,28 @@ class ExecLog:
         data = words.data.cast("B")  # the records' own bytes, no copy
         while data:
             data = data[os.write(self._fd, data):]
-        end = self._room(len(records))
-        if not _count(words, self.counts, self._accounts, self.n):
+        if not _count(words, self.counts):
             raise ExecLogError(f"an execution record names an account outside 0..{self.max_accounts - 1}")
-        self.n = end
+        self._write_index(accounts)
+        self.n += len(records)
         for listener in self.listeners:
             listener(records)
 
     def positions(self, account: int, after: int, upto: int) -> np.ndarray:
         """Positions in the file of ``account``'s records with exec_seq in ``after+1..upto``
-        (its k-th record has exec_seq k). O(records in the log)."""
-        return np.flatnonzero(self._accounts[:self.n] == account)[after:upto]
+        (its k-th record has exec_seq k): the index file read in pieces from the start,
+        as far as the ``upto``-th. O(records in the log before it)."""
+        found, seen, n = [], 0, self.n
+        for start in range(0, n, _SCAN):
+            count = min(_SCAN, n - start)
+            piece = np.frombuffer(os.pread(self._index_fd, 4 * count, 4 * start), np.int32)
+            if len(piece) != count:
+                raise ExecLogError(f"{self.INDEX} ends before record {start + len(piece)}")
+            found.append(np.flatnonzero(piece == account) + start)
+            seen += len(found[-1])
+            if seen >= upto:
+                break
+        return np.concatenate(found)[after:upto] if found else np.empty(0, np.int64)
 
     def read(self, positions: np.ndarray) -> np.ndarray:
         """The records at ``positions`` (safe in another thread while appends go on: the
@@ -242,6 +265,8 @@ class ExecLog:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
+        os.ftruncate(self._index_fd, 0)
+        os.lseek(self._index_fd, 0, os.SEEK_SET)
         self.counts[:] = 0
         self.n = 0
         self.damaged = self.lagging = None
@@ -256,4 +281,5 @@ class ExecLog:
         if self._fd >= 0:
             os.fsync(self._fd)
             os.close(self._fd)
+            os.close(self._index_fd)
             self._fd = -1

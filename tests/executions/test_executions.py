@@ -159,6 +159,21 @@ def test_opening_a_log_counts_and_indexes_its_records(tmp_path):
     log.close()
 
 
+def test_the_account_index_is_rewritten_where_it_is_short_wrong_or_too_long(tmp_path):
+    accounts = [3, 1, 3, 3, 7, 1]
+    _log_file(tmp_path, accounts).close()
+    index = tmp_path / ExecLog.INDEX
+    assert np.frombuffer(index.read_bytes(), np.int32).tolist() == accounts  # written on the first open
+    for damage in (lambda b: b[:8], lambda b: b[:8] + (5).to_bytes(4, "little") + b[12:], lambda b: b + b[:8],
+                   lambda b: b""):
+        index.write_bytes(damage(index.read_bytes()))
+        log = ExecLog(tmp_path, 8)
+        assert log.damaged is None and log.counts.tolist() == [0, 2, 0, 3, 0, 0, 0, 1]
+        assert log.positions(3, 0, 3).tolist() == [0, 2, 3] and log.positions(1, 1, 2).tolist() == [5]
+        log.close()
+        assert np.frombuffer(index.read_bytes(), np.int32).tolist() == accounts
+
+
 @pytest.mark.parametrize("accounts, numbers, problem", [
     ([1, 2, 1], [1, 1, 3], "does not run 1, 2, 3"),
     ([1, 2, 1], [1, 1, 1], "does not run 1, 2, 3"),
