@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import numpy as np
 
-from exchange.catalog.model import NS_PER_HOUR, Catalog, Instrument, format_symbol
+from exchange.catalog.model import NS_PER_HOUR, Catalog, Instrument, format_symbol, slot_from_ts_ns
 from exchange.schema import CommandKind, command, commands
 
 _LIST_FIELDS = ("instrument", "gpu_class", "region", "slot_ts")
@@ -91,6 +92,19 @@ class Listing:
         catalog does not know it. ``seq`` and ``ts`` are left 0 for the sequencer.
         """
         return command(CommandKind.LIST_INSTRUMENT, **self._register(item))
+
+    def restore(self, listed: list[tuple[int, int, int]]) -> None:
+        """List again, in id order, what a snapshot says was listed: ``(class index,
+        region index, slot_ts)`` per id, without the command batches of :meth:`add`.
+        ``ValueError`` if one is listed twice. O(instruments), each slot's time made once."""
+        tz = self.catalog.market.tz
+        slots: dict[int, datetime] = {}
+        for gpu_class, region, slot_ts in listed:  # as Catalog.instrument_at makes them
+            slot = slots[slot_ts] if slot_ts in slots else slots.setdefault(slot_ts, slot_from_ts_ns(slot_ts, tz))
+            inst = Instrument(self.catalog.classes[gpu_class].name, self.catalog.regions[region].name, slot)
+            if self._ids.setdefault(inst.symbol, len(self._instruments)) != len(self._instruments):
+                raise ValueError(f"{inst.symbol} is already listed as id {self._ids[inst.symbol]}")
+            self._instruments.append(inst)
 
     def list_due(self, now_ns: int) -> np.ndarray:
         """:meth:`add` every instrument :meth:`due` at ``now_ns``; one command batch."""

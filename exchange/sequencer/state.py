@@ -343,8 +343,7 @@ class MarketState:
                                    int(meta["forgotten_through"]))
         state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
         state.exec_counts = np.array(snapshot.arrays[_EXEC_COUNTS], np.int64, order="C")
-        for instrument, (gpu_class, region, slot_ts) in enumerate(meta["listing"]):
-            state._list(instrument, gpu_class, region, slot_ts)
+        state.listing.restore(meta["listing"])
         state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])
         state.dayahead_booked = {day: [int(x) for x in span] for day, span in meta["dayahead_booked"].items()}
         if state.last_seq != snapshot.seq or state.engine.n_instruments != len(state.listing):

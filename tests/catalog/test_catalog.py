@@ -477,6 +477,18 @@ def test_listing_errors() -> None:
     assert listing.list_due(utc_ns(2026, 11, 25, 2, 30)).dtype == command(CommandKind.TIMER).dtype
 
 
+def test_a_restored_listing_is_the_listing_that_was_added() -> None:
+    cat = small_catalog()
+    added = Listing(cat)
+    batch = added.list_due(utc_ns(2026, 11, 25, 2, 30))
+    restored = Listing(cat)
+    restored.restore(batch[["gpu_class", "region", "slot_ts"]].tolist())
+    assert list(restored) == list(added) and len(restored) == len(batch) > 1
+    assert [restored.id_of(i) for i in added] == list(range(len(batch)))
+    with pytest.raises(ValueError, match="already listed as id 0"):
+        restored.restore(batch[["gpu_class", "region", "slot_ts"]][:1].tolist())
+
+
 def test_default_listing_size(cat: Catalog) -> None:
     batch = Listing(cat).list_due(utc_ns(2026, 11, 25, 2, 30))
     assert len(batch) == 7 * 24 * len(CLASSES) * len(REGIONS)
