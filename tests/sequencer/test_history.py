@@ -124,7 +124,7 @@ def test_retiring_market_answers_as_one_that_never_forgets(tmp_path_factory, see
             forgotten += int(ack["qty"][0])
     assert forgotten > 500 and len(history.segments) > 1
     assert retiring.orders.count < remembering.orders.count / 3
-    clords = np.concatenate([s.columns[COLUMNS.index("clord")] for s in history.segments])
+    clords = np.concatenate([s.column("clord") for s in history.segments])
     assert ((clords >= 10**7) & ((clords - 10**7) % 100 % 4 == 3)).sum() > 10  # orders replaced three
     # times were retired, with every id they had (_compare)
     hot = retiring.orders.rows[: retiring.orders.count, R_ID]
