@@ -85,6 +85,12 @@ def _check_records(values, counts, index):
     return (_VALID, keep, agree) if in_line else (_OUT_OF_LINE, 0, 0)
 
 
+def _write_all(fd: int, data: memoryview) -> None:
+    """Write all of ``data`` at the file's position (``os.write`` may write less). O(bytes)."""
+    while data:
+        data = data[os.write(fd, data):]
+
+
 class ExecLogError(RuntimeError):
     """The execution log cannot be used (and was not rebuilt)."""
 
@@ -195,9 +201,7 @@ class ExecLog:
 
     def _write_index(self, accounts: np.ndarray) -> None:
         """Append records' accounts to the index file."""
-        data = memoryview(accounts.astype(np.int32).tobytes())
-        while data:
-            data = data[os.write(self._index_fd, data):]
+        _write_all(self._index_fd, memoryview(accounts.astype(np.int32).tobytes()))
 
     def append(self, records: np.ndarray) -> None:
         """Write a group's records (EXEC_DTYPE, fresh: their check column is set here)
@@ -224,9 +228,7 @@ class ExecLog:
         words = record_words(records)
         values = words.view(np.uint64)
         _fnv_rows(values, values[:, -1])  # the check column, in place
-        data = words.data.cast("B")  # the records' own bytes, no copy
-        while data:
-            data = data[os.write(self._fd, data):]
+        _write_all(self._fd, words.data.cast("B"))  # the records' own bytes, no copy
         if not _count(words, self.counts):
             raise ExecLogError(f"an execution record names an account outside 0..{self.max_accounts - 1}")
         self._write_index(accounts)
