@@ -172,7 +172,7 @@ async def stream_executions(hub: ExecutionHub, account: int, after: int, instrum
                           "after_exec_seq", limit=last, value=after)
         positions = hub.log.positions(account, after, last)
         for start in range(0, len(positions), HISTORY_CHUNK):
-            records = await asyncio.to_thread(hub.log.read, positions[start:start + HISTORY_CHUNK])
+            records = await asyncio.to_thread(hub.log.read, positions[start:start + HISTORY_CHUNK], account)
             yield response(events=account_events(records, instruments), last_exec_seq=last)
             after = int(records["exec_seq"][-1])
         if not len(positions):  # caught up at once: say so

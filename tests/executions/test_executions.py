@@ -15,8 +15,8 @@ from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import Listing, default_catalog
 from exchange.client import GpuxClient, error_info
-from exchange.executions import EXEC_DTYPE, ExecLog, derive_executions
-from exchange.executions.log import checksums
+from exchange.executions import EXEC_DTYPE, ExecLog, ExecLogError, derive_executions
+from exchange.executions.log import Mark, checksums
 from exchange.executions.records import ACCOUNT_COMMANDS, ORDER_COMMANDS
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from exchange.schema import CommandKind, EventKind, commands, record_words
@@ -132,6 +132,7 @@ def test_the_log_is_rebuilt_from_the_journal_when_damaged_or_behind(tmp_path):
     damaged = bytearray(whole)
     damaged[10] ^= 0xFF
     path.write_bytes(bytes(damaged))  # damaged in the middle: named, kept aside, rebuilt
+    (path.parent / ExecLog.MARK).unlink()  # (without a checked mark, the open checks every record)
     node = reopen()
     assert "record 0" in node.recovery.rebuilt_executions
     assert [p.name for p in path.parent.glob("*.damaged-*")]
@@ -167,11 +168,32 @@ def test_the_account_index_is_rewritten_where_it_is_short_wrong_or_too_long(tmp_
     for damage in (lambda b: b[:8], lambda b: b[:8] + (5).to_bytes(4, "little") + b[12:], lambda b: b + b[:8],
                    lambda b: b""):
         index.write_bytes(damage(index.read_bytes()))
+        (tmp_path / ExecLog.MARK).unlink()  # (the open checks the index after the mark; see below for before)
         log = ExecLog(tmp_path, 8)
         assert log.damaged is None and log.counts.tolist() == [0, 2, 0, 3, 0, 0, 0, 1]
         assert log.positions(3, 0, 3).tolist() == [0, 2, 3] and log.positions(1, 1, 2).tolist() == [5]
         log.close()
         assert np.frombuffer(index.read_bytes(), np.int32).tolist() == accounts
+
+
+def test_a_wrong_index_entry_before_the_mark_is_named_where_it_is_used(tmp_path):
+    accounts = [3, 1, 3, 3, 7, 1]
+    _log_file(tmp_path, accounts).close()
+    index = tmp_path / ExecLog.INDEX
+    for entry, account, problem in ((2, 1, "entry 2 says account 1, the record is account 3's"),
+                                    (5, 3, "lists 1 records of account 1, the log 2")):
+        whole = index.read_bytes()
+        index.write_bytes(whole[:4 * entry] + account.to_bytes(4, "little") + whole[4 * entry + 4:])
+        log = ExecLog(tmp_path, 8)
+        assert log.damaged is None and log.checked_on_open == 0  # under the mark: not read on open
+        with pytest.raises(ExecLogError, match=problem):
+            log.read(log.positions(1, 0, 2), 1)
+        assert not (tmp_path / ExecLog.MARK).exists()
+        log.close()
+        log = ExecLog(tmp_path, 8)  # a whole check: the entry rewritten
+        assert log.checked_on_open == 6 and log.read(log.positions(1, 0, 2), 1)["exec_seq"].tolist() == [1, 2]
+        log.close()
+    assert np.frombuffer(index.read_bytes(), np.int32).tolist() == accounts
 
 
 @pytest.mark.parametrize("accounts, numbers, problem", [
@@ -188,6 +210,8 @@ def test_a_log_whose_numbering_or_accounts_are_wrong_is_damaged(tmp_path, accoun
 
 def test_damage_is_a_torn_write_at_the_end_and_named_elsewhere(tmp_path):
     _log_file(tmp_path, [1, 2, 1, 2]).close()
+    mark = tmp_path / ExecLog.MARK
+    mark.unlink()  # (each open below checks every record: the damage is not under a checked mark)
     path = tmp_path / ExecLog.FILE
     whole = path.read_bytes()
     size = EXEC_DTYPE.itemsize
@@ -196,11 +220,120 @@ def test_damage_is_a_torn_write_at_the_end_and_named_elsewhere(tmp_path):
     assert log.damaged is None and log.torn_bytes == size and log.counts.tolist()[:3] == [0, 2, 1]
     assert path.stat().st_size == 3 * size
     log.close()
+    mark.unlink()
     damaged = bytearray(whole)
     damaged[size + 20] ^= 1  # the second record: intact ones follow
     path.write_bytes(bytes(damaged))
     log = ExecLog(tmp_path, 8)
     assert log.damaged.endswith(f"record 1 (byte {size}) is damaged") and path.stat().st_size == 4 * size
+    log.close()
+
+
+def _records(accounts: list[int], counts: np.ndarray) -> np.ndarray:
+    """Fresh records for ``accounts``, numbered on from ``counts`` (which they advance)."""
+    records = np.zeros(len(accounts), EXEC_DTYPE)
+    records["exec_account"] = accounts
+    for i, account in enumerate(accounts):
+        counts[account] += 1
+        records["exec_seq"][i] = counts[account]
+    return records
+
+
+def _marked_log(tmp_path, marked: int, after: int) -> tuple[bytes, int]:
+    """A log of ``marked`` records under its checked mark (written by a close) and
+    ``after`` more appended by a run that was killed (never closed); the log's bytes and
+    a record's size."""
+    log = ExecLog(tmp_path, 8)
+    counts = np.zeros(8, np.int64)
+    log.append(_records([1 + i % 3 for i in range(marked)], counts))
+    log.close()
+    log = ExecLog(tmp_path, 8)
+    assert log.checked_on_open == 0 and log.mark.records == marked
+    log.append(_records([1 + i % 3 for i in range(after)], counts))
+    os.close(log._fd)  # a kill -9: no close, no mark moved
+    os.close(log._index_fd)
+    return (tmp_path / ExecLog.FILE).read_bytes(), EXEC_DTYPE.itemsize
+
+
+def test_an_open_checks_only_the_records_after_the_checked_mark(tmp_path):
+    _marked_log(tmp_path, 5, 3)
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged is None and log.checked_on_open == 3 and log.mark.records == 5
+    assert log.counts.tolist() == [0, 3, 3, 2, 0, 0, 0, 0] and log.n == 8
+    assert log.read(log.positions(1, 0, 3))["exec_seq"].tolist() == [1, 2, 3]
+    log.close()  # the mark moves to the end
+    assert Mark.decode((tmp_path / ExecLog.MARK).read_bytes(), 8).records == 8
+    assert ExecLog(tmp_path, 8).checked_on_open == 0
+
+
+def test_damage_after_the_checked_mark_is_named_on_open(tmp_path):
+    whole, size = _marked_log(tmp_path, 5, 3)
+    damaged = bytearray(whole)
+    damaged[6 * size + 20] ^= 1  # record 6: after the mark, an intact one follows
+    (tmp_path / ExecLog.FILE).write_bytes(bytes(damaged))
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged.endswith(f"record 6 (byte {6 * size}) is damaged")
+    log.close()
+
+
+def test_damage_before_the_checked_mark_is_named_when_read_and_then_on_open(tmp_path):
+    whole, size = _marked_log(tmp_path, 5, 3)
+    damaged = bytearray(whole)
+    damaged[size + 20] ^= 1  # record 1 (account 2's first), under the mark
+    (tmp_path / ExecLog.FILE).write_bytes(bytes(damaged))
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged is None and log.checked_on_open == 3  # not read on open ...
+    assert log.read(log.positions(1, 0, 3))["exec_seq"].tolist() == [1, 2, 3]
+    with pytest.raises(ExecLogError, match=f"record 1 \\(byte {size}\\) is damaged"):
+        log.read(log.positions(2, 0, 2))  # ... but when read: named, and the mark is gone
+    assert not (tmp_path / ExecLog.MARK).exists()
+    log.close()
+    log = ExecLog(tmp_path, 8)
+    assert log.damaged.endswith(f"record 1 (byte {size}) is damaged")
+    log.close()
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda mark, log: mark.write_bytes(mark.read_bytes()[:-1]), "SHA-256 mismatch"),
+    (lambda mark, log: mark.write_bytes(mark.read_bytes()[:20]), "torn"),
+    (lambda mark, log: mark.write_bytes(b"x" + mark.read_bytes()[1:]), "not a checked mark"),
+    (lambda mark, log: mark.write_bytes(Mark(5, 0, np.zeros(4, np.int64)).encode()), "made for 4 accounts"),
+    (lambda mark, log: mark.write_bytes(Mark(9, 0, np.zeros(8, np.int64)).encode()), "says 9 records"),
+    (lambda mark, log: mark.write_bytes(Mark(5, 12345, np.zeros(8, np.int64)).encode()), "another record 4"),
+    (lambda mark, log: mark.unlink(), None),
+])
+def test_a_bad_or_missing_mark_means_a_full_check(tmp_path, caplog, spoil, problem):
+    whole, size = _marked_log(tmp_path, 5, 3)
+    damaged = bytearray(whole)
+    damaged[size + 20] ^= 1  # under the mark: only a full check finds it
+    (tmp_path / ExecLog.FILE).write_bytes(bytes(damaged))
+    spoil(tmp_path / ExecLog.MARK, tmp_path / ExecLog.FILE)
+    log = ExecLog(tmp_path, 8)
+    assert log.checked_on_open == 8 and log.damaged.endswith(f"record 1 (byte {size}) is damaged")
+    warned = [r.getMessage() for r in caplog.records if ExecLog.MARK in r.getMessage()]
+    assert (problem in warned[0] and "checking the whole log" in warned[0]) if problem else not warned
+    log.close()
+
+
+def test_the_mark_moves_in_the_background_every_mark_every_records(tmp_path):
+    log = ExecLog(tmp_path, 8, mark_every=4)
+    counts = np.zeros(8, np.int64)
+    for accounts in ([1, 2, 3], [1, 2], [3]):  # the second append reaches 4 records since the mark
+        log.append(_records(accounts, counts))
+    log._marking.result()
+    assert Mark.decode((tmp_path / ExecLog.MARK).read_bytes(), 8).records == 5 == log.mark.records
+    assert log.mark.counts.tolist() == [0, 2, 2, 1, 0, 0, 0, 0]
+    log.append(_records([1, 1, 1], counts))  # 9 - 5 >= 4
+    log._marking.result()
+    assert log.mark.records == 9 and log.mark.counts.tolist() == counts.tolist()
+    log.append(_records([2, 3, 2], counts))
+    os.close(log._fd)  # killed: 3 records after the mark
+    os.close(log._index_fd)
+    log = ExecLog(tmp_path, 8, mark_every=3)  # checks 3 records: they are marked without a second check
+    assert log.checked_on_open == 3
+    log._marking.result()
+    assert Mark.decode((tmp_path / ExecLog.MARK).read_bytes(), 8).records == 12
+    assert log.mark.counts.tolist() == counts.tolist() == log.counts.tolist()
     log.close()
 
 
