@@ -80,21 +80,27 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
     trade-log writer, a feed that gets the replayed trades (and those to come); with an
     execution log, the replayed execution records it lacks (rebuilt from the whole
     journal if it is damaged or lags behind the snapshot). The execution log may still be
-    opening (a future): it is waited for once the snapshot is loaded."""
+    opening (a future): it is waited for once the snapshot is loaded and the order
+    history's opening has started."""
     started = time.perf_counter()
     report = RecoveryReport()
     store = SnapshotStore(data.snapshots, ops)
     restored, loaded = store.latest(lambda snapshot: MarketState.from_snapshot(catalog, snapshot))
     report.snapshot, report.skipped_snapshots = loaded.loaded, loaded.skipped
     report.snapshot_seconds = time.perf_counter() - started
-    if isinstance(executions, Future):
-        executions = executions.result()
     # the history files the snapshot's ledger forgot are opened (their keys checked, the
-    # filter built, mostly without the GIL) while the journal tail is replayed
+    # filter built, mostly without the GIL) while the execution log's open check
+    # ends and the journal tail is replayed
     opening = ThreadPoolExecutor(1, thread_name_prefix="gpux-history-open")
     history = opening.submit(OrderHistory.opening, data.history, ops,
                              restored.orders.forgotten_through if restored is not None else 0)
     opening.shutdown(wait=False)
+    if isinstance(executions, Future):
+        try:
+            executions = executions.result()
+        except BaseException:
+            history.exception()  # let it finish before the files are left to others
+            raise
     journal = FileJournal(data.journal, ops)
     report.torn_tail = journal.torn_tail
     if restored is not None and restored.last_seq > journal.last_seq:
