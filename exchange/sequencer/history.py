@@ -28,7 +28,8 @@ the process's memory does not grow with the history; the page cache is the kerne
 
 * ``contains(keys)``: a Bloom filter over every key (16 bits and 4 probes per key,
   about 0.2 % false positives, rebuilt at double size as the history grows) answers
-  "no" for most fresh ids in O(1); each of the few maybes is looked up in the segments
+  "no" for most fresh ids in O(1) (it is saved, below, so an open does not rebuild it
+  from every key); each of the few maybes is looked up in the segments
   whose key range holds it: the segment's fence keys (every :data:`FENCE`-th key, kept
   in memory) name the one 4 KiB block of its sorted key column to read and search.
   Memory: 2 bytes per key in the filter, 1/64 byte per key in fences.
@@ -36,15 +37,32 @@ the process's memory does not grow with the history; the page cache is the kerne
   search of single reads in each segment whose order id range holds it.
 
 Checks: opening a file checks its key column's SHA-256 (the keys decide exactly-once;
-8 bytes an id, read anyway for the filter); the SHA-256 of all columns is checked the
-first time a row of the file is read, so a long history opens without reading it all.
+8 bytes an id, read once, for the fences and for the filter when it is built); the
+SHA-256 of all columns is checked the first time a row of the file is read, so a long
+history opens without reading it all.
+
+The saved filter, ``<data dir>/history/keys.filter`` (:data:`FILTER`): the filter of the
+keys of the first files of the chain, written whole or not at all by the retirement
+thread once :data:`SAVE_EVERY` keys were added since the last save (a filter rebuilt at
+double size counts as not saved) and at :meth:`OrderHistory.close`. It holds a magic,
+then int64 capacity, keys, files and ``through`` (of the last file it covers), the
+SHA-256 of those files' ``through`` and key SHA-256s in order (so it is tied to exactly
+those keys), the filter's words, and a SHA-256 of everything before. An open uses it if
+the files it covers are the first ones of the chain and it has room for every key,
+adding the keys of the newer files (read once, for their own checks); a file that is
+torn or fails its SHA-256 is named in a warning and the filter is rebuilt from every key,
+as it is when the file is missing or covers other files (stale). A wrong filter could
+answer "no" for a key the history holds, so one is never used unless both checks pass.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +72,9 @@ from numba import njit
 
 from exchange.engine.hashtable import home_slot
 from exchange.journal import FileOps, JournalError
+from exchange.journal.fileops import atomic_file
 
+log = logging.getLogger("gpux.history")
 COLUMNS = ("key", "order_id", "account", "instrument", "side", "price", "qty", "filled", "leaves", "status",
            "first_clord", "clord", "accepted_seq", "done_seq")
 """Int64 columns of a history file, in order (``by_id`` follows them)."""
@@ -66,6 +86,11 @@ _MIN_CAPACITY = 1 << 16
 FENCE = 512
 """Keys per block of a history file's key column (4 KiB): one fence key in memory each."""
 _CHUNK = 1 << 17
+FILTER = "keys.filter"
+"""The saved Bloom filter, beside the history files (see the module docstring)."""
+SAVE_EVERY = 1 << 20
+"""Keys added to the filter since its last save before the retirement thread saves it again
+(the file is 2 bytes a key of capacity: 32 MiB at 8-16 M keys)."""
 
 
 class HistoryError(JournalError):
@@ -115,7 +140,8 @@ class Segment:
     up by reading the one block of :data:`FENCE` keys its fences point to; an order id by
     a binary search of single reads in ``by_id`` order, if within the segment's ids."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_keys: Callable[[Segment, np.ndarray], None] | None = None) -> None:
+        """Open and check the file; ``on_keys`` is given the key column read for that."""
         self.path = path
         try:
             with pa.memory_map(str(path)) as mapped:
@@ -125,7 +151,7 @@ class Segment:
                 meta = {k.decode(): v.decode() for k, v in (reader.schema.metadata or {}).items()}
                 try:
                     self.after, self.through, self.rows = int(meta["after"]), int(meta["through"]), int(meta["rows"])
-                    self.sha256, keys_sha256 = meta["sha256"], meta["sha256_keys"]
+                    self.sha256, self.keys_sha256 = meta["sha256"], meta["sha256_keys"]
                 except (KeyError, ValueError):
                     raise HistoryError(f"order history file {path.name} has no valid metadata") from None
                 batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
@@ -140,10 +166,12 @@ class Segment:
         except (pa.ArrowInvalid, OSError) as error:
             raise HistoryError(f"order history file {path.name} cannot be read (torn or damaged): {error}") from None
         keys = self.keys()
-        if _digest([keys]) != keys_sha256:
+        if _digest([keys]) != self.keys_sha256:
             raise HistoryError(f"order history file {path.name}: SHA-256 mismatch in its keys")
         self.fences = keys[::FENCE].copy()
         self.last_key = int(keys[-1]) if self.rows else -1
+        if on_keys is not None:
+            on_keys(self, keys)
         with _File(self.path) as f:
             first, last = (f.read(self._offsets[-1] + 8 * i, 1)[0] for i in (0, self.rows - 1)) \
                 if self.rows else (0, 0)
@@ -233,7 +261,8 @@ class Segment:
 class _File:
     """A history file opened for :meth:`read` (closed on exit)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_keys: Callable[[Segment, np.ndarray], None] | None = None) -> None:
+        """Open and check the file; ``on_keys`` is given the key column read for that."""
         self.path = path
 
     def __enter__(self) -> _File:
@@ -285,22 +314,30 @@ def _bloom_maybe(bits, keys, out):
 
 @dataclass
 class KeyFilter:
-    """A Bloom filter with room for ``capacity`` keys (16 bits each)."""
+    """A Bloom filter with room for ``capacity`` keys (16 bits each), holding the keys of
+    the first :attr:`files` files of a chain (up to seq :attr:`through`)."""
 
     bits: np.ndarray
     capacity: int
     keys: int = 0
+    files: int = 0
+    through: int = 0
+    identity: bytes = b""
+    """Of a saved filter: :func:`_identity` of the files it says it covers (empty: built here)."""
 
     @classmethod
-    def of(cls, segments: list[Segment], extra: int = 0) -> KeyFilter:
-        """A filter holding every key of ``segments``, with room for ``extra`` more. O(keys)."""
+    def of(cls, segments: list[Segment], extra: int = 0,
+           read: Callable[[Segment], np.ndarray] = Segment.keys) -> KeyFilter:
+        """A filter holding every key of ``segments`` (each file's as ``read`` gives
+        them), with room for ``extra`` more. O(keys)."""
         total = sum(len(s) for s in segments)
         capacity = _MIN_CAPACITY
         while capacity < total + extra:
             capacity *= 2
         made = cls(np.zeros(capacity * _BITS_PER_KEY // 64, np.uint64), capacity)
         for s in segments:
-            made.add(s.keys())
+            made.add(read(s))
+        made.files, made.through = len(segments), segments[-1].through if segments else 0
         return made
 
     def add(self, keys: np.ndarray) -> None:
@@ -313,6 +350,66 @@ class KeyFilter:
         return out
 
 
+_FILTER_HEAD = struct.Struct("<8s4q32s")
+"""Head of a saved filter: MAGIC, capacity, keys, files, through, identity."""
+_FILTER_MAGIC = b"GPUXKF01"
+
+
+def _identity(segments: list[Segment]) -> bytes:
+    """SHA-256 of the files' ``through`` and key SHA-256s, in order: which keys a filter holds."""
+    sha = hashlib.sha256()
+    for s in segments:
+        sha.update(f"{s.through}:{s.keys_sha256}\n".encode())
+    return sha.digest()
+
+
+def save_filter(directory: Path, ops: FileOps, keys: KeyFilter, segments: list[Segment]) -> None:
+    """Write :data:`FILTER`: ``keys``, the filter of the files ``segments`` (whole or not
+    at all: temp file, fsync, rename). O(capacity)."""
+    head = _FILTER_HEAD.pack(_FILTER_MAGIC, keys.capacity, keys.keys, len(segments),
+                             segments[-1].through if segments else 0, _identity(segments))
+    words = keys.bits.data.cast("B")
+    sha = hashlib.sha256(head)
+    sha.update(words)
+    with atomic_file(ops, directory / FILTER) as f:
+        ops.write(f, head)
+        ops.write(f, words)
+        ops.write(f, sha.digest())
+
+
+def load_filter(directory: Path) -> KeyFilter | None:
+    """The saved filter (:data:`FILTER`), not yet matched with any files (see
+    :meth:`OrderHistory._settle`); None if there is none or it is torn or damaged (then a
+    warning names the file and what is wrong). O(capacity)."""
+    path = directory / FILTER
+    try:
+        f = open(path, "rb", buffering=0)
+    except FileNotFoundError:
+        return None
+    with f:
+        head = f.read(_FILTER_HEAD.size)
+        if len(head) != _FILTER_HEAD.size or not head.startswith(_FILTER_MAGIC):
+            problem = "torn, or not a saved filter"
+        else:
+            _, capacity, keys, files, through, identity = _FILTER_HEAD.unpack(head)
+            if not _MIN_CAPACITY <= capacity <= 1 << 40 or capacity & (capacity - 1):
+                problem = f"a capacity of {capacity} keys"
+            else:
+                bits = np.empty(capacity * _BITS_PER_KEY // 64, np.uint64)
+                words = bits.data.cast("B")
+                read, digest, rest = f.readinto(words), f.read(32), f.read(1)
+                sha = hashlib.sha256(head)
+                sha.update(words)
+                if read != len(words) or len(digest) != 32 or rest:
+                    problem = "torn"
+                elif sha.digest() != digest:
+                    problem = "SHA-256 mismatch"
+                else:
+                    return KeyFilter(bits, capacity, keys, files, through, identity)
+    log.warning("%s: %s; the filter is rebuilt from every key", path, problem)
+    return None
+
+
 class OrderHistory:
     """The retired orders of a data directory (see the module docstring)."""
 
@@ -321,6 +418,10 @@ class OrderHistory:
         self.ops = ops or FileOps()
         self.segments: list[Segment] = []
         self.filter = KeyFilter.of([])
+        self.saved_keys = 0
+        """Keys in the saved filter (0: none saved, or not these files')."""
+        self._read: dict[int, np.ndarray] = {}
+        """Key columns read by an open that the filter does not hold yet, by file ``through``."""
 
     @classmethod
     def open(cls, directory: Path, ops: FileOps | None, forgotten_through: int) -> OrderHistory:
@@ -335,15 +436,20 @@ class OrderHistory:
     def opening(cls, directory: Path, ops: FileOps | None, through: int) -> OrderHistory:
         """The first step of :meth:`open`, which may run while the journal is replayed:
         the chain ending at ``through`` (the snapshot's ``forgotten_through``), nothing
-        deleted; :meth:`follow` finishes it. :class:`HistoryError` if the chain is broken."""
+        deleted, the saved filter read; :meth:`follow` finishes it (lookups wait for that).
+        :class:`HistoryError` if the chain is broken."""
         history = cls(directory, ops)
         if not history.directory.exists():
             history.directory.mkdir(parents=True)
             history.ops.fsync_dir(history.directory.parent)
         for tmp in history.directory.glob(".orders-*.tmp"):
             tmp.unlink()
-        history.segments = history._chain(through)
-        history.filter = KeyFilter.of(history.segments)
+        saved = load_filter(history.directory)
+        history.segments = history._chain(through, saved.through if saved else 0)
+        if saved is not None:
+            history.filter = saved
+        if saved is None or saved.through <= history.through:  # else it may cover files follow adds
+            history._settle()
         return history
 
     def follow(self, forgotten_through: int) -> None:
@@ -351,13 +457,8 @@ class OrderHistory:
         (the replayed journal's), then delete every other history file (written, its
         FORGET_DONE never journaled: its orders are hot). :class:`HistoryError` if the
         chain is broken."""
-        newer = self._chain(forgotten_through)
-        self.segments += newer
-        if self.filter.keys + sum(map(len, newer)) <= self.filter.capacity:
-            for segment in newer:
-                self.filter.add(segment.keys())
-        else:
-            self.filter = KeyFilter.of(self.segments)
+        self.segments += self._chain(forgotten_through, 0)
+        self._settle()
         kept = {segment.path.name for segment in self.segments}
         orphans = [p for p in self.directory.iterdir() if _NAME.fullmatch(p.name) and p.name not in kept]
         for orphan in orphans:
@@ -365,15 +466,45 @@ class OrderHistory:
         if orphans:
             self.ops.fsync_dir(self.directory)
 
-    def _chain(self, at: int) -> list[Segment]:
-        """The segments from :attr:`through` to ``at``, oldest first (opened and checked)."""
+    def _settle(self) -> None:
+        """Make :attr:`filter` hold the keys of every file of :attr:`segments`: the
+        filter as it is (a saved one only if the files it covers are the first ones of
+        the chain) plus the keys of the files after those, or rebuilt if it has no room
+        for them. Key columns an open read already are not read again."""
+        held = self.filter
+        if held.identity and not (held.files <= len(self.segments)
+                                  and _identity(self.segments[:held.files]) == held.identity):
+            log.info("%s covers other files than the history's (stale); rebuilt", self.directory / FILTER)
+            held = KeyFilter.of([])
+        self.saved_keys = held.keys if held.identity else 0
+        if sum(len(s) for s in self.segments) > held.capacity:
+            held = KeyFilter.of(self.segments, read=self._keys)
+            self.saved_keys = 0
+        for segment in self.segments[held.files:]:
+            held.add(self._keys(segment))
+        held.files, held.through, held.identity = len(self.segments), self.through, b""
+        self.filter, self._read = held, {}
+
+    def _keys(self, segment: Segment) -> np.ndarray:
+        """A file's key column: as an open read it, else read again."""
+        keys = self._read.pop(segment.through, None)
+        return segment.keys() if keys is None else keys
+
+    def _chain(self, at: int, filtered_through: int) -> list[Segment]:
+        """The segments from :attr:`through` to ``at``, oldest first (opened and checked);
+        the key columns of those after ``filtered_through`` are kept for :meth:`_settle`."""
         paths = {int(m.group(1)): p for p in self.directory.iterdir() if (m := _NAME.fullmatch(p.name))}
         chain: list[Segment] = []
+
+        def keep(segment: Segment, keys: np.ndarray) -> None:
+            if segment.through > filtered_through:
+                self._read[segment.through] = keys
+
         while at > self.through:
             if at not in paths:
                 raise HistoryError(f"order history file orders-{at:020d}.arrow is missing: the journal "
                                    f"forgot the orders done up to seq {at}")
-            segment = Segment(paths[at])
+            segment = Segment(paths[at], keep)
             if not segment.after < segment.through == at:
                 raise HistoryError(f"order history file {segment.path.name} says it covers "
                                    f"{segment.after}..{segment.through}")
@@ -392,16 +523,23 @@ class OrderHistory:
 
     def write(self, rows: np.ndarray, through: int) -> tuple[Segment, KeyFilter]:
         """Write the file for ``rows`` (done after :attr:`through`, up to ``through``) and
-        the filter that includes them; hand both to :meth:`install` (in the writer). Runs
+        the filter that includes them, saved if :data:`SAVE_EVERY` keys were added since
+        the last save or it was rebuilt; hand both to :meth:`install` (in the writer). Runs
         on a background thread: it reads only the segments installed already."""
         path = write(self.directory, self.ops, rows, self.through, through)
-        segment = Segment(path)
-        segments = list(self.segments)
+        read: list[np.ndarray] = []
+        segment = Segment(path, lambda _, keys: read.append(keys))
+        segments = [*self.segments, segment]
         if self.filter.keys + len(segment) <= self.filter.capacity:
             keys = KeyFilter(self.filter.bits.copy(), self.filter.capacity, self.filter.keys)
-            keys.add(segment.keys())
+            keys.add(read[0])
         else:
-            keys = KeyFilter.of([*segments, segment])
+            keys = KeyFilter.of(segments)
+            self.saved_keys = 0
+        keys.files, keys.through = len(segments), segment.through
+        if keys.keys - self.saved_keys >= SAVE_EVERY:
+            save_filter(self.directory, self.ops, keys, segments)
+            self.saved_keys = keys.keys
         return segment, keys
 
     def install(self, segment: Segment, keys: KeyFilter) -> None:
@@ -444,5 +582,9 @@ class OrderHistory:
         return None
 
     def close(self) -> None:
-        """Forget the segments (no file stays open between lookups)."""
+        """Save the filter if keys were added since it was saved; forget the segments (no
+        file stays open between lookups)."""
+        if self.filter.keys > self.saved_keys and self.filter.files == len(self.segments):
+            save_filter(self.directory, self.ops, self.filter, self.segments)
+            self.saved_keys = self.filter.keys
         self.segments = []

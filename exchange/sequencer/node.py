@@ -89,7 +89,7 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
     report.snapshot, report.skipped_snapshots = loaded.loaded, loaded.skipped
     report.snapshot_seconds = time.perf_counter() - started
     # the history files the snapshot's ledger forgot are opened (their keys checked, the
-    # filter built, mostly without the GIL) while the execution log's open check
+    # filter loaded or built, mostly without the GIL) while the execution log's open check
     # ends and the journal tail is replayed
     opening = ThreadPoolExecutor(1, thread_name_prefix="gpux-history-open")
     history = opening.submit(OrderHistory.opening, data.history, ops,

@@ -6,6 +6,7 @@ bounded by what is live."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from exchange.catalog import default_catalog
 from exchange.engine.hashtable import EMPTY
 from exchange.journal import FileOps
 from exchange.schema import CommandKind as K, EventKind as EV, Reason, commands, concat_records
-from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy
-from exchange.sequencer.history import COLUMNS, FENCE, HistoryError, OrderHistory
+from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy, history as history_module
+from exchange.sequencer.history import COLUMNS, FENCE, FILTER, HistoryError, OrderHistory, Segment
 from exchange.sequencer.node import _listing_commands
 from exchange.sequencer.orders import R_ID
 from exchange.testing.workload import funding, order_flow
@@ -364,3 +365,81 @@ def test_snapshot_size_does_not_grow_with_done_orders(tmp_path: Path) -> None:
     finally:
         node.close()
     assert sizes[1] < sizes[0] * 1.3, sizes  # ten times the done orders, about the same snapshot
+
+
+def _saved_history(tmp_path: Path, monkeypatch, files: int = 3) -> np.ndarray:
+    """A history of ``files`` files (seqs 10, 20, ...) whose filter was saved at each
+    retirement; its rows."""
+    monkeypatch.setattr(history_module, "SAVE_EVERY", 1)
+    history = OrderHistory.open(tmp_path, None, 0)
+    rows = np.arange(files * 4 * len(COLUMNS), dtype=np.int64).reshape(files * 4, len(COLUMNS)) + 1
+    for i in range(files):
+        history.install(*history.write(rows[4 * i:4 * i + 4], 10 * (i + 1)))
+    assert (tmp_path / FILTER).exists() and history.saved_keys == 4 * files
+    history.close()
+    return rows
+
+
+def _reads_of_keys(monkeypatch) -> list[str]:
+    """The files whose key column is read from now on, once per read."""
+    reads: list[str] = []
+    original = Segment.keys
+    monkeypatch.setattr(Segment, "keys", lambda self: reads.append(self.path.name) or original(self))
+    return reads
+
+
+def test_an_open_uses_the_saved_filter_and_reads_each_key_column_once(tmp_path: Path, monkeypatch) -> None:
+    rows = _saved_history(tmp_path, monkeypatch)
+    reads = _reads_of_keys(monkeypatch)
+    opened = OrderHistory.opening(tmp_path, None, 20)  # the snapshot knows two files; the saved filter covers 3
+    opened.follow(30)
+    assert opened.saved_keys == opened.filter.keys == 12 and opened.filter.files == 3
+    assert sorted(reads) == sorted(s.path.name for s in opened.segments)  # once each: for its own check
+    probes = np.concatenate([rows[:, 0], rows[:, 0] + 1000])
+    assert opened.contains(probes).tolist() == [True] * 12 + [False] * 12
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda b: b[:-1] + bytes([b[-1] ^ 1]), "SHA-256 mismatch"),
+    (lambda b: b[:100] + bytes([b[100] ^ 1]) + b[101:], "SHA-256 mismatch"),
+    (lambda b: b[:len(b) // 2], "torn"),
+    (lambda b: b[:20], "torn, or not a saved filter"),
+    (lambda b: b"X" + b[1:], "torn, or not a saved filter"),
+])
+def test_a_damaged_saved_filter_is_named_and_rebuilt(tmp_path: Path, monkeypatch, caplog, spoil, problem) -> None:
+    rows = _saved_history(tmp_path, monkeypatch)
+    path = tmp_path / FILTER
+    path.write_bytes(spoil(path.read_bytes()))
+    reads = _reads_of_keys(monkeypatch)
+    opened = OrderHistory.open(tmp_path, None, 30)
+    assert f"{path}: {problem}; the filter is rebuilt from every key" in caplog.text
+    assert opened.saved_keys == 0 and opened.filter.keys == 12 and len(reads) == 3  # read once all the same
+    assert opened.contains(np.concatenate([rows[:, 0], rows[:, 0] + 1000])).tolist() == [True] * 12 + [False] * 12
+
+
+def test_a_missing_or_stale_saved_filter_is_rebuilt(tmp_path: Path, monkeypatch, caplog) -> None:
+    caplog.set_level(logging.INFO, "gpux.history")
+    rows = _saved_history(tmp_path, monkeypatch)
+    (tmp_path / FILTER).unlink()
+    opened = OrderHistory.open(tmp_path, None, 30)
+    assert opened.saved_keys == 0 and opened.contains(rows[:, 0]).all() and FILTER not in caplog.text
+    opened.close()  # saved again
+    # the last file never forgotten (a crash before its FORGET_DONE): the filter covers a file the chain has not
+    opened = OrderHistory.open(tmp_path, None, 20)
+    assert "(stale); rebuilt" in caplog.text and opened.saved_keys == 0
+    assert opened.contains(rows[:, 0]).tolist() == [True] * 8 + [False] * 4
+    opened.close()  # saved for the two files
+    # the same seqs with other keys (files replaced): the filter's identity differs, it is not trusted
+    saved = (tmp_path / FILTER).read_bytes()
+    others = rows[:8].copy()
+    others[:, 0] += 5000
+    elsewhere = OrderHistory.open(tmp_path / "other", None, 0)
+    elsewhere.install(*elsewhere.write(others[:4], 10))
+    elsewhere.install(*elsewhere.write(others[4:], 20))
+    for path in (tmp_path / "other").glob("orders-*.arrow"):
+        path.replace(tmp_path / path.name)
+    (tmp_path / FILTER).write_bytes(saved)
+    caplog.clear()
+    opened = OrderHistory.open(tmp_path, None, 20)
+    assert "(stale); rebuilt" in caplog.text
+    assert opened.contains(others[:, 0]).all() and not opened.contains(rows[:8, 0]).any()
