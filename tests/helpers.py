@@ -28,6 +28,7 @@ import numpy as np
 
 from exchange.schema import (
     COMMAND_DTYPE,
+    EVENT_DTYPE,
     EVENT_FIELDS,
     CommandKind,
     EngineConfig,
@@ -38,6 +39,7 @@ from exchange.schema import (
     StpMode,
     TimeInForce,
     command,
+    describe,
 )
 
 # ---------------------------------------------------------------------------- constants
@@ -229,7 +231,8 @@ def rows(events: np.ndarray) -> list[dict[str, int]]:
     return [dict(zip(EVENT_FIELDS, map(int, r))) for r in events.tolist()]
 
 
-def _name(enum: type, value: int) -> str:
+def code_name(enum: type, value: int) -> str:
+    """The member name of ``value`` in ``enum``, or the number when it is not a member."""
     try:
         return enum(value).name
     except ValueError:
@@ -237,21 +240,16 @@ def _name(enum: type, value: int) -> str:
 
 
 def show(events: np.ndarray | list[dict[str, int]]) -> str:
-    """A readable table of events (for failure messages)."""
-    rs = rows(events) if isinstance(events, np.ndarray) else events
-    lines = []
-    for r in rs:
-        parts = [f"{_name(EventKind, r['kind']):9}"]
-        if r["reason"]:
-            parts.append(f"reason={_name(Reason, r['reason'])}")
-        parts += [f"{k}={v}" for k, v in r.items() if k not in ("kind", "reason") and v]
-        lines.append("  " + " ".join(parts))
-    return "\n".join(lines) or "  (no events)"
+    """A readable table of events (for failure messages): :func:`describe`'s lines,
+    indented; dicts (expected events) may leave fields out, which then read as 0."""
+    if not isinstance(events, np.ndarray):
+        events = np.array([tuple(int(r.get(f, 0)) for f in EVENT_FIELDS) for r in events], EVENT_DTYPE)
+    return "\n".join("  " + line for line in describe(events).splitlines()) or "  (no events)"
 
 
 def kinds(events: np.ndarray) -> list[str]:
     """Event kind names, in order."""
-    return [_name(EventKind, int(k)) for k in events["kind"]]
+    return [code_name(EventKind, int(k)) for k in events["kind"]]
 
 
 # ---------------------------------------------------------------------------- expected events
@@ -338,7 +336,7 @@ def assert_events(events: np.ndarray, expected: list[dict[str, int]]) -> None:
 
 
 def reasons(events: np.ndarray) -> list[str]:
-    return [_name(Reason, int(r)) for r in events["reason"]]
+    return [code_name(Reason, int(r)) for r in events["reason"]]
 
 
 # ---------------------------------------------------------------------------- well-formedness

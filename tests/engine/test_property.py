@@ -45,7 +45,6 @@ from exchange.engine.reference import ReferenceEngine
 from exchange.schema import (
     CLORD_LIMIT,
     COMMAND_DTYPE,
-    COMMAND_FIELDS,
     EVENT_DTYPE,
     EVENT_FIELDS,
     CommandKind,
@@ -53,6 +52,7 @@ from exchange.schema import (
     InstrumentState,
     OrderFlag,
     Reason,
+    describe,
 )
 from tests.helpers import (
     BIG,
@@ -70,6 +70,7 @@ from tests.helpers import (
     T0,
     Ledger,
     check_wellformed,
+    code_name,
     make_engine,
     rows,
     show,
@@ -511,19 +512,11 @@ def setup_commands(world: World) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- comparing
 
-def _name(enum: type, value: int) -> str:
-    try:
-        return enum(value).name
-    except ValueError:
-        return str(value)
-
-
 def fmt_command(row: Any) -> str:
-    """One command: seq, ts relative to T0, kind name and the non-zero fields."""
-    d = dict(zip(COMMAND_FIELDS, (int(x) for x in row.tolist())))
-    parts = [f"seq={d['seq']}", f"ts=T0+{d['ts'] - T0}", _name(CommandKind, d["kind"])]
-    parts += [f"{k}={v}" for k, v in d.items() if k not in ("seq", "ts", "kind") and v]
-    return " ".join(parts)
+    """One command as :func:`describe` prints it, its ts counted from T0."""
+    relative = np.array(row, COMMAND_DTYPE).reshape(1)
+    relative["ts"] -= T0
+    return describe(relative)
 
 
 def fmt_commands(cmds: np.ndarray) -> str:
@@ -550,9 +543,9 @@ def describe_event_mismatch(cmds: np.ndarray, ref: np.ndarray, nb: np.ndarray) -
             x, y = ra[i][f], rb[i][f]
             if x != y:
                 if f == "kind":
-                    x, y = _name(EventKind, x), _name(EventKind, y)
+                    x, y = code_name(EventKind, x), code_name(EventKind, y)
                 elif f == "reason":
-                    x, y = _name(Reason, x), _name(Reason, y)
+                    x, y = code_name(Reason, x), code_name(Reason, y)
                 lines.append(f"  {f}: reference={x} numba={y}")
     else:
         lines.append(f"  only {'reference' if i < len(ra) else 'numba'} has event {i}")
