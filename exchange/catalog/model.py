@@ -106,15 +106,23 @@ class Market:
 
         ``with_currency=False`` leaves out the currency sign or code (``'18.05'``).
         """
-        minor = operator.index(minor)
-        minus = "-" if minor < 0 else ""
-        major, rest = divmod(abs(minor), self.minor_per_major)
-        digits = len(str(self.minor_per_major)) - 1
-        text = f"{major:,}" + (f".{rest:0{digits}d}" if digits else "")
-        mark = _CURRENCY_SIGNS.get(self.currency)
-        if not with_currency:
-            return f"{minus}{text}"
-        return f"{minus}{mark}{text}" if mark else f"{minus}{text} {self.currency}"
+        return format_minor_units(minor, self.minor_per_major, self.currency if with_currency else None)
+
+
+def format_minor_units(minor: int, minor_per_major: int, currency: str | None) -> str:
+    """``minor`` units as major units with thousands separators, exactly (no floats):
+    ``(-123456, 100, "CNY") -> '-¥1,234.56'``; a currency without a sign gets its code after
+    the amount (``'1,234.56 USD'``), ``currency=None`` neither. ``minor_per_major`` is a
+    power of ten (the catalog checks it)."""
+    minor = operator.index(minor)
+    minus = "-" if minor < 0 else ""
+    major, rest = divmod(abs(minor), minor_per_major)
+    digits = len(str(minor_per_major)) - 1
+    text = f"{major:,}" + (f".{rest:0{digits}d}" if digits else "")
+    if currency is None:
+        return f"{minus}{text}"
+    mark = _CURRENCY_SIGNS.get(currency)
+    return f"{minus}{mark}{text}" if mark else f"{minus}{text} {currency}"
 
 
 @dataclass(frozen=True)

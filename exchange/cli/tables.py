@@ -7,6 +7,7 @@ from rich import box
 from rich.table import Table
 
 from exchange.catalog import Market
+from exchange.catalog.model import format_minor_units
 from exchange.settlement import DaySettlement
 
 _COLUMNS = ("account", "bought_qty", "bought_value", "sold_qty", "sold_value", "fees", "subsidy", "net")
@@ -14,8 +15,8 @@ _COUNTS = ("account", "bought_qty", "sold_qty")
 
 
 def yuan(fen: int) -> str:
-    """``fen`` as yuan with the sign, e.g. ``¥1,234.50``."""
-    return f"¥{fen // 100:,}.{fen % 100:02d}" if fen >= 0 else f"-{yuan(-fen)}"
+    """``fen`` (the wire's prices and balances) as yuan with the sign, e.g. ``¥1,234.50``."""
+    return format_minor_units(fen, 100, "CNY")
 
 
 def settlement_table(result: DaySettlement, market: Market, names: list[str] | None = None) -> Table:

@@ -29,6 +29,8 @@ from exchange.catalog import (
     slot_from_ts_ns,
     slot_ts_ns,
 )
+from exchange.catalog.model import format_minor_units
+from exchange.cli.tables import yuan
 from exchange.schema import CommandKind, EngineConfig, command
 
 CLASSES = ("H100-80G", "H800-80G", "A800-80G", "A100-80G", "910B", "MLU370", "BI-V100")
@@ -375,6 +377,13 @@ def test_format_money(cat: Catalog) -> None:
     assert m.format_money(-105) == "-¥1.05"
     assert m.format_money(123456789) == "¥1,234,567.89"
     assert m.format_money(1800, with_currency=False) == "18.00"
+
+
+def test_format_minor_units_other_currencies_and_the_cli_yuan() -> None:
+    assert format_minor_units(-123456, 100, "USD") == "-1,234.56 USD"
+    assert format_minor_units(1234, 1, "JPY") == "1,234 JPY"
+    assert format_minor_units(1234, 1000, None) == "1.234"
+    assert [yuan(f) for f in (0, 5, -5, 10**12)] == ["¥0.00", "¥0.05", "-¥0.05", "¥10,000,000,000.00"]
 
 
 # --------------------------------------------------------------------------- listing
