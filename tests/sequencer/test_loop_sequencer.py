@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -40,40 +41,75 @@ def test_a_loop_turns_submissions_are_one_group_and_a_cancelled_one_is_dropped(t
     asyncio.run(run())
 
 
-def test_callers_coming_back_in_different_turns_share_one_group_per_round(tmp_path, monkeypatch):
-    """LoopSequencer (GROUP): closed-loop callers that submit again once answered, each a
-    few loop turns later than the others, are held together in one group per round
-    instead of the first of them taking a sync of its own; a lone submission is still
-    answered (held at most MOST_HOLD). The hold is widened to 0.5 s so that a busy
-    machine's stall between two callers' turns cannot end it and split a round."""
+def _closed_loop_callers(tmp_path, monkeypatch, *, callers: int, rounds: int, first_turns) -> list[int]:
+    """Group sizes of ``callers`` closed-loop callers, ``rounds`` orders each, then a lone
+    order: caller i starts after ``first_turns(i)`` loop turns and comes back i turns after
+    each answer. The hold is widened to 0.5 s so that a busy machine's stall between two
+    callers' turns cannot end it."""
     monkeypatch.setattr(sequencer_module, "MOST_HOLD", 0.5)
-    callers, rounds = 8, 6
 
-    async def run() -> None:
+    async def run() -> list[int]:
         node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
         await asyncio.to_thread(start_market, node)
         started = node.sequencer.state.last_seq
-
         orders = [[flow(1, seed=100 * i + r, base=10_000 * (i + 1) + 100 * r) for r in range(rounds)]
                   for i in range(callers)]
 
         async def caller(i: int) -> None:
-            for batch in orders[i]:
-                for _ in range(i):  # back i turns after the first caller
+            for r, batch in enumerate(orders[i]):
+                for _ in range(first_turns(i) if r == 0 else i):
                     await asyncio.sleep(0)
                 await node.sequencer.submit_async(batch)
         await asyncio.gather(*(caller(i) for i in range(callers)))
         lone = await node.sequencer.submit_async(flow(1, seed=999, base=900_000))
         assert len(lone)
         await asyncio.to_thread(node.close)
-        groups = [g for g in FileJournal(tmp_path / "journal").groups() if g["seq"][0] > started]
-        sizes = [len(g) for g in groups]
-        assert sum(sizes) == callers * rounds + 1 and sizes[0] == 1 and sizes[-1] == 1  # [-1]: the lone one
-        # the first round: nobody answered yet, nothing to hold for (a sync of its own for the
-        # first caller; on a busy machine the others may split too); after it, no caller takes
-        # a sync of its own, and the rounds go as whole groups (without the hold: 1, 7, 1, 7, ...)
-        assert 1 not in sizes[1:-1] and sizes.count(callers) >= rounds - 2, sizes
-    asyncio.run(run())
+        return [len(g) for g in FileJournal(tmp_path / "journal").groups() if g["seq"][0] > started]
+    return asyncio.run(run())
+
+
+def test_callers_coming_back_in_different_turns_share_one_group_per_round(tmp_path, monkeypatch):
+    """LoopSequencer (GROUP): closed-loop callers that submit again once answered, each a
+    few loop turns later than the others, are held together in one group per round
+    instead of the first of them taking a sync of its own (without the hold: 8, then 1,
+    7, 1, 7, ...); a lone submission is still answered (held at most MOST_HOLD)."""
+    sizes = _closed_loop_callers(tmp_path, monkeypatch, callers=8, rounds=6, first_turns=lambda i: 0)
+    assert sizes == [8] * 6 + [1]
+
+
+def test_callers_split_over_two_groups_come_together_again(tmp_path, monkeypatch):
+    """LoopSequencer (GROUP): callers that started apart (the first of them alone, as
+    nothing was outstanding yet to hold for) go as whole groups from the next rounds on:
+    the hold waits for as many callers as were last seen outstanding at once, so those
+    answered and still on their way back count. (Counting only the submissions answered
+    since the last group kept two part groups taking turns for good under load: 1, 4, 5,
+    5, 6, 6, 6, 6, 5, 4, 1.)"""
+    rounds = 10
+    sizes = _closed_loop_callers(tmp_path, monkeypatch, callers=8, rounds=rounds, first_turns=lambda i: i)
+    assert sum(sizes) == 8 * rounds + 1 and sizes[-1] == 1
+    assert sizes.count(8) >= rounds - 3, sizes
+
+
+def test_callers_that_left_cost_one_hold_then_a_lone_caller_goes_at_once(tmp_path, monkeypatch):
+    """LoopSequencer (GROUP): after 8 callers stop, the first lone submission waits out
+    the hold (MOST_HOLD) for them, and the hold that ran out forgets them: the next lone
+    submission is not held."""
+    monkeypatch.setattr(sequencer_module, "MOST_HOLD", 2.0)
+
+    async def run() -> tuple[float, float]:
+        node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
+        await asyncio.to_thread(start_market, node)
+        await asyncio.gather(*(node.sequencer.submit_async(flow(1, seed=i, base=10_000 * (i + 1)))
+                               for i in range(8)))
+        took = []
+        for i in range(2):
+            started = time.perf_counter()
+            await node.sequencer.submit_async(flow(1, seed=900 + i, base=900_000 + 1000 * i))
+            took.append(time.perf_counter() - started)
+        await asyncio.to_thread(node.close)
+        return took[0], took[1]
+    first, second = asyncio.run(run())
+    assert first >= 2.0 and second < 2.0, (first, second)
 
 
 def test_a_thread_submission_that_returned_comes_before_what_the_loop_submits_after(tmp_path):
