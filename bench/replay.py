@@ -36,7 +36,7 @@ from exchange.engine import Engine
 from exchange.executions import ExecLog
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
-from exchange.sequencer.node import read_ahead
+from exchange.sequencer.pipeline import read_ahead
 from exchange.sequencer.state import REPLAY_PIECE, WHOLE_GROUP_KINDS
 from exchange.testing.workload import order_flow
 

@@ -19,7 +19,7 @@ from exchange.dayahead import DayAheadError, verify_day_ahead
 from exchange.journal import DataDir, FileJournal, JournalError, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, EVENT_DTYPE, CommandKind
 from exchange.sequencer import MarketState
-from exchange.sequencer.node import read_ahead
+from exchange.sequencer.pipeline import read_ahead
 from exchange.sequencer.state import WHOLE_GROUP_KINDS
 from exchange.settlement import (
     DaySettlement,

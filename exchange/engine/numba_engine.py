@@ -73,8 +73,9 @@ class Engine:
         self.config = config
         self._classes = lay.class_table(config)
         self._st = lay.new_state(initial_orders, config.max_accounts)
-        self._buffers = [np.empty((4096, len(E)), np.int64), np.empty((4096, len(E)), np.int64)]
-        """Two event buffers, reused: ``process(copy=False)`` returns a view of one of them."""
+        self._buffers: list[np.ndarray] = []
+        """Event buffers, reused (made as ``process`` first asks for them): ``process(copy=False)``
+        returns a view of one of them."""
 
     # ------------------------------------------------------------------ commands
 
@@ -84,11 +85,14 @@ class Engine:
 
         O(commands + events) amortised; pools grow by doubling when full. The kernel
         runs without the GIL. With ``copy=False`` the events are a view of the engine's
-        event buffer number ``buffer`` (0 or 1), valid only until the next call that
-        writes that buffer: saves a copy when replaying, and alternating the buffers
-        lets one batch's events be read while the next batch runs.
+        event buffer number ``buffer`` (0, 1, ...), valid only until the next call that
+        writes that buffer: saves a copy when replaying, and taking the buffers in turn
+        lets earlier batches' events be read while the next batch runs
+        (:meth:`release_buffers` lets go of them).
         """
         rows = record_words(command_batch(batch))
+        while len(self._buffers) <= buffer:
+            self._buffers.append(np.empty((4096, len(E)), np.int64))
         start, n = 0, 0
         while True:
             status, start, n = _process(self._st, self._classes, rows, start, self._buffers[buffer], n)
@@ -97,6 +101,10 @@ class Engine:
                 return copy_records(events) if copy else events
             self._reserve_events(buffer, n)
             self._st = lay.grow(self._st)
+
+    def release_buffers(self, keep: int = 1) -> None:
+        """Let go of the event buffers past the first ``keep`` (those a replay took in turn)."""
+        del self._buffers[keep:]
 
     def _reserve_events(self, buffer: int, written: int) -> None:
         """Keep the first ``written`` rows of an event buffer and make room for at least as

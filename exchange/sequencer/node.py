@@ -25,10 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from exchange.journal import DataDir, FileJournal, FileOps, JournalError, Snapsh
 from exchange.schema import CommandKind, command, commands
 from exchange.sequencer.history import OrderHistory
 from exchange.sequencer.orders import OrderRecord
+from exchange.sequencer.pipeline import read_ahead
 from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
 from exchange.sequencer.state import WHOLE_GROUP_KINDS, MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
@@ -155,47 +155,6 @@ def _check_executions(executions: ExecLog, journal: FileJournal, state: MarketSt
                            f"{state.last_seq}: the snapshot does not fit the journal")
     executions.checking = False
     return why
-
-
-def read_ahead(batches: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
-    """Iterate ``batches`` while a thread reads (and checks) the next ``depth`` ahead.
-
-    Reading, checksums and decoding overlap with the engine, whose kernel releases the
-    GIL. An error in the reader is raised here, in order; if the consumer stops early
-    (or fails), the reader thread is told to stop and exits, releasing its files.
-    """
-    ahead: queue.Queue = queue.Queue(maxsize=depth)
-    done, stop = object(), threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-        except BaseException as error:  # handed over in order
-            put(error)
-            return
-        put(done)
-
-    reader = threading.Thread(target=read, name="gpux-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := ahead.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
 
 
 class ExchangeNode:

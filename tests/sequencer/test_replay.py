@@ -6,19 +6,23 @@ replaces, halts, holds and day-ahead trades."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import default_catalog
 from exchange.executions import EXEC_DTYPE
+from exchange.journal import FileJournal, JournalCorruptError
 from exchange.journal.segments import _cut_around_groups
 from exchange.schema import CommandKind as K, OrderType, Side, TimeInForce, commands, concat_records
 from exchange.sequencer import MarketState
 from exchange.sequencer.node import _listing_commands
-from exchange.sequencer.state import REPLAY_PIECE, WHOLE_GROUP_KINDS
-from exchange.testing.workload import funding, symbols
+from exchange.sequencer.pipeline import read_ahead
+from exchange.sequencer.state import REPLAY_AHEAD, REPLAY_PIECE, WHOLE_GROUP_KINDS
+from exchange.testing.workload import funding, order_flow, symbols
 
 CATALOG = default_catalog()
 DAY = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
@@ -111,8 +115,8 @@ class Run:
 
 @settings(max_examples=60)
 @given(journals(), st.lists(st.integers(1, 80), min_size=1, max_size=6), st.floats(0, 1),
-       st.sampled_from([1, 3, 17, REPLAY_PIECE]))
-def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal, cuts, held_share, piece):
+       st.sampled_from([1, 3, 17, REPLAY_PIECE]), st.sampled_from([1, 2, REPLAY_AHEAD]))
+def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal, cuts, held_share, piece, ahead):
     stream, sizes = journal
     live = Run()
     at = 0
@@ -130,7 +134,7 @@ def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal,
     before = Run()
     before.state.apply(stream[:held_at])
     replayed = Run(held=before.state.exec_counts.copy())
-    assert replayed.state.replay(iter(batches), piece) == len(stream)
+    assert replayed.state.replay(iter(batches), piece, ahead) == len(stream)
 
     expected, got = live.state.snapshot(), replayed.state.snapshot()
     assert expected.meta == got.meta
@@ -142,3 +146,81 @@ def test_a_replay_in_large_batches_equals_the_groups_applied_one_by_one(journal,
     records = concat_records(live.executions) if live.executions else np.zeros(0, EXEC_DTYPE)
     fresh = records[records["exec_seq"] > before.state.exec_counts[records["exec_account"]]]
     assert fresh.tobytes() == Run.joined(replayed.executions)
+
+
+def _written(path, groups: int = 60, size: int = 50) -> list[np.ndarray]:
+    """A journal of listings, funding and an order flow in groups of ``size`` across
+    segments of 16 KiB; the groups."""
+    flow = order_flow(CATALOG, groups * size, len(SLOTS), ACCOUNTS, seed=7)
+    stream = concat_records([_listing_commands(MarketState(CATALOG), SLOTS), funding(len(SLOTS), ACCOUNTS), flow])
+    stream["seq"] = np.arange(1, len(stream) + 1)
+    stream["ts"] = START_NS + stream["seq"] * 10**6
+    journal = FileJournal(path, segment_bytes=16384)
+    groups_written = [stream[at:at + size] for at in range(0, len(stream), size)]
+    for group in groups_written:
+        journal.append(group)
+    journal.sync()
+    journal.close()
+    return groups_written
+
+
+def _same_state(state: MarketState, expected: MarketState) -> None:
+    want, got = expected.snapshot(), state.snapshot()
+    assert want.meta == got.meta
+    for name, array in want.arrays.items():
+        assert np.array_equal(array, got.arrays[name]), name
+
+
+def test_a_replay_of_a_journal_with_a_torn_tail_equals_its_whole_groups_applied(tmp_path):
+    groups = _written(tmp_path / "j")
+    segment = FileJournal(tmp_path / "j", read_only=True).segments()[-1]
+    segment.write_bytes(segment.read_bytes()[:-9])  # the last group torn
+    journal = FileJournal(tmp_path / "j")
+    assert journal.torn_tail is not None and journal.torn_tail.segment == segment.name
+    replayed = MarketState(CATALOG)
+    assert replayed.replay(read_ahead(journal.read(0, WHOLE_GROUP_KINDS)), 64, 2) == journal.last_seq
+    expected = MarketState(CATALOG)
+    for group in groups[:-1]:
+        expected.apply(group)
+    assert expected.last_seq == journal.last_seq
+    _same_state(replayed, expected)
+
+
+def test_damage_met_mid_replay_is_named_after_everything_before_it_is_applied(tmp_path):
+    _written(tmp_path / "j")
+    journal = FileJournal(tmp_path / "j", read_only=True)
+    damaged = journal.segments()[2]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 1
+    damaged.write_bytes(bytes(data))
+    before = []  # what a plain read gives before the damage
+    with pytest.raises(JournalCorruptError):
+        for batch in journal.read(0, WHOLE_GROUP_KINDS):
+            before.append(batch.copy())
+    expected = MarketState(CATALOG)
+    for batch in before:
+        expected.apply(batch)
+    replayed = MarketState(CATALOG)
+    with pytest.raises(JournalCorruptError, match=damaged.name):
+        replayed.replay(read_ahead(journal.read(0, WHOLE_GROUP_KINDS)), 64, 2)
+    assert expected.last_seq > 0
+    _same_state(replayed, expected)
+    assert not [t for t in threading.enumerate() if t.name.startswith(("gpux-replay", "gpux-read-ahead"))]
+
+
+def test_an_error_following_the_events_stops_the_engine_thread(tmp_path):
+    _written(tmp_path / "j")
+    journal = FileJournal(tmp_path / "j", read_only=True)
+    replayed = MarketState(CATALOG)
+    followed = []
+
+    def fail_at_the_third(batch, events):
+        followed.append(len(batch))
+        if len(followed) == 3:
+            raise RuntimeError("listener failed")
+
+    replayed.listeners.append(fail_at_the_third)
+    with pytest.raises(RuntimeError, match="listener failed"):
+        replayed.replay(read_ahead(journal.read(0, WHOLE_GROUP_KINDS)), 64, 2)
+    assert len(followed) == 3 and replayed.last_seq == sum(followed)
+    assert not [t for t in threading.enumerate() if t.name.startswith(("gpux-replay", "gpux-read-ahead"))]
