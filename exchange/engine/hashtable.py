@@ -163,9 +163,11 @@ def hash_delete_values(table, lo, hi):
     return removed
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rehash(table, new_size):
-    """A copy of a table with ``new_size`` (a power of two) rows. O(size)."""
+    """A copy of a table with ``new_size`` (a power of two) rows. O(size). Runs without
+    the GIL: a doubling of a large table (10-100 ms) does not hold up other threads (a
+    replay's engine and the rest of it)."""
     grown = np.full((new_size, 2), EMPTY, np.int64)
     for i in range(table.shape[0]):
         if table[i, KEY] != EMPTY:
