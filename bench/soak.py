@@ -41,7 +41,10 @@ the run. Every 20th response (and all of the first 100) is decoded after its lat
 taken, to count reports by type. The server's own view, without the client and the
 transport: its ``gpux_submit_ack_seconds`` histogram (each message's batch from its
 submission to the sequencer to its answer: the group commit, the fsync, the engine),
-read from ``/metrics`` before and after the load, as the share of batches per bucket.
+read from ``/metrics`` before and after the load, as the share of batches per bucket, and
+beside it the journal's ``gpux_journal_fsync_seconds`` (each group commit's fsync, part of
+its batches' submit → ack), with the machine's dirty and under-write-back page cache
+(``/proc/meminfo``, sampled with the RSS): what an fsync may wait behind.
 
 After the load: kill -9 of the server, then the restart is timed from the new
 ``gpux serve`` process's start to its first SERVING health answer (the process start, the
@@ -105,6 +108,9 @@ FAR = 200  # far orders rest 1..FAR fen away from the mid
 GPU, REGION = "H100-80G", "jiaxing"
 MARKET_TZ = dt.timezone(dt.timedelta(hours=8))
 SAMPLE_SECONDS = 0.5
+HISTOGRAMS = ("gpux_submit_ack_seconds", "gpux_journal_fsync_seconds")
+"""The server's histograms read before and after the load: each message's batch from
+submit to ack, and each journal fsync (group commit) inside it."""
 DECODE_EVERY = 20
 
 
@@ -150,13 +156,14 @@ class Server:
                         times[key] = (at - self.started_at).total_seconds()
         return ", ".join(f"{key} at {t:.2f} s" for key, t in times.items())
 
-    def acks(self) -> dict[float, float]:
-        """The server's ``gpux_submit_ack_seconds`` histogram now: cumulative count by bucket bound."""
+    def histograms(self) -> dict[str, dict[float, float]]:
+        """The server's :data:`HISTOGRAMS` now: name -> cumulative count by bucket bound."""
         text = urllib.request.urlopen(self.metrics_url, timeout=30).read().decode()
-        for family in text_string_to_metric_families(text):
-            if family.name == "gpux_submit_ack_seconds":
-                return {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
-        raise RuntimeError("the server's /metrics has no gpux_submit_ack_seconds")
+        out = {family.name: {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
+               for family in text_string_to_metric_families(text) if family.name in HISTOGRAMS}
+        if len(out) != len(HISTOGRAMS):
+            raise RuntimeError(f"the server's /metrics lacks {set(HISTOGRAMS) - set(out)}")
+        return out
 
     def status(self) -> dict[str, int]:
         """VmRSS, VmHWM, RssAnon and RssFile (bytes) from /proc/<pid>/status."""
@@ -282,7 +289,9 @@ class Samples:
     def __init__(self, rounds: int, streams: int) -> None:
         self.sent = np.zeros((streams, rounds))
         self.latency = np.full((streams, rounds), np.nan)
-        self.rss: list[tuple[float, int]] = []
+        self.rss: list[tuple[float, int, int, int]] = []
+        self.dirty: list[tuple[float, int]] = []
+        """The machine's dirty and under-write-back page cache (bytes) at each RSS sample."""
         self.snapshots: dict[str, tuple[float, int]] = {}
         self.reports: dict[str, int] = {}
         self.decoded = 0
@@ -331,6 +340,7 @@ async def _sample(server: Server, samples: Samples, t0: float, stop: asyncio.Eve
         now = time.perf_counter() - t0
         status = server.status()
         samples.rss.append((now, status["VmRSS"], status["RssAnon"], status["RssFile"]))
+        samples.dirty.append((now, dirty()))
         for path in snapshots.glob("*.snapshot"):
             if path.name not in samples.snapshots:
                 try:
@@ -415,6 +425,13 @@ def resting_alone(data_dir: Path, snapshot_path: Path) -> tuple[int, int, int]:
 
 
 # ====================================================================== report
+
+def dirty() -> int:
+    """Bytes of the machine's page cache dirty or under write-back (/proc/meminfo): what
+    an fsync may queue behind."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return sum(int(fields[key].split()[0]) * 1024 for key in ("Dirty", "Writeback"))
+
 
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -502,11 +519,13 @@ def main() -> None:
         load = messages(plan, args.streams, symbol)
         print(f"{sum(map(len, load)):,} messages serialised ahead in {time.perf_counter() - t:.1f} s "
               f"({sum(len(m) for ms in load for m in ms) / 2**20:,.0f} MB)", flush=True)
-        cpu0, loader0, acks0 = server.cpu(), time.process_time(), server.acks()
+        cpu0, loader0, histograms0 = server.cpu(), time.process_time(), server.histograms()
         elapsed, samples = asyncio.run(drive(server, tokens, load, plan, args.window))
         del load
         server_cpu, loader_cpu = server.cpu() - cpu0, time.process_time() - loader0
-        acks = {bound: n - acks0[bound] for bound, n in server.acks().items()}
+        histograms = server.histograms()
+        acks, fsyncs = ({bound: n - histograms0[name][bound] for bound, n in histograms[name].items()}
+                        for name in HISTOGRAMS)
         sent = plan.rounds * args.streams * args.per_message
         status = server.status()
         time.sleep(1.0)  # the sampler may have missed a snapshot renamed just now
@@ -531,9 +550,15 @@ def main() -> None:
             print(f"  {i + 1:2d}/10 (rounds {rounds[0]:>6,}-{rounds[-1]:>6,}): {pcts(samples.latency[:, rounds])}")
     print(f"  whole run: {pcts(samples.latency)}")
     total = acks[float("inf")]
-    print(f"  the server's own submit -> ack of each message's batch (gpux_submit_ack_seconds, {total:,.0f} "
-          "batches): " + ", ".join(f"<= {bound * 1e3:g} ms {n / total:.2%}" for bound, n in acks.items()
-                                   if 0.01 <= bound <= 1.0))
+    for what, counts in (("submit -> ack of each message's batch (gpux_submit_ack_seconds", acks),
+                         ("journal fsync of each group in it (gpux_journal_fsync_seconds", fsyncs)):
+        n = counts[float("inf")]
+        print(f"  the server's own {what}, {n:,.0f}): " + ", ".join(
+            f"<= {bound * 1e3:g} ms {c / n:.2%}" for bound, c in counts.items() if 0.01 <= bound <= 1.0)
+            + f"; over 100 ms {n - counts[0.1]:,.0f}, over 250 ms {n - counts[0.25]:,.0f}")
+    page_cache = np.array(samples.dirty)
+    print("  the machine's dirty + write-back page cache, most in each tenth of the load: " + ", ".join(
+        mb(part[:, 1].max()) for part in np.array_split(page_cache, 10) if len(part)))
 
     rss = np.array(samples.rss)
     print("\nserver RSS, by tenth of the load (first sample of each; anonymous + file-backed, e.g. mapped files):")
