@@ -7,7 +7,10 @@ kill -9) and then hands them to the listeners (the gateway's live streams). A re
 reads an account's records after an ``exec_seq`` (:meth:`ExecLog.positions`,
 :meth:`ExecLog.read`), finding them in ``executions.accounts`` beside the log (the
 account of each record, 4 bytes; read from the file, so the process's memory does not
-grow with the log).
+grow with the log). The log is not fsynced while the node runs; its write-back (and its
+index's) is started every few megabytes by a thread of its own
+(:class:`~exchange.journal.writeback.WriteBehind`), so the journal's group commit never
+waits behind a burst of it.
 
 The journal is the truth, the log a copy of what it implies. What is checked, when:
 
@@ -55,6 +58,7 @@ from numba import njit
 
 from exchange.executions.records import EXEC_DTYPE, X
 from exchange.journal.fileops import FileOps, write_atomically
+from exchange.journal.writeback import WriteBehind
 from exchange.schema import record_words
 
 log = logging.getLogger("gpux.executions")
@@ -244,6 +248,14 @@ class ExecLog:
         self._marker: ThreadPoolExecutor | None = None
         self._mark_lock = threading.Lock()  # the mark file: written by the marker, removed by a read
         self._load()
+        self._behind = self._write_behind()
+
+    def _write_behind(self) -> tuple[WriteBehind, WriteBehind]:
+        """Write-back of the log and its index started as they grow (:mod:`~exchange.journal.writeback`:
+        the log is never fsynced while the node runs, and the journal's group commit would
+        otherwise wait behind its bursts of write-back)."""
+        return (WriteBehind(self._fd, self.n * RECORD_BYTES, "executions"),
+                WriteBehind(self._index_fd, self.n * 4, "executions-index"))
 
     def _load(self) -> None:
         """Check the records after the checked mark (all without a valid one) and their
@@ -348,6 +360,8 @@ class ExecLog:
             raise ExecLogError(f"an execution record names an account outside 0..{self.max_accounts - 1}")
         self._write_index(accounts)
         self.n += len(records)
+        self._behind[0].grew(self.n * RECORD_BYTES)
+        self._behind[1].grew(self.n * 4)
         if self.n - self.mark.records >= self.mark_every and (self._marking is None or self._marking.done()):
             if self._marking is not None:
                 self._marking.result()  # the last one's error (an fsync that failed), if any
@@ -442,6 +456,8 @@ class ExecLog:
             self._marking.result()  # its maps of the files end with it
         self._drop_mark()
         kept = None
+        for behind in self._behind:
+            behind.close()
         if self.damaged:
             kept = self.path.with_name(f"{self.FILE}.damaged-{os.getpid()}")
             os.replace(self.path, kept)
@@ -454,6 +470,7 @@ class ExecLog:
         self.counts[:] = 0
         self.n = 0
         self.damaged = self.lagging = None
+        self._behind = self._write_behind()
         return kept
 
     def sync(self) -> None:
@@ -465,6 +482,8 @@ class ExecLog:
         the files (a second call does nothing)."""
         if self._fd < 0:
             return
+        for behind in self._behind:
+            behind.close()
         if self._marking is not None:
             self._marking.result()
         if self._marker is not None:

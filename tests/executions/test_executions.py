@@ -15,9 +15,10 @@ from hypothesis import given, settings, strategies as st
 
 from exchange.catalog import Listing, default_catalog
 from exchange.client import GpuxClient, error_info
-from exchange.executions import EXEC_DTYPE, ExecLog, ExecLogError, derive_executions
+from exchange.executions import EXEC_DTYPE, ExecLog, ExecLogError, derive_executions, log as log_module
 from exchange.executions.log import Mark, checksums
 from exchange.executions.records import ACCOUNT_COMMANDS, ORDER_COMMANDS
+from exchange.journal import writeback
 from exchange.proto.gpux.v1 import trading_pb2, types_pb2
 from exchange.schema import CommandKind, EventKind, commands, record_words
 from exchange.sequencer import ExchangeNode, MarketState
@@ -335,6 +336,27 @@ def test_the_mark_moves_in_the_background_every_mark_every_records(tmp_path):
     assert Mark.decode((tmp_path / ExecLog.MARK).read_bytes(), 8).records == 12
     assert log.mark.counts.tolist() == counts.tolist() == log.counts.tolist()
     log.close()
+
+
+def test_appends_start_the_write_back_of_the_log_and_its_index_behind_them(tmp_path, monkeypatch):
+    steps: dict[int, list[tuple[int, int]]] = {}
+    monkeypatch.setattr(writeback, "write_back", lambda fd, start, end: steps.setdefault(fd, []).append((start, end)))
+    monkeypatch.setattr(log_module, "WriteBehind",
+                        lambda fd, at, name: writeback.WriteBehind(fd, at, name, step=4 * EXEC_DTYPE.itemsize))
+    log = ExecLog(tmp_path, 8)
+    for account in (1, 2, 3):
+        records = np.zeros(3, EXEC_DTYPE)
+        records["exec_account"], records["exec_seq"] = account, [1, 2, 3]
+        log.append(records)
+    log.close()
+    size = 9 * EXEC_DTYPE.itemsize
+    assert (tmp_path / ExecLog.FILE).stat().st_size == size
+    behind_log = max(steps.values(), key=lambda ranges: ranges[-1][1])
+    assert behind_log[0][0] == 0 and behind_log[-1][1] <= size
+    assert all(a[1] == b[0] for a, b in zip(behind_log, behind_log[1:]))
+    reopened = ExecLog(tmp_path, 8)
+    assert reopened.damaged is None and reopened.counts.tolist()[:4] == [0, 3, 3, 3]
+    reopened.close()
 
 
 @pytest.fixture()
