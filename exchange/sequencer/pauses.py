@@ -128,8 +128,10 @@ class PauseWatch:
                     self._samples.append((time.monotonic(), _stack(frame)))
 
     def _report(self, since: float, late: float, cpu: float) -> None:
-        stacks = collections.Counter(stack for t, stack in self._samples if t >= since)
-        collections_ms = [1e3 * took for started, took in self._collections if started + took >= since]
+        # list() copies a deque in one step under the GIL; iterating it in Python here would
+        # meet the watcher's appends ("deque mutated during iteration", which ended the beat)
+        stacks = collections.Counter(stack for t, stack in list(self._samples) if t >= since)
+        collections_ms = [1e3 * took for started, took in list(self._collections) if started + took >= since]
         self._samples.clear()
         self.pauses += 1
         gc_text = (f"{len(collections_ms)} full gc, {sum(collections_ms):.0f} ms"

@@ -47,3 +47,21 @@ def test_off_unless_asked(monkeypatch) -> None:
     finally:
         loop.close()
 
+
+
+def test_a_report_is_not_disturbed_by_samples_the_watcher_adds_meanwhile(caplog) -> None:
+    loop = asyncio.new_event_loop()
+    watch = pauses.PauseWatch(loop, 0.1)
+
+    class SampledWhileReporting(float):  # the watcher thread appends while the report reads
+        def __ge__(self, other):
+            watch._samples.append((0.0, "added meanwhile"))
+            return True
+
+    watch._samples.append((SampledWhileReporting(1.0), "held here"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="gpux.pauses"):
+            watch._report(0.5, 0.2, 0.01)
+    finally:
+        loop.close()
+    assert watch.pauses == 1 and "1x held here" in caplog.text
