@@ -7,7 +7,7 @@ message naming the field and the rule. The engine checks everything again.
 Orders are checked as numpy columns in one compiled pass (:func:`place_commands`), one
 order or many; a unary call's one order by :func:`place_command`, the same pass on a row
 built in compiled code (a few numpy calls instead of a dozen); a stream batch of orders
-is read from the bytes grpc received
+and cancels is read from the bytes grpc received
 (:func:`read_stream_request`, with :func:`exchange.gateway.wire.read_places`) instead of
 parsed into messages and read attribute by attribute. The tests compare each fast path
 with the plain one.
@@ -299,14 +299,14 @@ def replace_command(req: trading_pb2.ReplaceOrderRequest, account: int, out: np.
 
 class StreamRequest(NamedTuple):
     """A StreamOrdersRequest as the order stream uses it: read from its wire bytes when it
-    holds only place commands (``places``), else parsed by protobuf (``message``)."""
+    holds only place and cancel commands (``places``), else parsed by protobuf (``message``)."""
 
     batch_id: int
     cancel_on_disconnect: bool
     data: bytes
-    places: tuple[np.ndarray, list[str]] | None
-    """The orders' :data:`PLACE_COLUMNS` (:func:`~exchange.gateway.wire.read_places`) and
-    their symbols."""
+    places: tuple[np.ndarray, list[str], np.ndarray] | None
+    """Per command (:func:`~exchange.gateway.wire.read_places`): the order's
+    :data:`PLACE_COLUMNS`, its symbol, and 0, or a cancel's orig_client_order_id."""
     message: trading_pb2.StreamOrdersRequest | None
 
     def commands(self) -> Sequence[trading_pb2.OrderCommand]:
@@ -316,22 +316,24 @@ class StreamRequest(NamedTuple):
 
 
 def read_stream_request(data: bytes) -> StreamRequest:
-    """A StreamOrdersRequest from the bytes grpc received: a request of place commands only
-    (the usual batch) is read by compiled kernels, without a protobuf message or a Python
-    attribute read per order; anything else is parsed by protobuf (the tests check both
-    read the same). Bytes that do not parse: INVALID_ARGUMENT (MALFORMED_REQUEST)."""
+    """A StreamOrdersRequest from the bytes grpc received: a request of place and cancel
+    commands only (the usual batch) is read by compiled kernels, without a protobuf message
+    or a Python attribute read per order; anything else is parsed by protobuf (the tests
+    check both read the same). Bytes that do not parse: INVALID_ARGUMENT (MALFORMED_REQUEST)."""
     buf = np.frombuffer(data, np.uint8)
     n = count_commands(buf)
     if n >= 0:
         values = np.empty((n, len(PLACE_COLUMNS)), np.int64)
         symbol_at = np.empty((n, 2), np.int64)
+        cancels = np.empty(n, np.int64)
         head = np.zeros(2, np.uint64)
-        same = read_places(buf, values, symbol_at, CLORD_LIMIT, head)
+        same = read_places(buf, values, symbol_at, cancels, CLORD_LIMIT, head)
         try:
             if same >= 0:
-                symbols = [data[symbol_at[0, 0]:symbol_at[0, 1]].decode()] * n if same and n else \
+                first = int(np.argmin(cancels)) if n else 0  # a place, if there is one
+                symbols = [data[symbol_at[first, 0]:symbol_at[first, 1]].decode()] * n if same and n else \
                     [data[a:b].decode() for a, b in symbol_at.tolist()]
-                return StreamRequest(int(head[0]), bool(head[1]), data, (values, symbols), None)
+                return StreamRequest(int(head[0]), bool(head[1]), data, (values, symbols, cancels), None)
         except UnicodeDecodeError:
             pass  # protobuf refuses it below, in its own words
     try:
@@ -346,7 +348,7 @@ def stream_commands(request: StreamRequest, account: int, instruments: Instrumen
     """The records of a stream batch's valid OrderCommands, in order, and for each
     invalid one (by its index in the batch) its error."""
     if request.places is not None:
-        return _wire_places(*request.places, account, instruments)
+        return _wire_commands(*request.places, account, instruments)
     assert request.message is not None  # read_stream_request gives one or the other
     return _stream_commands(request.message.commands, account, instruments)
 
@@ -379,6 +381,29 @@ def _stream_commands(reqs, account: int, instruments: Instruments) -> tuple[np.n
         except GatewayError as error:
             problems[i] = error
     return batch[valid] if len(valid) < len(reqs) else batch, problems
+
+
+def _wire_commands(values: np.ndarray, symbols: list[str], cancels: np.ndarray, account: int,
+                   instruments: Instruments) -> tuple[np.ndarray, dict[int, GatewayError]]:
+    """:func:`stream_commands` of place and cancel commands read from the wire
+    (:attr:`StreamRequest.places`): the places checked in one pass, the cancels (their
+    orig_client_order_id in range already) as CANCEL records in their places."""
+    at = np.flatnonzero(cancels)
+    if not len(at):  # only orders (the usual batch): no interleaving to do
+        return _wire_places(values, symbols, account, instruments)
+    n = len(cancels)
+    batch = commands(n)
+    batch["kind"][at] = CommandKind.CANCEL
+    batch["account"][at] = account
+    batch["orig_clord"][at] = cancels[at]
+    places = np.flatnonzero(cancels == 0)
+    placed, place_problems = _wire_places(values[places], [symbols[i] for i in places.tolist()], account,
+                                          instruments)
+    problems = {int(places[j]): error for j, error in place_problems.items()}
+    valid = np.ones(n, bool)
+    valid[list(problems)] = False
+    batch[places[valid[places]]] = placed
+    return (batch[valid] if problems else batch), problems
 
 
 def _wire_places(values: np.ndarray, symbols: list[str], account: int, instruments: Instruments

@@ -1,6 +1,6 @@
 """The protobuf wire format of the order path, read and written by compiled kernels.
 
-A StreamOrdersRequest of place commands is read straight from the bytes grpc received
+A StreamOrdersRequest of place and cancel commands is read straight from the bytes grpc received
 (:func:`count_commands`, :func:`read_places`), and a batch's execution reports are
 written as the bytes of a ``repeated ExecutionReport`` field (:func:`encode_reports`)
 that grpc sends as they are: no protobuf message is made, per order, per report or per
@@ -46,6 +46,11 @@ _COMMANDS_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "commands")
 _BATCH_ID_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "batch_id")
 _CANCEL_NUMBER = field_number(trading_pb2.StreamOrdersRequest, "cancel_on_disconnect")
 _PLACE_KEY = np.uint64(length_delimited_key(trading_pb2.OrderCommand, "place"))
+_CANCEL_KEY = np.uint64(length_delimited_key(trading_pb2.OrderCommand, "cancel"))
+_ORIG_NUMBER = field_number(trading_pb2.CancelOrderRequest, "orig_client_order_id")
+_ORIG_KEY = np.uint64(_key(_ORIG_NUMBER, _VARINT))
+if trading_pb2.CancelOrderRequest.DESCRIPTOR.fields_by_name["orig_client_order_id"].type != FieldDescriptor.TYPE_UINT64:
+    raise TypeError("read_places reads CancelOrderRequest.orig_client_order_id as a uint64")
 _SYMBOL_NUMBER = field_number(trading_pb2.PlaceOrderRequest, "symbol")
 
 PLACE_COLUMNS = ("side", "order_type", "time_in_force", "price_fen", "qty", "client_order_id", "expire_time_ns",
@@ -159,21 +164,25 @@ def count_commands(buf):
 
 
 @njit(cache=True)
-def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one compiled pass over the wire bytes
-    """Read a StreamOrdersRequest whose commands are all ``place``: per command i, the
-    :data:`PLACE_COLUMNS` of its PlaceOrderRequest into ``values[i]`` (as Python reads
-    them, but a uint64 (client_order_id) at or above ``uint64_cap`` as ``uint64_cap``, so
-    that it fits an int64) and the byte range of its symbol into ``symbol_at[i]``; its
-    batch_id and cancel_on_disconnect (0 or 1) into ``head`` (uint64, 2 entries).
-    Returns 1 if every symbol equals the first, 0 if not, -1 if the request holds
-    anything else (another command kind, an empty or repeated oneof, a field of an
-    unexpected wire type, a count other than ``len(values)``): the caller then reads the
-    message the ordinary way. O(bytes)."""
+def read_places(buf, values, symbol_at, cancels, uint64_cap, head):  # noqa: C901 - one compiled pass over the wire bytes
+    """Read a StreamOrdersRequest whose commands are all ``place`` or ``cancel``: per
+    command i, ``cancels[i]`` 0 for a place and then the :data:`PLACE_COLUMNS` of its
+    PlaceOrderRequest in ``values[i]`` (as Python reads them, but a uint64
+    (client_order_id) at or above ``uint64_cap`` as ``uint64_cap``, so that it fits an
+    int64) and the byte range of its symbol in ``symbol_at[i]``; for a cancel, its
+    orig_client_order_id in ``cancels[i]`` (``values[i]`` and ``symbol_at[i]`` zero); the
+    request's batch_id and cancel_on_disconnect (0 or 1) into ``head`` (uint64, 2 entries).
+    Returns 1 if the symbols of the places are all the same, 0 if not, -1 if the request
+    holds anything else (a replace, an empty or repeated oneof, a field of an unexpected
+    wire type, a cancel's orig_client_order_id outside 1..``uint64_cap`` - 1, a count
+    other than ``len(values)``): the caller then reads the message the ordinary way.
+    O(bytes)."""
     end = len(buf)
     n = values.shape[0]
     at = 0
     i = 0
     same = 1
+    first = -1  # the first place: the symbol the others are compared with
     head[0] = 0
     head[1] = 0
     while at < end:
@@ -204,9 +213,9 @@ def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one c
             return -1
         cmd_end = at + np.int64(length)
         places = 0
-        while at < cmd_end:  # OrderCommand: exactly one field, place
+        while at < cmd_end:  # OrderCommand: exactly one field, place or cancel
             key, at = _read_varint(buf, at, cmd_end)
-            if at < 0 or key != _PLACE_KEY or places:
+            if at < 0 or (key != _PLACE_KEY and key != _CANCEL_KEY) or places:
                 return -1
             length, at = _read_varint(buf, at, cmd_end)
             if at < 0 or length > np.uint64(cmd_end - at):
@@ -217,6 +226,12 @@ def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one c
                 values[i, j] = 0
             symbol_at[i, 0] = 0
             symbol_at[i, 1] = 0
+            cancels[i] = 0
+            if key == _CANCEL_KEY:
+                at = _read_cancel(buf, at, place_end, cancels, i, uint64_cap)
+                if at < 0:
+                    return -1
+                continue
             while at < place_end:  # PlaceOrderRequest
                 key, at = _read_varint(buf, at, place_end)
                 if at < 0:
@@ -255,8 +270,10 @@ def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one c
                 return -1
         if places != 1 or at != cmd_end:
             return -1
-        if same and i > 0:
-            a0, a1, b0 = symbol_at[0, 0], symbol_at[0, 1], symbol_at[i, 0]
+        if cancels[i] == 0 and first < 0:
+            first = i
+        elif cancels[i] == 0 and same:
+            a0, a1, b0 = symbol_at[first, 0], symbol_at[first, 1], symbol_at[i, 0]
             if symbol_at[i, 1] - b0 != a1 - a0:
                 same = 0
             else:
@@ -266,6 +283,30 @@ def read_places(buf, values, symbol_at, uint64_cap, head):  # noqa: C901 - one c
                         break
         i += 1
     return same if i == n else -1
+
+
+@njit(cache=True)
+def _read_cancel(buf, at, end, cancels, i, uint64_cap):
+    """Read the CancelOrderRequest in ``buf[at:end]``: its orig_client_order_id into
+    ``cancels[i]``; the offset after it, -1 if it is malformed or the id is outside
+    1..``uint64_cap`` - 1 (protobuf reads it then, and the error quotes it whole)."""
+    while at < end:
+        key, at = _read_varint(buf, at, end)
+        if at < 0:
+            return -1
+        if key == _ORIG_KEY:
+            value, at = _read_varint(buf, at, end)
+            if at < 0:
+                return -1
+            cancels[i] = np.int64(value) if value < np.uint64(uint64_cap) else 0
+        else:
+            number = np.int64(key >> np.uint64(3))
+            if number == _ORIG_NUMBER:
+                return -1  # of another wire type
+            at = _skip_unknown(buf, at, end, number, np.int64(key & np.uint64(7)))
+            if at < 0:
+                return -1
+    return at if at == end and cancels[i] > 0 else -1
 
 
 # ---------------------------------------------------------------- execution reports to the wire

@@ -125,8 +125,8 @@ def _parsed(data: bytes) -> validation.StreamRequest:
 def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
     """The compiled reader of a StreamOrdersRequest's bytes gives the same records, the
     same problems (index and message, every validation rule), batch_id and
-    cancel_on_disconnect as protobuf's message read field by field; requests it does not
-    take (another command kind) go that way."""
+    cancel_on_disconnect as protobuf's message read field by field, for orders alone and
+    with cancels among them; requests it does not take (another command kind) go that way."""
     rng = np.random.default_rng(20261125)
     instruments = _instruments()
     for trial in range(300):
@@ -136,17 +136,22 @@ def test_stream_orders_from_the_wire_are_those_of_the_per_command_path():
             places = [trading_pb2.PlaceOrderRequest(symbol=SYMBOL, side=1 + i % 2, order_type=1, time_in_force=1,
                                                     price_fen=1800 + 10 * (i % 3), qty=1 + i % 7,
                                                     client_order_id=100 + i) for i in range(n)]
+        orders = [trading_pb2.OrderCommand(place=p) for p in places]
+        if trial % 2:  # cancels among them (of ids in range: the kernel takes those)
+            for _ in range(int(rng.integers(1, 6))):
+                orig = int(rng.integers(1, validation.CLORD_LIMIT))
+                cancel = trading_pb2.CancelOrderRequest(orig_client_order_id=orig)
+                orders.insert(int(rng.integers(0, len(orders) + 1)), trading_pb2.OrderCommand(cancel=cancel))
         message = trading_pb2.StreamOrdersRequest(batch_id=trial * 2**57 % 2**64,
-                                                  cancel_on_disconnect=bool(trial % 2),
-                                                  commands=[trading_pb2.OrderCommand(place=p) for p in places])
-        if trial % 5 == 4 and n:  # an unknown field in one order and in the request: skipped
+                                                  cancel_on_disconnect=bool(trial % 2), commands=orders)
+        if trial % 5 == 4 and n and not trial % 2:  # an unknown field in one order and in the request: skipped
             raw = bytearray(message.commands[0].place.SerializeToString()) + b"\x98\x06\x07"  # field 99 = 7
             message.commands[0].place.ParseFromString(bytes(raw))
         data = message.SerializeToString()
         if trial % 5 == 4:
             data += b"\x98\x06\x07"
         read = validation.read_stream_request(data)
-        assert read.places is not None and read.message is None, trial  # only orders: read from the wire
+        assert read.places is not None and read.message is None, trial  # orders and cancels: from the wire
         assert (read.batch_id, read.cancel_on_disconnect) == (message.batch_id, message.cancel_on_disconnect)
         want = validation.stream_commands(_parsed(data), 7, instruments)
         got = validation.stream_commands(read, 7, instruments)
@@ -167,6 +172,14 @@ def test_stream_requests_the_reader_declines_are_parsed_or_refused_by_protobuf()
     batch, problems = validation.stream_commands(read, 7, instruments)
     assert len(batch) == 2 and {i: e.message for i, e in problems.items()} == {
         2: "empty command: set place, cancel or replace"}
+    for orig in (0, validation.CLORD_LIMIT, 2**64 - 1):  # out of range: protobuf's error quotes the id whole
+        bad = trading_pb2.StreamOrdersRequest(commands=[
+            trading_pb2.OrderCommand(place=_order(client_order_id=1)),
+            trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=orig))])
+        read = validation.read_stream_request(bad.SerializeToString())
+        assert read.places is None and read.message == bad
+        batch, problems = validation.stream_commands(read, 7, instruments)
+        assert len(batch) == 1 and problems[1].message.startswith("orig_client_order_id must be in 1..")
 
     two = trading_pb2.StreamOrdersRequest(commands=[trading_pb2.OrderCommand(place=_order(client_order_id=i))
                                                     for i in (1, 2)]).SerializeToString()

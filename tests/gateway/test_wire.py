@@ -104,31 +104,33 @@ def test_orders_written_by_protobuf_are_read_by_the_kernel_as_python_reads_them(
             assert trading_pb2.StreamOrdersRequest.FromString(data) == message
         got = _read(data)
         assert got is not None
-        head, rows, symbols, same = got
+        head, rows, symbols, same, cancels = got
+        assert cancels == [0] * n
         assert head == [message.batch_id, message.cancel_on_disconnect]
         assert rows == [_as_read(p) for p in places]
         assert symbols == [p.symbol for p in places]
         assert same == (len({p.symbol for p in places}) == 1)
 
 
-def _read(data: bytes) -> tuple[list[int], list[list[int]], list[str], int] | None:
+def _read(data: bytes) -> tuple[list[int], list[list[int]], list[str], int, list[int]] | None:
     """What count_commands and read_places read from ``data`` (head, rows, symbols,
-    same), or None if they decline it."""
+    same, cancels), or None if they decline it."""
     buf = np.frombuffer(data, np.uint8)
     n = wire.count_commands(buf)
     if n < 0:
         return None
     values = np.empty((n, len(wire.PLACE_COLUMNS)), np.int64)
     symbol_at = np.empty((n, 2), np.int64)
+    cancels = np.empty(n, np.int64)
     head = np.zeros(2, np.uint64)
-    same = wire.read_places(buf, values, symbol_at, CAP, head)
+    same = wire.read_places(buf, values, symbol_at, cancels, CAP, head)
     if same < 0:
         return None
     try:
         symbols = [data[a:b].decode() for a, b in symbol_at.tolist()]
     except UnicodeDecodeError:
         return None
-    return [int(x) for x in head], values.tolist(), symbols, same
+    return [int(x) for x in head], values.tolist(), symbols, same, cancels.tolist()
 
 
 _int32s = st.sampled_from([0, 1, 2, 3, 4, -1, 2**31 - 1, -2**31]) | st.integers(-2**31, 2**31 - 1)
@@ -142,7 +144,7 @@ _places = st.builds(
 _commands = st.one_of(
     st.builds(trading_pb2.OrderCommand, place=_places),
     st.builds(lambda c: trading_pb2.OrderCommand(cancel=trading_pb2.CancelOrderRequest(orig_client_order_id=c)),
-              st.integers(0, 2**64 - 1)),
+              st.sampled_from([0, 1, 7, CAP - 1, CAP, 2**64 - 1]) | st.integers(0, 2**64 - 1)),
     st.just(trading_pb2.OrderCommand()))
 _requests = st.builds(trading_pb2.StreamOrdersRequest, batch_id=st.integers(0, 2**64 - 1),
                       commands=st.lists(_commands, max_size=12), cancel_on_disconnect=st.booleans())
@@ -152,8 +154,9 @@ _requests = st.builds(trading_pb2.StreamOrdersRequest, batch_id=st.integers(0, 2
 @given(_requests, st.data())
 def test_random_requests_and_their_damaged_bytes_read_as_protobuf_reads_them(message, data):
     """Random StreamOrdersRequests, whole or with bytes cut, flipped or appended: whatever
-    the kernels take, protobuf parses to the same message (the same head, orders and
-    symbols); a request of place commands only, intact, they always take."""
+    the kernels take, protobuf parses to the same message (the same head, orders, cancels
+    and symbols); a request of place commands and cancels of ids in 1..CAP - 1 only,
+    intact, they always take."""
     raw = bytearray(message.SerializeToString())
     damage = data.draw(st.sampled_from(["none", "cut", "flip", "append"]))
     if damage == "cut" and raw:
@@ -168,16 +171,20 @@ def test_random_requests_and_their_damaged_bytes_read_as_protobuf_reads_them(mes
     except Exception:  # noqa: BLE001 - protobuf refuses the bytes: the kernels must too
         assert got is None
         return
-    only_places = all(c.WhichOneof("command") == "place" for c in parsed.commands)
+    readable = all(c.WhichOneof("command") == "place"
+                   or (c.WhichOneof("command") == "cancel" and 0 < c.cancel.orig_client_order_id < CAP)
+                   for c in parsed.commands)
     if got is None:
-        assert damage != "none" or not only_places
+        assert damage != "none" or not readable
         return
-    head, rows, symbols, same = got
-    assert only_places
+    head, rows, symbols, same, cancels = got
+    assert readable
     assert head == [parsed.batch_id, int(parsed.cancel_on_disconnect)]
-    assert rows == [_as_read(c.place) for c in parsed.commands]
+    placed = trading_pb2.PlaceOrderRequest()  # a cancel's row: nothing read
+    assert rows == [_as_read(c.place if c.WhichOneof("command") == "place" else placed) for c in parsed.commands]
     assert symbols == [c.place.symbol for c in parsed.commands]
-    assert bool(same) == (len(set(symbols)) <= 1)
+    assert cancels == [c.cancel.orig_client_order_id for c in parsed.commands]
+    assert bool(same) == (len({c.place.symbol for c in parsed.commands if c.WhichOneof("command") == "place"}) <= 1)
 
 
 def _random_reports(rng: np.random.Generator, n: int, texts: list[str], symbols: list[str]
