@@ -13,15 +13,19 @@ and execution records already logged (a restart). Per round, commands/s wall and
   replay feeds it: faster than one batch, whose events outgrow the caches);
 * before: ``MarketState.apply`` of each batch the journal read gives, one after the other,
   every execution record derived (the execution log skips those it holds);
-* replay: ``MarketState.replay`` of the same read (engine a piece ahead, held execution
-  records not derived), as recovery runs it.
+* replay: ``MarketState.replay`` of the same read (the engine's thread up to
+  ``REPLAY_AHEAD`` pieces ahead, held execution records not derived), as recovery runs it.
 
-Medians over rounds, and the median of the paired ratios.
+Medians over rounds, and the median of the paired ratios; for before and replay also the
+CPU per command in the engine's calls, in the rest of the caller's thread (following the
+events) and in the other threads (the journal's reader), and CPU ÷ wall: the cores the
+replay had (at most 2 here; less when the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -58,11 +62,24 @@ def timed(work) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def replay(data: Path, fast: bool) -> tuple[float, float]:
+def replay(data: Path, fast: bool) -> tuple[float, float, float, float]:
+    """(wall, CPU of all threads, CPU in the engine's calls, CPU of the rest of this
+    thread) of a replay of the data dir's journal."""
     catalog = default_catalog()
     log = ExecLog(data / "executions", 4096)
     state = MarketState(catalog)
     state.exec_sink = log.append
+    in_engine = [0.0]
+    process = state.engine.process
+
+    def engine_process(*args, **kwargs):  # on whichever thread runs the engine
+        start = time.thread_time()
+        try:
+            return process(*args, **kwargs)
+        finally:
+            in_engine[0] += time.thread_time() - start
+
+    state.engine.process = engine_process  # type: ignore[method-assign]
 
     def run() -> None:
         batches = read_ahead(FileJournal(data / "journal", read_only=True).read(0, WHOLE_GROUP_KINDS))
@@ -73,11 +90,13 @@ def replay(data: Path, fast: bool) -> tuple[float, float]:
             for batch in batches:
                 state.apply(batch, copy=False)
 
-    seconds = timed(run)
+    here = time.thread_time()
+    wall, cpu = timed(run)
+    here = time.thread_time() - here - (0.0 if fast else in_engine[0])
     if not np.array_equal(state.exec_counts, log.counts):
         raise AssertionError("the replay numbered the execution records differently from the log")
     log.close()
-    return seconds
+    return wall, cpu, in_engine[0], here
 
 
 def pieces(engine: Engine, every: np.ndarray) -> None:
@@ -95,17 +114,23 @@ def main() -> None:
     try:
         every = write(root / "data", args.commands, GROUPINGS[args.groups])
         config = default_catalog().engine_config(4096)
-        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "pieces": [], "before": [], "replay": []}
+        runs: dict[str, list[tuple[float, ...]]] = {"floor": [], "pieces": [], "before": [], "replay": []}
         for _ in range(args.rounds):
             runs["floor"].append(timed(lambda: Engine(config).process(every, copy=False)))
             runs["pieces"].append(timed(lambda: pieces(Engine(config), every)))
             runs["before"].append(replay(root / "data", fast=False))
             runs["replay"].append(replay(root / "data", fast=True))
         n = len(every)
-        print(f"replay of {n:,} commands written in groups of {args.groups}, {args.rounds} rounds (M cmd/s, medians)")
+        print(f"replay of {n:,} commands written in groups of {args.groups}, {args.rounds} rounds (M cmd/s, medians; "
+              f"load average {os.getloadavg()[0]:.1f})")
         for name, times in runs.items():
-            print(f"  {name:>7}: wall {n / statistics.median(w for w, _ in times) / 1e6:5.2f}  "
-                  f"cpu {n / statistics.median(c for _, c in times) / 1e6:5.2f}")
+            print(f"  {name:>7}: wall {n / statistics.median(t[0] for t in times) / 1e6:5.2f}  "
+                  f"cpu {n / statistics.median(t[1] for t in times) / 1e6:5.2f}")
+        for name in ("before", "replay"):  # CPU ns a command: engine calls, the rest of the caller, other threads
+            engine, rest, cpu = (statistics.median(t[i] for t in runs[name]) * 1e9 / n for i in (2, 3, 1))
+            print(f"  {name:>7} CPU ns/command: {cpu:5.0f} = engine {engine:4.0f} + follow {rest:4.0f} "
+                  f"+ read and the rest {cpu - engine - rest:4.0f}; CPU/wall "
+                  f"{statistics.median(t[1] / t[0] for t in runs[name]):.2f} cores")
         for name in ("before", "floor", "pieces"):
             ratio = statistics.median(b[0] / r[0] for b, r in zip(runs[name], runs["replay"]))
             print(f"  replay ÷ {name} (wall rate, paired): {ratio:.2f}×")
