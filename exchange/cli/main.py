@@ -169,10 +169,11 @@ def demo_command(
 @app.command("warm")
 def warm_command() -> None:
     """Compile the numba kernels ahead (once; ``make`` runs it after installing), so that
-    no first command waits a minute for them. Later runs only load them from the cache."""
+    no first command, and no first restart, waits a minute for them. Later runs only load
+    them from the cache."""
     from exchange.cli.warm import prune_stale_caches, warm
 
-    typer.echo(str(warm(say=typer.echo)))
+    typer.echo(str(warm(say=typer.echo, recovery=True)))
     for path in prune_stale_caches():
         typer.echo(f"removed the kernels of earlier sources: {path}")
 

@@ -7,7 +7,9 @@ first command a server sequences, it would stall that command past any sane time
 :func:`warm` rehearses a small market through the real entry points instead (the market
 state: engine, order ledger, ticker; the auction API; the gateway's wire codec), so every
 kernel is compiled, or loaded from the cache, for the argument types the exchange uses.
-``make`` runs ``gpux warm`` once after installing; ``gpux serve`` and ``gpux demo`` warm
+``make`` runs ``gpux warm`` once after installing, which also restarts a node in a
+scratch directory (:func:`rehearse_recovery`: the kernels only a recovery runs), so the
+first restart of a server does not compile either; ``gpux serve`` and ``gpux demo`` warm
 before they start, saying so when it takes a while. The cache is kept per version of the
 kernels' sources (:data:`exchange.KERNEL_CACHE_ROOT`); ``gpux warm`` removes older ones.
 """
@@ -125,6 +127,34 @@ def rehearse() -> None:
     stream_response(events, account, instruments, batch_id=1)
 
 
+def rehearse_recovery() -> None:
+    """A node restarted in a scratch data directory, for the kernels only a recovery runs
+    (the execution log's open check, the journal's decoding, each for the array types a
+    restart gives them): opened, a few commands, a snapshot, closed; the log's checked
+    mark removed (every record is checked, as after a kill -9 before any mark), opened
+    again, a command, closed; opened once more. For ``gpux warm``: before ``gpux serve``
+    its threads and fsyncs would add to every start, and a server's first start with a
+    cold cache compiles these anyway."""
+    import tempfile
+
+    from exchange.engine import CommandKind as K
+    from exchange.executions import ExecLog
+    from exchange.sequencer import ExchangeNode
+
+    with tempfile.TemporaryDirectory(prefix="gpux-warm-") as scratch:
+        node = ExchangeNode.open(scratch)
+        for account in range(1, 4):
+            node.send(K.DEPOSIT_FUNDS, account=account, amount=1_000)
+        node.snapshot()
+        node.send(K.DEPOSIT_FUNDS, account=1, amount=5)
+        node.close()
+        (Path(scratch) / "executions" / ExecLog.MARK).unlink()
+        node = ExchangeNode.open(scratch)
+        node.send(K.DEPOSIT_FUNDS, account=2, amount=5)
+        node.close()
+        ExchangeNode.open(scratch).close()
+
+
 def prune_stale_caches(current: Path | None = None) -> list[Path]:
     """Remove the kernel-cache folders of earlier sources beside ``current`` (default: the
     one in use, when it is gpux's own under :data:`exchange.KERNEL_CACHE_ROOT`); the
@@ -140,10 +170,12 @@ def prune_stale_caches(current: Path | None = None) -> list[Path]:
     return stale
 
 
-def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0) -> WarmReport:
-    """Make every kernel ready (:func:`rehearse`); ``say`` is told :data:`NOTICE` if that
-    takes over ``notice_after`` s (a cold cache, or a very busy machine). The rehearsal's
-    errors are raised."""
+def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0, recovery: bool = False
+         ) -> WarmReport:
+    """Make every kernel ready (:func:`rehearse`, with ``recovery`` also
+    :func:`rehearse_recovery`); ``say`` is told :data:`NOTICE` if that takes over
+    ``notice_after`` s (a cold cache, or a very busy machine). The rehearsal's errors are
+    raised."""
     found = kernels()
     start = time.perf_counter()
     failure: list[BaseException] = []
@@ -151,6 +183,8 @@ def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0) ->
     def run() -> None:
         try:
             rehearse()
+            if recovery:
+                rehearse_recovery()
         except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
             failure.append(error)
 

@@ -197,9 +197,10 @@ class Mark:
 
 def _map(fd: int, start: int, stop: int, dtype: np.dtype) -> np.ndarray:
     """Items ``start``..``stop`` of a file of ``dtype`` items, read-only from a map of
-    just the pages that hold them (:data:`_MAP_READ`); the map closes with the array."""
+    just the pages that hold them (:data:`_MAP_READ`); the map closes with the array.
+    Read-only when empty too: the kernels get one type (one compiled version)."""
     if stop <= start:
-        return np.empty(0, dtype)
+        return np.frombuffer(b"", dtype)
     first = start * dtype.itemsize // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
     mapped = mmap.mmap(fd, stop * dtype.itemsize - first, flags=_MAP_READ, prot=mmap.PROT_READ, offset=first)
     return np.frombuffer(mapped, dtype, stop - start, start * dtype.itemsize - first)
