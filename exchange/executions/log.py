@@ -7,10 +7,11 @@ kill -9) and then hands them to the listeners (the gateway's live streams). A re
 reads an account's records after an ``exec_seq`` (:meth:`ExecLog.positions`,
 :meth:`ExecLog.read`), finding them in ``executions.accounts`` beside the log (the
 account of each record, 4 bytes; read from the file, so the process's memory does not
-grow with the log). The log is not fsynced while the node runs; its write-back (and its
-index's) is started every few megabytes by a thread of its own
+grow with the log). The writer never fsyncs the log; its write-back (and its index's) is
+started every few megabytes by a thread of its own
 (:class:`~exchange.journal.writeback.WriteBehind`), so the journal's group commit never
-waits behind a burst of it.
+waits behind a burst of it, and the marker thread fsyncs them only every
+:data:`MARK_EVERY` records (the checked mark, below), when little is left to write.
 
 The journal is the truth, the log a copy of what it implies. What is checked, when:
 
@@ -253,8 +254,8 @@ class ExecLog:
 
     def _write_behind(self) -> tuple[WriteBehind, WriteBehind]:
         """Write-back of the log and its index started as they grow (:mod:`~exchange.journal.writeback`:
-        the log is never fsynced while the node runs, and the journal's group commit would
-        otherwise wait behind its bursts of write-back)."""
+        the writer never fsyncs the log, and the journal's group commit would otherwise
+        wait behind its bursts of write-back)."""
         return (WriteBehind(self._fd, self.n * RECORD_BYTES, "executions"),
                 WriteBehind(self._index_fd, self.n * 4, "executions-index"))
 
