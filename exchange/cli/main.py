@@ -218,7 +218,7 @@ def serve_command(
     import logging
 
     from exchange.cli.warm import warm
-    from exchange.gateway import GatewayServer, serve
+    from exchange.gateway import GatewayServer, keep_freed_memory, serve
     from exchange.web.logs import configure_logging
 
     if (tls_cert is None) != (tls_key is None):
@@ -230,6 +230,7 @@ def serve_command(
         configure_logging(log_format)
     except ValueError as exc:
         _fail(exc)
+    logging.getLogger("gpux.gateway").info("a long-running process: %s", keep_freed_memory())
     log = logging.getLogger("gpux.warm")
     log.info("%s", warm(say=log.info))  # before the first command: none waits on a compile
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),

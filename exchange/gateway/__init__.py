@@ -24,6 +24,6 @@ account; an answer is sent only after the journal holds the command.
 """
 
 from exchange.gateway.accounts import AccountRegistry, Principal, Role
-from exchange.gateway.server import GatewayServer, serve
+from exchange.gateway.server import GatewayServer, keep_freed_memory, serve
 
-__all__ = ["AccountRegistry", "GatewayServer", "Principal", "Role", "serve"]
+__all__ = ["AccountRegistry", "GatewayServer", "Principal", "Role", "keep_freed_memory", "serve"]
