@@ -201,12 +201,14 @@ def keep_freed_memory() -> str:
 
 
 async def serve(server: GatewayServer) -> None:
-    """Run a server until SIGINT or SIGTERM (start-up heap frozen), then stop it cleanly."""
-    await server.start()
-    log.info("start-up heap frozen: %d objects", freeze_startup_heap())
+    """Run a server until SIGINT or SIGTERM (start-up heap frozen), then stop it cleanly.
+    The signals are handled from before the server starts: one that comes while it
+    recovers, or as soon as it reports SERVING, stops it cleanly once it has started."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    log.info("start-up heap frozen: %d objects", freeze_startup_heap())
     await stop.wait()
     await server.stop()

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -300,15 +305,9 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
     server.stop()
 
 
-@pytest.mark.slow
-def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
-    import queue
-    import re
-    import signal
-    import subprocess
-    import sys
-    import threading
-
+def _serve_process(tmp_path):
+    """``gpux serve`` as a process on a free port, and a bounded wait for a number in a
+    line of its log: ``logged(pattern)``."""
     proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(tmp_path),
                              "--address", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
@@ -327,7 +326,12 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
             assert line, f"gpux serve exited before logging {pattern!r}"
             if found := re.search(pattern, line):
                 return int(found.group(1))
+    return proc, logged
 
+
+@pytest.mark.slow
+def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
+    proc, logged = _serve_process(tmp_path)
     try:
         port = logged(r"on port (\d+)")
         token = (tmp_path / "admin.token").read_text().strip()
@@ -338,6 +342,21 @@ def test_gpux_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
             # new slots open with the default opening call auction
             assert {i.state for i in listed} == {types_pb2.INSTRUMENT_STATE_CALL}
         assert logged(r"start-up heap frozen: (\d+) objects") > 10_000  # full collections skip it
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_a_sigterm_as_soon_as_gpux_serve_is_serving_stops_it_cleanly(tmp_path):
+    """The signal handlers are in place before the server reports SERVING: a SIGTERM the
+    moment it logs its port (before its start-up heap is frozen) is a clean stop (exit 0),
+    not the default action of the signal (-15)."""
+    proc, logged = _serve_process(tmp_path)
+    try:
+        logged(r"on port (\d+)")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
