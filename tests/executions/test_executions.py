@@ -316,7 +316,9 @@ def test_a_bad_or_missing_mark_means_a_full_check(tmp_path, caplog, spoil, probl
     log.close()
 
 
-def test_the_mark_moves_in_the_background_every_mark_every_records(tmp_path):
+@pytest.mark.parametrize("piece", [2, 1 << 16])
+def test_the_mark_moves_in_the_background_every_mark_every_records(tmp_path, monkeypatch, piece):
+    monkeypatch.setattr(log_module, "_MARK_PIECE", piece)  # records read back at a time
     log = ExecLog(tmp_path, 8, mark_every=4)
     counts = np.zeros(8, np.int64)
     for accounts in ([1, 2, 3], [1, 2], [3]):  # the second append reaches 4 records since the mark
@@ -335,6 +337,19 @@ def test_the_mark_moves_in_the_background_every_mark_every_records(tmp_path):
     log._marking.result()
     assert Mark.decode((tmp_path / ExecLog.MARK).read_bytes(), 8).records == 12
     assert log.mark.counts.tolist() == counts.tolist() == log.counts.tolist()
+    log.close()
+
+
+def test_a_mark_whose_records_do_not_read_back_as_written_stays_where_it_was(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(log_module, "_MARK_PIECE", 2)
+    log = ExecLog(tmp_path, 8, mark_every=100)
+    log.append(_records([1, 2, 3, 1, 2, 3], np.zeros(8, np.int64)))
+    size = EXEC_DTYPE.itemsize
+    os.pwrite(log._fd, b"\xff", 4 * size + 20)  # record 4, in the third piece, spoilt on disk
+    log._move_mark(6)
+    assert log.mark.records == 0 and not (tmp_path / ExecLog.MARK).exists()
+    assert any("records 0..5 do not check as written" in r.getMessage() and "at record 4.." in r.getMessage()
+               for r in caplog.records)
     log.close()
 
 
