@@ -21,13 +21,17 @@ DEMO_SECONDS ?= $(if $(CI),0,$(shell test -t 0 && echo 600 || echo 0))
 demo: $(STAMP)
 	$(VENV)/bin/gpux demo --serve $(DEMO_SECONDS)
 
-# everything: the whole suite, then the kernels' tests again as plain Python (coverage)
+# everything: the whole suite, then the kernels' tests again as plain Python (coverage).
+# gpux warm first (a second or two when the cache is current): after a kernel's source
+# changed, the tests would otherwise compile inside their markets' 30 s waits.
 test: $(STAMP)
+	$(VENV)/bin/gpux warm
 	$(PYTHON) -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(PYTHON) -m pytest -q -m nojit
 
 # while working: the tests that start no process (no gpux serve, crash drill, demo or browser)
 test-fast: $(STAMP)
+	$(VENV)/bin/gpux warm
 	$(PYTHON) -m pytest -q -m "not slow"
 
 # ruff (pyproject [tool.ruff]) over everything, mypy ([tool.mypy]) over exchange/
