@@ -43,10 +43,26 @@ def test_capacity_orders_book_and_trades(provider):
     assert trades.exit_code == 0 and "Trades of" in trades.output
 
 
+def _new_provider(provider: CliRunner, name: str) -> CliRunner:
+    """A runner for a new provider account of the same gateway, with 16 GPUs of SYMBOL
+    deposited: each test that reads an account's history makes its own (none depends on
+    what another test did, so ``-m slow`` alone runs them too)."""
+    address = provider.env["GPUX_ADDRESS"]
+    with GpuxClient(address, provider.admin_token) as admin:
+        token = admin.create_account(name, "PROVIDER").token
+    with GpuxClient(address, token) as client:
+        client.deposit_capacity(SYMBOL, 16)
+    return CliRunner(env={**provider.env, "GPUX_TOKEN": token})
+
+
 @pytest.mark.slow
 def test_fills_lists_and_follows_the_accounts_events(provider):
-    """After the test above: the deposit, the order and its cancel, numbered; --live
-    prints the same and keeps the stream open."""
+    """The deposit, an order and its cancel, numbered; --live prints the same and keeps
+    the stream open."""
+    provider = _new_provider(provider, "fills")
+    with GpuxClient(provider.env["GPUX_ADDRESS"], provider.env["GPUX_TOKEN"]) as client:
+        client.place_order(SYMBOL, "SELL", 8, price_fen=1850, client_order_id=7)
+        client.cancel_order(7)
     fills = provider.invoke(app, ["fills"])
     assert fills.exit_code == 0, fills.output
     lines = fills.output.splitlines()
@@ -67,13 +83,15 @@ def test_fills_lists_and_follows_the_accounts_events(provider):
 @pytest.mark.slow
 def test_trades_live_prints_each_new_trade(provider):
     """``gpux trades SYMBOL --live``: the table, then each new trade of the symbol, pushed."""
+    admin_token = provider.admin_token
+    provider = _new_provider(provider, "trades")
     server_address = provider.env["GPUX_ADDRESS"]
     live = subprocess.Popen([sys.executable, "-m", "exchange.cli", "trades", SYMBOL, "--live"],
                             env={**os.environ, **provider.env}, stdout=subprocess.PIPE, text=True)
     try:
         assert "Trades of" in live.stdout.readline()  # the table's title: it follows from here
         with GpuxClient(server_address, provider.env["GPUX_TOKEN"]) as seller, \
-                GpuxClient(server_address, provider.admin_token) as admin:
+                GpuxClient(server_address, admin_token) as admin:
             seller.place_order(SYMBOL, "SELL", 2, price_fen=1860, client_order_id=70)
             with GpuxClient(server_address, admin.create_account("taker", "BUYER").token) as buyer:
                 buyer.deposit_funds(100_000)
