@@ -261,8 +261,7 @@ class Segment:
 class _File:
     """A history file opened for :meth:`read` (closed on exit)."""
 
-    def __init__(self, path: Path, on_keys: Callable[[Segment, np.ndarray], None] | None = None) -> None:
-        """Open and check the file; ``on_keys`` is given the key column read for that."""
+    def __init__(self, path: Path) -> None:
         self.path = path
 
     def __enter__(self) -> _File:
