@@ -11,11 +11,11 @@
 """
 
 from exchange.sequencer.history import OrderHistory
+from exchange.sequencer.loop import LoopSequencer
 from exchange.sequencer.node import ExchangeNode, RecoveryReport, recover
 from exchange.sequencer.orders import OrderLedger, OrderRecord, OrderStatus
 from exchange.sequencer.sequencer import (
     GroupObserver,
-    LoopSequencer,
     Sequencer,
     SequencerStoppedError,
     SyncPolicy,

@@ -40,9 +40,10 @@ from exchange.executions import ExecLog
 from exchange.journal import DataDir, FileJournal, FileOps, JournalError, SnapshotStore, TornTail
 from exchange.schema import CommandKind, command, commands
 from exchange.sequencer.history import OrderHistory
+from exchange.sequencer.loop import LoopSequencer
 from exchange.sequencer.orders import OrderRecord
 from exchange.sequencer.pipeline import read_ahead
-from exchange.sequencer.sequencer import Clock, LoopSequencer, Sequencer, SyncPolicy
+from exchange.sequencer.sequencer import Clock, Sequencer, SyncPolicy
 from exchange.sequencer.state import WHOLE_GROUP_KINDS, MarketState
 from exchange.tradelog import TradeLogFeed, TradeLogWriter
 

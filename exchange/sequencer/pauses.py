@@ -1,7 +1,7 @@
 """Event-loop pauses and their causes, for finding what holds the writer (off by default).
 
 With ``GPUX_LOOP_PAUSE_MS`` set (e.g. ``50``), :class:`LoopSequencer
-<exchange.sequencer.sequencer.LoopSequencer>` starts a :class:`PauseWatch` on its loop: a
+<exchange.sequencer.loop.LoopSequencer>` starts a :class:`PauseWatch` on its loop: a
 heartbeat callback runs in the loop every :data:`BEAT` seconds, and a watcher thread,
 whenever the heartbeat is late, samples the loop thread's Python stack
 (``sys._current_frames``) every :data:`SAMPLE` seconds until it runs again. A heartbeat

@@ -12,7 +12,7 @@ import pytest
 
 from exchange.journal import FileJournal
 from exchange.schema import EventKind as EV
-from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy, sequencer as sequencer_module
+from exchange.sequencer import ExchangeNode, SequencerStoppedError, SyncPolicy, loop as loop_module
 from tests.sequencer.test_sequencer import clock, flow, start_market
 
 
@@ -46,7 +46,7 @@ def _closed_loop_callers(tmp_path, monkeypatch, *, callers: int, rounds: int, fi
     order: caller i starts after ``first_turns(i)`` loop turns and comes back i turns after
     each answer. The hold is widened to 0.5 s so that a busy machine's stall between two
     callers' turns cannot end it."""
-    monkeypatch.setattr(sequencer_module, "MOST_HOLD", 0.5)
+    monkeypatch.setattr(loop_module, "MOST_HOLD", 0.5)
 
     async def run() -> list[int]:
         node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
@@ -94,7 +94,7 @@ def test_callers_that_left_cost_one_hold_then_a_lone_caller_goes_at_once(tmp_pat
     """LoopSequencer (GROUP): after 8 callers stop, the first lone submission waits out
     the hold (MOST_HOLD) for them, and the hold that ran out forgets them: the next lone
     submission is not held."""
-    monkeypatch.setattr(sequencer_module, "MOST_HOLD", 2.0)
+    monkeypatch.setattr(loop_module, "MOST_HOLD", 2.0)
 
     async def run() -> tuple[float, float]:
         node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.GROUP, loop=asyncio.get_running_loop())
