@@ -69,13 +69,13 @@ from tests.helpers import (
     SELL,
     T0,
     Ledger,
-    check_wellformed,
     code_name,
     make_engine,
     rows,
     show,
     snapshot,
 )
+from tests.wellformed import check_wellformed
 
 K = CommandKind
 POST_ONLY = int(OrderFlag.POST_ONLY)
