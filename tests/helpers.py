@@ -1,6 +1,7 @@
 """Helpers shared by the engine tests (unit and property): a small config, command
 builders, a :class:`Market` driver with automatic seq/ts, expected-event builders and an
-event well-formedness check that every command sent through :class:`Market` goes through.
+event well-formedness check (:mod:`tests.wellformed`) that every command sent through
+:class:`Market` goes through.
 
 Typical use::
 
