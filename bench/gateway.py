@@ -3,7 +3,7 @@
     python bench/gateway.py [--quick] [--rounds N] [--streams N] [--callers N] [--sync group|os]
                             [--profile-server FILE] [--py-spy PREFIX] [--baseline DIR]
 
-Four servers answer the same gpux.v1.TradingService calls:
+Four servers answer the same gpux.v1.TradingService calls (the echoes are in ``bench/echo.py``):
 
 * raw echo: a bare ``grpc.aio`` server with no (de)serializers that answers each request
   with its own bytes (no protobuf at all): the transport alone, the ceiling of the
@@ -14,8 +14,9 @@ Four servers answer the same gpux.v1.TradingService calls:
   protobuf messages built in Python cost with these shapes and no exchange.
 * durable echo: the echo, answering each request only once its bytes are written and
   fsynced to a file in the gateway's data dir's file system (group commit, the fsync in a
-  thread): the physical floor of a durable acknowledgement on this disk, the base of the
-  unary target; the gateway's own cost is the gap between it and the gateway.
+  thread, and the gateway's group hold): the physical floor of a durable acknowledgement
+  on this disk, the base of the unary target; the gateway's own cost is the gap between
+  it and the gateway.
 * gateway: the real GatewayServer (interceptor, validation, sequencer, journal with
   SyncPolicy.GROUP, i.e. an fsync per group, in a data dir under /tmp), clock fixed at
   2026-11-25T09:00+08:00, timer off, rate limit out of the way (1e9/s, burst 1e9).
@@ -76,7 +77,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -90,6 +90,8 @@ if TREE:
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from echo import DurableEcho, EchoTrading, raw_echo_handler  # noqa: E402  (bench/echo.py)
+
 from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc, types_pb2  # noqa: E402
 
 SEED = 20261125
@@ -102,99 +104,9 @@ WINDOW = 2  # stream messages in flight per stream
 ECHO_REPEAT = 5  # the echo servers get each stream's messages this many times over (they are far faster)
 RAW_REPEAT = 25  # and the raw echo this many times
 GATEWAY_REPEAT = 5  # the gateway gets this many times as many messages (fresh orders: ids are never reused)
-SERVICE = "gpux.v1.TradingService"
 
 
 # ====================================================================== servers (child process)
-
-class EchoTrading(trading_pb2_grpc.TradingServiceServicer):
-    """The same messages as the gateway's TradingService, and no work behind them."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def _report(self, p: trading_pb2.PlaceOrderRequest, index: int) -> types_pb2.ExecutionReport:
-        self.n += 1
-        return types_pb2.ExecutionReport(
-            seq=self.n, exec_index=index, transact_time_ns=NOW, exec_type=types_pb2.EXEC_TYPE_NEW,
-            order_status=types_pb2.ORDER_STATUS_NEW, order_id=self.n, client_order_id=p.client_order_id,
-            symbol=p.symbol, side=p.side, price_fen=p.price_fen, order_qty=p.qty, leaves_qty=p.qty, cum_qty=0)
-
-    async def PlaceOrder(self, request, context):
-        report = self._report(request, 0)
-        order = types_pb2.Order(order_id=report.order_id, client_order_id=request.client_order_id,
-                                first_client_order_id=request.client_order_id, symbol=request.symbol,
-                                side=request.side, price_fen=request.price_fen, order_qty=request.qty,
-                                cum_qty=0, leaves_qty=request.qty, order_status=types_pb2.ORDER_STATUS_NEW)
-        return trading_pb2.PlaceOrderResponse(reports=[report], order=order)
-
-    def _stream_response(self, message: trading_pb2.StreamOrdersRequest) -> trading_pb2.StreamOrdersResponse:
-        return trading_pb2.StreamOrdersResponse(
-            batch_id=message.batch_id, reports=[self._report(c.place, i) for i, c in enumerate(message.commands)])
-
-    async def StreamOrders(self, request_iterator, context):
-        async for message in request_iterator:
-            yield self._stream_response(message)
-
-
-class DurableEcho(EchoTrading):
-    """The echo, answering each request only once its bytes are written and fsynced to a
-    file (group commit: what arrives while an fsync runs shares the next one, the fsync in
-    a thread): the floor that "durable before acknowledged" alone puts under the gateway."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self.syncer = ThreadPoolExecutor(1)
-        self.waiting: list[tuple[bytes, asyncio.Future]] = []
-        self.syncing = False
-
-    async def durable(self, data: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        self.waiting.append((data, waiter))
-        if not self.syncing:
-            self._sync(loop)
-        await waiter
-
-    def _sync(self, loop: asyncio.AbstractEventLoop) -> None:
-        group, self.waiting, self.syncing = self.waiting, [], True
-
-        def write_and_sync() -> None:
-            os.write(self.fd, b"".join(data for data, _ in group))
-            os.fsync(self.fd)
-
-        def synced(_) -> None:
-            self.syncing = False
-            for _, waiter in group:
-                waiter.set_result(None)
-            if self.waiting:
-                self._sync(loop)
-        self.syncer.submit(write_and_sync).add_done_callback(lambda done: loop.call_soon_threadsafe(synced, done))
-
-    async def PlaceOrder(self, request, context):
-        await self.durable(request.SerializeToString())
-        return await super().PlaceOrder(request, context)
-
-    async def StreamOrders(self, request_iterator, context):
-        async for message in request_iterator:
-            await self.durable(message.SerializeToString())
-            yield self._stream_response(message)
-
-
-def raw_echo_handler() -> grpc.GenericRpcHandler:
-    """PlaceOrder and StreamOrders with no (de)serializer: each request's bytes come back
-    as the answer, unread."""
-    async def place(request: bytes, context) -> bytes:
-        return request
-
-    async def stream(request_iterator, context):
-        async for message in request_iterator:
-            yield message
-    return grpc.method_handlers_generic_handler(SERVICE, {
-        "PlaceOrder": grpc.unary_unary_rpc_method_handler(place),
-        "StreamOrders": grpc.stream_stream_rpc_method_handler(stream)})
-
 
 async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
     """Start one server, print its port, serve until stdin closes. Every server's
@@ -206,7 +118,7 @@ async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
         if kind == "raw":
             server.add_generic_rpc_handlers([raw_echo_handler()])
         else:
-            servicer = EchoTrading() if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log")
+            servicer = EchoTrading(NOW) if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log", NOW)
             trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
