@@ -70,15 +70,20 @@ def test_cancel(market: Market) -> None:
 
 # ============================================================================ replace
 
-@nojit
-def test_replace_qty_down_keeps_priority(market: Market) -> None:
-    m = market
+def _two_bids(m: Market, first_qty: int) -> dict:
+    """Buyers 1 and 2 bid 500 (``first_qty``, then 5; clord 1 each), provider 3 can sell;
+    the second bid's identity."""
     m.fund(1)
     m.fund(2)
     m.provide(3)
-    b2 = O(2, 2, 1, BUY, 500)
-    m.buy(1, 500, 10, 1)
+    m.buy(1, 500, first_qty, 1)
     m.buy(2, 500, 5, 1)
+    return O(2, 2, 1, BUY, 500)
+
+@nojit
+def test_replace_qty_down_keeps_priority(market: Market) -> None:
+    m = market
+    b2 = _two_bids(m, 10)
     b1n = O(1, 1, 2, BUY, 500)
     assert_events(m.replace(1, 1, 2, 500, 6), [replaced(b1n, R.PRIORITY_KEPT, 6, leaves=6, orig=1)])
     assert m.money(1) == (BIG, 0, 3_000)
@@ -99,12 +104,7 @@ def test_replace_qty_down_keeps_priority(market: Market) -> None:
 @nojit
 def test_replace_qty_up_loses_priority(market: Market) -> None:
     m = market
-    m.fund(1)
-    m.fund(2)
-    m.provide(3)
-    b2 = O(2, 2, 1, BUY, 500)
-    m.buy(1, 500, 5, 1)
-    m.buy(2, 500, 5, 1)
+    b2 = _two_bids(m, 5)
     b1n = O(1, 1, 2, BUY, 500)
     assert_events(m.replace(1, 1, 2, 500, 8), [replaced(b1n, R.PRIORITY_LOST, 8, leaves=8, orig=1)])
     assert m.money(1) == (BIG, 0, 4_000)
@@ -122,12 +122,7 @@ def test_replace_qty_up_loses_priority(market: Market) -> None:
 @nojit
 def test_replace_price_change_loses_priority(market: Market) -> None:
     m = market
-    m.fund(1)
-    m.fund(2)
-    m.provide(3)
-    b2 = O(2, 2, 1, BUY, 500)
-    m.buy(1, 500, 5, 1)
-    m.buy(2, 500, 5, 1)
+    b2 = _two_bids(m, 5)
     assert_events(m.replace(1, 1, 2, 495, 4), [
         replaced(O(1, 1, 2, BUY, 495), R.PRIORITY_LOST, 4, leaves=4, orig=1),
     ])
