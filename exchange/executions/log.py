@@ -135,8 +135,22 @@ def checksums(words: np.ndarray) -> np.ndarray:
     compiled pass over the rows (:func:`_fnv_rows`). O(words)."""
     values = np.ascontiguousarray(words).view(np.uint64)
     out = np.empty(len(values), np.uint64)
-    _fnv_rows(values, out)
+    _fnv_into(values, out)
     return out.view(np.int64)
+
+
+def _fnv_into(values: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_fnv_rows`. Its multiply wraps mod 2**64 on purpose, which numpy's scalar
+    arithmetic (a ``NUMBA_DISABLE_JIT=1`` run) would warn about: not here. O(words)."""
+    with np.errstate(over="ignore"):
+        _fnv_rows(values, out)
+
+
+def _checked_records(data: np.ndarray, counts: np.ndarray, index: np.ndarray) -> tuple[int, int, int]:
+    """:func:`_check_records` of execution records ``data`` (``counts`` and ``index`` as
+    there), its FNV wrapping quietly as in :func:`_fnv_into`. O(records)."""
+    with np.errstate(over="ignore"):
+        return _check_records(record_words(data).view(np.uint64), counts, index)
 
 
 @njit(cache=True)
@@ -275,7 +289,7 @@ class ExecLog:
         counts = mark.counts.copy()
         data = _map(self._fd, start, whole, EXEC_DTYPE)
         index = _map(self._index_fd, start, indexed, np.dtype(np.int32))
-        status, at, agree = _check_records(record_words(data).view(np.uint64), counts, index)
+        status, at, agree = _checked_records(data, counts, index)
         del index
         at, agree = at + start, agree + start
         self.checked_on_open = whole - start
@@ -359,7 +373,7 @@ class ExecLog:
         records = np.ascontiguousarray(records)
         words = record_words(records)
         values = words.view(np.uint64)
-        _fnv_rows(values, values[:, -1])  # the check column, in place
+        _fnv_into(values, values[:, -1])  # the check column, in place
         _write_all(self._fd, words.data.cast("B"))  # the records' own bytes, no copy
         if not _count(words, self.counts):
             raise ExecLogError(f"an execution record names an account outside 0..{self.max_accounts - 1}")
@@ -391,7 +405,7 @@ class ExecLog:
             end = min(piece + _MARK_PIECE, through)
             data = _map(self._fd, piece, end, EXEC_DTYPE)
             index = _map(self._index_fd, piece, end, np.dtype(np.int32))
-            result = _check_records(record_words(data).view(np.uint64), counts, index)
+            result = _checked_records(data, counts, index)
             del data, index
             if result != (_VALID, end - piece, end - piece):
                 log.error("%s: records %d..%d do not check as written (%s at record %d..); the checked mark "
