@@ -35,6 +35,7 @@ MOST_HOLD = 0.005
 :meth:`LoopSequencer._holding`): about what a fast fsync takes, what a split group
 would cost the submitters behind it."""
 
+
 class LoopSequencer(Sequencer):
     """The same sequencer, driven by an asyncio event loop instead of a writer thread.
 

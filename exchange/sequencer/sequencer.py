@@ -1,8 +1,8 @@
 """The sequencer: one writer that orders, journals, applies and acknowledges.
 
 The writer is a thread of its own (:class:`Sequencer`) or an asyncio event loop
-(:class:`~exchange.sequencer.loop.LoopSequencer`, the gateway's); both follow the same rules, through the same
-methods.
+(:class:`~exchange.sequencer.loop.LoopSequencer`, the gateway's); both follow the same
+rules, through the same methods.
 
 Rules enforced here:
 
