@@ -15,7 +15,16 @@ from __future__ import annotations
 from numba import njit
 
 from exchange.engine.events import ack, emit, emit_order, reject
-from exchange.engine.hashtable import EMPTY, clord_key, hash_delete_values, hash_find, hash_put
+from exchange.engine.hashtable import (
+    EMPTY,
+    VALUE,
+    clord_key,
+    hash_delete_at,
+    hash_find,
+    hash_put,
+    hash_slot,
+    prefetch_home,
+)
 from exchange.engine.layout import (
     A_CASH,
     A_CREDIT,
@@ -71,11 +80,15 @@ from exchange.engine.layout import (
     P_CAPACITY,
     P_HELD,
     P_SOLD,
+    RQ_HEAD,
+    RQ_KEYS,
+    RQ_TAIL,
     done_mark,
     kernel,
     order_flags,
     order_side,
     order_terms,
+    retire_clord,
 )
 from exchange.engine.orderbook import (
     available_funds,
@@ -111,6 +124,10 @@ from exchange.schema import (
     StpMode,
     TimeInForce as TIF,
 )
+
+PREFETCH_KEYS = 8
+"""How many keys ahead :func:`forget_retired` prefetches the rows of the client order id table."""
+
 
 # ---------------------------------------------------------------- checks
 
@@ -263,9 +280,32 @@ def forget_done(st, ev, n, cmd):
     order history holds them now); ACK with how many. BAD_AMOUNT unless 0 <= amount < seq."""
     if cmd[C.AMOUNT] < 0 or cmd[C.AMOUNT] >= cmd[C.SEQ]:
         return reject(ev, n, cmd, R.BAD_AMOUNT)
-    forgotten = hash_delete_values(st.clord_index, done_mark(cmd[C.AMOUNT]), DONE)
+    forgotten = forget_retired(st.clord_index, st.retired, done_mark(cmd[C.AMOUNT]))
     st.counters[CT_CLORD_N] -= forgotten
     return ack(ev, n, cmd, forgotten)
+
+
+@kernel
+def forget_retired(ct, queue, mark):
+    """Delete from ``ct`` the oldest keys of the ``retired`` queue while their value is
+    at least ``mark`` (retired at a seq up to ``mark``'s: commands come in increasing seq,
+    so the queue is in seq order) and drop them from the queue; how many. O(keys
+    deleted), their rows prefetched a few keys ahead (the table is read at random)."""
+    head, tail = queue[RQ_HEAD], queue[RQ_TAIL]
+    start = head
+    while head < tail:
+        if head + PREFETCH_KEYS < tail:
+            prefetch_home(ct, queue[head + PREFETCH_KEYS])
+        row = hash_slot(ct, queue[head])
+        if ct[row, VALUE] < mark:
+            break
+        hash_delete_at(ct, row)
+        head += 1
+    forgotten = head - start
+    if head == tail:
+        head = tail = RQ_KEYS
+    queue[RQ_HEAD], queue[RQ_TAIL] = head, tail
+    return forgotten
 
 
 @kernel
@@ -324,7 +364,7 @@ def replace(st, ev, n, cmd):  # noqa: C901 - the rules in order in one kernel: a
         levels[o[O_LEVEL], L_QTY] += new_leaves - o[O_LEAVES]
     else:
         unlink(st, slot)
-    hash_put(ct, clord_key(o[O_CLORD], account), done_mark(seq))
+    retire_clord(st, clord_key(o[O_CLORD], account), seq)
     st.counters[CT_CLORD_N] += hash_put(ct, clord_key(clord, account), slot)
     o[O_CLORD] = clord
     o[O_PRICE] = price

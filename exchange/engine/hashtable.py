@@ -114,18 +114,32 @@ def hash_put(table, key, val):
 
 
 @_kernel
-def hash_delete(table, key):
-    """Remove key (which must be present) by backward-shift deletion."""
+def hash_slot(table, key):
+    """Row holding key, or EMPTY."""
     mask = table.shape[0] - 1
     i = home_slot(key, mask)
-    while table[i, KEY] != key:
+    while True:
+        k = table[i, KEY]
+        if k == key:
+            return i
+        if k == EMPTY:
+            return EMPTY
         i = (i + 1) & mask
-    _delete_at(table, i, mask)
 
 
 @_kernel
-def _delete_at(table, i, mask):
-    """Empty row i and shift later rows of its cluster back so every key stays reachable."""
+def hash_delete(table, key):
+    """Remove key (which must be present) by backward-shift deletion."""
+    hash_delete_at(table, hash_slot(table, key))
+
+
+@_kernel
+def hash_delete_at(table, i):
+    """Empty row i (a key's row, :func:`hash_slot`) and shift later rows of its cluster
+    back so every key stays reachable. The table is then exactly the one the other keys
+    would have made had the deleted key never been put (linear probing with backward
+    shifts), so deletions in any order leave the same rows."""
+    mask = table.shape[0] - 1
     j = i
     while True:
         j = (j + 1) & mask
@@ -139,28 +153,6 @@ def _delete_at(table, i, mask):
             i = j
     table[i, KEY] = EMPTY
     table[i, VALUE] = EMPTY
-
-
-@_kernel
-def hash_delete_values(table, lo, hi):
-    """Remove every key whose value lies in ``lo..hi``; return how many. O(size).
-
-    The scan starts just after an empty row, so no cluster wraps past its start, and a
-    backward shift only moves rows it has not passed yet (or into the row it stands on,
-    which it looks at again): every row is judged, and the result depends only on the
-    table's contents, not on where keys sat.
-    """
-    mask = table.shape[0] - 1
-    start = 0
-    while table[start, KEY] != EMPTY:
-        start += 1
-    removed = 0
-    for step in range(1, mask + 1):
-        i = (start + step) & mask
-        while table[i, KEY] != EMPTY and lo <= table[i, VALUE] <= hi:
-            _delete_at(table, i, mask)
-            removed += 1
-    return removed
 
 
 @njit(cache=True, nogil=True)

@@ -18,11 +18,17 @@ arrays like a plain tuple) and addresses rows by the column constants below:
   :func:`done_mark` of the seq at which the clord stopped naming a live order, until a
   FORGET_DONE removes it), (instrument, account) → position row, (instrument, side,
   price) → level.
+* ``retired``  the client order ids (their ``clord_index`` keys) that stopped naming a
+  live order, in the order they did (so by seq), for FORGET_DONE to delete the oldest of
+  them without scanning the table: a queue whose words ``RQ_HEAD`` and ``RQ_TAIL`` hold
+  where its keys start and end (``retired[head:tail]``). It is derived state, not
+  in snapshots: :func:`retired_queue` rebuilds it from ``clord_index``.
 * ``counters``  ``CT_*``: next ids, free-list heads, rows and keys in use.
 
 Growth: :func:`has_room` says whether every pool and table has room for what one command
-can add (one order, one level, one position, one listing); when it has not, the wrapper
-calls :func:`grow` between commands.
+can add (one order, one level, one position, one listing; one retired client order id
+per live order, and two more); when it has not, the wrapper calls :func:`grow` between
+commands.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, new_table, rehash
+from exchange.engine.hashtable import EMPTY, KEY, VALUE, hash_put, new_table, rehash
 from exchange.schema import EngineConfig
 
 (O_ID, O_ACCOUNT, O_INSTRUMENT, O_TERMS, O_PRICE, O_QTY, O_LEAVES, O_FILLED, O_REMOVED,
@@ -59,6 +65,9 @@ CT_FIELDS = 10
 DONE = -2
 """Values ``<= DONE`` in ``clord_index`` mark a client order id that no longer names a
 live order (:func:`done_mark`)."""
+RQ_HEAD, RQ_TAIL, RQ_KEYS = 0, 1, 2
+"""Words of the ``retired`` queue: where its keys start, where they end, where the room
+for keys starts."""
 
 kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba's, not in its stubs
 """Decorator of the kernels that never allocate: compiled without reference counting,
@@ -66,7 +75,8 @@ which makes a call between them as cheap as in C."""
 
 
 class State(NamedTuple):
-    """The engine's arrays (all int64); the field names are also a snapshot's keys."""
+    """The engine's arrays (all int64); the field names but ``retired`` are also a
+    snapshot's keys."""
 
     orders: np.ndarray
     levels: np.ndarray
@@ -76,6 +86,7 @@ class State(NamedTuple):
     clord_index: np.ndarray
     position_index: np.ndarray
     level_index: np.ndarray
+    retired: np.ndarray
     counters: np.ndarray
 
 
@@ -84,6 +95,17 @@ def done_mark(seq):
     """The ``clord_index`` value of a client order id retired at command ``seq`` (its order
     done, or replaced under a new clord): ``DONE - seq``, so FORGET_DONE can select by seq."""
     return DONE - seq
+
+
+@kernel
+def retire_clord(st, key, seq):
+    """Mark a client order id (its ``clord_index`` key) as no longer naming a live order
+    since command ``seq`` and queue it in ``retired``; the queue has room
+    (:func:`has_room`)."""
+    hash_put(st.clord_index, key, done_mark(seq))
+    q = st.retired
+    q[q[RQ_TAIL]] = key
+    q[RQ_TAIL] += 1
 
 
 # ---------------------------------------------------------------- order terms
@@ -137,7 +159,26 @@ def new_state(initial_orders: int, max_accounts: int) -> State:
     counters[CT_NEXT_TRADE_ID] = 1
     return State(orders, levels, np.zeros((64, I_FIELDS), np.int64),
                  np.zeros((max_accounts, A_FIELDS), np.int64), np.zeros((n, P_FIELDS), np.int64),
-                 new_table(n), new_table(n), new_table(n), counters)
+                 new_table(n), new_table(n), new_table(n), _empty_queue(n), counters)
+
+
+def _empty_queue(room: int) -> np.ndarray:
+    """An empty ``retired`` queue with room for ``room`` keys."""
+    queue = np.zeros(RQ_KEYS + room, np.int64)
+    queue[RQ_HEAD] = queue[RQ_TAIL] = RQ_KEYS
+    return queue
+
+
+def retired_queue(clord_index: np.ndarray, live: int) -> np.ndarray:
+    """The ``retired`` queue of a ``clord_index`` (a restored one): its keys marked done,
+    by the seq they were retired at (those of one seq in any order: FORGET_DONE deletes
+    a seq's keys together, and deletions in any order leave the same table), with room
+    for the ``live`` + 2 more :func:`has_room` asks. O(table + retired log retired)."""
+    done = np.flatnonzero(clord_index[:, VALUE] <= DONE)
+    queue = _empty_queue(2 * (len(done) + live + 2))
+    queue[RQ_KEYS:RQ_KEYS + len(done)] = clord_index[done[np.argsort(-clord_index[done, VALUE], kind="stable")], KEY]
+    queue[RQ_TAIL] = RQ_KEYS + len(done)
+    return queue
 
 
 @kernel
@@ -149,7 +190,8 @@ def has_room(st):
             and ctr[CT_POSITIONS] < st.positions.shape[0]
             and 2 * (ctr[CT_CLORD_N] + 1) <= st.clord_index.shape[0]
             and 2 * (ctr[CT_POS_N] + 1) <= st.position_index.shape[0]
-            and 2 * (ctr[CT_LEVEL_N] + 1) <= st.level_index.shape[0])
+            and 2 * (ctr[CT_LEVEL_N] + 1) <= st.level_index.shape[0]
+            and st.retired[RQ_TAIL] + ctr[CT_LIVE] + 2 <= st.retired.shape[0])
 
 
 def grow(st: State) -> State:
@@ -172,12 +214,28 @@ def grow(st: State) -> State:
     return st._replace(
         clord_index=_grown_table(st.clord_index, ctr[CT_CLORD_N]),
         position_index=_grown_table(st.position_index, ctr[CT_POS_N]),
-        level_index=_grown_table(st.level_index, ctr[CT_LEVEL_N]))
+        level_index=_grown_table(st.level_index, ctr[CT_LEVEL_N]),
+        retired=_roomy_queue(st.retired, int(ctr[CT_LIVE]) + 2))
 
 
 def _grown_table(table: np.ndarray, keys: int) -> np.ndarray:
     """The table, or a copy twice its size if one more key would fill it over half."""
     return rehash(table, 2 * len(table)) if 2 * (keys + 1) > len(table) else table
+
+
+def _roomy_queue(queue: np.ndarray, room: int) -> np.ndarray:
+    """The ``retired`` queue with room for ``room`` more keys: its keys moved to the front
+    of it, or of a copy twice as large as they and ``room`` need, if they do not fit.
+    O(queued keys)."""
+    head, tail = queue[RQ_HEAD], queue[RQ_TAIL]
+    if tail + room <= len(queue):
+        return queue
+    keys = queue[head:tail].copy()
+    if RQ_KEYS + len(keys) + room > len(queue):
+        queue = _empty_queue(2 * (len(keys) + room))
+    queue[RQ_KEYS:RQ_KEYS + len(keys)] = keys
+    queue[RQ_HEAD], queue[RQ_TAIL] = RQ_KEYS, RQ_KEYS + len(keys)
+    return queue
 
 
 def _free_pool(rows: int, fields: int, next_col: int) -> np.ndarray:

@@ -42,8 +42,9 @@ from exchange.schema import (
     record_words,
 )
 
-STATE_ARRAYS = lay.State._fields
-"""Names of the engine's state arrays: the keys of :meth:`Engine.export_state`."""
+STATE_ARRAYS = tuple(name for name in lay.State._fields if name != "retired")
+"""Names of the engine's state arrays that :meth:`Engine.export_state` gives (its keys):
+all but the ``retired`` queue, which :meth:`Engine.from_state` derives from the rest."""
 
 
 def _process(*args):
@@ -135,7 +136,7 @@ class Engine:
         Each goes into the array of that name in ``spare`` (arrays nothing reads any
         more, e.g. an older snapshot's) where it fits (:func:`~exchange.schema.copy_reusing`)."""
         spare = spare or {}
-        return {name: copy_reusing(array, spare.get(name)) for name, array in zip(STATE_ARRAYS, self._st)}
+        return {name: copy_reusing(getattr(self._st, name), spare.get(name)) for name in STATE_ARRAYS}
 
     @classmethod
     def from_state(cls, config: EngineConfig, state: dict[str, np.ndarray]) -> Engine:
@@ -144,15 +145,16 @@ class Engine:
         ``ValueError`` if an array is missing or has the wrong dtype or width.
         """
         engine = cls(config, initial_orders=16)
-        arrays = []
-        for name, like in zip(STATE_ARRAYS, engine._st):
-            array = state.get(name)
+        arrays = {}
+        for name in STATE_ARRAYS:
+            array, like = state.get(name), getattr(engine._st, name)
             if array is None or array.dtype != np.int64 or array.shape[1:] != like.shape[1:]:
                 raise ValueError(f"engine state: array {name!r} is missing or malformed")
-            arrays.append(np.array(array, np.int64, order="C", copy=True))
+            arrays[name] = np.array(array, np.int64, order="C", copy=True)
         if len(engine._st.accounts) != config.max_accounts:
             raise ValueError("engine state: account table does not match config.max_accounts")
-        engine._st = lay.State(*arrays)
+        live = int(arrays["counters"][lay.CT_LIVE])
+        engine._st = lay.State(**arrays, retired=lay.retired_queue(arrays["clord_index"], live))
         return engine
 
     # ------------------------------------------------------------------ views
@@ -269,9 +271,22 @@ class Engine:
         clords = int(np.count_nonzero(self._st.clord_index[:, 0] != EMPTY))
         if clords != ctr[lay.CT_CLORD_N]:
             _fail(f"{ctr[lay.CT_CLORD_N]} client order ids counted, {clords} indexed")
+        self._check_retired()
         reserved, ask_open = self._check_orders(in_queue)
         self._check_accounts(reserved)
         self._check_positions(ask_open)
+
+    def _check_retired(self) -> None:
+        """The ``retired`` queue holds every client order id marked done in the index,
+        once each, by the seq it was retired at."""
+        st = self._st
+        queued = st.retired[st.retired[lay.RQ_HEAD]:st.retired[lay.RQ_TAIL]]
+        marks = np.array([hash_find(st.clord_index, key) for key in queued], np.int64)
+        if len(np.unique(queued)) != len(queued) or np.any(marks > lay.DONE) or np.any(np.diff(marks) > 0):
+            _fail("the retired queue holds a key twice, one not retired, or keys out of seq order")
+        if len(queued) != np.count_nonzero(st.clord_index[:, 1] <= lay.DONE):
+            _fail(f"{len(queued)} retired client order ids queued, "
+                  f"{np.count_nonzero(st.clord_index[:, 1] <= lay.DONE)} marked done")
 
     def _check_level(self, inst: int, side: Side, lvl: int, prev_lvl: int, prev_price: int | None,
                      in_queue: set[int]) -> int:

@@ -70,11 +70,11 @@ from exchange.engine.layout import (
     P_HELD,
     P_INSTRUMENT,
     P_SOLD,
-    done_mark,
     kernel,
     order_side,
     order_stp,
     order_tif,
+    retire_clord,
 )
 from exchange.schema import E, EventKind as EV, InstrumentState as IS, Reason as R, Side, StpMode, TimeInForce as TIF
 
@@ -211,10 +211,10 @@ def unlink(st, slot):
 @kernel
 def finish(st, ev, n, slot, seq, ts):
     """Emit DONE for an order whose leaves are 0 and free its slot."""
-    orders, ct, ctr = st.orders, st.clord_index, st.counters
+    orders, ctr = st.orders, st.counters
     o = orders[slot]
     n = emit_order(ev, n, orders, slot, seq, ts, EV.DONE, 0, o[O_QTY])
-    hash_put(ct, clord_key(o[O_CLORD], o[O_ACCOUNT]), done_mark(seq))
+    retire_clord(st, clord_key(o[O_CLORD], o[O_ACCOUNT]), seq)
     ctr[CT_LIVE] -= 1
     o[:] = 0
     o[O_LEVEL] = EMPTY

@@ -202,7 +202,9 @@ engine escrows what it may use and books its result:
 * FORGET_DONE(amount): forgets every client order id retired (its order done, or
   replaced under a new clord) by a command with seq <= amount; ACK qty = how many.
   BAD_AMOUNT unless 0 <= amount < the command's seq. Only the sequencer sends it, once
-  the order history on disk holds those ids (O9).
+  the order history on disk holds those ids (O9). (The numba engine finds them oldest
+  first, in the order they were retired: it relies on seqs increasing from command to
+  command, as the sequencer stamps them.)
 
 Held money and GPUs count against new orders and withdrawals as reservations do: funds
 available = ``cash + credit - reserved - held``, free GPUs = ``capacity + bought - sold

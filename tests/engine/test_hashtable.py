@@ -1,5 +1,7 @@
-"""The open-addressing tables against a dict: puts, single deletes and deletes by value
-range leave exactly the dict's keys findable, whatever the order of operations."""
+"""The open-addressing tables against a dict: puts and deletes (by key, or at the row
+:func:`hash_slot` finds) leave exactly the dict's keys findable, whatever the order of
+operations, and leave the rows a table would have had if the deleted keys had never been
+put (what FORGET_DONE's deletions in queue order rely on to leave the rows a scan did)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from exchange.engine.hashtable import (
     EMPTY,
     KEY,
     hash_delete,
-    hash_delete_values,
+    hash_delete_at,
     hash_find,
     hash_put,
+    hash_slot,
     new_table,
 )
 
@@ -21,7 +24,7 @@ keys = st.integers(0, 200)
 operations = st.lists(st.one_of(
     st.tuples(st.just("put"), keys, st.integers(-50, 50)),
     st.tuples(st.just("delete"), keys, st.just(0)),
-    st.tuples(st.just("delete_values"), st.integers(-50, 50), st.integers(0, 40)),
+    st.tuples(st.just("delete_at"), keys, st.just(0)),
 ), max_size=300)
 
 
@@ -42,24 +45,33 @@ def test_table_follows_a_dict(ops: list[tuple[str, int, int]]) -> None:
         elif op == "delete" and a in model:
             hash_delete(table, a)
             del model[a]
-        elif op == "delete_values":
-            gone = [k for k, v in model.items() if a <= v <= a + b]
-            assert hash_delete_values(table, a, a + b) == len(gone)
-            for k in gone:
-                del model[k]
+        elif op == "delete_at":
+            row = hash_slot(table, a)
+            assert (row == EMPTY) == (a not in model) and (row == EMPTY or table[row, KEY] == a)
+            if a in model:
+                hash_delete_at(table, row)
+                del model[a]
         _check(table, model)
 
 
-@given(st.lists(st.tuples(keys, st.integers(-50, 50)), max_size=60, unique_by=lambda kv: kv[0]),
-       st.integers(-50, 50))
-def test_delete_values_does_not_depend_on_insertion_order(items: list[tuple[int, int]], lo: int) -> None:
-    """Two tables with the same contents inserted in opposite orders end with the same
-    contents (rows may differ; what is found may not)."""
-    forward, backward = new_table(len(items)), new_table(len(items))
-    for k, v in items:
-        hash_put(forward, k, v)
-    for k, v in reversed(items):
-        hash_put(backward, k, v)
-    assert hash_delete_values(forward, lo, lo + 20) == hash_delete_values(backward, lo, lo + 20)
-    for k, _ in items:
-        assert hash_find(forward, k) == hash_find(backward, k)
+@settings(max_examples=300, deadline=None)
+@given(operations)
+def test_deleted_keys_leave_the_rows_of_never_having_been_put(ops: list[tuple[str, int, int]]) -> None:
+    """After any puts and deletes, the rows are those of a fresh table given the keys
+    left, in the order they were first put (since last deleted): so deletions in any
+    order leave the same rows."""
+    table, model = new_table(8), {}  # dicts keep insertion order: the order of first puts
+    for op, a, b in ops:
+        if op == "put" and (a in model or 2 * (len(model) + 1) <= len(table)):
+            hash_put(table, a, b)
+            model[a] = b
+        elif op == "delete" and a in model:
+            hash_delete(table, a)
+            del model[a]
+        elif op == "delete_at" and a in model:
+            hash_delete_at(table, hash_slot(table, a))
+            del model[a]
+        fresh = new_table(8)
+        for k, v in model.items():
+            hash_put(fresh, k, v)
+        assert table.tolist() == fresh.tolist()
