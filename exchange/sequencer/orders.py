@@ -109,7 +109,8 @@ _ACCEPTED, _TRADE, _CANCELLED, _EXPIRED, _REPLACED = (
     int(EV.ACCEPTED), int(EV.TRADE), int(EV.CANCELLED), int(EV.EXPIRED), int(EV.REPLACED))
 _NEW, _PARTIAL, _FILLED_ST, _CANCELED, _EXPIRED_ST = 1, 2, 3, 4, 5
 _PREFETCH_DISTANCE = 8
-"""How many events ahead :func:`_apply` prefetches the index slot of an ACCEPTED's key."""
+"""How many events ahead :func:`_apply` prefetches the index slot of an ACCEPTED's key,
+and keys ahead :func:`_forget_spent` the slot of a key it deletes."""
 
 
 @njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
@@ -321,9 +322,13 @@ def _compact(rows, count, through, moved):
 @njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # allocates nothing: no refcounts
 def _forget_spent(spent, n_spent, moved, index):
     """Delete from the index the spent keys whose row was dropped (``moved`` -1) and
-    keep the others, at their new rows; (spent kept, keys deleted). O(spent)."""
+    keep the others, at their new rows; (spent kept, keys deleted). O(spent), the index
+    rows of the keys a few ahead prefetched (the index is read at random)."""
     kept = 0
     for j in range(n_spent):
+        ahead = j + _PREFETCH_DISTANCE
+        if ahead < n_spent and moved[spent[ahead, S_ROW]] < 0:
+            prefetch_home(index, spent[ahead, S_KEY])
         row = moved[spent[j, S_ROW]]
         if row < 0:
             hash_delete(index, spent[j, S_KEY])
