@@ -25,6 +25,8 @@ class Listing:
         self.catalog = catalog
         self._instruments: list[Instrument] = []
         self._ids: dict[str, int] = {}
+        self._rows: list[list[int]] = []
+        """[class index, region index, slot_ts] per id: what :meth:`rows` gives."""
 
     def __len__(self) -> int:
         return len(self._instruments)
@@ -105,6 +107,15 @@ class Listing:
             if self._ids.setdefault(inst.symbol, len(self._instruments)) != len(self._instruments):
                 raise ValueError(f"{inst.symbol} is already listed as id {self._ids[inst.symbol]}")
             self._instruments.append(inst)
+            self._rows.append([gpu_class, region, slot_ts])
+
+    def rows(self) -> list[list[int]]:
+        """``[class index, region index, slot_ts]`` per id, in id order: what a snapshot
+        records and :meth:`restore` takes (the rows are shared: not to be changed). A
+        copy of a list kept as instruments are listed, so a snapshot costs no
+        per-instrument work (~1 µs each otherwise: 10 ms for a listing of ~10,000).
+        O(instruments), a reference each."""
+        return list(self._rows)
 
     def list_due(self, now_ns: int) -> np.ndarray:
         """:meth:`add` every instrument :meth:`due` at ``now_ns``; one command batch."""
@@ -131,4 +142,5 @@ class Listing:
         }
         self._ids[inst.symbol] = row["instrument"]
         self._instruments.append(inst)
+        self._rows.append([row["gpu_class"], row["region"], row["slot_ts"]])
         return row

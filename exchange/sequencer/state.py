@@ -342,10 +342,8 @@ class MarketState:
         arrays[_LEDGER_INDEX] = copy_reusing(self.orders.index, old.get(_LEDGER_INDEX))
         arrays[_TICKER] = copy_reusing(self.ticker, old.get(_TICKER))
         arrays[_EXEC_COUNTS] = copy_reusing(self.exec_counts, old.get(_EXEC_COUNTS))
-        listing = [[self.catalog.class_index(i.gpu_class), self.catalog.region_index(i.region), i.slot_ts_ns]
-                   for i in self.listing]
         meta = {"format": FORMAT, "seq": self.last_seq, "ts": self.last_ts, "timer_ts": self.timer_ts,
-                "listing": listing, "max_accounts": self.engine.config.max_accounts,
+                "listing": self.listing.rows(), "max_accounts": self.engine.config.max_accounts,
                 "dayahead_booked": self.dayahead_booked,
                 "forgotten_through": self.orders.forgotten_through}
         return Snapshot(self.last_seq, arrays, meta)

@@ -494,6 +494,10 @@ def test_a_restored_listing_is_the_listing_that_was_added() -> None:
     restored.restore(batch[["gpu_class", "region", "slot_ts"]].tolist())
     assert list(restored) == list(added) and len(restored) == len(batch) > 1
     assert [restored.id_of(i) for i in added] == list(range(len(batch)))
+    added.add(added.due(utc_ns(2026, 11, 26, 2, 30))[0])  # one more, by add
+    assert added.rows()[: len(restored)] == restored.rows() == [
+        list(row) for row in batch[["gpu_class", "region", "slot_ts"]].tolist()]
+    assert added.rows() == [[cat.class_index(i.gpu_class), cat.region_index(i.region), i.slot_ts_ns] for i in added]
     with pytest.raises(ValueError, match="already listed as id 0"):
         restored.restore(batch[["gpu_class", "region", "slot_ts"]][:1].tolist())
 
