@@ -27,7 +27,7 @@ from exchange.engine.layout import (
 )
 from exchange.engine.numba_engine import Engine
 from exchange.schema import HISTORY_MARKS, CommandKind as K, EventKind as EV, OrderFlag, command
-from tests.engine.test_property import RngGen, World, generate, setup_commands
+from tests.engine.generator import RngGen, World, generate, setup_commands
 from tests.helpers import make_engine
 
 ORDERS = [(10, K.NEW_ORDER), (3, K.CANCEL), (3, K.REPLACE), (1, K.TIMER)]
