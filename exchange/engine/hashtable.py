@@ -45,15 +45,15 @@ def home_slot(key, mask):
 
 
 @intrinsic
-def _prefetch_row(typingctx, table, row):
-    """Hint the CPU to load ``table[row]`` into cache (``llvm.prefetch``); no effect on
-    results."""
+def prefetch(typingctx, table, row, column):
+    """Hint the CPU to load the cache line of ``table[row, column]`` (a 2-D array;
+    ``llvm.prefetch``); no effect on results, none on memory for an index out of range
+    (a hint is never a load), though the callers keep theirs in range."""
 
     def codegen(context, builder, signature, args):
         table_type = signature.args[0]
         array = context.make_array(table_type)(context, builder, args[0])
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, table_type, array, [args[1], zero],
+        ptr = cgutils.get_item_pointer(context, builder, table_type, array, [args[1], args[2]],
                                        wraparound=False)
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fn = cgutils.get_or_insert_function(
@@ -63,15 +63,15 @@ def _prefetch_row(typingctx, table, row):
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
 
-    return types.void(table, row), codegen
+    return types.void(table, row, column), codegen
 
 
-def _no_prefetch(table, row):
+def _no_prefetch(table, row, column):
     return None
 
 
 if config.DISABLE_JIT:  # type: ignore[attr-defined]  # numba's config is set at run time
-    _prefetch_row = _no_prefetch  # type: ignore[assignment]  # the kernels run as Python: no cache hint there
+    prefetch = _no_prefetch  # type: ignore[assignment]  # the kernels run as Python: no cache hint there
 
 
 @_kernel
@@ -79,7 +79,7 @@ def prefetch_home(table, key):
     """Hint the CPU to load a key's home row into cache; no effect on results. A table far
     larger than the caches, read at random, misses there once a key: a kernel that knows
     a key some steps ahead overlaps that miss with the steps in between."""
-    _prefetch_row(table, home_slot(key, table.shape[0] - 1))  # type: ignore[call-arg]
+    prefetch(table, home_slot(key, table.shape[0] - 1), 0)  # type: ignore[call-arg]
 
 
 @_kernel

@@ -291,12 +291,16 @@ def test_an_event_finds_its_order_row_as_a_dict_of_the_rows_would(gaps, first, q
     """The ledger finds an order's row from the newest id back (a dense run of ids, as the
     engine gives them out, at once) else by binary search: either way the row a dict of
     the hot rows gives, -1 for an id that is not hot (rows past ``count`` ignored)."""
-    from exchange.sequencer.orders import R_ID, _row_of
+    from exchange.sequencer.orders import R_ID, _prefetch_order, _row_of
     ids = np.cumsum([first, *gaps])
     rows = np.zeros((len(ids) + 3, 13), np.int64)
     rows[: len(ids), R_ID] = ids
     rows[len(ids):, R_ID] = ids[-1] + 1  # beyond count: never found
     where = {oid: r for r, oid in enumerate(ids.tolist())}
+    before = rows.copy()
     for oid in [*queried, *ids.tolist(), int(ids[-1]) + 1]:
         assert _row_of(rows, len(ids), oid) == where.get(oid, -1), oid
+        _prefetch_order(rows, len(ids), oid)  # a hint only, whatever the id
     assert _row_of(rows, 0, int(ids[0])) == -1
+    _prefetch_order(rows, 0, int(ids[0]))
+    assert np.array_equal(rows, before)
