@@ -67,7 +67,7 @@ import numpy as np
 from numba import njit
 
 from exchange.journal import legacy
-from exchange.schema import COMMAND_FIELDS, C, commands, concat_records, record_words
+from exchange.schema import COMMAND_DTYPE, COMMAND_FIELDS, C, concat_records, record_words
 
 MAGIC = b"GPXJ"
 VERSION = 2
@@ -225,7 +225,7 @@ def _decode_run(data: memoryview, rows: np.ndarray) -> np.ndarray:
     """The commands of format-2 records with one number of words, decoded by one kernel
     call over all of them (:func:`_decode_units`)."""
     counts, words = rows["count"], int(rows["words"][0])
-    out = commands(int(counts.sum()))
+    out = np.empty(int(counts.sum()), COMMAND_DTYPE)  # every field written: no zero fill first (~10 ns a command)
     units = np.frombuffer(data, "<u2", count=len(data) // 2)
     status, record, marked = _decode_units(units, (rows["offset"] + HEADER_SIZE) // 2, counts, rows["length"] // 2,
                                            words, int(rows["first"][0]), record_words(out))
@@ -257,8 +257,9 @@ def _ones16(x):
 
 @_kernel
 def _decode_units(units, starts, counts, lengths, words, first_seq, out):
-    """Decode format-2 records of ``words`` fields per command into ``out`` (a zeroed
-    int64 command matrix, a row for each of their commands, seq first): ``units`` is
+    """Decode format-2 records of ``words`` fields per command into ``out`` (an int64
+    command matrix, a row for each of their commands, seq first; every field of it is
+    written, those past ``words`` 0, so it may come from ``np.empty``): ``units`` is
     the segment as 16-bit units; record r's payload is the ``lengths[r]`` units from
     ``starts[r]`` and holds ``counts[r]`` commands; seqs run on from ``first_seq``.
 
@@ -288,17 +289,17 @@ def _decode_units(units, starts, counts, lengths, words, first_seq, out):
         for _ in range(counts[r]):
             for m in range(mask_units):
                 bits = np.int64(units[mask + m])
-                field = 1 + 4 * m  # a mask unit's 16 bits are the units of 4 fields
-                while bits:
+                for field in range(1 + 4 * m, min(5 + 4 * m, 1 + words)):  # a mask unit's 16 bits: 4 fields' units
+                    word = np.int64(0)
                     if bits & 15:
-                        word = np.int64(0)
                         for k in range(4):
                             if bits >> k & 1:
                                 word |= np.int64(units[value]) << (16 * k)
                                 value += 1
-                        out[row, field] = word
+                    out[row, field] = word
                     bits >>= 4
-                    field += 1
+            for field in range(1 + words, out.shape[1]):  # fields a newer gpux added
+                out[row, field] = 0
             mask += mask_units
             ts += out[row, _TS_COLUMN]
             out[row, _TS_COLUMN] = ts
