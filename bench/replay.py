@@ -19,13 +19,17 @@ and execution records already logged (a restart). Per round, commands/s wall and
 Medians over rounds, and the median of the paired ratios; for before and replay also the
 CPU per command in the engine's calls, in the rest of the caller's thread (following the
 events) and in the other threads (the journal's reader), and CPU ÷ wall: the cores the
-replay had (at most 2 here; less when the machine is shared).
+replay had (at most 2 here; less when the machine is shared); and the page faults per
+1,000 commands split the same way (Linux): each is mostly a fresh page of a growing array
+or buffer, a part of the CPU above (1.5-2 µs a page on the VM of ``bench/RESULTS.md``'s
+recovery round 5).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -56,28 +60,38 @@ def write(data: Path, n: int, sizes: list[int]) -> np.ndarray:
     return np.concatenate(list(FileJournal(data / "journal", read_only=True).read()))
 
 
-def timed(work) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
+def faults(who: int = resource.RUSAGE_SELF) -> int:
+    """Page faults so far (minor: no disk) of the process or (RUSAGE_THREAD) this thread."""
+    return resource.getrusage(who).ru_minflt
+
+
+THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)  # (Linux; elsewhere the faults split wrongly)
+
+
+def timed(work) -> tuple[float, float, int]:
+    wall, cpu, faulted = time.perf_counter(), time.process_time(), faults()
     work()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.process_time() - cpu, faults() - faulted
 
 
-def replay(data: Path, fast: bool) -> tuple[float, float, float, float]:
-    """(wall, CPU of all threads, CPU in the engine's calls, CPU of the rest of this
-    thread) of a replay of the data dir's journal."""
+def replay(data: Path, fast: bool) -> tuple[float, ...]:
+    """(wall, CPU of all threads, page faults of all threads, CPU and page faults in the
+    engine's calls, CPU and page faults of the rest of this thread) of a replay of the
+    data dir's journal."""
     catalog = default_catalog()
     log = ExecLog(data / "executions", 4096)
     state = MarketState(catalog)
     state.exec_sink = log.append
-    in_engine = [0.0]
+    in_engine = [0.0, 0]  # CPU, page faults
     process = state.engine.process
 
     def engine_process(*args, **kwargs):  # on whichever thread runs the engine
-        start = time.thread_time()
+        start, faulted = time.thread_time(), faults(THREAD)
         try:
             return process(*args, **kwargs)
         finally:
             in_engine[0] += time.thread_time() - start
+            in_engine[1] += faults(THREAD) - faulted
 
     state.engine.process = engine_process  # type: ignore[method-assign]
 
@@ -90,13 +104,14 @@ def replay(data: Path, fast: bool) -> tuple[float, float, float, float]:
             for batch in batches:
                 state.apply(batch, copy=False)
 
-    here = time.thread_time()
-    wall, cpu = timed(run)
+    here, here_faulted = time.thread_time(), faults(THREAD)
+    wall, cpu, faulted = timed(run)
     here = time.thread_time() - here - (0.0 if fast else in_engine[0])
+    here_faulted = faults(THREAD) - here_faulted - (0 if fast else in_engine[1])
     if not np.array_equal(state.exec_counts, log.counts):
         raise AssertionError("the replay numbered the execution records differently from the log")
     log.close()
-    return wall, cpu, in_engine[0], here
+    return wall, cpu, faulted, in_engine[0], in_engine[1], here, here_faulted
 
 
 def pieces(engine: Engine, every: np.ndarray) -> None:
@@ -127,10 +142,13 @@ def main() -> None:
             print(f"  {name:>7}: wall {n / statistics.median(t[0] for t in times) / 1e6:5.2f}  "
                   f"cpu {n / statistics.median(t[1] for t in times) / 1e6:5.2f}")
         for name in ("before", "replay"):  # CPU ns a command: engine calls, the rest of the caller, other threads
-            engine, rest, cpu = (statistics.median(t[i] for t in runs[name]) * 1e9 / n for i in (2, 3, 1))
+            engine, rest, cpu = (statistics.median(t[i] for t in runs[name]) * 1e9 / n for i in (3, 5, 1))
             print(f"  {name:>7} CPU ns/command: {cpu:5.0f} = engine {engine:4.0f} + follow {rest:4.0f} "
                   f"+ read and the rest {cpu - engine - rest:4.0f}; CPU/wall "
                   f"{statistics.median(t[1] / t[0] for t in runs[name]):.2f} cores")
+            engine, rest, every = (statistics.median(t[i] for t in runs[name]) * 1e3 / n for i in (4, 6, 2))
+            print(f"  {name:>7} page faults/1,000 commands: {every:5.1f} = engine {engine:4.1f} + follow {rest:4.1f} "
+                  f"+ read and the rest {every - engine - rest:4.1f}")
         for name in ("before", "floor", "pieces"):
             ratio = statistics.median(b[0] / r[0] for b, r in zip(runs[name], runs["replay"]))
             print(f"  replay ÷ {name} (wall rate, paired): {ratio:.2f}×")
