@@ -5,8 +5,9 @@ numba compiles a kernel on its first call and keeps the machine code in its on-d
 cache that is about a minute of CPU, most of it the engine's command kernel; left to the
 first command a server sequences, it would stall that command past any sane timeout.
 :func:`warm` rehearses a small market through the real entry points instead (the market
-state: engine, order ledger, ticker; the auction API; the gateway's wire codec), so every
-kernel is compiled, or loaded from the cache, for the argument types the exchange uses.
+state: engine, order ledger, ticker; the auction API; the gateway's wire codec; the
+operator metrics' count of a group), so every kernel is compiled, or loaded from the
+cache, for the argument types the exchange uses.
 ``make`` runs ``gpux warm`` once after installing, which also restarts a node in a
 scratch directory (:func:`rehearse_recovery`: the kernels only a recovery runs), so the
 first restart of a server does not compile either; ``gpux serve`` and ``gpux demo`` warm
@@ -84,6 +85,7 @@ def rehearse() -> None:
     from exchange.sequencer.history import KeyFilter
     from exchange.sequencer.orders import R_ID
     from exchange.testing.workload import funding, order_flow, symbols
+    from exchange.web.metrics import ExchangeMetrics
 
     catalog = default_catalog()
     state = MarketState(catalog, max_accounts=8)
@@ -100,6 +102,7 @@ def rehearse() -> None:
         batch["ts"] = int(NOW.timestamp()) * 10**9
         seq += len(batch)
         events = state.apply(batch)
+    ExchangeMetrics(Path("journal")).applied(batch, events)  # the operator metrics' count of a group
     state.mark(order_flow(catalog, 8, len(names), 8, seed=2))  # history marks (rule O9)
     state.orders.retiring(0, seq)  # what a retirement writes to the order history
     retire = command(K.FORGET_DONE, seq=seq + 1, ts=int(NOW.timestamp()) * 10**9, amount=seq)

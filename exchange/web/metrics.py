@@ -13,10 +13,12 @@ What is measured, and where:
   process collector).
 
 The hot paths only append to a list or deque (~0.1 µs; a prometheus-client
-``Histogram.observe`` costs ~3 µs under its lock, and the writer is the event loop);
-numpy folds what was recorded into totals and histogram buckets when scraped, or every
-:data:`FOLD_ROWS` events. The exposition is prometheus-client's, through a custom
-collector on a registry of the server's own (two servers in one process never share).
+``Histogram.observe`` costs ~3 µs under its lock, and the writer is the event loop),
+except that each applied group's commands and events are counted into the totals at
+once, by a compiled pass (a few ns an event); numpy folds the rest of what was recorded
+into histogram buckets when scraped, or every :data:`FOLD_ROWS` values. The exposition
+is prometheus-client's, through a custom collector on a registry of the server's own
+(two servers in one process never share).
 """
 
 from __future__ import annotations
@@ -27,20 +29,54 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from exchange.schema import CommandKind, EventKind, Reason
+from exchange.schema import C, CommandKind, E, EventKind, Reason, record_words
 
 SECONDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 """Bucket bounds of the latency histograms, seconds."""
 GROUP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384, 65536)
 """Bucket bounds of the group-size histogram, commands."""
 FOLD_ROWS = 8192
-"""Recorded groups are folded into totals once they hold this many events (bounds memory;
-a fold holds the event loop ~0.6 µs per event, so at 65,536 it paused it ~40 ms)."""
+"""Recorded latencies and group sizes are folded into their histograms once this many
+are waiting (bounds memory and the fold's pause of the event loop)."""
 _KINDS = 64
+_REASONS = 1024
+"""Rejection reasons counted by code in an array (every :class:`Reason` is below it; a
+code outside it is counted apart)."""
 _REJECTED, _TRADE = int(EventKind.REJECTED), int(EventKind.TRADE)
+_C_KIND = int(C.KIND)
+_E_KIND, _E_REASON, _E_PRICE, _E_QTY = int(E.KIND), int(E.REASON), int(E.PRICE), int(E.QTY)
+_T_COUNT, _T_QTY, _T_NOTIONAL = range(3)
+"""Columns of :attr:`ExchangeMetrics.traded`: trades, GPU-hours, notional (fen)."""
+
+
+@njit(cache=True)  # keeps the GIL: a few µs a group, in the event loop, which would wait to get it back
+def _tally(commands, events, kinds, rejections, traded):
+    """Add a group to the totals: its commands by kind (those below ``kinds``' length),
+    its REJECTED events by reason (below ``rejections``' length) and its TRADEs (count,
+    GPU-hours, notional); how many rejections had a reason outside ``rejections`` (not
+    counted there). O(commands + events)."""
+    for i in range(commands.shape[0]):
+        kind = commands[i, _C_KIND]
+        if 0 <= kind < kinds.shape[0]:
+            kinds[kind] += 1
+    outside = 0
+    for i in range(events.shape[0]):
+        kind = events[i, _E_KIND]
+        if kind == _REJECTED:
+            reason = events[i, _E_REASON]
+            if 0 <= reason < rejections.shape[0]:
+                rejections[reason] += 1
+            else:
+                outside += 1
+        elif kind == _TRADE:
+            traded[_T_COUNT] += 1
+            traded[_T_QTY] += events[i, _E_QTY]
+            traded[_T_NOTIONAL] += events[i, _E_PRICE] * events[i, _E_QTY]
+    return outside
 
 
 class BulkHistogram:
@@ -83,8 +119,12 @@ class ExchangeMetrics:
     def __init__(self, journal_dir: Path) -> None:
         self.journal_dir = Path(journal_dir)
         self.commands = np.zeros(_KINDS, np.int64)
-        self.rejections: dict[int, int] = {}
-        self.trades = self.gpu_hours = self.notional_fen = 0
+        self.rejected = np.zeros(_REASONS, np.int64)
+        """Rejections by reason code, below :data:`_REASONS`."""
+        self.rejected_apart: dict[int, int] = {}
+        """Rejections by reason code, the others."""
+        self.traded = np.zeros(3, np.int64)
+        """Trades, GPU-hours, notional (fen): ``_T_*`` columns."""
         self.group_size = BulkHistogram(GROUP_SIZES)
         self.fsync = BulkHistogram(SECONDS)
         self.submit_ack = BulkHistogram(SECONDS)
@@ -94,8 +134,7 @@ class ExchangeMetrics:
         self.labelled: dict[str, tuple[str, str, Callable[[], dict[str, int]]]] = {}
         """Labelled gauges: name -> (help, label name, read() giving label value -> value)."""
         self.counters: dict[str, tuple[str, Callable[[], int]]] = {}
-        self._groups: list[tuple[np.ndarray, np.ndarray]] = []
-        self._group_rows = 0
+        self._group_sizes: list[int] = []
         self._acks: list[float] = []
         self._fsyncs: deque[float] = deque()
         self._snapshots: deque[tuple[float, int]] = deque()
@@ -103,10 +142,17 @@ class ExchangeMetrics:
     # ------------------------------------------------------------------ recording
 
     def applied(self, batch: np.ndarray, events: np.ndarray) -> None:
-        """A group was applied (in the writer): keep its command kinds and events. O(1)."""
-        self._groups.append((batch["kind"], events))
-        self._group_rows += len(events)
-        if self._group_rows >= FOLD_ROWS:
+        """A group was applied (in the writer): count its commands and events into the
+        totals (:func:`_tally`), keep its size. O(commands + events), a few ns each."""
+        events = np.ascontiguousarray(events)
+        if _tally(record_words(np.ascontiguousarray(batch)), record_words(events), self.commands, self.rejected,
+                  self.traded):
+            rejected = events["reason"][(events["kind"] == _REJECTED)
+                                        & ((events["reason"] < 0) | (events["reason"] >= _REASONS))]
+            for reason in rejected.tolist():
+                self.rejected_apart[reason] = self.rejected_apart.get(reason, 0) + 1
+        self._group_sizes.append(len(batch))
+        if len(self._group_sizes) >= FOLD_ROWS:
             self.fold()
 
     def synced(self, seconds: float) -> None:
@@ -124,20 +170,9 @@ class ExchangeMetrics:
             self.fold()
 
     def fold(self) -> None:
-        """Add everything recorded to the totals and histograms. O(recorded)."""
-        groups, self._groups, self._group_rows = self._groups, [], 0
-        if groups:
-            kinds = np.concatenate([k for k, _ in groups])
-            events = np.concatenate([e for _, e in groups])
-            self.commands += np.bincount(kinds, minlength=_KINDS)[:_KINDS]
-            self.group_size.add([len(k) for k, _ in groups])
-            reasons, counts = np.unique(events["reason"][events["kind"] == _REJECTED], return_counts=True)
-            for reason, count in zip(reasons.tolist(), counts.tolist()):
-                self.rejections[reason] = self.rejections.get(reason, 0) + count
-            trades = events[events["kind"] == _TRADE]
-            self.trades += len(trades)
-            self.gpu_hours += int(trades["qty"].sum())
-            self.notional_fen += int((trades["price"] * trades["qty"]).sum())
+        """Add everything recorded to the histograms. O(recorded)."""
+        sizes, self._group_sizes = self._group_sizes, []
+        self.group_size.add(sizes)
         acks, self._acks = self._acks, []
         self.submit_ack.add(acks)
         self.fsync.add(_drain(self._fsyncs))
@@ -147,6 +182,11 @@ class ExchangeMetrics:
             self.snapshot_bytes = snapshots[-1][1]
 
     # ------------------------------------------------------------------ exposing
+
+    def rejections(self) -> dict[int, int]:
+        """Rejections so far by reason code (those counted)."""
+        counted = {int(reason): int(self.rejected[reason]) for reason in np.flatnonzero(self.rejected)}
+        return counted | self.rejected_apart
 
     def journal_bytes(self) -> int:
         """Bytes of the journal's files on disk."""
@@ -164,13 +204,13 @@ class ExchangeMetrics:
         yield commands
         rejections = CounterMetricFamily("gpux_rejections", "Commands the engine rejected, by reason.",
                                          labels=["reason"])
-        for reason, count in sorted(self.rejections.items()):
+        for reason, count in sorted(self.rejections().items()):
             rejections.add_metric([_reason(reason)], count)
         yield rejections
-        yield CounterMetricFamily("gpux_trades", "Trades.", value=self.trades)
-        yield CounterMetricFamily("gpux_traded_gpu_hours", "GPU-hours traded.", value=self.gpu_hours)
+        yield CounterMetricFamily("gpux_trades", "Trades.", value=int(self.traded[_T_COUNT]))
+        yield CounterMetricFamily("gpux_traded_gpu_hours", "GPU-hours traded.", value=int(self.traded[_T_QTY]))
         yield CounterMetricFamily("gpux_traded_notional_fen", "Value traded, fen (price x qty).",
-                                  value=self.notional_fen)
+                                  value=int(self.traded[_T_NOTIONAL]))
         yield self.group_size.family("gpux_group_commands", "Commands per sequenced group (group commit).")
         yield self.fsync.family("gpux_journal_fsync_seconds", "Time of each journal fsync.")
         yield self.submit_ack.family("gpux_submit_ack_seconds",

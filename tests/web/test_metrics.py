@@ -1,19 +1,25 @@
 """Operator metrics: a real gateway with --http-address; scrape /metrics, trade over
-gRPC, scrape again: the counters moved. And JSON logs."""
+gRPC, scrape again: the counters moved. The compiled count of each applied group
+against a plain one. And JSON logs."""
 
 from __future__ import annotations
 
 import json
 import logging
 import urllib.request
+from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exchange.client import GpuxClient
+from exchange.schema import EVENT_DTYPE, EventKind, commands
 from exchange.sequencer import SyncPolicy
 from exchange.web.logs import configure_logging
+from exchange.web.metrics import GROUP_SIZES, ExchangeMetrics
 from tests.gateway_harness import SYMBOL, RunningServer
 
 
@@ -90,3 +96,39 @@ def test_json_logs_are_one_object_per_line(capsys):
     assert line["logger"] == "gpux.test" and line["timestamp"].endswith("+00:00")
     with pytest.raises(ValueError, match="text, json"):
         configure_logging("xml")
+
+
+_REJECTED, _TRADE = int(EventKind.REJECTED), int(EventKind.TRADE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(
+    st.lists(st.integers(-2, 70), max_size=12),                                    # command kinds
+    st.lists(st.tuples(st.sampled_from([_REJECTED, _TRADE, int(EventKind.ACCEPTED)]),
+                       st.integers(-3, 1100), st.integers(0, 10**6), st.integers(0, 10**4)), max_size=12),
+), max_size=8))
+def test_applied_groups_count_as_a_plain_fold_of_them(groups):
+    """Commands by kind (those below 64), rejections by reason (inside the array or
+    apart), trades, GPU-hours and notional, group sizes: what a loop over the groups in
+    Python counts."""
+    metrics, kinds, reasons, traded, sizes = ExchangeMetrics(Path("journal")), [0] * 64, {}, [0, 0, 0], []
+    for command_kinds, events in groups:
+        batch, out = commands(len(command_kinds)), np.zeros(len(events), EVENT_DTYPE)
+        batch["kind"] = command_kinds
+        for row, (kind, reason, price, qty) in zip(out, events):
+            row["kind"], row["reason"], row["price"], row["qty"] = kind, reason, price, qty
+            if kind == _REJECTED:
+                reasons[reason] = reasons.get(reason, 0) + 1
+            elif kind == _TRADE:
+                traded = [traded[0] + 1, traded[1] + qty, traded[2] + price * qty]
+        for kind in command_kinds:
+            if 0 <= kind < 64:
+                kinds[kind] += 1
+        sizes.append(len(command_kinds))
+        metrics.applied(batch, out)
+    metrics.fold()
+    assert metrics.commands.tolist() == kinds and metrics.rejections() == reasons
+    assert metrics.traded.tolist() == traded
+    assert metrics.group_size.counts.sum() == len(sizes)
+    assert metrics.group_size.counts.tolist() == np.bincount(np.searchsorted(GROUP_SIZES, sizes),
+                                                              minlength=len(GROUP_SIZES) + 1).tolist()
