@@ -170,10 +170,12 @@ def demo_command(
 def warm_command() -> None:
     """Compile the numba kernels ahead (once; ``make`` runs it after installing), so that
     no first command, and no first restart, waits a minute for them. Later runs only load
-    them from the cache."""
-    from exchange.cli.warm import prune_stale_caches, warm
+    them from the cache. The package's bytecode is written too."""
+    from exchange.cli.warm import compile_bytecode, prune_stale_caches, warm
 
     typer.echo(str(warm(say=typer.echo, recovery=True)))
+    if not compile_bytecode():
+        typer.echo("some of the package's bytecode could not be written: each start compiles those modules")
     for path in prune_stale_caches():
         typer.echo(f"removed the kernels of earlier sources: {path}")
 

@@ -158,6 +158,19 @@ def rehearse_recovery() -> None:
         ExchangeNode.open(scratch).close()
 
 
+def compile_bytecode() -> bool:
+    """Write the package's bytecode (``__pycache__/*.pyc``) where it is missing or older
+    than its source, as ``pip install`` does for a regular install; whether every module
+    compiled. Python writes it on first import only where it may (not with
+    ``PYTHONDONTWRITEBYTECODE`` set, nor into a read-only tree): without it, every start of
+    ``gpux serve`` compiles the package's sources again, ~0.2 s of CPU."""
+    import compileall
+
+    import exchange
+
+    return bool(compileall.compile_dir(Path(exchange.__file__).parent, quiet=1))
+
+
 def prune_stale_caches(current: Path | None = None) -> list[Path]:
     """Remove the kernel-cache folders of earlier sources beside ``current`` (default: the
     one in use, when it is gpux's own under :data:`exchange.KERNEL_CACHE_ROOT`); the
