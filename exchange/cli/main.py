@@ -173,7 +173,7 @@ def warm_command() -> None:
     them from the cache. The package's bytecode is written too."""
     from exchange.cli.warm import compile_bytecode, prune_stale_caches, warm
 
-    typer.echo(str(warm(say=typer.echo, recovery=True)))
+    typer.echo(str(warm(say=typer.echo, recovery=True, every_module=True)))
     if not compile_bytecode():
         typer.echo("some of the package's bytecode could not be written: each start compiles those modules")
     for path in prune_stale_caches():

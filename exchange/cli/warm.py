@@ -53,14 +53,15 @@ class WarmReport:
                 f"({self.compiled} compiled, {self.loaded} loaded from the cache)")
 
 
-def kernels() -> dict[str, Any]:
+def kernels(every_module: bool = True) -> dict[str, Any]:
     """Every numba dispatcher defined in the ``exchange`` package, by qualified name
-    (imports every module of it, the generated protobuf code aside)."""
+    (imports every module of it, the generated protobuf code aside); without
+    ``every_module``, those of the modules imported so far."""
     from numba.core.registry import CPUDispatcher
 
     import exchange
 
-    for found in pkgutil.walk_packages(exchange.__path__, "exchange."):
+    for found in pkgutil.walk_packages(exchange.__path__, "exchange.") if every_module else ():
         if not found.name.startswith("exchange.proto") and not found.name.endswith("__main__"):
             importlib.import_module(found.name)
     return {f"{name}.{attr}": value
@@ -186,13 +187,14 @@ def prune_stale_caches(current: Path | None = None) -> list[Path]:
     return stale
 
 
-def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0, recovery: bool = False
-         ) -> WarmReport:
+def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0, recovery: bool = False,
+         every_module: bool = False) -> WarmReport:
     """Make every kernel ready (:func:`rehearse`, with ``recovery`` also
     :func:`rehearse_recovery`); ``say`` is told :data:`NOTICE` if that takes over
     ``notice_after`` s (a cold cache, or a very busy machine). The rehearsal's errors are
-    raised."""
-    found = kernels()
+    raised. The report counts the kernels of the modules imported so far, or with
+    ``every_module`` those of the whole package (importing what a server does not need:
+    the day-ahead clearing with HiGHS, settlement, the audit, the demos)."""
     start = time.perf_counter()
     failure: list[BaseException] = []
 
@@ -212,6 +214,8 @@ def warm(say: Callable[[str], None] | None = None, notice_after: float = 3.0, re
     worker.join()
     if failure:
         raise failure[0]
+    seconds = time.perf_counter() - start
+    found = kernels(every_module)
     compiled = sum(sum(d.stats.cache_misses.values()) for d in found.values())
     loaded = sum(sum(d.stats.cache_hits.values()) for d in found.values())
-    return WarmReport(len(found), compiled, loaded, time.perf_counter() - start)
+    return WarmReport(len(found), compiled, loaded, seconds)
