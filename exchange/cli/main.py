@@ -216,6 +216,9 @@ def serve_command(
 
     On first start an admin account is created; its token is in <data dir>/admin.token.
     """
+    import gc
+
+    gc.disable()  # until the heap of the imports and kernels is frozen below (why: freeze_startup_heap)
     import asyncio
     import logging
 
@@ -235,6 +238,8 @@ def serve_command(
     logging.getLogger("gpux.gateway").info("a long-running process: %s", keep_freed_memory())
     log = logging.getLogger("gpux.warm")
     log.info("%s", warm(say=log.info))  # before the first command: none waits on a compile
+    gc.freeze()
+    gc.enable()
     server = GatewayServer(data_dir, address, catalog_path=ctx.obj, tls=tls, rate=rate, burst=int(2 * rate),
                            opening_call_seconds=opening_call, http_address=http_address, exec_buffer=exec_buffer,
                            max_streams=max_streams, max_streams_per_account=max_streams_per_account,
