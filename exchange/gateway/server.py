@@ -4,7 +4,8 @@
 serves every gpux.v1 service plus the standard health and reflection (v1 and v1alpha,
 :mod:`~exchange.gateway.reflection`) services, over
 TLS when a certificate and key are given; with an HTTP address, also the market page
-and operator metrics in the same event loop (:class:`exchange.web.WebServer`). A
+and operator metrics in the same event loop (:class:`exchange.web.server.WebServer`,
+imported once gRPC is serving; the metrics are hooked in before). A
 ticker submits a TIMER every second (gate closures, GTD expiry, sealing) and lists
 newly due slots every minute; the clock it reads is the sequencer's, the only one.
 :func:`serve` runs one until SIGINT/SIGTERM, with the start-up heap frozen
@@ -18,10 +19,12 @@ import asyncio
 import contextlib
 import ctypes
 import gc
+import importlib
 import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import pyarrow as pa
@@ -34,7 +37,9 @@ from exchange.gateway.services import Exchange, add_services
 from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, SyncPolicy
 from exchange.sequencer.node import RETIRE_EVERY
-from exchange.web import WebServer
+
+if TYPE_CHECKING:
+    from exchange.web.server import WebServer
 
 log = logging.getLogger("gpux.gateway")
 
@@ -91,6 +96,10 @@ class GatewayServer:
         exchange = self.exchange = Exchange(self.node, accounts, limiter, self.opening_call_ns, self.exec_buffer,
                                             self.feed_interval)
         self.node.on_group(lambda seq: _notify(exchange, seq) if exchange.book_streams else None)  # in the loop
+        if self.http_address is not None:  # hooked before the first command: the counters count every one
+            from exchange.web.metrics import ExchangeMetrics
+
+            exchange.metrics = self.node.sequencer.observer = ExchangeMetrics(self.node.data.journal)
         await asyncio.to_thread(self.node.list_due, self.node.sequencer.clock(), self.opening_call_ns)
         interceptor = GatewayInterceptor(accounts, limiter, StreamCaps(self.max_streams, self.max_streams_per_account))
         self.server = grpc.aio.server(interceptors=[interceptor])
@@ -109,7 +118,10 @@ class GatewayServer:
         if self.timer_seconds:
             self._ticker = asyncio.create_task(self._tick(exchange))
         if self.http_address is not None:
-            self.web = WebServer(exchange, self.http_address, interceptor.open_streams)
+            # the page's modules (aiohttp and the rest: ~0.2 s of CPU) are imported in a
+            # thread once gRPC is serving, so that the loop answers meanwhile
+            web = await asyncio.to_thread(importlib.import_module, "exchange.web.server")
+            self.web = web.WebServer(exchange, self.http_address, exchange.metrics, interceptor.open_streams)
             self.http_port = await self.web.start()
         log.info("gpux serving %s on port %d (data dir %s)", names, self.port, self.node.data.root)
         return self.port
@@ -131,6 +143,8 @@ class GatewayServer:
             self._ticker.cancel()
         if self.web is not None:
             await self.web.stop()
+        if self.exchange is not None and self.exchange.metrics is not None:
+            self.exchange.metrics = self.exchange.node.sequencer.observer = None
         if self.server is not None:
             await self.server.stop(grace)
         if self.exchange is not None:

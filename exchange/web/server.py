@@ -67,15 +67,17 @@ def _int(query, name: str, default: int | None = None, lo: int = 0, hi: int = 10
 class WebServer:
     """The page, its API and ``/metrics`` for one gateway's exchange (``start``/``stop``)."""
 
-    def __init__(self, exchange, address: str, open_streams: dict[str, int] | None = None,
+    def __init__(self, exchange, address: str, metrics: ExchangeMetrics, open_streams: dict[str, int] | None = None,
                  live_interval: float = 0.25) -> None:
+        """``metrics``: the recorders the gateway hooked into the exchange (its commands
+        are counted from the first one on, before this server starts)."""
         self.exchange = exchange
         self.host, _, port = address.rpartition(":")
         self.port = int(port)
         self.catalog = exchange.catalog
         self.view = MarketView(self.catalog, exchange.listing)
         self.feed = LiveFeed(exchange, self.view.cells, live_interval)
-        self.metrics = ExchangeMetrics(exchange.node.data.journal)
+        self.metrics = metrics
         self.metrics.gauges.update({
             "gpux_last_seq": ("Sequence number of the last applied command.", lambda: exchange.node.state.last_seq),
             "gpux_listed_instruments": ("Instruments listed.", lambda: len(exchange.listing)),
@@ -89,9 +91,7 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
-        """Hook the metrics into the exchange, index the listing, listen; the bound port."""
-        self.exchange.metrics = self.metrics
-        self.exchange.node.sequencer.observer = self.metrics
+        """Index the listing, listen; the bound port."""
         await asyncio.to_thread(self.view.refresh)  # the first index is the big one: off the loop
         app = web.Application(middlewares=[_errors])
         app.add_routes([
@@ -110,12 +110,10 @@ class WebServer:
         return self.port
 
     async def stop(self) -> None:
-        """End the live streams, stop listening, unhook the metrics."""
+        """End the live streams, stop listening."""
         await self.feed.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        self.exchange.node.sequencer.observer = None
-        self.exchange.metrics = None
 
     # ------------------------------------------------------------------ pages
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from exchange.gateway.interceptors import CALLER, TokenBucket
 from exchange.gateway.reports import first_rejection
 from exchange.schema import CommandKind, command
 from exchange.sequencer import ExchangeNode, LoopSequencer
+
+if TYPE_CHECKING:
+    from exchange.web.metrics import ExchangeMetrics
 
 
 class Exchange:
@@ -50,8 +54,8 @@ class Exchange:
         """Consumers of the per-group wake-up :meth:`applied_after` (the live market page
         counts as one while it has clients): the node reports applied groups only while
         there are some."""
-        self.metrics = None
-        """The operator metrics (:class:`exchange.web.ExchangeMetrics`) when served."""
+        self.metrics: ExchangeMetrics | None = None
+        """The operator metrics (:class:`exchange.web.metrics.ExchangeMetrics`) when served."""
 
     def execute(self, batch: np.ndarray) -> asyncio.Future[np.ndarray]:
         """Sequence, journal and apply a batch (in one group with the rest of this loop
