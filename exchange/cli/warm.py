@@ -112,6 +112,7 @@ def rehearse() -> None:
     state.orders.get(int(state.orders.rows[0, R_ID]))
     keys = KeyFilter.of([])
     keys.add(np.arange(1, 9, dtype=np.int64))
+    keys.add(np.frombuffer(np.arange(9, 17, dtype=np.int64).tobytes(), np.int64))  # read-only: a history file's keys
     keys.maybe(np.arange(1, 17, dtype=np.int64))
 
     side, price, qty = np.array([1, 2]), np.array([1_900, 1_800]), np.array([3, 2])
