@@ -171,10 +171,10 @@ def freeze_startup_heap() -> int:
     what is frozen is never collected. Returns how many objects are frozen.
 
     ``gpux serve`` freezes most of that heap before it recovers, uncollected: its imports
-    and kernels make ~245,000 objects with the collector off, of which ~2,550 (0.7 MB)
+    and kernels make ~207,000 objects with the collector off, of which ~1,260 (0.3 MB)
     are garbage, kept for good. Collected instead, they cost time to SERVING: the
-    collector's own runs during the imports 0.15-0.25 s of CPU, and this collection over
-    them 0.11-0.13 s, with the event loop held (0.17-0.56 s of wall time in the soak's
+    collector's own runs during the imports 0.13-0.15 s of CPU, and this collection over
+    them 0.09-0.11 s, with the event loop held (0.17-0.56 s of wall time in the soak's
     restarts) before the first SERVING answer. This call then walks only what recovery and
     the start made since (~11,000 objects, ~1 ms)."""
     gc.collect()
