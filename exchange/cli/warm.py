@@ -83,7 +83,7 @@ def rehearse() -> None:
     from exchange.gateway.validation import place_command, place_commands, read_stream_request, stream_commands
     from exchange.proto.gpux.v1 import trading_pb2
     from exchange.sequencer import MarketState
-    from exchange.sequencer.history import KeyFilter
+    from exchange.sequencer.history import KeyFilter, encode
     from exchange.sequencer.orders import R_ID
     from exchange.testing.workload import funding, order_flow, symbols
     from exchange.web.metrics import ExchangeMetrics
@@ -105,7 +105,7 @@ def rehearse() -> None:
         events = state.apply(batch)
     ExchangeMetrics(Path("journal")).applied(batch, events)  # the operator metrics' count of a group
     state.mark(order_flow(catalog, 8, len(names), 8, seed=2))  # history marks (rule O9)
-    state.orders.retiring(0, seq)  # what a retirement writes to the order history
+    encode(state.orders.retiring(0, seq), 0, seq)  # what a retirement writes to the order history
     retire = command(K.FORGET_DONE, seq=seq + 1, ts=int(NOW.timestamp()) * 10**9, amount=seq)
     state.apply(retire)  # the ledger drops its done orders
     state.orders.known(np.arange(1, 9, dtype=np.int64))

@@ -331,6 +331,29 @@ def test_a_missing_history_file_is_named(tmp_path: Path) -> None:
         _node(tmp_path)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(1, 5), st.integers(-3, 3)), max_size=40))
+def test_a_history_table_is_what_sorting_the_rows_with_numpy_gives(picks: list[tuple[int, int, int]]) -> None:
+    """The columns (sorted by key, then order id; by_id a stable order-id order) and their
+    SHA-256s as a plain numpy encoding of the rows gives them, keys and ids repeated
+    (an order replaced has a row per client order id)."""
+    import hashlib
+
+    rows = np.array([[key, order_id, *([filler] * (len(COLUMNS) - 2))] for key, order_id, filler in picks],
+                    np.int64).reshape(-1, len(COLUMNS))
+    ordered = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+    columns = [np.ascontiguousarray(ordered[:, i]) for i in range(len(COLUMNS))]
+    columns.append(np.argsort(columns[1], kind="stable").astype(np.int64))
+    sha, keys_sha = hashlib.sha256(), hashlib.sha256(columns[0].tobytes())
+    for column in columns:
+        sha.update(column.tobytes())
+    table = history_module.encode(rows, 3, 9)
+    assert [table.column(i).to_numpy().tolist() for i in range(len(columns))] == [c.tolist() for c in columns]
+    meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
+    assert meta["sha256"] == sha.hexdigest() and meta["sha256_keys"] == keys_sha.hexdigest()
+    assert (meta["after"], meta["through"], meta["rows"]) == ("3", "9", str(len(rows)))
+
+
 def test_history_files_are_plain_arrow_and_deterministic(tmp_path: Path) -> None:
     import pyarrow as pa
 
