@@ -144,8 +144,9 @@ class Server:
 
     def phases(self) -> str:
         """When the last start's log lines came, from its process start: the kernels loaded
-        (after the imports), serving (after recovery), the start-up heap frozen (after a
-        full garbage collection)."""
+        (after the imports), serving (after recovery and the market page's start, which
+        follows the first SERVING answer), the start-up heap frozen (after a garbage
+        collection)."""
         times = {}
         for line in (self.data_dir / "serve.log").read_text().splitlines():
             for key, marker in (("kernels ready", "numba kernels ready"), ("serving", "gpux serving"),
@@ -535,8 +536,8 @@ def main() -> None:
         paused = [line for line in (data_dir / "serve.log").read_text().splitlines() if "event loop paused" in line]
         newest = max((data_dir / "snapshots").glob("*.snapshot"), default=None)
         restart = server.start()
-        phases = server.phases()
         code = server.stop()
+        phases = server.phases()  # once stopped: the serving and heap-frozen lines come after SERVING
     finally:
         server.kill()
     print(f"\n{sent:,} commands in {elapsed:.1f} s = {sent / elapsed:,.0f} commands/s; cpu: server "
