@@ -1,0 +1,108 @@
+"""Restart benchmark (issue 14): ``gpux serve`` started on a data dir until it answers SERVING,
+then killed with SIGKILL, round after round.
+
+    python bench/restart.py DATA_DIR [--rounds N] [--baseline TREE:DATA_DIR]
+
+Each round starts ``python -m exchange.cli serve`` of this tree on ``DATA_DIR`` (with the
+soak's options: ``--opening-call 0``, the rate limit out of the way, the metrics on
+``--http-address``), polls the health service every 10 ms as ``bench/soak.py`` does, and
+kills it with SIGKILL once it answers SERVING: the next round recovers from that kill.
+Per round it prints the time from the process start to the SERVING answer, the server's
+CPU (user + system) at that moment, and when its log said the kernels were ready, it was
+serving (logged after the market page started, which follows SERVING) and its start-up
+heap was frozen. With ``--baseline``, another tree (e.g. a ``git archive`` of main, its
+kernels warmed by its own ``gpux warm``) runs on its own copy of the data in turn with
+this one, so both see the same moments of a shared machine. The load average is printed
+with every round: on a busy machine the wall times move, the CPU less.
+
+For the restart after the soak's 10 M commands: copy the soak's data dir when it kills the
+server (``bench/soak.py --keep`` keeps it after a clean stop instead, which leaves no
+journal tail), or use any data dir a server was killed on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from exchange.client import wait_until_serving  # noqa: E402
+from tests.gateway_harness import free_port  # noqa: E402
+
+MARKERS = (("kernels", "numba kernels ready"), ("serving", "gpux serving"), ("frozen", "start-up heap frozen"))
+"""The log lines timed: (name, text in the line)."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def log_times(log: Path, offset: int, started: dt.datetime) -> dict[str, float]:
+    """Seconds from ``started`` to each of :data:`MARKERS` in the log after byte ``offset``."""
+    with open(log, "rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    return {name: (dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f") - started).total_seconds()
+            for line in lines for name, marker in MARKERS if marker in line}
+
+
+def restart(tree: Path, data_dir: Path) -> tuple[float, float, dict[str, float]]:
+    """One round: seconds to SERVING, the server's CPU then, its log times."""
+    log = data_dir / "serve.log"
+    offset = log.stat().st_size if log.exists() else 0
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # each tree its own kernel cache
+    port = free_port()
+    started, clock = dt.datetime.now(), time.perf_counter()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir), "--address",
+             f"127.0.0.1:{port}", "--opening-call", "0", "--rate", "1e9", "--http-address", f"127.0.0.1:{free_port()}"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=tree, env=env)
+    try:
+        if not wait_until_serving(f"127.0.0.1:{port}", 300, still_starting=lambda: proc.poll() is None, interval=0.01):
+            raise RuntimeError(f"gpux serve of {tree} did not come up; see {log}")
+        took, cpu = time.perf_counter() - clock, cpu_seconds(proc.pid)
+        time.sleep(1.0)  # the log lines after SERVING
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    return took, cpu, log_times(log, offset, started)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data_dir", type=Path, help="data dir of this tree's server (recovered every round)")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--baseline", help="TREE:DATA_DIR of a tree to run in turn with this one, on its own data")
+    args = ap.parse_args()
+    runs = {"this tree": (ROOT, args.data_dir)}
+    if args.baseline:
+        tree, _, data = args.baseline.partition(":")
+        runs = {"baseline": (Path(tree), Path(data)), **runs}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    for r in range(args.rounds):
+        for name, (tree, data_dir) in runs.items():
+            took, cpu, times = restart(tree, data_dir)
+            results[name].append((took, cpu))
+            print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} UTC round {r + 1} {name}: {took:.2f} s to SERVING, "
+                  f"server CPU {cpu:.2f} s; log: " + ", ".join(f"{k} at {t:.2f} s" for k, t in times.items())
+                  + f"; load {os.getloadavg()[0]:.2f}", flush=True)
+    for name, rounds in results.items():
+        walls, cpus = [w for w, _ in rounds], [c for _, c in rounds]
+        print(f"{name}: to SERVING median {statistics.median(walls):.2f} s (min {min(walls):.2f}, "
+              f"max {max(walls):.2f}), server CPU median {statistics.median(cpus):.2f} s (min {min(cpus):.2f})")
+
+
+if __name__ == "__main__":
+    main()
