@@ -70,6 +70,7 @@ def _batches(draw) -> np.ndarray:
 
 @pytest.mark.nojit  # the payload kernel as plain Python too (its ts differences wrap, as numba's do)
 @pytest.mark.filterwarnings("ignore:overflow encountered in scalar subtract:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered in scalar add:RuntimeWarning")
 @settings(max_examples=150, deadline=None)
 @given(_batches(), st.integers(0, 2**32 - 1))
 def test_encode_writes_the_documented_layout_and_decode_reads_it(batch, chain):
