@@ -97,11 +97,10 @@ class HistoryError(JournalError):
     """An order history file is missing, unreadable or fails its checksum."""
 
 
-def _digest(columns: list[np.ndarray]) -> str:
-    sha = hashlib.sha256()
-    for column in columns:
-        sha.update(np.ascontiguousarray(column, np.int64).tobytes())
-    return sha.hexdigest()
+def _digest(values: np.ndarray) -> str:
+    """SHA-256 (hex) of int64 values in C order: a column, or a file's columns one after
+    another (a ``(columns, rows)`` array). O(values), no copy of contiguous int64."""
+    return hashlib.sha256(np.ascontiguousarray(values, np.int64).data).hexdigest()
 
 
 @njit(cache=True, nogil=True)
@@ -128,7 +127,7 @@ def encode(rows: np.ndarray, after: int, through: int) -> pa.Table:
     rows = rows.reshape(-1, len(COLUMNS))
     columns = _columns(rows, np.lexsort((rows[:, 1], rows[:, 0])))
     meta = {"format": FORMAT, "after": str(after), "through": str(through), "rows": str(len(rows)),
-            "sha256": hashlib.sha256(columns).hexdigest(), "sha256_keys": hashlib.sha256(columns[0]).hexdigest()}
+            "sha256": _digest(columns), "sha256_keys": _digest(columns[0])}
     return pa.table({name: pa.array(c) for name, c in zip((*COLUMNS, "by_id"), columns)}, metadata=meta)
 
 
@@ -183,7 +182,7 @@ class Segment:
         except (pa.ArrowInvalid, OSError) as error:
             raise HistoryError(f"order history file {path.name} cannot be read (torn or damaged): {error}") from None
         keys = self.keys()
-        if _digest([keys]) != self.keys_sha256:
+        if _digest(keys) != self.keys_sha256:
             raise HistoryError(f"order history file {path.name}: SHA-256 mismatch in its keys")
         self.fences = keys[::FENCE].copy()
         self.last_key = int(keys[-1]) if self.rows else -1
