@@ -1,6 +1,6 @@
 """Soak benchmark (issue 14): a real ``gpux serve`` under millions of streamed orders.
 
-    python bench/soak.py [--orders N | --quick] [--streams N] [--per-message N] [--window N]
+    python bench/soak.py [--orders N | --quick] [--streams N] [--per-message N] [--window N] [--rate R]
                          [--resting N] [--cancels F] [--snapshot-every N] [--snapshot-seconds S]
                          [--snapshot-bytes B] [--pauses MS] [--keep]
 
@@ -15,6 +15,15 @@ before the clock starts (as bench/gateway.py does: the load generator spends its
 sending, not on protobuf), and at most ``--window`` (default 2) messages in flight per stream.
 The streams advance in lockstep (no stream sends message j before every stream has had
 the answer to message j - window), so no stream runs ahead of the others.
+
+That load is closed: ``streams x window x per-message`` commands (4,000 by default) are
+always in flight, so by Little's law the mean latency is those commands over the
+throughput, whatever the server does; it measures the most the server takes. ``--rate R``
+offers a load instead, as a latency test at a given throughput does (exchange-core's
+latency tests, for one): stream k's message j is due at ``(j + k / streams) x streams x
+per-message / R`` seconds, is sent then unless the window holds it, and its latency runs
+from its due time, not from its send, so a server that falls behind is charged the wait
+its clients would see (no coordinated omission).
 
 Workload (one H100-80G slot two days ahead, so no gate closes; mid M = 1800 fen; seed
 fixed). Half the traders only sell, half only buy, so no order can ever meet one of its
@@ -34,17 +43,18 @@ cancels. ``--orders`` (default 10,000,000) counts commands, cancels included; ``
 is 500,000 with snapshots every 100,000 commands.
 
 Sampled while the load runs: the server's RSS (VmRSS of /proc/<pid>/status, every 0.5 s),
-the size of each snapshot file as it appears, and every message's latency (its write to
-the arrival of its response: the group commit, engine and report encoding of the gateway,
-plus waiting behind the messages in flight: "group latency"), as p50/p99/max per tenth of
-the run. Every 20th response (and all of the first 100) is decoded after its latency is
-taken, to count reports by type. The server's own view, without the client and the
-transport: its ``gpux_submit_ack_seconds`` histogram (each message's batch from its
-submission to the sequencer to its answer: the group commit, the fsync, the engine),
-read from ``/metrics`` before and after the load, as the share of batches per bucket, and
-beside it the journal's ``gpux_journal_fsync_seconds`` (each group commit's fsync, part of
-its batches' submit → ack), with the machine's dirty and under-write-back page cache
-(``/proc/meminfo``, sampled with the RSS): what an fsync may wait behind.
+the size of each snapshot file as it appears, and every message's latency (its write, or
+with ``--rate`` its due time, to the arrival of its response: the group commit, engine and
+report encoding of the gateway, plus waiting behind the messages in flight: "group
+latency"), as p50/p99/max per tenth of the run. Every 20th response (and all of the first
+100) is decoded after its latency is taken, to count reports by type. The server's own
+view, without the client and the transport: its ``gpux_submit_ack_seconds`` histogram
+(each message's batch from its submission to the sequencer to its answer: the group
+commit, the fsync, the engine), read from ``/metrics`` before and after the load, as the
+share of batches per bucket, and beside it the journal's ``gpux_journal_fsync_seconds``
+(each group commit's fsync, part of its batches' submit → ack), with the machine's dirty
+and under-write-back page cache (``/proc/meminfo``, sampled with the RSS): what an fsync
+may wait behind.
 
 After the load: kill -9 of the server, then the restart is timed from the new
 ``gpux serve`` process's start to its first SERVING health answer (the process start, the
@@ -307,14 +317,18 @@ def _count(samples: Samples, response: bytes) -> None:
 
 
 async def _stream(k: int, channel: grpc.aio.Channel, token: str, load: list[bytes], plan: Plan, window: int,
-                  samples: Samples, progress: asyncio.Condition, t0: float) -> None:
+                  interval: float, samples: Samples, progress: asyncio.Condition, t0: float) -> None:
     call = channel.stream_stream(gateway_bench.STREAM)(metadata=gateway_bench._metadata(token), timeout=None)
+    streams = len(samples.received)
 
     async def write() -> None:
         for j in range(plan.rounds):
+            if interval:  # offered load: message j of stream k is due at (j + k / streams) intervals
+                due = (j + k / streams) * interval
+                await asyncio.sleep(due - (time.perf_counter() - t0))
             async with progress:
                 await progress.wait_for(lambda j=j: min(samples.received) >= j - window + 1)
-            samples.sent[k, j] = time.perf_counter() - t0
+            samples.sent[k, j] = due if interval else time.perf_counter() - t0
             await call.write(load[j])
         await call.done_writing()
 
@@ -354,9 +368,11 @@ async def _sample(server: Server, samples: Samples, t0: float, stop: asyncio.Eve
             pass
 
 
-async def drive(server: Server, tokens: list[str], load: list[list[bytes]], plan: Plan, window: int
-                ) -> tuple[float, Samples]:
-    """Send every stream's messages; (seconds, samples)."""
+async def drive(server: Server, tokens: list[str], load: list[list[bytes]], plan: Plan, window: int,
+                rate: float) -> tuple[float, Samples]:
+    """Send every stream's messages, as fast as the window lets them go or, with ``rate``
+    (commands/s), each on its schedule; (seconds, samples)."""
+    interval = len(tokens) * plan.per_message / rate if rate else 0.0
     samples = Samples(plan.rounds, len(tokens))
     channels = [grpc.aio.insecure_channel(server.address) for _ in tokens]
     progress = asyncio.Condition()
@@ -366,7 +382,7 @@ async def drive(server: Server, tokens: list[str], load: list[list[bytes]], plan
             await ch.channel_ready()
         t0 = time.perf_counter()
         sampler = asyncio.create_task(_sample(server, samples, t0, stop))
-        await asyncio.gather(*(_stream(k, ch, token, load[k], plan, window, samples, progress, t0)
+        await asyncio.gather(*(_stream(k, ch, token, load[k], plan, window, interval, samples, progress, t0)
                                for k, (ch, token) in enumerate(zip(channels, tokens))))
         elapsed = time.perf_counter() - t0
         stop.set()
@@ -479,6 +495,9 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=4, help="StreamOrders streams (even: sellers and buyers)")
     ap.add_argument("--per-message", type=int, default=500, help="commands per StreamOrders message")
     ap.add_argument("--window", type=int, default=2, help="messages in flight per stream")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="offered load in commands/s (open loop, latency from each message's due time); "
+                         "0: closed loop, as fast as the window lets")
     ap.add_argument("--resting", type=int, default=100_000, help="far orders kept resting")
     ap.add_argument("--cancels", type=float, default=0.10, help="share of cancels once the book is built")
     ap.add_argument("--snapshot-every", type=int, default=0, help="gpux serve --snapshot-every (default 1,000,000; "
@@ -503,7 +522,8 @@ def main() -> None:
     print(f"gpux soak benchmark{' (--quick)' if args.quick else ''}: commit {commit}, python "
           f"{platform.python_version()}, grpcio {grpc.__version__}, {os.cpu_count()} CPUs; {uptime()}")
     print(f"load: {plan.rounds * args.streams * args.per_message:,} commands = {plan.rounds:,} rounds x "
-          f"{args.streams} streams x {args.per_message} per message, window {args.window}; first {plan.build} "
+          f"{args.streams} streams x {args.per_message} per message, window {args.window}, "
+          f"{f'offered {args.rate:,.0f} commands/s' if args.rate else 'closed loop'}; first {plan.build} "
           f"rounds far orders only (~{args.resting:,} resting), then per message {plan.cancels} cancels, "
           f"{plan.cancels} far, {args.per_message - 2 * plan.cancels} near; {symbol}")
     print(f"server: gpux serve {' '.join(options)} (fsync per group)")
@@ -521,7 +541,7 @@ def main() -> None:
         print(f"{sum(map(len, load)):,} messages serialised ahead in {time.perf_counter() - t:.1f} s "
               f"({sum(len(m) for ms in load for m in ms) / 2**20:,.0f} MB)", flush=True)
         cpu0, loader0, histograms0 = server.cpu(), time.process_time(), server.histograms()
-        elapsed, samples = asyncio.run(drive(server, tokens, load, plan, args.window))
+        elapsed, samples = asyncio.run(drive(server, tokens, load, plan, args.window, args.rate))
         del load
         server_cpu, loader_cpu = server.cpu() - cpu0, time.process_time() - loader0
         histograms = server.histograms()
@@ -544,7 +564,8 @@ def main() -> None:
           f"{server_cpu / elapsed:.0%}, load generator {loader_cpu / elapsed:.0%}")
     print(f"reports in {samples.decoded:,} decoded responses: {samples.reports}")
 
-    print("\ngroup latency (StreamOrders message write -> response), by tenth of the run:")
+    start = "due time" if args.rate else "write"
+    print(f"\ngroup latency (StreamOrders message {start} -> response), by tenth of the run:")
     tenths = np.array_split(np.arange(plan.rounds), 10)
     for i, rounds in enumerate(tenths):
         if len(rounds):
