@@ -27,6 +27,8 @@ class Listing:
         self._ids: dict[str, int] = {}
         self._rows: list[list[int]] = []
         """[class index, region index, slot_ts] per id: what :meth:`rows` gives."""
+        self._per_slot: dict[int, int] = {}
+        """Instruments listed per slot_ts, so :meth:`due` passes over a slot listed whole."""
 
     def __len__(self) -> int:
         return len(self._instruments)
@@ -74,15 +76,22 @@ class Listing:
 
         Every slot starting after ``now_ns`` (from the next full hour) up to and
         including ``now_ns + listing_horizon``, for every class and region; ordered by
-        slot, then class order, then region order.
+        slot, then class order, then region order. O(slots) for slots listed whole
+        (the rolling listing's usual case: one new slot an hour), plus O(classes x
+        regions) for each slot that is not.
         """
         first = (now_ns // NS_PER_HOUR + 1) * NS_PER_HOUR
         last = now_ns + self.catalog.market.listing_horizon_ns
+        whole = len(self.catalog.classes) * len(self.catalog.regions)
+        tz = self.catalog.market.tz
         due = []
         for slot_ns in range(first, last + 1, NS_PER_HOUR):
+            if self._per_slot.get(slot_ns, 0) == whole:
+                continue
+            slot = slot_from_ts_ns(slot_ns, tz)
             for cls in self.catalog.classes:
                 for region in self.catalog.regions:
-                    inst = self.catalog.instrument_at(cls.name, region.name, slot_ns)
+                    inst = Instrument(cls.name, region.name, slot)  # as Catalog.instrument_at makes it
                     if inst.symbol not in self._ids:
                         due.append(inst)
         return due
@@ -95,23 +104,29 @@ class Listing:
         """
         return command(CommandKind.LIST_INSTRUMENT, **self._register(item))
 
-    def restore(self, listed: list[tuple[int, int, int]]) -> None:
-        """List again, in id order, what a snapshot says was listed: ``(class index,
-        region index, slot_ts)`` per id, without the command batches of :meth:`add`.
-        ``ValueError`` if one is listed twice. O(instruments), each slot's time made once."""
+    def extend(self, listed: list[tuple[int, int, int]]) -> None:
+        """List under the next ids, in order, ``(class index, region index, slot_ts)`` per
+        instrument, without the command batches of :meth:`add`: what a snapshot says was
+        listed, or what the engine acknowledged. ``ValueError`` for an index the catalog
+        does not have or a symbol listed twice (those before it stay listed).
+        O(instruments), each slot's time made once."""
         tz = self.catalog.market.tz
+        classes, regions = self.catalog.classes, self.catalog.regions
         slots: dict[int, datetime] = {}
         for gpu_class, region, slot_ts in listed:  # as Catalog.instrument_at makes them
+            if not (0 <= gpu_class < len(classes) and 0 <= region < len(regions)):
+                raise ValueError(f"no GPU class {gpu_class} or region {region} in the catalog")
             slot = slots[slot_ts] if slot_ts in slots else slots.setdefault(slot_ts, slot_from_ts_ns(slot_ts, tz))
-            inst = Instrument(self.catalog.classes[gpu_class].name, self.catalog.regions[region].name, slot)
+            inst = Instrument(classes[gpu_class].name, regions[region].name, slot)
             if self._ids.setdefault(inst.symbol, len(self._instruments)) != len(self._instruments):
                 raise ValueError(f"{inst.symbol} is already listed as id {self._ids[inst.symbol]}")
             self._instruments.append(inst)
             self._rows.append([gpu_class, region, slot_ts])
+            self._per_slot[slot_ts] = self._per_slot.get(slot_ts, 0) + 1
 
     def rows(self) -> list[list[int]]:
         """``[class index, region index, slot_ts]`` per id, in id order: what a snapshot
-        records and :meth:`restore` takes (the rows are shared: not to be changed). A
+        records and :meth:`extend` takes (the rows are shared: not to be changed). A
         copy of a list kept as instruments are listed, so a snapshot costs no
         per-instrument work (~1 µs each otherwise: 10 ms for a listing of ~10,000).
         O(instruments), a reference each."""
@@ -143,4 +158,5 @@ class Listing:
         self._ids[inst.symbol] = row["instrument"]
         self._instruments.append(inst)
         self._rows.append([row["gpu_class"], row["region"], row["slot_ts"]])
+        self._per_slot[row["slot_ts"]] = self._per_slot.get(row["slot_ts"], 0) + 1
         return row

@@ -317,19 +317,16 @@ class MarketState:
             self.dayahead_booked.setdefault(day, [int(seqs[0]), int(seqs[-1]), int(np.isin(traded, seqs).sum())])
 
     def _follow_listing(self, batch: np.ndarray, events: np.ndarray) -> None:
-        """List the instruments whose LIST_INSTRUMENT the engine acknowledged."""
+        """List the instruments whose LIST_INSTRUMENT the engine acknowledged, in one
+        :meth:`Listing.extend` (a whole day's listing of ~10,000 in ~30 ms)."""
         listed = batch[batch["kind"] == _LIST]
-        acked = set(events["seq"][events["kind"] == EventKind.ACK].tolist())
-        for row in listed:
-            if int(row["seq"]) in acked:
-                self._list(int(row["instrument"]), int(row["gpu_class"]), int(row["region"]), int(row["slot_ts"]))
-
-    def _list(self, instrument: int, gpu_class: int, region: int, slot_ts: int) -> None:
-        inst = self.catalog.instrument_at(self.catalog.gpu_class(gpu_class).name,
-                                          self.catalog.region(region).name, slot_ts)
-        command = self.listing.add(inst)
-        if int(command["instrument"][0]) != instrument:
-            raise AssertionError(f"listing out of step with the engine at instrument {instrument}")
+        acked = listed[np.isin(listed["seq"], events["seq"][events["kind"] == EventKind.ACK])]
+        ids = np.arange(len(self.listing), len(self.listing) + len(acked))
+        out_of_step = np.flatnonzero(acked["instrument"] != ids)
+        if len(out_of_step):
+            raise AssertionError(f"listing out of step with the engine at instrument "
+                                 f"{int(acked['instrument'][out_of_step[0]])}")
+        self.listing.extend(acked[["gpu_class", "region", "slot_ts"]].tolist())
 
     def snapshot(self, spare: Snapshot | None = None) -> Snapshot:
         """Everything needed to continue from ``last_seq`` (arrays are copies), copied
@@ -360,7 +357,7 @@ class MarketState:
                                    int(meta["forgotten_through"]))
         state.ticker = np.array(snapshot.arrays[_TICKER], np.int64, order="C")
         state.exec_counts = np.array(snapshot.arrays[_EXEC_COUNTS], np.int64, order="C")
-        state.listing.restore(meta["listing"])
+        state.listing.extend(meta["listing"])
         state.last_seq, state.last_ts, state.timer_ts = int(meta["seq"]), int(meta["ts"]), int(meta["timer_ts"])
         state.dayahead_booked = {day: [int(x) for x in span] for day, span in meta["dayahead_booked"].items()}
         if state.last_seq != snapshot.seq or state.engine.n_instruments != len(state.listing):

@@ -486,12 +486,39 @@ def test_listing_errors() -> None:
     assert listing.list_due(utc_ns(2026, 11, 25, 2, 30)).dtype == command(CommandKind.TIMER).dtype
 
 
+def test_listing_rolls_an_hour_on_by_the_slot_it_has_not_listed() -> None:
+    cat = small_catalog(horizon_days=1)
+    now = utc_ns(2026, 11, 25, 2, 30)
+    listed = Listing(cat)
+    listed.list_due(now)
+    restored = Listing(cat)
+    restored.extend(listed.rows())  # counts its slots as add does: both pass over the slots listed whole
+    later = now + NS_PER_HOUR
+    for listing in (listed, restored):
+        assert listing.due(now) == []
+        assert [i.symbol for i in listing.due(later)] == [
+            "H100-80G.hangzhou.20261126T11", "H100-80G.jiaxing.20261126T11",
+            "H800-80G.hangzhou.20261126T11", "H800-80G.jiaxing.20261126T11"]
+        listing.add("H800-80G.hangzhou.20261126T11")  # a slot listed in part still gives the rest
+        assert [i.symbol for i in listing.due(later)] == [
+            "H100-80G.hangzhou.20261126T11", "H100-80G.jiaxing.20261126T11", "H800-80G.jiaxing.20261126T11"]
+
+
+def test_extend_refuses_an_index_the_catalog_does_not_have() -> None:
+    listing = Listing(small_catalog())
+    slot = utc_ns(2026, 11, 25, 3)
+    for gpu_class, region in ((2, 0), (0, 2), (-1, 0), (0, -1)):
+        with pytest.raises(ValueError, match=f"no GPU class {gpu_class} or region {region}"):
+            listing.extend([(gpu_class, region, slot)])
+    assert len(listing) == 0 and listing.due(slot - NS_PER_HOUR // 2)[0].slot_ts_ns == slot
+
+
 def test_a_restored_listing_is_the_listing_that_was_added() -> None:
     cat = small_catalog()
     added = Listing(cat)
     batch = added.list_due(utc_ns(2026, 11, 25, 2, 30))
     restored = Listing(cat)
-    restored.restore(batch[["gpu_class", "region", "slot_ts"]].tolist())
+    restored.extend(batch[["gpu_class", "region", "slot_ts"]].tolist())
     assert list(restored) == list(added) and len(restored) == len(batch) > 1
     assert [restored.id_of(i) for i in added] == list(range(len(batch)))
     added.add(added.due(utc_ns(2026, 11, 26, 2, 30))[0])  # one more, by add
@@ -499,7 +526,7 @@ def test_a_restored_listing_is_the_listing_that_was_added() -> None:
         list(row) for row in batch[["gpu_class", "region", "slot_ts"]].tolist()]
     assert added.rows() == [[cat.class_index(i.gpu_class), cat.region_index(i.region), i.slot_ts_ns] for i in added]
     with pytest.raises(ValueError, match="already listed as id 0"):
-        restored.restore(batch[["gpu_class", "region", "slot_ts"]][:1].tolist())
+        restored.extend(batch[["gpu_class", "region", "slot_ts"]][:1].tolist())
 
 
 def test_default_listing_size(cat: Catalog) -> None:
