@@ -30,20 +30,24 @@ Packages, from the core outwards:
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
 
+_IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:import|from)[ \t]+numba\b", re.MULTILINE)
 
-def _kernel_sources_digest() -> str:
-    """SHA-256 (16 hex digits) of every module that defines numba kernels or what they
-    close over (``exchange.schema``, the generated protobuf code). O(those files), ~5 ms."""
-    root = Path(__file__).parent
+
+def _kernel_sources_digest(root: Path = Path(__file__).parent) -> str:
+    """SHA-256 (16 hex digits) of every module that imports numba (the modules that define
+    kernels) or that they close over (``exchange.schema``, the generated protobuf code),
+    and of no other: a module that only names numba in its text does not recompile the
+    kernels when it changes. O(those files), ~5 ms."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         text = path.read_bytes()
-        if b"numba" in text or path.relative_to(root).parts[0] in ("schema", "proto"):
+        if _IMPORTS_NUMBA.search(text) or path.relative_to(root).parts[0] in ("schema", "proto"):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + text)
     return digest.hexdigest()[:16]
 

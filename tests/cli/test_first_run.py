@@ -37,6 +37,21 @@ def test_gpux_warm_reports_every_kernel_of_the_package():
     assert len(kernels()) > 50  # the engine's, the auction's, the sequencer's and the gateway's
 
 
+def test_the_kernel_digest_follows_modules_that_import_numba_and_the_schema(tmp_path):
+    import exchange
+
+    sources = {"engine/kernels.py": "import numba\n", "engine/later.py": "def f():\n    from numba import njit\n",
+               "schema/codes.py": "A = 1\n", "gateway/server.py": '"""Calls the numba kernels."""\n'}
+    for name, text in sources.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    digests = {exchange._kernel_sources_digest(tmp_path)}
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text + "B = 2\n")
+        digests.add(exchange._kernel_sources_digest(tmp_path))
+    assert len(digests) == 4  # each of the three changed it; the server, naming numba only, did not
+
+
 def test_kernels_are_cached_per_version_of_their_sources(monkeypatch, tmp_path):
     import numba
 
