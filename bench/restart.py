@@ -10,10 +10,13 @@ kills it with SIGKILL once it answers SERVING: the next round recovers from that
 Per round it prints the time from the process start to the SERVING answer, the server's
 CPU (user + system) at that moment, and when its log said the kernels were ready, it was
 serving (logged after the market page started, which follows SERVING) and its start-up
-heap was frozen. With ``--baseline``, another tree (e.g. a ``git archive`` of main, its
-kernels warmed by its own ``gpux warm``) runs on its own copy of the data in turn with
-this one, so both see the same moments of a shared machine. The load average is printed
-with every round: on a busy machine the wall times move, the CPU less.
+heap was frozen, and where the time went (bench/startup.py): what the server's threads
+ran and waited for a CPU up to the kernels being ready and up to SERVING, what it read
+from the disk, and the CPU this process used meanwhile. With ``--baseline``, another tree
+(e.g. a ``git archive`` of main, its kernels warmed by its own ``gpux warm``) runs on its
+own copy of the data in turn with this one, so both see the same moments of a shared
+machine. The load average is printed with every round: on a busy machine the wall times
+move, the CPU less.
 
 For the restart after the soak's 10 M commands: copy the soak's data dir when it kills the
 server (``bench/soak.py --keep`` keeps it after a clean stop instead, which leaves no
@@ -35,49 +38,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from startup import StartWatch, cpu_seconds, log_times  # noqa: E402  (bench/startup.py)
+
 from exchange.client import wait_until_serving  # noqa: E402
 from tests.gateway_harness import free_port  # noqa: E402
 
-MARKERS = (("kernels", "numba kernels ready"), ("serving", "gpux serving"), ("frozen", "start-up heap frozen"))
-"""The log lines timed: (name, text in the line)."""
 
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def log_times(log: Path, offset: int, started: dt.datetime) -> dict[str, float]:
-    """Seconds from ``started`` to each of :data:`MARKERS` in the log after byte ``offset``."""
-    with open(log, "rb") as f:
-        f.seek(offset)
-        lines = f.read().decode(errors="replace").splitlines()
-    return {name: (dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f") - started).total_seconds()
-            for line in lines for name, marker in MARKERS if marker in line}
-
-
-def restart(tree: Path, data_dir: Path) -> tuple[float, float, dict[str, float]]:
-    """One round: seconds to SERVING, the server's CPU then, its log times."""
+def restart(tree: Path, data_dir: Path) -> tuple[float, float, dict[str, float], str]:
+    """One round: seconds to SERVING, the server's CPU then, its log times, where its time
+    went (:meth:`StartWatch.report`)."""
     log = data_dir / "serve.log"
     offset = log.stat().st_size if log.exists() else 0
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # each tree its own kernel cache
     port = free_port()
-    started, clock = dt.datetime.now(), time.perf_counter()
+    started, watch = dt.datetime.now(), StartWatch()
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir), "--address",
              f"127.0.0.1:{port}", "--opening-call", "0", "--rate", "1e9", "--http-address", f"127.0.0.1:{free_port()}"],
             stdout=out, stderr=subprocess.STDOUT, cwd=tree, env=env)
+    watch.watch(proc.pid)
     try:
         if not wait_until_serving(f"127.0.0.1:{port}", 300, still_starting=lambda: proc.poll() is None, interval=0.01):
             raise RuntimeError(f"gpux serve of {tree} did not come up; see {log}")
-        took, cpu = time.perf_counter() - clock, cpu_seconds(proc.pid)
+        took, cpu = time.perf_counter() - watch.started, cpu_seconds(proc.pid)
+        read, own_cpu = watch.stop()
         time.sleep(1.0)  # the log lines after SERVING
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    return took, cpu, log_times(log, offset, started)
+    times = log_times(log, offset, started)
+    return took, cpu, times, watch.report(took, times, read, own_cpu)
 
 
 def main() -> None:
@@ -93,11 +84,11 @@ def main() -> None:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for r in range(args.rounds):
         for name, (tree, data_dir) in runs.items():
-            took, cpu, times = restart(tree, data_dir)
+            took, cpu, times, spent = restart(tree, data_dir)
             results[name].append((took, cpu))
             print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} UTC round {r + 1} {name}: {took:.2f} s to SERVING, "
                   f"server CPU {cpu:.2f} s; log: " + ", ".join(f"{k} at {t:.2f} s" for k, t in times.items())
-                  + f"; load {os.getloadavg()[0]:.2f}", flush=True)
+                  + f"; load {os.getloadavg()[0]:.2f}\n  {spent}", flush=True)
     for name, rounds in results.items():
         walls, cpus = [w for w, _ in rounds], [c for _, c in rounds]
         print(f"{name}: to SERVING median {statistics.median(walls):.2f} s (min {min(walls):.2f}, "

@@ -58,8 +58,11 @@ may wait behind.
 
 After the load: kill -9 of the server, then the restart is timed from the new
 ``gpux serve`` process's start to its first SERVING health answer (the process start, the
-kernels loaded from numba's cache, recovery: newest snapshot + journal tail); the
-restarted server is then stopped cleanly (SIGTERM: a snapshot at the clean stop).
+kernels loaded from numba's cache, recovery: newest snapshot + journal tail), with where
+that time went (bench/startup.py: the server's threads' CPU and their wait for a CPU up
+to the kernels being ready and up to SERVING, its disk reads, this process's own CPU
+meanwhile) and the machine's dirty page cache at the kill; the restarted server is then
+stopped cleanly (SIGTERM: a snapshot at the clean stop).
 
 "The resting state alone": the newest snapshot written before the kill is decoded; its
 live orders (the engine's order rows in use) are placed, in order-id (time) order, into a
@@ -102,6 +105,7 @@ import gateway as gateway_bench  # bench/gateway.py: the stream call, its metada
 import grpc
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
+from startup import StartWatch, cpu_seconds, dirty, log_times  # bench/startup.py
 
 from exchange.client import GpuxClient, wait_until_serving  # noqa: E402
 from exchange.engine import layout  # noqa: E402
@@ -136,10 +140,12 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 300.0) -> float:
-        """Start it; seconds until it answers SERVING (polled every 10 ms)."""
-        log = open(self.data_dir / "serve.log", "ab")
-        self.started_at = dt.datetime.now()
-        started = time.perf_counter()
+        """Start it; seconds until it answers SERVING (polled every 10 ms). Where that time
+        went is watched (:class:`startup.StartWatch`) and told by :meth:`spent`."""
+        log_path = self.data_dir / "serve.log"
+        self.log_offset = log_path.stat().st_size if log_path.exists() else 0
+        log = open(log_path, "ab")
+        self.started_at, self.watch = dt.datetime.now(), StartWatch()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
              "--address", self.address, "--opening-call", "0", "--rate", "1e9",
@@ -147,25 +153,22 @@ class Server:
             stdout=log, stderr=subprocess.STDOUT, cwd=gateway_bench.ROOT)
         log.close()
         proc = self.proc
+        self.watch.watch(proc.pid)
         if not wait_until_serving(self.address, timeout, still_starting=lambda: proc.poll() is None, interval=0.01):
             self.kill()
             raise RuntimeError(f"gpux serve did not come up; see {self.data_dir / 'serve.log'}")
-        return time.perf_counter() - started
+        self.took = time.perf_counter() - self.watch.started
+        self.read, self.own_cpu = self.watch.stop()
+        return self.took
 
-    def phases(self) -> str:
-        """When the last start's log lines came, from its process start: the kernels loaded
-        (after the imports), serving (after recovery and the market page's start, which
-        follows the first SERVING answer), the start-up heap frozen (after a garbage
-        collection)."""
-        times = {}
-        for line in (self.data_dir / "serve.log").read_text().splitlines():
-            for key, marker in (("kernels ready", "numba kernels ready"), ("serving", "gpux serving"),
-                                ("heap frozen", "start-up heap frozen")):
-                if marker in line:
-                    at = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-                    if at >= self.started_at.replace(microsecond=0):
-                        times[key] = (at - self.started_at).total_seconds()
-        return ", ".join(f"{key} at {t:.2f} s" for key, t in times.items())
+    def spent(self) -> str:
+        """The last start's log times from its process start (the kernels loaded, after the
+        imports; serving, after recovery and the market page's start, which follows the
+        first SERVING answer; the start-up heap frozen) and where its time went; once the
+        server has stopped, for the lines after SERVING."""
+        times = log_times(self.data_dir / "serve.log", self.log_offset, self.started_at)
+        return (", ".join(f"{key} at {t:.2f} s" for key, t in times.items()) + "\n  "
+                + self.watch.report(self.took, times, self.read, self.own_cpu))
 
     def histograms(self) -> dict[str, dict[float, float]]:
         """The server's :data:`HISTOGRAMS` now: name -> cumulative count by bucket bound."""
@@ -189,8 +192,7 @@ class Server:
     def cpu(self) -> float:
         """User + system CPU seconds of the server so far."""
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def kill(self) -> None:
         """kill -9, and reap it."""
@@ -443,13 +445,6 @@ def resting_alone(data_dir: Path, snapshot_path: Path) -> tuple[int, int, int]:
 
 # ====================================================================== report
 
-def dirty() -> int:
-    """Bytes of the machine's page cache dirty or under write-back (/proc/meminfo): what
-    an fsync may queue behind."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    return sum(int(fields[key].split()[0]) * 1024 for key in ("Dirty", "Writeback"))
-
-
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -555,9 +550,10 @@ def main() -> None:
         server.kill()
         paused = [line for line in (data_dir / "serve.log").read_text().splitlines() if "event loop paused" in line]
         newest = max((data_dir / "snapshots").glob("*.snapshot"), default=None)
+        dirty_at_kill = dirty()
         restart = server.start()
         code = server.stop()
-        phases = server.phases()  # once stopped: the serving and heap-frozen lines come after SERVING
+        spent = server.spent()  # once stopped: the serving and heap-frozen lines come after SERVING
     finally:
         server.kill()
     print(f"\n{sent:,} commands in {elapsed:.1f} s = {sent / elapsed:,.0f} commands/s; cpu: server "
@@ -599,8 +595,9 @@ def main() -> None:
     if args.pauses:
         print_pauses(paused)
     print(f"\nrestart after kill -9: {restart:.2f} s to SERVING (process start, kernels from cache, recovery); "
-          f"clean stop of the restarted server exited {code}")
-    print(f"  from its log (ms clock): {phases}")
+          f"clean stop of the restarted server exited {code}; the machine's dirty + write-back page cache "
+          f"at the kill {mb(dirty_at_kill)}")
+    print(f"  from its log (ms clock): {spent}")
     if newest is None:
         print("no snapshot was written: the snapshot target cannot be measured")
         snapshot_ok, snapshot_cell = False, "no snapshot"
