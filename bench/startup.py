@@ -41,6 +41,20 @@ def log_times(log: Path, offset: int, started: dt.datetime) -> dict[str, float]:
             for line in lines for name, marker in MARKERS if marker in line}
 
 
+def processes_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's name and CPU seconds so far (threads that ended included)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                head, _, tail = Path(f"/proc/{entry}/stat").read_text().rpartition(")")
+            except OSError:  # ended meanwhile
+                continue
+            fields = tail.split()
+            out[int(entry)] = (head.partition("(")[2], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return out
+
+
 def dirty() -> int:
     """Bytes of the machine's page cache dirty or under write-back (/proc/meminfo): what
     an fsync may queue behind."""
@@ -54,6 +68,7 @@ class StartWatch:
     process was made)."""
 
     def __init__(self) -> None:
+        self.others = processes_cpu()
         self.started = time.perf_counter()
         self.own_cpu = time.process_time()
         self._pid: int | None = None
@@ -83,11 +98,17 @@ class StartWatch:
 
     def stop(self) -> tuple[int, float]:
         """Stop sampling (call it while the process is alive, e.g. at its SERVING answer):
-        (bytes it read from the disk, CPU seconds the watching process used since it was made)."""
+        (bytes it read from the disk, CPU seconds the watching process used since it was made);
+        :meth:`report` also tells what the other processes used."""
         self._stopping.set()
         self._thread.join()
+        own_cpu = time.process_time() - self.own_cpu
+        now = processes_cpu()
+        used = [(cpu - self.others.get(pid, ("", 0.0))[1], name) for pid, (name, cpu) in now.items()
+                if pid not in (self._pid, os.getpid())]
+        self.others_used = sorted((u for u in used if u[0] > 0), reverse=True)
         io = dict(line.split(": ") for line in Path(f"/proc/{self._pid}/io").read_text().splitlines())
-        return int(io["read_bytes"]), time.process_time() - self.own_cpu
+        return int(io["read_bytes"]), own_cpu
 
     def at(self, seconds: float) -> tuple[float, float]:
         """(CPU run, run-queue wait) of the server's threads, summed, ``seconds`` after the start."""
@@ -102,5 +123,7 @@ class StartWatch:
                 run, wait = self.at(seconds)
                 parts.append(f"to {name} at {seconds:.2f} s its threads ran {run:.2f} s and waited "
                              f"{wait:.2f} s for a CPU")
+        top = ", ".join(f"{name} {cpu:.2f}" for cpu, name in self.others_used[:4])
         return (f"{'; '.join(parts)}; it read {read / 2**20:.1f} MB from the disk; the bench used "
-                f"{own_cpu:.2f} s of CPU meanwhile")
+                f"{own_cpu:.2f} s of CPU meanwhile, the machine's other processes "
+                f"{sum(c for c, _ in self.others_used):.2f} s ({top})")
