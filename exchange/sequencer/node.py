@@ -183,7 +183,7 @@ class ExchangeNode:
         kwargs: dict[str, Any] = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
                       snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
                       snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group,
-                      retire_every=retire_every)
+                      retire_every=retire_every, tail_commands=report.replayed_commands)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
 

@@ -35,7 +35,9 @@ Rules enforced here:
   to the journal or ``snapshot_seconds`` (with at least one command) have passed since
   the last (0: not by that measure); with ``snapshot_on_stop`` a clean
   stop takes one of whatever changed since, durable before :meth:`Sequencer.stop`
-  returns. A crash mid-write leaves the previous snapshot valid (atomic rename).
+  returns; the journal tail a recovery replayed counts as changed (``tail_commands``:
+  else a clean stop right after a restart left that tail to every later start). A crash
+  mid-write leaves the previous snapshot valid (atomic rename).
 * Retirement keeps the order ledger bounded by live state: once ``retire_every`` hot
   orders are done, their rows are copied (in the writer) and written to the order
   history on disk by a background thread (fsynced); then, back in the writer, the new
@@ -139,7 +141,11 @@ class Sequencer:
                  sync: SyncPolicy = SyncPolicy.GROUP, max_batch: int = 65536,
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
                  snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
-                 after_group: Callable[[bool], None] | None = None, retire_every: int = 0) -> None:
+                 after_group: Callable[[bool], None] | None = None, retire_every: int = 0,
+                 tail_commands: int = 0) -> None:
+        """``tail_commands``: the commands the state holds beyond the newest snapshot (the
+        journal tail a recovery replayed), which a clean stop with ``snapshot_on_stop``
+        snapshots even if nothing else came."""
         if state.last_seq != journal.last_seq:
             raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
         self.state = state
@@ -166,6 +172,8 @@ class Sequencer:
         self.failure: BaseException | None = None
         self._stopped = False
         self._since_snapshot = 0
+        self._tail_unsnapshotted = tail_commands > 0
+        """The state holds a replayed journal tail no snapshot has covered yet."""
         self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="gpux-journal-sync")
         self._flight: tuple | None = None
@@ -405,7 +413,8 @@ class Sequencer:
     def _final_snapshot(self) -> None:
         """At a clean stop: every done order retired, then a snapshot of what changed
         since the last (stop() waits for its write)."""
-        if self.snapshot_on_stop and self.snapshots is not None and self.failure is None and self._since_snapshot:
+        if self.snapshot_on_stop and self.snapshots is not None and self.failure is None \
+                and (self._since_snapshot or self._tail_unsnapshotted):
             self._retire_at_stop()
             if self.failure is None:
                 self._start_snapshot(wait=True)
@@ -482,7 +491,7 @@ class Sequencer:
             if not wait:
                 return pending
             pending.exception()
-        self._since_snapshot = 0
+        self._since_snapshot, self._tail_unsnapshotted = 0, False
         self._bytes_at_snapshot = self.journal.appended_bytes
         self._snapshot_taken = time.monotonic()
         started = time.perf_counter()

@@ -1,4 +1,5 @@
 """Snapshot policy and writing: by journal bytes, by time under load, at a clean stop;
+a clean stop right after a restart snapshots the tail it replayed;
 orders acknowledged while a snapshot is written, which restores the state at its seq; a
 write failing midway leaves the previous snapshot (both sequencers)."""
 
@@ -39,6 +40,21 @@ def test_a_clean_stop_takes_a_snapshot_of_everything(tmp_path):
     files = sorted(p.name for p in again.data.snapshots.iterdir())
     again.close()  # nothing changed since: no new snapshot
     assert sorted(p.name for p in again.data.snapshots.iterdir()) == files
+
+
+def test_a_clean_stop_right_after_a_recovery_snapshots_the_tail_it_replayed(tmp_path):
+    node = open_node(tmp_path, snapshot_every=0)  # no snapshot policy: the journal is all tail
+    start_market(node)
+    node.execute(flow(300, seed=1))
+    node.close()
+    again = open_node(tmp_path, snapshot_every=0, snapshot_on_stop=True)
+    assert again.recovery.snapshot is None and again.recovery.replayed_commands > 300
+    again.close()  # no command since the start, but the replayed tail is newer than any snapshot
+    before = {name: a.copy() for name, a in again.state.snapshot().arrays.items()}  # done orders retired
+    third = open_node(tmp_path)
+    assert third.recovery.snapshot is not None and third.recovery.replayed_commands == 0
+    assert_same_state(before, state_of(third))
+    third.close()
 
 
 def test_snapshots_by_time_while_orders_stream_in(tmp_path):
