@@ -111,7 +111,7 @@ class LoopSequencer(Sequencer):
                 with contextlib.suppress(TimeoutError):
                     done.result(timeout=0.5)
         finally:
-            self._syncer.shutdown(wait=True)  # no journal call runs once stop() returns
+            self._syncer.shutdown()  # no journal call runs once stop() returns
             self._snapshot_writer.shutdown(wait=True)
             self._history_writer.shutdown(wait=True)
 
