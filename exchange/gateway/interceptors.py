@@ -79,6 +79,9 @@ POLICY: dict[str, frozenset[Role]] = {
 }
 """Roles allowed to call each method; a method not listed here is refused."""
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+CALLERS_KEPT = 65536
+"""Most ``authorization`` values whose principal the interceptor keeps (a value of an
+issued token; the spellings of one token differ at most in case and spaces)."""
 
 
 class TokenBucket:
@@ -222,6 +225,8 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
         self.open_streams: dict[str, int] = {}
         """Server-streaming calls open now, by method name (the operator metrics read it)."""
+        self._callers: dict[str, Principal] = {}
+        """The principal of each ``authorization`` value that named one (:meth:`_principal`)."""
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         method = details.method
@@ -238,10 +243,17 @@ class GatewayInterceptor(grpc.aio.ServerInterceptor):
 
     def _principal(self, context) -> Principal | None:
         """The caller named by a call's ``authorization: Bearer <token>`` metadata (the
-        scheme in any case)."""
+        scheme in any case). A value that named a caller is kept (up to
+        :data:`CALLERS_KEPT` of them): tokens are never revoked and an account's principal
+        never changes, so the next call with it skips the parse and the token's SHA-256."""
         value = next((v for k, v in context.invocation_metadata() or () if k == "authorization"), "")
-        scheme, _, token = value.strip().partition(" ")
-        return self.accounts.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+        principal = self._callers.get(value)
+        if principal is None:
+            scheme, _, token = value.strip().partition(" ")
+            principal = self.accounts.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+            if principal is not None and len(self._callers) < CALLERS_KEPT:
+                self._callers[value] = principal
+        return principal
 
 
 def _check(method: str, principal: Principal | None, allowed, limiter: TokenBucket) -> GatewayError | None:
