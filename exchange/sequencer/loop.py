@@ -152,15 +152,26 @@ class LoopSequencer(Sequencer):
     # ------------------------------------------------------------------ in the loop
 
     def _enqueue(self, item: tuple) -> None:
+        """Queue an item of the loop's own; have :meth:`_pump` run unless it could do nothing
+        with it: while a sync runs (its return pumps) or a hold waits for more commands
+        (a command that is not the last awaited; the hold's timer pumps), the item waits
+        for that pump (under closed-loop callers, all but one submission per group)."""
         if self._ended:
             _resolve(item[1], SequencerStoppedError(f"sequencer stopped: {self.failure or 'stop() was called'}"))
             return
         self._take_inbox()
         self._pending.append(item)
-        self._callers = max(self._callers, len(self._pending) + (len(self._flight[2]) if self._flight else 0))
-        if not self._scheduled:
-            self._scheduled = True
-            self.loop.call_soon(self._pump)
+        flight = self._flight
+        self._callers = max(self._callers, len(self._pending) + (len(flight[2]) if flight else 0))
+        if self._scheduled:
+            return
+        if flight is not None and flight[3] is not None and not flight[3].done():
+            return
+        if self._hold_until is not None and len(self._pending) < self._callers and \
+                not (item[0] is _STOP or callable(item[0])):
+            return
+        self._scheduled = True
+        self.loop.call_soon(self._pump)
 
     def _sync_returned(self, done: Future) -> None:
         self._wake()
