@@ -4,7 +4,9 @@ Opening a node is recovery: the newest valid snapshot (damaged newer ones are na
 the report), then every journal record after it replayed through the same
 :class:`MarketState` (:meth:`MarketState.replay`: the groups joined into large batches
 and cut into pieces that stay in the caches, the engine a piece ahead, execution records
-the log holds not derived again); trades the trade log does not hold yet are written,
+the log holds not derived again); trades the trade log does not hold yet are written
+(a snapshot is written only once the trade log has flushed every trade handed to it, so
+no snapshot covers trades the log lacks: a recovery replays nothing before its snapshot),
 and so are execution records the execution log does not hold yet (a log that is
 damaged, or lags behind the snapshot, is rebuilt from the whole journal). The result is exactly the
 state, events, trades and execution records of a run that never stopped. Then the
@@ -183,7 +185,8 @@ class ExchangeNode:
         kwargs: dict[str, Any] = dict(clock=clock, sync=sync, max_batch=max_batch, snapshots=snapshots,
                       snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
                       snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group,
-                      retire_every=retire_every, tail_commands=report.replayed_commands)
+                      retire_every=retire_every, tail_commands=report.replayed_commands,
+                      flush_before_snapshot=trades.drain)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
 

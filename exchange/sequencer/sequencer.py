@@ -182,10 +182,14 @@ class Sequencer:
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
                  snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
                  after_group: Callable[[bool], None] | None = None, retire_every: int = 0,
-                 tail_commands: int = 0) -> None:
+                 tail_commands: int = 0, flush_before_snapshot: Callable[[], None] | None = None) -> None:
         """``tail_commands``: the commands the state holds beyond the newest snapshot (the
         journal tail a recovery replayed), which a clean stop with ``snapshot_on_stop``
-        snapshots even if nothing else came."""
+        snapshots even if nothing else came. ``flush_before_snapshot``: called in the
+        snapshot thread before each snapshot is written, for what must be durable first
+        (the node's trade log: a recovery from a snapshot replays nothing before it, so
+        trades the log had not flushed when the snapshot became durable would be lost to
+        it after a kill); if it raises, that snapshot is not written."""
         if state.last_seq != journal.last_seq:
             raise ValueError(f"state is at seq {state.last_seq} but the journal at {journal.last_seq}")
         self.state = state
@@ -199,6 +203,7 @@ class Sequencer:
         self.snapshot_bytes = snapshot_bytes
         self._bytes_at_snapshot = journal.appended_bytes
         self.snapshot_on_stop = snapshot_on_stop
+        self.flush_before_snapshot = flush_before_snapshot
         self.retire_every = retire_every
         """Retire the done orders to the order history once this many are hot (0: never;
         needs ``state.orders.history``)."""
@@ -539,8 +544,11 @@ class Sequencer:
         return self._snapshot_pending
 
     def _write_snapshot(self, snapshot, started: float) -> Path:
-        """In the snapshot thread: write it; tell the observer the time since the copy began."""
+        """In the snapshot thread: :attr:`flush_before_snapshot`, then write it; tell the
+        observer the time since the copy began (the flush included)."""
         assert self.snapshots is not None  # _start_snapshot refuses to run without a store
+        if self.flush_before_snapshot is not None:
+            self.flush_before_snapshot()
         path = self.snapshots.write(snapshot)
         if self.observer is not None:
             self.observer.snapshot_written(time.perf_counter() - started, path.stat().st_size)

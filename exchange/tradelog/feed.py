@@ -10,7 +10,8 @@ batch) into the :class:`TradeLogWriter` before every flush, which happens when
 ``flush_rows`` are buffered or when it has been idle for ``flush_seconds``, and seals every
 delivery day whose last gate has closed (after converting and flushing what it holds).
 The journal stays the record of truth: trades the feed had not flushed when a process
-died are made again by the recovery replay. Events whose trades are all at or below
+died are made again by the recovery replay (the node writes a snapshot only after a
+:meth:`TradeLogFeed.drain`, so the replay from it starts before them). Events whose trades are all at or below
 the writer's ``logged_through`` are dropped unconverted (a replay of logged trades).
 An error in the feed's thread is kept and raised by :meth:`TradeLogFeed.drain` and
 :meth:`TradeLogFeed.close`.
