@@ -16,7 +16,7 @@ from exchange.clearing.model import ClearingError
 INTEGRALITY_TOL = 1e-6
 """How far from an integer a HiGHS value may be before the result is refused."""
 
-MIP_OPTIONS: dict = {"mip_heuristic_run_root_reduced_cost": False, "presolve_rule_off": 1 << 13}
+MIP_OPTIONS: dict = {"mip_heuristic_run_root_reduced_cost": False, "presolve_rule_off": 1 << 13 | 1 << 16}
 """HiGHS options for the MIP rounds, before ``clear(highs_options=...)`` (which win).
 
 * The root reduced-cost heuristic runs sub-MIPs that took about two thirds of every
@@ -24,7 +24,11 @@ MIP_OPTIONS: dict = {"mip_heuristic_run_root_reduced_cost": False, "presolve_rul
 * Presolve rule 13 (parallel rows and columns) is off: in HiGHS 1.16 it returns a
   suboptimal point as optimal when two all-or-none blocks cover the same hours of one
   product (parallel binary columns, e.g. a buy of 2 and a sell of 1: objective 6
-  instead of 12; tests/clearing/test_clearing.py::test_parallel_blocks_presolve_bug)."""
+  instead of 12; tests/clearing/test_clearing.py::test_parallel_blocks_presolve_bug).
+* Presolve rule 16 (enumeration) is off: in HiGHS 1.16 it too returns a suboptimal point
+  as optimal, on a day whose all-or-none buy and sell blocks cover the same two hours
+  (objective 10 instead of 11; test_enumeration_presolve_bug). HiGHS issue #3216 traces
+  a wrong reduction to the clique rows this rule leaves behind."""
 
 
 def new_highs(options: dict) -> highspy.Highs:

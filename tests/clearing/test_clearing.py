@@ -238,6 +238,21 @@ def test_parallel_blocks_presolve_bug():
     assert r.welfare_fen == brute_force(a, set(r.removed)) == 12
 
 
+def test_enumeration_presolve_bug():
+    # Found by test_paradox_prone_days_against_brute_force: with HiGHS 1.16 presolve's
+    # enumeration rule on, the first round returned welfare 10 as optimal (so its bound,
+    # 10, was below the 11 that the second round then found without b1). Accepting b0,
+    # the sell of 2 over both hours, beside the hourly orders gives 11 in one round.
+    spec = ProductSpec(1, 1, 500)
+    orders = (ask("o0", 20, 1, 1, 0, 0), ask("o1", 20, 1, 0, 0, 0), ask("o2", 20, 1, 1, 0, 0),
+              bid("o3", 31, 1, 0, 0, 0), ask("o4", 20, 1, 1, 0, 0))
+    blocks = (block("b0", SELL, 2, 0, 2, [(0, 25)], 100, 0), block("b1", BUY, 3, 0, 2, [(0, 25)], 100, 0))
+    a = Auction({0: spec, 1: spec}, 2, orders, blocks)
+    r = run(a, cut_rounds=0)
+    assert r.welfare_fen == brute_force(a, paradox_free=True) == r.mip_bound == 11
+    assert r.iterations == 1 and r.removed == ()
+
+
 def test_verify_checks_welfare_against_the_bound_and_the_objective():
     a = textbook()
     r = run(a)
