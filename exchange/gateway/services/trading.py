@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import NoReturn
 
 import grpc
 import numpy as np
@@ -40,9 +41,11 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
 
-    async def _order_call(self, batch: np.ndarray, account: int) -> list[tuple]:
-        """Execute one order command; its event rows (a rejection becomes its gRPC status)."""
-        rows = (await self.exchange.execute(batch)).tolist()
+    async def _refuse(self, rows: list[tuple], batch: np.ndarray, account: int) -> NoReturn:
+        """Raise the gRPC status of an order command whose event ``rows`` hold a rejection
+        (a duplicate client order id names the order that has it). The handlers check
+        :func:`first_rejection` themselves and await this only then: a coroutine around
+        every order call's answer would cost each call one more."""
         reason = first_rejection(rows)
         if reason == Reason.DUPLICATE_CLIENT_ORDER_ID:
             clord = int(batch["clord"][0])
@@ -51,30 +54,33 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
                 else "(by a command that was rejected or has not been applied)"
             raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"client_order_id {clord} was used before {which}",
                                Reason.DUPLICATE_CLIENT_ORDER_ID, field="client_order_id", value=clord)
-        if reason:
-            raise rejection(reason)
-        return rows
+        raise rejection(reason)
 
     async def PlaceOrder(self, request, context):
         account = caller_account()
-        rows = await self._order_call(place_command(request, account, self.exchange.instruments), account)
+        batch = place_command(request, account, self.exchange.instruments)
+        rows = (await self.exchange.execute(batch)).tolist()
+        if first_rejection(rows):
+            await self._refuse(rows, batch, account)
         response = trading_pb2.PlaceOrderResponse(order=order_fields(rows, self.exchange.instruments))
         execution_reports(rows, account, self.exchange.instruments, response.reports)
         return response
 
     async def CancelOrder(self, request, context):
-        batch = commands(1)
-        cancel_command(request, caller_account(), batch)
-        rows = await self._order_call(batch, caller_account())
-        return trading_pb2.CancelOrderResponse(reports=execution_reports(rows, caller_account(),
-                                                                         self.exchange.instruments))
+        account, batch = caller_account(), commands(1)
+        cancel_command(request, account, batch)
+        rows = (await self.exchange.execute(batch)).tolist()
+        if first_rejection(rows):
+            await self._refuse(rows, batch, account)
+        return trading_pb2.CancelOrderResponse(reports=execution_reports(rows, account, self.exchange.instruments))
 
     async def ReplaceOrder(self, request, context):
-        batch = commands(1)
-        replace_command(request, caller_account(), batch)
-        rows = await self._order_call(batch, caller_account())
-        return trading_pb2.ReplaceOrderResponse(reports=execution_reports(rows, caller_account(),
-                                                                          self.exchange.instruments))
+        account, batch = caller_account(), commands(1)
+        replace_command(request, account, batch)
+        rows = (await self.exchange.execute(batch)).tolist()
+        if first_rejection(rows):
+            await self._refuse(rows, batch, account)
+        return trading_pb2.ReplaceOrderResponse(reports=execution_reports(rows, account, self.exchange.instruments))
 
     async def MassCancel(self, request, context):
         account = caller_account()
