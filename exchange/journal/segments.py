@@ -130,6 +130,20 @@ class FileJournal:
         """Segment files, oldest first."""
         return sorted(self.directory.glob(f"*{SUFFIX}"))
 
+    def bytes_after(self, seq: int) -> int:
+        """About how many bytes of the journal hold the commands after ``seq`` (what a
+        restart from a snapshot at ``seq`` replays): the segments after the one holding
+        ``seq + 1`` whole, that one in proportion to its commands after ``seq``. O(segments)."""
+        segments = self.segments()
+        firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
+        ends = [*firsts[1:], self.last_seq + 1]  # one past each segment's last seq
+        total = 0
+        for path, first, end in zip(segments, firsts, ends):
+            if end > seq + 1:
+                size = path.stat().st_size
+                total += size if first > seq else size * (end - seq - 1) // (end - first)
+        return total
+
     def _open_tail(self) -> int:
         """Truncate a torn tail of the newest segment; return the last durable seq."""
         while segments := self.segments():

@@ -64,6 +64,8 @@ class RecoveryReport:
     skipped_snapshots: list[tuple[str, str]] = field(default_factory=list)
     torn_tail: TornTail | None = None
     replayed_commands: int = 0
+    replayed_bytes: int = 0
+    """About how many journal bytes hold the replayed commands (:meth:`FileJournal.bytes_after`)."""
     rebuilt_executions: str | None = None
     """Why the execution log was rebuilt from the journal (None: it was not)."""
     last_seq: int = 0
@@ -117,7 +119,9 @@ def recover(data: DataDir, catalog: Catalog, ops: FileOps, max_accounts: int,
     if executions is not None:
         state.exec_sink, state.exec_held = executions.append, executions.counts
     try:
-        report.replayed_commands = state.replay(read_ahead(journal.read(state.last_seq, WHOLE_GROUP_KINDS)))
+        snapshot_seq = state.last_seq
+        report.replayed_commands = state.replay(read_ahead(journal.read(snapshot_seq, WHOLE_GROUP_KINDS)))
+        report.replayed_bytes = journal.bytes_after(snapshot_seq)
         if feed is not None:
             feed.drain()
         if executions is not None:
@@ -186,7 +190,7 @@ class ExchangeNode:
                       snapshot_every=snapshot_every, snapshot_seconds=snapshot_seconds,
                       snapshot_bytes=snapshot_bytes, snapshot_on_stop=snapshot_on_stop, after_group=self._after_group,
                       retire_every=retire_every, tail_commands=report.replayed_commands,
-                      flush_before_snapshot=trades.drain)
+                      tail_bytes=report.replayed_bytes, flush_before_snapshot=trades.drain)
         self.sequencer = Sequencer(state, journal, **kwargs) if loop is None \
             else LoopSequencer(state, journal, loop=loop, **kwargs)
 

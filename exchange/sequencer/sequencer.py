@@ -35,9 +35,12 @@ Rules enforced here:
   to the journal or ``snapshot_seconds`` (with at least one command) have passed since
   the last (0: not by that measure); with ``snapshot_on_stop`` a clean
   stop takes one of whatever changed since, durable before :meth:`Sequencer.stop`
-  returns; the journal tail a recovery replayed counts as changed (``tail_commands``:
-  else a clean stop right after a restart left that tail to every later start). A crash
-  mid-write leaves the previous snapshot valid (atomic rename).
+  returns. The journal tail a recovery replayed counts as passed since the newest
+  snapshot (``tail_commands``, ``tail_bytes``): else each start would count from zero,
+  so a kill before its next snapshot would leave the next restart a longer tail (up to
+  ``snapshot_every`` more commands per restart), and a clean stop right after a restart
+  would leave that tail to every later start. A crash mid-write leaves the previous
+  snapshot valid (atomic rename).
 * Retirement keeps the order ledger bounded by live state: once ``retire_every`` hot
   orders are done, their rows are copied (in the writer) and written to the order
   history on disk by a background thread (fsynced); then, back in the writer, the new
@@ -182,10 +185,11 @@ class Sequencer:
                  snapshots: SnapshotStore | None = None, snapshot_every: int = 0,
                  snapshot_seconds: float = 0.0, snapshot_bytes: int = 0, snapshot_on_stop: bool = False,
                  after_group: Callable[[bool], None] | None = None, retire_every: int = 0,
-                 tail_commands: int = 0, flush_before_snapshot: Callable[[], None] | None = None) -> None:
-        """``tail_commands``: the commands the state holds beyond the newest snapshot (the
-        journal tail a recovery replayed), which a clean stop with ``snapshot_on_stop``
-        snapshots even if nothing else came. ``flush_before_snapshot``: called in the
+                 tail_commands: int = 0, tail_bytes: int = 0,
+                 flush_before_snapshot: Callable[[], None] | None = None) -> None:
+        """``tail_commands``, ``tail_bytes``: what the state holds beyond the newest
+        snapshot (the journal tail a recovery replayed), counted toward the next snapshot
+        as if applied here. ``flush_before_snapshot``: called in the
         snapshot thread before each snapshot is written, for what must be durable first
         (the node's trade log: a recovery from a snapshot replays nothing before it, so
         trades the log had not flushed when the snapshot became durable would be lost to
@@ -201,7 +205,7 @@ class Sequencer:
         self.snapshot_every = snapshot_every
         self.snapshot_seconds = snapshot_seconds
         self.snapshot_bytes = snapshot_bytes
-        self._bytes_at_snapshot = journal.appended_bytes
+        self._bytes_at_snapshot = journal.appended_bytes - tail_bytes
         self.snapshot_on_stop = snapshot_on_stop
         self.flush_before_snapshot = flush_before_snapshot
         self.retire_every = retire_every
@@ -216,9 +220,7 @@ class Sequencer:
         """Told of every fsync, applied group and snapshot (set it before the first submit)."""
         self.failure: BaseException | None = None
         self._stopped = False
-        self._since_snapshot = 0
-        self._tail_unsnapshotted = tail_commands > 0
-        """The state holds a replayed journal tail no snapshot has covered yet."""
+        self._since_snapshot = tail_commands
         self._snapshot_writer = ThreadPoolExecutor(1, thread_name_prefix="gpux-snapshot")
         self._syncer = SyncThread(self._sync, self._sync_returned, "gpux-journal-sync")
         self._flight: tuple | None = None
@@ -457,7 +459,7 @@ class Sequencer:
         """At a clean stop: every done order retired, then a snapshot of what changed
         since the last (stop() waits for its write)."""
         if self.snapshot_on_stop and self.snapshots is not None and self.failure is None \
-                and (self._since_snapshot or self._tail_unsnapshotted):
+                and self._since_snapshot:
             self._retire_at_stop()
             if self.failure is None:
                 self._start_snapshot(wait=True)
@@ -534,7 +536,7 @@ class Sequencer:
             if not wait:
                 return pending
             pending.exception()
-        self._since_snapshot, self._tail_unsnapshotted = 0, False
+        self._since_snapshot = 0
         self._bytes_at_snapshot = self.journal.appended_bytes
         self._snapshot_taken = time.monotonic()
         started = time.perf_counter()

@@ -37,6 +37,19 @@ def test_round_trip_across_segments(tmp_path):
         assert read_all(reopened, after).tobytes() == written[written["seq"] > after].tobytes()
 
 
+def test_bytes_after_a_seq_count_whole_segments_after_it_and_part_of_the_one_holding_it(tmp_path):
+    journal = FileJournal(tmp_path / "j", segment_bytes=1024)
+    fill(journal, [1, 7, 50, 3, 100, 2] * 3)
+    journal.close()
+    reopened = FileJournal(tmp_path / "j")
+    sizes = [p.stat().st_size for p in reopened.segments()]
+    firsts = [int(p.name.split(".")[0]) for p in reopened.segments()]
+    assert reopened.bytes_after(0) == sum(sizes) and reopened.bytes_after(reopened.last_seq) == 0
+    assert reopened.bytes_after(firsts[2] - 1) == sum(sizes[2:])  # a segment boundary: exact
+    inside = reopened.bytes_after(firsts[2] + 1)  # two commands into segment 2: a share of it
+    assert sum(sizes[3:]) < inside < sum(sizes[2:])
+
+
 def test_append_continues_after_reopen_and_rejects_gaps(tmp_path):
     journal = FileJournal(tmp_path / "j")
     fill(journal, [3])

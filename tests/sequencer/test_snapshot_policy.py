@@ -1,6 +1,6 @@
 """Snapshot policy and writing: by journal bytes, by time under load, at a clean stop;
-a clean stop right after a restart snapshots the tail it replayed; a snapshot durable only
-once the trade log holds its trades;
+the journal tail a restart replayed counted toward the next snapshot (and snapshotted by
+a clean stop right after); a snapshot durable only once the trade log holds its trades;
 orders acknowledged while a snapshot is written, which restores the state at its seq; a
 write failing midway leaves the previous snapshot (both sequencers)."""
 
@@ -11,6 +11,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from exchange.catalog import default_catalog
 from exchange.journal import FileJournal, FileOps, SnapshotStore
@@ -55,6 +56,25 @@ def test_a_clean_stop_right_after_a_recovery_snapshots_the_tail_it_replayed(tmp_
     third = open_node(tmp_path)
     assert third.recovery.snapshot is not None and third.recovery.replayed_commands == 0
     assert_same_state(before, state_of(third))
+    third.close()
+
+
+@pytest.mark.parametrize("policy", [dict(snapshot_every=200), dict(snapshot_every=0, snapshot_bytes=2048)])
+def test_the_tail_a_restart_replayed_counts_toward_the_next_snapshot(tmp_path, policy):
+    node = open_node(tmp_path, snapshot_every=0)
+    start_market(node)
+    node.execute(flow(300, seed=1))
+    node.close()
+    again = open_node(tmp_path, **policy)
+    assert again.recovery.replayed_commands > 300 and again.recovery.replayed_bytes > 2048
+    assert not list(again.data.snapshots.iterdir())
+    again.execute(flow(1, seed=2, base=10**6))  # one group more: the tail and it are past the policy's bound
+    deadline = time.monotonic() + 30
+    while not list(again.data.snapshots.glob("*.snapshot")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    again.close()  # waits for the write
+    third = open_node(tmp_path)
+    assert third.recovery.snapshot is not None and third.recovery.replayed_commands == 0
     third.close()
 
 
