@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from exchange.catalog import default_catalog
+from exchange.cli.warm import warm
 from exchange.journal import FileJournal
 from exchange.sequencer import MarketState
 from exchange.testing.drill import cut
@@ -41,6 +42,7 @@ def main() -> None:
     day = (datetime.now(timezone(timedelta(hours=8))) + timedelta(days=1)).replace(
         hour=10, minute=0, second=0, microsecond=0)
     rng = random.Random(args.seed)
+    warm(recovery=True)  # the writers' kernels in the cache before the first is killed
     started = time.perf_counter()
     acked_orders = torn = durable_cuts = trades = files = 0
     points = set()
