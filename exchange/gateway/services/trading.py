@@ -67,20 +67,20 @@ class TradingService(trading_pb2_grpc.TradingServiceServicer):
         return response
 
     async def CancelOrder(self, request, context):
-        account, batch = caller_account(), commands(1)
-        cancel_command(request, account, batch)
-        rows = (await self.exchange.execute(batch)).tolist()
-        if first_rejection(rows):
-            await self._refuse(rows, batch, account)
-        return trading_pb2.CancelOrderResponse(reports=execution_reports(rows, account, self.exchange.instruments))
+        return trading_pb2.CancelOrderResponse(reports=await self._amend(cancel_command, request))
 
     async def ReplaceOrder(self, request, context):
+        return trading_pb2.ReplaceOrderResponse(reports=await self._amend(replace_command, request))
+
+    async def _amend(self, build, request) -> list:
+        """The execution reports of the one command ``build`` makes of ``request`` for the
+        caller (a cancel or a replace of one of its orders); a rejection is raised."""
         account, batch = caller_account(), commands(1)
-        replace_command(request, account, batch)
+        build(request, account, batch)
         rows = (await self.exchange.execute(batch)).tolist()
         if first_rejection(rows):
             await self._refuse(rows, batch, account)
-        return trading_pb2.ReplaceOrderResponse(reports=execution_reports(rows, account, self.exchange.instruments))
+        return execution_reports(rows, account, self.exchange.instruments)
 
     async def MassCancel(self, request, context):
         account = caller_account()
