@@ -338,16 +338,14 @@ def reasons(events: np.ndarray) -> list[str]:
 
 class Market:
     """Drives one engine: stamps seq (auto-increment) and ts (``self.ts`` unless given),
-    checks every event batch with :func:`check_wellformed`, checks that order ids and
-    trade ids are assigned 1, 2, 3, ... without gaps, and feeds every event to
-    ``self.ledger`` (:class:`Ledger`); :meth:`verify` compares the ledger with the engine."""
+    checks every event batch with :func:`check_wellformed` and feeds every event to
+    ``self.ledger`` (:class:`Ledger`, which checks them one by one, order and trade ids
+    among them); :meth:`verify` compares the ledger with the engine."""
 
     def __init__(self, engine: Any, ts: int = T0, seq: int = 100) -> None:
         self.engine = engine
         self.ts = ts
         self.seq = seq
-        self.last_order_id = 0
-        self.last_trade_id = 0
         self.ledger = Ledger()
 
     def verify(self) -> None:
@@ -363,12 +361,6 @@ class Market:
         check_wellformed(commands, events)
         for r in rows(events):
             self.ledger.apply(r)
-            if r["kind"] == EV.ACCEPTED:
-                assert r["order_id"] == self.last_order_id + 1, f"order id gap: {r}"
-                self.last_order_id = r["order_id"]
-            elif r["kind"] == EV.TRADE:
-                assert r["trade_id"] == self.last_trade_id + 1, f"trade id gap: {r}"
-                self.last_trade_id = r["trade_id"]
         return events
 
     def do(self, command_: np.ndarray, ts: int | None = None) -> np.ndarray:
@@ -497,15 +489,18 @@ class Market:
 
 class Ledger:
     """Follows every order through the event stream alone and checks that the events
-    agree with each other: leaves/filled after each event, qty == filled + leaves +
-    removed (cancelled/expired), trades within both limits, nothing after DONE, TRADE
-    contra_leaves, REPLACED contra_clord = the order's previous clord. ``Market`` feeds
-    it every event; :meth:`live` gives the orders the events say are still live, to
-    compare with ``engine.live_orders()``."""
+    agree with each other: order ids and trade ids given 1, 2, 3, ... without gaps,
+    leaves/filled after each event, qty == filled + leaves + removed (cancelled/expired),
+    trades within both limits, nothing after DONE, TRADE contra_leaves, REPLACED
+    contra_clord = the order's previous clord. ``Market`` feeds it every event;
+    :meth:`live` gives the orders the events say are still live, to compare with
+    ``engine.live_orders()``."""
 
     def __init__(self) -> None:
         self.orders: dict[int, dict[str, int]] = {}
         self.done: set[int] = set()
+        self.last_order_id = 0
+        self.last_trade_id = 0
 
     def _get(self, oid: int, r: dict[str, int]) -> dict[str, int]:
         assert oid in self.orders, f"event on an order never accepted: {r}"
@@ -514,6 +509,12 @@ class Ledger:
 
     def apply(self, r: dict[str, int]) -> None:
         k = r["kind"]
+        if k == EV.ACCEPTED:
+            assert r["order_id"] == self.last_order_id + 1, f"order id gap: {r}"
+            self.last_order_id = r["order_id"]
+        elif k == EV.TRADE:
+            assert r["trade_id"] == self.last_trade_id + 1, f"trade id gap: {r}"
+            self.last_trade_id = r["trade_id"]
         if k in (EV.REJECTED, EV.ACK, EV.UNCROSSED) or r["reason"] == R.DAY_AHEAD:
             return
         if k == EV.ACCEPTED:

@@ -133,7 +133,7 @@ def _assert_busy(duo: Duo, min_trades: int) -> None:
     assert auction >= min_trades // 25, f"only {auction} trades in uncrosses"
     day_ahead = duo.counts.get((int(EventKind.TRADE), int(Reason.DAY_AHEAD)), 0)
     assert day_ahead >= min_trades // 100, f"only {day_ahead} day-ahead trades"
-    assert duo.last_order_id > 16, "the order pool never had to grow"
+    assert duo.ledger.last_order_id > 16, "the order pool never had to grow"
 
 
 def test_long_stream() -> None:
