@@ -8,6 +8,7 @@ import datetime as dt
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -64,13 +65,19 @@ def free_port() -> int:
 
 def serve_process(data_dir: Path, port: int, *options: str) -> subprocess.Popen:
     """``gpux serve`` on 127.0.0.1:``port`` in a process of its own (no opening call
-    auction, plus ``options``), once it answers health checks (bounded wait)."""
+    auction, plus ``options``), once it answers health checks (bounded wait); if it does
+    not, the AssertionError ends with the last lines the server wrote to stderr."""
+    log = tempfile.TemporaryFile()  # the server's stderr, read back only if it fails to start
     proc = subprocess.Popen([sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir),
                              "--address", f"127.0.0.1:{port}", "--opening-call", "0", *options],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=log)
     if not wait_until_serving(f"127.0.0.1:{port}", 120, still_starting=lambda: proc.poll() is None):
         exited = proc.poll() is not None
         proc.kill()
         proc.wait()
-        raise AssertionError("gpux serve exited" if exited else "gpux serve did not come up")
+        log.seek(0)
+        tail = log.read().decode(errors="replace").splitlines()[-20:]
+        raise AssertionError(("gpux serve exited" if exited else "gpux serve did not come up")
+                             + f" on port {port}; its stderr ended:\n" + "\n".join(tail))
+    log.close()  # the server keeps its own descriptor
     return proc
