@@ -36,6 +36,12 @@ MOST_HOLD = 0.005
 would cost the submitters behind it."""
 
 
+def _is_command(payload) -> bool:
+    """A batch of commands, which may wait in a group; a read (a callable) or the stop
+    is never held back and ends the group before it."""
+    return payload is not _STOP and not callable(payload)
+
+
 class LoopSequencer(Sequencer):
     """The same sequencer, driven by an asyncio event loop instead of a writer thread.
 
@@ -161,14 +167,10 @@ class LoopSequencer(Sequencer):
             return
         self._take_inbox()
         self._pending.append(item)
-        flight = self._flight
-        self._callers = max(self._callers, len(self._pending) + (len(flight[2]) if flight else 0))
-        if self._scheduled:
+        self._callers = max(self._callers, len(self._pending) + (len(self._flight[2]) if self._flight else 0))
+        if self._scheduled or self._syncing():
             return
-        if flight is not None and flight[3] is not None and not flight[3].done():
-            return
-        if self._hold_until is not None and len(self._pending) < self._callers and \
-                not (item[0] is _STOP or callable(item[0])):
+        if self._hold_until is not None and len(self._pending) < self._callers and _is_command(item[0]):
             return
         self._scheduled = True
         self.loop.call_soon(self._pump)
@@ -192,7 +194,7 @@ class LoopSequencer(Sequencer):
     def _advance(self) -> None:
         """Group, journal, land and read as far as the group in flight allows."""
         while not self._ended:
-            if self._flight is not None and self._flight[3] is not None and not self._flight[3].done():
+            if self._syncing():
                 return  # gather until its sync returns (_sync_returned pumps again)
             self._take_inbox()
             if self._holding():
@@ -202,7 +204,7 @@ class LoopSequencer(Sequencer):
             group, futures, count = [], [], 0
             while self._pending and count < self.max_batch:
                 payload, future = self._pending[0]
-                if payload is _STOP or callable(payload):
+                if not _is_command(payload):
                     break  # a read or the stop sees every group queued before it
                 self._pending.popleft()
                 if _take(future):
@@ -226,6 +228,10 @@ class LoopSequencer(Sequencer):
                 return
             self._run_call(payload, future)
 
+    def _syncing(self) -> bool:
+        """The group in flight waits for its sync (whose return pumps)."""
+        return self._flight is not None and self._flight[3] is not None and not self._flight[3].done()
+
     def _holding(self) -> bool:
         """Hold the next group back? Only while nothing is syncing (the caller checked),
         only commands are pending (a read or a stop goes at once), fewer of them than there
@@ -240,7 +246,7 @@ class LoopSequencer(Sequencer):
         if self.sync is not SyncPolicy.GROUP or not self._pending:
             return False
         pending = self._pending
-        if len(pending) >= self._callers or any(payload is _STOP or callable(payload) for payload, _ in pending):
+        if len(pending) >= self._callers or not all(_is_command(payload) for payload, _ in pending):
             return False
         now = self.loop.time()
         if self._hold_until is None:

@@ -458,8 +458,7 @@ class Sequencer:
     def _final_snapshot(self) -> None:
         """At a clean stop: every done order retired, then a snapshot of what changed
         since the last (stop() waits for its write)."""
-        if self.snapshot_on_stop and self.snapshots is not None and self.failure is None \
-                and self._since_snapshot:
+        if self.snapshot_on_stop and self.snapshots is not None and self.failure is None and self._since_snapshot:
             self._retire_at_stop()
             if self.failure is None:
                 self._start_snapshot(wait=True)
