@@ -60,6 +60,11 @@ def _segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SUFFIX}"
 
 
+def _first_seq(path: Path) -> int:
+    """The seq of the first command a segment holds: the number its file is named for."""
+    return int(path.name[: -len(SUFFIX)])
+
+
 def _map(path: Path) -> memoryview:
     """The bytes of a file, memory-mapped read-only (no copy; empty files as b"")."""
     with open(path, "rb") as f:
@@ -135,7 +140,7 @@ class FileJournal:
         restart from a snapshot at ``seq`` replays): the segments after the one holding
         ``seq + 1`` whole, that one in proportion to its commands after ``seq``. O(segments)."""
         segments = self.segments()
-        firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
+        firsts = [_first_seq(p) for p in segments]
         ends = [*firsts[1:], self.last_seq + 1]  # one past each segment's last seq
         total = 0
         for path, first, end in zip(segments, firsts, ends):
@@ -160,7 +165,7 @@ class FileJournal:
             if len(table):
                 self._current, self._size, self._chain = path, end, chain
                 return int(table["first"][-1] + table["count"][-1] - 1)
-            first = int(path.name[: -len(SUFFIX)])
+            first = _first_seq(path)
             if len(segments) == 1 or self.read_only:
                 self._current, self._size = path, 0
                 return first - 1
@@ -256,7 +261,7 @@ class FileJournal:
         """(batch, commands of each of its records) for the whole records that hold
         every seq above ``after_seq``, about READ_BATCH commands at a time."""
         segments = self.segments()
-        firsts = [int(p.name[: -len(SUFFIX)]) for p in segments]
+        firsts = [_first_seq(p) for p in segments]
         needed = after_seq + 1  # the next seq the caller must get: a gap is corruption
         scanned, self._scanned = self._scanned, None
         for i, path in enumerate(segments):
