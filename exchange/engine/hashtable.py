@@ -160,7 +160,14 @@ def rehash(table, new_size):
     """A copy of a table with ``new_size`` (a power of two) rows. O(size). Runs without
     the GIL: a doubling of a large table (10-100 ms) does not hold up other threads (a
     replay's engine and the rest of it)."""
-    grown = np.full((new_size, 2), EMPTY, np.int64)
+    return rehash_into(table, np.full((new_size, 2), EMPTY, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def rehash_into(table, grown):
+    """Put every key of a table into ``grown``, an empty table (e.g. :func:`new_table`,
+    made ahead) with room for them, and return it: the rows :func:`rehash` gives for its
+    size. O(size), without the GIL."""
     for i in range(table.shape[0]):
         if table[i, KEY] != EMPTY:
             hash_put(grown, table[i, KEY], table[i, VALUE])

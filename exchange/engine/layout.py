@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from exchange.engine.hashtable import EMPTY, KEY, VALUE, hash_put, new_table, rehash
+from exchange.engine.hashtable import EMPTY, KEY, VALUE, hash_put, new_table, rehash, rehash_into
 from exchange.schema import EngineConfig
 
 (O_ID, O_ACCOUNT, O_INSTRUMENT, O_TERMS, O_PRICE, O_QTY, O_LEAVES, O_FILLED, O_REMOVED,
@@ -194,9 +194,11 @@ def has_room(st):
             and st.retired[RQ_TAIL] + ctr[CT_LIVE] + 2 <= st.retired.shape[0])
 
 
-def grow(st: State) -> State:
+def grow(st: State, clord_table: np.ndarray | None = None) -> State:
     """Double every pool or table that may not have room for one more command: the pools
-    in place, the tables into new arrays (so the returned state replaces ``st``)."""
+    in place, the tables into new arrays (so the returned state replaces ``st``). The
+    client order id table doubles into ``clord_table`` if given (an empty table of twice
+    its rows, made ahead: :func:`must_double` says when it is used)."""
     ctr = st.counters
     if ctr[CT_ORDER_FREE] == EMPTY:
         start = _double(st.orders, EMPTY)
@@ -212,15 +214,24 @@ def grow(st: State) -> State:
     if ctr[CT_POSITIONS] >= len(st.positions):
         _double(st.positions, 0)
     return st._replace(
-        clord_index=_grown_table(st.clord_index, ctr[CT_CLORD_N]),
+        clord_index=_grown_table(st.clord_index, ctr[CT_CLORD_N], clord_table),
         position_index=_grown_table(st.position_index, ctr[CT_POS_N]),
         level_index=_grown_table(st.level_index, ctr[CT_LEVEL_N]),
         retired=_roomy_queue(st.retired, int(ctr[CT_LIVE]) + 2))
 
 
-def _grown_table(table: np.ndarray, keys: int) -> np.ndarray:
-    """The table, or a copy twice its size if one more key would fill it over half."""
-    return rehash(table, 2 * len(table)) if 2 * (keys + 1) > len(table) else table
+def must_double(table: np.ndarray, keys: int) -> bool:
+    """Whether a table holding ``keys`` keys doubles at the next :func:`grow`: one more
+    would fill it over half."""
+    return 2 * (keys + 1) > len(table)
+
+
+def _grown_table(table: np.ndarray, keys: int, grown: np.ndarray | None = None) -> np.ndarray:
+    """The table, or if it must double a copy twice its size (into ``grown``, an empty
+    table of that size, if given)."""
+    if not must_double(table, keys):
+        return table
+    return rehash(table, 2 * len(table)) if grown is None else rehash_into(table, grown)
 
 
 def _roomy_queue(queue: np.ndarray, room: int) -> np.ndarray:

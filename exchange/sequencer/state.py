@@ -219,7 +219,7 @@ class MarketState:
                 applied += len(part)
         finally:
             pieces.close()  # (the engine thread has stopped when this returns)
-            self.engine.release_buffers()
+            self.engine.release_spares()
         return applied
 
     def _run_engine(self, batches: Iterable[np.ndarray], piece: int, buffers: int
@@ -232,7 +232,9 @@ class MarketState:
             step = len(batch) if _kinds_present(record_words(batch)) & _WHOLE_GROUP_BITS else piece
             for start in range(0, len(batch) or 1, step):  # an empty batch is followed too
                 part = batch[start:start + step]
-                yield part, self.engine.process(part, False, made % buffers)
+                events = self.engine.process(part, False, made % buffers)
+                self.engine.prepare_growth()
+                yield part, events
                 made += 1
 
     def _follow(self, batch: np.ndarray, events: np.ndarray) -> None:

@@ -34,7 +34,9 @@ from exchange.engine import (
     concat_records,
     describe,
     named_rows,
+    numba_engine,
 )
+from exchange.engine.hashtable import new_table
 from tests.helpers import CONFIG, T0, make_engine
 
 nojit = pytest.mark.nojit
@@ -202,3 +204,27 @@ def test_events_in_one_buffer_outlive_a_batch_written_to_the_other() -> None:
     second = engine.process(orders[100:], copy=False, buffer=1)  # more events than its first 4,096 rows
     assert np.array_equal(first, kept) and np.array_equal(np.unique(second["seq"]), np.arange(200, 5100))
     assert np.array_equal(np.unique(first["seq"]), np.arange(100, 200))
+
+
+def test_tables_made_ahead_leave_the_same_events_and_state(monkeypatch) -> None:
+    """prepare_growth (as a replay calls it after each piece) changes where the client
+    order id table's next table is made, not a row of it nor an event."""
+    made = []
+    monkeypatch.setattr(numba_engine, "new_table", lambda entries: made.append(entries) or new_table(entries))
+    plain, ahead = _with_capacity(Engine), _with_capacity(Engine)
+    for engine in (plain, ahead):
+        engine.submit(K.DEPOSIT_CAPACITY, account=1, instrument=0, qty=10**6, ts=T0)
+        engine.submit(K.DEPOSIT_FUNDS, account=2, amount=10**9, ts=T0)
+    orders = commands(5000)  # 5,000 client order ids: the table (2,048 rows) doubles twice
+    sells = np.arange(5000) % 3 > 0  # account 1 sells, 2 buys: some trade, some rest
+    orders["kind"], orders["order_type"], orders["stp"] = K.NEW_ORDER, OrderType.LIMIT, 1
+    orders["account"], orders["side"] = np.where(sells, 1, 2), np.where(sells, Side.SELL, Side.BUY)
+    orders["tif"], orders["price"], orders["qty"] = TimeInForce.GTC, 500, 1 + np.arange(5000) % 4
+    orders["clord"], orders["seq"], orders["ts"] = np.arange(1, 5001), np.arange(100, 5100), T0
+    for start in range(0, 5000, 100):
+        expected = plain.process(orders[start:start + 100])
+        assert ahead.process(orders[start:start + 100]).tobytes() == expected.tobytes()
+        ahead.prepare_growth()
+    assert made == [2048, 4096, 8192]  # (the last one made ahead for a doubling still to come)
+    want, got = plain.export_state(), ahead.export_state()
+    assert all(want[name].tobytes() == got[name].tobytes() and want[name].shape == got[name].shape for name in want)
