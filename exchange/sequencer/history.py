@@ -540,18 +540,26 @@ class OrderHistory:
         """Write the file for ``rows`` (done after :attr:`through`, up to ``through``) and
         the filter that includes them, saved if :data:`SAVE_EVERY` keys were added since
         the last save or it was rebuilt; hand both to :meth:`install` (in the writer). Runs
-        on a background thread: it reads only the segments installed already."""
+        on a background thread: it reads only the segments installed already.
+
+        The new keys go into the filter in use, in place (a copy of it per retirement
+        held 16-32 MiB more for each write): until the file is installed they are maybes
+        the lookups do not find in the installed segments, so every answer is the same.
+        Its counts are those of the files it holds, so a write that failed after the add
+        leaves only bits the next write sets again. A filter with no room left is
+        rebuilt at double size from every file instead."""
         path = write(self.directory, self.ops, rows, self.through, through)
         read: list[np.ndarray] = []
         segment = Segment(path, lambda _, keys: read.append(keys))
         segments = [*self.segments, segment]
-        if self.filter.keys + len(segment) <= self.filter.capacity:
-            keys = KeyFilter(self.filter.bits.copy(), self.filter.capacity, self.filter.keys)
+        total = sum(len(s) for s in segments)
+        if total <= self.filter.capacity:
+            keys = self.filter
             keys.add(read[0])
         else:
             keys = KeyFilter.of(segments)
             self.saved_keys = 0
-        keys.files, keys.through = len(segments), segment.through
+        keys.keys, keys.files, keys.through = total, len(segments), segment.through
         if keys.keys - self.saved_keys >= SAVE_EVERY:
             save_filter(self.directory, self.ops, keys, segments)
             self.saved_keys = keys.keys

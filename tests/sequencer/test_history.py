@@ -19,7 +19,7 @@ from exchange.engine.hashtable import EMPTY
 from exchange.journal import FileOps
 from exchange.schema import CommandKind as K, EventKind as EV, Reason, commands, concat_records
 from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy, history as history_module
-from exchange.sequencer.history import COLUMNS, FENCE, FILTER, HistoryError, OrderHistory, Segment
+from exchange.sequencer.history import COLUMNS, FENCE, FILTER, HistoryError, KeyFilter, OrderHistory, Segment
 from exchange.sequencer.node import _listing_commands
 from exchange.sequencer.orders import R_ID
 from exchange.testing.workload import funding, order_flow
@@ -401,6 +401,33 @@ def _saved_history(tmp_path: Path, monkeypatch, files: int = 3) -> np.ndarray:
     assert (tmp_path / FILTER).exists() and history.saved_keys == 4 * files
     history.close()
     return rows
+
+
+def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch) -> None:
+    """No copy of the filter per write: its keys are not found until the file is
+    installed, and a write that failed after adding them leaves nothing the next one
+    does not set: the counts and bits are those of the files installed."""
+    history = OrderHistory.open(tmp_path, None, 0)
+    rows = np.arange(12 * len(COLUMNS), dtype=np.int64).reshape(12, len(COLUMNS)) + 1
+    history.install(*history.write(rows[:4], 10))
+    bits = history.filter.bits
+    segment, keys = history.write(rows[4:8], 20)
+    assert keys is history.filter and keys.bits is bits
+    assert not history.contains(rows[4:8, 0]).any()  # written, not installed: not found
+    history.install(segment, keys)
+
+    def full_disk(*_: object) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(history_module, "SAVE_EVERY", 1)
+    monkeypatch.setattr(history_module, "save_filter", full_disk)
+    with pytest.raises(OSError, match="no space"):
+        history.write(rows[8:], 30)
+    monkeypatch.undo()
+    history.install(*history.write(rows[8:], 30))
+    assert history.contains(rows[:, 0]).all() and not history.contains(rows[:, 0] + 1000).any()
+    assert (history.filter.keys, history.filter.files, history.filter.through) == (12, 3, 30)
+    assert np.array_equal(history.filter.bits, KeyFilter.of(history.segments).bits)
 
 
 def _reads_of_keys(monkeypatch) -> list[str]:
