@@ -4,6 +4,7 @@ hash-chain verification against tampering, seals, and outside readers (pyarrow, 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import tempfile
@@ -255,6 +256,9 @@ def test_canonical_bytes_follow_the_documented_spec():
                 parts.append(v.to_bytes(8, "little", signed=True))
     assert canonical_bytes(table) == b"".join(parts)
     assert canonical_bytes(TRADE_SCHEMA.empty_table()) == b""
+    prev = genesis_hash(NOV26)  # hashed a column at a time, the same digest as of the joined bytes
+    assert chain_hash(prev, table) == hashlib.sha256(bytes.fromhex(prev) + b"".join(parts)).hexdigest()
+    assert chain_hash(prev, TRADE_SCHEMA.empty_table()) == hashlib.sha256(bytes.fromhex(prev)).hexdigest()
 
 
 # --------------------------------------------------------------------------- tampering
