@@ -12,10 +12,10 @@ fall back to replaying the journal from the start.
 
 :meth:`SnapshotStore.write` runs in a thread beside the writer, so it streams: the
 arrays go to the temp file in chunks of 16 MiB straight from their memory, behind a
-placeholder header; the SHA-256 is then read back from the file and the header written
-over the placeholder. No copy of the whole payload is made in memory, and no single step holds
-the GIL for long (file writes, reads and hashing release it), so the writer keeps
-running while a large snapshot is written.
+placeholder header; the SHA-256 is then read back from the file (4 MiB at a time) and
+the header written over the placeholder. No copy of the whole payload is made in
+memory, and no single step holds the GIL for long (file writes, reads and hashing
+release it), so the writer keeps running while a large snapshot is written.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ VERSION = 1
 HEADER = struct.Struct("<4sHHqQ32s")
 SUFFIX = ".snapshot"
 CHUNK = 1 << 24
-"""Bytes handed to a write, read or hash at a time."""
+"""Bytes handed to a write at a time (views of the arrays: nothing is allocated for them)."""
+READ_CHUNK = 1 << 22
+"""Bytes read back and hashed at a time, into one buffer per snapshot: a transient beside
+the server's others (a retirement, a trade-log flush), so it is kept small (it was 16 MiB)."""
 _META = "__meta__"
 T = TypeVar("T")
 
@@ -118,7 +121,7 @@ class _Payload:
         raise io.UnsupportedOperation("a snapshot payload is only written here")
 
 
-def _sha256_of(path: str, offset: int, chunk: int = CHUNK) -> tuple[int, bytes]:
+def _sha256_of(path: str, offset: int, chunk: int = READ_CHUNK) -> tuple[int, bytes]:
     """(length, SHA-256) of a file's bytes from ``offset`` on, read in chunks (the
     reads and the hashing release the GIL)."""
     digest, length = hashlib.sha256(), 0
@@ -197,7 +200,7 @@ class SnapshotStore:
 
     def write(self, snapshot: Snapshot) -> Path:
         """Write a snapshot durably (streamed, see the module docstring), then drop all
-        but the newest ``keep``. O(state size) in time, O(16 MiB) in memory."""
+        but the newest ``keep``. O(state size) in time, O(4 MiB) in memory."""
         path = self.directory / f"{snapshot.seq:020d}{SUFFIX}"
         with atomic_file(self.ops, path) as f:
             self.ops.write(f, bytes(HEADER.size))  # the placeholder of the header
