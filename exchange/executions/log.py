@@ -71,9 +71,10 @@ _MAP_READ = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 """How the checks map the part of the files they read whole: with every page mapped at
 once where the OS can (MAP_POPULATE on Linux; a fault per page saved, about a third of
 the CPU the mapping took)."""
-_MARK_PIECE = 1 << 16
-"""Records the checked mark reads back at a time (~12 MB mapped at once: a map of all the
-~190 MB between two marks showed in the server's RSS, +188 MB every 1 M records)."""
+_MARK_PIECE = 1 << 13
+"""Records the checked mark reads back at a time (~1.5 MB mapped at once: the mapped piece
+counts in the server's RSS; all the ~190 MB between two marks showed as +188 MB every 1 M
+records, pieces of 65,536 records as +12 MB every ~5 s of the soak)."""
 MARK_EVERY = 1 << 20
 """Records appended between two checked marks (~180 MB of log; ~0.1 s of a background
 thread's CPU to check, so an open after a kill -9 checks at most about that many)."""
