@@ -8,6 +8,7 @@ promises of the journal are checked against the failures they are made for.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,37 @@ def atomic_file(ops: FileOps, path: Path) -> Iterator[BinaryIO]:
         yield f
         ops.fsync(f)
     ops.replace(tmp, path)
+
+
+class OpsWriter:
+    """An open file as a write-only file object, for writers that want one (``zipfile``,
+    Arrow's IPC writer) and so stream to the file instead of building it in memory:
+    writes go through the :class:`FileOps`, positions count from ``offset`` (a header
+    written before)."""
+
+    def __init__(self, ops: FileOps, f: BinaryIO, offset: int = 0) -> None:
+        self.ops, self.f, self.offset = ops, f, offset
+
+    @property
+    def closed(self) -> bool:
+        return self.f.closed
+
+    def write(self, data: bytes) -> int:
+        self.ops.write(self.f, data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.f.tell() - self.offset
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        return self.f.seek(position + self.offset if whence == os.SEEK_SET else position, whence) - self.offset
+
+    def flush(self) -> None:
+        """Nothing is buffered here (``FileOps`` writes go straight to the file)."""
+
+    def read(self, size: int = -1) -> bytes:
+        """Never read (numpy and Arrow take an object with ``read`` for an open file, not a path)."""
+        raise io.UnsupportedOperation("only written")
 
 
 def write_atomically(ops: FileOps, path: Path, data: bytes) -> None:

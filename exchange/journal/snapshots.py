@@ -24,19 +24,18 @@ import hashlib
 import io
 import json
 import math
-import os
 import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.lib import format as npy
 
 from exchange.journal.errors import SnapshotError
-from exchange.journal.fileops import FileOps, atomic_file
+from exchange.journal.fileops import FileOps, OpsWriter, atomic_file
 
 MAGIC = b"GPXS"
 VERSION = 1
@@ -94,31 +93,6 @@ def encode(snapshot: Snapshot) -> bytes:
     _write_payload(buf, snapshot)
     payload = buf.getvalue()
     return _header(snapshot.seq, len(payload), hashlib.sha256(payload).digest()) + payload
-
-
-class _Payload:
-    """The part of an open file behind the header, as ``zipfile`` sees it: positions
-    count from the payload's first byte, writes go through the :class:`FileOps`."""
-
-    def __init__(self, ops: FileOps, f: BinaryIO, offset: int) -> None:
-        self.ops, self.f, self.offset = ops, f, offset
-
-    def write(self, data: bytes) -> int:
-        self.ops.write(self.f, data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.f.tell() - self.offset
-
-    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
-        return self.f.seek(position + self.offset if whence == os.SEEK_SET else position, whence) - self.offset
-
-    def flush(self) -> None:
-        """Nothing is buffered here (``FileOps`` writes go straight to the file)."""
-
-    def read(self, size: int = -1) -> bytes:
-        """Never read (numpy takes an object with ``read`` for an open file, not a path)."""
-        raise io.UnsupportedOperation("a snapshot payload is only written here")
 
 
 def _sha256_of(path: str, offset: int, chunk: int = READ_CHUNK) -> tuple[int, bytes]:
@@ -204,7 +178,7 @@ class SnapshotStore:
         path = self.directory / f"{snapshot.seq:020d}{SUFFIX}"
         with atomic_file(self.ops, path) as f:
             self.ops.write(f, bytes(HEADER.size))  # the placeholder of the header
-            _write_payload(_Payload(self.ops, f, HEADER.size), snapshot)
+            _write_payload(OpsWriter(self.ops, f, HEADER.size), snapshot)
             length, digest = _sha256_of(f.name, HEADER.size)
             f.seek(0)
             self.ops.write(f, _header(snapshot.seq, length, digest))

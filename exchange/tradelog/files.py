@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from exchange.catalog.model import Catalog, load_catalog
-from exchange.journal.fileops import FileOps, write_atomically
+from exchange.journal.fileops import FileOps, OpsWriter, atomic_file, write_atomically
 from exchange.tradelog.errors import TradeLogCorruptError, TradeLogError, TradeLogSealedError
 from exchange.tradelog.events import delivery_day
 from exchange.tradelog.parquet import parquet_bytes, parquet_entry, relative_path
@@ -411,7 +411,8 @@ class TradeLogWriter:
         return written
 
     def _write(self, day: date, table: pa.Table) -> Path:
-        """One file of ``table`` (all of ``day``) chained to the day's head."""
+        """One file of ``table`` (all of ``day``) chained to the day's head, streamed to
+        the file by Arrow's writer (not built in memory first)."""
         d = _day_dir(self.root, day)
         if day not in self._heads:
             files = day_files(self.root, day)
@@ -424,12 +425,10 @@ class TradeLogWriter:
             "gpux.last_trade_id": str(ids[-1]), "gpux.rows": str(len(ids)),
         }
         table = table.replace_schema_metadata(meta)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
         make_dirs(d)
         path = d / f"{ids[0]:012d}-{ids[-1]:012d}.arrow"
-        _atomic_write(path, sink.getvalue())
+        with atomic_file(_OPS, path) as f, pa.ipc.new_file(OpsWriter(_OPS, f), table.schema) as writer:
+            writer.write_table(table)
         self._heads[day] = digest
         return path
 

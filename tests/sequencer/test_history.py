@@ -361,6 +361,10 @@ def test_history_files_are_plain_arrow_and_deterministic(tmp_path: Path) -> None
     a, b = OrderHistory.open(tmp_path / "a", None, 0), OrderHistory.open(tmp_path / "b", None, 0)
     (sa, _), (sb, _) = a.write(rows, 99), b.write(rows.copy(), 99)
     assert sa.path.read_bytes() == sb.path.read_bytes()
+    built = pa.BufferOutputStream()  # streamed to the file: the bytes of the file built in memory
+    with pa.ipc.new_file(built, history_module.encode(rows, 0, 99).schema) as writer:
+        writer.write_table(history_module.encode(rows, 0, 99))
+    assert sa.path.read_bytes() == built.getvalue().to_pybytes()
     table = pa.ipc.open_file(pa.memory_map(str(sa.path))).read_all()
     assert table.column("key").to_pylist() == sorted(rows[:, 0].tolist())
     a.install(sa, _)

@@ -186,6 +186,12 @@ def test_round_trip(tmp_path):
         "000000000010-000000000014.arrow",
     ]
     assert read_day(root, date(2030, 1, 1)).equals(TRADE_SCHEMA.empty_table())
+    for path in day_files(root, NOV26):  # streamed to the file: the bytes of the file built in memory
+        table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        built = pa.BufferOutputStream()
+        with pa.ipc.new_file(built, table.schema) as writer:
+            writer.write_table(table)
+        assert path.read_bytes() == built.getvalue().to_pybytes()
     reports = verify_all(root)
     assert [(r.day, r.files, r.trades, r.sealed) for r in reports] == [
         (NOV25, 3, 8, False), (NOV26, 3, 6, False), (NOV27, 2, 2, False)
