@@ -7,6 +7,8 @@ bounded by what is live."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -432,6 +434,36 @@ def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch)
     assert history.contains(rows[:, 0]).all() and not history.contains(rows[:, 0] + 1000).any()
     assert (history.filter.keys, history.filter.files, history.filter.through) == (12, 3, 30)
     assert np.array_equal(history.filter.bits, KeyFilter.of(history.segments).bits)
+
+
+_DROPPED_FILTER = """
+from pathlib import Path
+
+from exchange.gateway import keep_freed_memory
+from exchange.sequencer.history import KeyFilter
+
+def resident():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+
+keep_freed_memory()
+keys = KeyFilter.of([], extra=1 << 22)  # 8 MiB of words
+keys.bits[:] = 1
+held = resident()
+del keys
+print(held - resident())
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter: gpux serve's malloc settings are the process's
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_dropped_filter_gives_its_memory_back_in_a_server_that_keeps_freed_memory() -> None:
+    """A filter rebuilt at double size lets the old one's room go (a heap block of its size
+    stayed with a server that keeps freed memory)."""
+    done = subprocess.run([sys.executable, "-c", _DROPPED_FILTER], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert int(done.stdout) >= 7 << 20, done.stdout
 
 
 def _reads_of_keys(monkeypatch) -> list[str]:
