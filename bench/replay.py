@@ -18,11 +18,11 @@ and execution records already logged (a restart). Per round, commands/s wall and
 
 Medians over rounds, and the median of the paired ratios; for before and replay also the
 CPU per command in the engine's calls, in the rest of the caller's thread (following the
-events) and in the other threads (the journal's reader), and CPU ÷ wall: the cores the
-replay had (at most 2 here; less when the machine is shared); and the page faults per
-1,000 commands split the same way (Linux): each is mostly a fresh page of a growing array
-or buffer, a part of the CPU above (1.5-2 µs a page on the VM of ``bench/RESULTS.md``'s
-recovery round 5).
+events) and in the other threads (the journal's reader, the engine's helper that makes
+its tables ahead), and CPU ÷ wall: the cores the replay had (at most 2 here; less when
+the machine is shared); and the page faults per 1,000 commands split the same way
+(Linux): each is mostly a fresh page of a growing array or buffer, a part of the CPU
+above (1.5-2 µs a page on the VM of ``bench/RESULTS.md``'s recovery round 5).
 """
 
 from __future__ import annotations

@@ -206,10 +206,11 @@ class MarketState:
         piece is followed: no copy). Both stages are compiled kernels that run without the
         GIL, so on two cores a replay takes about as long as the slower stage, and a
         pause of one (a table doubling) is taken up by the queue, not waited out by the
-        other. Neither reads the other's state, so the result does not depend on their
-        timing; a listener called here must not read the engine, nor keep the events
-        past its call. An error reading the batches or in the engine is raised after the
-        pieces before it are followed.
+        other; the engine's client order id table is made ahead of its doublings on a
+        helper thread (:meth:`Engine.prepare_growth`). Neither reads the other's state,
+        so the result does not depend on their timing; a listener called here must not
+        read the engine, nor keep the events past its call. An error reading the batches
+        or in the engine is raised after the pieces before it are followed.
         """
         applied = 0
         pieces = read_ahead(self._run_engine(batches, piece, ahead + 2), ahead, "gpux-replay-engine")
