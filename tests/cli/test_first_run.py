@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -67,3 +68,29 @@ def test_kernels_are_cached_per_version_of_their_sources(monkeypatch, tmp_path):
     assert sorted(p.name for p in prune_stale_caches(tmp_path / "now")) == ["old", "older"]
     assert [p.name for p in tmp_path.iterdir()] == ["now"]
     assert prune_stale_caches(tmp_path.parent / "elsewhere") == []  # a cache the user chose
+
+
+def test_after_warm_a_nodes_trades_executions_and_position_reads_load_no_kernel(tmp_path):
+    """What a node does once it serves (orders that trade, their execution records
+    appended and read back, a position read) loads no kernel signature that warm() did
+    not: gpux serve freezes its heap after warming, and a kernel loaded later leaves
+    numba's objects (~5,700 for these) to every full collection of the server's life
+    (~2 ms each)."""
+    from exchange.cli.warm import warm
+    from exchange.schema import EventKind
+    from exchange.sequencer import ExchangeNode, SyncPolicy
+    from tests.sequencer.test_sequencer import clock, flow, start_market
+
+    warm()
+    node = ExchangeNode.open(tmp_path, clock=clock, sync=SyncPolicy.OS)
+    try:
+        start_market(node)
+        loaded = {name: set(d.signatures) for name, d in kernels(every_module=False).items()}
+        events = node.execute(flow(500, seed=3))
+        assert (events["kind"] == EventKind.TRADE).any()
+        assert node.executions is not None
+        node.executions.read(np.arange(node.executions.n))
+        node.read(lambda state: state.engine.position(1, 0))
+        assert {name: set(d.signatures) for name, d in kernels(every_module=False).items()} == loaded
+    finally:
+        node.close()
