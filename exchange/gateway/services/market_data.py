@@ -11,6 +11,7 @@ import asyncio
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from exchange.catalog import Instrument
 from exchange.gateway.errors import invalid
@@ -119,8 +120,6 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
             if day not in days(trades_root):
                 return []
             table = read_day(trades_root, day)
-            import pyarrow.compute as pc  # here, not at start-up: see _logged_trades
-
             mask = pc.and_(pc.equal(table["symbol"], symbol), pc.greater(table["trade_id"], after))
             return public_trades(table.filter(mask).slice(0, limit))
 
@@ -191,8 +190,6 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
 
     def _logged_trades(self, wanted: Wanted, day: date | None, after: int, upto: int) -> list[types_pb2.Trade]:
         """The trade log's trades with ids in ``after+1..upto`` of the instruments ``wanted`` chooses."""
-        import pyarrow.compute as pc  # at first use: ~0.05 s of CPU a restart need not spend before serving
-
         root, catalog = self.exchange.node.data.trades, self.exchange.catalog
         out = []
         for logged_day in [day] if day is not None else days(root):
