@@ -70,12 +70,12 @@ def test_kernels_are_cached_per_version_of_their_sources(monkeypatch, tmp_path):
     assert prune_stale_caches(tmp_path.parent / "elsewhere") == []  # a cache the user chose
 
 
-def test_after_warm_a_nodes_trades_executions_and_position_reads_load_no_kernel(tmp_path):
+def test_after_warm_a_nodes_trades_executions_and_position_reads_load_no_kernel_nor_module(tmp_path):
     """What a node does once it serves (orders that trade, their execution records
-    appended and read back, a position read) loads no kernel signature that warm() did
-    not: gpux serve freezes its heap after warming, and a kernel loaded later leaves
-    numba's objects (~5,700 for these) to every full collection of the server's life
-    (~2 ms each)."""
+    appended and read back, their trade-log rows written, a position read) loads no
+    kernel signature that warm() did not and imports no module: gpux serve freezes its
+    heap after warming, and what is loaded later (numba's objects for a kernel, the
+    ~5,300 of pyarrow.compute) takes part in every full collection of the server's life."""
     from exchange.cli.warm import warm
     from exchange.schema import EventKind
     from exchange.sequencer import ExchangeNode, SyncPolicy
@@ -86,11 +86,14 @@ def test_after_warm_a_nodes_trades_executions_and_position_reads_load_no_kernel(
     try:
         start_market(node)
         loaded = {name: set(d.signatures) for name, d in kernels(every_module=False).items()}
+        modules = set(sys.modules)
         events = node.execute(flow(500, seed=3))
         assert (events["kind"] == EventKind.TRADE).any()
         assert node.executions is not None
         node.executions.read(np.arange(node.executions.n))
         node.read(lambda state: state.engine.position(1, 0))
+        node.trades.drain()
         assert {name: set(d.signatures) for name, d in kernels(every_module=False).items()} == loaded
+        assert set(sys.modules) == modules
     finally:
         node.close()
