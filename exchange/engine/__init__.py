@@ -5,7 +5,8 @@ auctions, following the rules of :mod:`exchange.schema.rules`.
 * :class:`Engine` (:mod:`exchange.engine.numba_engine`) — the numba engine: state in
   numpy arrays (:mod:`~exchange.engine.layout`, :mod:`~exchange.engine.hashtable`),
   jitted kernels (:mod:`~exchange.engine.process` dispatching to
-  :mod:`~exchange.engine.commands`, which use :mod:`~exchange.engine.orderbook` and
+  :mod:`~exchange.engine.commands` (orders) and
+  :mod:`~exchange.engine.market_commands` (markets and accounts), which use :mod:`~exchange.engine.orderbook` and
   :mod:`~exchange.engine.events`);
 * :class:`ReferenceEngine` (:mod:`exchange.engine.reference`, its state and book
   operations in :mod:`~exchange.engine.reference_book`) — the plain Python oracle with

@@ -2,7 +2,8 @@
 the matching loop and the uncross of a call phase, as kernels over a
 :class:`exchange.engine.layout.State`.
 
-The command handlers (:mod:`exchange.engine.commands`) check a command against the rules
+The command handlers (:mod:`exchange.engine.commands`,
+:mod:`exchange.engine.market_commands`) check a command against the rules
 of :mod:`exchange.schema.rules` and then call these, which trust their arguments. Each
 kernel that emits events takes the event buffer ``ev`` and the count ``n`` written so
 far and returns the new count.

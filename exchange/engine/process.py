@@ -1,6 +1,7 @@
 """The numba engine's entry point: :func:`process` applies a batch of commands to a
 :class:`exchange.engine.layout.State`, one command after the other, each through its
-handler in :mod:`exchange.engine.commands`.
+handler in :mod:`exchange.engine.commands` (orders) or
+:mod:`exchange.engine.market_commands` (markets and accounts).
 
 Capacity: a command only starts when every pool and table has room for what one command
 can add (:func:`exchange.engine.layout.has_room`) and the event buffer has room for the
@@ -16,22 +17,18 @@ from __future__ import annotations
 
 from numba import njit
 
-from exchange.engine.commands import (
-    cancel,
-    capacity_command,
-    da_trade,
-    forget_done,
-    funds_command,
-    hold_command,
-    market_command,
-    mass_cancel,
-    new_order,
-    replace,
-    timer,
-)
+from exchange.engine.commands import cancel, forget_done, mass_cancel, new_order, replace
 from exchange.engine.events import reject
 from exchange.engine.hashtable import clord_key, prefetch_home
 from exchange.engine.layout import CT_INSTRUMENTS, CT_LIVE, has_room, kernel
+from exchange.engine.market_commands import (
+    capacity_command,
+    da_trade,
+    funds_command,
+    hold_command,
+    market_command,
+    timer,
+)
 from exchange.schema import CLORD_LIMIT, C, CommandKind as K, Reason as R, events_bound
 
 OK = 0
