@@ -2,12 +2,13 @@
 none of the exchange behind them, the floors the gateway is measured against.
 
 * :func:`raw_echo_handler`: no (de)serializer; each request's bytes come back unread
-  (the transport alone).
+  (the transport alone); given a :class:`GroupCommit`, only once they are durable (the
+  raw durable echo: the transport and an fsync before each answer, no protobuf).
 * :class:`EchoTrading`: decodes each request and answers the messages the gateway would
   (grpc aio + protobuf messages built in Python, nothing else).
 * :class:`DurableEcho`: the echo, answering only once the request's bytes are written
-  and fsynced (group commit, with the gateway's group hold): the floor that "durable
-  before acknowledged" alone puts under the gateway.
+  and fsynced (:class:`GroupCommit`, with the gateway's group hold): the floor that
+  "durable before acknowledged" alone puts under the gateway.
 """
 
 from __future__ import annotations
@@ -59,16 +60,15 @@ class EchoTrading(trading_pb2_grpc.TradingServiceServicer):
             yield self._stream_response(message)
 
 
-class DurableEcho(EchoTrading):
-    """The echo, answering each request only once its bytes are written and fsynced to
-    ``path``: what arrives while an fsync runs shares the next one (the fsync in a
-    thread), and a group that would start with no fsync running is held back, for at most
-    :data:`MOST_HOLD`, while fewer requests wait than the most seen outstanding at once
-    (the callers just answered are coming back): the gateway's group-commit policy
-    (``LoopSequencer._holding``), so the unary ratio compares like with like."""
+class GroupCommit:
+    """Answers after the bytes are written and fsynced to ``path``: what arrives while an
+    fsync runs shares the next one (the fsync in a thread), and a group that would start
+    with no fsync running is held back, for at most :data:`MOST_HOLD`, while fewer
+    requests wait than the most seen outstanding at once (the callers just answered are
+    coming back): the gateway's group-commit policy (``LoopSequencer._holding``), so the
+    durable echoes compare like with like."""
 
-    def __init__(self, path: Path, now: int) -> None:
-        super().__init__(now)
+    def __init__(self, path: Path) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.syncer = ThreadPoolExecutor(1)
         self.waiting: list[tuple[bytes, asyncio.Future]] = []
@@ -78,6 +78,7 @@ class DurableEcho(EchoTrading):
         self.hold: asyncio.TimerHandle | None = None
 
     async def durable(self, data: bytes) -> None:
+        """Return once ``data`` is written and fsynced (in a group)."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         self.waiting.append((data, waiter))
@@ -114,24 +115,37 @@ class DurableEcho(EchoTrading):
                 self.hold = loop.call_later(MOST_HOLD, self._hold_ran_out, loop)
         self.syncer.submit(write_and_sync).add_done_callback(lambda done: loop.call_soon_threadsafe(synced, done))
 
+
+class DurableEcho(EchoTrading):
+    """The echo, answering each request only once its bytes are durable (:class:`GroupCommit`)."""
+
+    def __init__(self, path: Path, now: int) -> None:
+        super().__init__(now)
+        self.commit = GroupCommit(path)
+
     async def PlaceOrder(self, request, context):
-        await self.durable(request.SerializeToString())
+        await self.commit.durable(request.SerializeToString())
         return await super().PlaceOrder(request, context)
 
     async def StreamOrders(self, request_iterator, context):
         async for message in request_iterator:
-            await self.durable(message.SerializeToString())
+            await self.commit.durable(message.SerializeToString())
             yield self._stream_response(message)
 
 
-def raw_echo_handler() -> grpc.GenericRpcHandler:
+def raw_echo_handler(commit: GroupCommit | None = None) -> grpc.GenericRpcHandler:
     """PlaceOrder and StreamOrders with no (de)serializer: each request's bytes come back
-    as the answer, unread."""
+    as the answer, unread; with ``commit``, only once they are durable there (the raw
+    durable echo)."""
     async def place(request: bytes, context) -> bytes:
+        if commit is not None:
+            await commit.durable(request)
         return request
 
     async def stream(request_iterator, context):
         async for message in request_iterator:
+            if commit is not None:
+                await commit.durable(message)
             yield message
     return grpc.method_handlers_generic_handler(SERVICE, {
         "PlaceOrder": grpc.unary_unary_rpc_method_handler(place),

@@ -3,11 +3,16 @@
     python bench/gateway.py [--quick] [--rounds N] [--streams N] [--callers N] [--sync group|os]
                             [--profile-server FILE] [--py-spy PREFIX] [--baseline DIR]
 
-Four servers answer the same gpux.v1.TradingService calls (the echoes are in ``bench/echo.py``):
+Five servers answer the same gpux.v1.TradingService calls (the echoes are in ``bench/echo.py``):
 
 * raw echo: a bare ``grpc.aio`` server with no (de)serializers that answers each request
   with its own bytes (no protobuf at all): the transport alone, the ceiling of the
   stream targets.
+* raw durable echo: the raw echo, answering each request only once its bytes are
+  written and fsynced (the durable echo's group commit, below): the transport and the
+  disk, no protobuf and no work. "raw durable echo/raw echo" in the summary is the most
+  of the raw echo that any server acknowledging durably reaches on this machine and
+  load (the ceiling under the stream targets' ratios).
 * echo: a bare ``grpc.aio`` server (no interceptor) whose PlaceOrder decodes the request
   and answers a PlaceOrderResponse with one ExecutionReport and an Order, and whose
   StreamOrders answers each request with one ExecutionReport per command: what grpc aio +
@@ -30,7 +35,7 @@ summary adds their paired after/before ratios, the measure of a change on a mach
 too noisy for figures taken minutes apart.
 
 Process layout (chosen because of the GIL): each server runs in its own child process
-(``python bench/gateway.py --serve raw|echo|durable|gateway``), the load generator in this process
+(``python bench/gateway.py --serve raw|rawdurable|echo|durable|gateway``), the load generator in this process
 on one grpc aio event loop. In one process the load generator (a Python grpc client)
 and the server would share one GIL and the figures would measure the sum of both. The
 load sends pre-serialized requests and keeps the responses as bytes (decoded after the
@@ -47,7 +52,7 @@ fen, so accounts trade with each other; unique client order ids):
   ``--streams`` concurrent streams (one trader account each, 2 messages in flight per
   stream); orders/s. Targets (issue 14): 1,000/msg at least 400,000 orders/s and 25 % of
   the raw echo; 100/msg at least 50 % of the raw echo. The echo servers get each
-  stream's messages 5 times over, the raw echo 25 times (they are far faster; a run of a
+  stream's messages 5 times over, the raw echoes 25 times (they are far faster; a run of a
   few tens of ms would be noise).
 * unary: PlaceOrder from ``--callers`` (default 16) concurrent callers (each its own
   channel); calls/s and p50/p99 latency. Target: at least 70 % of the durable echo, p99
@@ -57,8 +62,9 @@ Set-up through GpuxClient: the admin creates a provider (deposits capacity, plac
 at 1800/1810/1820) and two buyers (deposit funds; one buys against the asks), and the
 trader accounts of the load (role PROVIDER, so they can sell: each deposits capacity
 and funds). Times are printed, never asserted. The machines are noisy, so each case runs
-in ``--rounds`` rounds (raw echo, echo, durable echo, gateway back to back, fresh orders each round)
-and the summary gives medians, a ratio as the median of the rounds' own ratios. Orders
+in ``--rounds`` rounds (raw echo, raw durable echo, echo, durable echo, gateway back to
+back, fresh orders each round) and the summary gives medians, a ratio as the median of
+the rounds' own ratios. Orders
 left resting stay in the gateway's book, so later rounds trade against a deeper book.
 ``--quick`` (one round, smaller counts) runs under a minute.
 """
@@ -90,7 +96,7 @@ if TREE:
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from echo import DurableEcho, EchoTrading, raw_echo_handler  # noqa: E402  (bench/echo.py)
+from echo import DurableEcho, EchoTrading, GroupCommit, raw_echo_handler  # noqa: E402  (bench/echo.py)
 
 from exchange.proto.gpux.v1 import trading_pb2, trading_pb2_grpc, types_pb2  # noqa: E402
 
@@ -102,7 +108,7 @@ PLACE = "/gpux.v1.TradingService/PlaceOrder"
 STREAM = "/gpux.v1.TradingService/StreamOrders"
 WINDOW = 2  # stream messages in flight per stream
 ECHO_REPEAT = 5  # the echo servers get each stream's messages this many times over (they are far faster)
-RAW_REPEAT = 25  # and the raw echo this many times
+RAW_REPEAT = 25  # and the raw echoes this many times
 GATEWAY_REPEAT = 5  # the gateway gets this many times as many messages (fresh orders: ids are never reused)
 
 
@@ -113,10 +119,12 @@ async def _serve(kind: str, data_dir: str | None, sync: str = "group") -> None:
     start-up heap is frozen, as ``gpux serve`` does (the same process tuning for all)."""
     from exchange.gateway.server import freeze_startup_heap
 
-    if kind in ("raw", "echo", "durable"):
+    if kind in ("raw", "rawdurable", "echo", "durable"):
         server = grpc.aio.server()
         if kind == "raw":
             server.add_generic_rpc_handlers([raw_echo_handler()])
+        elif kind == "rawdurable":
+            server.add_generic_rpc_handlers([raw_echo_handler(GroupCommit(Path(data_dir) / "raw-durable-echo.log"))])
         else:
             servicer = EchoTrading(NOW) if kind == "echo" else DurableEcho(Path(data_dir) / "durable-echo.log", NOW)
             trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server)
@@ -304,7 +312,7 @@ def count_reports(server: str, stream_responses: list[bytes] = (), unary_respons
                   ) -> dict[str, int]:
     """Execution reports by exec type (decoded after the clock stopped); the raw echo's
     answers are the requests' bytes, counted as such."""
-    if server == "raw":
+    if server in ("raw", "rawdurable"):
         return {"bytes echoed": len(stream_responses) + len(unary_responses)}
     counts: dict[str, int] = {}
     reports = []
@@ -405,8 +413,9 @@ def setup_market(address: str, admin_token: str, n_traders: int) -> list[str]:
 
 # ====================================================================== main
 
-SERVERS = ("raw", "echo", "durable", "gateway")
-LABELS = {"raw": "raw echo", "echo": "echo", "durable": "durable echo", "gateway": "gateway",
+SERVERS = ("raw", "rawdurable", "echo", "durable", "gateway")
+LABELS = {"raw": "raw echo", "rawdurable": "raw durable echo", "echo": "echo", "durable": "durable echo",
+          "gateway": "gateway",
           "baseline": "gateway before"}
 TARGETS = {  # figure: (the server the ratio is against, least ratio, least gateway figure, most gateway figure)
     "stream 1,000/msg orders/s": ("raw", 0.25, 400_000, None),
@@ -426,15 +435,17 @@ def summary(results: dict[str, list[dict[str, Measured]]], rounds: int, sync: st
     rows.append(("unary p99 latency (ms)", unary, lambda m: m.pct(99), "{:.2f}"))
     print(f"\nsummary (gateway sync={sync.upper()}, {callers} unary callers; medians over {rounds} round(s); a "
           "ratio is the median of the rounds' own ratios, each round's servers run back to back):")
-    print(f"| figure | {' | '.join(LABELS[n] for n in SERVERS)} | gateway/raw echo (rounds) | gateway/echo "
-          "| gateway/durable echo (rounds) | target | result |")
-    print("| --- " * (len(SERVERS) + 6) + "|")
+    print(f"| figure | {' | '.join(LABELS[n] for n in SERVERS)} | gateway/raw echo (rounds) "
+          "| raw durable echo/raw echo (rounds) | gateway/echo | gateway/durable echo (rounds) | target | result |")
+    print("| --- " * (len(SERVERS) + 7) + "|")
     for label, runs, value, fmt in rows:
         medians = {n: float(np.median([value(r[n]) for r in runs])) for n in SERVERS}
         ratios = {n: [value(r["gateway"]) / value(r[n]) for r in runs] for n in ("raw", "echo", "durable")}
         ratio = {n: float(np.median(x)) for n, x in ratios.items()}
         cells = [fmt.format(medians[n]) for n in SERVERS]
         cells.append(f"{ratio['raw']:.0%} ({', '.join(f'{x:.0%}' for x in ratios['raw'])})")
+        ceiling = [value(r["rawdurable"]) / value(r["raw"]) for r in runs]  # the most a durable server gets
+        cells.append(f"{float(np.median(ceiling)):.0%} ({', '.join(f'{x:.0%}' for x in ceiling)})")
         cells.append(f"{ratio['echo']:.0%}")
         cells.append(f"{ratio['durable']:.0%} ({', '.join(f'{x:.0%}' for x in ratios['durable'])})")
         base, least_ratio, least, most = TARGETS.get(label, (None, None, None, None))
@@ -538,7 +549,7 @@ def main() -> None:
         for per_message, n_messages in stream_cases:
             units = args.streams * n_messages * per_message
             print(f"\nstream, {per_message:,} orders/message: {args.streams} streams x {n_messages} messages "
-                  f"(echoes: the same messages {ECHO_REPEAT} times over, the raw echo {RAW_REPEAT}, for long "
+                  f"(echoes: the same messages {ECHO_REPEAT} times over, the raw echoes {RAW_REPEAT}, for long "
                   f"enough runs), {rounds} round(s)")
             for r in range(rounds):
                 warm = [orders.stream_messages(k, warm_messages, per_message) for k in range(args.streams)]
@@ -547,7 +558,8 @@ def main() -> None:
                          for k in range(args.streams)]
                 runs = {}
                 for name, child in in_turn(children, r):
-                    repeat = {"gateway": GATEWAY_REPEAT, "baseline": GATEWAY_REPEAT, "raw": RAW_REPEAT}.get(
+                    repeat = {"gateway": GATEWAY_REPEAT, "baseline": GATEWAY_REPEAT, "raw": RAW_REPEAT,
+                              "rawdurable": RAW_REPEAT}.get(
                         name, ECHO_REPEAT)
                     streaming = tokens_of[name][:args.streams]
                     asyncio.run(run_streams(child.address, streaming, warm))
