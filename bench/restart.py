@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,37 +36,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from startup import StartWatch, cpu_seconds, log_times  # noqa: E402  (bench/startup.py)
+from startup import Server  # noqa: E402  (bench/startup.py)
 
-from exchange.client import wait_until_serving  # noqa: E402
 from tests.gateway_harness import free_port  # noqa: E402
 
 
 def restart(tree: Path, data_dir: Path) -> tuple[float, float, dict[str, float], str]:
     """One round: seconds to SERVING, the server's CPU then, its log times, where its time
-    went (:meth:`StartWatch.report`)."""
-    log = data_dir / "serve.log"
-    offset = log.stat().st_size if log.exists() else 0
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # each tree its own kernel cache
-    port = free_port()
-    started, watch = dt.datetime.now(), StartWatch()
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(data_dir), "--address",
-             f"127.0.0.1:{port}", "--opening-call", "0", "--rate", "1e9", "--http-address", f"127.0.0.1:{free_port()}"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tree, env=env)
-    watch.watch(proc.pid)
+    went (:meth:`startup.Server.report`)."""
+    server = Server(data_dir, free_port(), [], tree)
     try:
-        if not wait_until_serving(f"127.0.0.1:{port}", 300, still_starting=lambda: proc.poll() is None, interval=0.01):
-            raise RuntimeError(f"gpux serve of {tree} did not come up; see {log}")
-        took, cpu = time.perf_counter() - watch.started, cpu_seconds(proc.pid)
-        read, own_cpu = watch.stop()
+        took = server.start()
+        cpu = server.cpu()
         time.sleep(1.0)  # the log lines after SERVING
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    times = log_times(log, offset, started)
-    return took, cpu, times, watch.report(took, times, read, own_cpu)
+        server.kill()
+    times = server.times()
+    return took, cpu, times, server.report(times)
 
 
 def main() -> None:

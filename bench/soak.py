@@ -92,22 +92,18 @@ import datetime as dt
 import os
 import platform
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections import deque
 from pathlib import Path
 
 import gateway as gateway_bench  # bench/gateway.py: the stream call, its metadata, ROOT on sys.path
 import grpc
 import numpy as np
-from prometheus_client.parser import text_string_to_metric_families
-from startup import StartWatch, cpu_seconds, dirty, log_times  # bench/startup.py
+from startup import Server, dirty  # bench/startup.py
 
-from exchange.client import GpuxClient, wait_until_serving  # noqa: E402
+from exchange.client import GpuxClient  # noqa: E402
 from exchange.engine import layout  # noqa: E402
 from exchange.journal import DataDir  # noqa: E402
 from exchange.journal.snapshots import decode, encode  # noqa: E402
@@ -128,89 +124,7 @@ submit to ack, and each journal fsync (group commit) inside it."""
 DECODE_EVERY = 20
 
 
-# ====================================================================== the server
-
-class Server:
-    """``gpux serve`` in a process of its own on one data dir and port."""
-
-    def __init__(self, data_dir: Path, port: int, options: list[str]) -> None:
-        self.data_dir, self.port, self.options = data_dir, port, options
-        self.address = f"127.0.0.1:{port}"
-        self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 300.0) -> float:
-        """Start it; seconds until it answers SERVING (polled every 10 ms). Where that time
-        went is watched (:class:`startup.StartWatch`) and told by :meth:`spent`."""
-        log_path = self.data_dir / "serve.log"
-        self.log_offset = log_path.stat().st_size if log_path.exists() else 0
-        log = open(log_path, "ab")
-        self.started_at, self.watch = dt.datetime.now(), StartWatch()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
-             "--address", self.address, "--opening-call", "0", "--rate", "1e9",
-             "--http-address", self.metrics_url.split("/")[2], *self.options],
-            stdout=log, stderr=subprocess.STDOUT, cwd=gateway_bench.ROOT)
-        log.close()
-        proc = self.proc
-        self.watch.watch(proc.pid)
-        if not wait_until_serving(self.address, timeout, still_starting=lambda: proc.poll() is None, interval=0.01):
-            self.kill()
-            raise RuntimeError(f"gpux serve did not come up; see {self.data_dir / 'serve.log'}")
-        self.took = time.perf_counter() - self.watch.started
-        self.read, self.own_cpu = self.watch.stop()
-        return self.took
-
-    def spent(self) -> str:
-        """The last start's log times from its process start (the kernels loaded, after the
-        imports; serving, after recovery and the market page's start, which follows the
-        first SERVING answer; the start-up heap frozen) and where its time went; once the
-        server has stopped, for the lines after SERVING."""
-        times = log_times(self.data_dir / "serve.log", self.log_offset, self.started_at)
-        return (", ".join(f"{key} at {t:.2f} s" for key, t in times.items()) + "\n  "
-                + self.watch.report(self.took, times, self.read, self.own_cpu))
-
-    def histograms(self) -> dict[str, dict[float, float]]:
-        """The server's :data:`HISTOGRAMS` now: name -> cumulative count by bucket bound."""
-        text = urllib.request.urlopen(self.metrics_url, timeout=30).read().decode()
-        out = {family.name: {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
-               for family in text_string_to_metric_families(text) if family.name in HISTOGRAMS}
-        if len(out) != len(HISTOGRAMS):
-            raise RuntimeError(f"the server's /metrics lacks {set(HISTOGRAMS) - set(out)}")
-        return out
-
-    def status(self) -> dict[str, int]:
-        """VmRSS, VmHWM, RssAnon and RssFile (bytes) from /proc/<pid>/status."""
-        assert self.proc is not None
-        out = {}
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-                out[key] = int(value.split()[0]) * 1024
-        return out
-
-    def cpu(self) -> float:
-        """User + system CPU seconds of the server so far."""
-        assert self.proc is not None
-        return cpu_seconds(self.proc.pid)
-
-    def kill(self) -> None:
-        """kill -9, and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
-
-    def stop(self, timeout: float = 120.0) -> int:
-        """SIGTERM (a clean stop); its exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return -9
-
+# ====================================================================== the market
 
 def slot_symbol() -> str:
     """The H100-80G jiaxing slot at 14:00 market time two days from now (listed, far from its gate)."""
@@ -535,11 +449,11 @@ def main() -> None:
         load = messages(plan, args.streams, symbol)
         print(f"{sum(map(len, load)):,} messages serialised ahead in {time.perf_counter() - t:.1f} s "
               f"({sum(len(m) for ms in load for m in ms) / 2**20:,.0f} MB)", flush=True)
-        cpu0, loader0, histograms0 = server.cpu(), time.process_time(), server.histograms()
+        cpu0, loader0, histograms0 = server.cpu(), time.process_time(), server.histograms(HISTOGRAMS)
         elapsed, samples = asyncio.run(drive(server, tokens, load, plan, args.window, args.rate))
         del load
         server_cpu, loader_cpu = server.cpu() - cpu0, time.process_time() - loader0
-        histograms = server.histograms()
+        histograms = server.histograms(HISTOGRAMS)
         acks, fsyncs = ({bound: n - histograms0[name][bound] for bound, n in histograms[name].items()}
                         for name in HISTOGRAMS)
         sent = plan.rounds * args.streams * args.per_message

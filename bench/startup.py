@@ -1,5 +1,6 @@
 """Where a ``gpux serve`` start's time went, read from /proc while it runs (Linux): for
-bench/restart.py and bench/soak.py, which time a restart after kill -9 to SERVING.
+bench/restart.py and bench/soak.py, which time a restart after kill -9 to SERVING, and
+:class:`Server`, the ``gpux serve`` process both start.
 
 A start's wall time is its threads' CPU, their wait for a CPU (the run queue: other
 work on a shared machine takes the cores) and time blocked (reading what the page cache
@@ -16,9 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from exchange.client import wait_until_serving
+from tests.gateway_harness import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+"""This source tree (its importers put it on ``sys.path`` first)."""
 
 SAMPLE_SECONDS = 0.02
 """How often the server's threads are sampled (each sample ~0.3 ms of CPU here)."""
@@ -127,3 +140,97 @@ class StartWatch:
         return (f"{'; '.join(parts)}; it read {read / 2**20:.1f} MB from the disk; the bench used "
                 f"{own_cpu:.2f} s of CPU meanwhile, the machine's other processes "
                 f"{sum(c for c, _ in self.others_used):.2f} s ({top})")
+
+
+class Server:
+    """``gpux serve`` of a source tree in a process of its own, on one data dir and port,
+    with operator metrics on another port; its log is appended to ``serve.log`` in the data
+    dir. ``tree`` is its working directory, so ``python -m exchange.cli`` runs that tree's
+    package (with the kernel cache of that tree: ``NUMBA_CACHE_DIR`` is not passed on)."""
+
+    def __init__(self, data_dir: Path, port: int, options: list[str], tree: Path = ROOT) -> None:
+        self.data_dir, self.port, self.options, self.tree = data_dir, port, options, tree
+        self.address = f"127.0.0.1:{port}"
+        self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 300.0) -> float:
+        """Start it; seconds until it answers SERVING (polled every 10 ms). Where that time
+        went is watched (:class:`StartWatch`) and told by :meth:`spent`."""
+        log_path = self.data_dir / "serve.log"
+        self.log_offset = log_path.stat().st_size if log_path.exists() else 0
+        log = open(log_path, "ab")
+        self.started_at, self.watch = dt.datetime.now(), StartWatch()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange.cli", "serve", "--data-dir", str(self.data_dir),
+             "--address", self.address, "--opening-call", "0", "--rate", "1e9",
+             "--http-address", self.metrics_url.split("/")[2], *self.options],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.tree,
+            env={k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"})
+        log.close()
+        proc = self.proc
+        self.watch.watch(proc.pid)
+        if not wait_until_serving(self.address, timeout, still_starting=lambda: proc.poll() is None, interval=0.01):
+            self.kill()
+            raise RuntimeError(f"gpux serve of {self.tree} did not come up; see {log_path}")
+        self.took = time.perf_counter() - self.watch.started
+        self.read, self.own_cpu = self.watch.stop()
+        return self.took
+
+    def times(self) -> dict[str, float]:
+        """The last start's log times from its process start (:data:`MARKERS`: the kernels
+        loaded, after the imports; serving, after recovery and the market page's start,
+        which follows the first SERVING answer; the start-up heap frozen): once the server
+        has stopped or after a pause, for the lines after SERVING."""
+        return log_times(self.data_dir / "serve.log", self.log_offset, self.started_at)
+
+    def report(self, times: dict[str, float]) -> str:
+        """Where the last start's time went (:meth:`StartWatch.report`), by its log ``times``."""
+        return self.watch.report(self.took, times, self.read, self.own_cpu)
+
+    def spent(self) -> str:
+        """:meth:`times` and :meth:`report` in two lines."""
+        times = self.times()
+        return ", ".join(f"{key} at {t:.2f} s" for key, t in times.items()) + "\n  " + self.report(times)
+
+    def histograms(self, names: tuple[str, ...]) -> dict[str, dict[float, float]]:
+        """The server's histograms ``names`` now (from its /metrics): name -> cumulative
+        count by bucket bound."""
+        text = urllib.request.urlopen(self.metrics_url, timeout=30).read().decode()
+        out = {family.name: {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
+               for family in text_string_to_metric_families(text) if family.name in names}
+        if len(out) != len(names):
+            raise RuntimeError(f"the server's /metrics lacks {set(names) - set(out)}")
+        return out
+
+    def status(self) -> dict[str, int]:
+        """VmRSS, VmHWM, RssAnon and RssFile (bytes) from /proc/<pid>/status."""
+        assert self.proc is not None
+        out = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                out[key] = int(value.split()[0]) * 1024
+        return out
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the server so far."""
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
+
+    def kill(self) -> None:
+        """kill -9, and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+
+    def stop(self, timeout: float = 120.0) -> int:
+        """SIGTERM (a clean stop); its exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return -9
