@@ -90,15 +90,16 @@ FENCE = 512
 _CHUNK = 1 << 17
 FILTER = "keys.filter"
 """The saved Bloom filter, beside the history files (see the module docstring)."""
-GROW_FROM = 7 / 8
+GROW_FROM = 3 / 4
 """A filter holding more keys than this share of its capacity gets a successor of twice
-its capacity, filled ahead by the retirements' writes (:meth:`OrderHistory.write`)."""
+its capacity, filled ahead after the retirements' writes (:meth:`OrderHistory.grow`)."""
 CATCH_UP = 8
-"""Each write adds at least this many times its own keys' worth of older files to the
-successor (at least one file), so no write reads every key column, and the successor
-holds every file before the filter in use runs out of room: the 7/8 of its capacity
-that the files held at :data:`GROW_FROM` take 7/64 of it in new keys, under the 1/8 left
-(for writes of up to ~1/64 of the capacity each: 100,800 keys of 8.4 M in the soak)."""
+"""Each write has at least this many times its own keys' worth of older files added to
+the successor (at least one file), so no write reads every key column, and the successor
+holds every file before the filter in use runs out of room: the files fall behind by one
+write's keys per write and catch up by 8, so the 3/4 of the capacity held at
+:data:`GROW_FROM` take 3/28 of it in new keys, plus two writes, under the 1/4 left (for
+writes of up to 1/16 of the capacity; the soak's are 100,800 keys, 1/83 of 8.4 M)."""
 SAVE_EVERY = 1 << 20
 """Keys added to the filter since its last save before the retirement thread saves it again
 (the file is 2 bytes a key of capacity: 32 MiB at 8-16 M keys)."""
@@ -566,10 +567,12 @@ class OrderHistory:
         the lookups do not find in the installed segments, so every answer is the same.
         Its counts are those of the files it holds, so a write that failed after the add
         leaves only bits the next write sets again. Past :data:`GROW_FROM` of its capacity
-        the write also fills the successor (:meth:`_fill_successor`), which is handed over
-        once it holds every file: the filter is never rebuilt from every key inside one
-        write (that took 0.3-0.45 s of CPU at 8.4 M keys, and the done orders piling up
-        meanwhile doubled the engine's and the ledger's client order id tables for good)."""
+        a successor is started, which :meth:`grow` fills after each write; the write that
+        finds it lacking at most :data:`CATCH_UP` x its own keys of the installed files
+        adds those and its own and hands it over. The filter is never rebuilt from every
+        key inside one write (that took 0.3-0.45 s of CPU at 8.4 M keys, and the done
+        orders piling up meanwhile doubled the engine's and the ledger's client order id
+        tables for good)."""
         path = write(self.directory, self.ops, rows, self.through, through)
         read: list[np.ndarray] = []
         segment = Segment(path, lambda _, keys: read.append(keys))
@@ -577,7 +580,7 @@ class OrderHistory:
         total = sum(len(s) for s in segments)
         keys = self.filter
         keys.add(read[0])  # (past its capacity only if writes are large: more maybes, never a miss)
-        grown = self._fill_successor(segments, read[0], total)
+        grown = self._hand_over(read[0], total)
         if grown is not None:
             keys, self.saved_keys = grown, 0
         keys.keys, keys.files, keys.through = total, len(segments), segment.through
@@ -586,12 +589,11 @@ class OrderHistory:
             self.saved_keys = keys.keys
         return segment, keys
 
-    def _fill_successor(self, segments: list[Segment], new: np.ndarray, total: int) -> KeyFilter | None:
-        """Once the files hold more than :data:`GROW_FROM` of the filter's capacity, add
-        the key columns of the next older files (:data:`CATCH_UP` x ``new``'s keys of
-        them, at least one file) to the successor, and ``new`` (the last file's) when it
-        comes to it; the successor once it holds every file of ``segments``, else None.
-        A failed write leaves it holding installed files only. O(CATCH_UP x len(new))."""
+    def _hand_over(self, new: np.ndarray, total: int) -> KeyFilter | None:
+        """For :meth:`write`, once the files hold ``total`` keys with ``new`` (the new
+        file's): the successor, with the keys it lacks of the installed files and
+        ``new`` added, if it lacks at most :data:`CATCH_UP` x ``new``'s keys of them
+        (started here past :data:`GROW_FROM`), else None."""
         if self.successor is None:
             if total <= GROW_FROM * self.filter.capacity:
                 return None
@@ -599,17 +601,26 @@ class OrderHistory:
             while GROW_FROM * capacity < total:
                 capacity *= 2
             self.successor = KeyFilter(_filter_words(capacity), capacity)
-        successor, budget = self.successor, max(1, CATCH_UP * len(new))
-        while successor.files < len(segments) - 1 and budget > 0:
+        successor = self.successor
+        if sum(len(s) for s in self.segments[successor.files:]) > CATCH_UP * len(new):
+            return None
+        self.grow(len(new))  # (its budget covers what it lacks)
+        successor.add(new)
+        self.successor = None
+        return successor
+
+    def grow(self, keys: int) -> None:
+        """Add the key columns of the next installed files to the successor, if any:
+        :data:`CATCH_UP` x ``keys`` of them, at least one file. The sequencer runs it on
+        the history thread after each write (``keys``: the write's), so the filling
+        does not delay the write's FORGET_DONE. O(CATCH_UP x keys)."""
+        successor, segments = self.successor, self.segments
+        budget = max(1, CATCH_UP * keys)
+        while successor is not None and successor.files < len(segments) and budget > 0:
             older = segments[successor.files].keys()
             successor.add(older)
             successor.files += 1
             budget -= len(older)
-        if successor.files < len(segments) - 1:
-            return None
-        successor.add(new)
-        self.successor = None
-        return successor
 
     def install(self, segment: Segment, keys: KeyFilter) -> None:
         """Make a written segment (and its filter) part of the lookups."""

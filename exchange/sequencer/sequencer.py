@@ -72,7 +72,6 @@ import numpy as np
 
 from exchange.journal import Journal, Snapshot, SnapshotStore
 from exchange.schema import COMMAND_DTYPE, CommandKind, command, concat_records, copy_records
-from exchange.sequencer.history import KeyFilter, Segment
 from exchange.sequencer.state import MarketState
 
 log = logging.getLogger("gpux.sequencer")
@@ -475,7 +474,8 @@ class Sequencer:
 
     def _start_retirement(self) -> None:
         """Copy the done rows now; write them to the history in the background; then
-        (in the writer) install the file and submit FORGET_DONE."""
+        (in the writer) install the file and submit FORGET_DONE, while the history thread
+        goes on filling the Bloom filter's successor, if any (:meth:`OrderHistory.grow`)."""
         ledger = self.state.orders
         assert ledger.history is not None  # _retire_due checked it
         through = self.state.last_seq
@@ -483,6 +483,7 @@ class Sequencer:
         retiring = self._retiring = self._history_writer.submit(ledger.history.write, rows, through)
         retiring.add_done_callback(lambda done: self._put(
             (lambda state: self._retired(done, self._forget_later), Future())))
+        self._history_writer.submit(ledger.history.grow, len(rows))  # beside the install and FORGET_DONE
 
     def _retired(self, done: Future, forget: Callable[[np.ndarray], None]) -> None:
         """In the writer, once a history write has returned: install its file and have
@@ -510,8 +511,9 @@ class Sequencer:
             self._retired(self._retiring, self._forget_now)
         if ledger.done and self.failure is None:
             through = self.state.last_seq
-            self._retiring = done = Future[tuple[Segment, KeyFilter]]()
-            done.set_result(ledger.history.write(ledger.retiring(ledger.history.through, through), through))
+            rows = ledger.retiring(ledger.history.through, through)
+            self._retiring = done = self._history_writer.submit(ledger.history.write, rows, through)
+            done.result()  # (on the history thread, after its queued grow: the filters are that thread's)
             self._retired(done, self._forget_now)
 
     def _forget_later(self, batch: np.ndarray) -> None:
