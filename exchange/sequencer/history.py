@@ -92,7 +92,7 @@ FILTER = "keys.filter"
 """The saved Bloom filter, beside the history files (see the module docstring)."""
 GROW_FROM = 3 / 4
 """A filter holding more keys than this share of its capacity gets a successor of twice
-its capacity, filled ahead after the retirements' writes (:meth:`OrderHistory.grow`)."""
+its capacity, filled ahead after the retirements' writes (:meth:`OrderHistory.after_write`)."""
 CATCH_UP = 8
 """Each write has at least this many times its own keys' worth of older files added to
 the successor (at least one file), so no write reads every key column, and the successor
@@ -102,7 +102,8 @@ write's keys per write and catch up by 8, so the 3/4 of the capacity held at
 writes of up to 1/16 of the capacity; the soak's are 100,800 keys, 1/83 of 8.4 M)."""
 SAVE_EVERY = 1 << 20
 """Keys added to the filter since its last save before the retirement thread saves it again
-(the file is 2 bytes a key of capacity: 32 MiB at 8-16 M keys)."""
+(the file is 2 bytes a key of capacity: 32 MiB at 8-16 M keys), after the write
+(:meth:`OrderHistory.after_write`)."""
 
 
 class HistoryError(JournalError):
@@ -455,6 +456,9 @@ class OrderHistory:
         """The filter of twice the capacity being filled by the writes (the history
         thread's own until a write hands it over), holding the keys of the first
         ``successor.files`` installed files; None before :data:`GROW_FROM`."""
+        self._unsaved: tuple[KeyFilter, list[Segment]] | None = None
+        """The filter and the files it holds as the last write left them, if its save is
+        due (:data:`SAVE_EVERY`): :meth:`after_write` saves it."""
         self._read: dict[int, np.ndarray] = {}
         """Key columns read by an open that the filter does not hold yet, by file ``through``."""
 
@@ -558,16 +562,17 @@ class OrderHistory:
 
     def write(self, rows: np.ndarray, through: int) -> tuple[Segment, KeyFilter]:
         """Write the file for ``rows`` (done after :attr:`through`, up to ``through``) and
-        the filter that includes them, saved if :data:`SAVE_EVERY` keys were added since
-        the last save or it is a new one; hand both to :meth:`install` (in the writer).
-        Runs on a background thread: it reads only the segments installed already.
+        the filter that includes them, to be saved by :meth:`after_write` if
+        :data:`SAVE_EVERY` keys were added since the last save or it is a new one; hand
+        both to :meth:`install` (in the writer). Runs on a background thread: it reads
+        only the segments installed already.
 
         The new keys go into the filter in use, in place (a copy of it per retirement
         held 16-32 MiB more for each write): until the file is installed they are maybes
         the lookups do not find in the installed segments, so every answer is the same.
         Its counts are those of the files it holds, so a write that failed after the add
         leaves only bits the next write sets again. Past :data:`GROW_FROM` of its capacity
-        a successor is started, which :meth:`grow` fills after each write; the write that
+        a successor is started, which :meth:`after_write` fills; the write that
         finds it lacking at most :data:`CATCH_UP` x its own keys of the installed files
         adds those and its own and hands it over. The filter is never rebuilt from every
         key inside one write (that took 0.3-0.45 s of CPU at 8.4 M keys, and the done
@@ -584,9 +589,7 @@ class OrderHistory:
         if grown is not None:
             keys, self.saved_keys = grown, 0
         keys.keys, keys.files, keys.through = total, len(segments), segment.through
-        if keys.keys - self.saved_keys >= SAVE_EVERY:
-            save_filter(self.directory, self.ops, keys, segments)
-            self.saved_keys = keys.keys
+        self._unsaved = (keys, segments) if keys.keys - self.saved_keys >= SAVE_EVERY else None
         return segment, keys
 
     def _hand_over(self, new: np.ndarray, total: int) -> KeyFilter | None:
@@ -604,16 +607,29 @@ class OrderHistory:
         successor = self.successor
         if sum(len(s) for s in self.segments[successor.files:]) > CATCH_UP * len(new):
             return None
-        self.grow(len(new))  # (its budget covers what it lacks)
+        self._fill(len(new))  # (its budget covers what it lacks)
         successor.add(new)
         self.successor = None
         return successor
 
-    def grow(self, keys: int) -> None:
-        """Add the key columns of the next installed files to the successor, if any:
-        :data:`CATCH_UP` x ``keys`` of them, at least one file. The sequencer runs it on
-        the history thread after each write (``keys``: the write's), so the filling
-        does not delay the write's FORGET_DONE. O(CATCH_UP x keys)."""
+    def after_write(self, keys: int) -> None:
+        """The history thread's work after a write of ``keys`` keys that its FORGET_DONE
+        need not wait for (the sequencer queues it behind the write): save the filter if
+        the write left its save due, then add :data:`CATCH_UP` x ``keys`` of the next
+        installed files' key columns (at least one file) to the successor, if any. In
+        the write, a save (16-32 MiB and an fsync every ~10 retirements) and the
+        successor's filling delayed the soak's FORGET_DONEs by 26-70 k commands, and the
+        done orders waiting could reach the ~162 k that double the hot tables. A failed
+        save raises; the next write leaves it due again. O(capacity + CATCH_UP x keys)."""
+        unsaved, self._unsaved = self._unsaved, None
+        if unsaved is not None:
+            save_filter(self.directory, self.ops, *unsaved)
+            self.saved_keys = unsaved[0].keys
+        self._fill(keys)
+
+    def _fill(self, keys: int) -> None:
+        """Add :data:`CATCH_UP` x ``keys`` of the next installed files' key columns (at
+        least one file) to the successor, if any. O(CATCH_UP x keys)."""
         successor, segments = self.successor, self.segments
         budget = max(1, CATCH_UP * keys)
         while successor is not None and successor.files < len(segments) and budget > 0:

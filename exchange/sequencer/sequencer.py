@@ -118,6 +118,13 @@ def _report_snapshot(future: Future) -> None:
         log.error("snapshot write failed: %s", future.exception())
 
 
+def _report_after_write(future: Future) -> None:
+    """Log a failed save of the order history's filter (its next write leaves it due again;
+    a restart rebuilds what a missing or stale one lacks)."""
+    if future.exception() is not None:
+        log.error("order history filter save failed: %s", future.exception())
+
+
 def _take(future: Future | asyncio.Future) -> bool:
     """Mark a submission's future as taken by the writer; False if its caller gave up first."""
     if isinstance(future, asyncio.Future):
@@ -475,7 +482,7 @@ class Sequencer:
     def _start_retirement(self) -> None:
         """Copy the done rows now; write them to the history in the background; then
         (in the writer) install the file and submit FORGET_DONE, while the history thread
-        goes on filling the Bloom filter's successor, if any (:meth:`OrderHistory.grow`)."""
+        saves the Bloom filter or fills its successor, if due (:meth:`OrderHistory.after_write`)."""
         ledger = self.state.orders
         assert ledger.history is not None  # _retire_due checked it
         through = self.state.last_seq
@@ -483,7 +490,8 @@ class Sequencer:
         retiring = self._retiring = self._history_writer.submit(ledger.history.write, rows, through)
         retiring.add_done_callback(lambda done: self._put(
             (lambda state: self._retired(done, self._forget_later), Future())))
-        self._history_writer.submit(ledger.history.grow, len(rows))  # beside the install and FORGET_DONE
+        after = self._history_writer.submit(ledger.history.after_write, len(rows))  # beside the FORGET_DONE
+        after.add_done_callback(_report_after_write)
 
     def _retired(self, done: Future, forget: Callable[[np.ndarray], None]) -> None:
         """In the writer, once a history write has returned: install its file and have
@@ -513,7 +521,7 @@ class Sequencer:
             through = self.state.last_seq
             rows = ledger.retiring(ledger.history.through, through)
             self._retiring = done = self._history_writer.submit(ledger.history.write, rows, through)
-            done.result()  # (on the history thread, after its queued grow: the filters are that thread's)
+            done.result()  # (on the history thread, after any queued after_write: the filters are that thread's)
             self._retired(done, self._forget_now)
 
     def _forget_later(self, batch: np.ndarray) -> None:

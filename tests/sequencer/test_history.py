@@ -404,6 +404,7 @@ def _saved_history(tmp_path: Path, monkeypatch, files: int = 3) -> np.ndarray:
     rows = np.arange(files * 4 * len(COLUMNS), dtype=np.int64).reshape(files * 4, len(COLUMNS)) + 1
     for i in range(files):
         history.install(*history.write(rows[4 * i:4 * i + 4], 10 * (i + 1)))
+        history.after_write(4)  # as the sequencer: the save after the write
     assert (tmp_path / FILTER).exists() and history.saved_keys == 4 * files
     history.close()
     return rows
@@ -425,8 +426,7 @@ def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch)
     def full_disk(*_: object) -> None:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(history_module, "SAVE_EVERY", 1)
-    monkeypatch.setattr(history_module, "save_filter", full_disk)
+    monkeypatch.setattr(OrderHistory, "_hand_over", full_disk)  # fails after the add
     with pytest.raises(OSError, match="no space"):
         history.write(rows[8:], 30)
     monkeypatch.undo()
@@ -434,6 +434,33 @@ def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch)
     assert history.contains(rows[:, 0]).all() and not history.contains(rows[:, 0] + 1000).any()
     assert (history.filter.keys, history.filter.files, history.filter.through) == (12, 3, 30)
     assert np.array_equal(history.filter.bits, KeyFilter.of(history.segments).bits)
+
+
+def test_the_filter_is_saved_after_the_write_and_a_failed_save_is_due_again(tmp_path: Path, monkeypatch) -> None:
+    """The save (16-32 MiB and an fsync) is not inside the write, whose FORGET_DONE waits
+    for it; a save that failed is made after the next write."""
+    monkeypatch.setattr(history_module, "SAVE_EVERY", 4)
+    history = OrderHistory.open(tmp_path, None, 0)
+    rows = np.arange(12 * len(COLUMNS), dtype=np.int64).reshape(12, len(COLUMNS)) + 1
+    history.install(*history.write(rows[:4], 10))
+    assert not (tmp_path / FILTER).exists()  # due, not saved by the write
+
+    def full_disk(*_: object) -> None:
+        raise OSError("no space left on device")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(history_module, "save_filter", full_disk)
+        with pytest.raises(OSError, match="no space"):
+            history.after_write(4)
+    assert history.saved_keys == 0 and not (tmp_path / FILTER).exists()
+    history.install(*history.write(rows[4:6], 20))
+    history.after_write(2)
+    assert history.saved_keys == 6 and (tmp_path / FILTER).exists()
+    history.install(*history.write(rows[6:8], 30))
+    history.after_write(2)  # 2 keys since the save: none due
+    assert history.saved_keys == 6
+    opened = OrderHistory.open(tmp_path, None, 30)
+    assert opened.filter.keys == 8 and opened.contains(rows[:8, 0]).all()
 
 
 _DROPPED_FILTER = """
@@ -545,7 +572,7 @@ class _Unsynced(FileOps):
 @given(sizes=st.lists(st.integers(1, 16), min_size=40, max_size=160))
 def test_the_filter_grows_ahead_a_few_files_a_write(tmp_path_factory, sizes: list[int]) -> None:
     """The double-size successor is filled ahead, :data:`CATCH_UP` x a write's keys of
-    older key columns after each write (:meth:`OrderHistory.grow`), instead of one write
+    older key columns after each write (:meth:`OrderHistory.after_write`), instead of one write
     reading every key column to rebuild the filter (0.3-0.45 s at 8.4 M keys: the soak's
     done orders piled up behind it and doubled the hot tables); the filter in use never
     runs out of room, finds every installed key, and the one handed over has the bits of
@@ -565,10 +592,10 @@ def test_the_filter_grows_ahead_a_few_files_a_write(tmp_path_factory, sizes: lis
             segment, keys = history.write(part, 10 * (i + 1))
             assert sum(added) <= (2 + history_module.CATCH_UP) * n + max(sizes), (i, added)  # its own to both
             added.clear()
-            history.grow(n)  # as the sequencer: after the write, before or after the install
+            history.after_write(n)  # as the sequencer: after the write, before or after the install
             if i % 2:
                 history.install(segment, keys)
-                history.grow(n)
+                history.after_write(n)
             assert sum(added) <= history_module.CATCH_UP * n * (1 + i % 2) + 2 * max(sizes), (i, added)
             assert not history.contains(part[:, 0]).any() or i % 2  # written, not installed
             if not i % 2:
