@@ -310,7 +310,7 @@ async def run_unary(address: str, tokens: list[str], per_caller: list[list[bytes
 
 def count_reports(server: str, stream_responses: list[bytes] = (), unary_responses: list[bytes] = ()
                   ) -> dict[str, int]:
-    """Execution reports by exec type (decoded after the clock stopped); the raw echo's
+    """Execution reports by exec type (decoded after the clock stopped); the raw echoes'
     answers are the requests' bytes, counted as such."""
     if server in ("raw", "rawdurable"):
         return {"bytes echoed": len(stream_responses) + len(unary_responses)}

@@ -8,8 +8,8 @@ operations of :mod:`exchange.engine.orderbook`.
 Every handler takes the state, the event buffer ``ev``, the count ``n`` of events written
 so far and the command (a row of the command matrix, read by :data:`exchange.schema.C`),
 and returns the new count; :func:`exchange.engine.process.process` dispatches to them.
-Only the handlers that collect orders allocate: mass cancel here, and the TIMER's gate
-closures, expiries and uncrosses.
+Only the handlers that collect orders allocate: mass cancel here, and in
+:mod:`~exchange.engine.market_commands` the TIMER, CLOSE_GATE and UNCROSS.
 """
 
 from __future__ import annotations

@@ -231,7 +231,10 @@ def _grown_table(table: np.ndarray, keys: int, grown: np.ndarray | None = None) 
     table of that size, if given)."""
     if not must_double(table, keys):
         return table
-    return rehash(table, 2 * len(table)) if grown is None else rehash_into(table, grown)
+    if grown is None:
+        return rehash(table, 2 * len(table))
+    assert len(grown) == 2 * len(table), "a table made ahead at another size would change the state"
+    return rehash_into(table, grown)
 
 
 def _roomy_queue(queue: np.ndarray, room: int) -> np.ndarray:

@@ -109,7 +109,7 @@ class Engine:
         event buffer number ``buffer`` (0, 1, ...), valid only until the next call that
         writes that buffer: saves a copy when replaying, and taking the buffers in turn
         lets earlier batches' events be read while the next batch runs
-        (:meth:`release_buffers` lets go of them).
+        (:meth:`release_spares` lets go of them).
         """
         rows = record_words(command_batch(batch))
         while len(self._buffers) <= buffer:

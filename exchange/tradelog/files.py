@@ -30,7 +30,7 @@ LOGGED_NAME = "_LOGGED.json"
 """Written after every flush: every trade id up to ``through`` is in the files."""
 _DAY_RE = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _FILE_RE = re.compile(r"(\d{12,})-(\d{12,})\.arrow")
-_TMP_SUFFIX = ".tmp"  # the suffix write_atomically gives its temp files
+_TMP_SUFFIX = ".tmp"  # the suffix atomic_file (and write_atomically) gives its temp files
 _OPS = FileOps()
 _META = ("prev_hash", "hash", "first_trade_id", "last_trade_id", "rows")
 
@@ -104,6 +104,9 @@ def chain_hash(prev_hash: str, table: pa.Table) -> str:
     for part in _canonical_parts(table):
         digest.update(part)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- disk helpers
 
 
 def make_dirs(path: Path) -> None:
