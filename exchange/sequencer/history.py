@@ -44,8 +44,8 @@ history opens without reading it all.
 
 The saved filter, ``<data dir>/history/keys.filter`` (:data:`FILTER`): the filter of the
 keys of the first files of the chain, written whole or not at all by the retirement
-thread once :data:`SAVE_EVERY` keys were added since the last save (a filter rebuilt at
-double size counts as not saved) and at :meth:`OrderHistory.close`. It holds a magic,
+thread once :data:`SAVE_EVERY` keys were added since the last save (a successor handed
+over counts as never saved) and at :meth:`OrderHistory.close`. It holds a magic,
 then int64 capacity, keys, files and ``through`` (of the last file it covers), the
 SHA-256 of those files' ``through`` and key SHA-256s in order (so it is tied to exactly
 those keys), the filter's words, and a SHA-256 of everything before. An open uses it if
@@ -99,7 +99,9 @@ the successor (at least one file), so no write reads every key column, and the s
 holds every file before the filter in use runs out of room: the files fall behind by one
 write's keys per write and catch up by 8, so the 3/4 of the capacity held at
 :data:`GROW_FROM` take 3/28 of it in new keys, plus two writes, under the 1/4 left (for
-writes of up to 1/16 of the capacity; the soak's are 100,800 keys, 1/83 of 8.4 M)."""
+writes of up to 1/16 of the capacity; the soak's are 100,800 keys, 1/83 of 8.4 M). A
+filter an open finds fuller than that (a saved one, or rebuilt to fit) may pass its
+capacity before the successor catches up: more maybes until then, never a miss."""
 SAVE_EVERY = 1 << 20
 """Keys added to the filter since its last save before the retirement thread saves it again
 (the file is 2 bytes a key of capacity: 32 MiB at 8-16 M keys), after the write
@@ -191,8 +193,6 @@ class Segment:
         except (pa.ArrowInvalid, OSError) as error:
             raise HistoryError(f"order history file {path.name} cannot be read (torn or damaged): {error}") from None
         keys = self.keys()
-        if _digest(keys) != self.keys_sha256:
-            raise HistoryError(f"order history file {path.name}: SHA-256 mismatch in its keys")
         self.fences = keys[::FENCE].copy()
         self.last_key = int(keys[-1]) if self.rows else -1
         if on_keys is not None:
@@ -209,9 +209,14 @@ class Segment:
         return self.rows
 
     def keys(self) -> np.ndarray:
-        """The key column, read whole (sorted; its SHA-256 was checked on open)."""
+        """The key column, read whole (sorted) and checked against its SHA-256 (each time:
+        a filter filled from a file damaged since its open would answer "no" for its
+        keys); :class:`HistoryError` naming the file. O(rows)."""
         with _File(self.path) as f:
-            return f.read(self._offsets[0], self.rows) if self.rows else np.empty(0, np.int64)
+            keys = f.read(self._offsets[0], self.rows) if self.rows else np.empty(0, np.int64)
+        if _digest(keys) != self.keys_sha256:
+            raise HistoryError(f"order history file {self.path.name}: SHA-256 mismatch in its keys")
+        return keys
 
     def column(self, name: str) -> np.ndarray:
         """A column (of :data:`COLUMNS`), read whole, checked."""
@@ -453,7 +458,7 @@ class OrderHistory:
         self.saved_keys = 0
         """Keys in the saved filter (0: none saved, or not these files')."""
         self.successor: KeyFilter | None = None
-        """The filter of twice the capacity being filled by the writes (the history
+        """The filter of twice the capacity being filled after the writes (the history
         thread's own until a write hands it over), holding the keys of the first
         ``successor.files`` installed files; None before :data:`GROW_FROM`."""
         self._unsaved: tuple[KeyFilter, list[Segment]] | None = None
@@ -563,15 +568,15 @@ class OrderHistory:
     def write(self, rows: np.ndarray, through: int) -> tuple[Segment, KeyFilter]:
         """Write the file for ``rows`` (done after :attr:`through`, up to ``through``) and
         the filter that includes them, to be saved by :meth:`after_write` if
-        :data:`SAVE_EVERY` keys were added since the last save or it is a new one; hand
+        :data:`SAVE_EVERY` keys were added since the last save (a new one: since none); hand
         both to :meth:`install` (in the writer). Runs on a background thread: it reads
         only the segments installed already.
 
         The new keys go into the filter in use, in place (a copy of it per retirement
         held 16-32 MiB more for each write): until the file is installed they are maybes
         the lookups do not find in the installed segments, so every answer is the same.
-        Its counts are those of the files it holds, so a write that failed after the add
-        leaves only bits the next write sets again. Past :data:`GROW_FROM` of its capacity
+        Its counts change only once the write cannot fail, so a write that failed leaves
+        at most bits the next write sets again. Past :data:`GROW_FROM` of its capacity
         a successor is started, which :meth:`after_write` fills; the write that
         finds it lacking at most :data:`CATCH_UP` x its own keys of the installed files
         adds those and its own and hands it over. The filter is never rebuilt from every
@@ -583,11 +588,12 @@ class OrderHistory:
         segment = Segment(path, lambda _, keys: read.append(keys))
         segments = [*self.segments, segment]
         total = sum(len(s) for s in segments)
-        keys = self.filter
-        keys.add(read[0])  # (past its capacity only if writes are large: more maybes, never a miss)
-        grown = self._hand_over(read[0], total)
-        if grown is not None:
-            keys, self.saved_keys = grown, 0
+        keys = self._hand_over(read[0], total)
+        if keys is None:
+            keys = self.filter
+            keys.add(read[0])  # (past its capacity if writes are large or the successor failed: more maybes)
+        else:
+            self.saved_keys = 0
         keys.keys, keys.files, keys.through = total, len(segments), segment.through
         self._unsaved = (keys, segments) if keys.keys - self.saved_keys >= SAVE_EVERY else None
         return segment, keys
@@ -629,11 +635,18 @@ class OrderHistory:
 
     def _fill(self, keys: int) -> None:
         """Add :data:`CATCH_UP` x ``keys`` of the next installed files' key columns (at
-        least one file) to the successor, if any. O(CATCH_UP x keys)."""
+        least one file) to the successor, if any; a file whose keys cannot be read or fail
+        their SHA-256 is named in an error and the successor dropped (the filter in use holds every key,
+        and the next lookup of that file, or the next open, refuses it). O(CATCH_UP x keys)."""
         successor, segments = self.successor, self.segments
         budget = max(1, CATCH_UP * keys)
         while successor is not None and successor.files < len(segments) and budget > 0:
-            older = segments[successor.files].keys()
+            try:
+                older = segments[successor.files].keys()
+            except (HistoryError, OSError) as error:  # the filter in use still holds every key
+                log.error("%s; the filter's successor is dropped (started again at the next write)", error)
+                self.successor = None
+                return
             successor.add(older)
             successor.files += 1
             budget -= len(older)

@@ -119,8 +119,9 @@ def _report_snapshot(future: Future) -> None:
 
 
 def _report_after_write(future: Future) -> None:
-    """Log a failed save of the order history's filter (its next write leaves it due again;
-    a restart rebuilds what a missing or stale one lacks)."""
+    """Log a failure of the history thread's work after a write (:meth:`OrderHistory.after_write`):
+    a failed save of the filter is due again after the next write, and a restart rebuilds
+    what a missing or stale one lacks."""
     if future.exception() is not None:
         log.error("order history filter save failed: %s", future.exception())
 
@@ -521,8 +522,8 @@ class Sequencer:
             through = self.state.last_seq
             rows = ledger.retiring(ledger.history.through, through)
             self._retiring = done = self._history_writer.submit(ledger.history.write, rows, through)
-            done.result()  # (on the history thread, after any queued after_write: the filters are that thread's)
-            self._retired(done, self._forget_now)
+            done.exception()  # wait: on the history thread, after any queued after_write (the filters are its own)
+            self._retired(done, self._forget_now)  # (a failed write is logged there; its orders stay hot)
 
     def _forget_later(self, batch: np.ndarray) -> None:
         """Submit one command like any other (its future is not waited for)."""

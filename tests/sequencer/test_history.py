@@ -237,6 +237,34 @@ def test_a_crash_between_the_history_write_and_forget_done_loses_nothing(tmp_pat
         node.close()
 
 
+def test_a_stop_whose_history_write_fails_keeps_the_orders_hot_and_snapshots(tmp_path: Path, monkeypatch,
+                                                                              caplog) -> None:
+    """The clean stop retires every done order; if that write fails it is logged, its
+    orders stay hot (no FORGET_DONE) and the stop's snapshot is still written."""
+    node = _node(tmp_path, retire_every=1_000, snapshot_on_stop=True)
+    _market(node)
+    for clord in range(1, 11):
+        _place(node, clord)
+        _cancel(node, clord)
+    last = node.read(lambda s: s.last_seq)
+
+    def full_disk(*_: object) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(OrderHistory, "write", full_disk)
+    with caplog.at_level(logging.ERROR, logger="gpux.sequencer"):
+        node.close()
+    monkeypatch.undo()
+    assert "no space left on device" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "snapshots").glob("*.snapshot"))[-1] == f"{last:020d}.snapshot"
+    node = _node(tmp_path, retire_every=0)
+    try:
+        assert node.read(lambda s: s.orders.count) == 10 and node.state.orders.forgotten_through == 0
+        assert _place(node, 3)["reason"].tolist() == [Reason.DUPLICATE_CLIENT_ORDER_ID]
+    finally:
+        node.close()
+
+
 def _retired_node(path: Path) -> int:
     node = _node(path, retire_every=1, snapshot_on_stop=True)
     _market(node)
@@ -412,8 +440,8 @@ def _saved_history(tmp_path: Path, monkeypatch, files: int = 3) -> np.ndarray:
 
 def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch) -> None:
     """No copy of the filter per write: its keys are not found until the file is
-    installed, and a write that failed after adding them leaves nothing the next one
-    does not set: the counts and bits are those of the files installed."""
+    installed, and a write that failed leaves the counts as they were and no bit the next
+    one does not set: the counts and bits are those of the files installed."""
     history = OrderHistory.open(tmp_path, None, 0)
     rows = np.arange(12 * len(COLUMNS), dtype=np.int64).reshape(12, len(COLUMNS)) + 1
     history.install(*history.write(rows[:4], 10))
@@ -426,9 +454,10 @@ def test_a_write_adds_its_keys_to_the_filter_in_use(tmp_path: Path, monkeypatch)
     def full_disk(*_: object) -> None:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(OrderHistory, "_hand_over", full_disk)  # fails after the add
+    monkeypatch.setattr(OrderHistory, "_hand_over", full_disk)  # fails after its file is written
     with pytest.raises(OSError, match="no space"):
         history.write(rows[8:], 30)
+    assert (history.filter.keys, history.filter.files, history.filter.through) == (8, 2, 20)
     monkeypatch.undo()
     history.install(*history.write(rows[8:], 30))
     assert history.contains(rows[:, 0]).all() and not history.contains(rows[:, 0] + 1000).any()
@@ -608,3 +637,30 @@ def test_the_filter_grows_ahead_a_few_files_a_write(tmp_path_factory, sizes: lis
                 whole = KeyFilter(history_module._filter_words(history.filter.capacity), history.filter.capacity)
                 whole.add(rows[:start, 0])
                 assert np.array_equal(history.filter.bits, whole.bits)
+
+
+def test_a_key_column_damaged_since_the_open_drops_the_successor_not_the_writes(tmp_path: Path, caplog) -> None:
+    """The successor is filled from key columns read again, each checked against its
+    SHA-256: a file damaged since the open is named, the successor dropped (a filter
+    missing its keys would answer "no" for them), and the writes and lookups go on with
+    the filter in use, which holds every key."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(history_module, "_MIN_CAPACITY", 256)
+        history = OrderHistory.open(tmp_path, _Unsynced(), 0)
+        rows = np.arange(210 * len(COLUMNS), dtype=np.int64).reshape(-1, len(COLUMNS)) + 1
+        for i in range(39):  # 195 keys: past 3/4 of 256 at the last write, which starts the successor
+            history.install(*history.write(rows[5 * i:5 * i + 5], 10 * (i + 1)))
+        assert history.successor is not None and history.successor.files == 0
+        first = history.segments[0]
+        with open(first.path, "r+b") as f:  # one key of the first file's column changed on disk
+            f.seek(first._offsets[0])
+            f.write(np.int64(10**12).tobytes())
+        with pytest.raises(HistoryError, match=f"{first.path.name}: SHA-256 mismatch in its keys"):
+            first.keys()
+        with caplog.at_level(logging.ERROR, logger="gpux.history"):
+            history.after_write(5)
+        assert history.successor is None and first.path.name in caplog.text
+        history.install(*history.write(rows[195:200], 400))  # starts a successor again, writes go on
+        assert history.successor is not None and history.filter.keys == 200
+        assert history.filter.maybe(rows[:200, 0]).all()  # the filter in use holds every key
+        assert history.contains(rows[5:200, 0]).all() and not history.contains(rows[200:, 0]).any()
