@@ -93,7 +93,8 @@ def rehearse() -> None:
     from exchange.gateway.validation import place_command, place_commands, read_stream_request, stream_commands
     from exchange.proto.gpux.v1 import trading_pb2
     from exchange.sequencer import MarketState
-    from exchange.sequencer.history import KeyFilter, encode
+    from exchange.sequencer.history import encode
+    from exchange.sequencer.keyfilter import KeyFilter
     from exchange.sequencer.orders import R_ID
     from exchange.testing.workload import funding, order_flow, symbols
     from exchange.web.metrics import ExchangeMetrics

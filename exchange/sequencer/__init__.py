@@ -5,7 +5,8 @@
 * :class:`MarketState` — the deterministic state machine it drives (engine, listing,
   order ledger, trade output), also used by recovery and the audit;
 * :class:`OrderLedger` — the latest state of the live and recently done orders, for
-  queries and retries; :class:`OrderHistory` — the older ones, retired to Arrow files;
+  queries and retries; :class:`OrderHistory` — the older ones, retired to Arrow files,
+  with a Bloom filter over their client order ids (:mod:`~exchange.sequencer.keyfilter`);
 * :class:`ExchangeNode` — a data directory recovered (snapshot + journal tail) with a
   sequencer running on it.
 """

@@ -20,8 +20,15 @@ from exchange.catalog import default_catalog
 from exchange.engine.hashtable import EMPTY
 from exchange.journal import FileOps
 from exchange.schema import CommandKind as K, EventKind as EV, Reason, commands, concat_records
-from exchange.sequencer import ExchangeNode, MarketState, SyncPolicy, history as history_module
-from exchange.sequencer.history import COLUMNS, FENCE, FILTER, HistoryError, KeyFilter, OrderHistory, Segment
+from exchange.sequencer import (
+    ExchangeNode,
+    MarketState,
+    SyncPolicy,
+    history as history_module,
+    keyfilter as keyfilter_module,
+)
+from exchange.sequencer.history import COLUMNS, FENCE, HistoryError, OrderHistory, Segment
+from exchange.sequencer.keyfilter import FILTER, KeyFilter
 from exchange.sequencer.node import _listing_commands
 from exchange.sequencer.orders import R_ID
 from exchange.testing.workload import funding, order_flow
@@ -496,7 +503,7 @@ _DROPPED_FILTER = """
 from pathlib import Path
 
 from exchange.gateway import keep_freed_memory
-from exchange.sequencer.history import KeyFilter
+from exchange.sequencer.keyfilter import KeyFilter
 
 def resident():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -608,10 +615,11 @@ def test_the_filter_grows_ahead_a_few_files_a_write(tmp_path_factory, sizes: lis
     every key at its size."""
     directory = tmp_path_factory.mktemp("history")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(history_module, "_MIN_CAPACITY", 256)
+        patch.setattr(keyfilter_module, "_MIN_CAPACITY", 256)
         added: list[int] = []  # keys added to any filter
-        original = history_module._bloom_add
-        patch.setattr(history_module, "_bloom_add", lambda bits, keys: added.append(len(keys)) or original(bits, keys))
+        original = keyfilter_module._bloom_add
+        patch.setattr(keyfilter_module, "_bloom_add",
+                      lambda bits, keys: added.append(len(keys)) or original(bits, keys))
         history = OrderHistory.open(directory, _Unsynced(), 0)
         rows = np.arange(sum(sizes) * len(COLUMNS), dtype=np.int64).reshape(-1, len(COLUMNS)) + 1
         start, capacities = 0, {history.filter.capacity}
@@ -634,7 +642,7 @@ def test_the_filter_grows_ahead_a_few_files_a_write(tmp_path_factory, sizes: lis
             assert history.contains(rows[:start, 0]).all()
             if history.filter.capacity not in capacities:  # handed over: every key's bits at its size
                 capacities.add(history.filter.capacity)
-                whole = KeyFilter(history_module._filter_words(history.filter.capacity), history.filter.capacity)
+                whole = KeyFilter.empty(history.filter.capacity)
                 whole.add(rows[:start, 0])
                 assert np.array_equal(history.filter.bits, whole.bits)
 
@@ -645,7 +653,7 @@ def test_a_key_column_damaged_since_the_open_drops_the_successor_not_the_writes(
     missing its keys would answer "no" for them), and the writes and lookups go on with
     the filter in use, which holds every key."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(history_module, "_MIN_CAPACITY", 256)
+        patch.setattr(keyfilter_module, "_MIN_CAPACITY", 256)
         history = OrderHistory.open(tmp_path, _Unsynced(), 0)
         rows = np.arange(210 * len(COLUMNS), dtype=np.int64).reshape(-1, len(COLUMNS)) + 1
         for i in range(39):  # 195 keys: past 3/4 of 256 at the last write, which starts the successor
