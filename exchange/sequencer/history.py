@@ -477,8 +477,8 @@ class OrderHistory:
     def _fill(self, keys: int) -> None:
         """Add :data:`CATCH_UP` x ``keys`` of the next installed files' key columns (at
         least one file) to the successor, if any; a file whose keys cannot be read or fail
-        their SHA-256 is named in an error and the successor dropped (the filter in use holds every key,
-        and the next lookup of that file, or the next open, refuses it). O(CATCH_UP x keys)."""
+        their SHA-256 is named in an error and the successor dropped (the filter in use
+        holds every key; the next open refuses the file). O(CATCH_UP x keys)."""
         successor, segments = self.successor, self.segments
         budget = max(1, CATCH_UP * keys)
         while successor is not None and successor.files < len(segments) and budget > 0:

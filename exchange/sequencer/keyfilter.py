@@ -5,16 +5,17 @@ reads its files only for the maybes.
 
 The saved filter, ``<data dir>/history/keys.filter`` (:data:`FILTER`): the filter of the
 keys of the first files of the chain, written whole or not at all by the retirement
-thread once :data:`~exchange.sequencer.history.SAVE_EVERY` keys were added since the last save (a successor handed
-over counts as never saved) and at :meth:`~exchange.sequencer.history.OrderHistory.close`. It holds a magic,
-then int64 capacity, keys, files and ``through`` (of the last file it covers), the
-SHA-256 of those files' ``through`` and key SHA-256s in order (so it is tied to exactly
-those keys), the filter's words, and a SHA-256 of everything before. An open uses it if
-the files it covers are the first ones of the chain and it has room for every key,
-adding the keys of the newer files (read once, for their own checks); a file that is
-torn or fails its SHA-256 is named in a warning and the filter is rebuilt from every key,
-as it is when the file is missing or covers other files (stale). A wrong filter could
-answer "no" for a key the history holds, so one is never used unless both checks pass.
+thread once :data:`~exchange.sequencer.history.SAVE_EVERY` keys were added since the
+last save (a successor handed over counts as never saved) and at
+:meth:`~exchange.sequencer.history.OrderHistory.close`. It holds a magic, then int64
+capacity, keys, files and ``through`` (of the last file it covers), the SHA-256 of those
+files' ``through`` and key SHA-256s in order (so it is tied to exactly those keys), the
+filter's words, and a SHA-256 of everything before. An open uses it if the files it
+covers are the first ones of the chain and it has room for every key, adding the keys of
+the newer files (read once, for their own checks); a file that is torn or fails its
+SHA-256 is named in a warning and the filter is rebuilt from every key, as it is when
+the file is missing or covers other files (stale). A wrong filter could answer "no" for
+a key the history holds, so one is never used unless both checks pass.
 """
 
 from __future__ import annotations
